@@ -1,0 +1,46 @@
+/// "Did you mean" suggestions for misspelled names.
+public enum Suggestion {
+    /// The candidate closest to `word` by edit distance, when it is close enough to be a likely
+    /// typo (at most a third of the word's length, and at least 1).
+    ///
+    /// ```swift
+    /// Suggestion.closest(to: "chanels", in: ["channels", "template"]) // "channels"
+    /// ```
+    public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+        let limit = max(1, word.count / 3)
+        var best: (name: String, distance: Int)?
+        for candidate in candidates {
+            let distance = editDistance(word.lowercased(), candidate.lowercased())
+            if distance <= limit, distance < (best?.distance ?? .max) {
+                best = (candidate, distance)
+            }
+        }
+        return best?.name
+    }
+
+    /// The hint text for an unknown name: `did you mean 'x'?` or the list of valid names.
+    public static func hint(for word: String, in candidates: [String]) -> String {
+        if let match = closest(to: word, in: candidates) {
+            return "did you mean '\(match)'?"
+        }
+        return "expected one of: " + candidates.joined(separator: ", ")
+    }
+
+    /// Levenshtein distance over Unicode characters.
+    public static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,113 @@
+/// One campaign file, `campaigns/<id>.yml`, parsed and checked for shape.
+public struct Campaign: Sendable, Hashable {
+    /// The category that bypasses frequency caps and quiet hours (never a channel opt-out).
+    public static let transactionalCategory = "transactional"
+    public static let marketingCategory = "marketing"
+
+    /// `[a-z0-9-]+`, equal to the file name.
+    public var id: String
+    public var description: String?
+    /// `marketing` (the default), `transactional`, or any topic a user can opt out of.
+    public var category: String
+    public var audience: Audience
+    /// In order of preference.
+    public var channels: [Channel]
+    public var delivery: DeliveryMode
+    /// The template name: `templates/<template>.yml`.
+    public var template: String
+    /// Campaign-wide template parameters.
+    public var params: [String: TemplateValue]
+    public var schedule: Schedule
+    /// This campaign's own caps, on top of the global ones.
+    public var frequencyCaps: [FrequencyCap]
+    /// Overrides the global quiet hours when set.
+    public var quietHours: QuietHours?
+    public var throttle: RateLiteral?
+    /// Not sent after this long past its due time: `skipped(expired)`.
+    public var expiresAfter: DurationLiteral?
+    /// The campaign file, relative to the workspace root.
+    public var file: String
+    /// A hash of the file's bytes, kept with each occurrence so that an edit changes only later
+    /// occurrences.
+    public var definitionHash: String
+
+    public init(
+        id: String,
+        description: String? = nil,
+        category: String = Campaign.marketingCategory,
+        audience: Audience = .everyone,
+        channels: [Channel],
+        delivery: DeliveryMode = .firstAvailable,
+        template: String,
+        params: [String: TemplateValue] = [:],
+        schedule: Schedule,
+        frequencyCaps: [FrequencyCap] = [],
+        quietHours: QuietHours? = nil,
+        throttle: RateLiteral? = nil,
+        expiresAfter: DurationLiteral? = nil,
+        file: String,
+        definitionHash: String = ""
+    ) {
+        self.id = id
+        self.description = description
+        self.category = category
+        self.audience = audience
+        self.channels = channels
+        self.delivery = delivery
+        self.template = template
+        self.params = params
+        self.schedule = schedule
+        self.frequencyCaps = frequencyCaps
+        self.quietHours = quietHours
+        self.throttle = throttle
+        self.expiresAfter = expiresAfter
+        self.file = file
+        self.definitionHash = definitionHash
+    }
+
+    public var isTransactional: Bool { category == Campaign.transactionalCategory }
+}
+
+/// Who a campaign is for.
+public enum Audience: Sendable, Hashable {
+    /// No `audience:` given: every user.
+    case everyone
+    /// `audience: {where: …}`: an expression in the rules language.
+    case rule(RuleSource)
+    /// `audience: {segment: name}`: the rule of `segments/<name>.yml`.
+    case segment(name: String, location: SourceLocation)
+}
+
+/// The text of a rules-language expression and where it starts in its file, so that an error
+/// inside the expression is reported at its file position.
+public struct RuleSource: Sendable, Hashable {
+    public var text: String
+    /// The position of the expression's first character in the file.
+    public var location: SourceLocation
+
+    public init(text: String, location: SourceLocation) {
+        self.text = text
+        self.location = location
+    }
+}
+
+/// A named, reusable audience rule: `segments/<name>.yml`.
+public struct Segment: Sendable, Hashable {
+    public var name: String
+    public var rule: RuleSource
+    public var file: String
+
+    public init(name: String, rule: RuleSource, file: String) {
+        self.name = name
+        self.rule = rule
+        self.file = file
+    }
+}
+
+/// How a campaign with several channels reaches a user.
+public enum DeliveryMode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The first listed channel the user can receive; the others are `skipped(not_needed)`.
+    case firstAvailable = "first_available"
+    /// Every listed channel the user can receive.
+    case all
+}

@@ -1,0 +1,154 @@
+/// `herald.yml`: providers, channels, limits, attribute schema, tracking and API keys, decoded and
+/// validated once.
+public struct HeraldConfiguration: Sendable, Hashable {
+    /// `sqlite:herald.db` (a path relative to the workspace) or, later, a `postgres://` URL.
+    public var store: String
+    /// The IANA zone for recipients without a valid one. Default `UTC`.
+    public var defaultTimezone: String
+    public var attributes: AttributeSchema
+    /// By name, in file order.
+    public var providers: [ProviderConfiguration]
+    public var channels: ChannelRouting
+    public var frequencyCaps: [FrequencyCap]
+    public var quietHours: QuietHours?
+    public var retry: RetryConfiguration
+    public var tracking: TrackingConfiguration?
+    public var api: APIConfiguration?
+
+    public init(
+        store: String = "sqlite:herald.db",
+        defaultTimezone: String = "UTC",
+        attributes: AttributeSchema = AttributeSchema(),
+        providers: [ProviderConfiguration] = [],
+        channels: ChannelRouting = ChannelRouting(),
+        frequencyCaps: [FrequencyCap] = [],
+        quietHours: QuietHours? = nil,
+        retry: RetryConfiguration = RetryConfiguration(),
+        tracking: TrackingConfiguration? = nil,
+        api: APIConfiguration? = nil
+    ) {
+        self.store = store
+        self.defaultTimezone = defaultTimezone
+        self.attributes = attributes
+        self.providers = providers
+        self.channels = channels
+        self.frequencyCaps = frequencyCaps
+        self.quietHours = quietHours
+        self.retry = retry
+        self.tracking = tracking
+        self.api = api
+    }
+
+    public func provider(named name: String) -> ProviderConfiguration? {
+        providers.first { $0.name == name }
+    }
+}
+
+/// The kinds of provider Herald has transports for.
+public enum ProviderKind: String, Sendable, Hashable, CaseIterable {
+    case apns, fcm, webpush, twilio, vonage, sendgrid, smtp
+
+    /// The channel this kind of provider carries.
+    public var channel: Channel {
+        switch self {
+        case .apns, .fcm, .webpush: .push
+        case .twilio, .vonage: .sms
+        case .sendgrid, .smtp: .email
+        }
+    }
+}
+
+/// One entry under `providers:`. Its settings are kept as text after `${ENV}` substitution;
+/// each transport reads and checks its own.
+public struct ProviderConfiguration: Sendable, Hashable {
+    public var name: String
+    public var kind: ProviderKind
+    /// Every field but `kind`, e.g. `account_sid`, `auth_token`, `base_url`, `rate`.
+    public var settings: [String: String]
+    public var rate: RateLiteral?
+    public var location: SourceLocation
+
+    public init(name: String, kind: ProviderKind, settings: [String: String], rate: RateLiteral? = nil, location: SourceLocation) {
+        self.name = name
+        self.kind = kind
+        self.settings = settings
+        self.rate = rate
+        self.location = location
+    }
+}
+
+/// `channels:`: which providers carry each channel.
+public struct ChannelRouting: Sendable, Hashable {
+    /// Push provider by device platform.
+    public var push: [DevicePlatform: String]
+    /// SMS providers in failover order.
+    public var sms: [String]
+    /// Email providers in failover order.
+    public var email: [String]
+
+    public init(push: [DevicePlatform: String] = [:], sms: [String] = [], email: [String] = []) {
+        self.push = push
+        self.sms = sms
+        self.email = email
+    }
+}
+
+/// `retry:`: exponential backoff with jitter; a provider's Retry-After wins.
+public struct RetryConfiguration: Sendable, Hashable {
+    /// Default 8.
+    public var maxAttempts: Int
+    /// Default 2s.
+    public var initial: DurationLiteral
+    /// Default 30m.
+    public var max: DurationLiteral
+
+    public init(maxAttempts: Int = 8, initial: DurationLiteral = DurationLiteral(amount: 2, unit: .seconds), max: DurationLiteral = DurationLiteral(amount: 30, unit: .minutes)) {
+        self.maxAttempts = maxAttempts
+        self.initial = initial
+        self.max = max
+    }
+}
+
+/// `tracking:`: where open and click links point and the secret that signs them.
+public struct TrackingConfiguration: Sendable, Hashable {
+    public var baseURL: String
+    public var secret: String
+    /// Default true.
+    public var opens: Bool
+    /// Default true.
+    public var clicks: Bool
+
+    public init(baseURL: String, secret: String, opens: Bool = true, clicks: Bool = true) {
+        self.baseURL = baseURL
+        self.secret = secret
+        self.opens = opens
+        self.clicks = clicks
+    }
+}
+
+/// `api:`: the HTTP API's address and keys.
+public struct APIConfiguration: Sendable, Hashable {
+    public struct Key: Sendable, Hashable {
+        public var appKey: String
+        /// Hex SHA-256 of the secret; the secret itself is never stored.
+        public var secretSHA256: String
+        public var scopes: [String]
+        public var rate: RateLiteral?
+
+        public init(appKey: String, secretSHA256: String, scopes: [String], rate: RateLiteral? = nil) {
+            self.appKey = appKey
+            self.secretSHA256 = secretSHA256
+            self.scopes = scopes
+            self.rate = rate
+        }
+    }
+
+    /// Default `127.0.0.1:8080`.
+    public var listen: String
+    public var keys: [Key]
+
+    public init(listen: String = "127.0.0.1:8080", keys: [Key] = []) {
+        self.listen = listen
+        self.keys = keys
+    }
+}

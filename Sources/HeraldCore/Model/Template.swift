@@ -1,0 +1,140 @@
+/// A template: per-channel content, with locale variants that override any field.
+///
+/// Lookup for a recipient's locale (`ko-KR`): the exact variant (`ko-KR`), then the language
+/// (`ko`), then the base file; a field missing from a variant falls through to the next.
+public struct Template: Sendable, Hashable {
+    public var name: String
+    /// `templates/<name>.yml`.
+    public var base: TemplateContent
+    /// `templates/<name>.<locale>.yml`, by locale as written in the file name (`ko`, `ko-KR`).
+    public var variants: [String: TemplateContent]
+
+    public init(name: String, base: TemplateContent, variants: [String: TemplateContent] = [:]) {
+        self.name = name
+        self.base = base
+        self.variants = variants
+    }
+
+    /// The content for a recipient's locale, with variant fields laid over the base ones.
+    public func content(for locale: String?) -> TemplateContent {
+        var result = base
+        guard let locale, !locale.isEmpty else { return result }
+        let language = String(locale.split(separator: "-").first ?? Substring(locale))
+        if language != locale, let variant = variant(named: language) {
+            result = result.overlaid(with: variant)
+        }
+        if let variant = variant(named: locale) {
+            result = result.overlaid(with: variant)
+        }
+        return result
+    }
+
+    private func variant(named locale: String) -> TemplateContent? {
+        if let exact = variants[locale] { return exact }
+        return variants.first { $0.key.lowercased() == locale.lowercased() }?.value
+    }
+}
+
+/// The text of one template field and where it was written, so that a Mustache error or an
+/// unknown variable points at the file.
+public struct TemplateText: Sendable, Hashable {
+    public var text: String
+    /// Where the text starts: the YAML value, or line 1 of a body file.
+    public var location: SourceLocation
+
+    public init(_ text: String, at location: SourceLocation) {
+        self.text = text
+        self.location = location
+    }
+}
+
+/// The content of one template file; every field is optional so that a locale variant can
+/// override some and inherit the rest.
+public struct TemplateContent: Sendable, Hashable {
+    public var push: PushTemplate?
+    public var sms: SMSTemplate?
+    public var email: EmailTemplate?
+    /// The template file, relative to the workspace root.
+    public var file: String
+
+    public init(push: PushTemplate? = nil, sms: SMSTemplate? = nil, email: EmailTemplate? = nil, file: String) {
+        self.push = push
+        self.sms = sms
+        self.email = email
+        self.file = file
+    }
+
+    public func overlaid(with variant: TemplateContent) -> TemplateContent {
+        TemplateContent(
+            push: PushTemplate.overlay(push, variant.push),
+            sms: SMSTemplate.overlay(sms, variant.sms),
+            email: EmailTemplate.overlay(email, variant.email),
+            file: variant.file
+        )
+    }
+
+    /// Whether the content has something to send on `channel`.
+    public func supports(_ channel: Channel) -> Bool {
+        switch channel {
+        case .push: push?.body != nil || push?.title != nil
+        case .sms: sms?.body != nil
+        case .email: email?.subject != nil && (email?.html != nil || email?.text != nil)
+        }
+    }
+}
+
+public struct PushTemplate: Sendable, Hashable {
+    public var title: TemplateText?
+    public var body: TemplateText?
+    /// Opened when the notification is tapped; tracked as a click.
+    public var url: TemplateText?
+    /// Custom key/value data delivered with the push.
+    public var data: [String: TemplateText]?
+
+    public init(title: TemplateText? = nil, body: TemplateText? = nil, url: TemplateText? = nil, data: [String: TemplateText]? = nil) {
+        self.title = title
+        self.body = body
+        self.url = url
+        self.data = data
+    }
+
+    static func overlay(_ base: PushTemplate?, _ top: PushTemplate?) -> PushTemplate? {
+        guard let top else { return base }
+        guard let base else { return top }
+        return PushTemplate(title: top.title ?? base.title, body: top.body ?? base.body, url: top.url ?? base.url, data: top.data ?? base.data)
+    }
+}
+
+public struct SMSTemplate: Sendable, Hashable {
+    public var body: TemplateText?
+
+    public init(body: TemplateText? = nil) {
+        self.body = body
+    }
+
+    static func overlay(_ base: SMSTemplate?, _ top: SMSTemplate?) -> SMSTemplate? {
+        guard let top else { return base }
+        guard let base else { return top }
+        return SMSTemplate(body: top.body ?? base.body)
+    }
+}
+
+public struct EmailTemplate: Sendable, Hashable {
+    public var subject: TemplateText?
+    /// The HTML body, read from the file the template names (its location is that file).
+    public var html: TemplateText?
+    /// The plain-text body; derived from the HTML when absent.
+    public var text: TemplateText?
+
+    public init(subject: TemplateText? = nil, html: TemplateText? = nil, text: TemplateText? = nil) {
+        self.subject = subject
+        self.html = html
+        self.text = text
+    }
+
+    static func overlay(_ base: EmailTemplate?, _ top: EmailTemplate?) -> EmailTemplate? {
+        guard let top else { return base }
+        guard let base else { return top }
+        return EmailTemplate(subject: top.subject ?? base.subject, html: top.html ?? base.html, text: top.text ?? base.text)
+    }
+}
