@@ -1,0 +1,64 @@
+/// Where a notification is in its life. `sent`, `delivered`, `failed`, `dead` and `skipped` are
+/// terminal: every (occurrence, recipient, channel) ends in exactly one of them (DESIGN.md,
+/// invariant 1).
+public enum NotificationState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Rendered and waiting in the outbox (also after a retry was scheduled).
+    case planned
+    /// Claimed by a dispatcher and handed to a provider; may be repeated only after a crash.
+    case sending
+    /// Accepted by the provider.
+    case sent
+    /// Confirmed delivered by a provider webhook.
+    case delivered
+    /// Permanently rejected.
+    case failed
+    /// Gave up after the last retry.
+    case dead
+    /// Not sent, for the reason recorded with it.
+    case skipped
+
+    public var isTerminal: Bool {
+        switch self {
+        case .planned, .sending: false
+        case .sent, .delivered, .failed, .dead, .skipped: true
+        }
+    }
+}
+
+/// Why a notification was not sent. Stable strings: they are stored and reported.
+public enum SkipReason: String, Sendable, Hashable, Codable, CaseIterable {
+    /// No email, phone or active device for the channel.
+    case noAddress = "no_address"
+    /// The user opted out of the channel or the category.
+    case optedOut = "opted_out"
+    /// `delivery: first_available` already reached the user on an earlier channel.
+    case notNeeded = "not_needed"
+    /// Past `expires_after`.
+    case expired
+    /// A frequency cap was full.
+    case capped
+    /// In quiet hours with `then: drop`.
+    case quietHours = "quiet_hours"
+    /// The template could not be rendered for this recipient.
+    case renderFailed = "render_failed"
+    /// No provider is configured for the channel or device platform.
+    case noProvider = "no_provider"
+}
+
+/// What happened to a notification, appended to the event trail in the same transaction as the
+/// state change it records.
+public enum DeliveryEventType: String, Sendable, Hashable, Codable, CaseIterable {
+    case planned
+    case skipped
+    case sending
+    /// A send that was in flight when its lease expired (a crash) was claimed again.
+    case reclaimed
+    case sent
+    case retryScheduled = "retry_scheduled"
+    case failed
+    case dead
+    case delivered
+    case opened
+    case clicked
+    case unsubscribed
+}

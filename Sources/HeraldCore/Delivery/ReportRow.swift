@@ -1,0 +1,47 @@
+/// The funnel of one campaign on one channel.
+public struct ReportRow: Sendable, Hashable, Codable {
+    public var campaignID: String
+    public var channel: Channel
+    /// Every notification considered: planned or skipped (push: one per device).
+    public var targeted: Int
+    /// Skipped, by reason (`opted_out`, `no_address`, …).
+    public var skipped: [String: Int]
+    /// Still in the outbox or in flight.
+    public var pending: Int
+    public var sent: Int
+    public var delivered: Int
+    public var failed: Int
+    public var dead: Int
+
+    public init(campaignID: String, channel: Channel, targeted: Int = 0, skipped: [String: Int] = [:], pending: Int = 0, sent: Int = 0, delivered: Int = 0, failed: Int = 0, dead: Int = 0) {
+        self.campaignID = campaignID
+        self.channel = channel
+        self.targeted = targeted
+        self.skipped = skipped
+        self.pending = pending
+        self.sent = sent
+        self.delivered = delivered
+        self.failed = failed
+        self.dead = dead
+    }
+
+    public var skippedTotal: Int { skipped.values.reduce(0, +) }
+
+    /// Notifications that were attempted: everything not skipped.
+    public var attempted: Int { targeted - skippedTotal }
+
+    /// Accepted by a provider (sent or delivered) out of those attempted; nil when none was.
+    public var sendRate: Double? {
+        attempted > 0 ? Double(sent + delivered) / Double(attempted) : nil
+    }
+
+    /// Failed or dead out of those attempted; nil when none was.
+    public var failureRate: Double? {
+        attempted > 0 ? Double(failed + dead) / Double(attempted) : nil
+    }
+
+    /// Skipped out of targeted; nil when nothing was targeted.
+    public var skipRate: Double? {
+        targeted > 0 ? Double(skippedTotal) / Double(targeted) : nil
+    }
+}

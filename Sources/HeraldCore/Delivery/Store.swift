@@ -1,0 +1,97 @@
+import Foundation
+
+/// Which users a query selects.
+public enum UserFilter: Sendable, Hashable {
+    /// Every user.
+    case everyone
+    /// Users matching an audience expression, evaluated at `now` for `campaignID` (for `bucket()`).
+    case rule(RuleSource, now: Date, campaignID: String)
+    /// Exactly these users (API sends).
+    case ids([String])
+}
+
+/// How many rows an import changed.
+public struct UpsertSummary: Sendable, Hashable {
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+
+    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+    }
+
+    public static func + (lhs: UpsertSummary, rhs: UpsertSummary) -> UpsertSummary {
+        UpsertSummary(inserted: lhs.inserted + rhs.inserted, updated: lhs.updated + rhs.updated, unchanged: lhs.unchanged + rhs.unchanged)
+    }
+}
+
+/// What one planning batch wrote.
+public struct PlanSummary: Sendable, Hashable {
+    public var planned: Int
+    public var skipped: Int
+    /// Keys that were planned before (a re-run of the same occurrence): not written again.
+    public var duplicates: Int
+
+    public init(planned: Int = 0, skipped: Int = 0, duplicates: Int = 0) {
+        self.planned = planned
+        self.skipped = skipped
+        self.duplicates = duplicates
+    }
+
+    public static func + (lhs: PlanSummary, rhs: PlanSummary) -> PlanSummary {
+        PlanSummary(planned: lhs.planned + rhs.planned, skipped: lhs.skipped + rhs.skipped, duplicates: lhs.duplicates + rhs.duplicates)
+    }
+}
+
+/// Where Herald keeps users, notifications, the outbox and the event trail.
+///
+/// The engine talks to `any Store`, so the same engine runs on SQLite today and on PostgreSQL
+/// later. Every method that changes a notification's state appends its event in the same
+/// transaction (DESIGN.md, invariant 6).
+public protocol Store: Sendable {
+    /// Inserts or updates users by id, with their devices and preferences, in one transaction.
+    func upsertUsers(_ users: [User], at now: Date) async throws -> UpsertSummary
+
+    /// Up to `limit` users matching `filter` whose id sorts after `lastID`, in id order, with
+    /// devices and preferences: the planner pages through an audience with it.
+    func users(matching filter: UserFilter, after lastID: String?, limit: Int) async throws -> [User]
+
+    /// How many users match `filter`.
+    func countUsers(matching filter: UserFilter) async throws -> Int
+
+    /// Records the campaign's current definition hash.
+    func saveCampaign(id: String, definitionHash: String, at now: Date) async throws
+
+    /// The occurrence of `campaignID` at `fireAt`, created if new. Planning the same occurrence
+    /// again is safe: its notifications are keyed by occurrence.
+    func beginOccurrence(campaignID: String, fireAt: Date, definitionHash: String, at now: Date) async throws -> Occurrence
+
+    /// Marks an occurrence fully planned.
+    func finishOccurrence(id: Int64, at now: Date) async throws
+
+    /// Writes a batch of planner decisions in one transaction: notifications, outbox rows for the
+    /// ones to send, and a `planned` or `skipped` event each. Keys already present are left alone.
+    func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary
+
+    /// Leases up to `limit` due outbox rows of `channel` to `leaseOwner` until `now + lease`,
+    /// marks them `sending` and appends a `sending` event each (a `reclaimed` one for a send whose
+    /// earlier lease expired), all in one transaction.
+    func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification]
+
+    /// Records the outcome of claimed sends in one transaction: new state, outbox row removed or
+    /// rescheduled, one event each.
+    func resolve(_ results: [(ClaimedNotification, DeliveryResolution)], at now: Date) async throws
+
+    /// The earliest due time among outbox rows of `channel`, or nil when it is empty.
+    func nextDue(channel: Channel) async throws -> Date?
+
+    /// Per campaign and channel counts, from the store.
+    func report(campaignID: String?) async throws -> [ReportRow]
+}
+
+/// Keeps what a stand-in transport "sent", so that tests and the demo can see every message.
+public protocol SentMessageLog: Sendable {
+    func appendSentMessages(_ messages: [OutboundMessage], at now: Date) async throws
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    public func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification] {
+        let codec = self.codec
+        let leaseUntil = now.addingTimeInterval(TimeInterval(lease.components.seconds) + TimeInterval(lease.components.attoseconds) / 1e18)
+        return try await write { db in
+            let timestamp = now.timeIntervalSince1970
+            let claimed = try Row.fetchAll(db, sql: """
+                UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+                WHERE notification_id IN (
+                    SELECT notification_id FROM outbox
+                    WHERE channel = ? AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                    ORDER BY due_at, notification_id LIMIT ?)
+                RETURNING notification_id, attempts
+                """, arguments: [leaseOwner, leaseUntil.timeIntervalSince1970, channel.rawValue, timestamp, timestamp, limit])
+            guard !claimed.isEmpty else { return [] }
+            var attempts: [Int64: Int] = [:]
+            for row in claimed { attempts[row[0]] = row[1] }
+            let ids = codec.encode(Array(attempts.keys))
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT n.id, n.dedupe_key, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
+                       n.category, n.due_at, n.state, d.subscription, d.active
+                FROM notifications n
+                LEFT JOIN devices d ON n.channel = 'push' AND d.user_id = n.user_id AND d.address = n.address
+                WHERE n.id IN (SELECT value FROM json_each(?))
+                ORDER BY n.due_at, n.id
+                """, arguments: [ids])
+            let userIDs = codec.encode(Array(Set(rows.map { $0[3] as String })))
+            var preferences: [String: Preferences] = [:]
+            let preferenceRows = try Row.fetchCursor(db, sql: """
+                SELECT user_id, key, opted_in FROM preferences WHERE user_id IN (SELECT value FROM json_each(?))
+                """, arguments: [userIDs])
+            while let row = try preferenceRows.next() {
+                preferences[row[0], default: Preferences()][row[1]] = row[2]
+            }
+            let markSending = try db.cachedStatement(sql: "UPDATE notifications SET state = 'sending', attempts = ?, updated_at = ? WHERE id = ?")
+            let insertEvent = try db.cachedStatement(sql: """
+                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, NULL, ?, ?)
+                """)
+            var result: [ClaimedNotification] = []
+            for row in rows {
+                let id: Int64 = row[0]
+                let wasInFlight = (row[10] as String) == NotificationState.sending.rawValue
+                let attempt = attempts[id] ?? 1
+                let content = try codec.decode(NotificationContent.self, from: row[7] as String)
+                let subscription = (row[11] as String?).flatMap { try? codec.decode(WebPushSubscription.self, from: $0) }
+                // A push device switched off after planning (dead token) has no address any more.
+                let deviceActive = (row[12] as Bool?) ?? true
+                let message = OutboundMessage(
+                    notificationID: id, dedupeKey: row[1], campaignID: row[2], userID: row[3],
+                    channel: channel, provider: row[5] ?? "", address: deviceActive ? (row[6] ?? "") : "",
+                    subscription: subscription, content: content, attempt: attempt
+                )
+                try markSending.execute(arguments: [attempt, timestamp, id])
+                let event: DeliveryEventType = wasInFlight ? .reclaimed : .sending
+                try insertEvent.execute(arguments: [id, message.campaignID, channel.rawValue, event.rawValue, timestamp, "attempt \(attempt)"])
+                result.append(ClaimedNotification(
+                    message: message, category: row[8], dueAt: Date(timeIntervalSince1970: row[9]),
+                    preferences: preferences[message.userID] ?? Preferences(), wasInFlight: wasInFlight
+                ))
+            }
+            return result
+        }
+    }
+
+    public func resolve(_ results: [(ClaimedNotification, DeliveryResolution)], at now: Date) async throws {
+        guard !results.isEmpty else { return }
+        try await write { db in
+            let timestamp = now.timeIntervalSince1970
+            let finish = try db.cachedStatement(sql: """
+                UPDATE notifications SET state = ?, reason = ?, provider = COALESCE(?, provider),
+                    provider_message_id = COALESCE(?, provider_message_id), updated_at = ? WHERE id = ?
+                """)
+            let removeFromOutbox = try db.cachedStatement(sql: "DELETE FROM outbox WHERE notification_id = ?")
+            let reschedule = try db.cachedStatement(sql: "UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL WHERE notification_id = ?")
+            let deactivate = try db.cachedStatement(sql: "UPDATE devices SET active = 0 WHERE user_id = ? AND address = ?")
+            let insertEvent = try db.cachedStatement(sql: """
+                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (claimed, resolution) in results {
+                let message = claimed.message
+                let id = message.notificationID
+                let state: NotificationState
+                let event: DeliveryEventType
+                var reason: String?
+                var detail: String?
+                var provider: String?
+                var providerMessageID: String?
+                switch resolution {
+                case .sent(let messageID, let carrier):
+                    (state, event, provider, providerMessageID) = (.sent, .sent, carrier, messageID)
+                case .retry(let at, let why):
+                    (state, event, detail) = (.planned, .retryScheduled, why)
+                    try reschedule.execute(arguments: [at.timeIntervalSince1970, id])
+                case .failed(let why, let deactivateAddress):
+                    (state, event, reason) = (.failed, .failed, why)
+                    if deactivateAddress, message.channel == .push {
+                        try deactivate.execute(arguments: [message.userID, message.address])
+                    }
+                case .dead(let why):
+                    (state, event, reason) = (.dead, .dead, why)
+                case .skipped(let skipReason, let why):
+                    (state, event, reason, detail) = (.skipped, .skipped, skipReason.rawValue, why)
+                }
+                if state != .planned {
+                    try removeFromOutbox.execute(arguments: [id])
+                }
+                try finish.execute(arguments: [state.rawValue, reason, provider, providerMessageID, timestamp, id])
+                try insertEvent.execute(arguments: [id, message.campaignID, message.channel.rawValue, event.rawValue, reason, timestamp, detail ?? provider])
+            }
+        }
+    }
+
+    public func nextDue(channel: Channel) async throws -> Date? {
+        try await read { db in
+            try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM outbox WHERE channel = ?", arguments: [channel.rawValue])
+                .map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func appendSentMessages(_ messages: [OutboundMessage], at now: Date) async throws {
+        let codec = self.codec
+        try await write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO sent_messages (notification_id, provider, channel, address, content, at) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for message in messages {
+                try insert.execute(arguments: [
+                    message.notificationID, message.provider, message.channel.rawValue, message.address,
+                    codec.encode(message.content), now.timeIntervalSince1970,
+                ])
+            }
+        }
+    }
+}

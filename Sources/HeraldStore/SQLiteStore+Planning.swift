@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    public func saveCampaign(id: String, definitionHash: String, at now: Date) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
+                WHERE definition_hash IS NOT excluded.definition_hash
+                """, arguments: [id, definitionHash, now.timeIntervalSince1970])
+        }
+    }
+
+    public func beginOccurrence(campaignID: String, fireAt: Date, definitionHash: String, at now: Date) async throws -> Occurrence {
+        try await write { db in
+            let fire = fireAt.timeIntervalSince1970
+            if let row = try Row.fetchOne(db, sql: "SELECT id, definition_hash FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [campaignID, fire]) {
+                // An occurrence keeps the definition it was first planned with.
+                return Occurrence(id: row[0], campaignID: campaignID, fireAt: fireAt, definitionHash: row[1], isNew: false)
+            }
+            try db.execute(sql: """
+                INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at) VALUES (?, ?, ?, 'planning', ?)
+                """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970])
+            return Occurrence(id: db.lastInsertedRowID, campaignID: campaignID, fireAt: fireAt, definitionHash: definitionHash, isNew: true)
+        }
+    }
+
+    public func finishOccurrence(id: Int64, at now: Date) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE occurrences SET state = 'planned', finished_at = ? WHERE id = ?", arguments: [now.timeIntervalSince1970, id])
+        }
+    }
+
+    public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
+        let codec = self.codec
+        let rows: [(PlannedNotification, String?)] = batch.map { planned in
+            if case .send(let content) = planned.decision { return (planned, codec.encode(content)) }
+            return (planned, nil)
+        }
+        return try await write { db in
+            let insertNotification = try db.cachedStatement(sql: """
+                INSERT INTO notifications (dedupe_key, occurrence_id, campaign_id, category, user_id, channel, provider,
+                    address, content, state, reason, due_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (dedupe_key) DO NOTHING
+                """)
+            let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, due_at) VALUES (?, ?, ?)")
+            let insertEvent = try db.cachedStatement(sql: """
+                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            let timestamp = now.timeIntervalSince1970
+            var summary = PlanSummary()
+            for (planned, content) in rows {
+                let state: NotificationState
+                var reason: String?
+                var detail: String?
+                switch planned.decision {
+                case .send:
+                    state = .planned
+                case .skip(let skipReason, let skipDetail):
+                    state = .skipped
+                    reason = skipReason.rawValue
+                    detail = skipDetail
+                }
+                try insertNotification.execute(arguments: [
+                    planned.dedupeKey, planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
+                    planned.channel.rawValue, planned.provider, planned.address, content, state.rawValue, reason,
+                    planned.dueAt.timeIntervalSince1970, timestamp, timestamp,
+                ])
+                guard db.changesCount > 0 else {
+                    summary.duplicates += 1
+                    continue
+                }
+                let id = db.lastInsertedRowID
+                if state == .planned {
+                    try insertOutbox.execute(arguments: [id, planned.channel.rawValue, planned.dueAt.timeIntervalSince1970])
+                    summary.planned += 1
+                } else {
+                    summary.skipped += 1
+                }
+                let event: DeliveryEventType = state == .planned ? .planned : .skipped
+                try insertEvent.execute(arguments: [id, planned.campaignID, planned.channel.rawValue, event.rawValue, reason, timestamp, detail])
+            }
+            return summary
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    public func upsertUsers(_ users: [User], at now: Date) async throws -> UpsertSummary {
+        let codec = self.codec
+        let rows = users.map { user in (user, codec.encodeAttributes(user.attributes)) }
+        return try await write { db in
+            let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0
+            let upsertUser = try db.cachedStatement(sql: """
+                INSERT INTO users (id, email, phone, locale, timezone, first_name, last_name, created_at, attributes, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    email = excluded.email, phone = excluded.phone, locale = excluded.locale,
+                    timezone = excluded.timezone, first_name = excluded.first_name,
+                    last_name = excluded.last_name, created_at = excluded.created_at,
+                    attributes = excluded.attributes, updated_at = excluded.updated_at
+                WHERE (email, phone, locale, timezone, first_name, last_name, created_at, attributes)
+                    IS NOT (excluded.email, excluded.phone, excluded.locale, excluded.timezone,
+                            excluded.first_name, excluded.last_name, excluded.created_at, excluded.attributes)
+                """)
+            let upsertDevice = try db.cachedStatement(sql: """
+                INSERT INTO devices (user_id, platform, address, subscription, active) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (user_id, platform, address) DO UPDATE SET
+                    subscription = excluded.subscription, active = excluded.active
+                WHERE (subscription, active) IS NOT (excluded.subscription, excluded.active)
+                """)
+            let upsertPreference = try db.cachedStatement(sql: """
+                INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (user_id, key) DO UPDATE SET opted_in = excluded.opted_in, updated_at = excluded.updated_at
+                WHERE opted_in IS NOT excluded.opted_in
+                """)
+            var changedUsers = 0
+            let timestamp = now.timeIntervalSince1970
+            for (user, attributes) in rows {
+                try upsertUser.execute(arguments: [
+                    user.id, user.email, user.phone, user.locale, user.timezone, user.firstName, user.lastName,
+                    user.createdAt?.timeIntervalSince1970, attributes, timestamp,
+                ])
+                var changed = db.changesCount > 0
+                for device in user.devices {
+                    try upsertDevice.execute(arguments: [
+                        user.id, device.platform.rawValue, device.address,
+                        device.subscription.map(codec.encode), device.isActive,
+                    ])
+                    changed = changed || db.changesCount > 0
+                }
+                for (key, optedIn) in user.preferences.values.sorted(by: { $0.key < $1.key }) {
+                    try upsertPreference.execute(arguments: [user.id, key, optedIn, timestamp])
+                    changed = changed || db.changesCount > 0
+                }
+                if changed { changedUsers += 1 }
+            }
+            let after = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0
+            let inserted = after - before
+            return UpsertSummary(inserted: inserted, updated: changedUsers - inserted, unchanged: rows.count - changedUsers)
+        }
+    }
+
+    public func users(matching filter: UserFilter, after lastID: String?, limit: Int) async throws -> [User] {
+        let condition = try condition(for: filter)
+        let schema = self.schema
+        let codec = self.codec
+        return try await read { db in
+            var arguments = condition.arguments
+            var sql = "SELECT id, email, phone, locale, timezone, first_name, last_name, created_at, attributes FROM users WHERE (\(condition.sql))"
+            if let lastID {
+                sql += " AND id > ?"
+                arguments += [lastID]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            arguments += [limit]
+            var users = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                User(
+                    id: row[0], email: row[1], phone: row[2], locale: row[3], timezone: row[4],
+                    firstName: row[5], lastName: row[6],
+                    createdAt: (row[7] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    attributes: codec.decodeAttributes(row[8], schema: schema)
+                )
+            }
+            try Self.attachDevicesAndPreferences(to: &users, db: db, codec: codec)
+            return users
+        }
+    }
+
+    public func countUsers(matching filter: UserFilter) async throws -> Int {
+        let condition = try condition(for: filter)
+        return try await read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE (\(condition.sql))", arguments: condition.arguments) ?? 0
+        }
+    }
+
+    /// Loads the devices and preferences of a page of users with two set-based queries.
+    static func attachDevicesAndPreferences(to users: inout [User], db: Database, codec: StoreCodec) throws {
+        guard !users.isEmpty else { return }
+        var index: [String: Int] = [:]
+        for (position, user) in users.enumerated() { index[user.id] = position }
+        let ids = codec.encode(users.map(\.id))
+        let devices = try Row.fetchCursor(db, sql: """
+            SELECT user_id, platform, address, subscription, active FROM devices
+            WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, platform, address
+            """, arguments: [ids])
+        while let row = try devices.next() {
+            guard let position = index[row[0]], let platform = DevicePlatform(rawValue: row[1]) else { continue }
+            let subscription = (row[3] as String?).flatMap { try? codec.decode(WebPushSubscription.self, from: $0) }
+            let address: String = row[2]
+            users[position].devices.append(Device(
+                platform: platform,
+                token: platform == .web ? nil : address,
+                subscription: subscription,
+                isActive: row[4]
+            ))
+        }
+        let preferences = try Row.fetchCursor(db, sql: """
+            SELECT user_id, key, opted_in FROM preferences WHERE user_id IN (SELECT value FROM json_each(?))
+            """, arguments: [ids])
+        while let row = try preferences.next() {
+            guard let position = index[row[0]] else { continue }
+            users[position].preferences[row[1]] = row[2]
+        }
+    }
+
+    /// The WHERE condition for a filter.
+    func condition(for filter: UserFilter) throws -> (sql: String, arguments: StatementArguments) {
+        switch filter {
+        case .everyone:
+            return ("1", [])
+        case .ids(let ids):
+            return ("id IN (SELECT value FROM json_each(?))", [codec.encode(ids)])
+        case .rule(let source, let now, let campaignID):
+            return try ruleCondition(source, now: now, campaignID: campaignID)
+        }
+    }
+}

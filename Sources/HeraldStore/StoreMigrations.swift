@@ -1,0 +1,115 @@
+import GRDB
+
+/// The schema, as append-only named migrations in raw SQL. A landed migration is never edited:
+/// a change is a new migration.
+enum StoreMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    email TEXT,
+                    phone TEXT,
+                    locale TEXT,
+                    timezone TEXT,
+                    first_name TEXT,
+                    last_name TEXT,
+                    created_at REAL,
+                    attributes TEXT NOT NULL DEFAULT '{}',
+                    updated_at REAL NOT NULL DEFAULT 0
+                );
+                CREATE TABLE devices (
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    platform TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    subscription TEXT,
+                    active INTEGER NOT NULL DEFAULT 1,
+                    PRIMARY KEY (user_id, platform, address)
+                );
+                CREATE TABLE preferences (
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    opted_in INTEGER NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY (user_id, key)
+                );
+                CREATE TABLE campaigns (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    definition_hash TEXT NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE TABLE occurrences (
+                    id INTEGER PRIMARY KEY,
+                    campaign_id TEXT NOT NULL,
+                    fire_at REAL NOT NULL,
+                    definition_hash TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    finished_at REAL,
+                    UNIQUE (campaign_id, fire_at)
+                );
+                CREATE TABLE notifications (
+                    id INTEGER PRIMARY KEY,
+                    dedupe_key TEXT NOT NULL UNIQUE,
+                    occurrence_id INTEGER NOT NULL REFERENCES occurrences(id),
+                    campaign_id TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    provider TEXT,
+                    address TEXT,
+                    content TEXT,
+                    state TEXT NOT NULL,
+                    reason TEXT,
+                    due_at REAL NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    provider_message_id TEXT,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX notifications_by_campaign ON notifications (campaign_id, channel, state, reason);
+                CREATE INDEX notifications_by_user ON notifications (user_id);
+                CREATE TABLE outbox (
+                    notification_id INTEGER PRIMARY KEY REFERENCES notifications(id),
+                    channel TEXT NOT NULL,
+                    due_at REAL NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    lease_until REAL
+                );
+                CREATE INDEX outbox_by_due ON outbox (channel, due_at);
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    notification_id INTEGER,
+                    campaign_id TEXT,
+                    channel TEXT,
+                    type TEXT NOT NULL,
+                    reason TEXT,
+                    at REAL NOT NULL,
+                    detail TEXT
+                );
+                CREATE INDEX events_by_notification ON events (notification_id);
+                CREATE INDEX events_by_campaign ON events (campaign_id, type);
+                CREATE TABLE cap_ledger (
+                    user_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    campaign_id TEXT NOT NULL,
+                    notification_id INTEGER NOT NULL,
+                    at REAL NOT NULL
+                );
+                CREATE INDEX cap_ledger_by_user ON cap_ledger (user_id, at);
+                CREATE TABLE sent_messages (
+                    id INTEGER PRIMARY KEY,
+                    notification_id INTEGER NOT NULL,
+                    provider TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    content TEXT NOT NULL,
+                    at REAL NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}
