@@ -1,0 +1,96 @@
+import Foundation
+import HeraldCore
+import Logging
+
+/// Expands one occurrence of a campaign into notifications: pages through the audience in id
+/// order, decides per recipient and channel, and writes each page in one transaction.
+///
+/// Never holds the whole audience in memory: one page of `batchSize` users at a time. Planning
+/// the same occurrence twice writes nothing new (notifications are keyed by occurrence, user,
+/// channel and device).
+public struct Planner: Sendable {
+    public struct Configuration: Sendable {
+        /// Users per page and per write transaction. Default 1000.
+        public var batchSize: Int
+
+        public init(batchSize: Int = 1000) {
+            self.batchSize = batchSize
+        }
+    }
+
+    /// What planning an occurrence did.
+    public struct Result: Sendable, Hashable {
+        public var occurrence: Occurrence
+        public var recipients: Int
+        public var summary: PlanSummary
+    }
+
+    let store: any Store
+    let renderer: any NotificationRendering
+    let recipientPlanner: RecipientPlanner
+    let segments: [String: Segment]
+    let clock: any WallClock
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(
+        store: any Store,
+        renderer: any NotificationRendering,
+        routing: ChannelRouting,
+        segments: [String: Segment] = [:],
+        clock: any WallClock,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "herald.planner")
+    ) {
+        self.store = store
+        self.renderer = renderer
+        self.recipientPlanner = RecipientPlanner(routing: routing)
+        self.segments = segments
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Plans `campaign` to fire at `fireAt`, due at `fireAt` for every recipient.
+    public func plan(_ campaign: Campaign, fireAt: Date) async throws -> Result {
+        let now = clock.now
+        try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: now)
+        let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: now)
+        let filter = try audienceFilter(for: campaign, now: fireAt)
+        var lastID: String?
+        var recipients = 0
+        var summary = PlanSummary()
+        while true {
+            let users = try await store.users(matching: filter, after: lastID, limit: configuration.batchSize)
+            guard let last = users.last else { break }
+            lastID = last.id
+            recipients += users.count
+            var batch: [PlannedNotification] = []
+            batch.reserveCapacity(users.count * campaign.channels.count)
+            for user in users {
+                batch += recipientPlanner.plan(user, campaign: campaign, occurrence: occurrence, dueAt: fireAt, renderer: renderer)
+            }
+            summary = summary + (try await store.savePlanned(batch, at: clock.now))
+        }
+        try await store.finishOccurrence(id: occurrence.id, at: clock.now)
+        logger.info("planned occurrence", metadata: [
+            "campaign.id": "\(campaign.id)", "occurrence.id": "\(occurrence.id)",
+            "planned": "\(summary.planned)", "skipped": "\(summary.skipped)", "duplicates": "\(summary.duplicates)",
+        ])
+        return Result(occurrence: occurrence, recipients: recipients, summary: summary)
+    }
+
+    func audienceFilter(for campaign: Campaign, now: Date) throws -> UserFilter {
+        switch campaign.audience {
+        case .everyone:
+            return .everyone
+        case .rule(let source):
+            return .rule(source, now: now, campaignID: campaign.id)
+        case .segment(let name, let location):
+            guard let segment = segments[name] else {
+                throw Diagnostic("unknown segment '\(name)'", at: location, hint: Suggestion.hint(for: name, in: segments.keys.sorted()))
+            }
+            return .rule(segment.rule, now: now, campaignID: campaign.id)
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import HeraldCore
+
+/// A transport that sends nothing: it writes each message to the store's sent-message log and
+/// reports it accepted. It stands in for a provider until the real transports exist, and lets
+/// the demo and tests see exactly what would have gone out.
+public struct StoreRecordingTransport: Transport {
+    public let name: String
+    let log: any SentMessageLog
+    let clock: any WallClock
+
+    public init(name: String, log: any SentMessageLog, clock: any WallClock) {
+        self.name = name
+        self.log = log
+        self.clock = clock
+    }
+
+    public func send(_ message: OutboundMessage) async -> DeliveryOutcome {
+        do {
+            try await log.appendSentMessages([message], at: clock.now)
+            return .accepted(providerMessageID: "recorded-\(message.notificationID)")
+        } catch {
+            return .retry(after: nil, reason: "could not record the message: \(error)")
+        }
+    }
+}
