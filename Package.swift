@@ -63,5 +63,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeraldRulesTests",
+            dependencies: ["HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "HeraldDefinitionsTests", dependencies: ["HeraldDefinitions", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldContentTests", dependencies: ["HeraldContent", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldStoreTests", dependencies: ["HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeraldCLITests",
+            dependencies: ["herald", "HeraldStore", "HeraldTesting"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

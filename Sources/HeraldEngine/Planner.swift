@@ -52,11 +52,15 @@ public struct Planner: Sendable {
     }
 
     /// Plans `campaign` to fire at `fireAt`, due at `fireAt` for every recipient.
-    public func plan(_ campaign: Campaign, fireAt: Date) async throws -> Result {
+    ///
+    /// - Parameter recipients: named user ids that replace the campaign's audience (a one-off
+    ///   send to known people); `nil` for the audience.
+    public func plan(_ campaign: Campaign, fireAt: Date, recipients: [String]? = nil) async throws -> Result {
         let now = clock.now
+        // Resolve the audience first: a bad rule must fail before anything is written.
+        let filter = try recipients.map { UserFilter.ids($0) } ?? audienceFilter(for: campaign, now: fireAt)
         try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: now)
         let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: now)
-        let filter = try audienceFilter(for: campaign, now: fireAt)
         var lastID: String?
         var recipients = 0
         var summary = PlanSummary()

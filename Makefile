@@ -1,0 +1,30 @@
+# The two commands of the README's quick start, and what they need.
+# `make demo` runs Herald end to end; `make test` runs every test, as CI does.
+
+SWIFT ?= swift
+
+.PHONY: demo test test-fast setup build release
+
+# System packages Herald builds against: SQLite's headers for GRDB. Installed only when missing.
+setup:
+	@if [ ! -f /usr/include/sqlite3.h ]; then \
+		echo "installing libsqlite3-dev"; \
+		(apt-get update -qq && apt-get install -y -qq libsqlite3-dev sqlite3) || \
+		{ echo "error: libsqlite3-dev is missing and could not be installed (run as root, or install it yourself)"; exit 1; }; \
+	fi
+
+build: setup
+	$(SWIFT) build --product herald
+
+demo: build
+	$(SWIFT) run --skip-build herald demo
+
+test: setup
+	$(SWIFT) test
+
+# The unit tests alone: skips the end-to-end tests that run the herald binary.
+test-fast: setup
+	$(SWIFT) test --skip HeraldCLITests
+
+release: setup
+	$(SWIFT) build -c release --product herald

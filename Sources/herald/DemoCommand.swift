@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldStore
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run Herald end to end with no configuration and no credentials.",
+        discussion: """
+            Uses the workspace in the current directory or, in an empty directory, writes the sample one first. \
+            Creates a fresh database (herald-demo.db), generates users, validates the workspace, sends the sample \
+            campaigns now and prints the report. Providers record what they would send in the database.
+            """
+    )
+
+    @Option(help: "The workspace directory.")
+    var workspace: String = "."
+
+    @Option(help: "The demo database; replaced on every run.")
+    var database: String = "herald-demo.db"
+
+    @Option(help: "How many synthetic users.")
+    var users: Int = 5000
+
+    @Option(help: "The seed for the synthetic users.")
+    var seed: UInt64 = 42
+
+    func validate() throws {
+        guard users > 0 else { throw ValidationError("--users must be at least 1") }
+    }
+
+    func run() async throws {
+        let root = URL(fileURLWithPath: workspace)
+        let fileManager = FileManager.default
+        if !fileManager.fileExists(atPath: root.appendingPathComponent("herald.yml").path) {
+            let visible = ((try? fileManager.contentsOfDirectory(atPath: root.path)) ?? []).filter { !$0.hasPrefix(".") }
+            guard visible.isEmpty else {
+                throw CLIError("\(root.path) has no herald.yml and is not empty; run `herald demo` in an empty directory or a Herald workspace")
+            }
+            _ = try SampleWorkspaceWriter.write(into: workspace, overwrite: false)
+            print("1. wrote the sample workspace into \(root.path)")
+        } else {
+            print("1. using the workspace in \(root.path)")
+        }
+
+        let diagnostics = Validation.check(directory: workspace)
+        for diagnostic in diagnostics { print("   \(diagnostic)") }
+        guard diagnostics.allSatisfy({ $0.severity != .error }) else {
+            throw CLIError("the workspace has errors; fix them and run `herald validate`")
+        }
+        let options = try WorkspaceOptions.parse(["--workspace", workspace, "--database", database])
+        let loaded = try options.loadWorkspace()
+        print("2. validated: \(loaded.campaigns.count) campaigns, \(loaded.templates.count) templates, \(loaded.segments.count) segments")
+
+        let databasePath = try options.databasePath(for: loaded)
+        for suffix in ["", "-wal", "-shm"] {
+            try? fileManager.removeItem(atPath: databasePath + suffix)
+        }
+        let app = try HeraldApp(workspace: loaded, databasePath: databasePath)
+        var generator = UserGenerator(seed: seed, schema: loaded.configuration.attributes, now: app.clock.now)
+        var remaining = users
+        while remaining > 0 {
+            let batch = generator.next(count: min(remaining, 1000))
+            _ = try await app.store.upsertUsers(batch, at: app.clock.now)
+            remaining -= batch.count
+        }
+        print("3. created \(databasePath) with \(users) synthetic users (seed \(seed))")
+
+        print("4. sending every campaign now:")
+        for campaign in loaded.campaigns {
+            // A triggered campaign goes to a few users, as if their events had arrived.
+            var recipients: [String]?
+            if case .trigger = campaign.schedule {
+                recipients = try await app.store.users(matching: .everyone, after: nil, limit: 25).map(\.id)
+            }
+            let result = try await app.send(campaign, to: recipients, deliver: true)
+            print(result.description.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
+        }
+
+        print("5. report:")
+        let rows = try await app.store.report(campaignID: nil)
+        print(ReportFormatter.format(rows, as: .table).split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
+
+        let samples = try await app.store.rows(sql: """
+            SELECT channel, address, content FROM sent_messages
+            WHERE id IN (SELECT MIN(id) FROM sent_messages GROUP BY channel) ORDER BY channel
+            """)
+        print("6. a message of each channel, as recorded in the sent_messages table:")
+        for sample in samples {
+            print("   \(sample[0]) to \(sample[1]): \(sample[2].prefix(160))\(sample[2].count > 160 ? "…" : "")")
+        }
+        print("\nNext: `herald report --database \(databasePath)`, or open it with sqlite3.")
+    }
+}

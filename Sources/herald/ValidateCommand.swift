@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import HeraldContent
+import HeraldCore
+import HeraldDefinitions
+
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check herald.yml, every campaign, segment and template; print every problem.",
+        discussion: "Exits 0 when the workspace is clean (warnings allowed), 1 when it has errors."
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Argument(help: "The workspace directory.")
+    var directory: String = "."
+
+    @Option(help: "text (one line per problem) or json (for CI pipelines).")
+    var format: Format = .text
+
+    func run() throws {
+        let diagnostics = Validation.check(directory: directory)
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        let warnings = diagnostics.count - errors
+        switch format {
+        case .text:
+            for diagnostic in diagnostics {
+                print(diagnostic.description)
+            }
+            if errors == 0 {
+                print("\(directory): workspace is valid" + (warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : ""))
+            } else {
+                print("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+            }
+        case .json:
+            print(Validation.json(diagnostics, errors: errors, warnings: warnings))
+        }
+        if errors > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The checks of `herald validate`: the workspace files, then (when they load) the templates'
+/// Mustache and variables.
+enum Validation {
+    static func check(directory: String) -> [Diagnostic] {
+        let (workspace, diagnostics) = WorkspaceLoader().load(directory: directory)
+        guard let workspace else { return diagnostics }
+        return diagnostics + TemplateChecker.check(workspace) + RuleValidation.check(workspace)
+    }
+
+    static func json(_ diagnostics: [Diagnostic], errors: Int, warnings: Int) -> String {
+        let items: [[String: Any]] = diagnostics.map { diagnostic in
+            var item: [String: Any] = ["severity": diagnostic.severity.rawValue, "message": diagnostic.message]
+            if let location = diagnostic.location {
+                item["file"] = location.file
+                item["line"] = location.line
+                item["column"] = location.column
+            }
+            if let hint = diagnostic.hint { item["hint"] = hint }
+            item["text"] = diagnostic.description
+            return item
+        }
+        let object: [String: Any] = ["valid": errors == 0, "errors": errors, "warnings": warnings, "diagnostics": items]
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]) else {
+            return "{}"
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

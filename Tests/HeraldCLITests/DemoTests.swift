@@ -1,0 +1,85 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTesting
+import Testing
+
+@Suite(.tags(.slow), .timeLimit(.minutes(5)))
+struct DemoTests {
+    @Test func initWritesExactlyTheSampleWorkspaceOfTheRepository() async throws {
+        try await withTemporaryDirectory { directory in
+            let output = try HeraldBinary.run(["init", "workspace"], in: directory.path)
+            #expect(output.status == 0, "\(output.stderr)")
+            let written = URL(fileURLWithPath: directory.file("workspace"))
+            var files: [String] = ["herald.yml"]
+            for folder in ["campaigns", "segments", "templates"] {
+                let names = try FileManager.default.contentsOfDirectory(atPath: HeraldBinary.repositoryRoot.appendingPathComponent(folder).path)
+                files += names.sorted().map { "\(folder)/\($0)" }
+            }
+            for file in files {
+                let original = try String(contentsOf: HeraldBinary.repositoryRoot.appendingPathComponent(file), encoding: .utf8)
+                let copy = try? String(contentsOf: written.appendingPathComponent(file), encoding: .utf8)
+                #expect(copy == original, "\(file) differs from the embedded sample: run scripts/embed-sample-workspace.py")
+            }
+            let again = try HeraldBinary.run(["init", "workspace"], in: directory.path)
+            #expect(again.status == 1)
+            #expect(again.stderr.contains("already has herald.yml"))
+        }
+    }
+
+    @Test func theDemoSendsTheSampleCampaignsAndRecordsEveryStep() async throws {
+        try await withTemporaryDirectory { directory in
+            let output = try HeraldBinary.run(["demo", "--users", "1200"], in: directory.path)
+            #expect(output.status == 0, "\(output.stdout)\n\(output.stderr)")
+            #expect(output.stdout.contains("1. wrote the sample workspace"))
+            #expect(output.stdout.contains("winter-sale"))
+            #expect(output.stdout.contains("weekly-digest"))
+            #expect(output.stdout.contains("order-shipped"))
+
+            let store = try SQLiteStore(path: directory.file("herald-demo.db"), schema: AttributeSchema())
+            // Every planned notification reached a terminal state; nothing is left in the outbox.
+            let states = Dictionary(uniqueKeysWithValues: try await store.rows(sql: "SELECT state, COUNT(*) FROM notifications GROUP BY state").map { ($0[0], Int($0[1])!) })
+            #expect(Set(states.keys).isSubset(of: ["sent", "skipped"]))
+            #expect(states["sent", default: 0] > 500)
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]])
+            // Every sent notification has its planned, sending and sent events, and a recorded message.
+            let sent = states["sent", default: 0]
+            let events = try await store.eventCounts()
+            #expect(events["planned"] == sent && events["sending"] == sent && events["sent"] == sent)
+            #expect(events["skipped"] == states["skipped"])
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM sent_messages") == [["\(sent)"]])
+            // Opted-out users got nothing on the channel or category they refused.
+            let violations = try await store.rows(sql: """
+                SELECT COUNT(*) FROM notifications n JOIN preferences p ON p.user_id = n.user_id AND p.opted_in = 0
+                WHERE n.state = 'sent' AND (p.key = n.channel
+                    OR (n.category != 'transactional' AND (p.key = n.category OR p.key = n.channel || ':' || n.category)))
+                """)
+            #expect(violations == [["0"]])
+            let optedOutSkips = try await store.rows(sql: "SELECT COUNT(*) FROM notifications WHERE reason = 'opted_out'")
+            #expect(Int(optedOutSkips[0][0])! > 0)
+            // Korean speakers got the Korean variant.
+            let korean = try await store.rows(sql: """
+                SELECT m.content FROM sent_messages m JOIN notifications n ON n.id = m.notification_id
+                JOIN users u ON u.id = n.user_id WHERE n.campaign_id = 'winter-sale' AND u.locale LIKE 'ko%' LIMIT 1
+                """)
+            #expect(korean.first?.first?.contains("겨울 세일") == true)
+            // Each campaign is in the report.
+            let report = try HeraldBinary.run(["report", "--database", "herald-demo.db", "--format", "csv"], in: directory.path)
+            #expect(report.status == 0, "\(report.stderr)")
+            #expect(report.stdout.hasPrefix("campaign,channel,targeted,skipped,pending,sent,delivered,failed,dead,send_rate,failure_rate,skipped_by_reason"))
+            for id in ["winter-sale,push", "winter-sale,email", "weekly-digest,email", "order-shipped,sms"] {
+                #expect(report.stdout.contains("\n\(id),"), "\(id) missing from:\n\(report.stdout)")
+            }
+        }
+    }
+
+    @Test func theDemoRefusesADirectoryThatIsNeitherEmptyNorAWorkspace() async throws {
+        try await withTemporaryDirectory { directory in
+            try directory.write("notes.txt", "mine")
+            let output = try HeraldBinary.run(["demo"], in: directory.path)
+            #expect(output.status == 1)
+            #expect(output.stderr.contains("has no herald.yml and is not empty"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["notes.txt"])
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import HeraldCore
+import HeraldEngine
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// The planner and the dispatcher over a real SQLite file, with scripted provider outcomes.
+@Suite struct DeliveryPipelineTests {
+    /// 250 users: every 10th opted out of email, every 7th without an email, a few with devices.
+    static func users() -> [User] {
+        (1...250).map { index in
+            var user = User(id: String(format: "u-%03d", index), email: index % 7 == 0 ? nil : "user\(index)@example.com")
+            if index % 10 == 0 { user.preferences["email"] = false }
+            if index % 25 == 0 { user.devices = [Device(platform: .ios, token: "tok-\(index)")] }
+            return user
+        }
+    }
+
+    struct Fixture {
+        let store: SQLiteStore
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let sendgrid: ScriptedTransport
+        let apns = ScriptedTransport(name: "apns")
+
+        init(_ directory: TemporaryDirectory, scripts: [String: [DeliveryOutcome]] = [:]) throws {
+            store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            sendgrid = ScriptedTransport(name: "sendgrid", scripts: scripts)
+        }
+
+        func planner() -> Planner {
+            Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock, configuration: .init(batchSize: 40))
+        }
+
+        func dispatcher(_ channel: Channel, lease: Duration = .seconds(300)) -> Dispatcher {
+            Dispatcher(
+                channel: channel, store: store, transports: [sendgrid, apns],
+                retryPolicy: RetryPolicy(maxAttempts: 3, initial: .seconds(2), maximum: .seconds(60)), clock: clock,
+                configuration: .init(batchSize: 32, concurrency: 8, lease: lease)
+            )
+        }
+    }
+
+    let sale = campaign(channels: [.push, .email])
+
+    @Test func everyRecipientAndChannelEndsInExactlyOneTerminalState() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try Fixture(directory)
+            _ = try await fixture.store.upsertUsers(Self.users(), at: fixture.clock.now)
+            let result = try await fixture.planner().plan(sale, fireAt: fixture.clock.now)
+            #expect(result.recipients == 250)
+
+            let push = try await fixture.dispatcher(.push).drain()
+            let email = try await fixture.dispatcher(.email).drain()
+            #expect(push.sent == 10)
+            #expect(email.sent == fixture.sendgrid.messages.count)
+
+            // Nobody who opted out of email was sent one; nobody got two emails.
+            let emailed = fixture.sendgrid.messages.map(\.userID)
+            #expect(Set(emailed).count == emailed.count)
+            let optedOut = Self.users().filter { $0.preferences["email"] == false }.map(\.id)
+            #expect(Set(emailed).isDisjoint(with: optedOut))
+            // Push users were reached by push, so email was not needed for them.
+            #expect(Set(emailed).isDisjoint(with: fixture.apns.messages.map(\.userID)))
+
+            let states = try await fixture.store.rows(sql: "SELECT state, COUNT(*) FROM notifications GROUP BY state ORDER BY state")
+            // 250 users × 2 channels; push users have one device each.
+            #expect(states.reduce(0) { $0 + Int($1[1])! } == 500)
+            #expect(states.allSatisfy { ["sent", "skipped"].contains($0[0]) })
+            #expect(try await fixture.store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]])
+            let report = try await fixture.store.report(campaignID: "sale")
+            let emailRow = try #require(report.first { $0.channel == .email })
+            // The 10 users with a device were reached by push; email was not needed for them.
+            #expect(emailRow.sent + emailRow.skippedTotal == 250)
+            #expect(emailRow.skipped["not_needed"] == 10)
+            #expect(emailRow.sent == 250 - 10 - emailRow.skipped["no_address", default: 0] - emailRow.skipped["opted_out", default: 0])
+            let planned = try await fixture.store.eventCounts()
+            #expect(planned["planned"] == email.sent + push.sent)
+            #expect(planned["sent"] == email.sent + push.sent)
+        }
+    }
+
+    @Test func planningTheSameOccurrenceAgainSendsNothingTwice() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try Fixture(directory)
+            _ = try await fixture.store.upsertUsers(Self.users(), at: fixture.clock.now)
+            let fireAt = fixture.clock.now
+            let first = try await fixture.planner().plan(sale, fireAt: fireAt)
+            _ = try await fixture.dispatcher(.email).drain()
+            let second = try await fixture.planner().plan(sale, fireAt: fireAt)
+            #expect(second.summary == PlanSummary(planned: 0, skipped: 0, duplicates: first.summary.planned + first.summary.skipped))
+            #expect(try await fixture.dispatcher(.email).drain() == Dispatcher.Summary())
+        }
+    }
+
+    @Test func anOptOutAfterPlanningStopsTheSend() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try Fixture(directory)
+            _ = try await fixture.store.upsertUsers([User(id: "u-1", email: "a@example.com"), User(id: "u-2", email: "b@example.com")], at: fixture.clock.now)
+            _ = try await fixture.planner().plan(campaign(channels: [.email]), fireAt: fixture.clock.now)
+            var unsubscribed = User(id: "u-2", email: "b@example.com")
+            unsubscribed.preferences["email"] = false
+            _ = try await fixture.store.upsertUsers([unsubscribed], at: fixture.clock.now)
+
+            let summary = try await fixture.dispatcher(.email).drain()
+            #expect(fixture.sendgrid.messages.map(\.userID) == ["u-1"])
+            #expect(summary.skipped == 1)
+            let rows = try await fixture.store.rows(sql: "SELECT user_id, state, reason FROM notifications ORDER BY user_id")
+            #expect(rows == [["u-1", "sent", "NULL"], ["u-2", "skipped", "opted_out"]])
+        }
+    }
+
+    @Test func temporaryFailuresAreRetriedUntilTheyGiveUp() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try Fixture(directory, scripts: [
+                "a@example.com": [.retry(after: .seconds(5), reason: "429")],
+                "b@example.com": [.retry(after: nil, reason: "503"), .retry(after: nil, reason: "503"), .retry(after: nil, reason: "503")],
+            ])
+            _ = try await fixture.store.upsertUsers([User(id: "u-1", email: "a@example.com"), User(id: "u-2", email: "b@example.com")], at: fixture.clock.now)
+            _ = try await fixture.planner().plan(campaign(channels: [.email]), fireAt: fixture.clock.now)
+            let dispatcher = fixture.dispatcher(.email)
+            #expect(try await dispatcher.drain().retried == 2)
+            for _ in 0..<4 {
+                fixture.clock.advance(by: 120)
+                _ = try await dispatcher.drain()
+            }
+            let rows = try await fixture.store.rows(sql: "SELECT user_id, state, attempts, reason FROM notifications ORDER BY user_id")
+            #expect(rows == [["u-1", "sent", "2", "NULL"], ["u-2", "dead", "3", "gave up after 3 attempts: 503"]])
+            #expect(fixture.sendgrid.messages.count == 5)
+        }
+    }
+
+    @Test func aSendInFlightAtACrashIsRepeatedOnceAndCounted() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try Fixture(directory)
+            _ = try await fixture.store.upsertUsers([User(id: "u-1", email: "a@example.com")], at: fixture.clock.now)
+            _ = try await fixture.planner().plan(campaign(channels: [.email]), fireAt: fixture.clock.now)
+            // A dispatcher claims the row and dies before recording the outcome.
+            _ = try await fixture.store.claim(channel: .email, limit: 10, leaseOwner: "crashed", lease: .seconds(60), at: fixture.clock.now)
+            #expect(try await fixture.dispatcher(.email).drain() == Dispatcher.Summary())
+            fixture.clock.advance(by: 61)
+            let summary = try await fixture.dispatcher(.email).drain()
+            #expect(summary.sent == 1 && summary.reclaimed == 1)
+            #expect(try await fixture.store.eventCounts()["reclaimed"] == 1)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import HeraldCore
+import HeraldEngine
+import Testing
+
+let message = OutboundMessage(
+    notificationID: 1, dedupeKey: "k", campaignID: "c", userID: "u", channel: .sms, provider: "twilio",
+    address: "+15551234567", content: .sms(SMSContent(body: "hi")), attempt: 1
+)
+
+@Suite struct RetryPolicyTests {
+    let policy = RetryPolicy(maxAttempts: 4, initial: .seconds(2), maximum: .seconds(10))
+    let now = Date(timeIntervalSince1970: 1_000)
+
+    @Test(arguments: [(1, 0.0, 1_000), (1, 1.0, 2_000), (2, 1.0, 4_000), (3, 0.5, 6_000), (4, 1.0, 10_000), (30, 1.0, 10_000)])
+    func backoffDoublesWithJitterUpToTheMaximum(attempt: Int, jitter: Double, milliseconds: Int64) {
+        #expect(policy.backoff(afterAttempt: attempt, jitter: jitter) == .milliseconds(milliseconds))
+    }
+
+    @Test func retryAfterFromTheProviderWins() {
+        #expect(policy.resolve(.retry(after: .seconds(42), reason: "429"), of: message, at: now, jitter: 0.3)
+            == .retry(at: now.addingTimeInterval(42), reason: "429"))
+    }
+
+    @Test func theLastAttemptGivesUpAsDead() {
+        var last = message
+        last.attempt = 4
+        #expect(policy.resolve(.retry(after: nil, reason: "503"), of: last, at: now, jitter: 0)
+            == .dead(reason: "gave up after 4 attempts: 503"))
+        #expect(policy.resolve(.misconfigured(reason: "401 bad credentials"), of: last, at: now, jitter: 0)
+            == .dead(reason: "gave up after 4 attempts: misconfigured: 401 bad credentials"))
+    }
+
+    @Test func permanentOutcomesAreFinal() {
+        #expect(policy.resolve(.accepted(providerMessageID: "SM1"), of: message, at: now, jitter: 0) == .sent(providerMessageID: "SM1", provider: "twilio"))
+        #expect(policy.resolve(.rejected(reason: "21211 invalid number"), of: message, at: now, jitter: 0) == .failed(reason: "21211 invalid number"))
+        #expect(policy.resolve(.deadAddress(reason: "unregistered"), of: message, at: now, jitter: 0) == .failed(reason: "unregistered", deactivateAddress: true))
+        #expect(policy.resolve(.optedOut(reason: "21610 STOP"), of: message, at: now, jitter: 0) == .skipped(.optedOut, detail: "21610 STOP"))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTesting
+import Testing
+
+func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipReason? = nil, due: Date, occurrence: Int64) -> PlannedNotification {
+    PlannedNotification(
+        dedupeKey: key, occurrenceID: occurrence, campaignID: "spring", category: "marketing", userID: user,
+        channel: channel, provider: "sendgrid", address: "\(user)@example.com", dueAt: due,
+        decision: skip.map { .skip($0, detail: nil) } ?? .send(.email(EmailContent(subject: "Hi", text: "Hello \(user)")))
+    )
+}
+
+@Suite struct OutboxTests {
+    @Test func aDedupeKeyIsWrittenOnceAndEveryWriteHasItsEvent() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h1", at: now)
+            let batch = [
+                planned("k1", user: "u-1", due: now, occurrence: occurrence.id),
+                planned("k2", user: "u-2", skip: .optedOut, due: now, occurrence: occurrence.id),
+            ]
+            #expect(try await store.savePlanned(batch, at: now) == PlanSummary(planned: 1, skipped: 1, duplicates: 0))
+            #expect(try await store.savePlanned(batch, at: now) == PlanSummary(planned: 0, skipped: 0, duplicates: 2))
+            #expect(try await store.eventCounts() == ["planned": 1, "skipped": 1])
+            let again = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h2", at: now)
+            #expect(again.id == occurrence.id && !again.isNew && again.definitionHash == "h1")
+        }
+    }
+
+    @Test func aClaimIsLeasedAndAnExpiredLeaseIsReclaimedAndCounted() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            _ = try await store.savePlanned((1...3).map { planned("k\($0)", user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
+
+            let first = try await store.claim(channel: .email, limit: 2, leaseOwner: "a", lease: .seconds(60), at: now)
+            #expect(first.map(\.message.userID) == ["u-1", "u-2"])
+            #expect(first.allSatisfy { !$0.wasInFlight && $0.message.attempt == 1 })
+            // Another dispatcher sees only the unleased row while the lease holds.
+            let second = try await store.claim(channel: .email, limit: 10, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(30))
+            #expect(second.map(\.message.userID) == ["u-3"])
+            #expect(try await store.claim(channel: .push, limit: 10, leaseOwner: "b", lease: .seconds(60), at: now).isEmpty)
+
+            // "a" crashed: after its lease, its rows are taken over and marked as repeats.
+            let taken = try await store.claim(channel: .email, limit: 10, leaseOwner: "c", lease: .seconds(60), at: now.addingTimeInterval(61))
+            #expect(taken.map(\.message.userID) == ["u-1", "u-2"])
+            #expect(taken.allSatisfy { $0.wasInFlight && $0.message.attempt == 2 })
+            #expect(try await store.eventCounts()["reclaimed"] == 2)
+        }
+    }
+
+    @Test func outcomesMoveNotificationsToTheirNextStateWithOneEventEach() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            _ = try await store.upsertUsers([User(id: "u-4", devices: [Device(platform: .android, token: "dead-token")])], at: now)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            var push = planned("k4", user: "u-4", channel: .push, due: now, occurrence: occurrence.id)
+            push.address = "dead-token"
+            push.decision = .send(.push(PushContent(body: "Hi")))
+            _ = try await store.savePlanned((1...3).map { planned("k\($0)", user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
+            _ = try await store.savePlanned([push], at: now)
+            let emails = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now)
+            let pushes = try await store.claim(channel: .push, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now)
+            let retryAt = now.addingTimeInterval(120)
+            try await store.resolve([
+                (emails[0], .sent(providerMessageID: "sg-1", provider: "sendgrid")),
+                (emails[1], .retry(at: retryAt, reason: "429 too many requests")),
+                (emails[2], .failed(reason: "invalid address")),
+                (pushes[0], .failed(reason: "UNREGISTERED", deactivateAddress: true)),
+            ], at: now)
+
+            let report = try await store.report(campaignID: "spring")
+            #expect(report == [
+                ReportRow(campaignID: "spring", channel: .push, targeted: 1, failed: 1),
+                ReportRow(campaignID: "spring", channel: .email, targeted: 3, pending: 1, sent: 1, failed: 1),
+            ])
+            #expect(try await store.nextDue(channel: .email) == retryAt)
+            #expect(try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now.addingTimeInterval(60)).isEmpty)
+            let retried = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: retryAt)
+            #expect(retried.map(\.message.userID) == ["u-2"])
+            #expect(retried.first?.message.attempt == 2)
+            let device = try await store.users(matching: .ids(["u-4"]), after: nil, limit: 1).first?.devices.first
+            #expect(device?.isActive == false)
+            #expect(try await store.eventCounts() == ["planned": 4, "sending": 5, "sent": 1, "retry_scheduled": 1, "failed": 2])
+        }
+    }
+}

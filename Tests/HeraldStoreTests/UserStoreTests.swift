@@ -1,0 +1,106 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTesting
+import Testing
+
+let schema = AttributeSchema([
+    AttributeDefinition(name: "country", type: .string),
+    AttributeDefinition(name: "lifetime_value", type: .number),
+    AttributeDefinition(name: "beta", type: .bool),
+    AttributeDefinition(name: "last_seen_at", type: .time),
+    AttributeDefinition(name: "tags", type: .list(.string)),
+])
+
+func makeStore(_ directory: TemporaryDirectory) throws -> SQLiteStore {
+    try SQLiteStore(path: directory.file("herald.db"), schema: schema)
+}
+
+let ana = User(
+    id: "u-1", email: "ana@example.com", phone: "+821012345678", locale: "ko-KR", timezone: "Asia/Seoul",
+    firstName: "Ana", lastName: "Kim", createdAt: Date(timeIntervalSince1970: 1_700_000_000),
+    attributes: [
+        "country": .string("KR"), "lifetime_value": .number(120.5), "beta": .bool(true),
+        "last_seen_at": .time(Date(timeIntervalSince1970: 1_795_000_000)), "tags": .list([.string("vip"), .string("beta")]),
+    ],
+    devices: [
+        Device(platform: .ios, token: "a1b2c3"),
+        Device(platform: .web, subscription: WebPushSubscription(endpoint: "https://push.example.com/x", p256dh: "BPk", auth: "au")),
+    ],
+    preferences: Preferences(["email": false, "push:marketing": true])
+)
+
+@Suite struct UserStoreTests {
+    @Test func storedUsersReadBackWithEveryFieldDeviceAndPreference() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let summary = try await store.upsertUsers([ana, User(id: "u-2")], at: Date())
+            #expect(summary == UpsertSummary(inserted: 2, updated: 0, unchanged: 0))
+            let users = try await store.users(matching: .everyone, after: nil, limit: 10)
+            #expect(users.map(\.id) == ["u-1", "u-2"])
+            #expect(users[0] == ana)
+            #expect(users[1] == User(id: "u-2"))
+        }
+    }
+
+    @Test func importingTheSameUsersTwiceChangesNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            _ = try await store.upsertUsers([ana, User(id: "u-2", email: "b@example.com")], at: Date(timeIntervalSince1970: 1))
+            let again = try await store.upsertUsers([ana, User(id: "u-2", email: "b@example.com")], at: Date(timeIntervalSince1970: 2))
+            #expect(again == UpsertSummary(inserted: 0, updated: 0, unchanged: 2))
+            let updatedAt = try await store.rows(sql: "SELECT updated_at FROM users ORDER BY id")
+            #expect(updatedAt == [["1.0"], ["1.0"]])
+        }
+    }
+
+    @Test func aChangedFieldDeviceOrPreferenceCountsAsAnUpdate() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            _ = try await store.upsertUsers([ana, User(id: "u-2"), User(id: "u-3")], at: Date())
+            var renamed = ana
+            renamed.firstName = "Anna"
+            var newDevice = User(id: "u-2")
+            newDevice.devices = [Device(platform: .android, token: "fcm-1")]
+            var optedOut = User(id: "u-3")
+            optedOut.preferences["sms"] = false
+            let summary = try await store.upsertUsers([renamed, newDevice, optedOut, User(id: "u-4")], at: Date())
+            #expect(summary == UpsertSummary(inserted: 1, updated: 3, unchanged: 0))
+            let users = try await store.users(matching: .ids(["u-1", "u-2", "u-3"]), after: nil, limit: 10)
+            #expect(users.map(\.firstName) == ["Anna", nil, nil])
+            #expect(users[1].devices == [Device(platform: .android, token: "fcm-1")])
+            #expect(users[2].preferences.allows(channel: .sms, category: "marketing") == false)
+        }
+    }
+
+    @Test func pagesThroughUsersInIDOrder() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let users = (1...25).map { User(id: String(format: "u-%03d", $0)) }
+            _ = try await store.upsertUsers(users.shuffled(), at: Date())
+            var seen: [String] = []
+            var last: String?
+            while true {
+                let page = try await store.users(matching: .everyone, after: last, limit: 10)
+                guard let tail = page.last else { break }
+                #expect(page.count <= 10)
+                seen += page.map(\.id)
+                last = tail.id
+            }
+            #expect(seen == users.map(\.id))
+            #expect(try await store.countUsers(matching: .ids(["u-003", "u-404", "u-010"])) == 2)
+        }
+    }
+
+    @Test func aDatabaseFileThatIsNotSQLiteGivesAClearError() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = try directory.write("broken.db", String(repeating: "not a database ", count: 400))
+            #expect {
+                try SQLiteStore(path: path, schema: schema)
+            } throws: { error in
+                let message = String(describing: error)
+                return message.hasPrefix("cannot open the database '\(path)'") && message.contains("not a database")
+            }
+        }
+    }
+}
