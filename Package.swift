@@ -51,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "HeraldTesting",
-            dependencies: ["HeraldCore", "HeraldDefinitions", "HeraldStore", "HeraldEngine"],
+            dependencies: ["HeraldCore", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -70,9 +70,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HeraldDefinitionsTests", dependencies: ["HeraldDefinitions", "HeraldTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "HeraldContentTests", dependencies: ["HeraldContent", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldContentTests", dependencies: ["HeraldContent", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HeraldStoreTests", dependencies: ["HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldContent", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldCLITests",
             dependencies: ["herald", "HeraldStore", "HeraldTesting"],

@@ -1,3 +1,4 @@
+import HeraldContent
 import HeraldCore
 
 /// Renders a campaign's content for one recipient on one channel.
@@ -7,5 +8,23 @@ import HeraldCore
 public protocol NotificationRendering: Sendable {
     /// - Throws: when the content cannot be rendered for this recipient; the planner records
     ///   `skipped(render_failed)` with the error's description.
-    func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> NotificationContent
+    /// - Returns: the content and the variables that were missing (rendered as empty), which the
+    ///   planner records as a `render_warning` event.
+    func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification
+}
+
+/// Renders with the campaign's template: the user's fields and attributes, with the campaign's
+/// params laid over them.
+public struct TemplateRenderer: NotificationRendering {
+    let renderer: ContentRenderer
+
+    public init(templates: [String: Template]) {
+        renderer = ContentRenderer(templates: templates)
+    }
+
+    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+        var variables = user.templateVariables
+        variables.merge(campaign.params) { _, param in param }
+        return try renderer.render(template: campaign.template, channel: channel, locale: user.locale, variables: variables)
+    }
 }

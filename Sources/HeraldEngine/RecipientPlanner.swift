@@ -1,3 +1,4 @@
+import HeraldContent
 import Foundation
 import HeraldCore
 
@@ -46,13 +47,20 @@ public struct RecipientPlanner: Sendable {
                 continue
             }
             let decision: PlannedNotification.Decision
+            var warning: String?
             do {
-                decision = .send(try renderer.render(campaign, channel: channel, for: user))
+                let rendered = try renderer.render(campaign, channel: channel, for: user)
+                decision = .send(rendered.content)
+                if !rendered.missingVariables.isEmpty {
+                    warning = "missing variables rendered empty: " + rendered.missingVariables.joined(separator: ", ")
+                }
             } catch {
                 decision = .skip(.renderFailed, detail: String(describing: error))
             }
             for target in routed {
-                result.append(make(decision, device: target.device, provider: target.provider, address: target.address))
+                var planned = make(decision, device: target.device, provider: target.provider, address: target.address)
+                planned.warning = warning
+                result.append(planned)
             }
             if case .send = decision { reached = true }
         }

@@ -82,6 +82,11 @@ extension SQLiteStore {
                 }
                 let event: DeliveryEventType = state == .planned ? .planned : .skipped
                 try insertEvent.execute(arguments: [id, planned.campaignID, planned.channel.rawValue, event.rawValue, reason, timestamp, detail])
+                if let warning = planned.warning {
+                    try insertEvent.execute(arguments: [
+                        id, planned.campaignID, planned.channel.rawValue, DeliveryEventType.renderWarning.rawValue, nil, timestamp, warning,
+                    ])
+                }
             }
             return summary
         }

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
 import HeraldCore
+import HeraldRules
+import Synchronization
 
 /// The SQLite store: one database file in WAL mode behind a GRDB `DatabasePool`.
 ///
@@ -17,10 +19,13 @@ public final class SQLiteStore: Store, SentMessageLog {
         public var busyTimeout: TimeInterval
         /// Concurrent readers. Default 4.
         public var maximumReaderCount: Int
+        /// The zone of `today()` in audience rules for users without a valid one. Default `UTC`.
+        public var defaultTimezone: String
 
-        public init(busyTimeout: TimeInterval = 10, maximumReaderCount: Int = 4) {
+        public init(busyTimeout: TimeInterval = 10, maximumReaderCount: Int = 4, defaultTimezone: String = "UTC") {
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
+            self.defaultTimezone = defaultTimezone
         }
     }
 
@@ -28,18 +33,23 @@ public final class SQLiteStore: Store, SentMessageLog {
     public let schema: AttributeSchema
     let pool: DatabasePool
     let codec = StoreCodec()
+    let defaultTimezone: String
+    /// Audience rules already checked, by source; the same rule is compiled for every page.
+    let rules = Mutex<[RuleSource: Rule]>([:])
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     ///
     /// - Throws: ``StoreError`` when the file cannot be opened or is not a Herald database.
     public init(path: String, schema: AttributeSchema, configuration: Configuration = Configuration()) throws {
         self.schema = schema
+        defaultTimezone = configuration.defaultTimezone
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout)
         config.maximumReaderCount = configuration.maximumReaderCount
         config.foreignKeysEnabled = true
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            SQLiteStore.registerRuleFunctions(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)

@@ -1,3 +1,4 @@
+import HeraldContent
 import HeraldCore
 import HeraldEngine
 
@@ -19,7 +20,7 @@ public struct ClosureRenderer: NotificationRendering {
         }
     }
 
-    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> NotificationContent {
-        try body(campaign, channel, user)
+    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+        RenderedNotification(content: try body(campaign, channel, user), missingVariables: [])
     }
 }

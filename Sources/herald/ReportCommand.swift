@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldCore
+import HeraldStore
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

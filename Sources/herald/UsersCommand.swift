@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldEngine
 import HeraldStore
 
 struct UsersCommand: AsyncParsableCommand {

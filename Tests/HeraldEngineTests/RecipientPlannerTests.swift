@@ -1,4 +1,5 @@
 import Foundation
+import HeraldContent
 import HeraldCore
 import HeraldEngine
 import HeraldTesting
@@ -74,7 +75,7 @@ func decisions(_ user: User, _ campaign: Campaign) -> [String] {
         struct Broken: Error, CustomStringConvertible { var description: String { "no email section" } }
         let renderer = ClosureRenderer { campaign, channel, user in
             if channel == .email { throw Broken() }
-            return try ClosureRenderer.simple.render(campaign, channel: channel, for: user)
+            return try ClosureRenderer.simple.render(campaign, channel: channel, for: user).content
         }
         let planned = RecipientPlanner(routing: routing).plan(
             User(id: "u-1", email: "a@example.com", phone: "+15551234567"), campaign: campaign(channels: [.email, .sms]),

@@ -50,6 +50,8 @@ public enum SkipReason: String, Sendable, Hashable, Codable, CaseIterable {
 public enum DeliveryEventType: String, Sendable, Hashable, Codable, CaseIterable {
     case planned
     case skipped
+    /// Planned, but a template variable was missing and rendered empty.
+    case renderWarning = "render_warning"
     case sending
     /// A send that was in flight when its lease expired (a crash) was claimed again.
     case reclaimed

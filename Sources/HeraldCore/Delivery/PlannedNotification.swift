@@ -37,11 +37,15 @@ public struct PlannedNotification: Sendable, Hashable {
     public var address: String?
     public var dueAt: Date
     public var decision: Decision
+    /// A problem that did not stop the send (a variable that rendered empty); recorded as a
+    /// `render_warning` event.
+    public var warning: String?
 
     public init(
         dedupeKey: String, occurrenceID: Int64, campaignID: String, category: String, userID: String,
-        channel: Channel, provider: String?, address: String?, dueAt: Date, decision: Decision
+        channel: Channel, provider: String?, address: String?, dueAt: Date, decision: Decision, warning: String? = nil
     ) {
+        self.warning = warning
         self.dedupeKey = dedupeKey
         self.occurrenceID = occurrenceID
         self.campaignID = campaignID
