@@ -83,12 +83,17 @@ struct DemoCommand: AsyncParsableCommand {
         print(ReportFormatter.format(rows, as: .table).split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
 
         let samples = try await app.store.rows(sql: """
-            SELECT channel, address, content FROM sent_messages
-            WHERE id IN (SELECT MIN(id) FROM sent_messages GROUP BY channel) ORDER BY channel
+            SELECT m.channel, n.campaign_id, u.locale, m.content FROM sent_messages m
+            JOIN notifications n ON n.id = m.notification_id JOIN users u ON u.id = n.user_id
+            WHERE m.id IN (SELECT MIN(m2.id) FROM sent_messages m2 JOIN notifications n2 ON n2.id = m2.notification_id
+                           JOIN users u2 ON u2.id = n2.user_id
+                           GROUP BY n2.campaign_id, m2.channel, COALESCE(u2.locale, '') LIKE 'ko%')
+            ORDER BY n.campaign_id, m.channel, u.locale
             """)
-        print("6. a message of each channel, as recorded in the sent_messages table:")
+        print("6. the first message of each campaign and channel (and in Korean), as recorded in the sent_messages table:")
         for sample in samples {
-            print("   \(sample[0]) to \(sample[1]): \(sample[2].prefix(160))\(sample[2].count > 160 ? "…" : "")")
+            let content = try? JSONDecoder().decode(NotificationContent.self, from: Data(sample[3].utf8))
+            print("   \(sample[1]) \(sample[0]) (\(sample[2])): \(content?.summary ?? sample[3])")
         }
         print("\nNext: `herald report --database \(databasePath)`, or open it with sqlite3.")
     }

@@ -52,7 +52,7 @@ channels: [sms, push]
 delivery: first_available
 template: order-shipped
 params:
-  order_id: "(your order)"
+  order_id: A-1042          # a default for previews; the event sent to the API supplies the real one
   tracking_url: https://shop.example.com/orders
 schedule:
   trigger: {event: order_shipped, delay: 5m}

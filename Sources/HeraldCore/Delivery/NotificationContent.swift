@@ -1,4 +1,7 @@
 /// The rendered content of one notification, as it is stored and handed to a transport.
+///
+/// Stored as one flat JSON object tagged with its channel, readable in the database:
+/// `{"channel":"sms","body":"Your order has shipped"}`.
 public enum NotificationContent: Sendable, Hashable, Codable {
     case push(PushContent)
     case sms(SMSContent)
@@ -9,6 +12,38 @@ public enum NotificationContent: Sendable, Hashable, Codable {
         case .push: .push
         case .sms: .sms
         case .email: .email
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case channel
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(Channel.self, forKey: .channel) {
+        case .push: self = .push(try PushContent(from: decoder))
+        case .sms: self = .sms(try SMSContent(from: decoder))
+        case .email: self = .email(try EmailContent(from: decoder))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(channel, forKey: .channel)
+        switch self {
+        case .push(let content): try content.encode(to: encoder)
+        case .sms(let content): try content.encode(to: encoder)
+        case .email(let content): try content.encode(to: encoder)
+        }
+    }
+
+    /// One line for people: the title or subject and the start of the body.
+    public var summary: String {
+        switch self {
+        case .push(let push): [push.title, push.body].compactMap { $0 }.joined(separator: " / ")
+        case .sms(let sms): sms.body
+        case .email(let email): "subject: \(email.subject)"
         }
     }
 }
