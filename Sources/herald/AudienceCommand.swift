@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldStore
+
+struct AudienceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audience",
+        abstract: "Count and show the users a campaign, segment or expression selects.",
+        discussion: """
+            The argument is a campaign id, a segment name, or an expression in the rules language, e.g. \
+            herald audience 'country == "KR" and last_seen_at > now() - 30d'.
+            """
+    )
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Argument(help: "A campaign id, a segment name, or an expression.")
+    var target: String
+
+    @Flag(help: "Show the SQL the audience compiles to and SQLite's query plan.")
+    var explain = false
+
+    @Option(help: "How many matching users to show.")
+    var sample: Int = 10
+
+    @Flag(help: "Print every matching user id, one per line, and nothing else (to export an audience).")
+    var ids = false
+
+    @Option(help: "table or json.")
+    var format: Format = .table
+
+    func validate() throws {
+        guard sample >= 0 else { throw ValidationError("--sample must be 0 or more") }
+    }
+
+    func run() async throws {
+        let workspace = try options.loadWorkspace()
+        let store = try options.openStore(for: workspace)
+        let (label, source, campaignID) = try resolve(in: workspace)
+        let now = Date()
+        let filter: UserFilter = source.map { .rule($0, now: now, campaignID: campaignID) } ?? .everyone
+
+        if ids {
+            var last: String?
+            while true {
+                let page = try await store.users(matching: filter, after: last, limit: 5000)
+                guard let tail = page.last else { break }
+                print(page.map(\.id).joined(separator: "\n"))
+                last = tail.id
+            }
+            return
+        }
+
+        let count = try await store.countUsers(matching: filter)
+        let users = sample > 0 ? try await store.users(matching: filter, after: nil, limit: sample) : []
+        let explanation = try await explain && source != nil ? store.explain(source!, now: now, campaignID: campaignID) : nil
+        switch format {
+        case .table:
+            print("\(label): \(count) user\(count == 1 ? "" : "s") match")
+            if let explanation {
+                print("SQL:  \(explanation.sql)")
+                print("plan: " + explanation.plan.joined(separator: "\n      "))
+            } else if explain {
+                print("SQL:  (no audience rule: every user)")
+            }
+            if !users.isEmpty {
+                print("")
+                print(Self.table(users, attributes: workspace.configuration.attributes.names))
+            }
+        case .json:
+            var object: [String: Any] = ["audience": label, "count": count, "sample": users.map(\.id)]
+            if let explanation {
+                object["sql"] = explanation.sql
+                object["plan"] = explanation.plan
+            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// The audience the argument names, its rule (nil: everyone), and the campaign id that
+    /// `bucket()` hashes with.
+    func resolve(in workspace: Workspace) throws -> (label: String, source: RuleSource?, campaignID: String) {
+        if let campaign = workspace.campaign(id: target) {
+            switch campaign.audience {
+            case .everyone: return ("campaign \(campaign.id) (everyone)", nil, campaign.id)
+            case .rule(let source): return ("campaign \(campaign.id)", source, campaign.id)
+            case .segment(let name, let location):
+                guard let segment = workspace.segments[name] else {
+                    throw CLIError("\(location): unknown segment '\(name)'")
+                }
+                return ("campaign \(campaign.id) (segment \(name))", segment.rule, campaign.id)
+            }
+        }
+        if let segment = workspace.segments[target] {
+            return ("segment \(segment.name)", segment.rule, "")
+        }
+        return ("expression", RuleSource(text: target, location: SourceLocation(file: "<expression>", line: 1, column: 1)), "")
+    }
+
+    static func table(_ users: [User], attributes: [String]) -> String {
+        let columns = ["id", "email", "locale", "timezone"] + attributes
+        let rows: [[String]] = users.map { user in
+            [user.id, user.email ?? "", user.locale ?? "", user.timezone ?? ""] + attributes.map { name in
+                user.attributes[name].map { TemplateValue.description(of: $0.templateValue) } ?? ""
+            }
+        }
+        let all = [columns] + rows
+        let widths = columns.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
+
+private extension TemplateValue {
+    static func description(of value: TemplateValue) -> String {
+        if case .list(let items) = value { return items.map(\.description).joined(separator: ";") }
+        return value.description
+    }
+}
