@@ -114,6 +114,23 @@ extension SQLiteStore {
         }
     }
 
+    public func leasedCount(channel: Channel, at now: Date) async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM outbox WHERE channel = ? AND due_at <= ? AND lease_until > ?
+                """, arguments: [channel.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970]) ?? 0
+        }
+    }
+
+    /// Ends every lease now, so that rows held by a process known to be dead can be claimed at
+    /// once (`herald deliver --take-over-leases`). Returns how many leases it ended.
+    public func releaseLeases(at now: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(sql: "UPDATE outbox SET lease_until = ? WHERE lease_until > ?", arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
     public func nextDue(channel: Channel) async throws -> Date? {
         try await read { db in
             try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM outbox WHERE channel = ?", arguments: [channel.rawValue])

@@ -33,6 +33,19 @@ extension SQLiteStore {
         }
     }
 
+    public func resumableOccurrence(campaignID: String) async throws -> Occurrence? {
+        try await read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, fire_at, definition_hash FROM occurrences o
+                WHERE campaign_id = ? AND (state = 'planning' OR EXISTS (
+                    SELECT 1 FROM notifications n JOIN outbox x ON x.notification_id = n.id WHERE n.occurrence_id = o.id))
+                ORDER BY fire_at DESC LIMIT 1
+                """, arguments: [campaignID]).map { row in
+                Occurrence(id: row[0], campaignID: campaignID, fireAt: Date(timeIntervalSince1970: row[1]), definitionHash: row[2], isNew: false)
+            }
+        }
+    }
+
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
         let codec = self.codec
         let rows: [(PlannedNotification, String?)] = batch.map { planned in

@@ -133,3 +133,13 @@ extension SQLiteStore {
         }
     }
 }
+
+extension SQLiteStore {
+    /// The ids of every user matching `filter`, in id order: an audience export.
+    public func userIDs(matching filter: UserFilter) async throws -> [String] {
+        let condition = try condition(for: filter)
+        return try await read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM users WHERE (\(condition.sql)) ORDER BY id", arguments: condition.arguments)
+        }
+    }
+}

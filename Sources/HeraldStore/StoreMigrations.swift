@@ -70,6 +70,7 @@ enum StoreMigrations {
                 );
                 CREATE INDEX notifications_by_campaign ON notifications (campaign_id, channel, state, reason);
                 CREATE INDEX notifications_by_user ON notifications (user_id);
+                CREATE INDEX notifications_by_occurrence ON notifications (occurrence_id);
                 CREATE TABLE outbox (
                     notification_id INTEGER PRIMARY KEY REFERENCES notifications(id),
                     channel TEXT NOT NULL,

@@ -42,32 +42,68 @@ struct HeraldApp {
     /// What `herald send` did, for the user.
     struct SendResult: CustomStringConvertible {
         var campaignID: String
+        /// The fire instant of an unfinished earlier send that this one finished instead, if any.
+        var resumed: Date?
         var planning: Planner.Result
         var delivery: [Channel: Dispatcher.Summary]
+        /// Notifications still leased to a dispatcher that stopped.
+        var leased: [Channel: Int]
 
         var description: String {
             let summary = planning.summary
-            var lines = [
+            var lines: [String] = []
+            if let resumed {
+                lines.append("\(campaignID): finishing the send of \(ISO8601.string(from: resumed)) instead of starting a new one: it was interrupted or still has notifications waiting (--new starts another)")
+            }
+            lines += [
                 "\(campaignID): \(planning.recipients) recipient\(planning.recipients == 1 ? "" : "s"), "
                     + "\(summary.planned) notification\(summary.planned == 1 ? "" : "s") planned, \(summary.skipped) skipped"
                     + (summary.duplicates > 0 ? ", \(summary.duplicates) already planned before" : ""),
             ]
-            for (channel, result) in delivery.sorted(by: { $0.key < $1.key }) where result != Dispatcher.Summary() {
-                lines.append("  \(channel.rawValue): \(result.sent) sent, \(result.failed) failed, \(result.retried) to retry, \(result.skipped) skipped at send time")
+            lines += HeraldApp.describe(delivery)
+            for (channel, count) in leased.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(channel.rawValue): \(count) held by a dispatcher that stopped; `herald deliver` sends them when its lease ends (or at once with --take-over-leases)")
             }
             return lines.joined(separator: "\n")
         }
     }
 
-    /// Plans `campaign` now and, with `deliver`, drains every channel's outbox.
-    func send(_ campaign: Campaign, to recipients: [String]?, deliver: Bool) async throws -> SendResult {
-        let planning = try await planner.plan(campaign, fireAt: clock.now, recipients: recipients)
+    static func describe(_ delivery: [Channel: Dispatcher.Summary]) -> [String] {
+        delivery.sorted(by: { $0.key < $1.key }).filter { $0.value != Dispatcher.Summary() }.map { channel, result in
+            "  \(channel.rawValue): \(result.sent) sent, \(result.failed) failed, \(result.retried) to retry, \(result.skipped) skipped at send time"
+                + (result.reclaimed > 0 ? ", \(result.reclaimed) repeated after a crash" : "")
+        }
+    }
+
+    /// Delivers whatever is due in every channel's outbox.
+    func deliver() async throws -> [Channel: Dispatcher.Summary] {
         var delivery: [Channel: Dispatcher.Summary] = [:]
+        for dispatcher in dispatchers {
+            delivery[dispatcher.channel] = try await dispatcher.drain()
+        }
+        return delivery
+    }
+
+    /// Plans `campaign` now and, with `deliver`, drains every channel's outbox.
+    ///
+    /// An earlier send of the campaign that is not done (the process stopped while planning or
+    /// delivering, or retries are waiting) is finished instead of starting a new one, unless
+    /// `startNew`: its notifications are keyed by occurrence, so nothing already planned is
+    /// planned again, and re-running a send that crashed does not send it twice.
+    func send(_ campaign: Campaign, to recipients: [String]?, deliver: Bool, startNew: Bool = false) async throws -> SendResult {
+        let unfinished = startNew ? nil : try await store.resumableOccurrence(campaignID: campaign.id)
+        let planning = try await planner.plan(campaign, fireAt: unfinished?.fireAt ?? clock.now, recipients: recipients)
+        var delivery: [Channel: Dispatcher.Summary] = [:]
+        var leasedAfterward: [Channel: Int] = [:]
         if deliver {
             for dispatcher in dispatchers where campaign.channels.contains(dispatcher.channel) {
                 delivery[dispatcher.channel] = try await dispatcher.drain()
             }
         }
-        return SendResult(campaignID: campaign.id, planning: planning, delivery: delivery)
+        for channel in campaign.channels {
+            let leased = try await store.leasedCount(channel: channel, at: clock.now)
+            if leased > 0 { leasedAfterward[channel] = leased }
+        }
+        return SendResult(campaignID: campaign.id, resumed: unfinished?.fireAt, planning: planning, delivery: delivery, leased: leasedAfterward)
     }
 }

@@ -27,6 +27,9 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Plan only: leave the notifications in the outbox without delivering them.")
     var planOnly = false
 
+    @Flag(help: "Start a new send even when an earlier send of this campaign is not done.")
+    var new = false
+
     func validate() throws {
         guard now else {
             throw ValidationError("add --now to send '\(campaign)' immediately (scheduled sends run under `herald run`, which is not built yet)")
@@ -39,7 +42,7 @@ struct SendCommand: AsyncParsableCommand {
             throw CLIError("unknown campaign '\(self.campaign)' (\(Suggestion.hint(for: self.campaign, in: workspace.campaigns.map(\.id))))")
         }
         let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
-        let result = try await app.send(campaign, to: users.isEmpty ? nil : users, deliver: !planOnly)
+        let result = try await app.send(campaign, to: users.isEmpty ? nil : users, deliver: !planOnly, startNew: new)
         print(result.description)
     }
 }

@@ -71,9 +71,17 @@ public protocol Store: Sendable {
     /// Marks an occurrence fully planned.
     func finishOccurrence(id: Int64, at now: Date) async throws
 
+    /// The latest occurrence of `campaignID` that is not done: its planning stopped part way, or
+    /// some of its notifications are still in the outbox. A repeated `send` finishes it rather
+    /// than starting the campaign again.
+    func resumableOccurrence(campaignID: String) async throws -> Occurrence?
+
     /// Writes a batch of planner decisions in one transaction: notifications, outbox rows for the
     /// ones to send, and a `planned` or `skipped` event each. Keys already present are left alone.
     func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary
+
+    /// How many outbox rows of `channel` are due at `now` but leased to a dispatcher until later.
+    func leasedCount(channel: Channel, at now: Date) async throws -> Int
 
     /// Leases up to `limit` due outbox rows of `channel` to `leaseOwner` until `now + lease`,
     /// marks them `sending` and appends a `sending` event each (a `reclaimed` one for a send whose

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldEngine
+import HeraldStore
+
+struct DeliverCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deliver",
+        abstract: "Deliver what is due in every channel's outbox: after `send --plan-only`, retries, or a crash.",
+        discussion: """
+            Rows leased to a dispatcher that stopped (a crash) become claimable when their lease ends (5 minutes); \
+            with --take-over-leases they are claimed at once. Use it only when no other herald process is delivering: \
+            a message that process is sending right now could then go out twice.
+            """
+    )
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Flag(help: "End every lease now, because the process that held them is known to be dead.")
+    var takeOverLeases = false
+
+    func run() async throws {
+        let workspace = try options.loadWorkspace()
+        let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
+        if takeOverLeases {
+            let released = try await app.store.releaseLeases(at: app.clock.now)
+            if released > 0 { print("took over \(released) lease\(released == 1 ? "" : "s")") }
+        }
+        let delivery = try await app.deliver()
+        let lines = HeraldApp.describe(delivery)
+        print(lines.isEmpty ? "nothing was due" : "delivered:\n" + lines.joined(separator: "\n"))
+        for channel in Channel.allCases {
+            let leased = try await app.store.leasedCount(channel: channel, at: app.clock.now)
+            if leased > 0 {
+                print("\(channel.rawValue): \(leased) notification\(leased == 1 ? " is" : "s are") leased to another dispatcher; run again after the lease ends, or with --take-over-leases if it crashed")
+            }
+            if let next = try await app.store.nextDue(channel: channel), next > app.clock.now {
+                print("\(channel.rawValue): the next retry is due at \(ISO8601.string(from: next))")
+            }
+        }
+    }
+}
