@@ -66,10 +66,10 @@ let package = Package(
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldRulesTests",
-            dependencies: ["HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["HeraldCore", "HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HeraldDefinitionsTests", dependencies: ["HeraldDefinitions", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldDefinitionsTests", dependencies: ["HeraldDefinitions", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HeraldContentTests", dependencies: ["HeraldContent", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HeraldStoreTests", dependencies: ["HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldContent", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),

@@ -48,7 +48,7 @@ enum Validation {
     static func check(directory: String) -> [Diagnostic] {
         let (workspace, diagnostics) = WorkspaceLoader().load(directory: directory)
         guard let workspace else { return diagnostics }
-        return diagnostics + TemplateChecker.check(workspace) + RuleValidation.check(workspace)
+        return diagnostics + TemplateChecker.check(workspace)
     }
 
     static func json(_ diagnostics: [Diagnostic], errors: Int, warnings: Int) -> String {

@@ -1,0 +1,345 @@
+import HeraldCore
+import Yams
+
+/// Reads one `campaigns/<id>.yml` and checks its shape.
+///
+/// What needs other files (the template exists and has every channel's content, the segment
+/// exists, ids are unique) is checked by `WorkspaceLoader`; the audience expression is kept as
+/// text with its file position for the rules module.
+///
+/// ```swift
+/// let (campaign, diagnostics) = CampaignParser().parse(text: text, file: "campaigns/restock.yml")
+/// ```
+public struct CampaignParser: Sendable {
+    /// The zone of an `at` or `cron` schedule written without `timezone:`: herald.yml's
+    /// `default_timezone`. Default `UTC`.
+    public var defaultTimezone: String
+
+    /// The fields a campaign file may have.
+    public static let fields = [
+        "campaign", "description", "category", "audience", "channels", "delivery", "template", "params",
+        "schedule", "frequency_caps", "quiet_hours", "throttle", "expires_after",
+    ]
+
+    /// - Parameter defaultTimezone: herald.yml's `default_timezone`, for schedules without
+    ///   `timezone:`.
+    public init(defaultTimezone: String = "UTC") {
+        self.defaultTimezone = defaultTimezone
+    }
+
+    /// Parses the text of a campaign file.
+    ///
+    /// - Parameter file: the path relative to the workspace root (`campaigns/restock.yml`); the
+    ///   campaign id must equal its name.
+    /// - Returns: the campaign, `nil` when any error was found, and every problem found.
+    public func parse(text: String, file: String) -> (campaign: Campaign?, diagnostics: [Diagnostic]) {
+        let parsed = parseDetails(text: text, file: file)
+        return (parsed.campaign, parsed.diagnostics)
+    }
+
+    /// The campaign and the parts the workspace checks need, even when the campaign has errors, so
+    /// that one error does not hide another.
+    struct Details {
+        var campaign: Campaign?
+        var diagnostics: [Diagnostic]
+        var id: (name: String, location: SourceLocation)?
+        var template: (name: String, location: SourceLocation)?
+        var segment: (name: String, location: SourceLocation)?
+        var channels: [(channel: Channel, location: SourceLocation)] = []
+    }
+
+    func parseDetails(text: String, file: String) -> Details {
+        let reader = YAMLReader(file: file, text: text)
+        var details = Details(diagnostics: [])
+        if let root = reader.root(expected: "a campaign such as {campaign: restock, channels: [push], template: restock, …}", known: Self.fields) {
+            details.campaign = decode(root, reader: reader, details: &details)
+        }
+        details.diagnostics = reader.sortedDiagnostics
+        if reader.hasErrors { details.campaign = nil }
+        details.campaign?.definitionHash = DefinitionHash.fnv1a64(text.utf8)
+        return details
+    }
+
+    private func decode(_ fields: Fields, reader: YAMLReader, details: inout Details) -> Campaign? {
+        let stem = YAMLReader.stem(of: reader.file)
+        let id = reader.required(fields, "campaign", expected: "the campaign id, equal to the file name: campaign: \(stem)")
+            .flatMap { node -> String? in
+                guard let id = reader.text(node, name: "'campaign'", expected: "the campaign id") else { return nil }
+                guard YAMLReader.isSlug(id) else {
+                    reader.error("invalid campaign id \(reader.quoted(id))", at: node, hint: "use at most 64 lowercase letters, digits and '-', e.g. restock-air-max")
+                    return nil
+                }
+                details.id = (id, reader.location(of: node))
+                guard id == stem else {
+                    reader.error(
+                        "campaign id '\(id)' does not match the file name '\(stem).yml'", at: node,
+                        hint: "rename the file to campaigns/\(id).yml, or write campaign: \(stem)"
+                    )
+                    return nil
+                }
+                return id
+            }
+        let description = fields["description"].flatMap { reader.text($0, name: "'description'", expected: "a sentence describing the campaign") }
+        let category: String? = fields["category"].map { decodeCategory($0, reader: reader) } ?? Campaign.marketingCategory
+        let audience: Audience? = fields["audience"].map { decodeAudience($0, reader: reader, details: &details) } ?? Audience.everyone
+        let channels = reader.required(fields, "channels", expected: "a list of channels: push, sms, email")
+            .flatMap { node -> [Channel]? in
+                guard let list = reader.channels(node, name: "'channels'", expected: "a list of channels: push, sms, email") else { return nil }
+                guard !list.isEmpty else {
+                    reader.error("'channels' is empty", at: node, hint: "expected at least one of: push, sms, email")
+                    return nil
+                }
+                details.channels = list.map { ($0.channel, reader.location(of: $0.node)) }
+                return list.map(\.channel)
+            }
+        let delivery: DeliveryMode? = fields["delivery"].map { reader.choice($0, name: "'delivery'", kind: "delivery mode") } ?? .firstAvailable
+        let template = reader.required(fields, "template", expected: "the name of a template in templates/, e.g. template: restock")
+            .flatMap { node -> String? in
+                guard let name = reader.text(node, name: "'template'", expected: "the name of a template in templates/") else { return nil }
+                details.template = (name, reader.location(of: node))
+                return name
+            }
+        let params: [String: TemplateValue]? = fields["params"].map { decodeParams($0, reader: reader) } ?? [:]
+        let schedule: Schedule? = fields["schedule"].map { decodeSchedule($0, reader: reader) } ?? Schedule.manual
+        let caps: [FrequencyCap]? = fields["frequency_caps"].map { reader.frequencyCaps($0, name: "'frequency_caps'") } ?? []
+        let quietHours = fields["quiet_hours"].map { reader.quietHours($0, name: "'quiet_hours'") }
+        let throttle = fields["throttle"].map { reader.rate($0, name: "'throttle'") }
+        let expiresAfter = fields["expires_after"].map { reader.duration($0, name: "'expires_after'") }
+
+        guard let id, let category, let audience, let channels, let delivery, let template, let params, let schedule, let caps,
+              quietHours != .some(nil), throttle != .some(nil), expiresAfter != .some(nil)
+        else { return nil }
+        return Campaign(
+            id: id, description: description, category: category, audience: audience, channels: channels,
+            delivery: delivery, template: template, params: params, schedule: schedule, frequencyCaps: caps,
+            quietHours: quietHours ?? nil, throttle: throttle ?? nil, expiresAfter: expiresAfter ?? nil, file: reader.file
+        )
+    }
+
+    private func decodeCategory(_ node: Node, reader: YAMLReader) -> String? {
+        let expected = "marketing, transactional, or a topic of lowercase letters, digits, '-' and '_', e.g. price-alerts"
+        guard let text = reader.text(node, name: "'category'", expected: expected) else { return nil }
+        guard Preferences.isValidKey(text), !text.contains(":") else {
+            reader.error("invalid category \(reader.quoted(text))", at: node, hint: "expected \(expected)")
+            return nil
+        }
+        return text
+    }
+
+    private func decodeAudience(_ node: Node, reader: YAMLReader, details: inout Details) -> Audience? {
+        let expected = "{where: <rule>} or {segment: <name>}"
+        guard let fields = reader.fields(node, name: "'audience'", expected: expected, known: ["where", "segment"]) else { return nil }
+        switch (fields["where"], fields["segment"]) {
+        case (let rule?, nil):
+            return reader.ruleSource(rule, name: "'where'").map(Audience.rule)
+        case (nil, let segment?):
+            guard let name = reader.text(segment, name: "'segment'", expected: "the name of a segment in segments/") else { return nil }
+            let location = reader.location(of: segment)
+            details.segment = (name, location)
+            return .segment(name: name, location: location)
+        case (.some, .some):
+            reader.error("audience has both 'where' and 'segment'", at: fields.location, hint: "keep one of them")
+            return nil
+        case (nil, nil):
+            reader.error("audience has neither 'where' nor 'segment'", at: fields.location, hint: "expected \(expected); leave out 'audience' to reach every user")
+            return nil
+        }
+    }
+
+    // MARK: params
+
+    private func decodeParams(_ node: Node, reader: YAMLReader) -> [String: TemplateValue]? {
+        guard let entries = reader.mapping(node, name: "'params'", expected: "a mapping of template parameters, e.g. item_name: Air Max 90") else {
+            return nil
+        }
+        var budget = DefinitionLimits.maximumParamsValues
+        var params: [String: TemplateValue] = [:]
+        var failed = false
+        for entry in entries {
+            guard let value = templateValue(entry.value, name: reader.quoted(entry.key), depth: 1, budget: &budget, reader: reader) else {
+                failed = true
+                if budget < 0 { break }
+                continue
+            }
+            params[entry.key] = value
+        }
+        return failed ? nil : params
+    }
+
+    /// A parameter value: quoted scalars and anything that is not a plain `true`, `false` or
+    /// decimal number stay text exactly as written, so `2026-12-01`, `NO` and `+15005550006` do
+    /// not turn into a date, a bool or a number.
+    private func templateValue(_ node: Node, name: String, depth: Int, budget: inout Int, reader: YAMLReader) -> TemplateValue? {
+        budget -= 1
+        if budget == -1 {
+            reader.error("params have too many values", at: node, hint: "at most \(DefinitionLimits.maximumParamsValues) values in all")
+        }
+        guard budget >= 0 else { return nil }
+        if depth > DefinitionLimits.maximumParamsDepth {
+            reader.error("params are nested too deeply", at: node, hint: "at most \(DefinitionLimits.maximumParamsDepth) levels")
+            return nil
+        }
+        switch node {
+        case .scalar(let scalar):
+            if reader.isNull(node) {
+                reader.error("no value for parameter \(name)", at: node, hint: "write \"\" for empty text, or remove the parameter")
+                return nil
+            }
+            guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }
+            switch scalar.string {
+            case "true", "True", "TRUE": return .bool(true)
+            case "false", "False", "FALSE": return .bool(false)
+            default:
+                if Self.isDecimalNumber(scalar.string), let number = Double(scalar.string), number.isFinite {
+                    return .number(number)
+                }
+                return .string(scalar.string)
+            }
+        case .sequence(let sequence):
+            var values: [TemplateValue] = []
+            for item in sequence {
+                guard let value = templateValue(item, name: "an item of \(name)", depth: depth + 1, budget: &budget, reader: reader) else {
+                    return nil
+                }
+                values.append(value)
+            }
+            return .list(values)
+        case .mapping:
+            guard let entries = reader.mapping(node, name: name, expected: "a mapping of values") else { return nil }
+            var values: [String: TemplateValue] = [:]
+            for entry in entries {
+                guard let value = templateValue(entry.value, name: reader.quoted(entry.key), depth: depth + 1, budget: &budget, reader: reader) else {
+                    return nil
+                }
+                values[entry.key] = value
+            }
+            return .map(values)
+        case .alias:
+            reader.error("unsupported alias in parameter \(name)", at: node, hint: "write the value out")
+            return nil
+        }
+    }
+
+    /// `-12`, `3.5`, `1e3`; not `007` (a code, kept as text) nor `+1` (a phone number prefix).
+    static func isDecimalNumber(_ text: String) -> Bool {
+        var scalars = Substring(text).unicodeScalars[...]
+        if scalars.first == "-" { scalars = scalars.dropFirst() }
+        let digits = scalars.prefix { ("0"..."9").contains($0) }
+        guard !digits.isEmpty, digits.count == 1 || digits.first != "0" else { return false }
+        scalars = scalars.dropFirst(digits.count)
+        if scalars.first == "." {
+            scalars = scalars.dropFirst()
+            let fraction = scalars.prefix { ("0"..."9").contains($0) }
+            guard !fraction.isEmpty else { return false }
+            scalars = scalars.dropFirst(fraction.count)
+        }
+        if scalars.first == "e" || scalars.first == "E" {
+            scalars = scalars.dropFirst()
+            if scalars.first == "-" || scalars.first == "+" { scalars = scalars.dropFirst() }
+            let exponent = scalars.prefix { ("0"..."9").contains($0) }
+            guard !exponent.isEmpty else { return false }
+            scalars = scalars.dropFirst(exponent.count)
+        }
+        return scalars.isEmpty
+    }
+
+    // MARK: schedule
+
+    private func decodeSchedule(_ node: Node, reader: YAMLReader) -> Schedule? {
+        let expected = "one of {at: 2026-12-01T09:00}, {cron: \"0 9 * * MON\"} or {trigger: {event: cart_abandoned}}"
+        guard let fields = reader.fields(node, name: "'schedule'", expected: expected, known: ["at", "cron", "trigger", "timezone", "between"]) else {
+            return nil
+        }
+        let kinds = ["at", "cron", "trigger"].filter { fields[$0] != nil }
+        guard kinds.count == 1, let kind = kinds.first, let value = fields[kind] else {
+            if kinds.isEmpty {
+                reader.error("schedule has none of 'at', 'cron' or 'trigger'", at: fields.location, hint: "expected \(expected)")
+            } else {
+                let names = kinds.map { "'\($0)'" }
+                let listed = names.dropLast().joined(separator: ", ") + " and " + (names.last ?? "")
+                reader.error("schedule has \(listed)", at: fields.entry(kinds[1])?.keyNode ?? node, hint: "give exactly one of 'at', 'cron' or 'trigger'")
+            }
+            return nil
+        }
+        if kind == "trigger", let timezone = fields.entry("timezone") {
+            reader.error("'timezone' does not apply to a trigger", at: timezone.keyNode, hint: "a trigger is sent when its event arrives; remove 'timezone'")
+            return nil
+        }
+        if kind != "cron", let between = fields.entry("between") {
+            reader.error("'between' applies only to a cron schedule", at: between.keyNode, hint: "remove 'between', or use 'cron'")
+            return nil
+        }
+        let zone: ScheduleZone? = fields["timezone"].map { node in
+            guard let text = reader.text(node, name: "'timezone'", expected: "recipient, or \(YAMLReader.timeZoneExample)") else { return nil }
+            if text == "recipient" { return .recipient }
+            return reader.timeZone(node, name: "'timezone'").map(ScheduleZone.fixed)
+        } ?? .fixed(defaultTimezone)
+        switch kind {
+        case "at":
+            guard let time = reader.localDateTime(value, name: "'at'"), let zone else { return nil }
+            return .at(time, zone: zone)
+        case "cron":
+            let expression = cron(value, reader: reader)
+            var window: (start: LocalDateTime?, end: LocalDateTime?) = (nil, nil)
+            var windowFailed = false
+            if let node = fields["between"] {
+                if let value = between(node, reader: reader) { window = value } else { windowFailed = true }
+            }
+            guard let expression, let zone, !windowFailed else { return nil }
+            return .cron(CronSchedule(expression: expression, zone: zone, start: window.start, end: window.end))
+        default:
+            return trigger(value, reader: reader)
+        }
+    }
+
+    private func cron(_ node: Node, reader: YAMLReader) -> CronExpression? {
+        let form = "5 fields: minute hour day-of-month month day-of-week, e.g. \"0 9 * * MON\""
+        guard let text = reader.text(node, name: "'cron'", expected: form) else { return nil }
+        do {
+            return try CronExpression(text)
+        } catch {
+            reader.error("invalid cron expression: \(error.message)", at: reader.contentLocation(of: node), hint: "expected \(form)")
+            return nil
+        }
+    }
+
+    private func between(_ node: Node, reader: YAMLReader) -> (start: LocalDateTime?, end: LocalDateTime?)? {
+        let expected = "{start: 2026-12-01T00:00, end: 2027-01-31T23:59}"
+        guard let fields = reader.fields(node, name: "'between'", expected: expected, known: ["start", "end"]) else { return nil }
+        guard fields["start"] != nil || fields["end"] != nil else {
+            reader.error("'between' has neither 'start' nor 'end'", at: fields.location, hint: "expected \(expected)")
+            return nil
+        }
+        let start = fields["start"].map { reader.localDateTime($0, name: "'start'") }
+        let end = fields["end"].map { reader.localDateTime($0, name: "'end'") }
+        guard start != .some(nil), end != .some(nil) else { return nil }
+        if let start = start ?? nil, let end = end ?? nil, end < start {
+            reader.error("'between' ends (\(end)) before it starts (\(start))", at: fields["end"] ?? node, hint: "make end later than start")
+            return nil
+        }
+        return (start ?? nil, end ?? nil)
+    }
+
+    private func trigger(_ node: Node, reader: YAMLReader) -> Schedule? {
+        let expected = "{event: cart_abandoned, delay: 1h}"
+        guard let fields = reader.fields(node, name: "'trigger'", expected: expected, known: ["event", "delay"]) else { return nil }
+        let event = reader.required(fields, "event", expected: "the event name the API receives, e.g. event: cart_abandoned")
+            .flatMap { node -> String? in
+                guard let name = reader.text(node, name: "'event'", expected: "an event name") else { return nil }
+                guard Self.isEventName(name) else {
+                    reader.error("invalid event name \(reader.quoted(name))", at: node, hint: "use letters, digits, '_', '-' and '.', e.g. cart_abandoned")
+                    return nil
+                }
+                return name
+            }
+        let delay = fields["delay"].map { reader.duration($0, name: "'delay'", allowZero: true) }
+        guard let event, delay != .some(nil) else { return nil }
+        return .trigger(event: event, delay: delay ?? nil)
+    }
+
+    static func isEventName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 128 && text.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" || $0 == ".")
+        }
+    }
+}

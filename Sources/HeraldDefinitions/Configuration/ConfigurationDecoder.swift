@@ -1,0 +1,472 @@
+import Foundation
+import HeraldCore
+import Yams
+
+/// The decoding of one herald.yml, section by section.
+struct ConfigurationDecoder {
+    let reader: YAMLReader
+
+    static let builtInUserFields = ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"]
+    static let ruleWords = [
+        "and", "or", "not", "in", "is", "null", "true", "false", "contains", "starts_with", "ends_with", "matches",
+    ]
+    /// The scopes an API key can grant.
+    static let apiScopes = ["send", "users", "read"]
+
+    func decode(_ root: Fields) -> HeraldConfiguration {
+        var configuration = HeraldConfiguration()
+        if let node = root["store"], let store = store(node) {
+            configuration.store = store
+        }
+        if let node = root["default_timezone"], let zone = reader.timeZone(node, name: "'default_timezone'") {
+            configuration.defaultTimezone = zone
+        }
+        if let node = root["attributes"] {
+            configuration.attributes = attributes(node)
+        }
+        var providerKinds: [(name: String, kind: ProviderKind?)] = []
+        if let node = root["providers"] {
+            (configuration.providers, providerKinds) = providers(node)
+        }
+        if let node = root["channels"] {
+            configuration.channels = channels(node, providers: providerKinds)
+        }
+        if let node = root["limits"], let fields = reader.fields(
+            node, name: "'limits'", expected: "{frequency_caps: […], quiet_hours: {…}}", known: ["frequency_caps", "quiet_hours"]
+        ) {
+            if let node = fields["frequency_caps"], let caps = reader.frequencyCaps(node, name: "'frequency_caps'") {
+                configuration.frequencyCaps = caps
+            }
+            configuration.quietHours = fields["quiet_hours"].flatMap { reader.quietHours($0, name: "'quiet_hours'") }
+        }
+        if let node = root["retry"], let retry = retry(node) {
+            configuration.retry = retry
+        }
+        configuration.tracking = root["tracking"].flatMap(tracking)
+        configuration.api = root["api"].flatMap(api)
+        return configuration
+    }
+
+    // MARK: store
+
+    private func store(_ node: Node) -> String? {
+        let expected = "sqlite:PATH, e.g. sqlite:herald.db, or a postgres:// URL"
+        guard let text = reader.text(node, name: "'store'", expected: expected) else { return nil }
+        if text.hasPrefix("sqlite:"), text.count > "sqlite:".count { return text }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") { return text }
+        reader.error("unsupported store \(reader.quoted(text))", at: node, hint: "expected \(expected)")
+        return nil
+    }
+
+    // MARK: attributes
+
+    private func attributes(_ node: Node) -> AttributeSchema {
+        let expected = "a mapping of attribute names to types, e.g. country: string"
+        var schema = AttributeSchema()
+        guard let entries = reader.mapping(node, name: "'attributes'", expected: expected) else { return schema }
+        for entry in entries {
+            let name = entry.key
+            if !Self.isIdentifier(name) {
+                reader.error(
+                    "invalid attribute name \(reader.quoted(name))", at: entry.keyNode,
+                    hint: "use at most 64 letters, digits and '_', starting with a letter, e.g. last_seen_at"
+                )
+                continue
+            }
+            if Self.builtInUserFields.contains(name) {
+                reader.error("attribute '\(name)' is a built-in user field", at: entry.keyNode, hint: "choose another name; every user already has \(name)")
+                continue
+            }
+            if Self.ruleWords.contains(name) {
+                reader.error("attribute name '\(name)' is a word of the rules language", at: entry.keyNode, hint: "choose another name")
+                continue
+            }
+            if let definition = attribute(name: name, node: entry.value, keyNode: entry.keyNode) {
+                schema.append(definition)
+            }
+        }
+        return schema
+    }
+
+    static let attributeTypes = ["string", "number", "bool", "time", "[string]", "[number]"]
+
+    private func attribute(name: String, node: Node, keyNode: Node) -> AttributeDefinition? {
+        let location = reader.location(of: keyNode)
+        if case .mapping = node {
+            let expected = "{type: string, values: [a, b]}"
+            guard let fields = reader.fields(node, name: "attribute '\(name)'", expected: expected, known: ["type", "values"]),
+                  let typeNode = reader.required(fields, "type", expected: "one of: " + Self.attributeTypes.joined(separator: ", ")),
+                  let type = attributeType(typeNode, name: name)
+            else { return nil }
+            var values: [String]?
+            if let valuesNode = fields["values"] {
+                guard type == .string || type == .list(.string) else {
+                    reader.error(
+                        "'values' applies only to string attributes, and '\(name)' is \(type)", at: valuesNode,
+                        hint: "remove 'values', or make the type string"
+                    )
+                    return nil
+                }
+                guard let list = stringList(valuesNode, name: "'values'", expected: "a list of the allowed values, e.g. [free, pro]") else {
+                    return nil
+                }
+                values = list
+            }
+            return AttributeDefinition(name: name, type: type, allowedValues: values, location: location)
+        }
+        guard let type = attributeType(node, name: name) else { return nil }
+        return AttributeDefinition(name: name, type: type, location: location)
+    }
+
+    private func attributeType(_ node: Node, name: String) -> AttributeType? {
+        let expected = "one of: " + Self.attributeTypes.joined(separator: ", ")
+        var listOf = false
+        var scalarNode = node
+        if case .sequence(let sequence) = node {
+            guard sequence.count == 1, let element = sequence.first, case .scalar = element else {
+                reader.error("invalid type for attribute '\(name)'", at: node, hint: "a list type is [string] or [number]")
+                return nil
+            }
+            listOf = true
+            scalarNode = element
+        }
+        guard let text = reader.text(scalarNode, name: "the type of attribute '\(name)'", expected: expected) else { return nil }
+        let written = listOf ? "[\(text)]" : text
+        let type: AttributeType? = switch written {
+        case "string": .string
+        case "number": .number
+        case "bool": .bool
+        case "time": .time
+        case "[string]": .list(.string)
+        case "[number]": .list(.number)
+        default: nil
+        }
+        guard let type else {
+            let candidates = listOf ? Self.attributeTypes.filter { $0.hasPrefix("[") } : Self.attributeTypes
+            reader.error("unknown attribute type \(reader.quoted(written))", at: node, hint: reader.hint(for: written, in: candidates))
+            return nil
+        }
+        return type
+    }
+
+    // MARK: providers
+
+    private func providers(_ node: Node) -> ([ProviderConfiguration], [(name: String, kind: ProviderKind?)]) {
+        let kinds = ProviderKind.allCases.map(\.rawValue)
+        let expected = "a mapping of provider names to settings, e.g. twilio: {kind: twilio, account_sid: …}"
+        var providers: [ProviderConfiguration] = []
+        var names: [(name: String, kind: ProviderKind?)] = []
+        guard let entries = reader.mapping(node, name: "'providers'", expected: expected) else { return ([], []) }
+        for entry in entries {
+            let name = entry.key
+            guard Self.isProviderName(name) else {
+                reader.error("invalid provider name \(reader.quoted(name))", at: entry.keyNode, hint: "use letters, digits, '-' and '_', e.g. sendgrid")
+                continue
+            }
+            let providerExpected = "the settings of provider '\(name)', starting with kind (one of: \(kinds.joined(separator: ", ")))"
+            guard let settings = reader.mapping(entry.value, name: "provider '\(name)'", expected: providerExpected) else {
+                names.append((name, nil))
+                continue
+            }
+            var kind: ProviderKind?
+            var values: [String: String] = [:]
+            var rate: RateLiteral?
+            var failed = false
+            for setting in settings {
+                if setting.key == "kind" {
+                    kind = reader.choice(setting.value, name: "'kind'", kind: "provider kind")
+                    if kind == nil { failed = true }
+                    continue
+                }
+                guard let value = reader.text(setting.value, name: reader.quoted(setting.key), expected: "a text value") else {
+                    failed = true
+                    continue
+                }
+                values[setting.key] = value
+                if setting.key == "rate" {
+                    rate = reader.rate(setting.value, name: "'rate'")
+                    if rate == nil { failed = true }
+                }
+            }
+            if kind == nil, !settings.contains(where: { $0.key == "kind" }) {
+                reader.error("missing field 'kind' in provider '\(name)'", at: entry.value, hint: "expected one of: \(kinds.joined(separator: ", "))")
+            }
+            names.append((name, kind))
+            guard let kind, !failed else { continue }
+            providers.append(ProviderConfiguration(name: name, kind: kind, settings: values, rate: rate, location: reader.location(of: entry.keyNode)))
+        }
+        return (providers, names)
+    }
+
+    // MARK: channels
+
+    private func channels(_ node: Node, providers: [(name: String, kind: ProviderKind?)]) -> ChannelRouting {
+        var routing = ChannelRouting()
+        let expected = "{push: {ios: apns, android: fcm, web: webpush}, sms: [twilio], email: [sendgrid]}"
+        guard let fields = reader.fields(node, name: "'channels'", expected: expected, known: Channel.allCases.map(\.rawValue)) else {
+            return routing
+        }
+        if let pushNode = fields["push"], let platforms = reader.fields(
+            pushNode, name: "'push'", expected: "a provider per device platform, e.g. {ios: apns, android: fcm, web: webpush}",
+            known: DevicePlatform.allCases.map(\.rawValue)
+        ) {
+            for entry in platforms.entries {
+                guard let platform = DevicePlatform(rawValue: entry.key) else { continue }
+                if let name = provider(entry.value, name: "'\(entry.key)'", channel: .push, providers: providers) {
+                    routing.push[platform] = name
+                }
+            }
+        }
+        if let smsNode = fields["sms"] {
+            routing.sms = providerList(smsNode, channel: .sms, providers: providers)
+        }
+        if let emailNode = fields["email"] {
+            routing.email = providerList(emailNode, channel: .email, providers: providers)
+        }
+        return routing
+    }
+
+    /// `sms: [twilio, vonage]` (failover order), or one name.
+    private func providerList(_ node: Node, channel: Channel, providers: [(name: String, kind: ProviderKind?)]) -> [String] {
+        let expected = "a list of \(channel.rawValue) provider names in failover order, e.g. [\(Self.example(for: channel))]"
+        let items: [Node]
+        if case .scalar = node, !reader.isNull(node) {
+            items = [node]
+        } else {
+            guard let list = reader.list(node, name: "'\(channel.rawValue)'", expected: expected) else { return [] }
+            items = list
+        }
+        var names: [String] = []
+        for item in items {
+            guard let name = provider(item, name: "an item of '\(channel.rawValue)'", channel: channel, providers: providers) else { continue }
+            if names.contains(name) {
+                reader.error("provider '\(name)' is listed twice for \(channel.rawValue)", at: item, hint: "list each provider once")
+                continue
+            }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// A provider name that exists and carries `channel`.
+    private func provider(_ node: Node, name: String, channel: Channel, providers: [(name: String, kind: ProviderKind?)]) -> String? {
+        let fitting = providers.filter { $0.kind?.channel == channel }.map(\.name)
+        let kindsForChannel = ProviderKind.allCases.filter { $0.channel == channel }.map(\.rawValue)
+        let kindList = kindsForChannel.count == 1 ? kindsForChannel[0]
+            : kindsForChannel.dropLast().joined(separator: ", ") + " or " + (kindsForChannel.last ?? "")
+        let expected = fitting.isEmpty
+            ? "a provider of kind \(kindList), defined under 'providers:'"
+            : "one of the \(channel.rawValue) providers: " + fitting.joined(separator: ", ")
+        guard let text = reader.text(node, name: name, expected: expected) else { return nil }
+        guard let entry = providers.first(where: { $0.name == text }) else {
+            let hint = providers.isEmpty
+                ? "no providers are defined under 'providers:'"
+                : reader.hint(for: text, in: providers.map(\.name))
+            reader.error("unknown provider \(reader.quoted(text))", at: node, hint: hint)
+            return nil
+        }
+        guard let kind = entry.kind else {
+            // The provider's own error is already reported.
+            return nil
+        }
+        guard kind.channel == channel else {
+            reader.error(
+                "provider '\(text)' is of kind \(kind.rawValue), which carries \(kind.channel.rawValue), not \(channel.rawValue)",
+                at: node, hint: "expected \(expected)"
+            )
+            return nil
+        }
+        return text
+    }
+
+    private static func example(for channel: Channel) -> String {
+        switch channel {
+        case .push: "apns"
+        case .sms: "twilio, vonage"
+        case .email: "sendgrid, smtp"
+        }
+    }
+
+    // MARK: retry, tracking, api
+
+    private func retry(_ node: Node) -> RetryConfiguration? {
+        guard let fields = reader.fields(
+            node, name: "'retry'", expected: "{max_attempts: 8, initial: 2s, max: 30m}", known: ["max_attempts", "initial", "max"]
+        ) else { return nil }
+        var retry = RetryConfiguration()
+        var failed = false
+        if let node = fields["max_attempts"] {
+            if let value = reader.integer(node, name: "'max_attempts'", minimum: 1) { retry.maxAttempts = value } else { failed = true }
+        }
+        if let node = fields["initial"] {
+            if let value = reader.duration(node, name: "'initial'") { retry.initial = value } else { failed = true }
+        }
+        if let node = fields["max"] {
+            if let value = reader.duration(node, name: "'max'") { retry.max = value } else { failed = true }
+        }
+        guard !failed else { return nil }
+        if retry.initial.seconds > retry.max.seconds {
+            reader.error(
+                "the first retry delay \(retry.initial) is longer than the longest delay \(retry.max)",
+                at: fields["initial"] ?? node, hint: "make initial at most max"
+            )
+            return nil
+        }
+        return retry
+    }
+
+    private func tracking(_ node: Node) -> TrackingConfiguration? {
+        let expected = "{base_url: \"https://t.example.com\", secret: ${HERALD_TRACKING_SECRET}, opens: true, clicks: true}"
+        guard let fields = reader.fields(node, name: "'tracking'", expected: expected, known: ["base_url", "secret", "opens", "clicks"]) else {
+            return nil
+        }
+        let baseURL = reader.required(fields, "base_url", expected: "the public URL of the tracking endpoints, e.g. https://t.example.com")
+            .flatMap { node -> String? in
+                guard let text = reader.text(node, name: "'base_url'", expected: "an http or https URL") else { return nil }
+                guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                      let host = url.host, !host.isEmpty
+                else {
+                    reader.error("invalid URL \(reader.quoted(text)) for 'base_url'", at: node, hint: "expected an http or https URL, e.g. https://t.example.com")
+                    return nil
+                }
+                return text
+            }
+        let secret = reader.required(fields, "secret", expected: "the secret that signs tracked links, e.g. secret: ${HERALD_TRACKING_SECRET}")
+            .flatMap { node -> String? in
+                guard let text = reader.text(node, name: "'secret'", expected: "a secret text") else { return nil }
+                if text.isEmpty {
+                    reader.error("the tracking secret is empty", at: node, hint: "use at least 16 random characters")
+                    return nil
+                }
+                if text.count < 16 {
+                    reader.warning("the tracking secret is short (\(text.count) characters)", at: node, hint: "use at least 16 random characters")
+                }
+                return text
+            }
+        let opens = fields["opens"].map { reader.bool($0, name: "'opens'") }
+        let clicks = fields["clicks"].map { reader.bool($0, name: "'clicks'") }
+        guard let baseURL, let secret, opens != .some(nil), clicks != .some(nil) else { return nil }
+        return TrackingConfiguration(baseURL: baseURL, secret: secret, opens: (opens ?? true) ?? true, clicks: (clicks ?? true) ?? true)
+    }
+
+    private func api(_ node: Node) -> APIConfiguration? {
+        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080, keys: […]}", known: ["listen", "keys"]) else {
+            return nil
+        }
+        var api = APIConfiguration()
+        if let node = fields["listen"], let listen = listen(node) {
+            api.listen = listen
+        }
+        guard let keysNode = fields["keys"] else { return api }
+        let expected = "a list of keys such as {app_key: billing, secret_sha256: \"…\", scopes: [send]}"
+        guard let items = reader.list(keysNode, name: "'keys'", expected: expected) else { return api }
+        for item in items {
+            guard let key = apiKey(item, expected: expected) else { continue }
+            if api.keys.contains(where: { $0.appKey == key.appKey }) {
+                reader.error("app_key '\(key.appKey)' is defined twice", at: item, hint: "give each key a different app_key")
+                continue
+            }
+            api.keys.append(key)
+        }
+        return api
+    }
+
+    private func listen(_ node: Node) -> String? {
+        let expected = "HOST:PORT, e.g. 127.0.0.1:8080"
+        guard let text = reader.text(node, name: "'listen'", expected: expected) else { return nil }
+        guard let colon = text.lastIndex(of: ":"),
+              let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port),
+              !text[..<colon].isEmpty
+        else {
+            reader.error("invalid address \(reader.quoted(text)) for 'listen'", at: node, hint: "expected \(expected)")
+            return nil
+        }
+        return text
+    }
+
+    private func apiKey(_ node: Node, expected: String) -> APIConfiguration.Key? {
+        guard let fields = reader.fields(
+            node, name: "an item of 'keys'", expected: expected, known: ["app_key", "secret_sha256", "scopes", "rate"]
+        ) else { return nil }
+        let appKey = reader.required(fields, "app_key", expected: "the name the client sends, e.g. app_key: billing")
+            .flatMap { node -> String? in
+                guard let text = reader.text(node, name: "'app_key'", expected: "a key name") else { return nil }
+                guard Self.isProviderName(text) else {
+                    reader.error("invalid app_key \(reader.quoted(text))", at: node, hint: "use letters, digits, '-' and '_', e.g. billing")
+                    return nil
+                }
+                return text
+            }
+        let secret = reader.required(fields, "secret_sha256", expected: "the hex SHA-256 of the key's secret")
+            .flatMap { node -> String? in
+                guard let text = reader.text(node, name: "'secret_sha256'", expected: "64 hexadecimal digits") else { return nil }
+                guard text.count == 64, text.allSatisfy(\.isHexDigit) else {
+                    reader.error(
+                        "secret_sha256 must be 64 hexadecimal digits, found \(text.count) characters\(text.allSatisfy(\.isHexDigit) ? "" : " that are not all hexadecimal")",
+                        at: node, hint: "the SHA-256 of the secret, e.g. printf %s \"$SECRET\" | sha256sum"
+                    )
+                    return nil
+                }
+                return text.lowercased()
+            }
+        let scopes = reader.required(fields, "scopes", expected: "a list of scopes from: " + Self.apiScopes.joined(separator: ", "))
+            .flatMap(scopes)
+        let rate = fields["rate"].map { reader.rate($0, name: "'rate'") }
+        guard let appKey, let secret, let scopes, rate != .some(nil) else { return nil }
+        return APIConfiguration.Key(appKey: appKey, secretSHA256: secret, scopes: scopes, rate: rate ?? nil)
+    }
+
+    private func scopes(_ node: Node) -> [String]? {
+        let expected = "a list of scopes from: " + Self.apiScopes.joined(separator: ", ")
+        guard let items = reader.list(node, name: "'scopes'", expected: expected) else { return nil }
+        if items.isEmpty {
+            reader.error("'scopes' is empty", at: node, hint: "expected at least one of: " + Self.apiScopes.joined(separator: ", "))
+            return nil
+        }
+        var scopes: [String] = []
+        var failed = false
+        for item in items {
+            guard let text = reader.text(item, name: "an item of 'scopes'", expected: expected) else {
+                failed = true
+                continue
+            }
+            guard Self.apiScopes.contains(text) else {
+                reader.error("unknown scope \(reader.quoted(text))", at: item, hint: reader.hint(for: text, in: Self.apiScopes))
+                failed = true
+                continue
+            }
+            if !scopes.contains(text) { scopes.append(text) }
+        }
+        return failed ? nil : scopes
+    }
+
+    // MARK: helpers
+
+    private func stringList(_ node: Node, name: String, expected: String) -> [String]? {
+        guard let items = reader.list(node, name: name, expected: expected) else { return nil }
+        if items.isEmpty {
+            reader.error("\(name) is empty", at: node, hint: "expected \(expected)")
+            return nil
+        }
+        var values: [String] = []
+        for item in items {
+            guard let text = reader.text(item, name: "an item of \(name)", expected: "text") else { return nil }
+            if values.contains(text) {
+                reader.error("\(reader.quoted(text)) is listed twice", at: item, hint: "list each value once")
+                return nil
+            }
+            values.append(text)
+        }
+        return values
+    }
+
+    static func isIdentifier(_ name: String) -> Bool {
+        guard name.count <= 64, let first = name.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+    }
+
+    static func isProviderName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+    }
+}

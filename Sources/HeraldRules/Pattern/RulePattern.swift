@@ -1,0 +1,154 @@
+/// The regular expressions of `matches`: a small subset that runs the same way in memory and in
+/// SQL (the SQL function calls this very code), in time linear in the text, with no catastrophic
+/// backtracking.
+///
+/// Syntax, over Unicode scalars, case-sensitive:
+/// - a literal character; `\` before any punctuation makes it literal (`\.`, `\(`, `\\`);
+/// - `.`: any character but a newline; `\d` `[0-9]`, `\w` `[A-Za-z0-9_]`, `\s` space, tab, newline,
+///   carriage return, form feed, vertical tab; `\D` `\W` `\S` their complements; `\n` `\r` `\t`;
+/// - classes `[abc]`, `[a-z0-9]`, `[^"]` (`]` first or escaped, `-` first or last to be literal);
+/// - groups `(…)` and `(?:…)`, alternation `|`;
+/// - repeats `*` `+` `?` `{n}` `{n,}` `{n,m}` (n, m ≤ 1000; a trailing `?` is accepted and changes
+///   nothing, since only whether the text matches counts);
+/// - anchors `^` (start of the text) and `$` (end of the text).
+///
+/// A pattern matches when it matches anywhere in the text; anchor it with `^…$` to match the
+/// whole text.
+public struct RulePattern: Sendable, Hashable {
+    /// Why a pattern is invalid.
+    public struct SyntaxError: Error, Sendable, Hashable {
+        /// What is wrong, as in `missing ')'`.
+        public var message: String
+    }
+
+    /// The hint shown after an invalid pattern.
+    public static let supportedSyntax =
+        #"supported: literal characters, ., [abc], [^a-z], \d \w \s, * + ? {n,m}, |, ( ), ^ and $"#
+
+    /// The most instructions a compiled pattern may have, so that `(a{1000}){1000}` is refused.
+    static let maximumSize = 20_000
+
+    /// The pattern as written.
+    public let source: String
+    private let program: [Instruction]
+    private let sets: [ScalarSet]
+
+    /// Compiles a pattern; throws a `SyntaxError` that says what is wrong.
+    public init(_ source: String) throws(SyntaxError) {
+        self.source = source
+        var parser = PatternParser(Array(source.unicodeScalars))
+        let node = try parser.parse()
+        var compiler = PatternCompiler()
+        try compiler.emit(node)
+        compiler.program.append(.match)
+        program = compiler.program
+        sets = compiler.sets
+    }
+
+    /// Patterns are equal when written alike.
+    public static func == (lhs: RulePattern, rhs: RulePattern) -> Bool { lhs.source == rhs.source }
+
+    /// Hashes the pattern as written.
+    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+
+    /// Whether the pattern matches somewhere in `text`.
+    public func matches(_ text: String) -> Bool {
+        // A Pike VM: every thread advances in lock step over the text, so each character is looked
+        // at once per instruction at most.
+        var current: [Int32] = []
+        var next: [Int32] = []
+        current.reserveCapacity(program.count)
+        next.reserveCapacity(program.count)
+        var seen = [Int](repeating: -1, count: program.count)
+        var stack: [Int32] = []
+        var step = 0
+
+        /// Follows the jumps and assertions from `pc`; true when the pattern has matched.
+        func add(_ pc: Int32, to list: inout [Int32], atStart: Bool, atEnd: Bool) -> Bool {
+            stack.append(pc)
+            while let pc = stack.popLast() {
+                let index = Int(pc)
+                if seen[index] == step { continue }
+                seen[index] = step
+                switch program[index] {
+                case .jump(let target):
+                    stack.append(target)
+                case .split(let first, let second):
+                    stack.append(second)
+                    stack.append(first)
+                case .assertStart:
+                    if atStart { stack.append(pc + 1) }
+                case .assertEnd:
+                    if atEnd { stack.append(pc + 1) }
+                case .match:
+                    stack.removeAll(keepingCapacity: true)
+                    return true
+                case .scalar, .any, .set:
+                    list.append(pc)
+                }
+            }
+            return false
+        }
+
+        var iterator = text.unicodeScalars.makeIterator()
+        var character = iterator.next()
+        var isStart = true
+        while true {
+            if add(0, to: &current, atStart: isStart, atEnd: character == nil) { return true }
+            guard let scalar = character else { return false }
+            let following = iterator.next()
+            step += 1
+            for pc in current {
+                let matched: Bool = switch program[Int(pc)] {
+                case .scalar(let value): scalar.value == value
+                case .any: scalar != "\n"
+                case .set(let index): sets[Int(index)].contains(scalar.value)
+                default: false
+                }
+                if matched, add(pc + 1, to: &next, atStart: false, atEnd: following == nil) { return true }
+            }
+            swap(&current, &next)
+            next.removeAll(keepingCapacity: true)
+            character = following
+            isStart = false
+            if current.isEmpty, program.first == .assertStart { return false }
+        }
+    }
+}
+
+enum Instruction: Sendable, Equatable {
+    case scalar(UInt32)
+    case any
+    case set(Int32)
+    case split(Int32, Int32)
+    case jump(Int32)
+    case assertStart
+    case assertEnd
+    case match
+}
+
+/// Ranges of Unicode scalar values.
+struct ScalarSet: Sendable, Hashable {
+    var ranges: [ClosedRange<UInt32>]
+
+    func contains(_ value: UInt32) -> Bool {
+        for range in ranges where range.contains(value) { return true }
+        return false
+    }
+
+    static let digits = ScalarSet(ranges: [48...57])
+    static let word = ScalarSet(ranges: [48...57, 65...90, 95...95, 97...122])
+    static let space = ScalarSet(ranges: [9...13, 32...32])
+
+    /// Every scalar value not in this set.
+    var inverted: ScalarSet {
+        var result: [ClosedRange<UInt32>] = []
+        var next: UInt32 = 0
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if range.lowerBound > next { result.append(next...(range.lowerBound - 1)) }
+            next = max(next, range.upperBound &+ 1)
+        }
+        if next <= 0x10FFFF { result.append(next...0x10FFFF) }
+        return ScalarSet(ranges: result)
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import HeraldCore
+
+/// A piece of SQL and the arguments of its `?`, in order. Pieces concatenate with their
+/// arguments, so a sub-expression used twice simply binds its arguments twice.
+struct SQLFragment: ExpressibleByStringLiteral {
+    var sql: String
+    var arguments: [SQLValue]
+
+    init(_ sql: String, _ arguments: [SQLValue] = []) {
+        self.sql = sql
+        self.arguments = arguments
+    }
+
+    init(stringLiteral value: String) {
+        self.init(value)
+    }
+
+    static func bind(_ value: SQLValue) -> SQLFragment { SQLFragment("?", [value]) }
+
+    /// The pieces one after the other.
+    static func join(_ pieces: SQLFragment...) -> SQLFragment { join(pieces) }
+
+    static func join(_ pieces: [SQLFragment], separator: String = "") -> SQLFragment {
+        var result = SQLFragment("")
+        for (index, piece) in pieces.enumerated() {
+            if index > 0 { result.sql += separator }
+            result.sql += piece.sql
+            result.arguments += piece.arguments
+        }
+        return result
+    }
+}
+
+/// Compiles a checked expression to a WHERE condition over `users` with the evaluator's
+/// two-valued logic.
+///
+/// SQL's comparisons are NULL when an operand is NULL, and `NOT NULL` is NULL, whereas a rule's
+/// comparison with a missing value is false and its negation true. So each test compiles in one
+/// of two polarities: the positive form is TRUE exactly when the test holds (and FALSE or NULL
+/// otherwise, which WHERE treats alike), the negative form TRUE exactly when it does not. `not`
+/// switches polarity, `and`/`or` follow De Morgan, and a comparison's negative form is
+/// `(comparison) IS NOT 1`. Plain comparisons thus stay plain (`json_extract(…) = ?`), which an
+/// expression index can serve.
+struct SQLCompiler {
+    let context: RuleContext
+    private var aliases = 0
+
+    init(context: RuleContext) {
+        self.context = context
+    }
+
+    mutating func condition(_ condition: Condition, positive: Bool = true) -> SQLFragment {
+        switch condition {
+        case .isTrue(let value):
+            switch value {
+            case .condition(let inner):
+                return self.condition(inner, positive: positive)
+            case .hasDevice:
+                let exists = self.value(value)
+                return positive ? exists : .join("NOT ", exists)
+            default:
+                let read = self.value(value)
+                return .join("(", read, positive ? " = 1)" : " IS NOT 1)")
+            }
+        case .not(let inner):
+            return self.condition(inner, positive: !positive)
+        case .and(let parts):
+            let compiled = parts.map { self.condition($0, positive: positive) }
+            return .join("(", .join(compiled, separator: positive ? " AND " : " OR "), ")")
+        case .or(let parts):
+            let compiled = parts.map { self.condition($0, positive: positive) }
+            return .join("(", .join(compiled, separator: positive ? " OR " : " AND "), ")")
+        case .compare(let op, let left, let right):
+            if case .list = left.type { return listComparison(op, left, right, positive: positive) }
+            let sqlOperator = switch op {
+            case .equal: " = "
+            case .notEqual: " <> "
+            default: " \(op.rawValue) "
+            }
+            return polarized(.join(value(left), SQLFragment(sqlOperator), value(right)), positive: positive)
+        case .isNull(let operand, let negated):
+            let isNull = positive != negated
+            return .join("(", value(operand), isNull ? " IS NULL)" : " IS NOT NULL)")
+        case .inLiterals(let operand, let constants, let negated):
+            let read = value(operand)
+            if constants.isEmpty {
+                // `x in []` is false; `x not in []` holds for any x that is not missing.
+                if !negated { return positive ? "0" : "1" }
+                return .join("(", read, positive ? " IS NOT NULL)" : " IS NULL)")
+            }
+            let list = SQLFragment.join(constants.map { .bind(Self.argument($0)) }, separator: ", ")
+            return polarized(.join(read, negated ? " NOT IN (" : " IN (", list, ")"), positive: positive)
+        case .inList(let element, let list, let negated):
+            let read = value(element)
+            let exists = SQLFragment.join(
+                "EXISTS (SELECT 1 FROM json_each(", source(of: list), ") AS ", alias(), " WHERE ", lastAlias, ".value = ", read, ")"
+            )
+            if !negated { return positive ? exists : .join("NOT ", exists) }
+            let whole = value(list)
+            if positive {
+                return .join("(", read, " IS NOT NULL AND ", whole, " IS NOT NULL AND NOT ", exists, ")")
+            }
+            return .join("(", read, " IS NULL OR ", whole, " IS NULL OR ", exists, ")")
+        case .text(let op, let left, let right):
+            let test: SQLFragment = switch op {
+            case .contains: .join("instr(", value(left), ", ", value(right), ") > 0")
+            case .startsWith: .join("instr(", value(left), ", ", value(right), ") = 1")
+            default: .join("herald_ends_with(", value(left), ", ", value(right), ")")
+            }
+            return polarized(test, positive: positive)
+        case .matches(let operand, let pattern):
+            return polarized(.join("herald_matches(", value(operand), ", ", .bind(.text(pattern.source)), ")"), positive: positive)
+        }
+    }
+
+    /// A test that is NULL when an operand is missing: as is, or negated with `IS NOT 1`, which is
+    /// TRUE for both FALSE and NULL.
+    private func polarized(_ test: SQLFragment, positive: Bool) -> SQLFragment {
+        positive ? .join("(", test, ")") : .join("((", test, ") IS NOT 1)")
+    }
+
+    private var lastAlias: SQLFragment { SQLFragment("je\(aliases)") }
+
+    /// A fresh name for a `json_each` in a subquery; numbered by position, so the SQL text still
+    /// depends only on the rule's shape.
+    private mutating func alias() -> SQLFragment {
+        aliases += 1
+        return lastAlias
+    }
+
+    /// The arguments of `json_each` or `json_array_length` for a list: the attribute's path in
+    /// `users.attributes` (no JSON copy), or the list's JSON.
+    private mutating func source(of list: Value) -> SQLFragment {
+        if case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
+            return SQLFragment("users.attributes, '\(path)'")
+        }
+        return value(list)
+    }
+
+    private mutating func listComparison(_ op: ComparisonOperator, _ left: Value, _ right: Value, positive: Bool) -> SQLFragment {
+        let equal: SQLFragment
+        let bothPresent: SQLFragment
+        switch (left, right) {
+        case (.list(let a, _), .list(let b, _)):
+            let same = a.count == b.count && zip(a, b).allSatisfy { x, y in
+                guard let x = x.attributeValue, let y = y.attributeValue else { return false }
+                return Evaluator.same(x, y)
+            }
+            equal = .join("(", .bind(.integer(same ? 1 : 0)), " = 1)")
+            bothPresent = "1"
+        case (.list(let constants, _), let list), (let list, .list(let constants, _)):
+            // Element by element against bound values: exact, with no JSON written here.
+            let length = SQLFragment.join("json_array_length(", source(of: list), ")")
+            var terms = [SQLFragment.join(length, " = ", .bind(.integer(Int64(constants.count))))]
+            for (index, constant) in constants.enumerated() {
+                terms.append(.join(element(index, of: list), " = ", .bind(Self.argument(constant))))
+            }
+            equal = .join("(", .join(terms, separator: " AND "), ")")
+            bothPresent = .join("(", length, " IS NOT NULL)")
+        default:
+            let leftLength = SQLFragment.join("json_array_length(", source(of: left), ")")
+            let rightLength = SQLFragment.join("json_array_length(", source(of: right), ")")
+            let first = alias()
+            let second = alias()
+            equal = .join(
+                "(", leftLength, " = ", rightLength, " AND NOT EXISTS (SELECT 1 FROM json_each(", source(of: left), ") AS ", first,
+                " JOIN json_each(", source(of: right), ") AS ", second, " ON ", first, ".key = ", second, ".key WHERE ",
+                first, ".value IS NOT ", second, ".value))"
+            )
+            bothPresent = .join("(", leftLength, " IS NOT NULL AND ", rightLength, " IS NOT NULL)")
+        }
+        if op == .equal { return polarized(equal, positive: positive) }
+        return polarized(.join(bothPresent, " AND NOT ", equal), positive: positive)
+    }
+
+    /// The `index`th element of a list value.
+    private mutating func element(_ index: Int, of list: Value) -> SQLFragment {
+        if case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
+            return SQLFragment("json_extract(users.attributes, '\(path)[\(index)]')")
+        }
+        return .join("json_extract(", value(list), SQLFragment(", '$[\(index)]')"))
+    }
+
+    /// The value of arithmetic on literals and `now()`, computed as the evaluator computes it
+    /// (left to right in doubles; NaN when the result is missing); `nil` when it reads a user.
+    private func constantNumber(_ value: Value) -> Double? {
+        switch value {
+        case .constant(.null):
+            return .nan
+        case .constant(let constant):
+            return constant.number
+        case .now:
+            return context.now.timeIntervalSince1970
+        case .arithmetic(let base, let steps, _):
+            guard var result = constantNumber(base) else { return nil }
+            for step in steps {
+                guard let operand = constantNumber(step.operand) else { return nil }
+                result = step.isSubtraction ? result - operand : result + operand
+            }
+            return result
+        default:
+            return nil
+        }
+    }
+
+    static func argument(_ constant: Constant) -> SQLValue {
+        switch constant {
+        case .string(let text): .text(text)
+        case .number(let number), .time(let number), .duration(let number): .real(number)
+        case .bool(let flag): .integer(flag ? 1 : 0)
+        case .null: .null
+        }
+    }
+
+    // MARK: Values
+
+    /// A value that is NULL exactly when the evaluator's is missing. Strings are TEXT, numbers,
+    /// times (seconds) and durations (seconds) are numbers, bools are 0 or 1, lists JSON arrays.
+    mutating func value(_ value: Value) -> SQLFragment {
+        switch value {
+        case .constant(let constant):
+            return .bind(Self.argument(constant))
+        case .list(let constants, _):
+            return .join("json_array(", .join(constants.map { .bind(Self.argument($0)) }, separator: ", "), ")")
+        case .field(let field):
+            return SQLFragment("users.\(field.column)")
+        case .attribute(let name, _):
+            if let path = SQLCondition.jsonPath(for: name) {
+                return SQLFragment("json_extract(users.attributes, '\(path)')")
+            }
+            return .join("json_extract(users.attributes, ", .bind(.text("$.\"\(name)\"")), ")")
+        case .now:
+            return .bind(.real(context.now.timeIntervalSince1970))
+        case .today:
+            return .join(
+                "herald_today(", .bind(.real(context.now.timeIntervalSince1970)), ", users.timezone, ",
+                .bind(.text(context.defaultTimezone)), ")"
+            )
+        case .lower(let operand):
+            return .join("herald_lower(", self.value(operand), ")")
+        case .length(let operand):
+            if case .list(let constants, _) = operand { return .bind(.integer(Int64(constants.count))) }
+            if case .list = operand.type { return .join("json_array_length(", source(of: operand), ")") }
+            return .join("herald_len(", self.value(operand), ")")
+        case .daysSince(let operand):
+            return .join("herald_days_since(", .bind(.real(context.now.timeIntervalSince1970)), ", ", self.value(operand), ")")
+        case .bucket(let count):
+            return .join("herald_bucket(", .bind(.text(context.campaignID)), ", users.id, ", .bind(.integer(count)), ")")
+        case .hasDevice(let platform):
+            var sql = SQLFragment("EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id")
+            if let platform {
+                sql = .join(sql, " AND devices.platform = ", .bind(.text(platform.rawValue)))
+            }
+            return .join(sql, " AND devices.active = 1)")
+        case .arithmetic(let base, let steps, _):
+            if let folded = constantNumber(value) {
+                // `now() - 30d` is one bound value, which the planner can compare with an index.
+                return .bind(folded.isNaN ? .null : .real(folded))
+            }
+            // REAL arithmetic throughout, as in Swift: integers read from JSON would otherwise add
+            // exactly beyond 2^53 where doubles round.
+            var result = SQLFragment.join("CAST(", self.value(base), " AS REAL)")
+            for step in steps {
+                result = .join("(", result, step.isSubtraction ? " - " : " + ", self.value(step.operand), ")")
+            }
+            return result
+        case .condition(let condition):
+            return .join("(CASE WHEN ", self.condition(condition), " THEN 1 ELSE 0 END)")
+        }
+    }
+}

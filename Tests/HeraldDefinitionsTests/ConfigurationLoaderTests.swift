@@ -1,0 +1,173 @@
+import HeraldCore
+import HeraldDefinitions
+import Testing
+
+struct ConfigurationLoaderTests {
+    func load(_ text: String, environment: [String: String] = [:]) -> (configuration: HeraldConfiguration?, messages: [String]) {
+        let (configuration, diagnostics) = ConfigurationLoader(environment: environment).load(text: text)
+        return (configuration, diagnostics.map(\.description))
+    }
+
+    @Test func emptyFileIsTheDefaultConfiguration() {
+        #expect(load("").configuration == HeraldConfiguration())
+        #expect(load("# only a comment\n").configuration == HeraldConfiguration())
+    }
+
+    // MARK: environment
+
+    @Test func environmentVariablesAreSubstitutedInEveryValue() throws {
+        let text = """
+        store: sqlite:${DATA_DIR}/herald.db
+        providers:
+          smtp: {kind: smtp, url: "smtp://${SMTP_HOST}:587", password: ${SMTP_PASSWORD}, note: 'costs $5, ${NOTE}'}
+          twilio:
+            kind: twilio
+            auth_token: ${EMPTY}
+            literal: "$${NOT_A_VARIABLE} and $HOME"
+            rate: ${TWILIO_RATE}
+
+        """
+        let environment = [
+            "DATA_DIR": "/var/lib/herald", "SMTP_HOST": "mail.example.com", "SMTP_PASSWORD": "p@ss, {word}: #1",
+            "NOTE": "ok", "EMPTY": "", "TWILIO_RATE": "10/s",
+        ]
+        let (configuration, messages) = load(text, environment: environment)
+        #expect(messages == [])
+        let loaded = try #require(configuration)
+        #expect(loaded.store == "sqlite:/var/lib/herald/herald.db")
+        // A value from the environment is never read as YAML: commas, braces and '#' stay text.
+        #expect(loaded.provider(named: "smtp")?.settings == [
+            "url": "smtp://mail.example.com:587", "password": "p@ss, {word}: #1", "note": "costs $5, ok",
+        ])
+        #expect(loaded.provider(named: "twilio")?.settings == [
+            "auth_token": "", "literal": "${NOT_A_VARIABLE} and $HOME", "rate": "10/s",
+        ])
+        #expect(loaded.provider(named: "twilio")?.rate == RateLiteral(count: 10, per: .second))
+    }
+
+    @Test func environmentProblemsAreReportedAtTheirPosition() {
+        let text = """
+        store: sqlite:${DATA_DIR}
+        tracking: {base_url: "https://t.example.com", secret: "${A}-${TRACKING_SECRET}"}
+        api:
+          listen: ${1HOST}:8080
+        default_timezone: ${TZ
+        # a ${COMMENTED} variable is ignored
+
+        """
+        #expect(load(text, environment: ["A": "x"]).messages == [
+            "herald.yml:1:15: environment variable 'DATA_DIR' is not set (set DATA_DIR before starting herald, or write the value in place of ${DATA_DIR})",
+            "herald.yml:2:61: environment variable 'TRACKING_SECRET' is not set (set TRACKING_SECRET before starting herald, or write the value in place of ${TRACKING_SECRET})",
+            "herald.yml:4:11: '1HOST' is not an environment variable name (a name is letters, digits and '_', not starting with a digit, e.g. ${SMTP_PASSWORD})",
+            "herald.yml:5:19: '${' is not closed (write ${NAME} on one line to read an environment variable, or $${ for a literal '${')",
+        ])
+    }
+
+    // MARK: attributes
+
+    @Test func attributeErrors() {
+        let text = """
+        attributes:
+          countri: strng
+          scores: [bool]
+          email: string
+          in: number
+          Plan-Type: string
+          tier: {type: number, values: [1, 2]}
+          segment: {type: string, values: [a, a]}
+          kind: {values: [a]}
+
+        """
+        #expect(load(text).messages == [
+            "herald.yml:2:12: unknown attribute type 'strng' (did you mean 'string'?)",
+            "herald.yml:3:11: unknown attribute type '[bool]' (expected one of: [string], [number])",
+            "herald.yml:4:3: attribute 'email' is a built-in user field (choose another name; every user already has email)",
+            "herald.yml:5:3: attribute name 'in' is a word of the rules language (choose another name)",
+            "herald.yml:6:3: invalid attribute name 'Plan-Type' (use at most 64 letters, digits and '_', starting with a letter, e.g. last_seen_at)",
+            "herald.yml:7:32: 'values' applies only to string attributes, and 'tier' is number (remove 'values', or make the type string)",
+            "herald.yml:8:39: 'a' is listed twice (list each value once)",
+            "herald.yml:9:9: missing field 'type' (expected one of: string, number, bool, time, [string], [number])",
+        ])
+    }
+
+    @Test func listAttributeWithAllowedValues() throws {
+        let configuration = try #require(load("attributes:\n  badges: {type: [string], values: [gold, silver]}\n").configuration)
+        #expect(configuration.attributes["badges"] == AttributeDefinition(
+            name: "badges", type: .list(.string), allowedValues: ["gold", "silver"], location: SourceLocation(file: "herald.yml", line: 2, column: 3)
+        ))
+    }
+
+    // MARK: providers and channels
+
+    @Test func providerAndChannelErrors() {
+        let text = """
+        providers:
+          apns: {kind: apns}
+          mailer: {team: x}
+          textit: {kind: txt, from: [a]}
+          twilio: {kind: twilio, rate: fast}
+        channels:
+          push: {ios: apns, android: twilio, windows: apns}
+          sms: [twilio, mailer, twilio, nobody]
+          email: sendgrid
+
+        """
+        #expect(load(text).messages == [
+            "herald.yml:3:11: missing field 'kind' in provider 'mailer' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, smtp)",
+            "herald.yml:4:18: unknown provider kind 'txt' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, smtp)",
+            "herald.yml:4:29: wrong type for 'from': found a list (expected a text value)",
+            "herald.yml:5:32: invalid rate 'fast' for 'rate' (expected a rate such as 100/s, 600/min, 50/h or 1000/d)",
+            "herald.yml:7:30: provider 'twilio' is of kind twilio, which carries sms, not push (expected one of the push providers: apns)",
+            "herald.yml:7:38: unknown field 'windows' (expected one of: ios, android, web)",
+            "herald.yml:8:25: provider 'twilio' is listed twice for sms (list each provider once)",
+            "herald.yml:8:33: unknown provider 'nobody' (expected one of: apns, mailer, textit, twilio)",
+            "herald.yml:9:10: unknown provider 'sendgrid' (expected one of: apns, mailer, textit, twilio)",
+        ])
+    }
+
+    // MARK: limits, retry, tracking, api
+
+    @Test func sectionErrors() {
+        let text = """
+        store: mysql://db
+        limits:
+          frequency_caps: {max: 3, per: 1d}
+          quiet_hours: {from: "21:00", to: "21:00"}
+          quiet: true
+        retry: {max_attempts: 3, initial: 1h, max: 30m}
+        tracking: {base_url: "t.example.com", opens: maybe}
+        api:
+          listen: "localhost"
+          keys:
+            - {app_key: billing, secret_sha256: "abc", scopes: [send, admin]}
+            - {app_key: billing, secret_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", scopes: []}
+            - {app_key: crm, secret_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", scopes: [read]}
+            - {app_key: crm, secret_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", scopes: [send]}
+
+        """
+        #expect(load(text).messages == [
+            "herald.yml:1:8: unsupported store 'mysql://db' (expected sqlite:PATH, e.g. sqlite:herald.db, or a postgres:// URL)",
+            "herald.yml:3:19: wrong type for 'frequency_caps': found a mapping (expected a list of caps such as {max: 3, per: 1d, channel: push})",
+            "herald.yml:4:16: quiet hours from 21:00 to 21:00 are empty (give different start and end times)",
+            "herald.yml:5:3: unknown field 'quiet' (expected one of: frequency_caps, quiet_hours)",
+            "herald.yml:6:35: the first retry delay 1h is longer than the longest delay 30m (make initial at most max)",
+            "herald.yml:7:11: missing field 'secret' (expected the secret that signs tracked links, e.g. secret: ${HERALD_TRACKING_SECRET})",
+            "herald.yml:7:22: invalid URL 't.example.com' for 'base_url' (expected an http or https URL, e.g. https://t.example.com)",
+            "herald.yml:7:46: 'maybe' is not true or false for 'opens' (expected true or false)",
+            "herald.yml:9:11: invalid address 'localhost' for 'listen' (expected HOST:PORT, e.g. 127.0.0.1:8080)",
+            "herald.yml:11:41: secret_sha256 must be 64 hexadecimal digits, found 3 characters (the SHA-256 of the secret, e.g. printf %s \"$SECRET\" | sha256sum)",
+            "herald.yml:11:63: unknown scope 'admin' (expected one of: send, users, read)",
+            "herald.yml:12:117: 'scopes' is empty (expected at least one of: send, users, read)",
+            "herald.yml:14:7: app_key 'crm' is defined twice (give each key a different app_key)",
+        ])
+    }
+
+    @Test func shortTrackingSecretIsAWarningOnly() throws {
+        let (configuration, diagnostics) = ConfigurationLoader(environment: [:])
+            .load(text: "tracking: {base_url: \"https://t.example.com\", secret: short, clicks: false}\n")
+        #expect(diagnostics.map(\.description) == [
+            "herald.yml:1:55: warning: the tracking secret is short (5 characters) (use at least 16 random characters)",
+        ])
+        #expect(configuration?.tracking == TrackingConfiguration(baseURL: "https://t.example.com", secret: "short", opens: true, clicks: false))
+    }
+}

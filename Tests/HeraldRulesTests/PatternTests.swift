@@ -1,0 +1,109 @@
+import HeraldCore
+import HeraldRules
+import Testing
+
+@Suite("Patterns of 'matches'")
+struct PatternTests {
+    static let matching: [(pattern: String, text: String, matches: Bool)] = [
+        ("abc", "xxabcxx", true),
+        ("abc", "ab", false),
+        ("^abc", "abcd", true),
+        ("^abc", "xabc", false),
+        ("abc$", "xabc", true),
+        ("abc$", "abcx", false),
+        ("^$", "", true),
+        ("^$", "a", false),
+        ("", "anything", true),
+        ("a.c", "abc", true),
+        ("a.c", "a\nc", false),
+        ("a.c", "a😀c", true),
+        ("[a-c]+x", "zzbcax", true),
+        ("^[^@]+@example\\.com$", "ana@example.com", true),
+        ("^[^@]+@example\\.com$", "ana@exampleXcom", false),
+        ("^[^@]+@example\\.com$", "a@b@example.com", false),
+        ("\\d{3}-\\d{4}", "call 555-1234 now", true),
+        ("^\\d{3}$", "12", false),
+        ("^\\d{2,3}$", "123", true),
+        ("^\\d{2,3}$", "1234", false),
+        ("^\\d{2,}$", "123456", true),
+        ("^a{0}b$", "b", true),
+        ("\\w+@", "user_1@x", true),
+        ("\\W", "abc_1", false),
+        ("\\s", "a b", true),
+        ("\\S", "   ", false),
+        ("\\D", "123", false),
+        ("(ab|cd)+e", "xcdabe", true),
+        ("^(ab|cd)+$", "abcdab", true),
+        ("^(ab|cd)+$", "abcda", false),
+        ("^(?:a|b)c$", "bc", true),
+        ("colou?r", "color", true),
+        ("colou?r", "colour", true),
+        ("a*?b", "aaab", true),
+        ("[]]", "]", true),
+        ("[a-]", "-", true),
+        ("[\\]x]", "]", true),
+        ("[\\d.]+", "1.5", true),
+        ("^[\\D]$", "x", true),
+        ("^[\\D]$", "1", false),
+        ("é", "café", true),
+        ("é", "cafe\u{301}", false),
+        ("[À-ÿ]", "naïve", true),
+        ("😀$", "hi 😀", true),
+        ("\\.", "a.b", true),
+        ("\\.", "ab", false),
+        ("\\(\\)", "f()", true),
+        ("\\\\", "a\\b", true),
+        ("\\n", "a\nb", true),
+        ("\\t", "a\tb", true),
+        ("^(a*)*$", String(repeating: "a", count: 5000) + "b", false),
+        ("(x+x+)+y", String(repeating: "x", count: 5000), false),
+        ("ABC", "abc", false),
+    ]
+
+    @Test(arguments: matching.indices)
+    func matchesLikeARegularExpression(_ index: Int) throws {
+        let (pattern, text, expected) = Self.matching[index]
+        #expect(try RulePattern(pattern).matches(text) == expected, "\(pattern) on \(text.debugDescription)")
+    }
+
+    static let invalid: [(pattern: String, message: String)] = [
+        ("a(", "missing ')'"),
+        ("a)", "unmatched ')'"),
+        ("[abc", "missing ']'"),
+        ("[z-a]", "range z-a is out of order"),
+        ("*a", "nothing to repeat before '*'"),
+        ("a**", "nothing to repeat before '*'"),
+        ("^*", "nothing to repeat before '*'"),
+        ("a|+", "nothing to repeat before '+'"),
+        ("a{2", "invalid repeat: write {n}, {n,} or {n,m}, or \\{ for a literal '{'"),
+        ("a{x}", "invalid repeat: write {n}, {n,} or {n,m}, or \\{ for a literal '{'"),
+        ("a{3,2}", "repeat {3,2} is out of order"),
+        ("a{1001}", "repeat count above 1000"),
+        ("(a{1000}){1000}", "pattern is too large"),
+        ("\\b", "unsupported escape '\\b'"),
+        ("(a)\\1", "backreferences are not supported"),
+        ("(?i)a", "groups starting with '(?' other than '(?:' are not supported"),
+        ("a\\", "pattern ends with '\\'"),
+        ("[a-\\d]", "a class range must end with a character"),
+        (String(repeating: "(", count: 200), "groups nest too deeply"),
+    ]
+
+    @Test(arguments: invalid.indices)
+    func refusesWhatItDoesNotSupport(_ index: Int) {
+        let (pattern, message) = Self.invalid[index]
+        do {
+            _ = try RulePattern(pattern)
+            Issue.record("\(pattern) compiled")
+        } catch {
+            #expect(error.message == message, "\(pattern)")
+        }
+    }
+
+    @Test("String escapes pass regular-expression escapes through")
+    func escapesInRules() throws {
+        let rule = try makeRule(#"email matches "^\w+@example\.com$" and email matches '\\d'"#)
+        let user = User(id: "u", email: "ab1@example.com")
+        #expect(rule.evaluate(user, in: testContext))
+        #expect(!rule.evaluate(User(id: "u", email: "ab@example.com"), in: testContext))
+    }
+}

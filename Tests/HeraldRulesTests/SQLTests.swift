@@ -1,0 +1,87 @@
+import Foundation
+import GRDB
+import HeraldCore
+import HeraldRules
+import Testing
+
+@Suite("SQL back end")
+struct SQLTests {
+    @Test("A typical rule compiles to plain, index-friendly comparisons with bound arguments")
+    func typicalRule() throws {
+        let rule = try makeRule(#"country == "KR" and age >= 18 and tags contains "vip" and last_seen > now() - 30d and not has_device("web")"#)
+        let condition = rule.sql(in: testContext)
+        #expect(condition.sql == """
+            ((json_extract(users.attributes, '$.country') = ?) AND (json_extract(users.attributes, '$.age') >= ?) \
+            AND EXISTS (SELECT 1 FROM json_each(users.attributes, '$.tags') AS je1 WHERE je1.value = ?) \
+            AND (json_extract(users.attributes, '$.last_seen') > ?) \
+            AND NOT EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id AND devices.platform = ? AND devices.active = 1))
+            """)
+        #expect(condition.arguments == [
+            .text("KR"), .real(18), .text("vip"), .real(testNow.timeIntervalSince1970 - 30 * 86_400), .text("web"),
+        ])
+    }
+
+    @Test("Negations keep two-valued logic: IS NOT 1 is true for false and for missing")
+    func negations() throws {
+        #expect(try makeRule(#"not (country == "KR")"#).sql(in: testContext).sql == "((json_extract(users.attributes, '$.country') = ?) IS NOT 1)")
+        #expect(try makeRule(#"not (country == "KR" or vip)"#).sql(in: testContext).sql
+            == "(((json_extract(users.attributes, '$.country') = ?) IS NOT 1) AND (json_extract(users.attributes, '$.vip') IS NOT 1))")
+        #expect(try makeRule(#"country != "KR""#).sql(in: testContext).sql == "(json_extract(users.attributes, '$.country') <> ?)")
+    }
+
+    @Test("Expression indexes on declared attributes serve equality, IN and ranges", arguments: [
+        (#"country == "KR""#, "users_country"),
+        (#"country in ["KR", "JP"] and name == "x""#, "users_country"),
+        ("last_seen > now() - 30d and last_seen <= now()", "users_last_seen"),
+        (#"email == "a@example.com""#, "users_email"),
+    ])
+    func indexesAreUsed(_ text: String, _ index: String) throws {
+        let database = try TestDatabase()
+        try database.queue.write { db in
+            try db.execute(sql: "CREATE INDEX users_country ON users(\(SQLCondition.attributeExpression(for: "country") ?? ""))")
+            try db.execute(sql: "CREATE INDEX users_last_seen ON users(\(SQLCondition.attributeExpression(for: "last_seen") ?? ""))")
+            try db.execute(sql: "CREATE INDEX users_email ON users(email)")
+        }
+        let plan = try database.plan(makeRule(text).sql(in: testContext))
+        #expect(plan.contains { $0.contains("USING INDEX \(index)") }, "\(text): \(plan)")
+    }
+
+    @Test("Every function the SQL calls is registered, and a NULL argument gives NULL")
+    func functions() {
+        let names = RuleSQLFunctions.all.map(\.name)
+        #expect(names == ["herald_lower", "herald_len", "herald_ends_with", "herald_matches", "herald_today", "herald_days_since", "herald_bucket"])
+        for function in RuleSQLFunctions.all {
+            #expect(function.isDeterministic)
+            #expect(function.call(Array(repeating: .null, count: function.argumentCount)) == .null, "\(function.name)")
+        }
+        func call(_ name: String, _ arguments: [SQLValue]) -> SQLValue? {
+            RuleSQLFunctions.all.first { $0.name == name }?.call(arguments)
+        }
+        #expect(call("herald_lower", [.text("ÄÖ İ")]) == .text("äö i\u{307}"))
+        #expect(call("herald_len", [.text("e\u{301}👍🏽")]) == .integer(2))
+        #expect(call("herald_ends_with", [.text("abc"), .text("")]) == .integer(1))
+        #expect(call("herald_matches", [.text("abc"), .text("^a")]) == .integer(1))
+        #expect(call("herald_matches", [.text("abc"), .text("(")]) == .null)
+        #expect(call("herald_days_since", [.real(86_400 * 3 - 1), .integer(0)]) == .real(2))
+        #expect(call("herald_days_since", [.real(0), .real(1)]) == .real(-1))
+        #expect(call("herald_bucket", [.text("restock"), .text("ana"), .integer(100)]) == .integer(6))
+        #expect(call("herald_bucket", [.text("restock"), .text("ana"), .integer(0)]) == .null)
+        #expect(call("herald_today", [.real(testNow.timeIntervalSince1970), .null, .text("Asia/Seoul")]) == .real(1_789_916_400))
+    }
+
+    @Test("Arithmetic on literals and now() is one bound value; arithmetic on attributes is REAL")
+    func arithmetic() throws {
+        let folded = try makeRule("last_seen > now() - 30d + 1h").sql(in: testContext)
+        #expect(folded.sql == "(json_extract(users.attributes, '$.last_seen') > ?)")
+        #expect(folded.arguments == [.real(testNow.timeIntervalSince1970 - 30 * 86_400 + 3600)])
+        let real = try makeRule("age + score > 3").sql(in: testContext)
+        #expect(real.sql == "((CAST(json_extract(users.attributes, '$.age') AS REAL) + json_extract(users.attributes, '$.score')) > ?)")
+        // 2^53 + 1 is not a double: Swift rounds, and so must SQL (integer addition would not).
+        let users = [User(id: "big", attributes: ["age": .number(9_007_199_254_740_992), "score": .number(1)])]
+        let database = try TestDatabase()
+        try database.replaceUsers(users)
+        let rule = try makeRule("age + score == 9007199254740992")
+        #expect(evaluatedIDs(rule, users) == ["big"])
+        #expect(try database.select(rule.sql(in: testContext)) == ["big"])
+    }
+}
