@@ -15,16 +15,27 @@ extension SQLiteStore {
 
     public func beginOccurrence(campaignID: String, fireAt: Date, definitionHash: String, at now: Date) async throws -> Occurrence {
         try await write { db in
-            let fire = fireAt.timeIntervalSince1970
+            let fire = Self.milliseconds(fireAt)
             if let row = try Row.fetchOne(db, sql: "SELECT id, definition_hash FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [campaignID, fire]) {
                 // An occurrence keeps the definition it was first planned with.
-                return Occurrence(id: row[0], campaignID: campaignID, fireAt: fireAt, definitionHash: row[1], isNew: false)
+                return Occurrence(id: row[0], campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: row[1], isNew: false)
             }
             try db.execute(sql: """
                 INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at) VALUES (?, ?, ?, 'planning', ?)
                 """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970])
-            return Occurrence(id: db.lastInsertedRowID, campaignID: campaignID, fireAt: fireAt, definitionHash: definitionHash, isNew: true)
+            return Occurrence(id: db.lastInsertedRowID, campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: definitionHash, isNew: true)
         }
+    }
+
+    /// An occurrence is identified by its campaign and fire instant, so the instant is kept as
+    /// whole milliseconds: a `Date` read back from a REAL can differ in its last bit and would
+    /// no longer find its occurrence.
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
+    static func date(milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
     public func finishOccurrence(id: Int64, at now: Date) async throws {
@@ -41,7 +52,7 @@ extension SQLiteStore {
                     SELECT 1 FROM notifications n JOIN outbox x ON x.notification_id = n.id WHERE n.occurrence_id = o.id))
                 ORDER BY fire_at DESC LIMIT 1
                 """, arguments: [campaignID]).map { row in
-                Occurrence(id: row[0], campaignID: campaignID, fireAt: Date(timeIntervalSince1970: row[1]), definitionHash: row[2], isNew: false)
+                Occurrence(id: row[0], campaignID: campaignID, fireAt: Self.date(milliseconds: row[1]), definitionHash: row[2], isNew: false)
             }
         }
     }

@@ -54,6 +54,7 @@ public final class SQLiteStore: Store, SentMessageLog {
         do {
             pool = try DatabasePool(path: path, configuration: config)
             try StoreMigrations.migrator.migrate(pool)
+            try pool.write { db in try SQLiteStore.ensureAttributeIndexes(db, schema: schema) }
         } catch let error as DatabaseError {
             throw StoreError(.cannotOpen, "cannot open the database '\(path)': \(error.message ?? "\(error.resultCode)")")
         }

@@ -42,7 +42,7 @@ enum StoreMigrations {
                 CREATE TABLE occurrences (
                     id INTEGER PRIMARY KEY,
                     campaign_id TEXT NOT NULL,
-                    fire_at REAL NOT NULL,
+                    fire_at INTEGER NOT NULL, -- milliseconds since 1970: an exact key, unlike a REAL
                     definition_hash TEXT NOT NULL,
                     state TEXT NOT NULL,
                     created_at REAL NOT NULL,

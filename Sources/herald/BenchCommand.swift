@@ -90,6 +90,7 @@ struct BenchCommand: AsyncParsableCommand {
                     }
                 }
                 print(String(format: "  %.1f s (%.0f users/s, generation included)", Self.seconds(written), Double(users) / Self.seconds(written)))
+                try await fresh.analyze()
             }
             let explanation = try await store.explain(source, now: now, campaignID: "bench")
             print("SQL:  \(explanation.sql)")

@@ -65,6 +65,7 @@ struct DemoCommand: AsyncParsableCommand {
             _ = try await app.store.upsertUsers(batch, at: app.clock.now)
             remaining -= batch.count
         }
+        try await app.store.analyze()
         print("3. created \(databasePath) with \(users) synthetic users (seed \(seed))")
 
         print("4. sending every campaign now:")

@@ -35,6 +35,7 @@ struct UsersCommand: AsyncParsableCommand {
             let result = try await importer.importFile(file, batchSize: max(1, batchSize)) { diagnostic in
                 printError(diagnostic.description)
             }
+            if result.upserts.inserted + result.upserts.updated > 0 { try await store.analyze() }
             print(result.summaryLine(file: file))
             if result.rejected > 0, result.accepted == 0 { throw ExitCode(1) }
         }
@@ -77,6 +78,7 @@ struct UsersCommand: AsyncParsableCommand {
                 summary = summary + (try await store.upsertUsers(batch, at: Date()))
                 remaining -= batch.count
             }
+            try await store.analyze()
             print("generated \(count) users (seed \(seed)): \(summary.inserted) inserted, \(summary.updated) updated, \(summary.unchanged) unchanged")
         }
 

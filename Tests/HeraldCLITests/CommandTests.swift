@@ -9,7 +9,7 @@ struct CommandTests {
     /// A temporary copy of the sample workspace.
     func withSampleWorkspace(_ body: (TemporaryDirectory) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
-            let output = try HeraldBinary.run(["init", "."], in: directory.path)
+            let output = try await HeraldBinary.run(["init", "."], in: directory.path)
             #expect(output.status == 0, "\(output.stderr)")
             try await body(directory)
         }
@@ -17,20 +17,20 @@ struct CommandTests {
 
     @Test func validateAcceptsTheSampleAndReportsEveryErrorOfABrokenWorkspace() async throws {
         try await withSampleWorkspace { directory in
-            let clean = try HeraldBinary.run(["validate"], in: directory.path)
+            let clean = try await HeraldBinary.run(["validate"], in: directory.path)
             #expect(clean.status == 0, "\(clean.stdout)")
             #expect(clean.stdout.hasSuffix(".: workspace is valid\n"))
 
             try directory.write("campaigns/winter-sale.yml", try String(contentsOfFile: directory.file("campaigns/winter-sale.yml"), encoding: .utf8)
                 .replacingOccurrences(of: "channels: [push, email]", with: "chanels: [push, email]"))
             try directory.write("campaigns/broken.yml", "campaign: broken\nchannels: [push\n")
-            let broken = try HeraldBinary.run(["validate"], in: directory.path)
+            let broken = try await HeraldBinary.run(["validate"], in: directory.path)
             #expect(broken.status == 1)
             #expect(broken.stdout.contains("campaigns/winter-sale.yml:"))
             #expect(broken.stdout.contains("unknown field 'chanels' (did you mean 'channels'?)"))
             #expect(broken.stdout.contains("campaigns/broken.yml:"))
 
-            let json = try HeraldBinary.run(["validate", "--format", "json"], in: directory.path)
+            let json = try await HeraldBinary.run(["validate", "--format", "json"], in: directory.path)
             #expect(json.status == 1)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             #expect(object["valid"] as? Bool == false)
@@ -50,13 +50,13 @@ struct CommandTests {
                 u-5,ed@example.com,+4915123456789,de-DE,Europe/Berlin,Ed,DE,enterprise,,newsletter
 
                 """)
-            let first = try HeraldBinary.run(["users", "import", "users.csv"], in: directory.path)
+            let first = try await HeraldBinary.run(["users", "import", "users.csv"], in: directory.path)
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout == "users.csv: 2 rows imported (2 new, 0 updated, 0 unchanged), 3 rejected\n")
             #expect(first.stderr.contains("users.csv:3:"))
             #expect(first.stderr.contains("users.csv:4:"))
             #expect(first.stderr.contains("users.csv:5:"))
-            let second = try HeraldBinary.run(["users", "import", "users.csv"], in: directory.path)
+            let second = try await HeraldBinary.run(["users", "import", "users.csv"], in: directory.path)
             #expect(second.stdout == "users.csv: 2 rows imported (0 new, 0 updated, 2 unchanged), 3 rejected\n")
 
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
@@ -66,10 +66,10 @@ struct CommandTests {
 
     @Test func sendExplainsAnUnknownCampaignAndAMissingNow() async throws {
         try await withSampleWorkspace { directory in
-            let unknown = try HeraldBinary.run(["send", "winter-sail", "--now"], in: directory.path)
+            let unknown = try await HeraldBinary.run(["send", "winter-sail", "--now"], in: directory.path)
             #expect(unknown.status == 1)
             #expect(unknown.stderr.contains("unknown campaign 'winter-sail' (did you mean 'winter-sale'?)"))
-            let notNow = try HeraldBinary.run(["send", "winter-sale"], in: directory.path)
+            let notNow = try await HeraldBinary.run(["send", "winter-sale"], in: directory.path)
             #expect(notNow.status != 0)
             #expect(notNow.stderr.contains("add --now"))
         }
@@ -77,9 +77,9 @@ struct CommandTests {
 
     @Test func sendToNamedUsersDeliversOnlyToThem() async throws {
         try await withSampleWorkspace { directory in
-            let generate = try HeraldBinary.run(["users", "generate", "--count", "50", "--seed", "7"], in: directory.path)
+            let generate = try await HeraldBinary.run(["users", "generate", "--count", "50", "--seed", "7"], in: directory.path)
             #expect(generate.status == 0, "\(generate.stderr)")
-            let send = try HeraldBinary.run(["send", "order-shipped", "--now", "--user", "u-000001", "--user", "u-000002"], in: directory.path)
+            let send = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "u-000001", "--user", "u-000002"], in: directory.path)
             #expect(send.status == 0, "\(send.stderr)")
             #expect(send.stdout.hasPrefix("order-shipped: 2 recipients"))
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())

@@ -7,34 +7,63 @@ import Testing
 /// `kill -9` in the middle of a send, then the commands a person would run next.
 @Suite(.tags(.slow), .timeLimit(.minutes(5)))
 struct CrashTests {
-    @Test(arguments: [0.4, 1.2])
-    func aKilledSendIsFinishedByRunningItAgainWithNothingLostAndOnlyInFlightSendsRepeated(killAfter: Double) async throws {
-        try await withTemporaryDirectory { directory in
-            #expect(try HeraldBinary.run(["init", "."], in: directory.path).status == 0)
-            #expect(try HeraldBinary.run(["users", "generate", "--count", "6000"], in: directory.path).status == 0)
+    /// When to kill: once planning has written this many notifications, or once delivery has
+    /// recorded this many messages.
+    enum Moment: CustomTestStringConvertible, Sendable {
+        case whilePlanning(afterNotifications: Int)
+        case whileDelivering(afterMessages: Int)
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: HeraldBinary.path)
-            process.arguments = ["send", "winter-sale", "--now"]
-            process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            try await Task.sleep(for: .seconds(killAfter))
+        var testDescription: String {
+            switch self {
+            case .whilePlanning(let count): "while planning, after \(count) notifications"
+            case .whileDelivering(let count): "while delivering, after \(count) messages"
+            }
+        }
+
+        var query: String {
+            switch self {
+            case .whilePlanning: "SELECT COUNT(*) FROM notifications"
+            case .whileDelivering: "SELECT COUNT(*) FROM sent_messages"
+            }
+        }
+
+        var threshold: Int {
+            switch self {
+            case .whilePlanning(let count), .whileDelivering(let count): count
+            }
+        }
+    }
+
+    @Test(arguments: [Moment.whilePlanning(afterNotifications: 1500), .whileDelivering(afterMessages: 300)])
+    func aKilledSendIsFinishedByRunningItAgainWithNothingLostAndOnlyInFlightSendsRepeated(_ moment: Moment) async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "6000"], in: directory.path).status == 0)
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+
+            let (process, _, _) = try HeraldBinary.start(["send", "winter-sale", "--now"], in: directory.path)
+            var progress = 0
+            while process.isRunning, progress < moment.threshold {
+                try await Task.sleep(for: .milliseconds(5))
+                progress = Int(try await store.rows(sql: moment.query).first?.first ?? "0") ?? 0
+            }
+            #expect(process.isRunning, "the send finished before it could be killed \(moment.testDescription)")
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal)
 
-            let again = try HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path)
+            let again = try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path)
             #expect(again.status == 0, "\(again.stderr)")
-            let deliver = try HeraldBinary.run(["deliver", "--take-over-leases"], in: directory.path)
+            #expect(again.stdout.contains("finishing the send of"), "\(again.stdout)")
+            let deliver = try await HeraldBinary.run(["deliver", "--take-over-leases"], in: directory.path)
             #expect(deliver.status == 0, "\(deliver.stderr)")
 
-            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
             // One occurrence: the second run finished the first instead of starting anew.
-            #expect(try await store.rows(sql: "SELECT COUNT(*), MIN(state) FROM occurrences") == [["1", "planned"]])
-            // Nothing lost: every user was considered on both channels, and every notification is terminal.
+            let occurrences = try await store.rows(sql: "SELECT id, state FROM occurrences")
+            #expect(occurrences == [["1", "planned"]], "second send printed:\n\(again.stdout)")
+            // Nothing lost: every user of the audience was considered, and every notification is terminal.
             let users = try await store.rows(sql: "SELECT COUNT(DISTINCT user_id) FROM notifications WHERE channel = 'email'")
-            let audience = try HeraldBinary.run(["audience", "winter-sale", "--format", "json", "--sample", "0"], in: directory.path)
+            let audience = try await HeraldBinary.run(["audience", "winter-sale", "--format", "json", "--sample", "0"], in: directory.path)
             let count = try #require(try JSONSerialization.jsonObject(with: Data(audience.stdout.utf8)) as? [String: Any])["count"] as? Int
             #expect(Int(users[0][0]) == count)
             #expect(try await store.rows(sql: "SELECT COUNT(*) FROM notifications WHERE state NOT IN ('sent', 'skipped')") == [["0"]])

@@ -8,7 +8,7 @@ import Testing
 struct DemoTests {
     @Test func initWritesExactlyTheSampleWorkspaceOfTheRepository() async throws {
         try await withTemporaryDirectory { directory in
-            let output = try HeraldBinary.run(["init", "workspace"], in: directory.path)
+            let output = try await HeraldBinary.run(["init", "workspace"], in: directory.path)
             #expect(output.status == 0, "\(output.stderr)")
             let written = URL(fileURLWithPath: directory.file("workspace"))
             var files: [String] = ["herald.yml"]
@@ -21,7 +21,7 @@ struct DemoTests {
                 let copy = try? String(contentsOf: written.appendingPathComponent(file), encoding: .utf8)
                 #expect(copy == original, "\(file) differs from the embedded sample: run scripts/embed-sample-workspace.py")
             }
-            let again = try HeraldBinary.run(["init", "workspace"], in: directory.path)
+            let again = try await HeraldBinary.run(["init", "workspace"], in: directory.path)
             #expect(again.status == 1)
             #expect(again.stderr.contains("already has herald.yml"))
         }
@@ -29,7 +29,7 @@ struct DemoTests {
 
     @Test func theDemoSendsTheSampleCampaignsAndRecordsEveryStep() async throws {
         try await withTemporaryDirectory { directory in
-            let output = try HeraldBinary.run(["demo", "--users", "1200"], in: directory.path)
+            let output = try await HeraldBinary.run(["demo", "--users", "1200"], in: directory.path)
             #expect(output.status == 0, "\(output.stdout)\n\(output.stderr)")
             #expect(output.stdout.contains("1. wrote the sample workspace"))
             #expect(output.stdout.contains("winter-sale"))
@@ -64,7 +64,7 @@ struct DemoTests {
                 """)
             #expect(korean.first?.first?.contains("겨울 세일") == true)
             // Each campaign is in the report.
-            let report = try HeraldBinary.run(["report", "--database", "herald-demo.db", "--format", "csv"], in: directory.path)
+            let report = try await HeraldBinary.run(["report", "--database", "herald-demo.db", "--format", "csv"], in: directory.path)
             #expect(report.status == 0, "\(report.stderr)")
             #expect(report.stdout.hasPrefix("campaign,channel,targeted,skipped,pending,sent,delivered,failed,dead,send_rate,failure_rate,skipped_by_reason"))
             for id in ["winter-sale,push", "winter-sale,email", "weekly-digest,email", "order-shipped,sms"] {
@@ -76,7 +76,7 @@ struct DemoTests {
     @Test func theDemoRefusesADirectoryThatIsNeitherEmptyNorAWorkspace() async throws {
         try await withTemporaryDirectory { directory in
             try directory.write("notes.txt", "mine")
-            let output = try HeraldBinary.run(["demo"], in: directory.path)
+            let output = try await HeraldBinary.run(["demo"], in: directory.path)
             #expect(output.status == 1)
             #expect(output.stderr.contains("has no herald.yml and is not empty"))
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["notes.txt"])

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 extension Tag {
@@ -29,7 +30,33 @@ struct HeraldBinary {
     /// The repository root, where the sample workspace lives.
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func run(_ arguments: [String], in directory: String) throws -> Output {
+    /// Runs the binary to completion. The waiting happens on a Dispatch thread, not on the
+    /// tests' cooperative pool, so that other tests (and their sleeps) go on meanwhile.
+    static func run(_ arguments: [String], in directory: String) async throws -> Output {
+        let (process, stdout, stderr) = try start(arguments, in: directory)
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                // Drain both pipes at once, so a large output on one cannot block the child.
+                let err = Mutex(Data())
+                let group = DispatchGroup()
+                DispatchQueue.global().async(group: group) {
+                    let data = stderr.fileHandleForReading.readDataToEndOfFile()
+                    err.withLock { $0 = data }
+                }
+                let out = stdout.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                continuation.resume(returning: Output(
+                    status: process.terminationStatus,
+                    stdout: String(decoding: out, as: UTF8.self),
+                    stderr: String(decoding: err.withLock { $0 }, as: UTF8.self)
+                ))
+            }
+        }
+    }
+
+    /// Starts the binary and returns at once, with its output going to pipes.
+    static func start(_ arguments: [String], in directory: String) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -38,10 +65,6 @@ struct HeraldBinary {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        // Read both pipes before waiting, so a large output cannot block the child.
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        return (process, stdout, stderr)
     }
 }

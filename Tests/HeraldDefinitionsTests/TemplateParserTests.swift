@@ -69,7 +69,7 @@ struct TemplateParserTests {
         #expect(parse("template: welcome\nemail: {subject: Hi, html: ../secrets.html, text: missing.txt}\npush: {titel: Hi, data: {a: [1]}}\n").messages == [
             "templates/welcome.yml:2:28: 'html' must name a file inside templates/, found '../secrets.html' (e.g. restock.html)",
             "templates/welcome.yml:2:51: file 'templates/missing.txt' not found ('text' names a file beside the template)",
-            "templates/welcome.yml:3:8: unknown field 'titel' (expected one of: title, body, url, data)",
+            "templates/welcome.yml:3:8: unknown field 'titel' (did you mean 'title'?)",
             "templates/welcome.yml:3:29: wrong type for 'a': found a list (expected text)",
         ])
     }

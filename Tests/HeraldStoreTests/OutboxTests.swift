@@ -90,3 +90,21 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
         }
     }
 }
+
+@Suite struct OccurrenceTests {
+    @Test func anOccurrenceIsFoundAgainByTheInstantItReturned() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            // Instants with sub-millisecond parts, as a clock gives them.
+            for offset in [0.000_123_4, 0.123_456_789, 0.999_999_9, 0.5] {
+                let instant = Date(timeIntervalSince1970: 1_795_000_000 + offset)
+                let first = try await store.beginOccurrence(campaignID: "c\(offset)", fireAt: instant, definitionHash: "h", at: instant)
+                let resumable = try #require(try await store.resumableOccurrence(campaignID: "c\(offset)"))
+                let again = try await store.beginOccurrence(campaignID: "c\(offset)", fireAt: resumable.fireAt, definitionHash: "h", at: instant)
+                #expect(again.id == first.id && !again.isNew)
+                #expect(resumable.fireAt == first.fireAt)
+            }
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["4"]])
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import HeraldCore
+import Testing
+
+@Suite struct SuggestionTests {
+    @Test(arguments: [
+        ("chanels", "channels"), ("titel", "title"), ("contry", "country"), ("Template", "template"), ("shedule", "schedule"),
+    ])
+    func aLikelyTypoGetsItsCorrection(typo: String, meant: String) {
+        #expect(Suggestion.closest(to: typo, in: ["channels", "title", "country", "template", "schedule", "category"]) == meant)
+    }
+
+    @Test func aWordFarFromEveryCandidateGetsTheListInstead() {
+        #expect(Suggestion.closest(to: "zzz", in: ["push", "sms", "email"]) == nil)
+        #expect(Suggestion.hint(for: "zzz", in: ["push", "sms", "email"]) == "expected one of: push, sms, email")
+        #expect(Suggestion.hint(for: "emial", in: ["push", "sms", "email"]) == "did you mean 'email'?")
+    }
+
+    @Test(arguments: [("abc", "acb", 1), ("abcd", "badc", 2), ("", "abc", 3), ("kitten", "sitting", 3), ("같다", "다같", 1)])
+    func editDistanceCountsASwapAsOneEdit(a: String, b: String, distance: Int) {
+        #expect(Suggestion.editDistance(a, b) == distance)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HeraldCore
+import HeraldRules
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// Audience rules through the real store (its migrations, attribute indexes and registered
+/// functions) select exactly the users the in-memory evaluator accepts.
+@Suite struct AudienceQueryTests {
+    static let schema = AttributeSchema([
+        AttributeDefinition(name: "country", type: .string),
+        AttributeDefinition(name: "plan", type: .string, allowedValues: ["free", "pro", "enterprise"]),
+        AttributeDefinition(name: "last_seen_at", type: .time),
+        AttributeDefinition(name: "lifetime_value", type: .number),
+        AttributeDefinition(name: "tags", type: .list(.string)),
+        AttributeDefinition(name: "beta", type: .bool),
+    ])
+    static let now = Date(timeIntervalSince1970: 1_795_000_000)
+
+    static func source(_ text: String) -> RuleSource {
+        RuleSource(text: text, location: SourceLocation(file: "campaigns/x.yml", line: 4, column: 10))
+    }
+
+    @Test(arguments: [
+        #"country in ["KR", "JP", "US"] and plan != "enterprise" and last_seen_at > now() - 30d and lifetime_value >= 100 and not beta"#,
+        #"country == "KR""#,
+        #""vip" in tags or lower(email) ends_with "@example.com""#,
+        #"has_device("ios") and bucket(10) < 3"#,
+        #"today() > last_seen_at + 7d and not (plan == "free")"#,
+        #"lifetime_value is null or len(tags) > 1"#,
+    ])
+    func theStoreSelectsWhatTheEvaluatorAccepts(expression: String) async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: Self.schema)
+            var generator = UserGenerator(seed: 9, schema: Self.schema, now: Self.now)
+            let users = generator.next(count: 600)
+            _ = try await store.upsertUsers(users, at: Self.now)
+            try await store.analyze()
+            let rule = try Rule(Self.source(expression), schema: Self.schema)
+            let context = RuleContext(now: Self.now, campaignID: "x")
+            let expected = users.filter { rule.evaluate($0, in: context) }.map(\.id).sorted()
+            let selected = try await store.userIDs(matching: .rule(Self.source(expression), now: Self.now, campaignID: "x"))
+            #expect(selected == expected)
+            #expect(try await store.countUsers(matching: .rule(Self.source(expression), now: Self.now, campaignID: "x")) == expected.count)
+        }
+    }
+
+    @Test func anEqualityOnADeclaredAttributeUsesItsIndex() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: Self.schema)
+            var generator = UserGenerator(seed: 9, schema: Self.schema, now: Self.now)
+            _ = try await store.upsertUsers(generator.next(count: 2000), at: Self.now)
+            try await store.analyze()
+            let explained = try await store.explain(Self.source(#"country == "KR""#), now: Self.now, campaignID: "x")
+            #expect(explained.sql == "(json_extract(users.attributes, '$.country') = ?) -- 'KR'")
+            #expect(explained.plan.contains { $0.contains("USING INDEX users_attribute_country") }, "\(explained.plan)")
+        }
+    }
+
+    @Test func aRuleWithAnErrorFailsTheQueryWithItsFilePosition() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: Self.schema)
+            await #expect {
+                _ = try await store.userIDs(matching: .rule(Self.source(#"contry == "KR""#), now: Self.now, campaignID: "x"))
+            } throws: { error in
+                String(describing: error) == "campaigns/x.yml:4:10: unknown attribute 'contry' (did you mean 'country'?)"
+            }
+        }
+    }
+}
