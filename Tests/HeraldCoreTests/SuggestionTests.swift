@@ -20,3 +20,12 @@ import Testing
         #expect(Suggestion.editDistance(a, b) == distance)
     }
 }
+
+@Suite struct SourceLocationTests {
+    @Test func aPositionInsideAnIndentedBlockKeepsTheBlocksColumn() {
+        let block = SourceLocation(file: "campaigns/a.yml", line: 5, column: 5)
+        #expect(block.advanced(columns: 3).description == "campaigns/a.yml:5:8")
+        #expect(block.advanced(lines: 2, columns: 4).description == "campaigns/a.yml:7:9")
+        #expect(SourceLocation(file: "templates/a.html", line: 1, column: 1).advanced(lines: 3, columns: 0).description == "templates/a.html:4:1")
+    }
+}

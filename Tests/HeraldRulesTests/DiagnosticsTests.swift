@@ -115,7 +115,7 @@ let diagnosticCases: [(String, [String])] = [
     ]),
     // Literals
     (#"name == "abc"#, [#"campaigns/restock.yml:6:22: unterminated string (add the closing ")"#]),
-    ("vip and\nname == 'abc", ["campaigns/restock.yml:7:9: unterminated string (add the closing ')"]),
+    ("vip and\nname == 'abc", ["campaigns/restock.yml:7:22: unterminated string (add the closing ')"]),
     (#"name == "\u{zz}""#, [#"campaigns/restock.yml:6:23: invalid Unicode escape in string (write a Unicode escape as \u{E9})"#]),
     (#"name == "a\u{0}b""#, ["campaigns/restock.yml:6:22: a string cannot contain U+0000 (remove the NUL character)"]),
     ("name == 'a\u{0}b'", ["campaigns/restock.yml:6:22: a string cannot contain U+0000 (remove the NUL character)"]),
@@ -181,13 +181,13 @@ struct DiagnosticsTests {
         #expect(problems(text) == expected, "\(text)")
     }
 
-    @Test("A problem on a later line of the expression is at column 1 + its column there")
+    @Test("A problem on a later line of the expression is at the expression's column + its column there (a YAML | block keeps its indentation out of the text)")
     func laterLines() {
         #expect(problems("country == \"KR\"\n  and contry == 1") == [
-            "campaigns/restock.yml:7:7: unknown attribute 'contry' (did you mean 'country'?)",
+            "campaigns/restock.yml:7:20: unknown attribute 'contry' (did you mean 'country'?)",
         ])
         #expect(problems("vip and\n\n\tage > \"x\"") == [
-            "campaigns/restock.yml:8:6: '>' cannot compare number with string (write numbers without quotes)",
+            "campaigns/restock.yml:8:19: '>' cannot compare number with string (write numbers without quotes)",
         ])
     }
 

@@ -33,7 +33,7 @@ struct FuzzTests {
                 let line = location.line - testLocation.line
                 #expect(location.file == testLocation.file)
                 #expect(line >= 0 && line < lines.count, "\(text.debugDescription): \(diagnostic)")
-                let firstColumn = line == 0 ? testLocation.column : 1
+                let firstColumn = testLocation.column
                 let width = line >= 0 && line < lines.count ? lines[line] : 0
                 #expect(
                     location.column >= firstColumn && location.column <= firstColumn + width,

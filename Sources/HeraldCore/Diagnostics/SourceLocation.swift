@@ -16,15 +16,13 @@ public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertib
     /// `campaigns/restock.yml:12:5`
     public var description: String { "\(file):\(line):\(column)" }
 
-    /// The location `columns` characters to the right on the same line, and `lines` lines down
-    /// (in which case `columns` is counted from the first column).
+    /// The location `lines` lines down and `columns` characters to the right of this one.
     ///
     /// Used to place an error found inside an embedded text (an audience expression, a Mustache
-    /// template) at its position in the file.
+    /// template) at its position in the file. Every line of such a text starts at the text's
+    /// own column: a body file starts at column 1, and each line of a YAML literal block (`|`)
+    /// starts at the block's indentation, which YAML removes from the text.
     public func advanced(lines: Int = 0, columns: Int) -> SourceLocation {
-        if lines == 0 {
-            return SourceLocation(file: file, line: line, column: column + columns)
-        }
-        return SourceLocation(file: file, line: line + lines, column: 1 + columns)
+        SourceLocation(file: file, line: line + lines, column: column + columns)
     }
 }
