@@ -7,18 +7,18 @@ extension SQLiteStore {
         let codec = self.codec
         let rows = users.map { user in (user, codec.encodeAttributes(user.attributes)) }
         return try await write { db in
-            let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0
-            let upsertUser = try db.cachedStatement(sql: """
+            // Insert, or else update only what differs: the changes count then tells a new user
+            // from an updated or an unchanged one without counting the table.
+            let insertUser = try db.cachedStatement(sql: """
                 INSERT INTO users (id, email, phone, locale, timezone, first_name, last_name, created_at, attributes, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET
-                    email = excluded.email, phone = excluded.phone, locale = excluded.locale,
-                    timezone = excluded.timezone, first_name = excluded.first_name,
-                    last_name = excluded.last_name, created_at = excluded.created_at,
-                    attributes = excluded.attributes, updated_at = excluded.updated_at
-                WHERE (email, phone, locale, timezone, first_name, last_name, created_at, attributes)
-                    IS NOT (excluded.email, excluded.phone, excluded.locale, excluded.timezone,
-                            excluded.first_name, excluded.last_name, excluded.created_at, excluded.attributes)
+                ON CONFLICT (id) DO NOTHING
+                """)
+            let updateUser = try db.cachedStatement(sql: """
+                UPDATE users SET email = ?1, phone = ?2, locale = ?3, timezone = ?4, first_name = ?5, last_name = ?6,
+                    created_at = ?7, attributes = ?8, updated_at = ?9
+                WHERE id = ?10 AND (email, phone, locale, timezone, first_name, last_name, created_at, attributes)
+                    IS NOT (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                 """)
             let upsertDevice = try db.cachedStatement(sql: """
                 INSERT INTO devices (user_id, platform, address, subscription, active) VALUES (?, ?, ?, ?, ?)
@@ -31,14 +31,23 @@ extension SQLiteStore {
                 ON CONFLICT (user_id, key) DO UPDATE SET opted_in = excluded.opted_in, updated_at = excluded.updated_at
                 WHERE opted_in IS NOT excluded.opted_in
                 """)
-            var changedUsers = 0
+            var summary = UpsertSummary()
             let timestamp = now.timeIntervalSince1970
             for (user, attributes) in rows {
-                try upsertUser.execute(arguments: [
+                let created = user.createdAt?.timeIntervalSince1970
+                try insertUser.execute(arguments: [
                     user.id, user.email, user.phone, user.locale, user.timezone, user.firstName, user.lastName,
-                    user.createdAt?.timeIntervalSince1970, attributes, timestamp,
+                    created, attributes, timestamp,
                 ])
-                var changed = db.changesCount > 0
+                let inserted = db.changesCount > 0
+                var changed = inserted
+                if !inserted {
+                    try updateUser.execute(arguments: [
+                        user.email, user.phone, user.locale, user.timezone, user.firstName, user.lastName,
+                        created, attributes, timestamp, user.id,
+                    ])
+                    changed = db.changesCount > 0
+                }
                 for device in user.devices {
                     try upsertDevice.execute(arguments: [
                         user.id, device.platform.rawValue, device.address,
@@ -50,11 +59,15 @@ extension SQLiteStore {
                     try upsertPreference.execute(arguments: [user.id, key, optedIn, timestamp])
                     changed = changed || db.changesCount > 0
                 }
-                if changed { changedUsers += 1 }
+                if inserted {
+                    summary.inserted += 1
+                } else if changed {
+                    summary.updated += 1
+                } else {
+                    summary.unchanged += 1
+                }
             }
-            let after = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0
-            let inserted = after - before
-            return UpsertSummary(inserted: inserted, updated: changedUsers - inserted, unchanged: rows.count - changedUsers)
+            return summary
         }
     }
 

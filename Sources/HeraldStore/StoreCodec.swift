@@ -1,31 +1,15 @@
 import Foundation
 import HeraldCore
 
-/// JSON encoding of the columns that hold structured values. Attributes are written with sorted
-/// keys so that the same user always encodes to the same text, which makes a repeated import a
-/// no-op.
+/// JSON encoding of the columns that hold structured values. Attributes use `AttributeJSON`,
+/// whose text is the same for the same values, which makes a repeated import a no-op.
 struct StoreCodec: Sendable {
     func encodeAttributes(_ attributes: [String: AttributeValue]) -> String {
-        guard !attributes.isEmpty else { return "{}" }
-        let object = attributes.mapValues(\.jsonValue)
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return "{}"
-        }
-        return String(decoding: data, as: UTF8.self)
+        AttributeJSON.encode(attributes)
     }
 
     func decodeAttributes(_ text: String, schema: AttributeSchema) -> [String: AttributeValue] {
-        guard text != "{}", let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            return [:]
-        }
-        var attributes: [String: AttributeValue] = [:]
-        for (name, value) in object {
-            guard let definition = schema[name], let decoded = AttributeValue(jsonValue: value, type: definition.type) else {
-                continue
-            }
-            attributes[name] = decoded
-        }
-        return attributes
+        AttributeJSON.decode(text, schema: schema)
     }
 
     func encode<T: Encodable>(_ value: T) -> String {

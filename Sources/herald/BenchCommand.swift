@@ -74,8 +74,7 @@ struct BenchCommand: AsyncParsableCommand {
                          evaluations, seconds, Double(evaluations) / seconds / 1e6, matches))
 
             guard users > 0 else { return }
-            let store = try SQLiteStore(path: database, schema: Self.schema)
-            let existing = try await store.countUsers(matching: .everyone)
+            let existing = try await SQLiteStore(path: database, schema: Self.schema).countUsers(matching: .everyone)
             if existing != users {
                 print("writing \(users) users to \(database) (once)…")
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
@@ -92,6 +91,7 @@ struct BenchCommand: AsyncParsableCommand {
                 print(String(format: "  %.1f s (%.0f users/s, generation included)", Self.seconds(written), Double(users) / Self.seconds(written)))
                 try await fresh.analyze()
             }
+            let store = try SQLiteStore(path: database, schema: Self.schema)
             let explanation = try await store.explain(source, now: now, campaignID: "bench")
             print("SQL:  \(explanation.sql)")
             print("plan: \(explanation.plan.joined(separator: " | "))")

@@ -47,3 +47,31 @@ import Testing
         }
     }
 }
+
+@Suite struct AttributeJSONTests {
+    let schema = AttributeSchema([
+        AttributeDefinition(name: "country", type: .string),
+        AttributeDefinition(name: "score", type: .number),
+        AttributeDefinition(name: "beta", type: .bool),
+        AttributeDefinition(name: "seen", type: .time),
+        AttributeDefinition(name: "tags", type: .list(.string)),
+        AttributeDefinition(name: "sizes", type: .list(.number)),
+    ])
+
+    @Test func encodesSortedAndReadsBackEveryType() {
+        let attributes: [String: AttributeValue] = [
+            "tags": .list([.string("vip"), .string("q\"uote")]), "score": .number(120.5), "beta": .bool(true),
+            "seen": .time(Date(timeIntervalSince1970: 1_795_000_000.25)), "country": .string("KR\n"), "sizes": .list([.number(1e-5), .number(3)]),
+        ]
+        let text = AttributeJSON.encode(attributes)
+        #expect(text == #"{"beta":true,"country":"KR\n","score":120.5,"seen":1795000000.25,"sizes":[1e-05,3.0],"tags":["vip","q\"uote"]}"#)
+        #expect(AttributeJSON.decode(text, schema: schema) == attributes)
+        #expect(AttributeJSON.encode([:]) == "{}")
+    }
+
+    @Test func valuesThatDoNotFitTheSchemaAreLeftOut() {
+        let decoded = AttributeJSON.decode(#"{"country":3,"score":"x","beta":true,"undeclared":1,"tags":["a",2]}"#, schema: schema)
+        #expect(decoded == ["beta": .bool(true)])
+        #expect(AttributeJSON.decode("not json", schema: schema) == [:])
+    }
+}
