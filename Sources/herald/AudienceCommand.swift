@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldRules
 import HeraldStore
 
 struct AudienceCommand: AsyncParsableCommand {
@@ -34,6 +35,9 @@ struct AudienceCommand: AsyncParsableCommand {
     @Option(help: "table or json.")
     var format: Format = .table
 
+    @Option(help: "Check one user in memory instead: does this user match, and with what values?")
+    var user: String?
+
     func validate() throws {
         guard sample >= 0 else { throw ValidationError("--sample must be 0 or more") }
     }
@@ -44,6 +48,11 @@ struct AudienceCommand: AsyncParsableCommand {
         let (label, source, campaignID) = try resolve(in: workspace)
         let now = Date()
         let filter: UserFilter = source.map { .rule($0, now: now, campaignID: campaignID) } ?? .everyone
+
+        if let user {
+            try await check(user, label: label, source: source, campaignID: campaignID, now: now, store: store, workspace: workspace)
+            return
+        }
 
         if ids {
             var last: String?
@@ -79,6 +88,32 @@ struct AudienceCommand: AsyncParsableCommand {
                 object["plan"] = explanation.plan
             }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    /// Evaluates the rule for one user in memory, as single-user checks (previews, API sends) do.
+    func check(
+        _ id: String, label: String, source: RuleSource?, campaignID: String, now: Date, store: SQLiteStore, workspace: Workspace
+    ) async throws {
+        guard let found = try await store.users(matching: .ids([id]), after: nil, limit: 1).first else {
+            throw CLIError("no user with id '\(id)'")
+        }
+        var matches = true
+        if let source {
+            do {
+                let rule = try Rule(source, schema: workspace.configuration.attributes)
+                matches = rule.evaluate(found, in: RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone))
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
+        switch format {
+        case .table:
+            print("\(id) \(matches ? "matches" : "does not match") \(label)")
+            print(Self.table([found], attributes: workspace.configuration.attributes.names))
+        case .json:
+            let data = try JSONSerialization.data(withJSONObject: ["audience": label, "user": id, "matches": matches], options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
     }

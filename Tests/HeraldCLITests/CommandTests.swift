@@ -88,3 +88,40 @@ struct CommandTests {
         }
     }
 }
+
+@Suite(.tags(.slow), .timeLimit(.minutes(5)))
+struct AudienceCommandTests {
+    @Test func countsSamplesExportsAndChecksOneUserWithOneMeaning() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "400", "--seed", "3"], in: directory.path).status == 0)
+            let expression = #"country == "KR" or "vip" in tags"#
+
+            let json = try await HeraldBinary.run(["audience", expression, "--format", "json", "--explain"], in: directory.path)
+            #expect(json.status == 0, "\(json.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            let count = try #require(object["count"] as? Int)
+            #expect(count > 0 && count < 400)
+            #expect((object["sql"] as? String)?.contains("json_extract(users.attributes, '$.country') = ?") == true)
+            #expect((object["sample"] as? [String])?.count == 10)
+
+            let ids = try await HeraldBinary.run(["audience", expression, "--ids"], in: directory.path)
+            let exported = ids.stdout.split(separator: "\n").map(String.init)
+            #expect(exported.count == count)
+            #expect(exported == exported.sorted())
+
+            // The in-memory check agrees with SQL for a user inside and one outside the audience.
+            let inside = try #require(exported.first)
+            let all = (1...400).map { String(format: "u-%06d", $0) }
+            let outside = try #require(all.first { !exported.contains($0) })
+            let yes = try await HeraldBinary.run(["audience", expression, "--user", inside], in: directory.path)
+            #expect(yes.stdout.hasPrefix("\(inside) matches expression"), "\(yes.stdout)\(yes.stderr)")
+            let no = try await HeraldBinary.run(["audience", expression, "--user", outside], in: directory.path)
+            #expect(no.stdout.hasPrefix("\(outside) does not match expression"), "\(no.stdout)\(no.stderr)")
+
+            let typo = try await HeraldBinary.run(["audience", #"contry == "KR""#], in: directory.path)
+            #expect(typo.status == 1)
+            #expect(typo.stderr.contains("<expression>:1:1: unknown attribute 'contry' (did you mean 'country'?)"))
+        }
+    }
+}

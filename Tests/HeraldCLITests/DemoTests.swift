@@ -73,6 +73,18 @@ struct DemoTests {
         }
     }
 
+    @Test func theDemoRunsOnTheRepositorysWorkspaceToo() async throws {
+        try await withTemporaryDirectory { directory in
+            let output = try await HeraldBinary.run(
+                ["demo", "--workspace", HeraldBinary.repositoryRoot.path, "--users", "300", "--database", directory.file("demo.db")],
+                in: directory.path
+            )
+            #expect(output.status == 0, "\(output.stdout)\n\(output.stderr)")
+            #expect(output.stdout.contains("1. using the workspace in \(HeraldBinary.repositoryRoot.path)"))
+            #expect(output.stdout.contains("5. report:"))
+        }
+    }
+
     @Test func theDemoRefusesADirectoryThatIsNeitherEmptyNorAWorkspace() async throws {
         try await withTemporaryDirectory { directory in
             try directory.write("notes.txt", "mine")
