@@ -68,7 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await app.store.analyze()
         print("3. created \(databasePath) with \(users) synthetic users (seed \(seed))")
 
-        print("4. sending every campaign now:")
+        print("4. sending every campaign now (frequency caps, quiet hours, throttle and expires_after are checked but not applied yet):")
         for campaign in loaded.campaigns {
             // A triggered campaign goes to a few users, as if their events had arrived.
             var recipients: [String]?

@@ -84,6 +84,19 @@ struct HeraldApp {
         return delivery
     }
 
+    /// The settings of `campaign` and herald.yml that are read and checked but not applied by
+    /// this version, so that `send` can say so instead of ignoring them silently.
+    func unenforcedLimits(of campaign: Campaign) -> [String] {
+        var names: [String] = []
+        if !campaign.isTransactional {
+            if !campaign.frequencyCaps.isEmpty || !workspace.configuration.frequencyCaps.isEmpty { names.append("frequency caps") }
+            if campaign.quietHours != nil || workspace.configuration.quietHours != nil { names.append("quiet hours") }
+        }
+        if campaign.throttle != nil { names.append("throttle") }
+        if campaign.expiresAfter != nil { names.append("expires_after") }
+        return names
+    }
+
     /// Plans `campaign` now and, with `deliver`, drains every channel's outbox.
     ///
     /// An earlier send of the campaign that is not done (the process stopped while planning or

@@ -42,6 +42,10 @@ struct SendCommand: AsyncParsableCommand {
             throw CLIError("unknown campaign '\(self.campaign)' (\(Suggestion.hint(for: self.campaign, in: workspace.campaigns.map(\.id))))")
         }
         let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
+        let unenforced = app.unenforcedLimits(of: campaign)
+        if !unenforced.isEmpty {
+            printError("warning: \(campaign.id): \(unenforced.joined(separator: ", ")) are checked but not applied yet; this send goes out now to everyone eligible")
+        }
         let result = try await app.send(campaign, to: users.isEmpty ? nil : users, deliver: !planOnly, startNew: new)
         print(result.description)
     }
