@@ -26,6 +26,15 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The seed for the synthetic users.")
     var seed: UInt64 = 42
 
+    /// How to run this binary again from the current directory: its path, made relative when it
+    /// lies below (as after `make demo`), or just `herald` when it was found on the PATH.
+    static var invocation: String {
+        let path = CommandLine.arguments.first ?? "herald"
+        guard path.contains("/") else { return path }
+        let current = FileManager.default.currentDirectoryPath + "/"
+        return path.hasPrefix(current) ? String(path.dropFirst(current.count)) : path
+    }
+
     func validate() throws {
         guard users > 0 else { throw ValidationError("--users must be at least 1") }
     }
@@ -51,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         let options = try WorkspaceOptions.parse(["--workspace", workspace, "--database", database])
         let loaded = try options.loadWorkspace()
-        print("2. validated: \(loaded.campaigns.count) campaigns, \(loaded.templates.count) templates, \(loaded.segments.count) segments")
+        print("2. validated: \(plural(loaded.campaigns.count, "campaign")), \(plural(loaded.templates.count, "template")), \(plural(loaded.segments.count, "segment"))")
 
         let databasePath = try options.databasePath(for: loaded)
         for suffix in ["", "-wal", "-shm"] {
@@ -96,6 +105,11 @@ struct DemoCommand: AsyncParsableCommand {
             let content = try? JSONDecoder().decode(NotificationContent.self, from: Data(sample[3].utf8))
             print("   \(sample[1]) \(sample[0]) (\(sample[2])): \(content?.summary ?? sample[3])")
         }
-        print("\nNext: `herald report --database \(databasePath)`, or open it with sqlite3.")
+        print("\nNext: `\(Self.invocation) report --database \(databasePath)`, `\(Self.invocation) --help`, or open the database with sqlite3.")
     }
+}
+
+/// `1 campaign`, `3 campaigns`.
+func plural(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
 }
