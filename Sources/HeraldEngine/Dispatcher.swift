@@ -15,10 +15,14 @@ public struct Dispatcher: Sendable {
         public var concurrency: Int
         /// How long a claim is held before another dispatcher may take it over. Default 5 minutes.
         public var lease: Duration
-        /// Who holds the leases, for diagnosing stuck rows. Default `herald-<pid>`.
+        /// Who holds the leases, for diagnosing stuck rows; unique per dispatcher so that a late
+        /// outcome is told from the current holder's. Default `herald-<pid>-<random>`.
         public var leaseOwner: String
 
-        public init(batchSize: Int = 200, concurrency: Int = 32, lease: Duration = .seconds(300), leaseOwner: String = "herald-\(ProcessInfo.processInfo.processIdentifier)") {
+        public init(
+            batchSize: Int = 200, concurrency: Int = 32, lease: Duration = .seconds(300),
+            leaseOwner: String = "herald-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        ) {
             self.batchSize = batchSize
             self.concurrency = concurrency
             self.lease = lease
@@ -87,7 +91,7 @@ public struct Dispatcher: Sendable {
             case .sent: summary.sent += 1
             case .retry: summary.retried += 1
             case .failed, .dead: summary.failed += 1
-            case .skipped: summary.skipped += 1
+            case .skipped, .optedOutAtProvider: summary.skipped += 1
             }
         }
         return claimed.count

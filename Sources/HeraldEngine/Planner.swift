@@ -69,12 +69,16 @@ public struct Planner: Sendable {
             guard let last = users.last else { break }
             lastID = last.id
             recipients += users.count
+            // When resuming, a user already planned keeps the decisions made then: planning them
+            // again from today's devices and preferences could reach them on a second channel.
+            let done = occurrence.isNew ? [] : try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id))
             var batch: [PlannedNotification] = []
             batch.reserveCapacity(users.count * campaign.channels.count)
-            for user in users {
+            for user in users where !done.contains(user.id) {
                 batch += recipientPlanner.plan(user, campaign: campaign, occurrence: occurrence, dueAt: fireAt, renderer: renderer)
             }
             summary = summary + (try await store.savePlanned(batch, at: clock.now))
+            summary.alreadyPlannedUsers += done.count
         }
         try await store.finishOccurrence(id: occurrence.id, at: clock.now)
         logger.info("planned occurrence", metadata: [

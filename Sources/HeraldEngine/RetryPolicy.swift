@@ -11,6 +11,9 @@ public struct RetryPolicy: Sendable, Hashable {
     public var initial: Duration
     public var maximum: Duration
 
+    /// The longest delay between two attempts, whatever the configuration says: 30 days.
+    static let longestDelay: Double = 30 * 86_400
+
     public init(maxAttempts: Int = 8, initial: Duration = .seconds(2), maximum: Duration = .seconds(1800)) {
         self.maxAttempts = maxAttempts
         self.initial = initial
@@ -29,7 +32,8 @@ public struct RetryPolicy: Sendable, Hashable {
         let ceiling = min(maximumSeconds, initialSeconds * pow(2, exponent))
         // Half fixed, half jittered: never zero, and spread so that retries do not arrive together.
         let seconds = ceiling / 2 + ceiling / 2 * min(max(jitter, 0), 1)
-        return .milliseconds(Int64(seconds * 1000))
+        // Bounded so that an absurd `retry.max` cannot overflow the conversion.
+        return .milliseconds(Int64(min(seconds, RetryPolicy.longestDelay) * 1000))
     }
 
     /// The resolution of one outcome of attempt `message.attempt`.
@@ -42,7 +46,7 @@ public struct RetryPolicy: Sendable, Hashable {
         case .deadAddress(let reason):
             return .failed(reason: reason, deactivateAddress: true)
         case .optedOut(let reason):
-            return .skipped(.optedOut, detail: reason)
+            return .optedOutAtProvider(reason: reason)
         case .retry(let after, let reason):
             return retry(message, after: after, reason: reason, now: now, jitter: jitter)
         case .misconfigured(let reason):

@@ -24,7 +24,9 @@ extension SQLiteStore {
                 SELECT n.id, n.dedupe_key, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
                        n.category, n.due_at, n.state, d.subscription, d.active
                 FROM notifications n
-                LEFT JOIN devices d ON n.channel = 'push' AND d.user_id = n.user_id AND d.address = n.address
+                LEFT JOIN devices d ON d.rowid = (
+                    SELECT rowid FROM devices WHERE n.channel = 'push' AND user_id = n.user_id AND address = n.address
+                    ORDER BY active DESC LIMIT 1)
                 WHERE n.id IN (SELECT value FROM json_each(?))
                 ORDER BY n.due_at, n.id
                 """, arguments: [ids])
@@ -59,7 +61,8 @@ extension SQLiteStore {
                 try insertEvent.execute(arguments: [id, message.campaignID, channel.rawValue, event.rawValue, timestamp, "attempt \(attempt)"])
                 result.append(ClaimedNotification(
                     message: message, category: row[8], dueAt: Date(timeIntervalSince1970: row[9]),
-                    preferences: preferences[message.userID] ?? Preferences(), wasInFlight: wasInFlight
+                    preferences: preferences[message.userID] ?? Preferences(), wasInFlight: wasInFlight,
+                    leaseOwner: leaseOwner
                 ))
             }
             return result
@@ -77,12 +80,27 @@ extension SQLiteStore {
             let removeFromOutbox = try db.cachedStatement(sql: "DELETE FROM outbox WHERE notification_id = ?")
             let reschedule = try db.cachedStatement(sql: "UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL WHERE notification_id = ?")
             let deactivate = try db.cachedStatement(sql: "UPDATE devices SET active = 0 WHERE user_id = ? AND address = ?")
+            let holdsClaim = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE notification_id = ? AND lease_owner = ? AND attempts = ?")
+            let optOut = try db.cachedStatement(sql: """
+                INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, 0, ?)
+                ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in IS NOT 0
+                """)
             let insertEvent = try db.cachedStatement(sql: """
                 INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
             for (claimed, resolution) in results {
                 let message = claimed.message
                 let id = message.notificationID
+                // Another dispatcher took the row over after this claim's lease ran out (or it was
+                // resolved already): the outcome is kept in the trail but changes nothing, so the
+                // current holder's outcome stands and the row is neither lost nor freed twice.
+                guard try Bool.fetchOne(holdsClaim, arguments: [id, claimed.leaseOwner, message.attempt]) != nil else {
+                    try insertEvent.execute(arguments: [
+                        id, message.campaignID, message.channel.rawValue, DeliveryEventType.lateOutcome.rawValue, nil, timestamp,
+                        "attempt \(message.attempt) by \(claimed.leaseOwner): \(resolution)",
+                    ])
+                    continue
+                }
                 let state: NotificationState
                 let event: DeliveryEventType
                 var reason: String?
@@ -104,6 +122,13 @@ extension SQLiteStore {
                     (state, event, reason) = (.dead, .dead, why)
                 case .skipped(let skipReason, let why):
                     (state, event, reason, detail) = (.skipped, .skipped, skipReason.rawValue, why)
+                case .optedOutAtProvider(let why):
+                    (state, event, reason, detail) = (.skipped, .skipped, SkipReason.optedOut.rawValue, why)
+                    try optOut.execute(arguments: [message.userID, message.channel.rawValue, timestamp])
+                    try insertEvent.execute(arguments: [
+                        id, message.campaignID, message.channel.rawValue, DeliveryEventType.unsubscribed.rawValue, nil, timestamp,
+                        "\(message.channel.rawValue) opt-out reported by \(message.provider): \(why)",
+                    ])
                 }
                 if state != .planned {
                     try removeFromOutbox.execute(arguments: [id])

@@ -44,6 +44,15 @@ extension SQLiteStore {
         }
     }
 
+    public func plannedUserIDs(occurrenceID: Int64, among userIDs: [String]) async throws -> Set<String> {
+        let ids = codec.encode(userIDs)
+        return try await read { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT DISTINCT user_id FROM notifications WHERE occurrence_id = ? AND user_id IN (SELECT value FROM json_each(?))
+                """, arguments: [occurrenceID, ids]))
+        }
+    }
+
     public func resumableOccurrence(campaignID: String) async throws -> Occurrence? {
         try await read { db in
             try Row.fetchOne(db, sql: """

@@ -23,8 +23,8 @@ extension SQLiteStore {
             let upsertDevice = try db.cachedStatement(sql: """
                 INSERT INTO devices (user_id, platform, address, subscription, active) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT (user_id, platform, address) DO UPDATE SET
-                    subscription = excluded.subscription, active = excluded.active
-                WHERE (subscription, active) IS NOT (excluded.subscription, excluded.active)
+                    subscription = excluded.subscription, active = MIN(devices.active, excluded.active)
+                WHERE devices.subscription IS NOT excluded.subscription OR devices.active > excluded.active
                 """)
             let upsertPreference = try db.cachedStatement(sql: """
                 INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, ?, ?)

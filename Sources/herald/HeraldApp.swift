@@ -58,7 +58,8 @@ struct HeraldApp {
             lines += [
                 "\(campaignID): \(planning.recipients) recipient\(planning.recipients == 1 ? "" : "s"), "
                     + "\(summary.planned) notification\(summary.planned == 1 ? "" : "s") planned, \(summary.skipped) skipped"
-                    + (summary.duplicates > 0 ? ", \(summary.duplicates) already planned before" : ""),
+                    + (summary.duplicates > 0 ? ", \(summary.duplicates) already planned before" : "")
+                    + (summary.alreadyPlannedUsers > 0 ? ", \(summary.alreadyPlannedUsers) recipients already planned before" : ""),
             ]
             lines += HeraldApp.describe(delivery)
             for (channel, count) in leased.sorted(by: { $0.key < $1.key }) {
@@ -68,9 +69,11 @@ struct HeraldApp {
         }
     }
 
+    /// One line per channel. A dispatcher delivers everything due on its channel, so the counts
+    /// can include other sends' notifications (after `--plan-only`, retries).
     static func describe(_ delivery: [Channel: Dispatcher.Summary]) -> [String] {
         delivery.sorted(by: { $0.key < $1.key }).filter { $0.value != Dispatcher.Summary() }.map { channel, result in
-            "  \(channel.rawValue): \(result.sent) sent, \(result.failed) failed, \(result.retried) to retry, \(result.skipped) skipped at send time"
+            "  \(channel.rawValue) outbox: \(result.sent) sent, \(result.failed) failed, \(result.retried) to retry, \(result.skipped) skipped at send time"
                 + (result.reclaimed > 0 ? ", \(result.reclaimed) repeated after a crash" : "")
         }
     }
@@ -104,7 +107,16 @@ struct HeraldApp {
     /// `startNew`: its notifications are keyed by occurrence, so nothing already planned is
     /// planned again, and re-running a send that crashed does not send it twice.
     func send(_ campaign: Campaign, to recipients: [String]?, deliver: Bool, startNew: Bool = false) async throws -> SendResult {
-        let unfinished = startNew ? nil : try await store.resumableOccurrence(campaignID: campaign.id)
+        if let recipients {
+            let known = try await store.users(matching: .ids(recipients), after: nil, limit: recipients.count).map(\.id)
+            let missing = recipients.filter { !known.contains($0) }
+            guard missing.isEmpty else {
+                throw CLIError("no user with id \(missing.map { "'\($0)'" }.joined(separator: ", ")); nothing was sent (import them first with `herald users import`)")
+            }
+        }
+        // A send to named users is always its own occurrence: resuming another one for them
+        // would drop their new message as a duplicate of the old one.
+        let unfinished = startNew || recipients != nil ? nil : try await store.resumableOccurrence(campaignID: campaign.id)
         let planning = try await planner.plan(campaign, fireAt: unfinished?.fireAt ?? clock.now, recipients: recipients)
         var delivery: [Channel: Dispatcher.Summary] = [:]
         var leasedAfterward: [Channel: Int] = [:]

@@ -89,6 +89,17 @@ struct CommandTests {
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
             let users = try await store.rows(sql: "SELECT DISTINCT user_id FROM notifications ORDER BY user_id")
             #expect(users == [["u-000001"], ["u-000002"]])
+
+            let unknown = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "u-000003", "--user", "nobody"], in: directory.path)
+            #expect(unknown.status == 1)
+            #expect(unknown.stderr.contains("no user with id 'nobody'; nothing was sent"))
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
+
+            // A held campaign-wide send is not taken over by a send to one user, whose message is its own.
+            #expect(try await HeraldBinary.run(["send", "order-shipped", "--now", "--plan-only"], in: directory.path).status == 0)
+            let one = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "u-000001"], in: directory.path)
+            #expect(!one.stdout.contains("finishing the send"), "\(one.stdout)")
+            #expect(one.stdout.hasPrefix("order-shipped: 1 recipient, "), "\(one.stdout)")
         }
     }
 }

@@ -88,7 +88,7 @@ import Testing
             let first = try await fixture.planner().plan(sale, fireAt: fireAt)
             _ = try await fixture.dispatcher(.email).drain()
             let second = try await fixture.planner().plan(sale, fireAt: fireAt)
-            #expect(second.summary == PlanSummary(planned: 0, skipped: 0, duplicates: first.summary.planned + first.summary.skipped))
+            #expect(second.summary == PlanSummary(alreadyPlannedUsers: 250))
             #expect(try await fixture.dispatcher(.email).drain() == Dispatcher.Summary())
         }
     }
@@ -142,6 +142,34 @@ import Testing
             let summary = try await fixture.dispatcher(.email).drain()
             #expect(summary.sent == 1 && summary.reclaimed == 1)
             #expect(try await fixture.store.eventCounts()["reclaimed"] == 1)
+        }
+    }
+}
+
+@Suite struct ResumeTests {
+    @Test func resumingAnOccurrenceLeavesUsersAlreadyPlannedAsTheyWere() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try DeliveryPipelineTests.Fixture(directory)
+            let withDevice = User(id: "u-1", email: "a@example.com", devices: [Device(platform: .ios, token: "t1")])
+            _ = try await fixture.store.upsertUsers([withDevice, User(id: "u-2", email: "b@example.com")], at: fixture.clock.now)
+            let sale = campaign(channels: [.push, .email])
+            let fireAt = fixture.clock.now
+            // The first run planned u-1 (push) and stopped before u-2.
+            let occurrence = try await fixture.store.beginOccurrence(campaignID: "sale", fireAt: fireAt, definitionHash: "", at: fireAt)
+            let decisions = RecipientPlanner(routing: routing).plan(withDevice, campaign: sale, occurrence: occurrence, dueAt: fireAt, renderer: ClosureRenderer.simple)
+            _ = try await fixture.store.savePlanned(decisions, at: fireAt)
+            // Meanwhile u-1's device died: planning u-1 afresh would now choose email.
+            var deviceGone = withDevice
+            deviceGone.devices = [Device(platform: .ios, token: "t1", isActive: false)]
+            _ = try await fixture.store.upsertUsers([deviceGone], at: fireAt)
+
+            let resumed = try await fixture.planner().plan(sale, fireAt: fireAt)
+            #expect(resumed.summary == PlanSummary(planned: 1, skipped: 1, alreadyPlannedUsers: 1))
+            let rows = try await fixture.store.rows(sql: "SELECT user_id, channel, state, COALESCE(reason, '') FROM notifications ORDER BY user_id, channel")
+            #expect(rows == [
+                ["u-1", "email", "skipped", "not_needed"], ["u-1", "push", "planned", ""],
+                ["u-2", "email", "planned", ""], ["u-2", "push", "skipped", "no_address"],
+            ])
         }
     }
 }

@@ -17,6 +17,11 @@ let message = OutboundMessage(
         #expect(policy.backoff(afterAttempt: attempt, jitter: jitter) == .milliseconds(milliseconds))
     }
 
+    @Test func anAbsurdMaximumIsBoundedInsteadOfOverflowing() {
+        let huge = RetryPolicy(maxAttempts: 100, initial: .seconds(Int64.max / 4), maximum: .seconds(Int64.max / 2))
+        #expect(huge.backoff(afterAttempt: 50, jitter: 1) == .seconds(30 * 86_400))
+    }
+
     @Test func retryAfterFromTheProviderWins() {
         #expect(policy.resolve(.retry(after: .seconds(42), reason: "429"), of: message, at: now, jitter: 0.3)
             == .retry(at: now.addingTimeInterval(42), reason: "429"))
@@ -35,6 +40,6 @@ let message = OutboundMessage(
         #expect(policy.resolve(.accepted(providerMessageID: "SM1"), of: message, at: now, jitter: 0) == .sent(providerMessageID: "SM1", provider: "twilio"))
         #expect(policy.resolve(.rejected(reason: "21211 invalid number"), of: message, at: now, jitter: 0) == .failed(reason: "21211 invalid number"))
         #expect(policy.resolve(.deadAddress(reason: "unregistered"), of: message, at: now, jitter: 0) == .failed(reason: "unregistered", deactivateAddress: true))
-        #expect(policy.resolve(.optedOut(reason: "21610 STOP"), of: message, at: now, jitter: 0) == .skipped(.optedOut, detail: "21610 STOP"))
+        #expect(policy.resolve(.optedOut(reason: "21610 STOP"), of: message, at: now, jitter: 0) == .optedOutAtProvider(reason: "21610 STOP"))
     }
 }

@@ -108,3 +108,74 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
         }
     }
 }
+
+@Suite struct LeaseAndDeviceTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func anOutcomeArrivingAfterATakeoverIsRecordedButChangesNothing() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            _ = try await store.savePlanned([planned("k1", user: "u-1", due: now, occurrence: occurrence.id)], at: now)
+            let slow = try await store.claim(channel: .email, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)
+            let takeover = try await store.claim(channel: .email, limit: 1, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(61))
+            try await store.resolve([(takeover[0], .sent(providerMessageID: "p-2", provider: "sendgrid"))], at: now.addingTimeInterval(62))
+            try await store.resolve([(slow[0], .retry(at: now.addingTimeInterval(100), reason: "timeout"))], at: now.addingTimeInterval(63))
+
+            #expect(try await store.rows(sql: "SELECT state, provider_message_id FROM notifications") == [["sent", "p-2"]])
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]])
+            let events = try await store.eventCounts()
+            #expect(events["late_outcome"] == 1 && events["sent"] == 1 && events["retry_scheduled"] == nil)
+        }
+    }
+
+    @Test func theSameTokenOnTwoPlatformsIsClaimedOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            _ = try await store.upsertUsers([User(id: "u-1", devices: [Device(platform: .ios, token: "tok"), Device(platform: .android, token: "tok")])], at: now)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            var push = planned("k1", user: "u-1", channel: .push, due: now, occurrence: occurrence.id)
+            push.address = "tok"
+            push.decision = .send(.push(PushContent(body: "Hi")))
+            _ = try await store.savePlanned([push], at: now)
+            let claimed = try await store.claim(channel: .push, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now)
+            #expect(claimed.map(\.message.notificationID).count == 1)
+        }
+    }
+
+    @Test func reimportingADeadTokenDoesNotWakeItUp() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let user = User(id: "u-1", devices: [Device(platform: .android, token: "dead")])
+            _ = try await store.upsertUsers([user], at: now)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            var push = planned("k1", user: "u-1", channel: .push, due: now, occurrence: occurrence.id)
+            push.address = "dead"
+            push.decision = .send(.push(PushContent(body: "Hi")))
+            _ = try await store.savePlanned([push], at: now)
+            let claimed = try await store.claim(channel: .push, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)
+            try await store.resolve([(claimed[0], .failed(reason: "UNREGISTERED", deactivateAddress: true))], at: now)
+
+            #expect(try await store.upsertUsers([user], at: now) == UpsertSummary(unchanged: 1))
+            #expect(try await store.users(matching: .ids(["u-1"]), after: nil, limit: 1).first?.devices.first?.isActive == false)
+        }
+    }
+
+    @Test func anOptOutReportedByTheProviderIsSavedForLaterSends() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            _ = try await store.upsertUsers([User(id: "u-1", phone: "+15551234567")], at: now)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            var sms = planned("k1", user: "u-1", channel: .sms, due: now, occurrence: occurrence.id)
+            sms.decision = .send(.sms(SMSContent(body: "Hi")))
+            _ = try await store.savePlanned([sms], at: now)
+            let claimed = try await store.claim(channel: .sms, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)
+            try await store.resolve([(claimed[0], .optedOutAtProvider(reason: "21610 STOP"))], at: now)
+
+            #expect(try await store.rows(sql: "SELECT state, reason FROM notifications") == [["skipped", "opted_out"]])
+            let preferences = try await store.users(matching: .ids(["u-1"]), after: nil, limit: 1).first?.preferences
+            #expect(preferences?.allows(channel: .sms, category: "transactional") == false)
+            #expect(try await store.eventCounts()["unsubscribed"] == 1)
+        }
+    }
+}

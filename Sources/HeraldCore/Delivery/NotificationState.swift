@@ -55,6 +55,9 @@ public enum DeliveryEventType: String, Sendable, Hashable, Codable, CaseIterable
     case sending
     /// A send that was in flight when its lease expired (a crash) was claimed again.
     case reclaimed
+    /// An outcome that arrived after another dispatcher had taken the claim over; recorded,
+    /// not applied.
+    case lateOutcome = "late_outcome"
     case sent
     case retryScheduled = "retry_scheduled"
     case failed

@@ -75,8 +75,12 @@ public struct ClaimedNotification: Sendable, Hashable {
     public var preferences: Preferences
     /// True when this send was already in flight once (its lease expired: a crash).
     public var wasInFlight: Bool
+    /// Who holds the claim; with `message.attempt` it identifies this claim, so that an outcome
+    /// that arrives after another dispatcher took the row over changes nothing.
+    public var leaseOwner: String
 
-    public init(message: OutboundMessage, category: String, dueAt: Date, preferences: Preferences, wasInFlight: Bool) {
+    public init(message: OutboundMessage, category: String, dueAt: Date, preferences: Preferences, wasInFlight: Bool, leaseOwner: String = "") {
+        self.leaseOwner = leaseOwner
         self.message = message
         self.category = category
         self.dueAt = dueAt
@@ -94,4 +98,7 @@ public enum DeliveryResolution: Sendable, Hashable {
     case failed(reason: String, deactivateAddress: Bool = false)
     case dead(reason: String)
     case skipped(SkipReason, detail: String?)
+    /// The provider says the recipient opted out (SMS STOP): skipped, and the channel opt-out is
+    /// saved so that no later send tries again.
+    case optedOutAtProvider(reason: String)
 }

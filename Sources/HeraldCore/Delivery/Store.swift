@@ -27,21 +27,27 @@ public struct UpsertSummary: Sendable, Hashable {
     }
 }
 
-/// What one planning batch wrote.
+/// What planning wrote.
 public struct PlanSummary: Sendable, Hashable {
     public var planned: Int
     public var skipped: Int
-    /// Keys that were planned before (a re-run of the same occurrence): not written again.
+    /// Keys that were planned before: not written again.
     public var duplicates: Int
+    /// Users an interrupted planning of the same occurrence had already done, left as they were.
+    public var alreadyPlannedUsers: Int
 
-    public init(planned: Int = 0, skipped: Int = 0, duplicates: Int = 0) {
+    public init(planned: Int = 0, skipped: Int = 0, duplicates: Int = 0, alreadyPlannedUsers: Int = 0) {
         self.planned = planned
         self.skipped = skipped
         self.duplicates = duplicates
+        self.alreadyPlannedUsers = alreadyPlannedUsers
     }
 
     public static func + (lhs: PlanSummary, rhs: PlanSummary) -> PlanSummary {
-        PlanSummary(planned: lhs.planned + rhs.planned, skipped: lhs.skipped + rhs.skipped, duplicates: lhs.duplicates + rhs.duplicates)
+        PlanSummary(
+            planned: lhs.planned + rhs.planned, skipped: lhs.skipped + rhs.skipped, duplicates: lhs.duplicates + rhs.duplicates,
+            alreadyPlannedUsers: lhs.alreadyPlannedUsers + rhs.alreadyPlannedUsers
+        )
     }
 }
 
@@ -52,6 +58,9 @@ public struct PlanSummary: Sendable, Hashable {
 /// transaction (DESIGN.md, invariant 6).
 public protocol Store: Sendable {
     /// Inserts or updates users by id, with their devices and preferences, in one transaction.
+    ///
+    /// Devices are added or updated, never removed; a device a provider reported dead stays
+    /// inactive when the same token is imported again (only an import can switch one off).
     func upsertUsers(_ users: [User], at now: Date) async throws -> UpsertSummary
 
     /// Up to `limit` users matching `filter` whose id sorts after `lastID`, in id order, with
@@ -67,6 +76,10 @@ public protocol Store: Sendable {
     /// The occurrence of `campaignID` at `fireAt`, created if new. Planning the same occurrence
     /// again is safe: its notifications are keyed by occurrence.
     func beginOccurrence(campaignID: String, fireAt: Date, definitionHash: String, at now: Date) async throws -> Occurrence
+
+    /// Which of `userIDs` already have notifications in the occurrence. A page of users is
+    /// written in one transaction, so such a user was planned completely.
+    func plannedUserIDs(occurrenceID: Int64, among userIDs: [String]) async throws -> Set<String>
 
     /// Marks an occurrence fully planned.
     func finishOccurrence(id: Int64, at now: Date) async throws
