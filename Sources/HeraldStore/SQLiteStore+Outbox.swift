@@ -47,8 +47,10 @@ extension SQLiteStore {
                 let id: Int64 = row[0]
                 let wasInFlight = (row[10] as String) == NotificationState.sending.rawValue
                 let attempt = attempts[id] ?? 1
-                let content = try codec.decode(NotificationContent.self, from: row[7] as String)
-                let subscription = (row[11] as String?).flatMap { try? codec.decode(WebPushSubscription.self, from: $0) }
+                guard let content = NotificationContent(jsonText: row[7] as String) else {
+                    throw StoreError(.corrupt, "notification \(id) has content that cannot be read")
+                }
+                let subscription = (row[11] as String?).flatMap(WebPushSubscription.init(jsonText:))
                 // A push device switched off after planning (dead token) has no address any more.
                 let deviceActive = (row[12] as Bool?) ?? true
                 let message = OutboundMessage(
@@ -164,7 +166,6 @@ extension SQLiteStore {
     }
 
     public func appendSentMessages(_ messages: [OutboundMessage], at now: Date) async throws {
-        let codec = self.codec
         try await write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO sent_messages (notification_id, provider, channel, address, content, at) VALUES (?, ?, ?, ?, ?, ?)
@@ -172,7 +173,7 @@ extension SQLiteStore {
             for message in messages {
                 try insert.execute(arguments: [
                     message.notificationID, message.provider, message.channel.rawValue, message.address,
-                    codec.encode(message.content), now.timeIntervalSince1970,
+                    message.content.jsonText, now.timeIntervalSince1970,
                 ])
             }
         }

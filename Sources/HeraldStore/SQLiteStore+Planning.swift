@@ -67,9 +67,8 @@ extension SQLiteStore {
     }
 
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
-        let codec = self.codec
         let rows: [(PlannedNotification, String?)] = batch.map { planned in
-            if case .send(let content) = planned.decision { return (planned, codec.encode(content)) }
+            if case .send(let content) = planned.decision { return (planned, content.jsonText) }
             return (planned, nil)
         }
         return try await write { db in

@@ -51,7 +51,7 @@ extension SQLiteStore {
                 for device in user.devices {
                     try upsertDevice.execute(arguments: [
                         user.id, device.platform.rawValue, device.address,
-                        device.subscription.map(codec.encode), device.isActive,
+                        device.subscription?.jsonText, device.isActive,
                     ])
                     changed = changed || db.changesCount > 0
                 }
@@ -116,7 +116,7 @@ extension SQLiteStore {
             """, arguments: [ids])
         while let row = try devices.next() {
             guard let position = index[row[0]], let platform = DevicePlatform(rawValue: row[1]) else { continue }
-            let subscription = (row[3] as String?).flatMap { try? codec.decode(WebPushSubscription.self, from: $0) }
+            let subscription = (row[3] as String?).flatMap(WebPushSubscription.init(jsonText:))
             let address: String = row[2]
             users[position].devices.append(Device(
                 platform: platform,

@@ -75,3 +75,38 @@ import Testing
         #expect(AttributeJSON.decode("not json", schema: schema) == [:])
     }
 }
+
+@Suite struct WebPushSubscriptionJSONTests {
+    @Test func roundTripsAndRejectsIncompleteObjects() {
+        let subscription = WebPushSubscription(endpoint: "https://push.example.com/a?b=\"c\"", p256dh: "BPk", auth: "au")
+        #expect(subscription.jsonText == #"{"auth":"au","endpoint":"https://push.example.com/a?b=\"c\"","p256dh":"BPk"}"#)
+        #expect(WebPushSubscription(jsonText: subscription.jsonText) == subscription)
+        #expect(WebPushSubscription(jsonText: #"{"auth":"au","endpoint":"e"}"#) == nil)
+        #expect(WebPushSubscription(jsonText: "[]") == nil)
+    }
+}
+
+@Suite struct NotificationContentJSONTests {
+    static let contents: [NotificationContent] = [
+        .push(PushContent(title: "T \"1\"", body: "B\n", url: "https://x/y", data: ["z": "1", "a": "é"])),
+        .push(PushContent(body: "only body")),
+        .sms(SMSContent(body: "Hi 👋")),
+        .email(EmailContent(subject: "S", html: "<p>a &amp; b</p>", text: "a & b")),
+        .email(EmailContent(subject: "S", text: "text only")),
+    ]
+
+    @Test(arguments: contents)
+    func theHandWrittenFormMatchesTheCodableOneBothWays(content: NotificationContent) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let codable = String(decoding: try encoder.encode(content), as: UTF8.self)
+        #expect(content.jsonText == codable)
+        #expect(NotificationContent(jsonText: codable) == content)
+        #expect(try JSONDecoder().decode(NotificationContent.self, from: Data(content.jsonText.utf8)) == content)
+    }
+
+    @Test func somethingElseIsNotContent() {
+        #expect(NotificationContent(jsonText: #"{"channel":"fax","body":"x"}"#) == nil)
+        #expect(NotificationContent(jsonText: #"{"channel":"email","subject":"no text"}"#) == nil)
+    }
+}

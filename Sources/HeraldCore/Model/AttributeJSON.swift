@@ -64,3 +64,28 @@ public enum AttributeJSON {
         }
     }
 }
+
+extension WebPushSubscription {
+    /// The stored form, `{"auth":…,"endpoint":…,"p256dh":…}`, written by hand for the same reason
+    /// as `AttributeJSON`.
+    public var jsonText: String {
+        var out = "{\"auth\":"
+        UserJSONLinesWriter.appendString(auth, to: &out)
+        out += ",\"endpoint\":"
+        UserJSONLinesWriter.appendString(endpoint, to: &out)
+        out += ",\"p256dh\":"
+        UserJSONLinesWriter.appendString(p256dh, to: &out)
+        return out + "}"
+    }
+
+    /// Reads the stored form; `nil` when a field is missing or not a string.
+    public init?(jsonText: String) {
+        guard case .object(let members)? = try? ImportJSON.parse(Array(jsonText.utf8)).value else { return nil }
+        var fields: [String: String] = [:]
+        for member in members {
+            if case .string(let text) = member.node.value { fields[member.key] = text }
+        }
+        guard let endpoint = fields["endpoint"], let p256dh = fields["p256dh"], let auth = fields["auth"] else { return nil }
+        self.init(endpoint: endpoint, p256dh: p256dh, auth: auth)
+    }
+}
