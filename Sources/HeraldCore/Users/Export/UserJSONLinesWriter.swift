@@ -99,6 +99,12 @@ public enum UserJSONLinesWriter {
     /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
     static func appendString(_ text: String, to out: inout String) {
         out += "\""
+        // Most text needs no escape at all: append it whole.
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+            out += text
+            out += "\""
+            return
+        }
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
