@@ -59,6 +59,7 @@ public struct Planner: Sendable {
         let now = clock.now
         // Resolve the audience first: a bad rule must fail before anything is written.
         let filter = try recipients.map { UserFilter.ids($0) } ?? audienceFilter(for: campaign, now: fireAt)
+        try await store.checkAudience(filter)
         try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: now)
         let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: now)
         var lastID: String?

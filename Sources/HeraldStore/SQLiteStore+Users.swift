@@ -97,6 +97,19 @@ extension SQLiteStore {
         }
     }
 
+    public func checkAudience(_ filter: UserFilter) async throws {
+        let condition = try condition(for: filter)
+        do {
+            _ = try await pool.read { db in
+                try db.makeStatement(sql: "SELECT id FROM users WHERE (\(condition.sql)) ORDER BY id LIMIT 1")
+            }
+        } catch let error as DatabaseError {
+            var place = ""
+            if case .rule(let source, _, _) = filter { place = "\(source.location): " }
+            throw StoreError(.invalidAudience, "\(place)the audience rule cannot run in SQLite (\(error.message ?? "\(error.resultCode)")); simplify it")
+        }
+    }
+
     public func countUsers(matching filter: UserFilter) async throws -> Int {
         let condition = try condition(for: filter)
         return try await read { db in

@@ -29,3 +29,11 @@ import Testing
         #expect(SourceLocation(file: "templates/a.html", line: 1, column: 1).advanced(lines: 3, columns: 0).description == "templates/a.html:4:1")
     }
 }
+
+@Suite struct SuggestionCostTests {
+    @Test func aHugeWordGetsNoSuggestionAndCostsLittle() {
+        let huge = String(repeating: "x", count: 1 << 20)
+        #expect(Suggestion.closest(to: huge, in: ["free", "pro", "enterprise"]) == nil)
+        #expect(Suggestion.hint(for: huge, in: ["free", "pro"]) == "expected one of: free, pro")
+    }
+}

@@ -69,3 +69,19 @@ import Testing
         }
     }
 }
+
+@Suite struct AudienceCheckTests {
+    @Test func anAudienceIsCheckedWithoutRunningIt() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AudienceQueryTests.schema)
+            let now = AudienceQueryTests.now
+            try await store.checkAudience(.rule(AudienceQueryTests.source(#"country == "KR""#), now: now, campaignID: "x"))
+            try await store.checkAudience(.everyone)
+            await #expect {
+                try await store.checkAudience(.rule(AudienceQueryTests.source("contry == 1"), now: now, campaignID: "x"))
+            } throws: { error in
+                String(describing: error).hasPrefix("campaigns/x.yml:4:10: unknown attribute 'contry'")
+            }
+        }
+    }
+}

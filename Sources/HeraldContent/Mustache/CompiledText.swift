@@ -38,6 +38,23 @@ struct CompiledText: Sendable {
     /// - Throws: a diagnostic at the file position of the problem, with Mustache's reason.
     init(_ text: TemplateText, field: String, escaping: Escaping) throws(Diagnostic) {
         let source = text.text.normalizingLineEndings()
+        // swift-mustache parses nested sections recursively: a deep enough nest would overflow
+        // the stack, so it is refused before the text reaches the parser.
+        var depth = 0
+        for tag in MustacheTagScanner.tags(in: source) {
+            if tag.opensScope {
+                depth += 1
+                if depth > Self.maximumNesting {
+                    throw Diagnostic(
+                        "sections nest too deeply in \(field)",
+                        at: text.location.advanced(lines: tag.line, columns: tag.column),
+                        hint: "at most \(Self.maximumNesting) sections inside one another"
+                    )
+                }
+            } else if tag.kind == .sectionEnd {
+                depth = max(0, depth - 1)
+            }
+        }
         let template: MustacheTemplate
         do {
             switch escaping {
@@ -61,6 +78,9 @@ struct CompiledText: Sendable {
     }
 
     static let textPragma = "{{%CONTENT_TYPE:TEXT}}\n"
+
+    /// The deepest nest of sections, inverted sections and blocks a text may have.
+    static let maximumNesting = 32
 
     /// Renders the text for one recipient.
     func render(_ scope: RenderScope) -> String {

@@ -67,6 +67,10 @@ public protocol Store: Sendable {
     /// devices and preferences: the planner pages through an audience with it.
     func users(matching filter: UserFilter, after lastID: String?, limit: Int) async throws -> [User]
 
+    /// Checks that `filter` can run (its rule type-checks and its query compiles) without running
+    /// it, so that a bad audience fails before anything is written.
+    func checkAudience(_ filter: UserFilter) async throws
+
     /// How many users match `filter`.
     func countUsers(matching filter: UserFilter) async throws -> Int
 

@@ -6,11 +6,18 @@ public enum Suggestion {
     /// ```swift
     /// Suggestion.closest(to: "chanels", in: ["channels", "template"]) // "channels"
     /// ```
+    ///
+    /// Words longer than 64 characters get no suggestion (they are not typos of a name), and a
+    /// candidate whose length alone rules it out is not compared, so that a hostile value costs
+    /// little.
     public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
-        let limit = max(1, word.count / 3)
+        let length = word.count
+        guard length <= 64 else { return nil }
+        let limit = max(1, length / 3)
+        let lowered = word.lowercased()
         var best: (name: String, distance: Int)?
-        for candidate in candidates {
-            let distance = editDistance(word.lowercased(), candidate.lowercased())
+        for candidate in candidates where abs(candidate.count - length) <= limit {
+            let distance = editDistance(lowered, candidate.lowercased())
             if distance <= limit, distance < (best?.distance ?? .max) {
                 best = (candidate, distance)
             }

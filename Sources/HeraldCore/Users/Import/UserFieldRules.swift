@@ -129,13 +129,16 @@ struct UserFieldRules {
     /// An IANA zone name Foundation knows: one with a `/` (`Asia/Seoul`, `Etc/GMT+9`) or exactly
     /// `UTC` or `GMT`. Abbreviations such as `EST` or `KST` are refused even where Foundation
     /// accepts them, because they are ambiguous and do not follow daylight saving rules.
+    /// The zone names suggestions are drawn from, built once.
+    static let zoneNames = TimeZone.knownTimeZoneIdentifiers.filter { $0.contains("/") } + ["UTC", "GMT"]
+
     mutating func timezone(_ text: String) throws(FieldProblem) -> String {
         if knownTimeZones.contains(text) { return text }
         let isNameShape = text == "UTC" || text == "GMT" || (text.contains("/") && !text.contains(" "))
         guard isNameShape, text.utf8.count <= 64, TimeZone(identifier: text) != nil else {
             var hint = "expected an IANA name, e.g. Asia/Seoul"
             if text.count <= Self.maximumQuotedLength,
-               let match = Suggestion.closest(to: text, in: TimeZone.knownTimeZoneIdentifiers.filter { $0.contains("/") } + ["UTC", "GMT"]) {
+               let match = Suggestion.closest(to: text, in: Self.zoneNames) {
                 hint = "did you mean '\(match)'?"
             }
             throw FieldProblem("invalid timezone \(Self.quoted(text))", hint: hint)
