@@ -39,6 +39,15 @@ struct CommandTests {
         }
     }
 
+    @Test func hostileTemplatesAndRulesGetErrorsNotCrashes() async throws {
+        try await withSampleWorkspace { directory in
+            try directory.write("templates/winter-sale.html", String(repeating: "{{#discount}}", count: 5000) + "x")
+            let deep = try await HeraldBinary.run(["validate"], in: directory.path)
+            #expect(deep.status == 1, "\(deep.stdout)\(deep.stderr)")
+            #expect(deep.stdout.contains("templates/winter-sale.html:1:417: sections nest too deeply in email.html"), "\(deep.stdout)")
+        }
+    }
+
     @Test func importReportsBadRowsByLineImportsTheRestAndIsIdempotent() async throws {
         try await withSampleWorkspace { directory in
             try directory.write("users.csv", """
