@@ -128,6 +128,9 @@ struct CampaignParserTests {
         ("schedule: {at: 2026-12-01T09:00, between: {start: 2026-12-01}}\n", "campaigns/flash-sale.yml:4:34: 'between' applies only to a cron schedule (remove 'between', or use 'cron')"),
         ("schedule: {cron: \"0 9 * * *\", between: {start: 2027-01-01, end: 2026-01-01}}\n", "campaigns/flash-sale.yml:4:65: 'between' ends (2026-01-01T00:00) before it starts (2027-01-01T00:00) (make end later than start)"),
         ("schedule: {cron: \"0 9 * *\"}\n", "campaigns/flash-sale.yml:4:19: invalid cron expression: a cron expression has 5 fields (minute hour day-of-month month day-of-week), found 4 (expected 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 9 * * MON\")"),
+        ("schedule: {cron: \"0 0 30 2 *\"}\n", "campaigns/flash-sale.yml:4:19: cron expression '0 0 30 2 *' never matches a date (February has at most 29 days; use a day of month from 1 to 29)"),
+        ("schedule: {cron: \"0 9 31 FEB,APR,JUN *\"}\n", "campaigns/flash-sale.yml:4:19: cron expression '0 9 31 FEB,APR,JUN *' never matches a date (February, April and June have at most 30 days; use a day of month from 1 to 30)"),
+        ("schedule: {cron: \"0 9 30-31 2 *\"}\n", "campaigns/flash-sale.yml:4:19: cron expression '0 9 30-31 2 *' never matches a date (February has at most 29 days; use a day of month from 1 to 29)"),
         ("schedule: {trigger: {event: \"cart abandoned\", delay: soon}}\n", "campaigns/flash-sale.yml:4:29: invalid event name 'cart abandoned' (use letters, digits, '_', '-' and '.', e.g. cart_abandoned)"),
         ("schedule: {trigger: {delay: 1h}}\n", "campaigns/flash-sale.yml:4:21: missing field 'event' (expected the event name the API receives, e.g. event: cart_abandoned)"),
     ])
@@ -135,6 +138,19 @@ struct CampaignParserTests {
         let (campaign, messages) = parse(Self.head + yaml)
         #expect(campaign == nil)
         #expect(messages.first == message)
+    }
+
+    /// Only day-of-month values that no listed month has are refused: February 29 comes in leap
+    /// years, and with a day of week also given, cron fires on either day.
+    @Test(arguments: ["0 0 29 2 *", "0 0 31 * *", "0 0 30 2 MON", "0 0 30,31 2,3 *", "0 0 * 2 *"])
+    func cronThatMatchesSomeDateIsAccepted(cron: String) throws {
+        let (campaign, messages) = parse(Self.head + "schedule: {cron: \"\(cron)\"}\n")
+        #expect(messages == [])
+        guard case .cron(let schedule) = try #require(campaign).schedule else {
+            Issue.record("expected a cron schedule")
+            return
+        }
+        #expect(schedule.expression.source == cron)
     }
 
     // MARK: limits

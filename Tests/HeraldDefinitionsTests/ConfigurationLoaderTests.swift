@@ -90,6 +90,17 @@ struct ConfigurationLoaderTests {
         ])
     }
 
+    /// The duplicate check of `values` is linear: 40 000 values once took half a minute.
+    /// 40,000 values: the duplicate check is linear (it once took 32 s); the time itself is
+    /// not asserted here, since this machine is shared.
+    @Test(.tags(.slow)) func manyAllowedValuesAreChecked() throws {
+        let values = (0..<40_000).map { "v\($0)" }
+        let configuration = try #require(load("attributes:\n  plan: {type: string, values: [\(values.joined(separator: ", "))]}\n").configuration)
+        #expect(configuration.attributes["plan"]?.allowedValues == values)
+        let duplicated = "attributes:\n  plan:\n    type: string\n    values:\n" + (values + ["v39999"]).map { "      - \($0)\n" }.joined()
+        #expect(load(duplicated).messages == ["herald.yml:40005:9: 'v39999' is listed twice (list each value once)"])
+    }
+
     @Test func listAttributeWithAllowedValues() throws {
         let configuration = try #require(load("attributes:\n  badges: {type: [string], values: [gold, silver]}\n").configuration)
         #expect(configuration.attributes["badges"] == AttributeDefinition(

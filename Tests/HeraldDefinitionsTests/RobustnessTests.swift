@@ -121,11 +121,10 @@ struct RobustnessTests {
 
     // MARK: large and deep inputs
 
-    @Test(.tags(.slow)) func hugeAndDeepInputsAreRefusedQuickly() {
+    /// A hang fails through the time limit rather than a timed assertion.
+    @Test(.tags(.slow), .timeLimit(.minutes(2))) func hugeAndDeepInputsAreRefused() async {
         let parser = CampaignParser()
         let file = "campaigns/big.yml"
-        let clock = ContinuousClock()
-        let start = clock.now
 
         let tenMegabyteLine = "description: " + String(repeating: "x", count: 10 * 1024 * 1024)
         #expect(parser.parse(text: tenMegabyteLine, file: file).diagnostics.map(\.description) == [
@@ -161,8 +160,6 @@ struct RobustnessTests {
         #expect(parser.parse(text: manyParams, file: file).diagnostics.map(\.description).contains(
             "campaigns/big.yml:10002:11: params have too many values (at most 10000 values in all)"
         ))
-
-        #expect(clock.now - start < .seconds(30))
     }
 
     // MARK: anchors

@@ -295,12 +295,40 @@ public struct CampaignParser: Sendable {
     private func cron(_ node: Node, reader: YAMLReader) -> CronExpression? {
         let form = "5 fields: minute hour day-of-month month day-of-week, e.g. \"0 9 * * MON\""
         guard let text = reader.text(node, name: "'cron'", expected: form) else { return nil }
+        let expression: CronExpression
         do {
-            return try CronExpression(text)
+            expression = try CronExpression(text)
         } catch {
             reader.error("invalid cron expression: \(error.message)", at: reader.contentLocation(of: node), hint: "expected \(form)")
             return nil
         }
+        if let hint = Self.impossibleDays(expression) {
+            reader.error("cron expression \(reader.quoted(text)) never matches a date", at: reader.contentLocation(of: node), hint: hint)
+            return nil
+        }
+        return expression
+    }
+
+    /// Why a cron expression can never fire, when its days of month do not occur in any of its
+    /// months ("0 0 30 2 *"): the hint for the error, or `nil` when some date matches. With the
+    /// day of week also restricted, a day matches if either field does, so a weekday still fires.
+    private static func impossibleDays(_ expression: CronExpression) -> String? {
+        let months = expression.months.filter { (1...12).contains($0) }.sorted()
+        guard expression.isDayOfMonthRestricted, !expression.isDayOfWeekRestricted,
+              let firstDay = expression.daysOfMonth.min(), let lastMonth = months.last else { return nil }
+        // February 29 occurs in leap years, so 29 counts as a day of February.
+        let lengths = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        let longest = months.map { lengths[$0 - 1] }.max() ?? 31
+        guard firstDay > longest else { return nil }
+        let names = [
+            "January", "February", "March", "April", "May", "June",
+            "July", "August", "September", "October", "November", "December",
+        ]
+        let listed = months.map { names[$0 - 1] }
+        let subject = listed.count == 1
+            ? "\(names[lastMonth - 1]) has"
+            : "\(listed.dropLast().joined(separator: ", ")) and \(names[lastMonth - 1]) have"
+        return "\(subject) at most \(longest) days; use a day of month from 1 to \(longest)"
     }
 
     private func between(_ node: Node, reader: YAMLReader) -> (start: LocalDateTime?, end: LocalDateTime?)? {

@@ -237,9 +237,10 @@ struct ConfigurationDecoder {
             items = list
         }
         var names: [String] = []
+        var seen: Set<String> = []
         for item in items {
             guard let name = provider(item, name: "an item of '\(channel.rawValue)'", channel: channel, providers: providers) else { continue }
-            if names.contains(name) {
+            guard seen.insert(name).inserted else {
                 reader.error("provider '\(name)' is listed twice for \(channel.rawValue)", at: item, hint: "list each provider once")
                 continue
             }
@@ -360,9 +361,10 @@ struct ConfigurationDecoder {
         guard let keysNode = fields["keys"] else { return api }
         let expected = "a list of keys such as {app_key: billing, secret_sha256: \"…\", scopes: [send]}"
         guard let items = reader.list(keysNode, name: "'keys'", expected: expected) else { return api }
+        var appKeys: Set<String> = []
         for item in items {
             guard let key = apiKey(item, expected: expected) else { continue }
-            if api.keys.contains(where: { $0.appKey == key.appKey }) {
+            guard appKeys.insert(key.appKey).inserted else {
                 reader.error("app_key '\(key.appKey)' is defined twice", at: item, hint: "give each key a different app_key")
                 continue
             }
@@ -449,9 +451,11 @@ struct ConfigurationDecoder {
             return nil
         }
         var values: [String] = []
+        // A set beside the list keeps the duplicate check linear for a list of many thousands.
+        var seen: Set<String> = []
         for item in items {
             guard let text = reader.text(item, name: "an item of \(name)", expected: "text") else { return nil }
-            if values.contains(text) {
+            guard seen.insert(text).inserted else {
                 reader.error("\(reader.quoted(text)) is listed twice", at: item, hint: "list each value once")
                 return nil
             }

@@ -207,33 +207,54 @@ struct LoadSession {
 
     // MARK: files
 
-    /// The `.yml` files directly in `folder`, as paths relative to the root, sorted; a `.yaml`
-    /// file is reported instead of skipped.
+    /// The `.yml` entries directly in `folder`, as paths relative to the root, sorted; a `.yaml`
+    /// file, and a `folder` that is not a directory, are reported instead of skipped. Entries
+    /// that are not regular files are returned too, so that reading them reports them.
     private mutating func yamlFiles(in folder: String, kind: String) -> [String] {
-        let names = entries(in: folder)
+        let (names, problem) = entries(in: folder, kind: kind)
+        if let problem { diagnostics.append(problem) }
         for name in names where name.hasSuffix(".yaml") {
             diagnostics.append(Diagnostic(
                 "\(kind) files end in .yml", at: SourceLocation(file: "\(folder)/\(name)", line: 1, column: 1),
                 hint: "rename it to \(folder)/\(name.dropLast(5)).yml"
             ))
         }
-        return yamlFileNames(in: folder)
+        return Self.yamlNames(names, in: folder)
     }
 
     private func yamlFileNames(in folder: String) -> [String] {
-        entries(in: folder).filter { $0.hasSuffix(".yml") && $0.count > 4 }.map { "\(folder)/\($0)" }
+        Self.yamlNames(entries(in: folder, kind: "").names, in: folder)
     }
 
-    /// The regular files (or links to them) in `folder`, sorted; none when it does not exist.
-    private func entries(in folder: String) -> [String] {
+    private static func yamlNames(_ names: [String], in folder: String) -> [String] {
+        names.filter { $0.hasSuffix(".yml") && $0.count > 4 }.map { "\(folder)/\($0)" }
+    }
+
+    /// The names in `folder` that do not start with `.`, sorted, whatever their type; none when
+    /// the folder does not exist, and a diagnostic when it is something else or cannot be listed
+    /// (a whole folder of campaigns would otherwise be silently skipped).
+    private func entries(in folder: String, kind: String) -> (names: [String], problem: Diagnostic?) {
         let path = (root as NSString).appendingPathComponent(folder)
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return [] }
-        return names.filter { name in
-            guard !name.hasPrefix(".") else { return false }
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: (path as NSString).appendingPathComponent(name), isDirectory: &isDirectory)
-                && !isDirectory.boolValue
-        }.sorted()
+        let start = SourceLocation(file: folder, line: 1, column: 1)
+        let expected = "expected a directory of \(kind) .yml files"
+        switch SourceFileReader.entry(at: path) {
+        case .missing:
+            return ([], nil)
+        case .directory:
+            break
+        case .regularFile:
+            return ([], Diagnostic("not a directory", at: start, hint: "found a regular file; \(expected)"))
+        case .other(let found):
+            return ([], Diagnostic("not a directory", at: start, hint: "found \(found); \(expected)"))
+        case .unreadable(let reason):
+            return ([], Diagnostic("cannot read directory: \(reason)", at: start, hint: "check its permissions"))
+        }
+        do {
+            let names = try FileManager.default.contentsOfDirectory(atPath: path)
+            return (names.filter { !$0.hasPrefix(".") }.sorted(), nil)
+        } catch {
+            return ([], Diagnostic("cannot read directory: \(error.localizedDescription)", at: start, hint: "check its permissions"))
+        }
     }
 
     /// The file's text, or `nil` after a diagnostic.

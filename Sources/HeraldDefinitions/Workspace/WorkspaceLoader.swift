@@ -6,7 +6,10 @@ import HeraldCore
 /// Every file is read and every problem collected, so that `herald validate` lists them all at
 /// once; one bad campaign does not stop the others from being checked. Files in those folders
 /// whose names start with `.` are ignored, as are files that are not `.yml` (except that a
-/// `.yaml` file is an error, since it would otherwise be silently skipped).
+/// `.yaml` file is an error, since it would otherwise be silently skipped). Anything named `.yml`
+/// that is not a regular file or a link to one (a directory, a named pipe, a device, a broken or
+/// looping link), and a `campaigns`, `segments` or `templates` that is not a directory, is an
+/// error for the same reason; such a file is never opened.
 ///
 /// ```swift
 /// let (workspace, diagnostics) = WorkspaceLoader().load(directory: "shop")
