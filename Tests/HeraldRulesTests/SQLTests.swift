@@ -75,7 +75,13 @@ struct SQLTests {
         #expect(folded.sql == "(json_extract(users.attributes, '$.last_seen') > ?)")
         #expect(folded.arguments == [.real(testNow.timeIntervalSince1970 - 30 * 86_400 + 3600)])
         let real = try makeRule("age + score > 3").sql(in: testContext)
-        #expect(real.sql == "((CAST(json_extract(users.attributes, '$.age') AS REAL) + json_extract(users.attributes, '$.score')) > ?)")
+        #expect(real.sql == "(CAST(json_extract(users.attributes, '$.age') AS REAL) + json_extract(users.attributes, '$.score') > ?)")
+        // A sum is a flat chain; only an operand that is itself a sum keeps its parentheses.
+        let nested = try makeRule("age - (age - score) + 1 > 3").sql(in: testContext)
+        #expect(nested.sql == """
+            (CAST(json_extract(users.attributes, '$.age') AS REAL) - (CAST(json_extract(users.attributes, '$.age') AS REAL) \
+            - json_extract(users.attributes, '$.score')) + ? > ?)
+            """)
         // 2^53 + 1 is not a double: Swift rounds, and so must SQL (integer addition would not).
         let users = [User(id: "big", attributes: ["age": .number(9_007_199_254_740_992), "score": .number(1)])]
         let database = try TestDatabase()

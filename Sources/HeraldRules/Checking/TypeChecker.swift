@@ -10,6 +10,10 @@ struct TypeChecker {
     private(set) var diagnostics: [Diagnostic] = []
     /// The attributes the expression reads, in order of first use.
     private(set) var attributeNames: [String] = []
+    /// How deep the SQL of the node being checked will sit, estimated from above (see `SQLLimits`).
+    private var sqlDepth = SQLDepth()
+    /// One "too complex" message is enough: every node below the first one would repeat it.
+    private var reportedTooComplex = false
 
     init(schema: AttributeSchema, map: SourceMap) {
         self.schema = schema
@@ -18,6 +22,22 @@ struct TypeChecker {
 
     private mutating func report(_ message: String, at offset: Int, hint: String? = nil) {
         diagnostics.append(map.diagnostic(message, at: offset, hint: hint))
+    }
+
+    /// Moves `sqlDepth` down by a node's share, reporting (once) and returning `false` when the
+    /// SQL would go past what SQLite parses. The caller restores `sqlDepth` when it leaves the node.
+    private mutating func deepen(stack: Int, height: Int, at offset: Int) -> Bool {
+        sqlDepth.stack += stack
+        sqlDepth.height += height
+        guard sqlDepth.stack > SQLLimits.stack || sqlDepth.height > SQLLimits.height else { return true }
+        if !reportedTooComplex {
+            reportedTooComplex = true
+            report(
+                "expression is too complex to run in the database", at: offset,
+                hint: "tests inside tests, 'in', calls and long chains nest too deeply here; split the rule or write it flatter"
+            )
+        }
+        return false
     }
 
     // MARK: Conditions
@@ -61,6 +81,10 @@ struct TypeChecker {
     // MARK: Values
 
     mutating func checkValue(_ expression: Expression) -> Value? {
+        let saved = sqlDepth
+        defer { sqlDepth = saved }
+        let share = SQLLimits.share(of: expression.kind)
+        guard deepen(stack: share.stack, height: share.height, at: expression.offset) else { return nil }
         switch expression.kind {
         case .literal(let literal):
             return .constant(constant(literal))
@@ -73,13 +97,9 @@ struct TypeChecker {
         case .not(let operand):
             return checkCondition(operand, operatorName: "not").map { .condition(.not($0)) }
         case .and(let operands):
-            let conditions = operands.map { checkCondition($0, operatorName: "and") }
-            guard conditions.allSatisfy({ $0 != nil }) else { return nil }
-            return .condition(.and(conditions.compactMap { $0 }))
+            return checkChain(operands, operatorName: "and", at: expression.offset).map { .condition(.and($0)) }
         case .or(let operands):
-            let conditions = operands.map { checkCondition($0, operatorName: "or") }
-            guard conditions.allSatisfy({ $0 != nil }) else { return nil }
-            return .condition(.or(conditions.compactMap { $0 }))
+            return checkChain(operands, operatorName: "or", at: expression.offset).map { .condition(.or($0)) }
         case .comparison(let op, let left, let right, let offset):
             return checkComparison(op, left, right, at: offset).map { .condition($0) }
         case .membership(let negated, let left, let right, let offset):
@@ -90,8 +110,37 @@ struct TypeChecker {
             guard let value = checkValue(operand) else { return nil }
             return .condition(.isNull(value, negated: negated))
         case .arithmetic(let first, let steps):
+            guard steps.count <= SQLLimits.maximumSteps else {
+                report(
+                    "expression is too long", at: expression.offset,
+                    hint: "at most \(SQLLimits.maximumSteps) '+' and '-' in one sum"
+                )
+                return nil
+            }
             return checkArithmetic(first, steps)
         }
+    }
+
+    /// The operands of an `and`/`or` chain. SQLite nests a chain's terms one level each (it is
+    /// left-associative), so a chain's length is bounded like its depth.
+    private mutating func checkChain(_ operands: [Expression], operatorName: String, at offset: Int) -> [Condition]? {
+        guard operands.count <= SQLLimits.maximumTerms else {
+            report("expression is too long", at: offset, hint: "at most \(SQLLimits.maximumTerms) terms joined by '\(operatorName)'")
+            return nil
+        }
+        var conditions: [Condition] = []
+        conditions.reserveCapacity(operands.count)
+        var failed = false
+        for (index, operand) in operands.enumerated() {
+            let saved = sqlDepth
+            let placed = deepen(
+                stack: SQLLimits.chainTermStack, height: operands.count - max(index, 1), at: operand.offset
+            )
+            let condition = placed ? checkCondition(operand, operatorName: operatorName) : nil
+            sqlDepth = saved
+            if let condition { conditions.append(condition) } else { failed = true }
+        }
+        return failed ? nil : conditions
     }
 
     private func constant(_ literal: Literal) -> Constant {
@@ -358,18 +407,37 @@ struct TypeChecker {
         }
     }
 
+    /// The operand of a sum at `position` (0 for the first), placed as the SQL places it: a flat
+    /// left-associative chain, where earlier operands sit deeper.
+    private mutating func checkOperand(_ expression: Expression, position: Int, of count: Int) -> Value? {
+        let saved = sqlDepth
+        defer { sqlDepth = saved }
+        guard deepen(stack: SQLLimits.operandStack, height: count - max(position, 1) + 1, at: expression.offset) else { return nil }
+        return checkValue(expression)
+    }
+
     private mutating func checkArithmetic(_ first: Expression, _ steps: [ArithmeticStep]) -> Value? {
-        guard var accumulated = checkValue(first) else {
-            for step in steps { _ = checkValue(step.operand) }
+        guard let firstValue = checkOperand(first, position: 0, of: steps.count) else {
+            for (index, step) in steps.enumerated() { _ = checkOperand(step.operand, position: index + 1, of: steps.count) }
             return nil
         }
+        // The steps so far, appended in place: a parenthesised first operand's steps continue here.
+        var base = firstValue
+        var done: [(isSubtraction: Bool, operand: Value)] = []
+        var type = firstValue.type
+        if case .arithmetic(let innerBase, let innerSteps, _) = firstValue {
+            base = innerBase
+            done = innerSteps
+        }
+        done.reserveCapacity(done.count + steps.count)
         var failed = false
-        for step in steps {
-            guard var operand = checkValue(step.operand) else {
+        for (index, step) in steps.enumerated() {
+            guard var operand = checkOperand(step.operand, position: index + 1, of: steps.count) else {
                 failed = true
                 continue
             }
             if failed { continue }
+            let accumulated: (type: ValueType, isNullLiteral: Bool) = (type, done.isEmpty && base.isNullLiteral)
             let op = step.isSubtraction ? "-" : "+"
             var resultType: ValueType
             switch (accumulated.type, operand.type) {
@@ -404,16 +472,14 @@ struct TypeChecker {
                 operand = .constant(.null(resultType == .time ? .duration : .number))
             }
             if accumulated.isNullLiteral, resultType != .null {
-                accumulated = .constant(.null(resultType))
+                base = .constant(.null(resultType))
             }
             if resultType == .null { continue }
-            if case .arithmetic(let base, let previous, _) = accumulated {
-                accumulated = .arithmetic(base, previous + [(step.isSubtraction, operand)], type: resultType)
-            } else {
-                accumulated = .arithmetic(accumulated, [(step.isSubtraction, operand)], type: resultType)
-            }
+            done.append((step.isSubtraction, operand))
+            type = resultType
         }
-        return failed ? nil : accumulated
+        if failed { return nil }
+        return done.isEmpty ? base : .arithmetic(base, done, type: type)
     }
 
     // MARK: Functions

@@ -260,9 +260,16 @@ struct SQLCompiler {
             }
             // REAL arithmetic throughout, as in Swift: integers read from JSON would otherwise add
             // exactly beyond 2^53 where doubles round.
+            // SQL's `+` and `-` associate to the left as the rule's do, so the chain needs no
+            // parentheses (each would cost SQLite's parser a stack entry); only an operand that is
+            // itself a sum does.
             var result = SQLFragment.join("CAST(", self.value(base), " AS REAL)")
             for step in steps {
-                result = .join("(", result, step.isSubtraction ? " - " : " + ", self.value(step.operand), ")")
+                var operand = self.value(step.operand)
+                if case .arithmetic = step.operand, constantNumber(step.operand) == nil {
+                    operand = .join("(", operand, ")")
+                }
+                result = .join(result, step.isSubtraction ? " - " : " + ", operand)
             }
             return result
         case .condition(let condition):
