@@ -12,13 +12,29 @@ public enum ISO8601 {
         return date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon).timeZone(separator: .omitted))
     }
 
+    /// Why a text is not a date or instant, as a hint for the user.
+    public struct Problem: Error, Sendable, Hashable {
+        public var hint: String
+    }
+
+    public static let expectedForm = "expected a date such as 2026-11-20 or an instant such as 2026-11-20T10:00:00Z"
+
     /// Parses `2026-11-20T10:00:00Z`, `2026-11-20T10:00:00.123+09:00` or a date alone
-    /// (`2026-11-20`, midnight UTC). Returns `nil` for anything else, including dates that do not
-    /// exist (`2026-02-30`, `24:00`, second 61), which a lenient parser would roll over into
-    /// another date. Years run from 1 to 9999.
+    /// (`2026-11-20`, midnight UTC); `nil` for anything else (see `seconds(from:)`).
     public static func date(from text: String) -> Date? {
+        guard case .success(let seconds) = seconds(from: text) else { return nil }
+        return Date(timeIntervalSince1970: seconds)
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z of an ISO 8601 date or instant, computed without
+    /// Foundation so that a text means the same instant on every machine. `2026-11-20` is
+    /// midnight UTC; an instant with a clock time must name its zone (`Z` or an offset), since a
+    /// wall-clock time without a zone is not an instant. Dates that do not exist (`2026-02-30`,
+    /// `24:00`, second 60) and years before 1 are refused rather than rolled over.
+    public static func seconds(from text: String) -> Result<Double, Problem> {
         let bytes = Array(text.utf8)
         var index = 0
+
         func digits(_ count: Int) -> Int? {
             guard index + count <= bytes.count else { return nil }
             var value = 0
@@ -29,55 +45,65 @@ public enum ISO8601 {
             index += count
             return value
         }
-        func expect(_ character: Character) -> Bool {
-            guard index < bytes.count, bytes[index] == character.asciiValue else { return false }
+        func consume(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
             index += 1
             return true
         }
-        guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
-              year >= 1, (1...12).contains(month), day >= 1, day <= LocalDateTime.daysIn(month: month, year: year)
-        else { return nil }
-        var components = DateComponents(year: year, month: month, day: day, hour: 0, minute: 0, second: 0)
-        var offset = 0
-        if index < bytes.count {
-            guard expect("T") || expect("t") || expect(" "),
-                  let hour = digits(2), expect(":"), let minute = digits(2), hour < 24, minute < 60
-            else { return nil }
-            components.hour = hour
-            components.minute = minute
-            if expect(":") {
-                guard let second = digits(2), second < 60 else { return nil }
-                components.second = second
-                if expect(".") {
-                    var fraction = 0.0, scale = 0.1, count = 0
-                    while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57, count < 9 {
-                        fraction += Double(bytes[index] - 48) * scale
-                        scale /= 10
-                        index += 1
-                        count += 1
-                    }
-                    guard count > 0 else { return nil }
-                    components.nanosecond = Int((fraction * 1e9).rounded())
-                }
-            }
-            if expect("Z") || expect("z") {
-                offset = 0
-            } else {
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") else { return nil }
-                let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
-                index += 1
-                guard let hours = digits(2), expect(":") || true, let minutes = digits(2), hours < 24, minutes < 60 else { return nil }
-                offset = sign * (hours * 3600 + minutes * 60)
+        let invalid = Result<Double, Problem>.failure(Problem(hint: expectedForm))
+
+        guard let year = digits(4), consume(UInt8(ascii: "-")), let month = digits(2), consume(UInt8(ascii: "-")),
+              let day = digits(2), year >= 1, (1...12).contains(month), day >= 1, day <= LocalDateTime.daysIn(month: month, year: year)
+        else { return invalid }
+        var seconds = Double(daysFromCivil(year: year, month: month, day: day)) * 86_400
+        if index == bytes.count { return .success(seconds) }
+
+        guard consume(UInt8(ascii: "T")) || consume(UInt8(ascii: "t")),
+              let hour = digits(2), consume(UInt8(ascii: ":")), let minute = digits(2),
+              hour < 24, minute < 60
+        else { return invalid }
+        seconds += Double(hour * 3600 + minute * 60)
+        if consume(UInt8(ascii: ":")) {
+            guard let second = digits(2), second < 60 else { return invalid }
+            seconds += Double(second)
+            if consume(UInt8(ascii: ".")) {
+                let fractionStart = index
+                while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 { index += 1 }
+                guard index > fractionStart, index - fractionStart <= 9,
+                      let fraction = Double("0." + String(decoding: bytes[fractionStart..<index], as: UTF8.self))
+                else { return invalid }
+                seconds += fraction
             }
         }
-        guard index == bytes.count else { return nil }
-        guard let instant = utcCalendar.date(from: components) else { return nil }
-        return instant.addingTimeInterval(TimeInterval(-offset))
+        if consume(UInt8(ascii: "Z")) || consume(UInt8(ascii: "z")) {
+            return index == bytes.count ? .success(seconds) : invalid
+        }
+        let sign: Double
+        if consume(UInt8(ascii: "+")) {
+            sign = 1
+        } else if consume(UInt8(ascii: "-")) {
+            sign = -1
+        } else if index == bytes.count {
+            return .failure(Problem(hint: "an instant needs a zone: add Z for UTC or an offset such as +09:00"))
+        } else {
+            return invalid
+        }
+        guard let offsetHours = digits(2) else { return invalid }
+        _ = consume(UInt8(ascii: ":"))
+        guard let offsetMinutes = digits(2), offsetHours < 24, offsetMinutes < 60, index == bytes.count else {
+            return invalid
+        }
+        return .success(seconds - sign * Double(offsetHours * 3600 + offsetMinutes * 60))
     }
 
-    private static let utcCalendar: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        return calendar
-    }()
+    /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let shiftedMonth = month > 2 ? month - 3 : month + 9
+        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
 }

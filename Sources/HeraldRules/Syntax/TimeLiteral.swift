@@ -1,95 +1,13 @@
-/// Reads the time literals of the language without Foundation, so that a literal means the same
-/// instant on every machine: `2026-11-20` is midnight UTC; an instant with a clock time must name
-/// its zone (`Z` or an offset), because a wall-clock time without a zone is not an instant.
+import HeraldCore
+
+/// The time literals of the language: ISO 8601 dates and instants, read by the one parser Herald
+/// has for them (`ISO8601.seconds(from:)`), so that a literal in a rule and a time in an import
+/// file mean the same instant.
 enum TimeLiteral {
-    struct Problem: Error {
-        var hint: String
-    }
+    static let expectedForm = ISO8601.expectedForm
 
-    static let expectedForm = "expected a date such as 2026-11-20 or an instant such as 2026-11-20T10:00:00Z"
-
-    /// Seconds since 1970-01-01T00:00:00Z.
-    static func parse(_ text: String) -> Result<Double, Problem> {
-        let bytes = Array(text.utf8)
-        var index = 0
-
-        func digits(_ count: Int) -> Int? {
-            guard index + count <= bytes.count else { return nil }
-            var value = 0
-            for byte in bytes[index..<(index + count)] {
-                guard byte >= 48, byte <= 57 else { return nil }
-                value = value * 10 + Int(byte - 48)
-            }
-            index += count
-            return value
-        }
-        func consume(_ byte: UInt8) -> Bool {
-            guard index < bytes.count, bytes[index] == byte else { return false }
-            index += 1
-            return true
-        }
-        let invalid = Result<Double, Problem>.failure(Problem(hint: expectedForm))
-
-        guard let year = digits(4), consume(UInt8(ascii: "-")), let month = digits(2), consume(UInt8(ascii: "-")),
-              let day = digits(2), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
-        else { return invalid }
-        var seconds = Double(daysFromCivil(year: year, month: month, day: day)) * 86_400
-        if index == bytes.count { return .success(seconds) }
-
-        guard consume(UInt8(ascii: "T")) || consume(UInt8(ascii: "t")),
-              let hour = digits(2), consume(UInt8(ascii: ":")), let minute = digits(2),
-              hour < 24, minute < 60
-        else { return invalid }
-        seconds += Double(hour * 3600 + minute * 60)
-        if consume(UInt8(ascii: ":")) {
-            guard let second = digits(2), second < 60 else { return invalid }
-            seconds += Double(second)
-            if consume(UInt8(ascii: ".")) {
-                let fractionStart = index
-                while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 { index += 1 }
-                guard index > fractionStart, index - fractionStart <= 9,
-                      let fraction = Double("0." + String(decoding: bytes[fractionStart..<index], as: UTF8.self))
-                else { return invalid }
-                seconds += fraction
-            }
-        }
-        if consume(UInt8(ascii: "Z")) || consume(UInt8(ascii: "z")) {
-            return index == bytes.count ? .success(seconds) : invalid
-        }
-        let sign: Double
-        if consume(UInt8(ascii: "+")) {
-            sign = 1
-        } else if consume(UInt8(ascii: "-")) {
-            sign = -1
-        } else if index == bytes.count {
-            return .failure(Problem(hint: "an instant needs a zone: add Z for UTC or an offset such as +09:00"))
-        } else {
-            return invalid
-        }
-        guard let offsetHours = digits(2) else { return invalid }
-        _ = consume(UInt8(ascii: ":"))
-        guard let offsetMinutes = digits(2), offsetHours < 24, offsetMinutes < 60, index == bytes.count else {
-            return invalid
-        }
-        return .success(seconds - sign * Double(offsetHours * 3600 + offsetMinutes * 60))
-    }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let shiftedMonth = month > 2 ? month - 3 : month + 9
-        let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
+    /// Seconds since 1970-01-01T00:00:00Z, or the hint that says what is wrong.
+    static func parse(_ text: String) -> Result<Double, ISO8601.Problem> {
+        ISO8601.seconds(from: text)
     }
 }
