@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldRulesTests",
-            dependencies: ["HeraldCore", "HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["HeraldCore", "HeraldRules", "HeraldStore", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HeraldDefinitionsTests", dependencies: ["HeraldDefinitions", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),

@@ -34,8 +34,9 @@ extension SQLiteStore {
         return rule
     }
 
-    /// Registers the Swift functions that rule SQL calls, on every connection.
-    static func registerRuleFunctions(_ db: Database) {
+    /// Registers the Swift functions that rule SQL calls (`RuleSQLFunctions.all`) on a
+    /// connection; the store does it on every connection it opens.
+    public static func registerRuleFunctions(_ db: Database) {
         for function in RuleSQLFunctions.all {
             db.add(function: DatabaseFunction(function.name, argumentCount: function.argumentCount, pure: function.isDeterministic) { values in
                 function.call(values.map(SQLValue.init)).databaseValue
@@ -45,7 +46,8 @@ extension SQLiteStore {
 }
 
 extension SQLValue {
-    init(_ value: DatabaseValue) {
+    /// The rules' value for an SQLite value (a blob reads as UTF-8 text).
+    public init(_ value: DatabaseValue) {
         switch value.storage {
         case .null: self = .null
         case .int64(let integer): self = .integer(integer)
@@ -55,7 +57,8 @@ extension SQLValue {
         }
     }
 
-    var databaseValue: DatabaseValue {
+    /// The SQLite value to bind for a rules' value.
+    public var databaseValue: DatabaseValue {
         switch self {
         case .null: .null
         case .integer(let integer): integer.databaseValue

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import HeraldRules
+import HeraldStore
 import Testing
 
 /// Extra parentheses around a condition when it runs: more room than the store's queries take

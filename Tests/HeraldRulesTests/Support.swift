@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import HeraldRules
+import HeraldStore
 import Testing
 
 extension Tag {
@@ -56,11 +57,7 @@ final class TestDatabase {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            for function in RuleSQLFunctions.all {
-                db.add(function: DatabaseFunction(function.name, argumentCount: function.argumentCount, pure: function.isDeterministic) { values in
-                    function.call(values.map(SQLValue.init)).databaseValue
-                })
-            }
+            SQLiteStore.registerRuleFunctions(db)
         }
         queue = try DatabaseQueue(path: directory.appendingPathComponent("herald.db").path, configuration: configuration)
         try queue.write { db in
@@ -129,26 +126,6 @@ final class TestDatabase {
     }
 }
 
-extension SQLValue {
-    init(_ value: DatabaseValue) {
-        switch value.storage {
-        case .null: self = .null
-        case .int64(let integer): self = .integer(integer)
-        case .double(let real): self = .real(real)
-        case .string(let text): self = .text(text)
-        case .blob(let data): self = .text(String(decoding: data, as: UTF8.self))
-        }
-    }
-
-    var databaseValue: DatabaseValue {
-        switch self {
-        case .null: .null
-        case .integer(let integer): integer.databaseValue
-        case .real(let real): real.databaseValue
-        case .text(let text): text.databaseValue
-        }
-    }
-}
 
 /// The ids `rule` accepts among `users`, by the in-memory evaluator, sorted as SQL sorts them.
 func evaluatedIDs(_ rule: Rule, _ users: [User], _ context: RuleContext = testContext) -> [String] {
