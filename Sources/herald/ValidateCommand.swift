@@ -15,8 +15,18 @@ struct ValidateCommand: ParsableCommand {
         case text, json
     }
 
-    @Argument(help: "The workspace directory.")
-    var directory: String = "."
+    @Argument(help: "The workspace directory (the same as --workspace).")
+    var directoryArgument: String?
+
+    @OptionGroup var location: WorkspaceLocation
+
+    var directory: String { directoryArgument ?? location.workspace }
+
+    func validate() throws {
+        if let directoryArgument, location.workspace != ".", directoryArgument != location.workspace {
+            throw ValidationError("give the workspace once: '\(directoryArgument)' or --workspace '\(location.workspace)'")
+        }
+    }
 
     @Option(help: "text (one line per problem) or json (for CI pipelines).")
     var format: Format = .text
@@ -46,7 +56,9 @@ struct ValidateCommand: ParsableCommand {
 /// Mustache and variables.
 enum Validation {
     static func check(directory: String) -> [Diagnostic] {
-        let (workspace, diagnostics) = WorkspaceLoader().load(directory: directory)
+        // The templates of every usable campaign are checked even when other files have errors,
+        // so that one run reports every problem.
+        let (workspace, diagnostics) = WorkspaceLoader().loadUsable(directory: directory)
         guard let workspace else { return diagnostics }
         return diagnostics + TemplateChecker.check(workspace)
     }

@@ -66,6 +66,26 @@ public enum TemplateChecker {
         }
     }
 
+    /// Leaves out of `workspace` the campaigns whose template has errors (Mustache that does not
+    /// compile, a variable nothing supplies), so that the others can still be sent.
+    ///
+    /// - Returns: the usable workspace, with the campaigns left out added to
+    ///   `unusableCampaigns`, and every template diagnostic.
+    public static func usable(_ workspace: Workspace) -> (workspace: Workspace, diagnostics: [Diagnostic]) {
+        let diagnostics = check(workspace)
+        guard diagnostics.contains(where: { $0.severity == .error }) else { return (workspace, diagnostics) }
+        var usable = workspace
+        usable.campaigns = workspace.campaigns.filter { campaign in
+            var alone = workspace
+            alone.campaigns = [campaign]
+            alone.templates = workspace.templates.filter { $0.key == campaign.template }
+            guard check(alone).contains(where: { $0.severity == .error }) else { return true }
+            usable.unusableCampaigns[campaign.id] = "template '\(campaign.template)' has errors"
+            return false
+        }
+        return (usable, diagnostics)
+    }
+
     // MARK: - One campaign
 
     private static func check(

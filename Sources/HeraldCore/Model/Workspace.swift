@@ -7,13 +7,21 @@ public struct Workspace: Sendable, Hashable {
     public var campaigns: [Campaign]
     public var segments: [String: Segment]
     public var templates: [String: Template]
+    /// Campaigns left out because they cannot be sent as they are, by id (or by file when the
+    /// id could not be read), with the reason: their file has errors, or the template or
+    /// segment they use does. Empty for a workspace without errors.
+    public var unusableCampaigns: [String: String]
 
-    public init(root: String, configuration: HeraldConfiguration, campaigns: [Campaign] = [], segments: [String: Segment] = [:], templates: [String: Template] = [:]) {
+    public init(
+        root: String, configuration: HeraldConfiguration, campaigns: [Campaign] = [], segments: [String: Segment] = [:],
+        templates: [String: Template] = [:], unusableCampaigns: [String: String] = [:]
+    ) {
         self.root = root
         self.configuration = configuration
         self.campaigns = campaigns
         self.segments = segments
         self.templates = templates
+        self.unusableCampaigns = unusableCampaigns
     }
 
     public func campaign(id: String) -> Campaign? {

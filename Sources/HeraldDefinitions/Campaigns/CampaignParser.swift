@@ -45,6 +45,9 @@ public struct CampaignParser: Sendable {
         var id: (name: String, location: SourceLocation)?
         var template: (name: String, location: SourceLocation)?
         var segment: (name: String, location: SourceLocation)?
+        /// The `where:` rule, kept even when the campaign has other errors so that its own
+        /// problems are reported in the same run.
+        var rule: RuleSource?
         var channels: [(channel: Channel, location: SourceLocation)] = []
     }
 
@@ -131,7 +134,9 @@ public struct CampaignParser: Sendable {
         guard let fields = reader.fields(node, name: "'audience'", expected: expected, known: ["where", "segment"]) else { return nil }
         switch (fields["where"], fields["segment"]) {
         case (let rule?, nil):
-            return reader.ruleSource(rule, name: "'where'").map(Audience.rule)
+            let source = reader.ruleSource(rule, name: "'where'")
+            details.rule = source
+            return source.map(Audience.rule)
         case (nil, let segment?):
             guard let name = reader.text(segment, name: "'segment'", expected: "the name of a segment in segments/") else { return nil }
             let location = reader.location(of: segment)

@@ -4,19 +4,16 @@ import HeraldRules
 /// Type-checks every audience rule (campaign `where:` and segments) against the attribute schema,
 /// so that a typo or a type error fails loading, not the send.
 enum AudienceRuleCheck {
-    static func check(campaigns: [Campaign], segments: [String: Segment], schema: AttributeSchema) -> [Diagnostic] {
-        var sources = segments.values.map(\.rule)
-        for campaign in campaigns {
-            if case .rule(let source) = campaign.audience { sources.append(source) }
-        }
-        var diagnostics: [Diagnostic] = []
-        for source in sources {
+    /// The diagnostics of each rule that does not check, by rule.
+    static func check(_ sources: [RuleSource], schema: AttributeSchema) -> [RuleSource: [Diagnostic]] {
+        var failures: [RuleSource: [Diagnostic]] = [:]
+        for source in sources where failures[source] == nil {
             do {
                 _ = try Rule(source, schema: schema)
             } catch {
-                diagnostics += error.diagnostics
+                failures[source] = error.diagnostics
             }
         }
-        return diagnostics
+        return failures
     }
 }

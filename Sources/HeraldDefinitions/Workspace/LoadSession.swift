@@ -5,6 +5,11 @@ import HeraldCore
 struct LoadSession {
     let root: String
     private(set) var diagnostics: [Diagnostic] = []
+    /// Campaign files that failed, by id when it could be read (else by file), with the reason.
+    private(set) var failedCampaigns: [String: String] = [:]
+    /// The `where:` rules of campaigns that failed for other reasons: checked all the same, so
+    /// that one run reports every problem.
+    private(set) var failedCampaignRules: [RuleSource] = []
 
     init(root: String) {
         self.root = root
@@ -185,6 +190,9 @@ struct LoadSession {
             diagnostics += found
             if let campaign = details.campaign, !found.contains(where: { $0.severity == .error }) {
                 campaigns.append(campaign)
+            } else {
+                failedCampaigns[details.id?.name ?? file] = "\(file) has errors"
+                if let rule = details.rule { failedCampaignRules.append(rule) }
             }
         }
         return campaigns

@@ -34,6 +34,18 @@ public struct WorkspaceLoader: Sendable {
     /// - Returns: the workspace, `nil` when any error was found; and every diagnostic, errors and
     ///   warnings, ordered by file and position.
     public func load(directory: String) -> (workspace: Workspace?, diagnostics: [Diagnostic]) {
+        let (workspace, diagnostics) = loadUsable(directory: directory)
+        guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
+        return (workspace, diagnostics)
+    }
+
+    /// Loads every file and keeps what is usable: a bad campaign file (or a campaign whose
+    /// template or segment is bad) is left out and listed in `unusableCampaigns`, so that the
+    /// other campaigns can still be sent while it is fixed.
+    ///
+    /// - Returns: the workspace, `nil` only when herald.yml itself cannot be used; and every
+    ///   diagnostic, errors and warnings, ordered by file and position.
+    public func loadUsable(directory: String) -> (workspace: Workspace?, diagnostics: [Diagnostic]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             return (nil, [Diagnostic("workspace directory '\(directory)' does not exist", at: nil, hint: "run `herald init` to create one")])
@@ -41,9 +53,9 @@ public struct WorkspaceLoader: Sendable {
         var session = LoadSession(root: directory)
 
         let configuration = session.loadConfiguration(environment: environment)
-        let segments = session.loadSegments()
+        var segments = session.loadSegments()
         let templates = session.loadTemplates()
-        let campaigns = session.loadCampaigns(
+        var campaigns = session.loadCampaigns(
             defaultTimezone: configuration?.defaultTimezone ?? "UTC",
             segments: segments,
             templates: templates,
@@ -51,21 +63,52 @@ public struct WorkspaceLoader: Sendable {
         )
 
         var diagnostics = session.sortedDiagnostics()
-        if let configuration {
-            diagnostics = DiagnosticOrder.sorted(diagnostics + AudienceRuleCheck.check(
-                campaigns: campaigns, segments: segments, schema: configuration.attributes
-            ))
+        guard let configuration else { return (nil, diagnostics) }
+        var unusable = session.failedCampaigns
+
+        // Every rule is checked, also those of campaigns with other errors, so that one run
+        // reports every problem of every file.
+        var sources = segments.values.map(\.rule) + session.failedCampaignRules
+        for campaign in campaigns {
+            if case .rule(let source) = campaign.audience { sources.append(source) }
         }
-        guard let configuration, !diagnostics.contains(where: { $0.severity == .error }) else {
-            return (nil, diagnostics)
+        let failedRules = AudienceRuleCheck.check(sources, schema: configuration.attributes)
+        diagnostics = DiagnosticOrder.sorted(diagnostics + failedRules.values.flatMap { $0 })
+
+        segments = segments.filter { failedRules[$0.value.rule] == nil }
+        campaigns = campaigns.filter { campaign in
+            let reason: String? = switch campaign.audience {
+            case .rule(let source): failedRules[source] != nil ? "\(campaign.file) has errors" : nil
+            case .segment(let name, _): segments[name] == nil ? "segment '\(name)' has errors" : nil
+            case .everyone: nil
+            }
+            if let reason {
+                unusable[campaign.id] = reason
+            } else if templates.complete[campaign.template] == nil {
+                unusable[campaign.id] = "template '\(campaign.template)' has errors"
+            }
+            return unusable[campaign.id] == nil
         }
         let workspace = Workspace(
             root: directory,
             configuration: configuration,
             campaigns: campaigns.sorted { $0.id < $1.id },
             segments: segments,
-            templates: templates.complete
+            templates: templates.complete,
+            unusableCampaigns: unusable
         )
         return (workspace, diagnostics)
+    }
+
+    /// Reads herald.yml alone, for commands that need its settings (the store) but no campaign.
+    ///
+    /// - Returns: the configuration, `nil` when herald.yml is missing or has errors; and its
+    ///   diagnostics.
+    public func loadConfiguration(directory: String) -> (configuration: HeraldConfiguration?, diagnostics: [Diagnostic]) {
+        var session = LoadSession(root: directory)
+        let configuration = session.loadConfiguration(environment: environment)
+        let diagnostics = session.sortedDiagnostics()
+        guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
+        return (configuration, diagnostics)
     }
 }
