@@ -71,7 +71,11 @@ let package = Package(
         ),
         .testTarget(name: "HeraldDefinitionsTests", dependencies: ["HeraldDefinitions", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "HeraldContentTests", dependencies: ["HeraldContent", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "HeraldStoreTests", dependencies: ["HeraldStore", "HeraldRules", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeraldStoreTests",
+            dependencies: ["HeraldStore", "HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldContent", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldCLITests",

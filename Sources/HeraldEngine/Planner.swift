@@ -51,17 +51,30 @@ public struct Planner: Sendable {
         self.logger = logger
     }
 
-    /// Plans `campaign` to fire at `fireAt`, due at `fireAt` for every recipient.
+    /// The users an occurrence of `campaign` selects: its audience, or the named `recipients`.
+    ///
+    /// - Throws: when the audience rule does not check or cannot run, before anything is written.
+    public func audience(of campaign: Campaign, at fireAt: Date, recipients: [String]? = nil) async throws -> UserFilter {
+        let filter = try recipients.map { UserFilter.ids($0) } ?? audienceFilter(for: campaign, now: fireAt)
+        try await store.checkAudience(filter)
+        return filter
+    }
+
+    /// Plans `occurrence` of `campaign`, due at its fire instant for every recipient. The
+    /// occurrence's own `params` override the campaign's.
+    ///
+    /// Resuming an occurrence planned in part (or being planned by another process) is safe:
+    /// users it already planned keep their decisions, and a notification is never written twice.
     ///
     /// - Parameter recipients: named user ids that replace the campaign's audience (a one-off
     ///   send to known people); `nil` for the audience.
-    public func plan(_ campaign: Campaign, fireAt: Date, recipients: [String]? = nil) async throws -> Result {
-        let now = clock.now
+    public func plan(_ campaign: Campaign, occurrence: Occurrence, recipients: [String]? = nil) async throws -> Result {
+        let fireAt = occurrence.fireAt
+        var campaign = campaign
+        for (name, value) in occurrence.params { campaign.params[name] = .string(value) }
         // Resolve the audience first: a bad rule must fail before anything is written.
-        let filter = try recipients.map { UserFilter.ids($0) } ?? audienceFilter(for: campaign, now: fireAt)
-        try await store.checkAudience(filter)
-        try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: now)
-        let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: now)
+        let filter = try await audience(of: campaign, at: fireAt, recipients: recipients)
+        try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: clock.now)
         var lastID: String?
         var recipients = 0
         var summary = PlanSummary()
@@ -87,6 +100,13 @@ public struct Planner: Sendable {
             "planned": "\(summary.planned)", "skipped": "\(summary.skipped)", "duplicates": "\(summary.duplicates)",
         ])
         return Result(occurrence: occurrence, recipients: recipients, summary: summary)
+    }
+
+    /// Plans the occurrence of `campaign` at `fireAt` (a scheduled instant), created if new.
+    public func plan(_ campaign: Campaign, fireAt: Date, recipients: [String]? = nil) async throws -> Result {
+        _ = try await audience(of: campaign, at: fireAt, recipients: recipients)
+        let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: clock.now)
+        return try await plan(campaign, occurrence: occurrence, recipients: recipients)
     }
 
     func audienceFilter(for campaign: Campaign, now: Date) throws -> UserFilter {

@@ -23,9 +23,8 @@ public struct RecipientPlanner: Sendable {
         for channel in campaign.channels {
             func make(_ decision: PlannedNotification.Decision, device: Device? = nil, provider: String?, address: String?) -> PlannedNotification {
                 PlannedNotification(
-                    dedupeKey: PlannedNotification.dedupeKey(occurrenceID: occurrence.id, userID: user.id, channel: channel, device: device?.address),
                     occurrenceID: occurrence.id, campaignID: campaign.id, category: campaign.category, userID: user.id,
-                    channel: channel, provider: provider, address: address, dueAt: dueAt, decision: decision
+                    channel: channel, device: device?.address ?? "", provider: provider, address: address, dueAt: dueAt, decision: decision
                 )
             }
             if reached, campaign.delivery == .firstAvailable {

@@ -21,7 +21,7 @@ extension SQLiteStore {
             for row in claimed { attempts[row[0]] = row[1] }
             let ids = codec.encode(Array(attempts.keys))
             let rows = try Row.fetchAll(db, sql: """
-                SELECT n.id, n.dedupe_key, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
+                SELECT n.id, n.device, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
                        n.category, n.due_at, n.state, d.subscription, d.active
                 FROM notifications n
                 LEFT JOIN devices d ON d.rowid = (
@@ -54,7 +54,7 @@ extension SQLiteStore {
                 // A push device switched off after planning (dead token) has no address any more.
                 let deviceActive = (row[12] as Bool?) ?? true
                 let message = OutboundMessage(
-                    notificationID: id, dedupeKey: row[1], campaignID: row[2], userID: row[3],
+                    notificationID: id, campaignID: row[2], userID: row[3],
                     channel: channel, provider: row[5] ?? "", address: deviceActive ? (row[6] ?? "") : "",
                     subscription: subscription, content: content, attempt: attempt
                 )
@@ -141,11 +141,12 @@ extension SQLiteStore {
         }
     }
 
-    public func leasedCount(channel: Channel, at now: Date) async throws -> Int {
+    public func leases(channel: Channel, at now: Date) async throws -> (count: Int, until: Date?) {
         try await read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM outbox WHERE channel = ? AND due_at <= ? AND lease_until > ?
-                """, arguments: [channel.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970]) ?? 0
+            let row = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*), MAX(lease_until) FROM outbox WHERE channel = ? AND due_at <= ? AND lease_until > ?
+                """, arguments: [channel.rawValue, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            return (row?[0] ?? 0, (row?[1] as Double?).map(Date.init(timeIntervalSince1970:)))
         }
     }
 

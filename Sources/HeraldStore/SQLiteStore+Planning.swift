@@ -16,15 +16,106 @@ extension SQLiteStore {
     public func beginOccurrence(campaignID: String, fireAt: Date, definitionHash: String, at now: Date) async throws -> Occurrence {
         try await write { db in
             let fire = Self.milliseconds(fireAt)
-            if let row = try Row.fetchOne(db, sql: "SELECT id, definition_hash FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [campaignID, fire]) {
+            if let existing = try Self.occurrence(db, where: "campaign_id = ? AND fire_at = ?", arguments: [campaignID, fire]) {
                 // An occurrence keeps the definition it was first planned with.
-                return Occurrence(id: row[0], campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: row[1], isNew: false)
+                return existing
             }
-            try db.execute(sql: """
-                INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at) VALUES (?, ?, ?, 'planning', ?)
-                """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970])
-            return Occurrence(id: db.lastInsertedRowID, campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: definitionHash, isNew: true)
+            return try Self.insertOccurrence(db, campaignID: campaignID, fire: fire, definitionHash: definitionHash, kind: .audience, params: "{}", at: now)
         }
+    }
+
+    public func startOccurrence(_ request: OccurrenceRequest, at now: Date) async throws -> OccurrenceStart {
+        let params = Self.encodeParams(request.params)
+        // One IMMEDIATE transaction (GRDB's default for writes): a second process asking at the
+        // same moment waits for this one and then finds the occurrence it created.
+        return try await write { db in
+            if request.kind == .audience {
+                if request.resumesUnfinished, let unfinished = try Self.unfinishedAudienceOccurrence(db, campaignID: request.campaignID) {
+                    return .resumed(unfinished)
+                }
+                if !request.repeatsFinished, let done = try Self.occurrence(
+                    db, where: "campaign_id = ? AND kind = 'audience' AND state = 'planned'", arguments: [request.campaignID],
+                    order: "fire_at DESC"
+                ) {
+                    return .alreadySent(try Self.record(of: done, db))
+                }
+            }
+            var fire = Self.milliseconds(request.fireAt)
+            // Two sends in the same millisecond (a named-user send right after another) get
+            // distinct instants: an occurrence is unique by campaign and instant.
+            while try Bool.fetchOne(db, sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [request.campaignID, fire]) != nil {
+                fire += 1
+            }
+            return .started(try Self.insertOccurrence(
+                db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
+                params: params, at: now
+            ))
+        }
+    }
+
+    /// The latest audience occurrence of the campaign that is not done: its planning stopped part
+    /// way (or is still running elsewhere), or some of its notifications are still in the outbox.
+    static func unfinishedAudienceOccurrence(_ db: Database, campaignID: String) throws -> Occurrence? {
+        if let planning = try occurrence(db, where: "campaign_id = ? AND kind = 'audience' AND state = 'planning'", arguments: [campaignID], order: "fire_at DESC") {
+            return planning
+        }
+        // Walk the outbox (small once delivered) rather than every notification of the campaign.
+        let waiting = try Int64.fetchOne(db, sql: """
+            SELECT o.id FROM outbox x
+            JOIN notifications n ON n.id = x.notification_id
+            JOIN occurrences o ON o.id = n.occurrence_id
+            WHERE n.campaign_id = ? AND o.kind = 'audience'
+            ORDER BY o.fire_at DESC LIMIT 1
+            """, arguments: [campaignID])
+        return try waiting.flatMap { try occurrence(db, where: "id = ?", arguments: [$0]) }
+    }
+
+    static func occurrence(_ db: Database, where condition: String, arguments: StatementArguments, order: String = "id") throws -> Occurrence? {
+        try Row.fetchOne(db, sql: """
+            SELECT id, campaign_id, fire_at, definition_hash, kind, params, state FROM occurrences WHERE \(condition) ORDER BY \(order) LIMIT 1
+            """, arguments: arguments).map { row in
+            Occurrence(
+                id: row[0], campaignID: row[1], fireAt: date(milliseconds: row[2]), definitionHash: row[3],
+                kind: Occurrence.Kind(rawValue: row[4]) ?? .audience, params: decodeParams(row[5]), isNew: false,
+                isPlanned: (row[6] as String) == "planned"
+            )
+        }
+    }
+
+    static func insertOccurrence(
+        _ db: Database, campaignID: String, fire: Int64, definitionHash: String, kind: Occurrence.Kind, params: String, at now: Date
+    ) throws -> Occurrence {
+        try db.execute(sql: """
+            INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params) VALUES (?, ?, ?, 'planning', ?, ?, ?)
+            """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970, kind.rawValue, params])
+        return Occurrence(
+            id: db.lastInsertedRowID, campaignID: campaignID, fireAt: date(milliseconds: fire), definitionHash: definitionHash,
+            kind: kind, params: decodeParams(params), isNew: true
+        )
+    }
+
+    /// What an earlier send achieved, counted from its notifications.
+    static func record(of occurrence: Occurrence, _ db: Database) throws -> SendRecord {
+        let finished = try Double.fetchOne(db, sql: "SELECT finished_at FROM occurrences WHERE id = ?", arguments: [occurrence.id])
+        let row = try Row.fetchOne(db, sql: """
+            SELECT COUNT(DISTINCT user_id), COUNT(*) FROM notifications WHERE occurrence_id = ? AND state IN ('sent', 'delivered')
+            """, arguments: [occurrence.id])
+        return SendRecord(
+            occurrence: occurrence, finishedAt: finished.map(Date.init(timeIntervalSince1970:)),
+            recipients: row?[0] ?? 0, sent: row?[1] ?? 0
+        )
+    }
+
+    static func encodeParams(_ params: [String: String]) -> String {
+        guard !params.isEmpty,
+              let data = try? JSONSerialization.data(withJSONObject: params, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeParams(_ text: String) -> [String: String] {
+        guard text != "{}", let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String] else { return [:] }
+        return object
     }
 
     /// An occurrence is identified by its campaign and fire instant, so the instant is kept as
@@ -53,19 +144,6 @@ extension SQLiteStore {
         }
     }
 
-    public func resumableOccurrence(campaignID: String) async throws -> Occurrence? {
-        try await read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT id, fire_at, definition_hash FROM occurrences o
-                WHERE campaign_id = ? AND (state = 'planning' OR EXISTS (
-                    SELECT 1 FROM notifications n JOIN outbox x ON x.notification_id = n.id WHERE n.occurrence_id = o.id))
-                ORDER BY fire_at DESC LIMIT 1
-                """, arguments: [campaignID]).map { row in
-                Occurrence(id: row[0], campaignID: campaignID, fireAt: Self.date(milliseconds: row[1]), definitionHash: row[2], isNew: false)
-            }
-        }
-    }
-
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
         let rows: [(PlannedNotification, String?)] = batch.map { planned in
             if case .send(let content) = planned.decision { return (planned, content.jsonText) }
@@ -73,10 +151,10 @@ extension SQLiteStore {
         }
         return try await write { db in
             let insertNotification = try db.cachedStatement(sql: """
-                INSERT INTO notifications (dedupe_key, occurrence_id, campaign_id, category, user_id, channel, provider,
+                INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
                     address, content, state, reason, due_at, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (dedupe_key) DO NOTHING
+                ON CONFLICT (occurrence_id, user_id, channel, device) DO NOTHING
                 """)
             let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, due_at) VALUES (?, ?, ?)")
             let insertEvent = try db.cachedStatement(sql: """
@@ -97,8 +175,8 @@ extension SQLiteStore {
                     detail = skipDetail
                 }
                 try insertNotification.execute(arguments: [
-                    planned.dedupeKey, planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
-                    planned.channel.rawValue, planned.provider, planned.address, content, state.rawValue, reason,
+                    planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
+                    planned.channel.rawValue, planned.device, planned.provider, planned.address, content, state.rawValue, reason,
                     planned.dueAt.timeIntervalSince1970, timestamp, timestamp,
                 ])
                 guard db.changesCount > 0 else {

@@ -37,6 +37,13 @@ extension SQLiteStore {
         }
     }
 
+    /// The ids of every campaign the store has planned, sorted.
+    public func campaignIDs() async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM campaigns ORDER BY id")
+        }
+    }
+
     /// How many events of each type the trail holds, optionally for one campaign.
     public func eventCounts(campaignID: String? = nil) async throws -> [String: Int] {
         try await read { db in

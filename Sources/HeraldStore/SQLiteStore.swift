@@ -15,17 +15,29 @@ import Synchronization
 /// ```
 public final class SQLiteStore: Store, SentMessageLog {
     public struct Configuration: Sendable {
+        /// Whether the store may write.
+        public enum Access: Sendable {
+            /// Creates the file if needed and migrates it (commands that write).
+            case readWrite
+            /// Opens an existing, migrated file and never writes, so that it works on a read-only
+            /// file and never waits for another process's write lock (commands that only read).
+            case readOnly
+        }
+
         /// How long a writer waits for another writer's lock before failing. Default 10 s.
         public var busyTimeout: TimeInterval
         /// Concurrent readers. Default 4.
         public var maximumReaderCount: Int
         /// The zone of `today()` in audience rules for users without a valid one. Default `UTC`.
         public var defaultTimezone: String
+        /// Default `.readWrite`.
+        public var access: Access
 
-        public init(busyTimeout: TimeInterval = 10, maximumReaderCount: Int = 4, defaultTimezone: String = "UTC") {
+        public init(busyTimeout: TimeInterval = 10, maximumReaderCount: Int = 4, defaultTimezone: String = "UTC", access: Access = .readWrite) {
             self.busyTimeout = busyTimeout
             self.maximumReaderCount = maximumReaderCount
             self.defaultTimezone = defaultTimezone
+            self.access = access
         }
     }
 
@@ -37,26 +49,89 @@ public final class SQLiteStore: Store, SentMessageLog {
     /// Audience rules already checked, by source; the same rule is compiled for every page.
     let rules = Mutex<[RuleSource: Rule]>([:])
 
-    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    /// Opens the database at `path`: with `.readWrite` access it is created if needed and
+    /// migrated to the current schema; with `.readOnly` it must exist and be migrated already.
     ///
-    /// - Throws: ``StoreError`` when the file cannot be opened or is not a Herald database.
+    /// - Throws: ``StoreError`` with a sentence that says what to do when the file is missing
+    ///   (read-only), cannot be opened, is not a Herald database, or needs another version.
     public init(path: String, schema: AttributeSchema, configuration: Configuration = Configuration()) throws {
         self.schema = schema
         defaultTimezone = configuration.defaultTimezone
+        let readOnly = configuration.access == .readOnly
+        if readOnly, !FileManager.default.fileExists(atPath: path) {
+            throw StoreError(.missing, "no database at '\(path)'; create one with `herald users import FILE` or `herald users generate --count N`, or name the right file with --database")
+        }
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout)
         config.maximumReaderCount = configuration.maximumReaderCount
         config.foreignKeysEnabled = true
+        config.readonly = readOnly
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             SQLiteStore.registerRuleFunctions(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
-            try StoreMigrations.migrator.migrate(pool)
-            try pool.write { db in try SQLiteStore.ensureAttributeIndexes(db, schema: schema) }
+            if readOnly {
+                try Self.checkSchema(pool, path: path)
+            } else {
+                try Self.migrate(pool)
+                try pool.write { db in try SQLiteStore.ensureAttributeIndexes(db, schema: schema) }
+            }
         } catch let error as DatabaseError {
-            throw StoreError(.cannotOpen, "cannot open the database '\(path)': \(error.message ?? "\(error.resultCode)")")
+            throw StoreError(.cannotOpen, Self.describe(error, path: path))
+        }
+    }
+
+    /// Migrates, and migrates again when another process did it first: GRDB reads which
+    /// migrations ran before it takes the write lock, so two processes opening a new file at the
+    /// same moment can both try the first migration, and the second then finds its tables.
+    static func migrate(_ pool: DatabasePool) throws {
+        var attempt = 1
+        while true {
+            do {
+                try StoreMigrations.migrator.migrate(pool)
+                return
+            } catch is DatabaseError where attempt < 3 {
+                attempt += 1
+                if try pool.read({ try StoreMigrations.migrator.hasCompletedMigrations($0) }) { return }
+            }
+        }
+    }
+
+    /// A read-only store cannot migrate: the file must already have this version's schema.
+    static func checkSchema(_ pool: DatabasePool, path: String) throws {
+        let (completed, superseded, isHerald) = try pool.read { db in
+            (
+                try StoreMigrations.migrator.hasCompletedMigrations(db),
+                try StoreMigrations.migrator.hasBeenSuperseded(db),
+                try db.tableExists("grdb_migrations") && db.tableExists("notifications")
+            )
+        }
+        guard isHerald else {
+            throw StoreError(.cannotOpen, "'\(path)' is not a Herald database (it has no Herald tables); name the right file with --database")
+        }
+        if superseded {
+            throw StoreError(.cannotOpen, "'\(path)' was written by a newer version of Herald; use that version to read it")
+        }
+        guard completed else {
+            throw StoreError(.cannotOpen, "'\(path)' was written by an older version of Herald; run a command that writes (such as `herald deliver`) once to upgrade it")
+        }
+    }
+
+    /// A sentence for an SQLite error met while opening `path`.
+    static func describe(_ error: DatabaseError, path: String) -> String {
+        switch error.resultCode {
+        case .SQLITE_NOTADB:
+            "'\(path)' is not a Herald database (not an SQLite file); name the right file with --database"
+        case .SQLITE_READONLY:
+            "cannot write the database '\(path)': it is read-only; check its permissions (and its directory's), or work on a copy"
+        case .SQLITE_CANTOPEN:
+            "cannot open the database '\(path)': check that its directory exists and is readable"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            "the database '\(path)' is locked by another process; try again when it is done"
+        default:
+            "cannot open the database '\(path)': \(error.message ?? "\(error.resultCode)")"
         }
     }
 
@@ -74,7 +149,14 @@ public final class SQLiteStore: Store, SentMessageLog {
         do {
             return try await pool.write(body)
         } catch let error as DatabaseError {
-            throw StoreError(.database, "the database refused a write: \(error.message ?? "\(error.resultCode)")")
+            switch error.resultCode {
+            case .SQLITE_READONLY:
+                throw StoreError(.database, "cannot write the database: it is read-only; check its permissions (and its directory's), or work on a copy")
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                throw StoreError(.database, "the database stayed locked by another process for 10 s; try again when it is done")
+            default:
+                throw StoreError(.database, "the database refused a write: \(error.message ?? "\(error.resultCode)")")
+            }
         }
     }
 
@@ -103,6 +185,7 @@ private extension DatabaseValue.Storage {
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case cannotOpen = "store.cannot_open"
+        case missing = "store.missing"
         case database = "store.database"
         case invalidAudience = "store.invalid_audience"
         case corrupt = "store.corrupt"

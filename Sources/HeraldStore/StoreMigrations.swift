@@ -111,6 +111,52 @@ enum StoreMigrations {
                 );
                 """)
         }
+        // The dedupe key was one string, `<occurrence>:<user>:<channel>[:<device>]`, with ':'
+        // unescaped: user ids and tokens may contain ':', so two different notifications could
+        // share a key and the second was dropped as a duplicate. Uniqueness is now a constraint on
+        // the four columns themselves. SQLite cannot drop a UNIQUE column constraint, so the table
+        // is rebuilt (keeping every id, which the outbox and the events refer to).
+        migrator.registerMigration("v2-structural-dedupe") { db in
+            try db.execute(sql: """
+                CREATE TABLE notifications_v2 (
+                    id INTEGER PRIMARY KEY,
+                    occurrence_id INTEGER NOT NULL REFERENCES occurrences(id),
+                    campaign_id TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    device TEXT NOT NULL DEFAULT '', -- the push device's address; '' for the channel as a whole
+                    provider TEXT,
+                    address TEXT,
+                    content TEXT,
+                    state TEXT NOT NULL,
+                    reason TEXT,
+                    due_at REAL NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    provider_message_id TEXT,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL,
+                    UNIQUE (occurrence_id, user_id, channel, device)
+                );
+                INSERT INTO notifications_v2 (id, occurrence_id, campaign_id, category, user_id, channel, device, provider,
+                    address, content, state, reason, due_at, attempts, provider_message_id, created_at, updated_at)
+                SELECT id, occurrence_id, campaign_id, category, user_id, channel,
+                    CASE WHEN channel = 'push' AND address IS NOT NULL THEN address ELSE '' END,
+                    provider, address, content, state, reason, due_at, attempts, provider_message_id, created_at, updated_at
+                FROM notifications;
+                DROP TABLE notifications;
+                ALTER TABLE notifications_v2 RENAME TO notifications;
+                CREATE INDEX notifications_by_campaign ON notifications (campaign_id, channel, state, reason);
+                CREATE INDEX notifications_by_user ON notifications (user_id);
+                """)
+            // How an occurrence came to be: `audience` (a campaign sent to its audience, by
+            // `send --now` or the schedule) or `users` (a send to named users). Only an audience
+            // send counts as "the campaign was sent" when `send` refuses to repeat one.
+            try db.execute(sql: "ALTER TABLE occurrences ADD COLUMN kind TEXT NOT NULL DEFAULT 'audience'")
+            // Template parameters given for this send only (`send --param`), as a JSON object, so
+            // that a resumed send renders what the interrupted one did.
+            try db.execute(sql: "ALTER TABLE occurrences ADD COLUMN params TEXT NOT NULL DEFAULT '{}'")
+        }
         return migrator
     }
 }

@@ -44,7 +44,7 @@ struct AudienceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
-        let store = try options.openStore(for: workspace)
+        let store = try options.openStore(for: workspace, access: .readOnly)
         let (label, source, campaignID) = try resolve(in: workspace)
         let now = Date()
         let filter: UserFilter = source.map { .rule($0, now: now, campaignID: campaignID) } ?? .everyone

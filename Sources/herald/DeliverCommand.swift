@@ -31,9 +31,10 @@ struct DeliverCommand: AsyncParsableCommand {
         let lines = HeraldApp.describe(delivery)
         print(lines.isEmpty ? "nothing was due" : "delivered:\n" + lines.joined(separator: "\n"))
         for channel in Channel.allCases {
-            let leased = try await app.store.leasedCount(channel: channel, at: app.clock.now)
-            if leased > 0 {
-                print("\(channel.rawValue): \(leased) notification\(leased == 1 ? " is" : "s are") leased to another dispatcher; run again after the lease ends, or with --take-over-leases if it crashed")
+            let lease = try await app.store.leases(channel: channel, at: app.clock.now)
+            if lease.count > 0 {
+                let until = lease.until.map { " until \(ISO8601.string(from: $0))" } ?? ""
+                print("\(channel.rawValue): \(plural(lease.count, "notification")) being sent by another herald process (leased\(until)); if that process crashed, run again after the lease ends, or with --take-over-leases")
             }
             if let next = try await app.store.nextDue(channel: channel), next > app.clock.now {
                 print("\(channel.rawValue): the next retry is due at \(ISO8601.string(from: next))")

@@ -17,8 +17,11 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The workspace directory.")
     var workspace: String = "."
 
+    /// The demo's own database, so that it never replaces the store herald.yml names.
+    static let defaultDatabase = "herald-demo.db"
+
     @Option(help: "The demo database; replaced on every run.")
-    var database: String = "herald-demo.db"
+    var database: String = DemoCommand.defaultDatabase
 
     @Option(help: "How many synthetic users.")
     var users: Int = 5000
@@ -84,7 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
             if case .trigger = campaign.schedule {
                 recipients = try await app.store.users(matching: .everyone, after: nil, limit: 25).map(\.id)
             }
-            let result = try await app.send(campaign, to: recipients, deliver: true)
+            let result = try await app.send(campaign, HeraldApp.SendRequest(recipients: recipients))
             print(result.description.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         }
 
@@ -109,7 +112,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// `1 campaign`, `3 campaigns`.
+/// `1 campaign`, `2,006 recipients`.
 func plural(_ count: Int, _ noun: String) -> String {
-    "\(count) \(noun)\(count == 1 ? "" : "s")"
+    "\(count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) \(noun)\(count == 1 ? "" : "s")"
 }

@@ -2,6 +2,7 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldEngine
+import HeraldRules
 import HeraldStore
 import Logging
 
@@ -17,7 +18,10 @@ struct HeraldApp {
     init(workspace: Workspace, databasePath: String, clock: any WallClock = SystemWallClock()) throws {
         self.workspace = workspace
         self.clock = clock
-        let store = try SQLiteStore(path: databasePath, schema: workspace.configuration.attributes)
+        let store = try SQLiteStore(
+            path: databasePath, schema: workspace.configuration.attributes,
+            configuration: SQLiteStore.Configuration(defaultTimezone: workspace.configuration.defaultTimezone)
+        )
         self.store = store
         var logger = Logger(label: "herald")
         logger.logLevel = .warning
@@ -44,29 +48,124 @@ struct HeraldApp {
         var campaignID: String
         /// The fire instant of an unfinished earlier send that this one finished instead, if any.
         var resumed: Date?
-        var planning: Planner.Result
+        /// Planning, unless the resumed send was planned completely before.
+        var planning: Planner.Result?
         var delivery: [Channel: Dispatcher.Summary]
-        /// Notifications still leased to a dispatcher that stopped.
-        var leased: [Channel: Int]
+        /// Notifications due now but leased to another herald process, with the lease's end.
+        var leased: [Channel: (count: Int, until: Date?)]
 
         var description: String {
-            let summary = planning.summary
             var lines: [String] = []
             if let resumed {
-                lines.append("\(campaignID): finishing the send of \(ISO8601.string(from: resumed)) instead of starting a new one: it was interrupted or still has notifications waiting (--new starts another)")
+                lines.append("\(campaignID): finishing the send of \(ISO8601.string(from: resumed)) instead of starting a new one: it was interrupted, is still running in another herald process, or has notifications waiting (--new starts another)")
             }
-            lines += [
-                "\(campaignID): \(planning.recipients) recipient\(planning.recipients == 1 ? "" : "s"), "
-                    + "\(summary.planned) notification\(summary.planned == 1 ? "" : "s") planned, \(summary.skipped) skipped"
-                    + (summary.duplicates > 0 ? ", \(summary.duplicates) already planned before" : "")
-                    + (summary.alreadyPlannedUsers > 0 ? ", \(summary.alreadyPlannedUsers) recipients already planned before" : ""),
-            ]
+            if let planning {
+                let summary = planning.summary
+                lines.append(
+                    "\(campaignID): \(plural(planning.recipients, "recipient")), "
+                        + "\(plural(summary.planned, "notification")) planned, \(summary.skipped) skipped"
+                        + (summary.duplicates > 0 ? ", \(summary.duplicates) already planned before" : "")
+                        + (summary.alreadyPlannedUsers > 0 ? ", \(plural(summary.alreadyPlannedUsers, "recipient")) already planned before" : "")
+                )
+            } else {
+                lines.append("\(campaignID): planned completely before; delivering what is left")
+            }
             lines += HeraldApp.describe(delivery)
-            for (channel, count) in leased.sorted(by: { $0.key < $1.key }) {
-                lines.append("  \(channel.rawValue): \(count) held by a dispatcher that stopped; `herald deliver` sends them when its lease ends (or at once with --take-over-leases)")
+            for (channel, lease) in leased.sorted(by: { $0.key < $1.key }) {
+                let until = lease.until.map { " until \(ISO8601.string(from: $0))" } ?? ""
+                lines.append("  \(channel.rawValue): \(lease.count) being sent by another herald process (leased\(until)); if that process crashed, `herald deliver` sends them when the lease ends, or at once with --take-over-leases")
             }
             return lines.joined(separator: "\n")
         }
+    }
+
+    /// What a send was asked to do, beyond the campaign.
+    struct SendRequest {
+        /// Named users instead of the audience.
+        var recipients: [String]?
+        /// Drain the campaign's channels after planning (false: `--plan-only`).
+        var deliver = true
+        /// Send to the audience again although an earlier send finished (`--again`).
+        var again = false
+        /// Start a new send even when an earlier one is unfinished (`--new`).
+        var startNew = false
+        /// Parameters for this send only (`--param`).
+        var params: [String: String] = [:]
+    }
+
+    /// Plans `campaign` now and, with `request.deliver`, drains its channels' outboxes.
+    ///
+    /// The occurrence is found or created in one store transaction: an earlier audience send
+    /// that is not done (the process stopped while planning or delivering, retries are waiting,
+    /// or another process is sending it right now) is finished instead of starting a new one,
+    /// and a finished one is reported instead of repeated, unless `again`. Two `send`s of one
+    /// campaign started together therefore plan one occurrence, and nothing is sent twice.
+    func send(_ campaign: Campaign, _ request: SendRequest) async throws -> SendResult {
+        if let recipients = request.recipients {
+            let known = Set(try await store.users(matching: .ids(recipients), after: nil, limit: recipients.count).map(\.id))
+            let missing = recipients.filter { !known.contains($0) }
+            guard missing.isEmpty else {
+                throw CLIError("no user with id \(missing.map { "'\($0)'" }.joined(separator: ", ")); nothing was sent (import them first with `herald users import`)")
+            }
+        }
+        let now = clock.now
+        // A bad audience rule fails here, before anything is written.
+        _ = try await planner.audience(of: campaign, at: now, recipients: request.recipients)
+        let start = try await store.startOccurrence(OccurrenceRequest(
+            campaignID: campaign.id, definitionHash: campaign.definitionHash, fireAt: now,
+            kind: request.recipients == nil ? .audience : .users, params: request.params,
+            // A send to named users is always its own occurrence: resuming another one for them
+            // would drop their new message as a duplicate of the old one.
+            resumesUnfinished: !request.startNew, repeatsFinished: request.again || request.startNew
+        ), at: now)
+        let occurrence: Occurrence
+        var resumed: Date?
+        switch start {
+        case .started(let new):
+            occurrence = new
+        case .resumed(let unfinished):
+            occurrence = unfinished
+            resumed = unfinished.fireAt
+        case .alreadySent(let record):
+            throw CLIError(Self.alreadySentMessage(campaign.id, record))
+        }
+        let planning = occurrence.isPlanned ? nil : try await planner.plan(campaign, occurrence: occurrence, recipients: request.recipients)
+        var delivery: [Channel: Dispatcher.Summary] = [:]
+        if request.deliver {
+            delivery = try await deliver(channels: campaign.channels)
+        }
+        return SendResult(
+            campaignID: campaign.id, resumed: resumed, planning: planning, delivery: delivery,
+            leased: try await leasedElsewhere(channels: campaign.channels)
+        )
+    }
+
+    static func alreadySentMessage(_ campaignID: String, _ record: SendRecord) -> String {
+        let when = ISO8601.string(from: record.finishedAt ?? record.occurrence.fireAt)
+        return "\(campaignID) was already sent to its audience on \(when): \(plural(record.sent, "notification")) to "
+            + "\(plural(record.recipients, "recipient")) (see `herald report --campaign \(campaignID)`). Nothing was sent; "
+            + "add --again to send it to its audience once more"
+    }
+
+    /// Which of `ids` the campaign's audience rule does not select, checked in memory as
+    /// `audience --user` does.
+    func usersOutsideAudience(_ ids: [String], of campaign: Campaign) async throws -> [String] {
+        let now = clock.now
+        guard case .rule(let source, _, let campaignID) = try await planner.audience(of: campaign, at: now) else { return [] }
+        let rule = try Rule(source, schema: workspace.configuration.attributes)
+        let context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone)
+        let users = try await store.users(matching: .ids(ids), after: nil, limit: ids.count)
+        return users.filter { !rule.evaluate($0, in: context) }.map(\.id)
+    }
+
+    /// Rows due now on `channels` whose lease has not ended: another process is sending them.
+    func leasedElsewhere(channels: [Channel]) async throws -> [Channel: (count: Int, until: Date?)] {
+        var leased: [Channel: (count: Int, until: Date?)] = [:]
+        for channel in channels {
+            let lease = try await store.leases(channel: channel, at: clock.now)
+            if lease.count > 0 { leased[channel] = lease }
+        }
+        return leased
     }
 
     /// One line per channel. A dispatcher delivers everything due on its channel, so the counts
@@ -78,10 +177,10 @@ struct HeraldApp {
         }
     }
 
-    /// Delivers whatever is due in every channel's outbox.
-    func deliver() async throws -> [Channel: Dispatcher.Summary] {
+    /// Delivers whatever is due in the outboxes of `channels` (every channel by default).
+    func deliver(channels: [Channel] = Channel.allCases) async throws -> [Channel: Dispatcher.Summary] {
         var delivery: [Channel: Dispatcher.Summary] = [:]
-        for dispatcher in dispatchers {
+        for dispatcher in dispatchers where channels.contains(dispatcher.channel) {
             delivery[dispatcher.channel] = try await dispatcher.drain()
         }
         return delivery
@@ -98,37 +197,5 @@ struct HeraldApp {
         if campaign.throttle != nil { names.append("throttle") }
         if campaign.expiresAfter != nil { names.append("expires_after") }
         return names
-    }
-
-    /// Plans `campaign` now and, with `deliver`, drains every channel's outbox.
-    ///
-    /// An earlier send of the campaign that is not done (the process stopped while planning or
-    /// delivering, or retries are waiting) is finished instead of starting a new one, unless
-    /// `startNew`: its notifications are keyed by occurrence, so nothing already planned is
-    /// planned again, and re-running a send that crashed does not send it twice.
-    func send(_ campaign: Campaign, to recipients: [String]?, deliver: Bool, startNew: Bool = false) async throws -> SendResult {
-        if let recipients {
-            let known = try await store.users(matching: .ids(recipients), after: nil, limit: recipients.count).map(\.id)
-            let missing = recipients.filter { !known.contains($0) }
-            guard missing.isEmpty else {
-                throw CLIError("no user with id \(missing.map { "'\($0)'" }.joined(separator: ", ")); nothing was sent (import them first with `herald users import`)")
-            }
-        }
-        // A send to named users is always its own occurrence: resuming another one for them
-        // would drop their new message as a duplicate of the old one.
-        let unfinished = startNew || recipients != nil ? nil : try await store.resumableOccurrence(campaignID: campaign.id)
-        let planning = try await planner.plan(campaign, fireAt: unfinished?.fireAt ?? clock.now, recipients: recipients)
-        var delivery: [Channel: Dispatcher.Summary] = [:]
-        var leasedAfterward: [Channel: Int] = [:]
-        if deliver {
-            for dispatcher in dispatchers where campaign.channels.contains(dispatcher.channel) {
-                delivery[dispatcher.channel] = try await dispatcher.drain()
-            }
-        }
-        for channel in campaign.channels {
-            let leased = try await store.leasedCount(channel: channel, at: clock.now)
-            if leased > 0 { leasedAfterward[channel] = leased }
-        }
-        return SendResult(campaignID: campaign.id, resumed: unfinished?.fireAt, planning: planning, delivery: delivery, leased: leasedAfterward)
     }
 }

@@ -17,8 +17,15 @@ struct ReportCommand: AsyncParsableCommand {
     var format: ReportFormatter.Format = .table
 
     func run() async throws {
-        let workspace = try options.loadWorkspace()
-        let store = try options.openStore(for: workspace)
+        // The report reads the store only: it needs no valid campaign, and it never creates or
+        // writes the database.
+        let store = try options.openStoreForReading()
+        if let campaign {
+            let known = try await store.campaignIDs()
+            guard known.contains(campaign) else {
+                throw CLIError("no campaign '\(campaign)' in the store (\(known.isEmpty ? "nothing was sent yet" : Suggestion.hint(for: campaign, in: known)))")
+            }
+        }
         let rows = try await store.report(campaignID: campaign)
         print(ReportFormatter.format(rows, as: format))
     }

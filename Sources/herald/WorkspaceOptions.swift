@@ -1,37 +1,70 @@
 import ArgumentParser
 import Foundation
+import HeraldContent
 import HeraldCore
 import HeraldDefinitions
 import HeraldStore
 
-/// The options every command that reads a workspace or the store shares.
-struct WorkspaceOptions: ParsableArguments {
+/// Where the workspace is: the option every command that reads one shares.
+struct WorkspaceLocation: ParsableArguments {
     @Option(name: [.short, .customLong("workspace")], help: "The workspace directory (the one with herald.yml).")
     var workspace: String = "."
+}
+
+/// The options every command that reads a workspace or the store shares.
+struct WorkspaceOptions: ParsableArguments {
+    @OptionGroup var location: WorkspaceLocation
 
     @Option(name: .customLong("database"), help: "The SQLite database file. Default: the `store:` of herald.yml, relative to the workspace.")
     var database: String?
 
-    /// Loads and validates the workspace, or prints every problem and fails.
+    var workspace: String { location.workspace }
+
+    /// Loads the workspace and keeps what is usable: herald.yml must be valid; a campaign that
+    /// has errors (in its file, its template or its segment) is left out, with its problems
+    /// printed, so that the other campaigns still work.
     func loadWorkspace() throws -> Workspace {
-        let (workspace, diagnostics) = WorkspaceLoader().load(directory: self.workspace)
-        for diagnostic in diagnostics where diagnostic.severity == .warning {
+        let (loaded, found) = WorkspaceLoader().loadUsable(directory: self.workspace)
+        var diagnostics = found
+        var workspace = loaded
+        if let loaded {
+            let checked = TemplateChecker.usable(loaded)
+            workspace = checked.workspace
+            diagnostics += checked.diagnostics
+        }
+        for diagnostic in diagnostics {
             printError(diagnostic.description)
         }
-        guard let workspace, diagnostics.allSatisfy({ $0.severity != .error }) else {
-            for diagnostic in diagnostics where diagnostic.severity == .error {
-                printError(diagnostic.description)
-            }
-            let count = diagnostics.filter { $0.severity == .error }.count
-            throw CLIError("the workspace '\(self.workspace)' has \(count) error\(count == 1 ? "" : "s"); run `herald validate` after fixing them")
+        let errors = diagnostics.filter { $0.severity == .error }.count
+        guard let workspace else {
+            throw CLIError("the workspace '\(self.workspace)' cannot be used: herald.yml has \(plural(errors, "error")); run `herald validate` after fixing \(errors == 1 ? "it" : "them")")
+        }
+        if errors > 0 {
+            let left = workspace.unusableCampaigns.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }
+            printError("note: \(plural(errors, "error")) in the workspace; " + (left.isEmpty
+                ? "nothing depends on \(errors == 1 ? "it" : "them") here"
+                : "left out until fixed: \(left.joined(separator: ", "))") + "; run `herald validate`")
         }
         return workspace
     }
 
+    /// The campaign with this id, or an error that says why it cannot be used, or the nearest id.
+    func campaign(_ id: String, in workspace: Workspace) throws -> Campaign {
+        if let campaign = workspace.campaign(id: id) { return campaign }
+        if let reason = workspace.unusableCampaigns[id] {
+            throw CLIError("campaign '\(id)' cannot be used until it is fixed: \(reason) (printed above)")
+        }
+        throw CLIError("unknown campaign '\(id)' (\(Suggestion.hint(for: id, in: workspace.campaigns.map(\.id) + workspace.unusableCampaigns.keys)))")
+    }
+
     /// The database path: `--database`, else the `sqlite:` path of herald.yml relative to the workspace.
     func databasePath(for workspace: Workspace) throws -> String {
+        try databasePath(configuration: workspace.configuration)
+    }
+
+    private func databasePath(configuration: HeraldConfiguration) throws -> String {
         if let database { return database }
-        let store = workspace.configuration.store
+        let store = configuration.store
         guard store.hasPrefix("sqlite:") else {
             throw CLIError("store '\(store)' in herald.yml is not supported yet (use sqlite:PATH)")
         }
@@ -39,8 +72,41 @@ struct WorkspaceOptions: ParsableArguments {
         return path.hasPrefix("/") ? path : URL(fileURLWithPath: self.workspace).appendingPathComponent(path).path
     }
 
-    func openStore(for workspace: Workspace) throws -> SQLiteStore {
-        try SQLiteStore(path: databasePath(for: workspace), schema: workspace.configuration.attributes)
+    /// Opens the store of `workspace`. A command that only reads opens it `.readOnly`: it never
+    /// creates a file, works on a read-only one, and never waits for another process's writes.
+    func openStore(for workspace: Workspace, access: SQLiteStore.Configuration.Access = .readWrite) throws -> SQLiteStore {
+        try Self.open(
+            path: databasePath(for: workspace), schema: workspace.configuration.attributes,
+            configuration: SQLiteStore.Configuration(defaultTimezone: workspace.configuration.defaultTimezone, access: access)
+        )
+    }
+
+    /// Opens a store; a missing file next to the demo's database says so.
+    static func open(path: String, schema: AttributeSchema, configuration: SQLiteStore.Configuration) throws -> SQLiteStore {
+        do {
+            return try SQLiteStore(path: path, schema: schema, configuration: configuration)
+        } catch let error as StoreError where error.code == .missing {
+            let demo = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(DemoCommand.defaultDatabase).path
+            guard FileManager.default.fileExists(atPath: demo), !path.hasSuffix(DemoCommand.defaultDatabase) else { throw error }
+            throw StoreError(.missing, error.message + " (`herald demo` wrote its users and sends to \(DemoCommand.defaultDatabase): add --database \(DemoCommand.defaultDatabase) to read them)")
+        }
+    }
+
+    /// Opens the store read-only without loading the workspace: `--database`, else the store
+    /// that herald.yml names (only herald.yml is read, so a bad campaign file changes nothing).
+    func openStoreForReading() throws -> SQLiteStore {
+        let path: String
+        if let database {
+            path = database
+        } else {
+            let (configuration, diagnostics) = WorkspaceLoader().loadConfiguration(directory: workspace)
+            guard let configuration else {
+                for diagnostic in diagnostics { printError(diagnostic.description) }
+                throw CLIError("no database to read: name it with --database FILE, or run in a workspace whose herald.yml names it (`store: sqlite:herald.db`)")
+            }
+            path = try databasePath(configuration: configuration)
+        }
+        return try Self.open(path: path, schema: AttributeSchema(), configuration: SQLiteStore.Configuration(access: .readOnly))
     }
 }
 

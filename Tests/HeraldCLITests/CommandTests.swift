@@ -104,8 +104,15 @@ struct CommandTests {
             #expect(unknown.stderr.contains("no user with id 'nobody'; nothing was sent"))
             #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
 
+            // A triggered campaign goes to named users; its whole audience needs --all.
+            let whole = try await HeraldBinary.run(["send", "order-shipped", "--now", "--plan-only"], in: directory.path)
+            #expect(whole.status == 1)
+            #expect(whole.stderr.contains("order-shipped is sent when the event 'order_shipped' happens, to the user it happened to; name the recipients with --user ID"), "\(whole.stderr)")
+            #expect(whole.stderr.contains("or add --all to send it to its whole audience (50 users)"), "\(whole.stderr)")
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
+
             // A held campaign-wide send is not taken over by a send to one user, whose message is its own.
-            #expect(try await HeraldBinary.run(["send", "order-shipped", "--now", "--plan-only"], in: directory.path).status == 0)
+            #expect(try await HeraldBinary.run(["send", "order-shipped", "--now", "--all", "--plan-only"], in: directory.path).status == 0)
             let one = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "u-000001"], in: directory.path)
             #expect(!one.stdout.contains("finishing the send"), "\(one.stdout)")
             #expect(one.stdout.hasPrefix("order-shipped: 1 recipient, "), "\(one.stdout)")

@@ -42,8 +42,8 @@ func decisions(_ user: User, _ campaign: Campaign) -> [String] {
         #expect(decisions(user, campaign(channels: [.push])) == ["push:t-ios=send via apns", "push:t-new=send via fcm"])
         let keys = RecipientPlanner(routing: routing)
             .plan(user, campaign: campaign(channels: [.push]), occurrence: occurrence, dueAt: Date(), renderer: ClosureRenderer.simple)
-            .map(\.dedupeKey)
-        #expect(keys == ["7:u-1:push:t-ios", "7:u-1:push:t-new"])
+            .map { "\($0.occurrenceID) \($0.userID) \($0.channel.rawValue) \($0.device)" }
+        #expect(keys == ["7 u-1 push t-ios", "7 u-1 push t-new"])
     }
 
     @Test func aDeviceWithoutAProviderForItsPlatformIsSkippedNoProvider() {

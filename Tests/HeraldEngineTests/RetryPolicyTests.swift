@@ -4,7 +4,7 @@ import HeraldEngine
 import Testing
 
 let message = OutboundMessage(
-    notificationID: 1, dedupeKey: "k", campaignID: "c", userID: "u", channel: .sms, provider: "twilio",
+    notificationID: 1, campaignID: "c", userID: "u", channel: .sms, provider: "twilio",
     address: "+15551234567", content: .sms(SMSContent(body: "hi")), attempt: 1
 )
 

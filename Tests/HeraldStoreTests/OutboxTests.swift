@@ -4,10 +4,10 @@ import HeraldStore
 import HeraldTesting
 import Testing
 
-func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipReason? = nil, due: Date, occurrence: Int64) -> PlannedNotification {
+func planned(user: String, channel: Channel = .email, device: String = "", skip: SkipReason? = nil, due: Date, occurrence: Int64) -> PlannedNotification {
     PlannedNotification(
-        dedupeKey: key, occurrenceID: occurrence, campaignID: "spring", category: "marketing", userID: user,
-        channel: channel, provider: "sendgrid", address: "\(user)@example.com", dueAt: due,
+        occurrenceID: occurrence, campaignID: "spring", category: "marketing", userID: user,
+        channel: channel, device: device, provider: "sendgrid", address: "\(user)@example.com", dueAt: due,
         decision: skip.map { .skip($0, detail: nil) } ?? .send(.email(EmailContent(subject: "Hi", text: "Hello \(user)")))
     )
 }
@@ -19,8 +19,8 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h1", at: now)
             let batch = [
-                planned("k1", user: "u-1", due: now, occurrence: occurrence.id),
-                planned("k2", user: "u-2", skip: .optedOut, due: now, occurrence: occurrence.id),
+                planned(user: "u-1", due: now, occurrence: occurrence.id),
+                planned(user: "u-2", skip: .optedOut, due: now, occurrence: occurrence.id),
             ]
             #expect(try await store.savePlanned(batch, at: now) == PlanSummary(planned: 1, skipped: 1, duplicates: 0))
             #expect(try await store.savePlanned(batch, at: now) == PlanSummary(planned: 0, skipped: 0, duplicates: 2))
@@ -35,7 +35,7 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             let store = try makeStore(directory)
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
-            _ = try await store.savePlanned((1...3).map { planned("k\($0)", user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
+            _ = try await store.savePlanned((1...3).map { planned(user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
 
             let first = try await store.claim(channel: .email, limit: 2, leaseOwner: "a", lease: .seconds(60), at: now)
             #expect(first.map(\.message.userID) == ["u-1", "u-2"])
@@ -59,10 +59,10 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             _ = try await store.upsertUsers([User(id: "u-4", devices: [Device(platform: .android, token: "dead-token")])], at: now)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
-            var push = planned("k4", user: "u-4", channel: .push, due: now, occurrence: occurrence.id)
+            var push = planned(user: "u-4", channel: .push, due: now, occurrence: occurrence.id)
             push.address = "dead-token"
             push.decision = .send(.push(PushContent(body: "Hi")))
-            _ = try await store.savePlanned((1...3).map { planned("k\($0)", user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
+            _ = try await store.savePlanned((1...3).map { planned(user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
             _ = try await store.savePlanned([push], at: now)
             let emails = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now)
             let pushes = try await store.claim(channel: .push, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now)
@@ -99,7 +99,12 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             for offset in [0.000_123_4, 0.123_456_789, 0.999_999_9, 0.5] {
                 let instant = Date(timeIntervalSince1970: 1_795_000_000 + offset)
                 let first = try await store.beginOccurrence(campaignID: "c\(offset)", fireAt: instant, definitionHash: "h", at: instant)
-                let resumable = try #require(try await store.resumableOccurrence(campaignID: "c\(offset)"))
+                guard case .resumed(let resumable) = try await store.startOccurrence(
+                    OccurrenceRequest(campaignID: "c\(offset)", definitionHash: "h", fireAt: instant.addingTimeInterval(60)), at: instant
+                ) else {
+                    Issue.record("the unfinished occurrence was not resumed")
+                    continue
+                }
                 let again = try await store.beginOccurrence(campaignID: "c\(offset)", fireAt: resumable.fireAt, definitionHash: "h", at: instant)
                 #expect(again.id == first.id && !again.isNew)
                 #expect(resumable.fireAt == first.fireAt)
@@ -116,7 +121,7 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
         try await withTemporaryDirectory { directory in
             let store = try makeStore(directory)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
-            _ = try await store.savePlanned([planned("k1", user: "u-1", due: now, occurrence: occurrence.id)], at: now)
+            _ = try await store.savePlanned([planned(user: "u-1", due: now, occurrence: occurrence.id)], at: now)
             let slow = try await store.claim(channel: .email, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)
             let takeover = try await store.claim(channel: .email, limit: 1, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(61))
             try await store.resolve([(takeover[0], .sent(providerMessageID: "p-2", provider: "sendgrid"))], at: now.addingTimeInterval(62))
@@ -134,7 +139,7 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             let store = try makeStore(directory)
             _ = try await store.upsertUsers([User(id: "u-1", devices: [Device(platform: .ios, token: "tok"), Device(platform: .android, token: "tok")])], at: now)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
-            var push = planned("k1", user: "u-1", channel: .push, due: now, occurrence: occurrence.id)
+            var push = planned(user: "u-1", channel: .push, due: now, occurrence: occurrence.id)
             push.address = "tok"
             push.decision = .send(.push(PushContent(body: "Hi")))
             _ = try await store.savePlanned([push], at: now)
@@ -149,7 +154,7 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             let user = User(id: "u-1", devices: [Device(platform: .android, token: "dead")])
             _ = try await store.upsertUsers([user], at: now)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
-            var push = planned("k1", user: "u-1", channel: .push, due: now, occurrence: occurrence.id)
+            var push = planned(user: "u-1", channel: .push, due: now, occurrence: occurrence.id)
             push.address = "dead"
             push.decision = .send(.push(PushContent(body: "Hi")))
             _ = try await store.savePlanned([push], at: now)
@@ -166,7 +171,7 @@ func planned(_ key: String, user: String, channel: Channel = .email, skip: SkipR
             let store = try makeStore(directory)
             _ = try await store.upsertUsers([User(id: "u-1", phone: "+15551234567")], at: now)
             let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
-            var sms = planned("k1", user: "u-1", channel: .sms, due: now, occurrence: occurrence.id)
+            var sms = planned(user: "u-1", channel: .sms, due: now, occurrence: occurrence.id)
             sms.decision = .send(.sms(SMSContent(body: "Hi")))
             _ = try await store.savePlanned([sms], at: now)
             let claimed = try await store.claim(channel: .sms, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HeraldCore
 import HeraldStore
 import HeraldTesting
@@ -98,8 +99,50 @@ let ana = User(
             #expect {
                 try SQLiteStore(path: path, schema: schema)
             } throws: { error in
-                let message = String(describing: error)
-                return message.hasPrefix("cannot open the database '\(path)'") && message.contains("not a database")
+                String(describing: error) == "'\(path)' is not a Herald database (not an SQLite file); name the right file with --database"
+            }
+        }
+    }
+
+    @Test func aReadOnlyStoreNeverCreatesAFileAndSaysHowToMakeOne() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("typo.db")
+            #expect {
+                try SQLiteStore(path: path, schema: schema, configuration: SQLiteStore.Configuration(access: .readOnly))
+            } throws: { error in
+                String(describing: error) == "no database at '\(path)'; create one with `herald users import FILE` or `herald users generate --count N`, or name the right file with --database"
+            }
+            #expect(!FileManager.default.fileExists(atPath: path))
+        }
+    }
+
+    @Test func aReadOnlyStoreReadsWhileAnotherProcessHoldsTheWriteLockAndCannotWrite() async throws {
+        try await withTemporaryDirectory { directory in
+            _ = try await makeStore(directory).upsertUsers([ana], at: Date())
+            // Another process in the middle of a long write transaction.
+            var configuration = GRDB.Configuration()
+            configuration.allowsUnsafeTransactions = true
+            let other = try DatabaseQueue(path: directory.file("herald.db"), configuration: configuration)
+            try await other.writeWithoutTransaction { db in
+                try db.execute(sql: "BEGIN IMMEDIATE; INSERT INTO users (id) VALUES ('u-uncommitted')")
+            }
+            // Opening read-only writes nothing (a read-write open migrates, and would wait for the
+            // lock for its whole busy timeout, then fail), and reading does not wait either.
+            let reader = try SQLiteStore(
+                path: directory.file("herald.db"), schema: schema,
+                configuration: SQLiteStore.Configuration(busyTimeout: 0.2, access: .readOnly)
+            )
+            #expect(try await reader.countUsers(matching: .everyone) == 1)
+            #expect {
+                try SQLiteStore(path: directory.file("herald.db"), schema: schema, configuration: SQLiteStore.Configuration(busyTimeout: 0.2))
+            } throws: { error in
+                String(describing: error).contains("is locked by another process; try again when it is done")
+            }
+            try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+            await #expect {
+                _ = try await reader.upsertUsers([User(id: "u-9")], at: Date())
+            } throws: { error in
+                String(describing: error).contains("read-only")
             }
         }
     }

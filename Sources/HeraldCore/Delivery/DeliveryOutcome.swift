@@ -19,7 +19,6 @@ public enum DeliveryOutcome: Sendable, Hashable {
 /// One message handed to a transport: where to, what, and on whose behalf.
 public struct OutboundMessage: Sendable, Hashable {
     public var notificationID: Int64
-    public var dedupeKey: String
     public var campaignID: String
     public var userID: String
     public var channel: Channel
@@ -34,12 +33,11 @@ public struct OutboundMessage: Sendable, Hashable {
     public var attempt: Int
 
     public init(
-        notificationID: Int64, dedupeKey: String, campaignID: String, userID: String, channel: Channel,
+        notificationID: Int64, campaignID: String, userID: String, channel: Channel,
         provider: String, address: String, subscription: WebPushSubscription? = nil,
         content: NotificationContent, attempt: Int
     ) {
         self.notificationID = notificationID
-        self.dedupeKey = dedupeKey
         self.campaignID = campaignID
         self.userID = userID
         self.channel = channel

@@ -2,19 +2,98 @@ import Foundation
 
 /// The identity of one planned send of a campaign: a campaign at one fire instant.
 public struct Occurrence: Sendable, Hashable {
+    /// How an occurrence came to be.
+    public enum Kind: String, Sendable, Hashable {
+        /// The campaign sent to its audience (`send --now`, or its schedule).
+        case audience
+        /// The campaign sent to named users (`send --user`, an API send).
+        case users
+    }
+
     public var id: Int64
     public var campaignID: String
     public var fireAt: Date
     public var definitionHash: String
+    public var kind: Kind
+    /// Template parameters given for this send only (`send --param`); they override the
+    /// campaign's `params`.
+    public var params: [String: String]
     /// False when the occurrence already existed (it was planned before, maybe partly).
     public var isNew: Bool
+    /// True when its planning finished: a resumed send only has to deliver what is left.
+    public var isPlanned: Bool
 
-    public init(id: Int64, campaignID: String, fireAt: Date, definitionHash: String, isNew: Bool) {
+    public init(
+        id: Int64, campaignID: String, fireAt: Date, definitionHash: String, kind: Kind = .audience,
+        params: [String: String] = [:], isNew: Bool, isPlanned: Bool = false
+    ) {
         self.id = id
         self.campaignID = campaignID
         self.fireAt = fireAt
         self.definitionHash = definitionHash
+        self.kind = kind
+        self.params = params
         self.isNew = isNew
+        self.isPlanned = isPlanned
+    }
+}
+
+/// What a send asks of the store: the occurrence to plan, found or created in one transaction so
+/// that two processes sending the same campaign at the same moment share one occurrence.
+public struct OccurrenceRequest: Sendable, Hashable {
+    public var campaignID: String
+    public var definitionHash: String
+    /// The fire instant of a new occurrence.
+    public var fireAt: Date
+    public var kind: Occurrence.Kind
+    public var params: [String: String]
+    /// Finish the latest unfinished audience send of the campaign instead of starting one.
+    /// Default true; a send to named users never resumes.
+    public var resumesUnfinished: Bool
+    /// Start although an earlier audience send of the campaign finished (`send --again`).
+    /// Default false: the store answers ``OccurrenceStart/alreadySent(_:)`` instead.
+    public var repeatsFinished: Bool
+
+    public init(
+        campaignID: String, definitionHash: String, fireAt: Date, kind: Occurrence.Kind = .audience,
+        params: [String: String] = [:], resumesUnfinished: Bool = true, repeatsFinished: Bool = false
+    ) {
+        self.campaignID = campaignID
+        self.definitionHash = definitionHash
+        self.fireAt = fireAt
+        self.kind = kind
+        self.params = params
+        self.resumesUnfinished = resumesUnfinished
+        self.repeatsFinished = repeatsFinished
+    }
+}
+
+/// The answer to an ``OccurrenceRequest``.
+public enum OccurrenceStart: Sendable, Hashable {
+    /// A new occurrence.
+    case started(Occurrence)
+    /// An unfinished audience send of the campaign (interrupted, or still running in another
+    /// process), to finish.
+    case resumed(Occurrence)
+    /// The campaign was already sent to its audience; nothing was created.
+    case alreadySent(SendRecord)
+}
+
+/// An earlier finished send of a campaign, to tell the user what happened before.
+public struct SendRecord: Sendable, Hashable {
+    public var occurrence: Occurrence
+    /// When its planning finished.
+    public var finishedAt: Date?
+    /// Distinct users with at least one notification sent or delivered.
+    public var recipients: Int
+    /// Notifications sent or delivered.
+    public var sent: Int
+
+    public init(occurrence: Occurrence, finishedAt: Date?, recipients: Int, sent: Int) {
+        self.occurrence = occurrence
+        self.finishedAt = finishedAt
+        self.recipients = recipients
+        self.sent = sent
     }
 }
 
@@ -26,13 +105,18 @@ public struct PlannedNotification: Sendable, Hashable {
         case skip(SkipReason, detail: String?)
     }
 
-    /// Unique in the store: the same key is never planned twice.
-    public var dedupeKey: String
     public var occurrenceID: Int64
     public var campaignID: String
     public var category: String
     public var userID: String
     public var channel: Channel
+    /// The push device's address (token or web push endpoint) for a per-device decision; empty
+    /// for email, SMS and a decision about the push channel as a whole.
+    ///
+    /// (occurrence, user, channel, device) is unique in the store: the same notification is
+    /// never planned twice. The store compares the four values as columns, never as one joined
+    /// string, so ids and tokens may contain any character.
+    public var device: String
     public var provider: String?
     public var address: String?
     public var dueAt: Date
@@ -42,11 +126,11 @@ public struct PlannedNotification: Sendable, Hashable {
     public var warning: String?
 
     public init(
-        dedupeKey: String, occurrenceID: Int64, campaignID: String, category: String, userID: String,
-        channel: Channel, provider: String?, address: String?, dueAt: Date, decision: Decision, warning: String? = nil
+        occurrenceID: Int64, campaignID: String, category: String, userID: String,
+        channel: Channel, device: String = "", provider: String?, address: String?, dueAt: Date, decision: Decision, warning: String? = nil
     ) {
         self.warning = warning
-        self.dedupeKey = dedupeKey
+        self.device = device
         self.occurrenceID = occurrenceID
         self.campaignID = campaignID
         self.category = category
@@ -56,13 +140,6 @@ public struct PlannedNotification: Sendable, Hashable {
         self.address = address
         self.dueAt = dueAt
         self.decision = decision
-    }
-
-    /// `<occurrence>:<user>:<channel>` and, for push, the device address: one key per send.
-    public static func dedupeKey(occurrenceID: Int64, userID: String, channel: Channel, device: String? = nil) -> String {
-        var key = "\(occurrenceID):\(userID):\(channel.rawValue)"
-        if let device { key += ":\(device)" }
-        return key
     }
 }
 

@@ -77,9 +77,15 @@ public protocol Store: Sendable {
     /// Records the campaign's current definition hash.
     func saveCampaign(id: String, definitionHash: String, at now: Date) async throws
 
-    /// The occurrence of `campaignID` at `fireAt`, created if new. Planning the same occurrence
-    /// again is safe: its notifications are keyed by occurrence.
+    /// The occurrence of `campaignID` at `fireAt`, created if new (a scheduled fire instant).
+    /// Planning the same occurrence again is safe: its notifications are keyed by occurrence.
     func beginOccurrence(campaignID: String, fireAt: Date, definitionHash: String, at now: Date) async throws -> Occurrence
+
+    /// Finds or creates the occurrence a send plans, in one write transaction: the latest
+    /// unfinished audience send of the campaign is resumed, an earlier finished one is reported
+    /// (unless `repeatsFinished`), and otherwise a new occurrence is created. Two processes that
+    /// ask at the same moment therefore get the same occurrence.
+    func startOccurrence(_ request: OccurrenceRequest, at now: Date) async throws -> OccurrenceStart
 
     /// Which of `userIDs` already have notifications in the occurrence. A page of users is
     /// written in one transaction, so such a user was planned completely.
@@ -88,17 +94,13 @@ public protocol Store: Sendable {
     /// Marks an occurrence fully planned.
     func finishOccurrence(id: Int64, at now: Date) async throws
 
-    /// The latest occurrence of `campaignID` that is not done: its planning stopped part way, or
-    /// some of its notifications are still in the outbox. A repeated `send` finishes it rather
-    /// than starting the campaign again.
-    func resumableOccurrence(campaignID: String) async throws -> Occurrence?
-
     /// Writes a batch of planner decisions in one transaction: notifications, outbox rows for the
     /// ones to send, and a `planned` or `skipped` event each. Keys already present are left alone.
     func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary
 
-    /// How many outbox rows of `channel` are due at `now` but leased to a dispatcher until later.
-    func leasedCount(channel: Channel, at now: Date) async throws -> Int
+    /// The outbox rows of `channel` due at `now` but leased to a dispatcher until later: how
+    /// many, and when the last of those leases ends.
+    func leases(channel: Channel, at now: Date) async throws -> (count: Int, until: Date?)
 
     /// Leases up to `limit` due outbox rows of `channel` to `leaseOwner` until `now + lease`,
     /// marks them `sending` and appends a `sending` event each (a `reclaimed` one for a send whose

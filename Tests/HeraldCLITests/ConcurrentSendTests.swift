@@ -1,0 +1,95 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// Two or more `herald send` of one campaign started at the same moment, as real processes on
+/// one database: one occurrence, and nothing sent twice, whatever the timing.
+@Suite(.tags(.slow), .timeLimit(.minutes(5)))
+struct ConcurrentSendTests {
+    @Test func sendsStartedTogetherPlanOneOccurrenceAndSendEachNotificationOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            let generate = try await HeraldBinary.run(["users", "generate", "--count", "1500", "--seed", "7", "--database", "users.db"], in: directory.path)
+            #expect(generate.status == 0, "\(generate.stderr)")
+            var expected: [[String]]?
+            for round in 1...8 {
+                let database = "round-\(round).db"
+                try FileManager.default.copyItem(atPath: directory.file("users.db"), toPath: directory.file(database))
+                let processes = try (0..<3).map { _ in
+                    try HeraldBinary.start(["send", "winter-sale", "--now", "--database", database], in: directory.path)
+                }
+                var outputs: [String] = []
+                for (process, stdout, stderr) in processes {
+                    let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    process.waitUntilExit()
+                    // Each either sent (or joined the send in progress), or found it finished.
+                    let refused = process.terminationStatus == 1 && err.contains("winter-sale was already sent to its audience on")
+                    #expect(process.terminationStatus == 0 || refused, "round \(round): \(out)\n\(err)")
+                    outputs.append(out + err)
+                }
+                let store = try SQLiteStore(path: directory.file(database), schema: AttributeSchema(), configuration: .init(access: .readOnly))
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]], "round \(round):\n\(outputs.joined(separator: "\n---\n"))")
+                #expect(try await store.rows(sql: """
+                    SELECT COUNT(*) FROM (SELECT notification_id FROM sent_messages GROUP BY notification_id HAVING COUNT(*) > 1)
+                    """) == [["0"]], "round \(round): a notification was sent twice")
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]], "round \(round)")
+                // Every round makes the same decisions for the same users: none lost, none doubled.
+                let decisions = try await store.rows(sql: "SELECT channel, state, COUNT(*) FROM notifications GROUP BY channel, state ORDER BY channel, state")
+                if let expected {
+                    #expect(decisions == expected, "round \(round)")
+                } else {
+                    expected = decisions
+                    #expect(decisions.contains { $0[1] == "sent" })
+                }
+            }
+        }
+    }
+
+    @Test func aSecondSendOfAFinishedCampaignRefusesUnlessAgain() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "200", "--seed", "7"], in: directory.path).status == 0)
+            let first = try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path)
+            #expect(first.status == 0, "\(first.stderr)")
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
+            let sent = try await store.rows(sql: "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM notifications WHERE state = 'sent'")[0]
+
+            let second = try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path)
+            #expect(second.status == 1)
+            #expect(second.stderr.contains(
+                "winter-sale was already sent to its audience on 20"
+            ), "\(second.stderr)")
+            #expect(second.stderr.contains(
+                ": \(sent[0]) notifications to \(sent[1]) recipients (see `herald report --campaign winter-sale`). Nothing was sent; add --again to send it to its audience once more"
+            ), "\(second.stderr)")
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
+
+            let again = try await HeraldBinary.run(["send", "winter-sale", "--now", "--again"], in: directory.path)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["2"]])
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM notifications WHERE state = 'sent'") == [["\(2 * Int(sent[0])!)"]])
+        }
+    }
+
+    @Test func aParameterGivenOnTheCommandLineIsRendered() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "50", "--seed", "7"], in: directory.path).status == 0)
+            let send = try await HeraldBinary.run(
+                ["send", "order-shipped", "--now", "--user", "u-000003", "--param", "order_id=B-7731"], in: directory.path
+            )
+            #expect(send.status == 0, "\(send.stderr)")
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
+            let contents = try await store.rows(sql: "SELECT content FROM sent_messages")
+            #expect(!contents.isEmpty)
+            #expect(contents.allSatisfy { $0[0].contains("B-7731") && !$0[0].contains("A-1042") }, "\(contents)")
+
+            let bad = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "u-000003", "--param", "order id"], in: directory.path)
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains("--param 'order id' needs the form key=value, e.g. --param order_id=A-1042"), "\(bad.stderr)")
+        }
+    }
+}

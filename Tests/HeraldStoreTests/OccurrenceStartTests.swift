@@ -1,0 +1,209 @@
+import Foundation
+import GRDB
+import HeraldCore
+@testable import HeraldStore
+import HeraldTesting
+import Testing
+
+/// How a send finds its occurrence: resumed when unfinished, refused when already sent, new
+/// otherwise; and the notifications of one occurrence are unique by their columns.
+@Suite struct OccurrenceStartTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func request(_ campaign: String = "spring", at instant: Date, kind: Occurrence.Kind = .audience, again: Bool = false, new: Bool = false) -> OccurrenceRequest {
+        OccurrenceRequest(campaignID: campaign, definitionHash: "h", fireAt: instant, kind: kind, resumesUnfinished: !new, repeatsFinished: again || new)
+    }
+
+    @Test func anUnfinishedSendIsResumedAFinishedOneIsReportedAndAgainStartsANewOne() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            guard case .started(let first) = try await store.startOccurrence(request(at: now), at: now) else {
+                Issue.record("the first send did not start an occurrence")
+                return
+            }
+            #expect(first.isNew && !first.isPlanned && first.kind == .audience)
+
+            // Still planning (a crash, or another process right now): the same occurrence.
+            let later = now.addingTimeInterval(30)
+            #expect(try await store.startOccurrence(request(at: later), at: later) == .resumed(Occurrence(
+                id: first.id, campaignID: "spring", fireAt: now, definitionHash: "h", isNew: false, isPlanned: false
+            )))
+
+            // Planned, with two notifications still in the outbox: resumed, and known to be planned.
+            _ = try await store.upsertUsers([User(id: "u-1"), User(id: "u-2"), User(id: "u-3")], at: now)
+            _ = try await store.savePlanned([
+                planned(user: "u-1", due: now, occurrence: first.id), planned(user: "u-2", due: now, occurrence: first.id),
+                planned(user: "u-3", skip: .optedOut, due: now, occurrence: first.id),
+            ], at: now)
+            try await store.finishOccurrence(id: first.id, at: later)
+            guard case .resumed(let waiting) = try await store.startOccurrence(request(at: later), at: later) else {
+                Issue.record("a send with notifications waiting was not resumed")
+                return
+            }
+            #expect(waiting.id == first.id && waiting.isPlanned)
+
+            // Delivered: the campaign was sent, and a plain send says so and creates nothing.
+            let claimed = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: later)
+            try await store.resolve(claimed.map { ($0, .sent(providerMessageID: "m-\($0.message.userID)", provider: "sendgrid")) }, at: later)
+            let third = now.addingTimeInterval(3600)
+            guard case .alreadySent(let record) = try await store.startOccurrence(request(at: third), at: third) else {
+                Issue.record("a finished send was not reported")
+                return
+            }
+            #expect(record.occurrence.id == first.id && record.recipients == 2 && record.sent == 2 && record.finishedAt == later)
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
+
+            // --again starts a second occurrence; a send to named users always starts its own.
+            guard case .started(let again) = try await store.startOccurrence(request(at: third, again: true), at: third) else {
+                Issue.record("--again did not start a new occurrence")
+                return
+            }
+            #expect(again.id != first.id && again.fireAt == third)
+            guard case .started(let named) = try await store.startOccurrence(request(at: third, kind: .users), at: third) else {
+                Issue.record("a send to named users did not start its own occurrence")
+                return
+            }
+            // Same campaign, same millisecond: a distinct instant, since occurrences are unique by both.
+            #expect(named.kind == .users && named.id != again.id && SQLiteStore.milliseconds(named.fireAt) == SQLiteStore.milliseconds(third) + 1)
+        }
+    }
+
+    @Test func paramsGivenForOneSendAreKeptWithItsOccurrence() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            var first = request(at: now)
+            first.params = ["order_id": "A-7", "note": "naïve \"quote\""]
+            _ = try await store.startOccurrence(first, at: now)
+            guard case .resumed(let resumed) = try await store.startOccurrence(request(at: now.addingTimeInterval(5)), at: now) else {
+                Issue.record("not resumed")
+                return
+            }
+            #expect(resumed.params == ["order_id": "A-7", "note": "naïve \"quote\""])
+        }
+    }
+
+    @Test func idsAndTokensWithTheSeparatorNoLongerCollide() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let occurrence = try await store.beginOccurrence(campaignID: "sale", fireAt: now, definitionHash: "h", at: now)
+            // With the old key `<occurrence>:<user>:<channel>:<device>` both of these were
+            // "1:a:push:b:push:c", and the second was dropped as a duplicate.
+            let batch = [
+                planned(user: "a", channel: .push, device: "b:push:c", due: now, occurrence: occurrence.id),
+                planned(user: "a:push:b", channel: .push, device: "c", due: now, occurrence: occurrence.id),
+            ]
+            #expect(try await store.savePlanned(batch, at: now) == PlanSummary(planned: 2))
+            #expect(try await store.savePlanned(batch, at: now) == PlanSummary(duplicates: 2))
+            #expect(try await store.rows(sql: "SELECT user_id, device FROM notifications ORDER BY user_id") == [["a", "b:push:c"], ["a:push:b", "c"]])
+        }
+    }
+
+    @Test func aVersion1DatabaseIsMigratedWithItsNotificationsAndOutboxIntact() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("herald.db")
+            let old = try DatabaseQueue(path: path)
+            try StoreMigrations.migrator.migrate(old, upTo: "v1-foundation")
+            try await old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO occurrences (id, campaign_id, fire_at, definition_hash, state, created_at) VALUES (1, 'sale', 1, 'h', 'planned', 0);
+                    INSERT INTO notifications (id, dedupe_key, occurrence_id, campaign_id, category, user_id, channel, provider, address, content, state, due_at, created_at, updated_at)
+                    VALUES (10, '1:u-1:push:tok', 1, 'sale', 'marketing', 'u-1', 'push', 'apns', 'tok', NULL, 'planned', 0, 0, 0),
+                           (11, '1:u-1:email', 1, 'sale', 'marketing', 'u-1', 'email', 'sendgrid', 'a@example.com', NULL, 'sent', 0, 0, 0),
+                           (12, '1:u-2:push', 1, 'sale', 'marketing', 'u-2', 'push', NULL, NULL, NULL, 'skipped', 0, 0, 0);
+                    INSERT INTO outbox (notification_id, channel, due_at) VALUES (10, 'push', 0);
+                    """)
+            }
+            try old.close()
+
+            let store = try makeStore(directory)
+            #expect(try await store.rows(sql: "SELECT id, user_id, channel, device, state FROM notifications ORDER BY id") == [
+                ["10", "u-1", "push", "tok", "planned"], ["11", "u-1", "email", "", "sent"], ["12", "u-2", "push", "", "skipped"],
+            ])
+            #expect(try await store.rows(sql: "SELECT notification_id FROM outbox") == [["10"]])
+            #expect(try await store.rows(sql: "SELECT kind, params FROM occurrences") == [["audience", "{}"]])
+            #expect(try await store.rows(sql: "PRAGMA foreign_key_check") == [])
+            // The migrated row still blocks its duplicate.
+            let again = planned(user: "u-1", channel: .push, device: "tok", due: now, occurrence: 1)
+            #expect(try await store.savePlanned([again], at: now) == PlanSummary(duplicates: 1))
+        }
+    }
+}
+
+@Suite struct ConcurrentStartTests {
+    /// Several stores on one file behave as several processes do: each has its own connections,
+    /// and SQLite's file lock is all they share.
+    @Test(arguments: 0..<20)
+    func sendsStartedTogetherShareOneOccurrence(round: Int) async throws {
+        try await withTemporaryDirectory { directory in
+            let stores = try (0..<4).map { _ in try makeStore(directory) }
+            let base = Date(timeIntervalSince1970: 1_800_000_000)
+            let starts = try await withThrowingTaskGroup(of: OccurrenceStart.self) { group in
+                for (index, store) in stores.enumerated() {
+                    // Each process reads its own clock: the instants differ by a few milliseconds.
+                    let instant = base.addingTimeInterval(Double(index) * 0.003)
+                    group.addTask {
+                        try await store.startOccurrence(OccurrenceRequest(campaignID: "sale", definitionHash: "h", fireAt: instant), at: instant)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let ids = Set(starts.map { start -> Int64 in
+                switch start {
+                case .started(let occurrence), .resumed(let occurrence): occurrence.id
+                case .alreadySent: -1
+                }
+            })
+            #expect(ids.count == 1 && !ids.contains(-1), "round \(round): \(starts)")
+            #expect(starts.filter { if case .started = $0 { true } else { false } }.count == 1)
+            #expect(try await stores[0].rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
+        }
+    }
+}
+
+@Suite struct AudiencePageTests {
+    @Test func aPageWalksTheIdIndexEvenWhenStatisticsFavourAnAttributeIndex() async throws {
+        try await withTemporaryDirectory { directory in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let users = (0..<3000).map { index in
+                User(id: String(format: "u-%05d", index), attributes: ["country": .string(index % 100 == 0 ? "KR" : "US")])
+            }
+            let first = try makeStore(directory)
+            _ = try await first.upsertUsers(users, at: now)
+            try await first.analyze()
+            // The statistics ANALYZE wrote for a million generated users, where a country
+            // selects a few percent: they make the country index look better than the id order.
+            try await makeStore(directory).pool.write { db in
+                try db.execute(sql: """
+                    DELETE FROM sqlite_stat1;
+                    INSERT INTO sqlite_stat1 VALUES ('users', 'users_attribute_country', '1000000 50'),
+                        ('users', 'sqlite_autoindex_users_1', '1000000 1'), ('users', NULL, '1000000');
+                    """)
+            }
+            let store = try makeStore(directory)
+            let source = RuleSource(text: #"country == "KR""#, location: SourceLocation(file: "x", line: 1, column: 1))
+            let condition = try store.ruleCondition(source, now: now, campaignID: "x")
+            let arguments = condition.arguments + ["u-01000", 1000]
+            let plan = try await store.pool.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteStore.pageQuery(condition: condition.sql, afterAnID: true), arguments: arguments)
+                    .map { $0["detail"] as String }
+            }
+            #expect(plan == ["SEARCH users USING INDEX sqlite_autoindex_users_1 (id>?)"], "\(plan)")
+            // The same condition without the named index is what SQLite would rather do.
+            let free = try await store.pool.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id FROM users WHERE (\(condition.sql)) AND id > ? ORDER BY id LIMIT ?", arguments: arguments)
+                    .map { $0["detail"] as String }
+            }
+            #expect(free.contains { $0.contains("users_attribute_country") }, "\(free)")
+            // And the pages still hold exactly the matching users, in order.
+            var seen: [String] = []
+            var last: String?
+            while true {
+                let page = try await store.users(matching: .rule(source, now: now, campaignID: "x"), after: last, limit: 7)
+                guard let tail = page.last else { break }
+                seen += page.map(\.id)
+                last = tail.id
+            }
+            #expect(seen == users.filter { $0.attributes["country"] == .string("KR") }.map(\.id))
+        }
+    }
+}
