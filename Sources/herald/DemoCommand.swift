@@ -70,7 +70,7 @@ struct DemoCommand: AsyncParsableCommand {
             try? fileManager.removeItem(atPath: databasePath + suffix)
         }
         let app = try HeraldApp(workspace: loaded, databasePath: databasePath)
-        var generator = UserGenerator(seed: seed, schema: loaded.configuration.attributes, now: app.clock.now)
+        var generator = UserGenerator(seed: seed, schema: loaded.configuration.attributes, now: UsersCommand.Generate.startOfToday())
         var remaining = users
         while remaining > 0 {
             let batch = generator.next(count: min(remaining, 1000))
@@ -114,5 +114,10 @@ struct DemoCommand: AsyncParsableCommand {
 
 /// `1 campaign`, `2,006 recipients`.
 func plural(_ count: Int, _ noun: String) -> String {
-    "\(count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))) \(noun)\(count == 1 ? "" : "s")"
+    "\(grouped(count)) \(noun)\(count == 1 ? "" : "s")"
+}
+
+/// `2,006`: a count as people read it, the same on every machine.
+func grouped(_ count: Int) -> String {
+    count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
 }

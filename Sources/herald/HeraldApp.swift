@@ -63,8 +63,8 @@ struct HeraldApp {
                 let summary = planning.summary
                 lines.append(
                     "\(campaignID): \(plural(planning.recipients, "recipient")), "
-                        + "\(plural(summary.planned, "notification")) planned, \(summary.skipped) skipped"
-                        + (summary.duplicates > 0 ? ", \(summary.duplicates) already planned before" : "")
+                        + "\(plural(summary.planned, "notification")) planned, \(grouped(summary.skipped)) skipped"
+                        + (summary.duplicates > 0 ? ", \(grouped(summary.duplicates)) already planned before" : "")
                         + (summary.alreadyPlannedUsers > 0 ? ", \(plural(summary.alreadyPlannedUsers, "recipient")) already planned before" : "")
                 )
             } else {

@@ -139,13 +139,83 @@ struct UserImportTests {
         #expect(try reader.next(maxCount: 2).isEmpty)
     }
 
-    @Test("duplicate ids are both returned in file order, so the later row wins the upsert")
+    @Test("a duplicate id is an error with both lines, and the first row is kept")
     func duplicateIDs() throws {
         let directory = try ImportDirectory()
         defer { directory.remove() }
-        let users = try directory.users("users.csv", "id,first_name\nu-1,Ana\nu-2,Bo\nu-1,Anna\n")
-        #expect(users.map(\.id) == ["u-1", "u-2", "u-1"])
-        #expect(users.last?.firstName == "Anna")
+        #expect(try directory.outcome("users.csv", "id,first_name\nu-1,Ana\nu-2,Bo\nu-1,Anna\nu-1,Ann\n") == [
+            "2 ok u-1", "3 ok u-2",
+            "users.csv:4:1: duplicate id 'u-1', first on line 2 (the row of line 2 is kept; give each user one row)",
+            "users.csv:5:1: duplicate id 'u-1', first on line 2 (the row of line 2 is kept; give each user one row)",
+        ])
+        // A rejected row does not claim its id: the next row with it is the first good one.
+        #expect(try directory.outcome("users.jsonl", #"""
+            {"id":"u-1","phone":"12"}
+            {"id":"u-1","phone":"+821012345678"}
+            {"id":"u-1"}
+            """#) == [
+            "users.jsonl:1:21: invalid phone '12' (expected E.164, e.g. +821012345678)",
+            "2 ok u-1",
+            "users.jsonl:3:1: duplicate id 'u-1', first on line 2 (the row of line 2 is kept; give each user one row)",
+        ])
+    }
+
+    @Test("every bad field of a row is reported, not only the first")
+    func everyBadField() throws {
+        let directory = try ImportDirectory()
+        defer { directory.remove() }
+        #expect(try directory.outcome("users.csv", "id,email,phone,locale,timezone\nc-2,ana@,+0101,ko_KR,Asia/Seol\n") == [[
+            "users.csv:2:2: invalid email 'ana@' (expected an address like ana@example.com)",
+            "users.csv:2:3: invalid phone '+0101' (expected E.164, e.g. +821012345678)",
+            "users.csv:2:4: invalid locale 'ko_KR' (did you mean 'ko-KR'?)",
+            "users.csv:2:5: invalid timezone 'Asia/Seol' (did you mean 'Asia/Seoul'?)",
+        ].joined(separator: "\n")])
+        #expect(try directory.outcome("users.jsonl", #"{"id":"c-2","emial":"a@example.com","phone":"1","attributes":{"plan":"gold","contry":"KR"}}"#) == [[
+            "users.jsonl:1:13: unknown field 'emial' (did you mean 'email'?)",
+            "users.jsonl:1:45: invalid phone '1' (expected E.164, e.g. +821012345678)",
+            "users.jsonl:1:70: invalid value 'gold' for attribute 'plan' (expected one of: free, pro, enterprise)",
+            "users.jsonl:1:77: unknown attribute 'contry' (did you mean 'country'?)",
+        ].joined(separator: "\n")])
+    }
+
+    @Test("a preference key no send would check is an error with a did-you-mean, so consent is never dropped")
+    func preferenceTypos() throws {
+        let directory = try ImportDirectory()
+        defer { directory.remove() }
+        let keys = PreferenceVocabulary(categories: ["newsletter", "product-updates"])
+        #expect(try directory.outcome("users.jsonl", #"""
+            {"id":"u-1","preferences":{"emial":false}}
+            {"id":"u-2","preferences":{"push:marketting":false,"newsleter":false}}
+            {"id":"u-3","preferences":{"email":false,"newsletter":false,"sms:product-updates":false,"push:marketing":true}}
+            {"id":"u-4","preferences":{"transactional":false}}
+            {"id":"u-5","preferences":{"sms:transactional":false}}
+            {"id":"u-6","preferences":{"holidays":false}}
+            """#, preferenceKeys: keys) == [
+            "users.jsonl:1:28: unknown preference 'emial' (did you mean 'email'?)",
+            "users.jsonl:2:28: unknown preference 'push:marketting' (did you mean 'push:marketing'?)\n"
+                + "users.jsonl:2:52: unknown preference 'newsleter' (did you mean 'newsletter'?)",
+            "3 ok u-3",
+            "users.jsonl:4:28: preference 'transactional' has no effect (transactional messages respect only channel opt-outs such as 'email')",
+            "users.jsonl:5:28: preference 'sms:transactional' has no effect (transactional messages respect only channel opt-outs such as 'sms')",
+            "users.jsonl:6:28: unknown preference 'holidays' (expected a channel (push, sms, email), a category (marketing, newsletter, product-updates; declare others under 'categories:' in herald.yml) or channel:category)",
+        ])
+    }
+
+    @Test("free text longer than 1,000 characters and lists over 1,000 items are refused")
+    func textAndListCaps() throws {
+        let directory = try ImportDirectory()
+        defer { directory.remove() }
+        let long = String(repeating: "é", count: 1001)
+        let fits = String(repeating: "é", count: 1000)
+        #expect(try directory.outcome("users.csv", "id,last_name,country\nu-1,\(long),KR\nu-2,\(fits),\(long)\nu-3,\(fits),\(fits)\n") == [
+            "users.csv:2:2: last_name '\(String(repeating: "é", count: 64))…' is too long (1001 characters) (at most 1000 characters)",
+            "users.csv:3:3: value '\(String(repeating: "é", count: 64))…' of attribute 'country' is too long (1001 characters) (at most 1000 characters)",
+            "3 ok u-3",
+        ].map { $0.replacingOccurrences(of: "3 ok u-3", with: "4 ok u-3") })
+        let tags = (0...1000).map { "\"t\($0)\"" }.joined(separator: ",")
+        #expect(try directory.outcome("users.jsonl", #"{"id":"u-1","attributes":{"tags":["# + tags + "]}}") == [
+            "users.jsonl:1:34: attribute 'tags' has 1001 items (at most 1000 items in a list)",
+        ])
     }
 
     @Test("the format comes from the argument, the extension, or the first character", arguments: [
@@ -291,9 +361,12 @@ struct UserImportTests {
                 let file = try directory.write(name, bytes: bytes)
                 do {
                     for row in try directory.readAll(file) {
-                        if case .failure(let diagnostic) = row.result {
-                            #expect(diagnostic.location?.file == file)
-                            #expect((diagnostic.location?.line ?? 0) >= 1)
+                        if case .failure(let rejected) = row.result {
+                            #expect(!rejected.diagnostics.isEmpty)
+                            for diagnostic in rejected.diagnostics {
+                                #expect(diagnostic.location?.file == file)
+                                #expect((diagnostic.location?.line ?? 0) >= 1)
+                            }
                         }
                     }
                 } catch {
@@ -346,9 +419,17 @@ struct ImportDirectory {
         diagnostic.description.replacingOccurrences(of: path + "/", with: "")
     }
 
+    /// Every problem of a rejected row, one per line.
+    func describe(_ rejected: RejectedRow) -> String {
+        rejected.diagnostics.map(describe).joined(separator: "\n")
+    }
+
     /// Every row of `file`, read `batch` rows at a time.
-    func readAll(_ file: String, schema: AttributeSchema = importSchema, format: UserImportReader.Format? = nil, batch: Int = 3) throws(Diagnostic) -> [ImportRow] {
-        var reader = try UserImportReader(path: file, schema: schema, format: format)
+    func readAll(
+        _ file: String, schema: AttributeSchema = importSchema, preferenceKeys: PreferenceVocabulary? = nil,
+        format: UserImportReader.Format? = nil, batch: Int = 3
+    ) throws(Diagnostic) -> [ImportRow] {
+        var reader = try UserImportReader(path: file, schema: schema, preferenceKeys: preferenceKeys, format: format)
         var rows: [ImportRow] = []
         while case let next = try reader.next(maxCount: batch), !next.isEmpty {
             rows += next
@@ -357,14 +438,14 @@ struct ImportDirectory {
     }
 
     /// One line per row: `line ok id` or the diagnostic, or the file-level diagnostic.
-    func outcome(_ name: String, _ text: String, schema: AttributeSchema = importSchema) throws -> [String] {
-        try outcome(name, bytes: Array(text.utf8), schema: schema)
+    func outcome(_ name: String, _ text: String, schema: AttributeSchema = importSchema, preferenceKeys: PreferenceVocabulary? = nil) throws -> [String] {
+        try outcome(name, bytes: Array(text.utf8), schema: schema, preferenceKeys: preferenceKeys)
     }
 
-    func outcome(_ name: String, bytes: [UInt8], schema: AttributeSchema = importSchema) throws -> [String] {
+    func outcome(_ name: String, bytes: [UInt8], schema: AttributeSchema = importSchema, preferenceKeys: PreferenceVocabulary? = nil) throws -> [String] {
         let file = try write(name, bytes: bytes)
         do {
-            return try readAll(file, schema: schema).map { row in
+            return try readAll(file, schema: schema, preferenceKeys: preferenceKeys).map { row in
                 switch row.result {
                 case .success(let user): "\(row.line) ok \(user.id)"
                 case .failure(let diagnostic): describe(diagnostic)

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import HeraldCore
-import HeraldStore
+@testable import HeraldStore
 import HeraldTesting
 import Testing
 
@@ -144,6 +144,34 @@ let ana = User(
             } throws: { error in
                 String(describing: error).contains("read-only")
             }
+        }
+    }
+}
+
+@Suite struct BulkLoadTests {
+    func indexes(_ store: SQLiteStore) async throws -> [[String]] {
+        try await store.rows(sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'users_attribute_%' ORDER BY name")
+    }
+
+    @Test func aBulkLoadRunsWithoutTheAttributeIndexesAndEndsWithAllOfThem() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let all = try await indexes(store)
+            #expect(all == [["users_attribute_beta"], ["users_attribute_country"], ["users_attribute_last_seen_at"], ["users_attribute_lifetime_value"]])
+            let during = try await store.withAttributeIndexesDeferred {
+                _ = try await store.upsertUsers([ana], at: Date())
+                return try await indexes(store)
+            }
+            #expect(during == [])
+            #expect(try await indexes(store) == all)
+            struct Interrupted: Error {}
+            await #expect(throws: Interrupted.self) {
+                try await store.withAttributeIndexesDeferred { throw Interrupted() }
+            }
+            #expect(try await indexes(store) == all)
+            // A load killed part way leaves them missing until the store is opened for writing.
+            _ = try await store.pool.write { db in try db.execute(sql: "DROP INDEX users_attribute_country") }
+            #expect(try await indexes(try makeStore(directory)) == all)
         }
     }
 }

@@ -6,6 +6,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
     /// The IANA zone for recipients without a valid one. Default `UTC`.
     public var defaultTimezone: String
     public var attributes: AttributeSchema
+    /// Categories users may opt out of besides `marketing` and the campaigns' own (`categories:`).
+    public var categories: [String]
     /// By name, in file order.
     public var providers: [ProviderConfiguration]
     public var channels: ChannelRouting
@@ -19,6 +21,7 @@ public struct HeraldConfiguration: Sendable, Hashable {
         store: String = "sqlite:herald.db",
         defaultTimezone: String = "UTC",
         attributes: AttributeSchema = AttributeSchema(),
+        categories: [String] = [],
         providers: [ProviderConfiguration] = [],
         channels: ChannelRouting = ChannelRouting(),
         frequencyCaps: [FrequencyCap] = [],
@@ -30,6 +33,7 @@ public struct HeraldConfiguration: Sendable, Hashable {
         self.store = store
         self.defaultTimezone = defaultTimezone
         self.attributes = attributes
+        self.categories = categories
         self.providers = providers
         self.channels = channels
         self.frequencyCaps = frequencyCaps

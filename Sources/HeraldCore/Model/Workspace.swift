@@ -24,6 +24,12 @@ public struct Workspace: Sendable, Hashable {
         self.unusableCampaigns = unusableCampaigns
     }
 
+    /// The preference keys users of this workspace may set: channels, `marketing`, the
+    /// categories of herald.yml and of every campaign, and `channel:category`.
+    public var preferenceKeys: PreferenceVocabulary {
+        PreferenceVocabulary(categories: configuration.categories + campaigns.map(\.category))
+    }
+
     public func campaign(id: String) -> Campaign? {
         campaigns.first { $0.id == id }
     }

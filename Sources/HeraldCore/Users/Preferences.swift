@@ -42,3 +42,53 @@ public struct Preferences: Sendable, Hashable, Codable {
         !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }
     }
 }
+
+/// The preference keys a workspace understands: each channel, each category users can opt out
+/// of (herald.yml `categories:`, `marketing`, and every campaign's category), and
+/// `channel:category`.
+///
+/// An import refuses any other key, because a typo such as `emial` would otherwise be stored as
+/// a category no send ever checks, and the user would keep getting email.
+public struct PreferenceVocabulary: Sendable, Hashable {
+    /// The categories a key may name (never `transactional`, which no opt-out applies to).
+    public var categories: Set<String>
+
+    public init(categories: some Sequence<String>) {
+        self.categories = Set(categories).union([Campaign.marketingCategory]).subtracting([Campaign.transactionalCategory])
+    }
+
+    /// Why `key` is not a preference a send would check, or `nil` when it is one. Without a
+    /// vocabulary only the shape of the key is checked.
+    static func problem(with key: String, in vocabulary: PreferenceVocabulary?) -> FieldProblem? {
+        let quoted = UserFieldRules.quoted(key)
+        let channels = Channel.allCases.map(\.rawValue)
+        guard Preferences.isValidKey(key) else {
+            let near = key.count <= UserFieldRules.maximumQuotedLength ? vocabulary.flatMap { Suggestion.closest(to: key, in: $0.keys) } : nil
+            return FieldProblem(
+                "invalid preference key \(quoted)",
+                hint: near.map { "did you mean '\($0)'?" } ?? "expected a channel, a category or channel:category, e.g. push:marketing"
+            )
+        }
+        let parts = key.split(separator: ":").map(String.init)
+        let category = parts.count == 2 ? parts[1] : (channels.contains(parts[0]) ? nil : parts[0])
+        if category == Campaign.transactionalCategory {
+            return FieldProblem(
+                "preference \(quoted) has no effect",
+                hint: "transactional messages respect only channel opt-outs such as \(parts.count == 2 ? "'\(parts[0])'" : "'email'")"
+            )
+        }
+        guard let vocabulary, let category, !vocabulary.categories.contains(category) else { return nil }
+        let candidates = parts.count == 2 ? vocabulary.categories.sorted().map { "\(parts[0]):\($0)" } : vocabulary.keys
+        let near = key.count <= UserFieldRules.maximumQuotedLength ? Suggestion.closest(to: key, in: candidates) : nil
+        return FieldProblem(
+            "unknown preference \(quoted)",
+            hint: near.map { "did you mean '\($0)'?" }
+                ?? "expected a channel (\(channels.joined(separator: ", "))), a category (\(vocabulary.categories.sorted().joined(separator: ", ")); declare others under 'categories:' in herald.yml) or channel:category"
+        )
+    }
+
+    /// Every single key: channels and categories.
+    var keys: [String] {
+        Channel.allCases.map(\.rawValue) + categories.sorted()
+    }
+}

@@ -24,6 +24,9 @@ struct ConfigurationDecoder {
         if let node = root["attributes"] {
             configuration.attributes = attributes(node)
         }
+        if let node = root["categories"] {
+            configuration.categories = categories(node)
+        }
         var providerKinds: [(name: String, kind: ProviderKind?)] = []
         if let node = root["providers"] {
             (configuration.providers, providerKinds) = providers(node)
@@ -45,6 +48,28 @@ struct ConfigurationDecoder {
         configuration.tracking = root["tracking"].flatMap(tracking)
         configuration.api = root["api"].flatMap(api)
         return configuration
+    }
+
+    // MARK: categories
+
+    /// The categories users may opt out of besides `marketing` and the campaigns' own.
+    private func categories(_ node: Node) -> [String] {
+        let expected = "a list of categories users can opt out of, e.g. [newsletter, product-updates]"
+        guard let items = reader.list(node, name: "'categories'", expected: expected) else { return [] }
+        var categories: [String] = []
+        for item in items {
+            guard let name = reader.text(item, name: "a category", expected: "a category name") else { continue }
+            guard Preferences.isValidKey(name), !name.contains(":") else {
+                reader.error("invalid category \(reader.quoted(name))", at: item, hint: "use lowercase letters, digits, '-' and '_', e.g. product-updates")
+                continue
+            }
+            guard name != Campaign.transactionalCategory else {
+                reader.error("'transactional' cannot be opted out of", at: item, hint: "transactional messages respect only channel opt-outs; remove it")
+                continue
+            }
+            categories.append(name)
+        }
+        return categories
     }
 
     // MARK: store

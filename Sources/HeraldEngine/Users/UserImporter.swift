@@ -23,20 +23,26 @@ public struct UserImporter: Sendable {
 
     let store: any Store
     let schema: AttributeSchema
+    let preferenceKeys: PreferenceVocabulary?
     let clock: any WallClock
 
-    public init(store: any Store, schema: AttributeSchema, clock: any WallClock) {
+    /// - Parameter preferenceKeys: the preference keys the workspace knows; a row with any other
+    ///   is rejected. `nil` checks only their shape.
+    public init(store: any Store, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil, clock: any WallClock) {
         self.store = store
         self.schema = schema
+        self.preferenceKeys = preferenceKeys
         self.clock = clock
     }
 
     /// Imports `path`. A problem with the file as a whole (unreadable, unknown column) throws
-    /// before anything is written; a bad row goes to `onRejected` and the import goes on.
+    /// before anything is written; a bad row goes to `onRejected` (every problem of the row)
+    /// and the import goes on.
     public func importFile(
-        _ path: String, batchSize: Int = 1000, onRejected: (Diagnostic) -> Void
+        _ path: String, batchSize: Int = 1000, onRejected: ([Diagnostic]) -> Void
     ) async throws -> Result {
-        var reader = try UserImportReader(path: path, schema: schema)
+        precondition(batchSize > 0, "batchSize must be positive")
+        var reader = try UserImportReader(path: path, schema: schema, preferenceKeys: preferenceKeys)
         var result = Result()
         while true {
             let rows = try reader.next(maxCount: batchSize)
@@ -47,9 +53,9 @@ public struct UserImporter: Sendable {
                 switch row.result {
                 case .success(let user):
                     users.append(user)
-                case .failure(let diagnostic):
+                case .failure(let rejected):
                     result.rejected += 1
-                    onRejected(diagnostic)
+                    onRejected(rejected.diagnostics)
                 }
             }
             if !users.isEmpty {

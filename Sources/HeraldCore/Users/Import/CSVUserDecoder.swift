@@ -75,14 +75,28 @@ struct CSVUserDecoder {
     }
 
     mutating func decode(_ record: CSVRecord) -> ImportRow {
-        do throws(Diagnostic) {
+        do throws(RejectedRow) {
             return ImportRow(line: record.line, result: .success(try user(from: record)))
         } catch {
             return ImportRow(line: record.line, result: .failure(error))
         }
     }
 
-    private mutating func user(from record: CSVRecord) throws(Diagnostic) -> User {
+    /// The user of a record; every bad cell is reported, not only the first.
+    private mutating func user(from record: CSVRecord) throws(RejectedRow) -> User {
+        do throws(Diagnostic) {
+            try check(record)
+        } catch {
+            throw RejectedRow(error)
+        }
+        var problems: [Diagnostic] = []
+        let user = cells(of: record, problems: &problems)
+        guard problems.isEmpty else { throw RejectedRow(problems) }
+        return user
+    }
+
+    /// Problems with the record as a whole: its quoting, its length, its number of fields.
+    private func check(_ record: CSVRecord) throws(Diagnostic) {
         func location(_ column: Int) -> SourceLocation {
             SourceLocation(file: file, line: record.line, column: column)
         }
@@ -105,18 +119,24 @@ struct CSVUserDecoder {
                 hint: "expected \(columns.count), as in the header"
             )
         }
+    }
 
+    private mutating func cells(of record: CSVRecord, problems: inout [Diagnostic]) -> User {
+        func location(_ column: Int) -> SourceLocation {
+            SourceLocation(file: file, line: record.line, column: column)
+        }
         var user = User(id: "")
         for (index, column) in columns.enumerated() {
             let bytes = record.field(index)
             if bytes.isEmpty {
                 if case .id = column {
-                    throw Diagnostic("missing id", at: location(index + 1), hint: "every row needs a non-empty id")
+                    problems.append(Diagnostic("missing id", at: location(index + 1), hint: "every row needs a non-empty id"))
                 }
                 continue
             }
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw Diagnostic("not valid UTF-8", at: location(index + 1), hint: "save the file as UTF-8")
+                problems.append(Diagnostic("not valid UTF-8", at: location(index + 1), hint: "save the file as UTF-8"))
+                continue
             }
             do throws(FieldProblem) {
                 switch column {
@@ -132,7 +152,7 @@ struct CSVUserDecoder {
                     user.attributes[definition.name] = try UserFieldRules.attribute(cell: text, definition: definition)
                 }
             } catch {
-                throw Diagnostic(error.message, at: location(index + 1), hint: error.hint)
+                problems.append(Diagnostic(error.message, at: location(index + 1), hint: error.hint))
             }
         }
         return user

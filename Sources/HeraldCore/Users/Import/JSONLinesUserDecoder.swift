@@ -15,16 +15,18 @@ struct JSONLinesUserDecoder {
 
     let file: String
     let schema: AttributeSchema
+    let preferenceKeys: PreferenceVocabulary?
     private var rules = UserFieldRules()
 
-    init(file: String, schema: AttributeSchema) {
+    init(file: String, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil) {
         self.file = file
         self.schema = schema
+        self.preferenceKeys = preferenceKeys
     }
 
     /// The row for one non-blank line; `bytes` excludes the line break.
     mutating func decode(line: Int, bytes: [UInt8]) -> ImportRow {
-        do throws(Diagnostic) {
+        do throws(RejectedRow) {
             return ImportRow(line: line, result: .success(try user(line: line, bytes: bytes)))
         } catch {
             return ImportRow(line: line, result: .failure(error))
@@ -33,33 +35,36 @@ struct JSONLinesUserDecoder {
 
     /// The row for a line that was longer than the limit and was not kept.
     func tooLong(line: Int) -> ImportRow {
-        ImportRow(line: line, result: .failure(Diagnostic(
+        ImportRow(line: line, result: .failure(RejectedRow(Diagnostic(
             "line longer than 1 MiB", at: SourceLocation(file: file, line: line, column: 1),
             hint: "a row may be at most \(UserImportReader.maximumRowLength) bytes"
-        )))
+        ))))
     }
 
-    private mutating func user(line: Int, bytes: [UInt8]) throws(Diagnostic) -> User {
+    private mutating func user(line: Int, bytes: [UInt8]) throws(RejectedRow) -> User {
         func diagnostic(_ message: String, offset: Int, hint: String? = nil) -> Diagnostic {
             Diagnostic(message, at: SourceLocation(file: file, line: line, column: ImportJSON.column(ofOffset: offset, in: bytes)), hint: hint)
         }
         if let offset = ImportJSON.firstInvalidUTF8Offset(bytes) {
-            throw diagnostic("not valid UTF-8", offset: offset, hint: "save the file as UTF-8")
+            throw RejectedRow(diagnostic("not valid UTF-8", offset: offset, hint: "save the file as UTF-8"))
         }
         let root: ImportJSON.Node
         do throws(ImportJSON.SyntaxError) {
             root = try ImportJSON.parse(bytes)
         } catch {
-            throw diagnostic("invalid JSON: \(error.message)", offset: error.offset)
+            throw RejectedRow(diagnostic("invalid JSON: \(error.message)", offset: error.offset))
         }
         guard case .object(let members) = root.value else {
-            throw diagnostic("expected a JSON object, got \(root.value.kindDescription)", offset: root.offset, hint: "JSON Lines has one object per line")
+            throw RejectedRow(diagnostic(
+                "expected a JSON object, got \(root.value.kindDescription)", offset: root.offset, hint: "JSON Lines has one object per line"
+            ))
         }
-        do throws(Located) {
-            return try user(from: members, rootOffset: root.offset)
-        } catch {
-            throw diagnostic(error.problem.message, offset: error.offset, hint: error.problem.hint)
+        var problems: [Located] = []
+        let user = self.user(from: members, rootOffset: root.offset, problems: &problems)
+        guard problems.isEmpty else {
+            throw RejectedRow(problems.map { diagnostic($0.problem.message, offset: $0.offset, hint: $0.problem.hint) })
         }
+        return user
     }
 
     /// A field problem and the byte offset of the value or key it is about.
@@ -78,34 +83,37 @@ struct JSONLinesUserDecoder {
         }
     }
 
-    private mutating func user(from members: [ImportJSON.Member], rootOffset: Int) throws(Located) -> User {
+    /// The user a row describes; every problem found goes to `problems` and its field is left
+    /// out, so that one run reports all the bad fields of a row.
+    private mutating func user(from members: [ImportJSON.Member], rootOffset: Int, problems: inout [Located]) -> User {
         var user = User(id: "")
         var hasID = false
         for member in members {
             let node = member.node
             guard Self.topLevelFields.contains(member.key) else {
-                throw Located(
+                problems.append(Located(
                     "unknown field \(UserFieldRules.quoted(member.key))", at: member.keyOffset,
                     hint: hint(for: member.key, in: Self.topLevelFields)
-                )
+                ))
+                continue
             }
             if case .null = node.value { continue }
             switch member.key {
             case "attributes":
-                user.attributes = try attributes(node)
+                user.attributes = attributes(node, problems: &problems)
             case "devices":
-                user.devices = try devices(node)
+                user.devices = devices(node, problems: &problems)
             case "preferences":
-                user.preferences = try preferences(node)
+                user.preferences = preferences(node, problems: &problems)
             default:
+                if member.key == "id" { hasID = true }
                 guard case .string(let text) = node.value else {
-                    throw Located("field '\(member.key)' is \(node.value.kindDescription)", at: node.offset, hint: "expected a string")
+                    problems.append(Located("field '\(member.key)' is \(node.value.kindDescription)", at: node.offset, hint: "expected a string"))
+                    continue
                 }
                 do throws(FieldProblem) {
                     switch member.key {
-                    case "id":
-                        user.id = try UserFieldRules.id(text)
-                        hasID = true
+                    case "id": user.id = try UserFieldRules.id(text)
                     case "email": user.email = try UserFieldRules.email(text)
                     case "phone": user.phone = try UserFieldRules.phone(text)
                     case "locale": user.locale = try UserFieldRules.locale(text)
@@ -115,12 +123,12 @@ struct JSONLinesUserDecoder {
                     default: user.createdAt = try UserFieldRules.createdAt(text)
                     }
                 } catch {
-                    throw Located(error, at: node.offset)
+                    problems.append(Located(error, at: node.offset))
                 }
             }
         }
-        guard hasID else {
-            throw Located("missing id", at: rootOffset, hint: "every row needs a non-empty id")
+        if !hasID {
+            problems.insert(Located("missing id", at: rootOffset, hint: "every row needs a non-empty id"), at: 0)
         }
         return user
     }
@@ -133,18 +141,24 @@ struct JSONLinesUserDecoder {
 
     // MARK: Attributes
 
-    private func attributes(_ node: ImportJSON.Node) throws(Located) -> [String: AttributeValue] {
+    private func attributes(_ node: ImportJSON.Node, problems: inout [Located]) -> [String: AttributeValue] {
         guard case .object(let members) = node.value else {
-            throw Located("field 'attributes' is \(node.value.kindDescription)", at: node.offset, hint: "expected an object of declared attributes")
+            problems.append(Located("field 'attributes' is \(node.value.kindDescription)", at: node.offset, hint: "expected an object of declared attributes"))
+            return [:]
         }
         var attributes: [String: AttributeValue] = [:]
         for member in members {
             guard let definition = schema[member.key] else {
                 let hint = schema.names.isEmpty ? "no attributes are declared in herald.yml" : hint(for: member.key, in: schema.names)
-                throw Located("unknown attribute \(UserFieldRules.quoted(member.key))", at: member.keyOffset, hint: hint)
+                problems.append(Located("unknown attribute \(UserFieldRules.quoted(member.key))", at: member.keyOffset, hint: hint))
+                continue
             }
             if case .null = member.node.value { continue }
-            attributes[definition.name] = try attribute(member.node, type: definition.type, definition: definition, isItem: false)
+            do throws(Located) {
+                attributes[definition.name] = try attribute(member.node, type: definition.type, definition: definition, isItem: false)
+            } catch {
+                problems.append(error)
+            }
         }
         return attributes
     }
@@ -185,6 +199,12 @@ struct JSONLinesUserDecoder {
         case (.time, _):
             throw mismatch("a time as an ISO 8601 string, e.g. \"2026-11-20T10:00:00Z\"")
         case (.list(let element), .array(let nodes)):
+            guard nodes.count <= UserFieldRules.maximumListCount else {
+                throw Located(
+                    "attribute '\(name)' has \(nodes.count) items", at: node.offset,
+                    hint: "at most \(UserFieldRules.maximumListCount) items in a list"
+                )
+            }
             var items: [AttributeValue] = []
             items.reserveCapacity(nodes.count)
             for item in nodes {
@@ -198,13 +218,18 @@ struct JSONLinesUserDecoder {
 
     // MARK: Devices
 
-    private func devices(_ node: ImportJSON.Node) throws(Located) -> [Device] {
+    private func devices(_ node: ImportJSON.Node, problems: inout [Located]) -> [Device] {
         guard case .array(let elements) = node.value else {
-            throw Located("field 'devices' is \(node.value.kindDescription)", at: node.offset, hint: "expected an array of devices")
+            problems.append(Located("field 'devices' is \(node.value.kindDescription)", at: node.offset, hint: "expected an array of devices"))
+            return []
         }
         var devices: [Device] = []
         for (index, element) in elements.enumerated() {
-            devices.append(try device(element, name: "devices[\(index)]"))
+            do throws(Located) {
+                devices.append(try device(element, name: "devices[\(index)]"))
+            } catch {
+                problems.append(error)
+            }
         }
         return devices
     }
@@ -379,23 +404,24 @@ struct JSONLinesUserDecoder {
 
     // MARK: Preferences
 
-    private func preferences(_ node: ImportJSON.Node) throws(Located) -> Preferences {
+    private func preferences(_ node: ImportJSON.Node, problems: inout [Located]) -> Preferences {
         guard case .object(let members) = node.value else {
-            throw Located("field 'preferences' is \(node.value.kindDescription)", at: node.offset, hint: "expected an object like {\"email\": false}")
+            problems.append(Located("field 'preferences' is \(node.value.kindDescription)", at: node.offset, hint: "expected an object like {\"email\": false}"))
+            return Preferences()
         }
         var preferences = Preferences()
         for member in members {
-            guard Preferences.isValidKey(member.key) else {
-                throw Located(
-                    "invalid preference key \(UserFieldRules.quoted(member.key))", at: member.keyOffset,
-                    hint: "expected a channel, a category or channel:category, e.g. push:marketing"
-                )
+            // Consent is never dropped silently: a key no send would ever look at is an error.
+            if let problem = PreferenceVocabulary.problem(with: member.key, in: preferenceKeys) {
+                problems.append(Located(problem, at: member.keyOffset))
+                continue
             }
             guard case .bool(let flag) = member.node.value else {
-                throw Located(
+                problems.append(Located(
                     "preference \(UserFieldRules.quoted(member.key)) is \(member.node.value.kindDescription)", at: member.node.offset,
                     hint: "expected true or false"
-                )
+                ))
+                continue
             }
             preferences[member.key] = flag
         }

@@ -19,6 +19,12 @@ struct UserFieldRules {
     static let builtInFields = ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"]
     static let maximumIDLength = 128
     static let maximumEmailLength = 254
+    /// The longest free-text value (a name, a string attribute or list item), in Unicode scalars.
+    /// Audience rules (`matches`, `contains`) read these values for every user a campaign
+    /// considers, so their length bounds what a rule can cost.
+    static let maximumTextLength = 1000
+    /// The most items a list attribute may hold.
+    static let maximumListCount = 1000
     /// A longer value is cut in messages, so that an error about a huge cell stays one line.
     static let maximumQuotedLength = 64
 
@@ -151,7 +157,17 @@ struct UserFieldRules {
         if text.unicodeScalars.contains(where: isControl) {
             throw FieldProblem("invalid \(field) \(quoted(text))", hint: "no control characters")
         }
+        try checkLength(text, "\(field) \(quoted(text))")
         return text
+    }
+
+    /// Refuses a text longer than `maximumTextLength` scalars.
+    static func checkLength(_ text: String, _ subject: @autoclosure () -> String) throws(FieldProblem) {
+        // UTF-8 bytes bound the scalars from above, so most values need no count.
+        guard text.utf8.count > maximumTextLength else { return }
+        let scalars = text.unicodeScalars.count
+        guard scalars > maximumTextLength else { return }
+        throw FieldProblem("\(subject()) is too long (\(scalars) characters)", hint: "at most \(maximumTextLength) characters")
     }
 
     static func createdAt(_ text: String) throws(FieldProblem) -> Date {
@@ -171,6 +187,9 @@ struct UserFieldRules {
             for item in text.split(separator: ";") {
                 let trimmed = item.trimmingCharacters(in: .whitespaces)
                 if trimmed.isEmpty { continue }
+                guard items.count < maximumListCount else {
+                    throw FieldProblem("attribute '\(definition.name)' has more than \(maximumListCount) items", hint: "at most \(maximumListCount) items in a list")
+                }
                 items.append(try scalar(cell: trimmed, type: element, definition: definition, isItem: true))
             }
             return .list(items)
@@ -208,6 +227,7 @@ struct UserFieldRules {
 
     /// Checks a string attribute value against the allowed values and control characters.
     static func string(_ text: String, definition: AttributeDefinition, problem: (String) -> FieldProblem) throws(FieldProblem) -> String {
+        try checkLength(text, "value \(quoted(text)) of attribute '\(definition.name)'")
         if let allowed = definition.allowedValues, !allowed.contains(text) {
             throw problem(Suggestion.hint(for: text, in: allowed))
         }

@@ -6,7 +6,7 @@
 ///     for row in rows {
 ///         switch row.result {
 ///         case .success(let user): batch.append(user)
-///         case .failure(let diagnostic): report(diagnostic)   // users.csv:7:3: invalid phone '+0123' (…)
+///         case .failure(let rejected): report(rejected.diagnostics)   // users.csv:7:3: invalid phone '+0123' (…)
 ///         }
 ///     }
 /// }
@@ -24,8 +24,11 @@
 ///   diagnostic is the character column of the offending key or value.
 /// - A row longer than `maximumRowLength` bytes is reported as one bad row and skipped to the end
 ///   of its line; at most one chunk and one row are in memory at any time.
-/// - The reader does not look for duplicate ids: when a file names an id twice, both rows are
-///   returned in file order, and since the import upserts by id, the later row wins.
+/// - An id that an earlier accepted row of the file already used is reported as an error with
+///   both lines, and the first row is kept: an import means one thing, and importing the same
+///   file again changes nothing. The ids seen are kept in memory (about 50 bytes each).
+/// - Free text is at most 1,000 characters (`UserFieldRules.maximumTextLength`) and a list at
+///   most 1,000 items, so that no audience rule can be made slow by one huge value.
 ///
 /// The reader owns the open file and closes it when it is destroyed; it cannot be copied, so
 /// two copies can never interleave reads of one file.
@@ -51,6 +54,8 @@ public struct UserImportReader: ~Copyable {
     private var csvDecoder: CSVUserDecoder?
     private var lineScanner: ImportLineScanner
     private var jsonDecoder: JSONLinesUserDecoder
+    /// The line of the row that first used each id.
+    private var firstLines: [String: Int] = [:]
 
     /// Opens `path` and, for CSV, reads and checks the header.
     ///
@@ -58,13 +63,14 @@ public struct UserImportReader: ~Copyable {
     ///   - path: The file; diagnostics name it exactly as given.
     ///   - schema: The declared attributes (herald.yml `attributes:`) that columns and
     ///     `attributes` keys are checked against.
+    ///   - preferenceKeys: The preference keys the workspace knows; `nil` checks their shape only.
     ///   - format: The format; when `nil`, `.csv` files are CSV, `.jsonl`, `.ndjson` and `.json`
     ///     files are JSON Lines, and any other file is JSON Lines when its first character is
     ///     `{` and CSV otherwise.
     /// - Throws: A `Diagnostic` when the file cannot be read, is a JSON array rather than JSON
     ///   Lines, or has a CSV header that is empty, names an unknown or duplicate column, or lacks
     ///   `id`.
-    public init(path: String, schema: AttributeSchema, format: Format? = nil) throws(Diagnostic) {
+    public init(path: String, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil, format: Format? = nil) throws(Diagnostic) {
         // Everything fallible runs on locals first: a non-copyable value cannot be left
         // partially initialized by a throw.
         let reader = try ImportByteReader(path: path)
@@ -103,7 +109,7 @@ public struct UserImportReader: ~Copyable {
         self.csvScanner = csvScanner
         self.csvDecoder = csvDecoder
         self.lineScanner = ImportLineScanner(limit: Self.maximumRowLength)
-        self.jsonDecoder = JSONLinesUserDecoder(file: path, schema: schema)
+        self.jsonDecoder = JSONLinesUserDecoder(file: path, schema: schema, preferenceKeys: preferenceKeys)
     }
 
     /// The format an extension implies, if any.
@@ -130,7 +136,7 @@ public struct UserImportReader: ~Copyable {
         while rows.count < maxCount {
             if csvDecoder != nil {
                 guard let record = try csvScanner.next(from: reader) else { break }
-                if let row = csvDecoder?.decode(record) { rows.append(row) }
+                if let row = csvDecoder?.decode(record) { rows.append(checkedForDuplicate(row)) }
             } else {
                 guard let line = try lineScanner.next(from: reader) else { break }
                 if line.isTooLong {
@@ -138,9 +144,23 @@ public struct UserImportReader: ~Copyable {
                     continue
                 }
                 if line.bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                rows.append(jsonDecoder.decode(line: line.number, bytes: line.bytes))
+                rows.append(checkedForDuplicate(jsonDecoder.decode(line: line.number, bytes: line.bytes)))
             }
         }
         return rows
+    }
+
+    /// The row, or a rejection when an earlier accepted row of the file has its id.
+    private mutating func checkedForDuplicate(_ row: ImportRow) -> ImportRow {
+        guard case .success(let user) = row.result else { return row }
+        if let first = firstLines[user.id] {
+            return ImportRow(line: row.line, result: .failure(RejectedRow(Diagnostic(
+                "duplicate id \(UserFieldRules.quoted(user.id)), first on line \(first)",
+                at: SourceLocation(file: path, line: row.line, column: 1),
+                hint: "the row of line \(first) is kept; give each user one row"
+            ))))
+        }
+        firstLines[user.id] = row.line
+        return row
     }
 }
