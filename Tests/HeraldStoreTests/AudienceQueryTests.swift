@@ -46,6 +46,28 @@ import Testing
         }
     }
 
+    /// `today()` for users without a zone of their own is the start of the day in herald.yml's
+    /// default zone, in SQL as in memory.
+    @Test(arguments: ["UTC", "Pacific/Pago_Pago", "Pacific/Kiritimati"])
+    func todayUsesTheConfiguredDefaultZoneInBothBackEnds(zone: String) async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(
+                path: directory.file("herald.db"), schema: Self.schema, configuration: SQLiteStore.Configuration(defaultTimezone: zone)
+            )
+            // Users without a zone, last seen every two hours over the three days around now.
+            let users = (0..<36).map { index in
+                User(id: String(format: "u-%02d", index), attributes: ["last_seen_at": .time(Self.now.addingTimeInterval(Double(index - 18) * 7200))])
+            }
+            _ = try await store.upsertUsers(users, at: Self.now)
+            let expression = "last_seen_at >= today()"
+            let rule = try Rule(Self.source(expression), schema: Self.schema)
+            let expected = users.filter { rule.evaluate($0, in: RuleContext(now: Self.now, campaignID: "x", defaultTimezone: zone)) }.map(\.id)
+            let selected = try await store.userIDs(matching: .rule(Self.source(expression), now: Self.now, campaignID: "x"))
+            #expect(selected == expected)
+            #expect(!expected.isEmpty && expected.count < users.count)
+        }
+    }
+
     @Test func anEqualityOnADeclaredAttributeUsesItsIndex() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: Self.schema)
