@@ -54,7 +54,7 @@ struct WorkspaceOptions: ParsableArguments {
         if let reason = workspace.unusableCampaigns[id] {
             throw CLIError("campaign '\(id)' cannot be used until it is fixed: \(reason) (printed above)")
         }
-        throw CLIError("unknown campaign '\(id)' (\(Suggestion.hint(for: id, in: workspace.campaigns.map(\.id) + workspace.unusableCampaigns.keys)))")
+        throw CLIError("unknown campaign \(Quoted.visible(id)) (\(Suggestion.hint(for: id, in: workspace.campaigns.map(\.id) + workspace.unusableCampaigns.keys)))")
     }
 
     /// The database path: `--database`, else the `sqlite:` path of herald.yml relative to the workspace.

@@ -209,7 +209,7 @@ struct CampaignParserTests {
             "campaigns/flash-sale.yml:1:1: expected a mapping of fields, found a list (expected a campaign such as {campaign: restock, channels: [push], template: restock, …})",
         ])
         #expect(parse("campaign: Flash_Sale\nchannels: []\ntemplate: sale\n").messages == [
-            "campaigns/flash-sale.yml:1:11: invalid campaign id 'Flash_Sale' (use at most 64 lowercase letters, digits and '-', e.g. restock-air-max)",
+            "campaigns/flash-sale.yml:1:11: invalid campaign id 'Flash_Sale': 'F' is not allowed (use at most 64 lowercase letters, digits and '-', e.g. restock-air-max)",
             "campaigns/flash-sale.yml:2:11: 'channels' is empty (expected at least one of: push, sms, email)",
         ])
         #expect(parse("campaign: flash-sale\nchannels: [push, sms, push]\ntemplate: sale\n").messages == [

@@ -136,7 +136,7 @@ struct RobustnessTests {
 
         let longKey = String(repeating: "k", count: 1_000_000) + ": 1\n"
         #expect(parser.parse(text: longKey, file: file).diagnostics.map(\.description) == [
-            "campaigns/big.yml:1:1000001: invalid YAML: mapping values are not allowed here (quote a value that contains ': ', or check the indentation)",
+            "campaigns/big.yml:1:1: invalid YAML: a field name of 1000000 characters (YAML allows at most 1024 characters before the ':' of a field; shorten it)",
         ])
 
         let longUnknownKey = "? " + String(repeating: "k", count: 900_000) + "\n: 1\n"
@@ -223,5 +223,38 @@ struct RobustnessTests {
             return
         }
         #expect(cron.expression.source == "0 9 * * MON")
+    }
+}
+
+/// What cannot be seen on screen is named in the message, at its own column.
+@Suite struct VisibleCharacterTests {
+    @Test(arguments: [
+        ("campaign: winter\u{2010}sale\n", "campaigns/winter-sale.yml:1:17: invalid campaign id 'winter<U+2010>sale': U+2010 HYPHEN is not allowed (use at most 64 lowercase letters, digits and '-', e.g. restock-air-max)"),
+        ("campaign: \"winter-sale\u{200B}\"\n", "campaigns/winter-sale.yml:1:23: invalid campaign id 'winter-sale<U+200B>': U+200B ZERO WIDTH SPACE is not allowed (use at most 64 lowercase letters, digits and '-', e.g. restock-air-max)"),
+        ("campaign: Winter-sale\n", "campaigns/winter-sale.yml:1:11: invalid campaign id 'Winter-sale': 'W' is not allowed (use at most 64 lowercase letters, digits and '-', e.g. restock-air-max)"),
+    ])
+    func aBadIdNamesItsFirstBadCharacter(text: String, expected: String) throws {
+        try withSampleWorkspace(["campaigns/winter-sale.yml": text + "channels: [push, email]\ntemplate: restock\n"]) { workspace in
+            let messages = workspace.load().diagnostics.map(\.description).filter { $0.hasPrefix("campaigns/winter-sale.yml") }
+            #expect(messages == [expected])
+        }
+    }
+
+    @Test func aKeyTooLongForYAMLIsCalledThat() throws {
+        let key = String(repeating: "k", count: 1_000_000)
+        for text in ["\(key): 1\n", "campaign: winter-sale\n\(key): 1\nchannels: [push]\n"] {
+            try withSampleWorkspace(["campaigns/winter-sale.yml": text]) { workspace in
+                let messages = workspace.load().diagnostics.map(\.description).filter { $0.hasPrefix("campaigns/winter-sale.yml") }
+                let line = text.hasPrefix("campaign") ? 2 : 1
+                #expect(messages == [
+                    "campaigns/winter-sale.yml:\(line):1: invalid YAML: a field name of 1000000 characters (YAML allows at most 1024 characters before the ':' of a field; shorten it)",
+                ])
+            }
+        }
+    }
+
+    @Test func quotingShowsInvisibleAndLookAlikeCharacters() {
+        #expect(Quoted.visible("a\u{00A0}b\u{2212}c\u{FEFF}d\té") == "'a<U+00A0>b<U+2212>c<U+FEFF>d<U+0009>é'")
+        #expect(Quoted.visible("시우님") == "'시우님'")
     }
 }

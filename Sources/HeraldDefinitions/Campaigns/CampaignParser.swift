@@ -69,7 +69,7 @@ public struct CampaignParser: Sendable {
             .flatMap { node -> String? in
                 guard let id = reader.text(node, name: "'campaign'", expected: "the campaign id") else { return nil }
                 guard YAMLReader.isSlug(id) else {
-                    reader.error("invalid campaign id \(reader.quoted(id))", at: node, hint: "use at most 64 lowercase letters, digits and '-', e.g. restock-air-max")
+                    reader.slugError(id, node: node, what: "campaign id", example: "restock-air-max")
                     return nil
                 }
                 details.id = (id, reader.location(of: node))

@@ -29,7 +29,7 @@ public struct SegmentParser: Sendable {
             .flatMap { node -> String? in
                 guard let name = reader.text(node, name: "'segment'", expected: "the segment's name") else { return nil }
                 guard YAMLReader.isSlug(name) else {
-                    reader.error("invalid segment name \(reader.quoted(name))", at: node, hint: "use at most 64 lowercase letters, digits and '-', e.g. wishlisters")
+                    reader.slugError(name, node: node, what: "segment name", example: "wishlisters")
                     return nil
                 }
                 guard name == stem else {

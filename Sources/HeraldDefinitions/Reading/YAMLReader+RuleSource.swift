@@ -30,6 +30,34 @@ extension YAMLReader {
         !text.isEmpty && text.count <= 64 && text.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 
+    /// Reports a name that is not a slug, pointing at its first bad character and naming it,
+    /// since a zero-width space or a Unicode hyphen (`winter‐sale`) looks valid on screen.
+    func slugError(_ text: String, node: Node, what: String, example: String) {
+        let hint = "use at most 64 lowercase letters, digits and '-', e.g. \(example)"
+        guard !text.isEmpty else {
+            error("empty \(what)", at: node, hint: hint)
+            return
+        }
+        let allowed: (Unicode.Scalar) -> Bool = { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
+        guard let offset = text.unicodeScalars.firstIndex(where: { !allowed($0) }).map({ text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: $0) }) else {
+            error("\(what) \(quoted(text)) is too long (\(text.count) characters)", at: node, hint: hint)
+            return
+        }
+        let scalar = text.unicodeScalars[text.unicodeScalars.index(text.unicodeScalars.startIndex, offsetBy: offset)]
+        var location = contentLocation(of: node)
+        if !text.prefix(offset + 1).contains("\n") { location.column += offset }
+        let character = scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F
+            ? "'\(scalar)'"
+            : Self.unicodeName(scalar)
+        error("invalid \(what) \(quoted(text)): \(character) is not allowed", at: location, hint: hint)
+    }
+
+    /// `U+2010 HYPHEN`.
+    static func unicodeName(_ scalar: Unicode.Scalar) -> String {
+        let code = Quoted.code(scalar)
+        return scalar.properties.name.map { "\(code) \($0)" } ?? code
+    }
+
     /// `restock` for `campaigns/restock.yml`.
     static func stem(of file: String) -> String {
         let name = file.split(separator: "/").last.map(String.init) ?? file

@@ -145,10 +145,9 @@ final class YAMLReader {
         Self.quoted(text)
     }
 
+    /// `'value'` for a message, with invisible and look-alike characters shown (`Quoted`).
     static func quoted(_ text: String) -> String {
-        var shown = text.replacingOccurrences(of: "\n", with: "\\n")
-        if shown.count > 60 { shown = String(shown.prefix(57)) + "…" }
-        return "'\(shown)'"
+        Quoted.visible(text)
     }
 
     /// The "did you mean" hint, or the list of valid names; long words get no suggestion, so that

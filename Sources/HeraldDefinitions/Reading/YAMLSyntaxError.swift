@@ -13,6 +13,18 @@ enum YAMLSyntaxError {
              .composer(let context, let problem, let mark, _):
             let location = SourceLocation(file: file, line: mark.line, column: mark.column)
             let (message, hint) = explain(problem: problem, context: context, character: character(at: mark, in: text))
+            // libyaml limits a plain key to 1024 characters and then reports a missing ':' or a
+            // misplaced one; say what is really wrong.
+            if problem == "could not find expected ':'" || problem == "mapping values are not allowed in this context" {
+                for line in Set([mark.line, context?.mark.line].compactMap { $0 }).sorted() {
+                    if let key = longKey(onLine: line, in: text) {
+                        return Diagnostic(
+                            "invalid YAML: a field name of \(key.length) characters", at: SourceLocation(file: file, line: line, column: key.column),
+                            hint: "YAML allows at most 1024 characters before the ':' of a field; shorten it"
+                        )
+                    }
+                }
+            }
             return Diagnostic(message, at: location, hint: hint)
         case .reader(let problem, let offset, let value, _):
             let location = offset.map { self.location(ofCharacter: $0, in: text, file: file) }
@@ -79,6 +91,35 @@ enum YAMLSyntaxError {
             }
             return ("invalid YAML: \(problem)", context.map { "\($0.text) at \(opened ?? "")" })
         }
+    }
+
+    /// The column and length of the field name on `line` when its ':' comes after YAML's limit
+    /// of 1024 characters for a plain key.
+    private static func longKey(onLine number: Int, in text: String) -> (column: Int, length: Int)? {
+        var line = 1
+        let scalars = text.unicodeScalars
+        var index = scalars.startIndex
+        while line < number, index < scalars.endIndex {
+            if scalars[index] == "\n" { line += 1 }
+            index = scalars.index(after: index)
+        }
+        var column = 1
+        while index < scalars.endIndex, scalars[index] == " " || scalars[index] == "-" {
+            index = scalars.index(after: index)
+            column += 1
+        }
+        var length = 0
+        while index < scalars.endIndex, scalars[index] != "\n" {
+            if scalars[index] == ":" {
+                let next = scalars.index(after: index)
+                if next == scalars.endIndex || scalars[next] == " " || scalars[next] == "\n" {
+                    return length > 1024 ? (column, length) : nil
+                }
+            }
+            length += 1
+            index = scalars.index(after: index)
+        }
+        return nil
     }
 
     private static func character(at mark: Mark, in text: String) -> Character? {
