@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 
 /// A parsed and type-checked rules-language expression (spec/rules-language.md): an audience,
@@ -27,6 +28,8 @@ public struct Rule: Sendable {
     public let attributeNames: [String]
     let condition: Condition
     private let predicate: Predicate
+    /// The terms of a top-level `and` (or the whole rule), as written, with their tests.
+    private let clauses: [(text: String, predicate: Predicate)]
 
     /// Parses and type-checks an expression against the attribute schema.
     ///
@@ -50,6 +53,42 @@ public struct Rule: Sendable {
         self.condition = condition
         attributeNames = checker.attributeNames
         predicate = Evaluator.compile(condition)
+        clauses = Self.clauses(of: expression, condition: condition, text: source.text)
+    }
+
+    /// One term of a rule and whether a user satisfies it.
+    public struct Clause: Sendable, Hashable {
+        /// The term as written, such as `plan != "enterprise"`.
+        public var text: String
+        public var holds: Bool
+    }
+
+    /// Why a user is in or out: each term of the rule's top-level `and` (or the whole rule when
+    /// it is not an `and`), as written, with whether it holds for `user`.
+    ///
+    /// For `country == "KR" and plan != "enterprise"` and a Korean enterprise user:
+    /// `[("country == \"KR\"", true), ("plan != \"enterprise\"", false)]`.
+    public func explain(_ user: User, in context: RuleContext) -> [Clause] {
+        clauses.map { Clause(text: $0.text, holds: $0.predicate(user, context)) }
+    }
+
+    private static func clauses(of expression: Expression, condition: Condition, text: String) -> [(text: String, predicate: Predicate)] {
+        let whole = [(text.trimmingCharacters(in: .whitespacesAndNewlines), Evaluator.compile(condition))]
+        guard case .and(let operands) = expression.kind, case .and(let conditions) = condition, operands.count == conditions.count else {
+            return whole
+        }
+        let scalars = Array(text.unicodeScalars)
+        var result: [(text: String, predicate: Predicate)] = []
+        for (index, operand) in operands.enumerated() {
+            let end = index + 1 < operands.count ? operands[index + 1].offset : scalars.count
+            var piece = String(String.UnicodeScalarView(scalars[min(operand.offset, end)..<end])).trimmingCharacters(in: .whitespacesAndNewlines)
+            // The next term starts after this one's `and`.
+            if index + 1 < operands.count, piece.hasSuffix("and") {
+                piece = String(piece.dropLast(3)).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            result.append((piece, Evaluator.compile(conditions[index])))
+        }
+        return result
     }
 
     /// Whether `user` satisfies the rule. A comparison with a missing value is false.

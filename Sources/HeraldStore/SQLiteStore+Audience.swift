@@ -62,7 +62,7 @@ extension SQLValue {
         switch self {
         case .null: .null
         case .integer(let integer): integer.databaseValue
-        case .real(let real): real.databaseValue
+        case .real(let real), .time(let real): real.databaseValue
         case .text(let text): text.databaseValue
         }
     }

@@ -5,35 +5,65 @@ import HeraldCore
 extension SQLiteStore {
     public func report(campaignID: String?) async throws -> [ReportRow] {
         try await read { db in
-            var sql = "SELECT campaign_id, channel, state, reason, COUNT(*) FROM notifications"
-            var arguments: StatementArguments = []
-            if let campaignID {
-                sql += " WHERE campaign_id = ?"
-                arguments += [campaignID]
+            let filter = campaignID == nil ? "" : "WHERE n.campaign_id = ?"
+            let arguments: StatementArguments = campaignID.map { [$0] } ?? []
+            struct Key: Hashable {
+                var campaign: String
+                var occurrence: Int64?
+                var channel: String
             }
-            sql += " GROUP BY campaign_id, channel, state, reason ORDER BY campaign_id, channel"
-            var rows: [String: ReportRow] = [:]
-            var order: [String] = []
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try cursor.next() {
-                guard let channel = Channel(rawValue: row[1]), let state = NotificationState(rawValue: row[2]) else { continue }
-                let key = "\(row[0] as String)\u{0}\(channel.rawValue)"
-                if rows[key] == nil {
-                    rows[key] = ReportRow(campaignID: row[0], channel: channel)
-                    order.append(key)
-                }
-                let count: Int = row[4]
-                rows[key]!.targeted += count
-                switch state {
-                case .planned, .sending: rows[key]!.pending += count
-                case .sent: rows[key]!.sent += count
-                case .delivered: rows[key]!.delivered += count
-                case .failed: rows[key]!.failed += count
-                case .dead: rows[key]!.dead += count
-                case .skipped: rows[key]!.skipped[(row[3] as String?) ?? "unknown", default: 0] += count
+            var rows: [Key: ReportRow] = [:]
+            func row(_ key: Key, fireAt: Date?) -> ReportRow {
+                rows[key] ?? ReportRow(campaignID: key.campaign, occurrenceID: key.occurrence, fireAt: fireAt, channel: Channel(rawValue: key.channel) ?? .email)
+            }
+            // Counts per send, state and reason; the totals add them up.
+            let counts = try Row.fetchCursor(db, sql: """
+                SELECT n.campaign_id, n.occurrence_id, o.fire_at, n.channel, n.state, n.reason, COUNT(*)
+                FROM notifications n JOIN occurrences o ON o.id = n.occurrence_id \(filter)
+                GROUP BY n.campaign_id, n.occurrence_id, n.channel, n.state, n.reason
+                """, arguments: arguments)
+            while let record = try counts.next() {
+                guard Channel(rawValue: record[3]) != nil, let state = NotificationState(rawValue: record[4]) else { continue }
+                let count: Int = record[6]
+                let fireAt = Self.date(milliseconds: record[2])
+                for key in [Key(campaign: record[0], occurrence: record[1], channel: record[3]), Key(campaign: record[0], occurrence: nil, channel: record[3])] {
+                    var entry = row(key, fireAt: key.occurrence == nil ? nil : fireAt)
+                    entry.targeted += count
+                    switch state {
+                    case .planned, .sending: entry.pending += count
+                    case .sent: entry.sent += count
+                    case .delivered: entry.delivered += count
+                    case .failed: entry.failed += count
+                    case .dead: entry.dead += count
+                    case .skipped: entry.skipped[(record[5] as String?) ?? "unknown", default: 0] += count
+                    }
+                    rows[key] = entry
                 }
             }
-            return order.compactMap { rows[$0] }.sorted { ($0.campaignID, $0.channel) < ($1.campaignID, $1.channel) }
+            // People, counted once per send and once per campaign whatever their devices.
+            let perSend = try Row.fetchCursor(db, sql: """
+                SELECT n.campaign_id, n.occurrence_id, n.channel, COUNT(DISTINCT n.user_id) FROM notifications n \(filter)
+                GROUP BY n.campaign_id, n.occurrence_id, n.channel
+                """, arguments: arguments)
+            while let record = try perSend.next() {
+                rows[Key(campaign: record[0], occurrence: record[1], channel: record[2])]?.recipients = record[3]
+            }
+            let perCampaign = try Row.fetchCursor(db, sql: """
+                SELECT n.campaign_id, n.channel, COUNT(DISTINCT n.user_id) FROM notifications n \(filter) GROUP BY n.campaign_id, n.channel
+                """, arguments: arguments)
+            while let record = try perCampaign.next() {
+                rows[Key(campaign: record[0], occurrence: nil, channel: record[1])]?.recipients = record[2]
+            }
+            var sends: [String: Set<Int64>] = [:]
+            for key in rows.keys { if let occurrence = key.occurrence { sends[key.campaign, default: []].insert(occurrence) } }
+            // A total equal to the one send it adds up is left out.
+            return rows.values.filter { !$0.isTotal || (sends[$0.campaignID]?.count ?? 0) > 1 }.sorted { lhs, rhs in
+                if lhs.campaignID != rhs.campaignID { return lhs.campaignID < rhs.campaignID }
+                if lhs.isTotal != rhs.isTotal { return !lhs.isTotal }
+                if lhs.fireAt != rhs.fireAt { return (lhs.fireAt ?? .distantFuture) < (rhs.fireAt ?? .distantFuture) }
+                if lhs.occurrenceID != rhs.occurrenceID { return (lhs.occurrenceID ?? 0) < (rhs.occurrenceID ?? 0) }
+                return lhs.channel < rhs.channel
+            }
         }
     }
 
@@ -59,6 +89,76 @@ extension SQLiteStore {
                 counts[row[0]] = row[1]
             }
             return counts
+        }
+    }
+}
+
+/// One notification of a campaign, for `herald report --recipients`.
+public struct RecipientRow: Sendable, Hashable {
+    public var notificationID: Int64
+    public var campaignID: String
+    public var fireAt: Date
+    public var userID: String
+    public var channel: Channel
+    /// The email, phone or device token it went (or would have gone) to, if known.
+    public var address: String?
+    public var state: NotificationState
+    public var reason: String?
+    public var provider: String?
+    public var updatedAt: Date
+}
+
+/// Which notifications `recipients(matching:after:limit:)` lists.
+public struct RecipientFilter: Sendable, Hashable {
+    public var campaignID: String?
+    public var channel: Channel?
+    public var state: NotificationState?
+    public var reason: String?
+
+    public init(campaignID: String? = nil, channel: Channel? = nil, state: NotificationState? = nil, reason: String? = nil) {
+        self.campaignID = campaignID
+        self.channel = channel
+        self.state = state
+        self.reason = reason
+    }
+}
+
+extension SQLiteStore {
+    /// Up to `limit` notifications matching `filter` whose id is after `lastID`, in id order: a
+    /// page of the recipients list.
+    public func recipients(matching filter: RecipientFilter, after lastID: Int64?, limit: Int) async throws -> [RecipientRow] {
+        try await read { db in
+            var conditions = ["n.id > ?"]
+            var arguments: StatementArguments = [lastID ?? 0]
+            if let campaign = filter.campaignID {
+                conditions.append("n.campaign_id = ?")
+                arguments += [campaign]
+            }
+            if let channel = filter.channel {
+                conditions.append("n.channel = ?")
+                arguments += [channel.rawValue]
+            }
+            if let state = filter.state {
+                conditions.append("n.state = ?")
+                arguments += [state.rawValue]
+            }
+            if let reason = filter.reason {
+                conditions.append("n.reason = ?")
+                arguments += [reason]
+            }
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: """
+                SELECT n.id, n.campaign_id, o.fire_at, n.user_id, n.channel, n.address, n.state, n.reason, n.provider, n.updated_at
+                FROM notifications n JOIN occurrences o ON o.id = n.occurrence_id
+                WHERE \(conditions.joined(separator: " AND ")) ORDER BY n.id LIMIT ?
+                """, arguments: arguments).compactMap { row in
+                guard let channel = Channel(rawValue: row[4]), let state = NotificationState(rawValue: row[6]) else { return nil }
+                return RecipientRow(
+                    notificationID: row[0], campaignID: row[1], fireAt: Self.date(milliseconds: row[2]), userID: row[3],
+                    channel: channel, address: row[5], state: state, reason: row[7], provider: row[8],
+                    updatedAt: Date(timeIntervalSince1970: row[9])
+                )
+            }
         }
     }
 }

@@ -79,7 +79,7 @@ struct AudienceCommand: AsyncParsableCommand {
             }
             if !users.isEmpty {
                 print("")
-                print(Self.table(users, attributes: workspace.configuration.attributes.names))
+                print(Self.table(users, attributes: workspace.configuration.attributes.names, width: Terminal.width))
             }
         case .json:
             var object: [String: Any] = ["audience": label, "count": count, "sample": users.map(\.id)]
@@ -92,18 +92,22 @@ struct AudienceCommand: AsyncParsableCommand {
         }
     }
 
-    /// Evaluates the rule for one user in memory, as single-user checks (previews, API sends) do.
+    /// Evaluates the rule for one user in memory, as single-user checks (previews, API sends) do,
+    /// and says which terms of the rule hold for them.
     func check(
         _ id: String, label: String, source: RuleSource?, campaignID: String, now: Date, store: SQLiteStore, workspace: Workspace
     ) async throws {
         guard let found = try await store.users(matching: .ids([id]), after: nil, limit: 1).first else {
-            throw CLIError("no user with id '\(id)'")
+            throw CLIError("no user with id \(Quoted.visible(id))")
         }
         var matches = true
+        var clauses: [Rule.Clause] = []
         if let source {
             do {
                 let rule = try Rule(source, schema: workspace.configuration.attributes)
-                matches = rule.evaluate(found, in: RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone))
+                let context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone)
+                matches = rule.evaluate(found, in: context)
+                clauses = rule.explain(found, in: context)
             } catch {
                 throw CLIError(error.description)
             }
@@ -111,15 +115,31 @@ struct AudienceCommand: AsyncParsableCommand {
         switch format {
         case .table:
             print("\(id) \(matches ? "matches" : "does not match") \(label)")
-            print(Self.table([found], attributes: workspace.configuration.attributes.names))
+            if !matches {
+                let failing = clauses.filter { !$0.holds }
+                if clauses.count > 1, !failing.isEmpty {
+                    print("because \(failing.count == 1 ? "this term does" : "these terms do") not hold:")
+                    for clause in failing { print("  \(clause.text)") }
+                }
+            } else if clauses.count > 1 {
+                print("every term holds:")
+                for clause in clauses { print("  \(clause.text)") }
+            }
+            print("")
+            print(Self.table([found], attributes: workspace.configuration.attributes.names, width: Terminal.width))
         case .json:
-            let data = try JSONSerialization.data(withJSONObject: ["audience": label, "user": id, "matches": matches], options: [.sortedKeys])
+            let object: [String: Any] = [
+                "audience": label, "user": id, "matches": matches,
+                "clauses": clauses.map { ["text": $0.text, "holds": $0.holds] as [String: Any] },
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         }
     }
 
     /// The audience the argument names, its rule (nil: everyone), and the campaign id that
-    /// `bucket()` hashes with.
+    /// `bucket()` hashes with: a campaign, else a segment, else an expression. A name that is
+    /// neither and does not read as a rule gets the nearest campaign or segment.
     func resolve(in workspace: Workspace) throws -> (label: String, source: RuleSource?, campaignID: String) {
         if let campaign = workspace.campaign(id: target) {
             switch campaign.audience {
@@ -132,25 +152,35 @@ struct AudienceCommand: AsyncParsableCommand {
                 return ("campaign \(campaign.id) (segment \(name))", segment.rule, campaign.id)
             }
         }
+        if let reason = workspace.unusableCampaigns[target] {
+            throw CLIError("campaign '\(target)' cannot be used until it is fixed: \(reason) (printed above)")
+        }
         if let segment = workspace.segments[target] {
             return ("segment \(segment.name)", segment.rule, "")
         }
-        return ("expression", RuleSource(text: target, location: SourceLocation(file: "<expression>", line: 1, column: 1)), "")
+        let source = RuleSource(text: target, location: SourceLocation(file: "<expression>", line: 1, column: 1))
+        let looksLikeAName = !target.isEmpty && target.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+        if looksLikeAName {
+            do {
+                _ = try Rule(source, schema: workspace.configuration.attributes)
+            } catch {
+                let names = workspace.campaigns.map(\.id) + workspace.segments.keys.sorted()
+                let near = Suggestion.closest(to: target, in: names).map { "did you mean '\($0)'?" }
+                    ?? "campaigns: \(workspace.campaigns.map(\.id).joined(separator: ", ")); segments: \(workspace.segments.keys.sorted().joined(separator: ", "))"
+                throw CLIError("no campaign or segment '\(target)' (\(near)), and as an expression: \(error.description)")
+            }
+        }
+        return ("expression", source, "")
     }
 
-    static func table(_ users: [User], attributes: [String]) -> String {
+    static func table(_ users: [User], attributes: [String], width: Int?) -> String {
         let columns = ["id", "email", "locale", "timezone"] + attributes
         let rows: [[String]] = users.map { user in
             [user.id, user.email ?? "", user.locale ?? "", user.timezone ?? ""] + attributes.map { name in
                 user.attributes[name].map { TemplateValue.description(of: $0.templateValue) } ?? ""
             }
         }
-        let all = [columns] + rows
-        let widths = columns.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        return TextTable(columns: columns.map { TextTable.Column($0) }, rows: rows).render(width: width)
     }
 }
 

@@ -93,7 +93,7 @@ struct DemoCommand: AsyncParsableCommand {
 
         print("5. report:")
         let rows = try await app.store.report(campaignID: nil)
-        print(ReportFormatter.format(rows, as: .table).split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
+        print(ReportFormatter.format(rows, as: .table, width: Terminal.width.map { $0 - 3 }).split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }.joined(separator: "\n"))
 
         let samples = try await app.store.rows(sql: """
             SELECT m.channel, n.campaign_id, u.locale, m.content FROM sent_messages m

@@ -9,7 +9,8 @@ struct Herald: AsyncParsableCommand {
         abstract: "Self-hosted push, SMS and email notifications from campaign files in git.",
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, SendCommand.self, DeliverCommand.self, ReportCommand.self,
+            InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, SendCommand.self, DeliverCommand.self,
+            ReportCommand.self,
             DemoCommand.self, BenchCommand.self,
         ]
     )

@@ -32,8 +32,8 @@ struct HeraldBinary {
 
     /// Runs the binary to completion. The waiting happens on a Dispatch thread, not on the
     /// tests' cooperative pool, so that other tests (and their sleeps) go on meanwhile.
-    static func run(_ arguments: [String], in directory: String) async throws -> Output {
-        let (process, stdout, stderr) = try start(arguments, in: directory)
+    static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Output {
+        let (process, stdout, stderr) = try start(arguments, in: directory, environment: environment)
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 // Drain both pipes at once, so a large output on one cannot block the child.
@@ -56,10 +56,15 @@ struct HeraldBinary {
     }
 
     /// Starts the binary and returns at once, with its output going to pipes.
-    static func start(_ arguments: [String], in directory: String) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+    /// The child's environment is the tests' own without `COLUMNS` (output must not depend on
+    /// the terminal the tests run in), plus `environment`.
+    static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["COLUMNS"] = nil
+        process.environment = inherited.merging(environment) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout

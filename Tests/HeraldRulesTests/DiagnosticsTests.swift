@@ -70,6 +70,12 @@ let diagnosticCases: [(String, [String])] = [
     ("vip and 3", [#"campaigns/restock.yml:6:22: 'and' needs a true/false test, found number (compare the value, as in country == "KR")"#]),
     ("tags or vip", [#"campaigns/restock.yml:6:14: 'or' needs a true/false test, found [string] (compare the value, as in country == "KR")"#]),
     ("not name", [#"campaigns/restock.yml:6:18: 'not' needs a true/false test, found string (compare the value, as in country == "KR")"#]),
+    // Text written without quotes
+    ("country == KR", [#"campaigns/restock.yml:6:25: unknown attribute 'KR' (to compare with the text KR, quote it: "KR")"#]),
+    ("country in [KR, JP]", [#"campaigns/restock.yml:6:26: expected a literal in the list, found 'KR' (a list holds literals only, such as ["KR", "JP"] or [1, 2])"#]),
+    ("KR in tags", [#"campaigns/restock.yml:6:14: unknown attribute 'KR' (to compare with the text KR, quote it: "KR")"#]),
+    ("name starts_with Ana", [#"campaigns/restock.yml:6:31: unknown attribute 'Ana' (to compare with the text Ana, quote it: "Ana")"#]),
+    ("contry == 1", ["campaigns/restock.yml:6:14: unknown attribute 'contry' (did you mean 'country'?)"]),
     // Allowed values
     (#"country == "XX""#, ["campaigns/restock.yml:6:25: 'XX' is not a value of 'country' (expected one of: KR, US, JP, DE, FR)"]),
     (#"country != "Kr""#, ["campaigns/restock.yml:6:25: 'Kr' is not a value of 'country' (did you mean 'KR'?)"]),

@@ -17,8 +17,10 @@ struct SQLTests {
             AND NOT EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id AND devices.platform = ? AND devices.active = 1))
             """)
         #expect(condition.arguments == [
-            .text("KR"), .real(18), .text("vip"), .real(testNow.timeIntervalSince1970 - 30 * 86_400), .text("web"),
+            .text("KR"), .real(18), .text("vip"), .time(testNow.timeIntervalSince1970 - 30 * 86_400), .text("web"),
         ])
+        // --explain shows times as instants, not as seconds.
+        #expect(condition.description.hasSuffix("-- 'KR', 18.0, 'vip', \(ISO8601.string(from: testNow.addingTimeInterval(-30 * 86_400))), 'web'"))
     }
 
     @Test("Negations keep two-valued logic: IS NOT 1 is true for false and for missing")
@@ -73,7 +75,7 @@ struct SQLTests {
     func arithmetic() throws {
         let folded = try makeRule("last_seen > now() - 30d + 1h").sql(in: testContext)
         #expect(folded.sql == "(json_extract(users.attributes, '$.last_seen') > ?)")
-        #expect(folded.arguments == [.real(testNow.timeIntervalSince1970 - 30 * 86_400 + 3600)])
+        #expect(folded.arguments == [.time(testNow.timeIntervalSince1970 - 30 * 86_400 + 3600)])
         let real = try makeRule("age + score > 3").sql(in: testContext)
         #expect(real.sql == "(CAST(json_extract(users.attributes, '$.age') AS REAL) + json_extract(users.attributes, '$.score') > ?)")
         // A sum is a flat chain; only an operand that is itself a sum keeps its parentheses.

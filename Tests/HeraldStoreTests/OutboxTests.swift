@@ -76,8 +76,8 @@ func planned(user: String, channel: Channel = .email, device: String = "", skip:
 
             let report = try await store.report(campaignID: "spring")
             #expect(report == [
-                ReportRow(campaignID: "spring", channel: .push, targeted: 1, failed: 1),
-                ReportRow(campaignID: "spring", channel: .email, targeted: 3, pending: 1, sent: 1, failed: 1),
+                ReportRow(campaignID: "spring", occurrenceID: occurrence.id, fireAt: now, channel: .push, recipients: 1, targeted: 1, failed: 1),
+                ReportRow(campaignID: "spring", occurrenceID: occurrence.id, fireAt: now, channel: .email, recipients: 3, targeted: 3, pending: 1, sent: 1, failed: 1),
             ])
             #expect(try await store.nextDue(channel: .email) == retryAt)
             #expect(try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now.addingTimeInterval(60)).isEmpty)

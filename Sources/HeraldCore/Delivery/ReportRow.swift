@@ -1,8 +1,18 @@
-/// The funnel of one campaign on one channel.
+import Foundation
+
+/// The funnel of one campaign on one channel: of one send of it (an occurrence), or of all its
+/// sends together.
 public struct ReportRow: Sendable, Hashable, Codable {
     public var campaignID: String
+    /// The send this row counts, or `nil` for the total of all the campaign's sends.
+    public var occurrenceID: Int64?
+    /// When that send fired; `nil` for the total.
+    public var fireAt: Date?
     public var channel: Channel
-    /// Every notification considered: planned or skipped (push: one per device).
+    /// People considered: distinct users with a notification on the channel.
+    public var recipients: Int
+    /// Every notification considered: planned or skipped (push: one per device, so it can
+    /// exceed `recipients`).
     public var targeted: Int
     /// Skipped, by reason (`opted_out`, `no_address`, …).
     public var skipped: [String: Int]
@@ -13,9 +23,15 @@ public struct ReportRow: Sendable, Hashable, Codable {
     public var failed: Int
     public var dead: Int
 
-    public init(campaignID: String, channel: Channel, targeted: Int = 0, skipped: [String: Int] = [:], pending: Int = 0, sent: Int = 0, delivered: Int = 0, failed: Int = 0, dead: Int = 0) {
+    public init(
+        campaignID: String, occurrenceID: Int64? = nil, fireAt: Date? = nil, channel: Channel, recipients: Int = 0, targeted: Int = 0,
+        skipped: [String: Int] = [:], pending: Int = 0, sent: Int = 0, delivered: Int = 0, failed: Int = 0, dead: Int = 0
+    ) {
         self.campaignID = campaignID
+        self.occurrenceID = occurrenceID
+        self.fireAt = fireAt
         self.channel = channel
+        self.recipients = recipients
         self.targeted = targeted
         self.skipped = skipped
         self.pending = pending
@@ -26,6 +42,9 @@ public struct ReportRow: Sendable, Hashable, Codable {
     }
 
     public var skippedTotal: Int { skipped.values.reduce(0, +) }
+
+    /// Whether this row is the total of all sends rather than one send.
+    public var isTotal: Bool { occurrenceID == nil }
 
     /// Notifications that were attempted: everything not skipped.
     public var attempted: Int { targeted - skippedTotal }

@@ -114,7 +114,9 @@ public protocol Store: Sendable {
     /// The earliest due time among outbox rows of `channel`, or nil when it is empty.
     func nextDue(channel: Channel) async throws -> Date?
 
-    /// Per campaign and channel counts, from the store.
+    /// Per campaign, send and channel counts, from the store: one row per send (occurrence), and
+    /// for a campaign sent more than once a total row per channel as well. Ordered by campaign,
+    /// then send time (the total last), then channel.
     func report(campaignID: String?) async throws -> [ReportRow]
 }
 

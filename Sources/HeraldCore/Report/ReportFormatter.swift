@@ -1,66 +1,102 @@
 import Foundation
 
-/// Renders report rows for people (an aligned table) and for programs (JSON, CSV).
+/// Renders report rows for people (a table that fits the terminal) and for programs (JSON, CSV).
+///
+/// Every format has the same fields for every row: every skip reason is present (zeros
+/// included), rates are numbers (a fraction, `0.975`) or empty when nothing was attempted, and
+/// a send is its fire instant in ISO 8601 (`all` in a total row).
 public enum ReportFormatter {
     public enum Format: String, Sendable, CaseIterable {
         case table, json, csv
     }
 
-    public static func format(_ rows: [ReportRow], as format: Format) -> String {
+    /// - Parameter width: the terminal's width for `.table`; `nil` for no limit.
+    public static func format(_ rows: [ReportRow], as format: Format, width: Int? = nil) -> String {
         switch format {
-        case .table: table(rows)
+        case .table: table(rows, width: width)
         case .json: json(rows)
         case .csv: csv(rows)
         }
     }
 
-    static let columns = ["campaign", "channel", "targeted", "skipped", "pending", "sent", "delivered", "failed", "dead", "send_rate", "failure_rate", "skipped_by_reason"]
-
-    static func fields(_ row: ReportRow) -> [String] {
-        [
-            row.campaignID, row.channel.rawValue, String(row.targeted), String(row.skippedTotal), String(row.pending),
-            String(row.sent), String(row.delivered), String(row.failed), String(row.dead),
-            percent(row.sendRate), percent(row.failureRate), reasons(row.skipped),
-        ]
+    /// The skip reasons of a report: every known one, then any other the store holds.
+    static func reasons(in rows: [ReportRow]) -> [String] {
+        let known = SkipReason.allCases.map(\.rawValue)
+        let others = Set(rows.flatMap(\.skipped.keys)).subtracting(known).sorted()
+        return known + others
     }
 
-    /// `97.5%`, or `-` when the rate is undefined (nothing attempted).
+    static func send(_ row: ReportRow) -> String {
+        row.fireAt.map(ISO8601.string(from:)) ?? "all"
+    }
+
+    /// What one notification stands for on the channel.
+    static func unit(_ channel: Channel) -> String {
+        channel == .push ? "device" : "recipient"
+    }
+
+    /// `0.975`, or empty when the rate is undefined (nothing attempted).
+    static func number(_ rate: Double?) -> String {
+        guard let rate else { return "" }
+        return String(format: "%.4f", rate).replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression)
+            .replacingOccurrences(of: #"\.$"#, with: "", options: .regularExpression)
+    }
+
+    // MARK: - Table
+
+    /// `97.5%`, or `-` when the rate is undefined.
     static func percent(_ rate: Double?) -> String {
         guard let rate else { return "-" }
         return String(format: "%.1f%%", rate * 100)
     }
 
-    /// `no_address=12 opted_out=3`, sorted by reason.
-    static func reasons(_ skipped: [String: Int]) -> String {
-        skipped.keys.sorted().map { "\($0)=\(skipped[$0]!)" }.joined(separator: " ")
+    static func grouped(_ value: Int) -> String {
+        value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
     }
 
-    static func table(_ rows: [ReportRow]) -> String {
+    static func table(_ rows: [ReportRow], width: Int?) -> String {
         guard !rows.isEmpty else { return "No notifications recorded yet." }
-        let body = rows.map(fields)
-        let all = [columns] + body
-        let widths = columns.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { fields in
-            fields.enumerated().map { column, text in
-                // Numbers align right, words left, as people read tables.
-                let pad = String(repeating: " ", count: widths[column] - text.count)
-                return (2...10).contains(column) ? pad + text : text + pad
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        let numbers = ["recipients", "targeted", "skipped", "pending", "sent", "delivered", "failed", "dead", "sent %", "failed %"]
+        let columns = [TextTable.Column("campaign"), TextTable.Column("send"), TextTable.Column("channel")]
+            + numbers.map { TextTable.Column($0, alignment: .right) } + [TextTable.Column("skipped by reason")]
+        let body = rows.map { row -> [String] in
+            [row.campaignID, send(row), row.channel.rawValue]
+                + [row.recipients, row.targeted, row.skippedTotal, row.pending, row.sent, row.delivered, row.failed, row.dead].map(grouped)
+                + [percent(row.sendRate), percent(row.failureRate), row.skipped.filter { $0.value > 0 }.keys.sorted().map { "\($0)=\(grouped(row.skipped[$0]!))" }.joined(separator: " ")]
+        }
+        var text = TextTable(columns: columns, rows: body, keyColumns: 3).render(width: width)
+        if rows.contains(where: { $0.channel == .push }) {
+            text += "\n\npush: targeted counts devices"
+        }
+        return text
     }
+
+    // MARK: - CSV and JSON
 
     static func csv(_ rows: [ReportRow]) -> String {
+        let reasons = reasons(in: rows)
+        let header = ["campaign", "send", "occurrence", "channel", "unit", "recipients", "targeted", "skipped_total"]
+            + reasons.map { "skipped_\($0)" } + ["pending", "sent", "delivered", "failed", "dead", "send_rate", "failure_rate"]
         func escape(_ field: String) -> String {
-            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
+            field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }
-        return ([columns] + rows.map(fields)).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n")
+        let lines = rows.map { row -> [String] in
+            [row.campaignID, send(row), row.occurrenceID.map(String.init) ?? "", row.channel.rawValue, unit(row.channel), String(row.recipients), String(row.targeted), String(row.skippedTotal)]
+                + reasons.map { String(row.skipped[$0] ?? 0) }
+                + [row.pending, row.sent, row.delivered, row.failed, row.dead].map(String.init)
+                + [number(row.sendRate), number(row.failureRate)]
+        }
+        return ([header] + lines).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n")
     }
 
     static func json(_ rows: [ReportRow]) -> String {
+        let reasons = reasons(in: rows)
         let objects: [[String: Any]] = rows.map { row in
             [
-                "campaign": row.campaignID, "channel": row.channel.rawValue, "targeted": row.targeted,
-                "skipped": row.skipped, "skipped_total": row.skippedTotal, "pending": row.pending, "sent": row.sent,
+                "campaign": row.campaignID, "send": send(row), "occurrence": row.occurrenceID.map { $0 as Any } ?? NSNull(),
+                "channel": row.channel.rawValue, "unit": unit(row.channel), "recipients": row.recipients, "targeted": row.targeted,
+                "skipped": Dictionary(uniqueKeysWithValues: reasons.map { ($0, row.skipped[$0] ?? 0) }),
+                "skipped_total": row.skippedTotal, "pending": row.pending, "sent": row.sent,
                 "delivered": row.delivered, "failed": row.failed, "dead": row.dead,
                 "send_rate": row.sendRate.map { $0 as Any } ?? NSNull(),
                 "failure_rate": row.failureRate.map { $0 as Any } ?? NSNull(),

@@ -12,6 +12,9 @@ struct TypeChecker {
     private(set) var attributeNames: [String] = []
     /// How deep the SQL of the node being checked will sit, estimated from above (see `SQLLimits`).
     private var sqlDepth = SQLDepth()
+    /// True while checking an operand compared with something: an unknown bare name there is
+    /// most likely text written without quotes (`country == KR`).
+    private var isComparedOperand = false
     /// One "too complex" message is enough: every node below the first one would repeat it.
     private var reportedTooComplex = false
 
@@ -194,7 +197,7 @@ struct TypeChecker {
             index = 1
             allowFields = false
         }
-        guard let value = resolve(name: names[index], allowFields: allowFields) else { return nil }
+        guard let value = resolve(name: names[index], allowFields: allowFields, isBare: names.count == 1) else { return nil }
         if index + 1 < names.count {
             report(
                 "'\(names[index].text)' has no field '\(names[index + 1].text)'", at: names[index + 1].offset,
@@ -205,13 +208,17 @@ struct TypeChecker {
         return value
     }
 
-    private mutating func resolve(name: Name, allowFields: Bool) -> Value? {
+    private mutating func resolve(name: Name, allowFields: Bool, isBare: Bool = false) -> Value? {
         if allowFields, let field = UserField(rawValue: name.text) {
             return .field(field)
         }
         guard let definition = schema[name.text] else {
             let candidates = (allowFields ? UserField.allCases.map(\.rawValue) : []) + schema.names
-            report("unknown attribute '\(name.text)'", at: name.offset, hint: Suggestion.hint(for: name.text, in: candidates))
+            var hint = Suggestion.hint(for: name.text, in: candidates)
+            if isComparedOperand, isBare, Suggestion.closest(to: name.text, in: candidates) == nil {
+                hint = "to compare with the text \(name.text), quote it: \"\(name.text)\""
+            }
+            report("unknown attribute '\(name.text)'", at: name.offset, hint: hint)
             return nil
         }
         guard let type = ValueType(definition.type) else {
@@ -255,8 +262,11 @@ struct TypeChecker {
     private mutating func checkComparison(
         _ op: ComparisonOperator, _ leftExpression: Expression, _ rightExpression: Expression, at offset: Int
     ) -> Condition? {
+        let wasCompared = isComparedOperand
+        isComparedOperand = true
         let left = checkValue(leftExpression)
         let right = checkValue(rightExpression)
+        isComparedOperand = wasCompared
         guard var left, var right else { return nil }
         if left.isNullLiteral || right.isNullLiteral {
             report(
@@ -317,8 +327,11 @@ struct TypeChecker {
         negated: Bool, _ elementExpression: Expression, _ listExpression: Expression, at offset: Int
     ) -> Condition? {
         let operatorName = negated ? "not in" : "in"
+        let wasCompared = isComparedOperand
+        isComparedOperand = true
         let element = checkValue(elementExpression)
         let list = checkValue(listExpression)
+        isComparedOperand = wasCompared
         guard let element, let list else { return nil }
         return membership(
             operatorName: operatorName, negated: negated, element: element, elementExpression: elementExpression,
@@ -370,8 +383,11 @@ struct TypeChecker {
     private mutating func checkTextTest(
         _ op: TextOperator, _ leftExpression: Expression, _ rightExpression: Expression, at offset: Int
     ) -> Condition? {
+        let wasCompared = isComparedOperand
+        isComparedOperand = true
         let left = checkValue(leftExpression)
         let right = checkValue(rightExpression)
+        isComparedOperand = wasCompared
         guard let left, let right else { return nil }
         if op == .contains, left.type.isList {
             return membership(

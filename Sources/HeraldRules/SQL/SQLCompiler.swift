@@ -207,7 +207,8 @@ struct SQLCompiler {
     static func argument(_ constant: Constant) -> SQLValue {
         switch constant {
         case .string(let text): .text(text)
-        case .number(let number), .time(let number), .duration(let number): .real(number)
+        case .number(let number), .duration(let number): .real(number)
+        case .time(let instant): .time(instant)
         case .bool(let flag): .integer(flag ? 1 : 0)
         case .null: .null
         }
@@ -231,10 +232,10 @@ struct SQLCompiler {
             }
             return .join("json_extract(users.attributes, ", .bind(.text("$.\"\(name)\"")), ")")
         case .now:
-            return .bind(.real(context.now.timeIntervalSince1970))
+            return .bind(.time(context.now.timeIntervalSince1970))
         case .today:
             return .join(
-                "herald_today(", .bind(.real(context.now.timeIntervalSince1970)), ", users.timezone, ",
+                "herald_today(", .bind(.time(context.now.timeIntervalSince1970)), ", users.timezone, ",
                 .bind(.text(context.defaultTimezone)), ")"
             )
         case .lower(let operand):
@@ -244,7 +245,7 @@ struct SQLCompiler {
             if case .list = operand.type { return .join("json_array_length(", source(of: operand), ")") }
             return .join("herald_len(", self.value(operand), ")")
         case .daysSince(let operand):
-            return .join("herald_days_since(", .bind(.real(context.now.timeIntervalSince1970)), ", ", self.value(operand), ")")
+            return .join("herald_days_since(", .bind(.time(context.now.timeIntervalSince1970)), ", ", self.value(operand), ")")
         case .bucket(let count):
             return .join("herald_bucket(", .bind(.text(context.campaignID)), ", users.id, ", .bind(.integer(count)), ")")
         case .hasDevice(let platform):
@@ -253,10 +254,10 @@ struct SQLCompiler {
                 sql = .join(sql, " AND devices.platform = ", .bind(.text(platform.rawValue)))
             }
             return .join(sql, " AND devices.active = 1)")
-        case .arithmetic(let base, let steps, _):
+        case .arithmetic(let base, let steps, let type):
             if let folded = constantNumber(value) {
                 // `now() - 30d` is one bound value, which the planner can compare with an index.
-                return .bind(folded.isNaN ? .null : .real(folded))
+                return .bind(folded.isNaN ? .null : type == .time ? .time(folded) : .real(folded))
             }
             // REAL arithmetic throughout, as in Swift: integers read from JSON would otherwise add
             // exactly beyond 2^53 where doubles round.

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// A value bound to a `?` of an SQL statement.
 public enum SQLValue: Sendable, Hashable {
@@ -6,6 +7,8 @@ public enum SQLValue: Sendable, Hashable {
     case integer(Int64)
     case real(Double)
     case text(String)
+    /// An instant in seconds since 1970, bound as a REAL; shown as ISO 8601 in `--explain`.
+    case time(Double)
 }
 
 /// A parameterised condition for the WHERE clause of a query over the `users` table:
@@ -63,6 +66,7 @@ extension SQLValue: CustomStringConvertible {
         case .null: "NULL"
         case .integer(let value): String(value)
         case .real(let value): String(value)
+        case .time(let value): ISO8601.string(from: Date(timeIntervalSince1970: value))
         case .text(let value): "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
         }
     }

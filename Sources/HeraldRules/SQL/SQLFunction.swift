@@ -71,7 +71,7 @@ extension SQLValue {
     var number: Double? {
         switch self {
         case .integer(let value): Double(value)
-        case .real(let value): value
+        case .real(let value), .time(let value): value
         default: nil
         }
     }

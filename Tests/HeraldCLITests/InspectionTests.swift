@@ -1,0 +1,128 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// What a marketer uses to look before and after sending: preview, audience, report.
+@Suite(.tags(.slow), .timeLimit(.minutes(5)))
+struct InspectionTests {
+    /// A workspace with three known users.
+    func withUsers(_ body: (TemporaryDirectory) async throws -> Void) async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            let recent = ISO8601.string(from: Date().addingTimeInterval(-86_400))
+            try directory.write("users.jsonl", [
+                #"{"id":"ana","email":"ana@example.com","phone":"+821012345678","locale":"en-US","first_name":"Ana","attributes":{"plan":"pro","last_seen_at":"\#(recent)"},"devices":[{"platform":"ios","token":"a1b2c3d4e5f6a7b8c9d0"}]}"#,
+                #"{"id":"bo","email":"bo@example.com","first_name":"Bo","attributes":{"plan":"enterprise","last_seen_at":"\#(recent)"}}"#,
+                #"{"id":"cy","email":"cy@example.com","first_name":"Cy","attributes":{"plan":"free","last_seen_at":"\#(recent)"},"preferences":{"email":false}}"#,
+            ].joined(separator: "\n") + "\n")
+            let imported = try await HeraldBinary.run(["users", "import", "users.jsonl"], in: directory.path)
+            #expect(imported.status == 0, "\(imported.stderr)")
+            try await body(directory)
+        }
+    }
+
+    @Test func previewShowsWhatOneUserWouldGetAndWritesNothing() async throws {
+        try await withUsers { directory in
+            let before = try Data(contentsOf: URL(fileURLWithPath: directory.file("herald.db")))
+            let push = try await HeraldBinary.run(["preview", "winter-sale", "--user", "ana"], in: directory.path)
+            #expect(push.status == 0, "\(push.stderr)")
+            #expect(push.stdout.contains("""
+                push to a1b2c3d4…c9d0 via apns:
+                  title: Winter sale: 30% off
+                  body:  Ana, everything is 30% off until December 7.
+                """), "\(push.stdout)")
+            #expect(push.stdout.contains("email: not sent: not_needed"), "\(push.stdout)")
+
+            let html = directory.file("bo.html")
+            let email = try await HeraldBinary.run(["preview", "winter-sale", "--user", "bo", "--html", html], in: directory.path)
+            #expect(email.status == 0, "\(email.stderr)")
+            #expect(email.stdout.contains("note: not in the audience (plan in [\"free\", \"pro\"]): a send reaches them only with --user"), "\(email.stdout)")
+            #expect(email.stdout.contains("email via sendgrid to bo@example.com:\n  subject: Bo, our winter sale is on: 30% off"), "\(email.stdout)")
+            #expect(try String(contentsOfFile: html, encoding: .utf8).contains("Hello Bo"))
+
+            let sms = try await HeraldBinary.run(["preview", "order-shipped", "--user", "ana", "--param", "order_id=Z-9"], in: directory.path)
+            #expect(sms.stdout.contains("""
+                sms via twilio to +821012345678:
+                  Shop: order Z-9 has shipped. Track it: https://shop.example.com/orders
+                  (70 characters, 1 segment, GSM-7)
+                """), "\(sms.stdout)")
+            let optedOut = try await HeraldBinary.run(["preview", "winter-sale", "--user", "cy", "--channel", "email"], in: directory.path)
+            #expect(optedOut.stdout.contains("email: not sent: opted_out"), "\(optedOut.stdout)")
+
+            #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file("herald.db"))) == before)
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM notifications") == [["0"]])
+        }
+    }
+
+    @Test func audienceSaysWhichTermKeepsAUserOutAndSuggestsNames() async throws {
+        try await withUsers { directory in
+            let out = try await HeraldBinary.run(["audience", "winter-sale", "--user", "bo"], in: directory.path)
+            #expect(out.stdout.hasPrefix("bo does not match campaign winter-sale\nbecause this term does not hold:\n  plan in [\"free\", \"pro\"]\n"), "\(out.stdout)")
+            let json = try await HeraldBinary.run(["audience", "winter-sale", "--user", "bo", "--format", "json"], in: directory.path)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            let clauses = try #require(object["clauses"] as? [[String: Any]])
+            #expect(clauses.map { $0["holds"] as? Bool } == [true, false])
+            #expect(clauses.map { $0["text"] as? String } == ["last_seen_at > now() - 60d", #"plan in ["free", "pro"]"#])
+
+            let typo = try await HeraldBinary.run(["audience", "winter-sal"], in: directory.path)
+            #expect(typo.status == 1)
+            #expect(typo.stderr.contains("no campaign or segment 'winter-sal' (did you mean 'winter-sale'?)"), "\(typo.stderr)")
+            let unquoted = try await HeraldBinary.run(["audience", "country == KR"], in: directory.path)
+            #expect(unquoted.status == 1)
+            #expect(unquoted.stderr.contains(#"unknown attribute 'KR' (to compare with the text KR, quote it: "KR")"#), "\(unquoted.stderr)")
+            let explain = try await HeraldBinary.run(["audience", "last_seen_at > 2026-01-01", "--explain", "--sample", "0"], in: directory.path)
+            #expect(explain.stdout.contains("-- 2026-01-01T00:00:00Z"), "\(explain.stdout)")
+        }
+    }
+
+    @Test func theReportHasTheSameFieldsInEveryFormatARowPerSendAndTheRecipients() async throws {
+        try await withUsers { directory in
+            #expect(try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path).status == 0)
+            #expect(try await HeraldBinary.run(["send", "winter-sale", "--now", "--again"], in: directory.path).status == 0)
+
+            let json = try await HeraldBinary.run(["report", "--format", "json"], in: directory.path)
+            let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+            // Two sends and their total, on each of the two channels.
+            #expect(rows.count == 6)
+            let keys = Set(rows.first!.keys)
+            #expect(rows.allSatisfy { Set($0.keys) == keys })
+            #expect(keys.isSuperset(of: ["campaign", "send", "channel", "unit", "recipients", "targeted", "skipped", "sent", "send_rate"]))
+            let skipped = try #require(rows.first?["skipped"] as? [String: Int])
+            #expect(Set(skipped.keys) == Set(SkipReason.allCases.map(\.rawValue)))
+            let totals = rows.filter { $0["send"] as? String == "all" }
+            #expect(totals.count == 2)
+            let pushTotal = try #require(totals.first { $0["channel"] as? String == "push" })
+            #expect(pushTotal["unit"] as? String == "device" && pushTotal["recipients"] as? Int == 2 && pushTotal["sent"] as? Int == 2)
+            let emailTotal = try #require(totals.first { $0["channel"] as? String == "email" })
+            // Ana got push; Cy opted out of email; Bo is not in the audience.
+            #expect(emailTotal["targeted"] as? Int == 4 && (emailTotal["skipped"] as? [String: Int])?["opted_out"] == 2)
+            #expect((emailTotal["skipped"] as? [String: Int])?["not_needed"] == 2)
+            #expect(pushTotal["send_rate"] as? Double == 1)
+
+            let csv = try await HeraldBinary.run(["report", "--format", "csv"], in: directory.path)
+            let lines = csv.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "campaign,send,occurrence,channel,unit,recipients,targeted,skipped_total,"
+                + SkipReason.allCases.map { "skipped_\($0.rawValue)" }.joined(separator: ",")
+                + ",pending,sent,delivered,failed,dead,send_rate,failure_rate")
+            #expect(lines.count == 7)
+            #expect(lines.contains { $0.hasPrefix("winter-sale,all,,push,device,2,4,2,2,") && $0.hasSuffix(",1,0") }, "\(lines)")
+
+            let narrow = try await HeraldBinary.run(["report"], in: directory.path, environment: ["COLUMNS": "60"])
+            #expect(narrow.stdout.split(separator: "\n").allSatisfy { $0.count <= 60 }, "\(narrow.stdout)")
+            #expect(narrow.stdout.contains("winter-sale · all · push\n  recipients"), "\(narrow.stdout)")
+            let wide = try await HeraldBinary.run(["report"], in: directory.path, environment: ["COLUMNS": "400"])
+            #expect(wide.stdout.hasPrefix("campaign     send"), "\(wide.stdout)")
+
+            let skippedList = try await HeraldBinary.run(["report", "--recipients", "--reason", "opted_out", "--format", "csv"], in: directory.path)
+            let listed = skippedList.stdout.split(separator: "\n").map(String.init)
+            #expect(listed.first == "campaign,send,user,channel,address,state,reason,provider,updated_at")
+            #expect(listed.dropFirst().map { $0.split(separator: ",")[2] } == ["cy", "cy"])
+            #expect(listed.dropFirst().allSatisfy { $0.contains(",email,,skipped,opted_out,") })
+            let badReason = try await HeraldBinary.run(["report", "--recipients", "--reason", "optedout"], in: directory.path)
+            #expect(badReason.status == 64 && badReason.stderr.contains("unknown reason 'optedout' (did you mean 'opted_out'?)"), "\(badReason.stderr)")
+        }
+    }
+}
