@@ -78,6 +78,27 @@ struct InspectionTests {
         }
     }
 
+    @Test func sendAndDeliverSayExactlyWhatTheyDid() async throws {
+        try await withUsers { directory in
+            // Ana: push planned, email not needed; Bo: not in the audience; Cy: no device, email opted out.
+            let send = try await HeraldBinary.run(["send", "winter-sale", "--now", "--plan-only"], in: directory.path)
+            #expect(send.status == 0, "\(send.stderr)")
+            #expect(send.stdout == "winter-sale: 2 recipients, 1 notification planned, 3 skipped\n")
+            let deliver = try await HeraldBinary.run(["deliver"], in: directory.path)
+            #expect(deliver.status == 0, "\(deliver.stderr)")
+            #expect(deliver.stdout == "delivered:\n  push outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time\n")
+            let nothing = try await HeraldBinary.run(["deliver"], in: directory.path)
+            #expect(nothing.stdout == "nothing was due\n")
+            let sms = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "ana", "--user", "bo"], in: directory.path)
+            // first_available [sms, push]: Ana by SMS (push not needed); Bo has neither phone nor device.
+            #expect(sms.stdout == """
+                order-shipped: 2 recipients, 1 notification planned, 3 skipped
+                  sms outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time
+
+                """, "\(sms.stdout)")
+        }
+    }
+
     @Test func theReportHasTheSameFieldsInEveryFormatARowPerSendAndTheRecipients() async throws {
         try await withUsers { directory in
             #expect(try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path).status == 0)
