@@ -57,6 +57,23 @@ struct InspectionTests {
         }
     }
 
+    @Test func schedulePreviewPrintsInstantsAScriptCanRead() async throws {
+        try await withTemporaryDirectory { directory in
+            let cron = try await HeraldBinary.run(
+                ["schedule", "preview", "--cron", "0 3 * * *", "--timezone", "America/New_York", "--from", "2026-03-06T12:00:00Z", "--count", "3"],
+                in: directory.path
+            )
+            #expect(cron.status == 0, "\(cron.stderr)")
+            #expect(cron.stdout == "2026-03-07T03:00:00-05:00\n2026-03-08T03:00:00-04:00\n2026-03-09T03:00:00-04:00\n")
+            let bad = try await HeraldBinary.run(["schedule", "preview", "--cron", "0 9 * *", "--timezone", "UTC"], in: directory.path)
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains("--cron '0 9 * *': a cron expression has 5 fields"), "\(bad.stderr)")
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            let digest = try await HeraldBinary.run(["schedule", "preview", "weekly-digest", "--from", "2026-12-01T00:00:00Z", "--count", "2"], in: directory.path)
+            #expect(digest.stdout.hasSuffix("  2026-12-07T09:00:00+00:00\n  2026-12-14T09:00:00+00:00\n"), "\(digest.stdout)")
+        }
+    }
+
     @Test func audienceSaysWhichTermKeepsAUserOutAndSuggestsNames() async throws {
         try await withUsers { directory in
             let out = try await HeraldBinary.run(["audience", "winter-sale", "--user", "bo"], in: directory.path)

@@ -1,8 +1,12 @@
+import Foundation
+
 /// A five-field cron expression: minute, hour, day of month, month, day of week.
 ///
 /// Fields take `*`, numbers, ranges `1-5`, lists `1,15`, steps `*/15` or `0-30/10`, and names for
-/// months (`JAN`…`DEC`) and days (`SUN`…`SAT`, where 0 and 7 are Sunday). As in Vixie cron, when
-/// both day fields are restricted a day matches if either does.
+/// months (`JAN`…`DEC`) and days (`SUN`…`SAT`, where 0 and 7 are Sunday), and the shorthands
+/// `@hourly`, `@daily` (`@midnight`), `@weekly`, `@monthly` and `@yearly` (`@annually`). As in
+/// Vixie cron, when both day fields are restricted a day matches if either does, and a day field
+/// that starts with `*` (`*`, `*/2`) counts as unrestricted.
 public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     public var source: String
     public var minutes: Set<Int>
@@ -22,8 +26,22 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         public var description: String { message }
     }
 
+    /// The five fields each shorthand stands for.
+    public static let shorthands: [String: String] = [
+        "@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
+        "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+    ]
+
     public init(_ source: String) throws(ParseError) {
-        let fields = source.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        var text = source
+        let trimmed = source.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasPrefix("@") {
+            guard let expanded = Self.shorthands[trimmed.lowercased()] else {
+                throw ParseError(message: "unknown shorthand '\(trimmed)' (\(Suggestion.hint(for: trimmed.lowercased(), in: Self.shorthands.keys.sorted())))")
+            }
+            text = expanded
+        }
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
         guard fields.count == 5 else {
             throw ParseError(message: "a cron expression has 5 fields (minute hour day-of-month month day-of-week), found \(fields.count)")
         }
@@ -42,8 +60,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
             names: Dictionary(uniqueKeysWithValues: days.enumerated().map { ($1, $0) })
         )
         daysOfWeek = Set(weekdays.map { $0 % 7 })
-        isDayOfMonthRestricted = fields[2] != "*"
-        isDayOfWeekRestricted = fields[4] != "*"
+        isDayOfMonthRestricted = !fields[2].hasPrefix("*")
+        isDayOfWeekRestricted = !fields[4].hasPrefix("*")
     }
 
     private static func field(_ text: Substring, name: String, range: ClosedRange<Int>, names: [String: Int]) throws(ParseError) -> Set<Int> {

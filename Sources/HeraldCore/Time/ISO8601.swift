@@ -107,3 +107,21 @@ public enum ISO8601 {
         return era * 146_097 + dayOfEra - 719_468
     }
 }
+
+extension ISO8601 {
+    /// `2026-03-08T03:00:00-04:00`: the wall-clock time of `date` in `zone`, with that zone's
+    /// offset at that instant, so that a person reads local time and a program the instant.
+    public static func string(from date: Date, in zone: TimeZone) -> String {
+        let offset = zone.secondsFromGMT(for: date)
+        let local = Int((date.timeIntervalSince1970 + Double(offset)).rounded(.down))
+        let days = local >= 0 ? local / 86_400 : -((-local + 86_399) / 86_400)
+        let seconds = local - days * 86_400
+        let civil = CronExpression.civil(fromDays: days)
+        let sign = offset < 0 ? "-" : "+"
+        let magnitude = abs(offset)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", civil.year, civil.month, civil.day,
+            seconds / 3600, seconds / 60 % 60, seconds % 60, sign, magnitude / 3600, magnitude / 60 % 60
+        )
+    }
+}
