@@ -5,7 +5,9 @@ struct PatternCompiler {
 
     private mutating func append(_ instruction: Instruction) throws(RulePattern.SyntaxError) {
         guard program.count < RulePattern.maximumSize else {
-            throw RulePattern.SyntaxError(message: "pattern is too large")
+            throw RulePattern.SyntaxError(
+                message: "pattern is too large (at most \(RulePattern.maximumSize) steps after expanding repeats such as {n,m}); simplify it"
+            )
         }
         program.append(instruction)
     }
