@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import HeraldDefinitions
 import Testing
@@ -44,17 +45,22 @@ struct CampaignParserTests {
 
     // MARK: params
 
-    @Test func paramsKeepTextAsWrittenAndTypeOnlyPlainNumbersAndBooleans() throws {
+    @Test func paramsKeepTextAsWrittenAndTypeOnlyPlainNumbersBooleansDatesAndMoney() throws {
         let yaml = """
         params:
           count: 3
-          price: -12.50
+          negative: -12.50
           big: 1e3
           flag: true
           off: False
           country: NO
           answer: yes
           date: 2026-12-01
+          quoted_date: "2026-12-01"
+          instant: 2026-12-07T18:00:00+09:00
+          utc: 2026-12-07T09:00:00Z
+          price: {amount: 129.00, currency: USD}
+          not_money: {amount: 1, currency: USD, note: x}
           time: 21:00
           phone: +15005550006
           zip: 01234
@@ -68,13 +74,18 @@ struct CampaignParserTests {
         let campaign = try #require(parse(Self.head + yaml).campaign)
         #expect(campaign.params == [
             "count": .number(3),
-            "price": .number(-12.5),
+            "negative": .number(-12.5),
             "big": .number(1000),
             "flag": .bool(true),
             "off": .bool(false),
             "country": .string("NO"),
             "answer": .string("yes"),
-            "date": .string("2026-12-01"),
+            "date": .date(CalendarDate(year: 2026, month: 12, day: 1)),
+            "quoted_date": .string("2026-12-01"),
+            "instant": .time(Date(timeIntervalSince1970: 1_796_634_000)),
+            "utc": .time(Date(timeIntervalSince1970: 1_796_634_000)),
+            "price": .money(Money(amount: Decimal(string: "129.00")!, currency: "USD")),
+            "not_money": .map(["amount": .number(1), "currency": .string("USD"), "note": .string("x")]),
             "time": .string("21:00"),
             "phone": .string("+15005550006"),
             "zip": .string("01234"),
