@@ -348,6 +348,8 @@ public enum TemplateChecker {
         if source?.isParam ?? true {
             if misuse.accepted.contains(.date) {
                 parts.append("write a date such as 2026-12-07, or an instant such as 2026-12-07T18:00:00+09:00, without quotes")
+            } else if misuse.accepted.contains(.time) {
+                parts.append("write an instant such as 2026-12-07T18:00:00+09:00, without quotes")
             } else if misuse.accepted.contains(.money) {
                 parts.append("write money as {amount: 129.00, currency: USD}")
             } else if misuse.accepted == [.number] {
