@@ -194,6 +194,7 @@ public struct CampaignParser: Sendable {
             }
         }
         var result: [String: [String: TemplateValue]] = [:]
+        var seen: [String] = []
         var failed = false
         for locale in locales {
             guard LocaleTag.isWellFormed(locale.key) else {
@@ -205,11 +206,12 @@ public struct CampaignParser: Sendable {
                 failed = true
                 continue
             }
-            if let other = result.keys.first(where: { $0.lowercased() == locale.key.lowercased() }) {
+            if let other = seen.first(where: { $0.lowercased() == locale.key.lowercased() }) {
                 reader.error("locale '\(locale.key)' is given twice in 'locale_params'", at: locale.keyNode, hint: "also as '\(other)'; keep one entry per locale")
                 failed = true
                 continue
             }
+            seen.append(locale.key)
             let name = "'locale_params.\(locale.key)'"
             guard let entries = reader.mapping(locale.value, name: name, expected: "a mapping of params for \(locale.key), e.g. item_name: 에어 맥스 90") else {
                 failed = true
