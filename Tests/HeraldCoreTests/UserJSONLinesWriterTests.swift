@@ -117,6 +117,15 @@ import Testing
         #expect(NotificationContent(jsonText: korean.jsonText)?.variant?.locale == "ko")
     }
 
+    @Test func namesTheVariantForPeople() {
+        let korean = TemplateVariant(locale: "ko")
+        #expect(korean.label(for: "ko-KR", baseLocale: "en") == "ko variant")
+        #expect(TemplateVariant.base.label(for: "ko-KR", baseLocale: "en") == "base (en) fallback for ko-KR")
+        #expect(TemplateVariant.base.label(for: "en-GB", baseLocale: "en") == "base (en)")
+        #expect(TemplateVariant.base.label(for: nil, baseLocale: "en") == "base (en)")
+        #expect(TemplateVariant.base.label(for: "ja-JP") == "base fallback for ja-JP")
+    }
+
     @Test(arguments: [
         #"{"body":"Order A-1042 has shipped","channel":"sms"}"#,
         #"{"body":"Hi","channel":"push","data":{"campaign":"winter-sale"},"title":"Winter sale","url":"https://shop.example.com/sale"}"#,

@@ -26,6 +26,24 @@ public struct TemplateVariant: Sendable, Hashable, Codable, CustomStringConverti
     /// `ko`, or `base`.
     public var description: String { locale ?? Self.baseName }
 
+    /// How a preview, the demo or a report names the file a recipient's text came from:
+    /// `ko variant`; `base (en)` for a recipient who reads the base file's language (or has no
+    /// locale); `base (en) fallback for ko-KR` when the template has no file for the recipient's
+    /// language.
+    ///
+    /// - Parameters:
+    ///   - recipientLocale: the recipient's locale (`User.locale`).
+    ///   - baseLocale: the language of the base file (`Template.baseLocale`), when known.
+    public func label(for recipientLocale: String?, baseLocale: String? = nil) -> String {
+        if let locale { return "\(locale) variant" }
+        let base = baseLocale.map { "base (\($0))" } ?? Self.baseName
+        guard let recipientLocale, !recipientLocale.isEmpty else { return base }
+        if let baseLocale, LocaleFallback.language(of: recipientLocale).lowercased() == LocaleFallback.language(of: baseLocale).lowercased() {
+            return base
+        }
+        return "\(base) fallback for \(recipientLocale)"
+    }
+
     /// Reads the stored form: `base`, or a locale.
     public init(stored: String) {
         self.locale = stored == Self.baseName ? nil : stored
