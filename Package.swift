@@ -83,7 +83,11 @@ let package = Package(
             dependencies: ["HeraldStore", "HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldContent", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeraldEngineTests",
+            dependencies: ["HeraldEngine", "HeraldContent", "HeraldDefinitions", "HeraldStore", "HeraldTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HeraldCLITests",
             dependencies: ["herald", "HeraldStore", "HeraldTesting"],
