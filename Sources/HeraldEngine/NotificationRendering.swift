@@ -34,7 +34,13 @@ public struct TemplateRenderer: NotificationRendering {
 
     public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
         var variables = user.templateVariables
-        variables.merge(campaign.params(for: user.locale)) { _, param in param }
+        // `campaign.params(for:)`, merged straight into the variables: no dictionary in between.
+        variables.merge(campaign.params) { _, param in param }
+        for key in LocaleFallback.keys(for: user.locale, in: campaign.localeParams.keys) {
+            if let overrides = campaign.localeParams[key] {
+                variables.merge(overrides) { _, param in param }
+            }
+        }
         return try renderer.render(
             template: campaign.template, channel: channel, locale: user.locale, timeZone: user.timezone, variables: variables
         )
