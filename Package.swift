@@ -63,6 +63,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `swift build -c release --product herald-render-bench`: render throughput (Benchmarks/).
+        .executableTarget(
+            name: "herald-render-bench",
+            dependencies: ["HeraldCore", "HeraldDefinitions", "HeraldContent", "HeraldEngine"],
+            path: "Benchmarks/RenderBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldRulesTests",
@@ -76,7 +83,11 @@ let package = Package(
             dependencies: ["HeraldStore", "HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HeraldEngineTests", dependencies: ["HeraldEngine", "HeraldContent", "HeraldStore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeraldEngineTests",
+            dependencies: ["HeraldEngine", "HeraldContent", "HeraldDefinitions", "HeraldStore", "HeraldTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HeraldCLITests",
             dependencies: ["herald", "HeraldStore", "HeraldTesting"],

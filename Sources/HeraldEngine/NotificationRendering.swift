@@ -14,17 +14,35 @@ public protocol NotificationRendering: Sendable {
 }
 
 /// Renders with the campaign's template: the user's fields and attributes, with the campaign's
-/// params laid over them.
+/// params for the user's locale laid over them (`Campaign.params(for:)`), formatted in the
+/// user's locale and time zone.
 public struct TemplateRenderer: NotificationRendering {
     let renderer: ContentRenderer
 
-    public init(templates: [String: Template]) {
-        renderer = ContentRenderer(templates: templates)
+    /// - Parameters:
+    ///   - templates: by name, as `Workspace.templates`.
+    ///   - defaultTimezone: the zone for users without a valid one: herald.yml's
+    ///     `default_timezone` (`Workspace.configuration.defaultTimezone`). Default `UTC`.
+    public init(templates: [String: Template], defaultTimezone: String = "UTC") {
+        renderer = ContentRenderer(templates: templates, configuration: ContentRenderer.Configuration(defaultTimeZone: defaultTimezone))
+    }
+
+    /// Renders with the workspace's templates and default time zone.
+    public init(workspace: Workspace) {
+        self.init(templates: workspace.templates, defaultTimezone: workspace.configuration.defaultTimezone)
     }
 
     public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
         var variables = user.templateVariables
+        // `campaign.params(for:)`, merged straight into the variables: no dictionary in between.
         variables.merge(campaign.params) { _, param in param }
-        return try renderer.render(template: campaign.template, channel: channel, locale: user.locale, variables: variables)
+        for key in LocaleFallback.keys(for: user.locale, in: campaign.localeParams.keys) {
+            if let overrides = campaign.localeParams[key] {
+                variables.merge(overrides) { _, param in param }
+            }
+        }
+        return try renderer.render(
+            template: campaign.template, channel: channel, locale: user.locale, timeZone: user.timezone, variables: variables
+        )
     }
 }

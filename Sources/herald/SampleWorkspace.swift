@@ -85,7 +85,11 @@ delivery: first_available
 template: winter-sale
 params:
   discount: 30%
-  ends_on: December 7
+  ends_on: 2026-12-07                      # a date: {{date(ends_on)}} is December 7, or 12월 7일 in Korean
+  coats_from: {amount: 49.00, currency: USD}
+locale_params:                             # values for the recipients of one locale (or language)
+  ko:
+    coats_from: {amount: 59000, currency: KRW}
 schedule:
   at: 2026-12-01T10:00
   timezone: recipient
@@ -158,7 +162,8 @@ email:
   <body>
     <h1>Winter sale: {{discount}} off</h1>
     <p>Hello {{first_name}},</p>
-    <p>Everything in the shop is {{discount}} off until {{ends_on}}.</p>
+    <p>Everything in the shop is {{discount}} off until {{weekday(ends_on)}}, {{date(ends_on)}}.
+    Winter coats start at {{currency(coats_from)}}.</p>
     <p><a href="https://shop.example.com/sale">Shop the sale</a></p>
     <p><small>You get this email because you are a customer of Shop.
     <a href="{{unsubscribe_url}}">Unsubscribe</a></small></p>
@@ -171,7 +176,8 @@ email:
   <body>
     <h1>겨울 세일: {{discount}} 할인</h1>
     <p>{{first_name}}님, 안녕하세요.</p>
-    <p>{{ends_on}}까지 전 품목 {{discount}} 할인합니다.</p>
+    <p>{{date(ends_on)}} {{weekday(ends_on)}}까지 전 품목 {{discount}} 할인합니다.
+    겨울 코트는 {{currency(coats_from)}}부터입니다.</p>
     <p><a href="https://shop.example.com/sale">세일 보러 가기</a></p>
     <p><small><a href="{{unsubscribe_url}}">수신 거부</a></small></p>
   </body>
@@ -182,7 +188,7 @@ email:
 template: winter-sale
 push:
   title: "겨울 세일: {{discount}} 할인"
-  body: "{{first_name}}님, {{ends_on}}까지 전 품목 {{discount}} 할인!"
+  body: "{{first_name}}님, {{date(ends_on)}}까지 전 품목 {{discount}} 할인!"
 email:
   subject: "{{first_name}}님, 겨울 세일이 시작되었습니다 ({{discount}} 할인)"
   html: winter-sale.ko.html
@@ -190,9 +196,10 @@ email:
 """#),
         ("templates/winter-sale.yml", #"""
 template: winter-sale
+locale: en                  # the language of this file; values are formatted in it when no variant fits
 push:
   title: "Winter sale: {{discount}} off"
-  body: "{{first_name}}, everything is {{discount}} off until {{ends_on}}."
+  body: "{{first_name}}, everything is {{discount}} off until {{date(ends_on)}}."
   url: "https://shop.example.com/sale"
   data: {campaign: winter-sale}
 email:

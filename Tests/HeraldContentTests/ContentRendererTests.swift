@@ -14,7 +14,8 @@ import Testing
                         title: "Air Max 90 is back",
                         body: "Order by 2026-12-01, Ana.",
                         url: "https://shop.example.com/items/sku-123",
-                        data: ["sku": "sku-123", "campaign": "restock"]
+                        data: ["sku": "sku-123", "campaign": "restock"],
+                        variant: .base
                     )
                 )
         )
@@ -23,7 +24,7 @@ import Testing
 
     @Test func rendersSMSWithLinkFromThePushURL() throws {
         let rendered = try renderer.render(template: "restock", channel: .sms, locale: "en-US", variables: ana)
-        #expect(rendered.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out")))
+        #expect(rendered.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out", variant: .base)))
         #expect(rendered.missingVariables == [])
     }
 
@@ -57,7 +58,7 @@ import Testing
 
             Unsubscribe (https://t.example.com/u/abc)
             """
-        #expect(rendered.content == .email(EmailContent(subject: "Air Max 90 is back in stock", html: html, text: text)))
+        #expect(rendered.content == .email(EmailContent(subject: "Air Max 90 is back in stock", html: html, text: text, variant: .base)))
     }
 
     @Test func rendersTheEmailTextPartWhenTheTemplateHasOne() throws {
@@ -75,7 +76,8 @@ import Testing
                     EmailContent(
                         subject: "Air Max 90 is back in stock",
                         html: "<p>Hi Ana &amp; &lt;Bo&gt;</p>",
-                        text: "Hi Ana & <Bo> & welcome to Air Max 90.\n"
+                        text: "Hi Ana & <Bo> & welcome to Air Max 90.\n",
+                        variant: .base
                     )
                 )
         )
@@ -99,7 +101,7 @@ import Testing
             locale: nil,
             variables: ["first_name": .string("Ana"), "order_id": .number(1042)]
         )
-        #expect(rendered.content == .email(EmailContent(subject: "Receipt 1042", html: nil, text: "Thanks, Ana!")))
+        #expect(rendered.content == .email(EmailContent(subject: "Receipt 1042", html: nil, text: "Thanks, Ana!", variant: .base)))
     }
 
     @Test func escapesHTMLOnlyInTheEmailHTMLBody() throws {
@@ -116,13 +118,14 @@ import Testing
                     EmailContent(
                         subject: "\"Air\" & <Max> is back in stock",
                         html: "<p>Hi &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;, <script>alert('x')</script></p>",
-                        text: "Hi <script>alert('x')</script>,"
+                        text: "Hi <script>alert('x')</script>,",
+                        variant: .base
                     )
                 )
         )
 
         let sms = try renderer.render(template: "restock", channel: .sms, locale: nil, variables: variables)
-        #expect(sms.content == .sms(SMSContent(body: "\"Air\" & <Max> is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out")))
+        #expect(sms.content == .sms(SMSContent(body: "\"Air\" & <Max> is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out", variant: .base)))
 
         let push = try renderer.render(template: "restock", channel: .push, locale: nil, variables: variables)
         guard case .push(let content) = push.content else {
@@ -143,7 +146,8 @@ import Testing
                         title: "Air Max 90 재입고",
                         body: "Ana님, 2026-12-01까지 주문하세요.",
                         url: "https://shop.example.com/items/sku-123",
-                        data: ["sku": "sku-123", "campaign": "restock"]
+                        data: ["sku": "sku-123", "campaign": "restock"],
+                        variant: TemplateVariant(locale: "ko")
                     )
                 )
         )
@@ -152,11 +156,11 @@ import Testing
     @Test func fallsBackToTheBaseFileWhenNoVariantMatches() throws {
         // pt-BR has only an sms variant; there is no pt variant: the push is the base one.
         let push = try renderer.render(template: "restock", channel: .push, locale: "pt-BR", variables: ana)
-        #expect(push.content == .push(PushContent(title: "Air Max 90 is back", body: "Order by 2026-12-01, Ana.", url: "https://shop.example.com/items/sku-123", data: ["sku": "sku-123", "campaign": "restock"])))
+        #expect(push.content == .push(PushContent(title: "Air Max 90 is back", body: "Order by 2026-12-01, Ana.", url: "https://shop.example.com/items/sku-123", data: ["sku": "sku-123", "campaign": "restock"], variant: .base)))
         let sms = try renderer.render(template: "restock", channel: .sms, locale: "pt-BR", variables: ana)
-        #expect(sms.content == .sms(SMSContent(body: "Air Max 90 voltou! https://shop.example.com/items/sku-123")))
+        #expect(sms.content == .sms(SMSContent(body: "Air Max 90 voltou! https://shop.example.com/items/sku-123", variant: TemplateVariant(locale: "pt-BR"))))
         let portuguese = try renderer.render(template: "restock", channel: .sms, locale: "pt-PT", variables: ana)
-        #expect(portuguese.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out")))
+        #expect(portuguese.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out", variant: .base)))
     }
 
     @Test(arguments: ["ko", "KO-kr", "ko-KR", "pt-br", "pt", "en", "", "-", "ko-"])
@@ -165,8 +169,12 @@ import Testing
         let renderer = ContentRenderer(templates: ["restock": template])
         let expected = ContentRenderer(templates: ["restock": Template(name: "restock", base: template.content(for: locale))])
         for channel in Channel.allCases {
-            let rendered = try renderer.render(template: "restock", channel: channel, locale: locale, variables: ana)
-            let reference = try expected.render(template: "restock", channel: channel, locale: nil, variables: ana)
+            var rendered = try renderer.render(template: "restock", channel: channel, locale: locale, variables: ana).content
+            var reference = try expected.render(template: "restock", channel: channel, locale: nil, variables: ana).content
+            // The flattened template has no variants: only the file the content names differs.
+            #expect(reference.variant == .base)
+            rendered.variant = nil
+            reference.variant = nil
             #expect(rendered == reference, "\(channel) for locale '\(locale)'")
         }
     }
@@ -185,7 +193,8 @@ import Testing
                         title: "Air Max 90 is back",
                         body: "Order by , .",
                         url: "https://shop.example.com/items/",
-                        data: ["sku": "", "campaign": "restock"]
+                        data: ["sku": "", "campaign": "restock"],
+                        variant: .base
                     )
                 )
         )
@@ -212,7 +221,7 @@ import Testing
             locale: nil,
             variables: ["order": .map(["id": .string("A-7")]), "items": .list([.map(["name": .string("Cap")]), .map(["price": .number(3)])])]
         )
-        #expect(rendered.content == .sms(SMSContent(body: "A-7  (not vip) Cap  ")))
+        #expect(rendered.content == .sms(SMSContent(body: "A-7  (not vip) Cap  ", variant: .base)))
         #expect(rendered.missingVariables == ["order.total"])
     }
 
@@ -240,7 +249,7 @@ import Testing
                 "first_name": .string("Ana"), "address": .map(["city": .string("Seoul")]),
             ]
         )
-        #expect(rendered.content == .sms(SMSContent(body: "3 9.5 true vip, new [<vip><new>] betanone ANA Seoul/Ana")))
+        #expect(rendered.content == .sms(SMSContent(body: "3 9.5 true vip, new [<vip><new>] betanone ANA Seoul/Ana", variant: .base)))
         #expect(rendered.missingVariables == [])
     }
 
@@ -251,7 +260,7 @@ import Testing
             locale: nil,
             variables: ana.merging(["link": .string("https://evil.example")]) { _, new in new }
         )
-        #expect(rendered.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out")))
+        #expect(rendered.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out", variant: .base)))
     }
 
     @Test func linkIsEmptyWithoutAPushURL() throws {
@@ -260,7 +269,7 @@ import Testing
             base: TemplateContent(sms: SMSTemplate(body: text("Sale! {{link}}", "templates/promo.yml", line: 3, column: 10)), file: "templates/promo.yml")
         )
         let rendered = try ContentRenderer(templates: ["promo": template]).render(template: "promo", channel: .sms, locale: nil, variables: [:])
-        #expect(rendered.content == .sms(SMSContent(body: "Sale! ")))
+        #expect(rendered.content == .sms(SMSContent(body: "Sale! ", variant: .base)))
         #expect(rendered.missingVariables == [])
     }
 
@@ -281,7 +290,7 @@ import Testing
             locale: nil,
             variables: ["first_name": .string("<Ana>"), "items": .list([.map(["name": .string("Cap")]), .map(["name": .string("Tee")])])]
         )
-        #expect(rendered.content == .email(EmailContent(subject: "Your picks", text: "- Cap\n- Tee\nBye <Ana>\n")))
+        #expect(rendered.content == .email(EmailContent(subject: "Your picks", text: "- Cap\n- Tee\nBye <Ana>\n", variant: .base)))
     }
 
     @Test func throwsForAnUnknownTemplate() {

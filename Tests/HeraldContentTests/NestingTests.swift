@@ -31,6 +31,6 @@ import Testing
 
     @Test func thirtyTwoLevelsRender() throws {
         let html = String(repeating: "{{#a}}", count: 32) + "x" + String(repeating: "{{/a}}", count: 32)
-        #expect(try render(html).content == .email(EmailContent(subject: "Hi", html: "x", text: "x")))
+        #expect(try render(html).content == .email(EmailContent(subject: "Hi", html: "x", text: "x", variant: .base)))
     }
 }

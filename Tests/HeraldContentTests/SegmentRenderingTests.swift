@@ -1,3 +1,4 @@
+import Foundation
 import HeraldContent
 import HeraldCore
 import Testing
@@ -18,6 +19,10 @@ import Testing
         "tags": .list([.string("vip"), .number(2), .string("a&b")]),
         "order": .map(["id": .string("A-7"), "total": .number(42.5), "lines": .list([.string("x")]), "ship": .map(["city": .string("Seoul")])]),
         "emoji": .string("🎉 café"),
+        "ends_on": .date(CalendarDate(year: 2026, month: 12, day: 7)),
+        "starts_at": .time(Date(timeIntervalSince1970: 1_796_634_000)),
+        "coats": .money(Money(amount: Decimal(string: "1249.5")!, currency: "USD")),
+        "share": .number(0.125),
     ]
 
     static let sources = [
@@ -29,6 +34,9 @@ import Testing
         "{{link}} {{{link}}} {{unsubscribe_url}} {{link.x}}",
         "line one {{emoji}}\n  {{first_name}}  \n\n{{count}}\nend",
         "no variables at all <b>&amp;</b>",
+        "{{date(ends_on)}} {{{long_date(ends_on)}}} {{ time(starts_at) }} {{&weekday(ends_on)}} {{short_date(starts_at)}}",
+        "{{currency(coats)}} {{coats}} {{coats.amount}} {{coats.currency}} {{number(big)}} {{number(count)}} {{percent(share)}}",
+        "[{{date(first_name)}}] [{{currency(count)}}] [{{time(ends_on)}}] [{{number(missing)}}] {{ends_on}} {{starts_at}}",
         "",
     ]
 

@@ -1,3 +1,4 @@
+import Foundation
 import HeraldContent
 import HeraldCore
 import Testing
@@ -207,5 +208,133 @@ import Testing
     @Test func listsTheBuiltInsThatValidateAccepts() {
         #expect(BuiltInVariable.all.map(\.name) == ["link", "unsubscribe_url"])
         #expect(User.templateFieldNames == ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"])
+    }
+}
+
+/// The checks of transforms: names that exist, applied to values they format.
+@Suite struct TransformCheckTests {
+    static let configuration = HeraldConfiguration(
+        attributes: AttributeSchema([
+            AttributeDefinition(name: "plan", type: .string),
+            AttributeDefinition(name: "last_seen_at", type: .time),
+            AttributeDefinition(name: "lifetime_value", type: .number),
+        ])
+    )
+
+    static let params: [String: TemplateValue] = [
+        "discount": .string("30%"),
+        "ends_on": .date(CalendarDate(year: 2026, month: 12, day: 7)),
+        "price": .money(Money(amount: 129, currency: "USD")),
+        "items": .list([.map(["name": .string("Coat"), "price": .money(Money(amount: 49, currency: "USD"))])]),
+    ]
+
+    /// A workspace with one campaign sending `sms` (templates/sale.yml, line 3, column 10) and,
+    /// when given, a ko file's sms (templates/sale.ko.yml, line 2, column 10).
+    static func workspace(
+        sms: String, korean: String? = nil, params: [String: TemplateValue] = params,
+        localeParams: [String: [String: TemplateValue]] = [:], schedule: Schedule = .manual
+    ) -> Workspace {
+        var variants: [String: TemplateContent] = [:]
+        if let korean {
+            variants["ko"] = TemplateContent(sms: SMSTemplate(body: text(korean, "templates/sale.ko.yml", line: 2, column: 10)), file: "templates/sale.ko.yml")
+        }
+        let template = Template(
+            name: "sale",
+            base: TemplateContent(sms: SMSTemplate(body: text(sms, "templates/sale.yml", line: 3, column: 10)), file: "templates/sale.yml"),
+            variants: variants
+        )
+        return Workspace(
+            root: "/tmp/shop",
+            configuration: configuration,
+            campaigns: [
+                Campaign(
+                    id: "winter-sale", channels: [.sms], template: "sale", params: params, localeParams: localeParams,
+                    schedule: schedule, file: "campaigns/winter-sale.yml"
+                )
+            ],
+            templates: ["sale": template]
+        )
+    }
+
+    func check(_ workspace: Workspace) -> [String] {
+        TemplateChecker.check(workspace).map(\.description)
+    }
+
+    @Test func acceptsHelpersOnTheValuesTheyFormat() {
+        let sms = "{{date(ends_on)}} {{long_date(last_seen_at)}} {{time(created_at)}} {{currency(price)}} {{number(lifetime_value)}} "
+            + "{{uppercased(weekday(ends_on))}} {{#items}}{{currency(price)}}{{/items}} {{count(items)}} {{number(price.amount)}} {{uppercased(plan)}}"
+        #expect(check(Self.workspace(sms: sms)) == [])
+    }
+
+    @Test func reportsAnUnknownTransformWithASuggestion() {
+        #expect(check(Self.workspace(sms: "Ends {{dat(ends_on)}}, {{upercased(first_name)}} {{formatted(price)}}")) == [
+            "templates/sale.yml:3:15: unknown transform 'dat' in sms.body (did you mean 'date'?)",
+            "templates/sale.yml:3:33: unknown transform 'upercased' in sms.body (did you mean 'uppercased'?)",
+            "templates/sale.yml:3:59: unknown transform 'formatted' in sms.body (expected one of: date, long_date, short_date, weekday, time, number, percent, currency, "
+                + "capitalized, lowercased, uppercased, reversed, empty, first, last, count, plusone, minusone, equalzero, even, odd)",
+        ])
+    }
+
+    @Test func reportsAHelperAppliedToAParamOfAnotherKind() {
+        #expect(check(Self.workspace(sms: "{{percent(discount)}} off until {{time(ends_on)}}; from {{date(price)}}")) == [
+            "templates/sale.yml:3:10: transform 'percent' does not apply to 'discount' in sms.body: it is text, not a number "
+                + "('discount' is '30%' in params; write a number without quotes)",
+            "templates/sale.yml:3:42: transform 'time' does not apply to 'ends_on' in sms.body: it is a date, not an instant "
+                + "('ends_on' is '2026-12-07' in params; write an instant such as 2026-12-07T18:00:00+09:00, without quotes)",
+            "templates/sale.yml:3:66: transform 'date' does not apply to 'price' in sms.body: it is money, not a date or an instant "
+                + "('price' is '129 USD' in params; write a date such as 2026-12-07, or an instant such as 2026-12-07T18:00:00+09:00, without quotes)",
+        ])
+    }
+
+    @Test func reportsAHelperAppliedToAnAttributeOrUserFieldOfAnotherKind() {
+        #expect(check(Self.workspace(sms: "{{date(plan)}} {{currency(lifetime_value)}} {{number(first_name)}}")) == [
+            "templates/sale.yml:3:10: transform 'date' does not apply to 'plan' in sms.body: it is text, not a date or an instant ('plan' is a string attribute in herald.yml)",
+            "templates/sale.yml:3:25: transform 'currency' does not apply to 'lifetime_value' in sms.body: it is a number, not money ('lifetime_value' is a number attribute in herald.yml)",
+            "templates/sale.yml:3:54: transform 'number' does not apply to 'first_name' in sms.body: it is text, not a number ('first_name' is a user field)",
+        ])
+    }
+
+    @Test func checksWhatEachTransformOfAChainIsGiven() {
+        #expect(check(Self.workspace(sms: "{{date(uppercased(ends_on))}} {{plusone(date(ends_on))}}")) == [
+            "templates/sale.yml:3:10: transform 'uppercased' does not apply to 'ends_on' in sms.body: it is a date, not text ('ends_on' is '2026-12-07' in params)",
+            "templates/sale.yml:3:40: transform 'plusone' does not apply to the result of 'date' in sms.body: it is text, not a number "
+                + "('ends_on' is '2026-12-07' in params; write a number without quotes)",
+        ])
+    }
+
+    @Test func checksEveryLocaleOfLocaleParamsWithTheFileThatLocaleReads() {
+        let localeParams: [String: [String: TemplateValue]] = ["ko": ["ends_on": .string("12월 7일")]]
+        // Korean readers get the base text, with a text ends_on: date() would render empty.
+        #expect(check(Self.workspace(sms: "Until {{date(ends_on)}}", localeParams: localeParams)) == [
+            "templates/sale.yml:3:16: transform 'date' does not apply to 'ends_on' in sms.body: for ko it is text, not a date or an instant "
+                + "('ends_on' is '12월 7일' in locale_params.ko; write a date such as 2026-12-07, or an instant such as 2026-12-07T18:00:00+09:00, without quotes)"
+        ])
+        // With a Korean file that prints it as written, every reader gets what they should.
+        #expect(check(Self.workspace(sms: "Until {{date(ends_on)}}", korean: "{{ends_on}}까지", localeParams: localeParams)) == [])
+        // A Korean file that formats it is wrong for Korean readers only.
+        #expect(check(Self.workspace(sms: "Until {{date(ends_on)}}", korean: "{{date(ends_on)}}까지", localeParams: localeParams)) == [
+            "templates/sale.ko.yml:2:10: transform 'date' does not apply to 'ends_on' in sms.body: for ko it is text, not a date or an instant "
+                + "('ends_on' is '12월 7일' in locale_params.ko; write a date such as 2026-12-07, or an instant such as 2026-12-07T18:00:00+09:00, without quotes)"
+        ])
+    }
+
+    @Test func namesTheCampaignWhenCampaignsThatShareATemplateDisagree() {
+        var workspace = Self.workspace(sms: "{{percent(discount)}} off")
+        var fraction = workspace.campaigns[0]
+        fraction.id = "spring-sale"
+        fraction.file = "campaigns/spring-sale.yml"
+        fraction.params["discount"] = .number(0.3)
+        workspace.campaigns.append(fraction)
+        #expect(check(workspace) == [
+            "templates/sale.yml:3:10: transform 'percent' does not apply to 'discount' in sms.body for campaign 'winter-sale': it is text, not a number "
+                + "('discount' is '30%' in params; write a number without quotes)"
+        ])
+    }
+
+    @Test func leavesValuesThatOnlyTheRequestKnowsToSendTime() {
+        // A triggered campaign may get order_date from the event: only the unknown name is a warning.
+        #expect(check(Self.workspace(sms: "{{date(order_date)}}", schedule: .trigger(event: "order_shipped", delay: nil))) == [
+            "templates/sale.yml:3:10: warning: unknown variable 'order_date' in sms.body (renders empty unless the send request supplies it)"
+        ])
     }
 }

@@ -30,12 +30,12 @@ import Testing
                 "locale": .string("ko-KR"),
                 "timezone": .string("Asia/Seoul"),
                 "first_name": .string("Ana"),
-                "created_at": .string("2026-11-18T11:06:40Z"),
+                "created_at": .time(Date(timeIntervalSince1970: 1_795_000_000)),
                 "country": .string("KR"),
                 "lifetime_value": .number(1250),
                 "beta": .bool(true),
                 "tags": .list([.string("vip"), .string("beta")]),
-                "last_seen_at": .string("2026-11-18T11:06:40Z"),
+                "last_seen_at": .time(Date(timeIntervalSince1970: 1_795_000_000)),
             ]
         )
     }

@@ -93,6 +93,9 @@ import Testing
         .sms(SMSContent(body: "Hi 👋")),
         .email(EmailContent(subject: "S", html: "<p>a &amp; b</p>", text: "a & b")),
         .email(EmailContent(subject: "S", text: "text only")),
+        .push(PushContent(title: "겨울 세일", body: "시우님", data: ["campaign": "winter-sale"], variant: TemplateVariant(locale: "ko"))),
+        .sms(SMSContent(body: "Hi", variant: .base)),
+        .email(EmailContent(subject: "S", html: "<p>x</p>", text: "x", variant: TemplateVariant(locale: "pt-BR"))),
     ]
 
     @Test(arguments: contents)
@@ -103,6 +106,37 @@ import Testing
         #expect(content.jsonText == codable)
         #expect(NotificationContent(jsonText: codable) == content)
         #expect(try JSONDecoder().decode(NotificationContent.self, from: Data(content.jsonText.utf8)) == content)
+    }
+
+    @Test func storesWhichTemplateFileTheTextCameFrom() throws {
+        let korean = NotificationContent.push(PushContent(body: "시우님", data: ["campaign": "winter-sale"], variant: TemplateVariant(locale: "ko")))
+        #expect(korean.jsonText == #"{"body":"시우님","channel":"push","data":{"campaign":"winter-sale"},"variant":"ko"}"#)
+        let base = NotificationContent.sms(SMSContent(body: "Hi", variant: .base))
+        #expect(base.jsonText == #"{"body":"Hi","channel":"sms","variant":"base"}"#)
+        #expect(NotificationContent(jsonText: base.jsonText)?.variant == .base)
+        #expect(NotificationContent(jsonText: korean.jsonText)?.variant?.locale == "ko")
+    }
+
+    @Test func namesTheVariantForPeople() {
+        let korean = TemplateVariant(locale: "ko")
+        #expect(korean.label(for: "ko-KR", baseLocale: "en") == "ko variant")
+        #expect(TemplateVariant.base.label(for: "ko-KR", baseLocale: "en") == "base (en) fallback for ko-KR")
+        #expect(TemplateVariant.base.label(for: "en-GB", baseLocale: "en") == "base (en)")
+        #expect(TemplateVariant.base.label(for: nil, baseLocale: "en") == "base (en)")
+        #expect(TemplateVariant.base.label(for: "ja-JP") == "base fallback for ja-JP")
+    }
+
+    @Test(arguments: [
+        #"{"body":"Order A-1042 has shipped","channel":"sms"}"#,
+        #"{"body":"Hi","channel":"push","data":{"campaign":"winter-sale"},"title":"Winter sale","url":"https://shop.example.com/sale"}"#,
+        #"{"channel":"email","html":"<p>x</p>","subject":"S","text":"x"}"#,
+    ])
+    func contentStoredBeforeVariantsStillReads(stored: String) throws {
+        // Rows written before Herald recorded the variant: it is unknown, not the base file.
+        let content = try #require(NotificationContent(jsonText: stored))
+        #expect(content.variant == nil)
+        #expect(content.jsonText == stored)
+        #expect(try JSONDecoder().decode(NotificationContent.self, from: Data(stored.utf8)) == content)
     }
 
     @Test func somethingElseIsNotContent() {

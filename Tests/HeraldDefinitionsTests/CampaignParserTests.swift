@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import HeraldDefinitions
 import Testing
@@ -44,17 +45,22 @@ struct CampaignParserTests {
 
     // MARK: params
 
-    @Test func paramsKeepTextAsWrittenAndTypeOnlyPlainNumbersAndBooleans() throws {
+    @Test func paramsKeepTextAsWrittenAndTypeOnlyPlainNumbersBooleansDatesAndMoney() throws {
         let yaml = """
         params:
           count: 3
-          price: -12.50
+          negative: -12.50
           big: 1e3
           flag: true
           off: False
           country: NO
           answer: yes
           date: 2026-12-01
+          quoted_date: "2026-12-01"
+          instant: 2026-12-07T18:00:00+09:00
+          utc: 2026-12-07T09:00:00Z
+          price: {amount: 129.00, currency: USD}
+          not_money: {amount: 1, currency: USD, note: x}
           time: 21:00
           phone: +15005550006
           zip: 01234
@@ -68,13 +74,18 @@ struct CampaignParserTests {
         let campaign = try #require(parse(Self.head + yaml).campaign)
         #expect(campaign.params == [
             "count": .number(3),
-            "price": .number(-12.5),
+            "negative": .number(-12.5),
             "big": .number(1000),
             "flag": .bool(true),
             "off": .bool(false),
             "country": .string("NO"),
             "answer": .string("yes"),
-            "date": .string("2026-12-01"),
+            "date": .date(CalendarDate(year: 2026, month: 12, day: 1)),
+            "quoted_date": .string("2026-12-01"),
+            "instant": .time(Date(timeIntervalSince1970: 1_796_634_000)),
+            "utc": .time(Date(timeIntervalSince1970: 1_796_634_000)),
+            "price": .money(Money(amount: Decimal(string: "129.00")!, currency: "USD")),
+            "not_money": .map(["amount": .number(1), "currency": .string("USD"), "note": .string("x")]),
             "time": .string("21:00"),
             "phone": .string("+15005550006"),
             "zip": .string("01234"),
@@ -82,6 +93,84 @@ struct CampaignParserTests {
             "list": .list([.number(1), .string("two"), .bool(false)]),
             "nested": .map(["a": .map(["b": .string("c")])]),
             "block": .string("line one\n"),
+        ])
+    }
+
+    @Test func localeParamsGiveSomeParamsAnotherValueForALocale() throws {
+        let yaml = """
+        params:
+          headline: Winter sale
+          ends_on: 2026-12-07
+          price: {amount: 129.00, currency: USD}
+        locale_params:
+          ko: {headline: 겨울 세일, price: {amount: 169000, currency: KRW}}
+          ko-KR:
+            headline: 겨울 세일 (한국)
+          pt-BR: {ends_on: "7 de dezembro"}
+
+        """
+        let campaign = try #require(parse(Self.head + yaml).campaign)
+        let won = TemplateValue.money(Money(amount: 169_000, currency: "KRW"))
+        #expect(campaign.localeParams == [
+            "ko": ["headline": .string("겨울 세일"), "price": won],
+            "ko-KR": ["headline": .string("겨울 세일 (한국)")],
+            "pt-BR": ["ends_on": .string("7 de dezembro")],
+        ])
+        // Param by param: the exact locale, then the language, then the campaign-wide value.
+        #expect(campaign.params(for: "ko-KR") == ["headline": .string("겨울 세일 (한국)"), "ends_on": campaign.params["ends_on"]!, "price": won])
+        #expect(campaign.params(for: "ko-KP") == ["headline": .string("겨울 세일"), "ends_on": campaign.params["ends_on"]!, "price": won])
+        #expect(campaign.params(for: "KO") == campaign.params(for: "ko-KP"))
+        #expect(campaign.params(for: "pt-PT") == campaign.params)
+        #expect(campaign.params(for: "en-US") == campaign.params)
+        #expect(campaign.params(for: nil) == campaign.params)
+        #expect(campaign.paramSource(of: "headline", for: "ko-KR") == "ko-KR")
+        #expect(campaign.paramSource(of: "price", for: "ko-KR") == "ko")
+        #expect(campaign.paramSource(of: "ends_on", for: "ko-KR") == nil)
+    }
+
+    @Test func localeParamsErrorsAreReportedWhereTheyAreWritten() {
+        let yaml = """
+        params:
+          headline: Winter sale
+          price: {amount: 129.00, currency: USD}
+        locale_params:
+          ko_KR: {headline: x}
+          ko: {hedline: x, coupon: y}
+          KO: {headline: y}
+          english: {headline: z}
+          ja: 3
+
+        """
+        #expect(parse(Self.head + yaml).messages == [
+            "campaigns/flash-sale.yml:8:3: invalid locale 'ko_KR' in 'locale_params' (did you mean 'ko-KR'?)",
+            "campaigns/flash-sale.yml:9:8: unknown parameter 'hedline' in 'locale_params.ko' (did you mean 'headline'?)",
+            "campaigns/flash-sale.yml:9:20: unknown parameter 'coupon' in 'locale_params.ko' "
+                + "(a locale can only give another value to a param of 'params', which holds the value for every other locale)",
+            "campaigns/flash-sale.yml:10:3: locale 'KO' is given twice in 'locale_params' (also as 'ko'; keep one entry per locale)",
+            "campaigns/flash-sale.yml:11:3: invalid locale 'english' in 'locale_params' (expected a BCP 47 language tag such as ko, ko-KR, pt-BR or zh-Hant-TW)",
+            "campaigns/flash-sale.yml:12:7: wrong type for 'locale_params.ja': found '3' (expected a mapping of params for ja, e.g. item_name: 에어 맥스 90)",
+        ])
+    }
+
+    @Test func datesInstantsAndMoneyErrors() {
+        let yaml = """
+        params:
+          ends_on: 2026-13-07
+          starts_at: 2026-12-07T18:00
+          opens_at: 2026-12-07T25:00:00Z
+          price: {amount: "12.50", currency: usd}
+          fee: {amount: 3, currency: DOLLARS}
+
+        """
+        #expect(parse(Self.head + yaml).messages == [
+            "campaigns/flash-sale.yml:5:12: invalid date '2026-13-07' for parameter 'ends_on' (a date is YYYY-MM-DD, e.g. 2026-12-07; quote it to keep it as text)",
+            "campaigns/flash-sale.yml:6:14: invalid instant '2026-12-07T18:00' for parameter 'starts_at' "
+                + "(an instant needs a zone: add Z for UTC or an offset such as +09:00; quote it to keep it as text)",
+            "campaigns/flash-sale.yml:7:13: invalid instant '2026-12-07T25:00:00Z' for parameter 'opens_at' "
+                + "(expected an instant such as 2026-12-07T18:00:00+09:00; quote it to keep it as text)",
+            "campaigns/flash-sale.yml:8:19: the amount of 'price' is not a number (write money as {amount: 129.00, currency: USD})",
+            "campaigns/flash-sale.yml:8:38: unknown currency 'usd' in 'price' (did you mean 'USD'?)",
+            "campaigns/flash-sale.yml:9:30: unknown currency 'DOLLARS' in 'fee' (expected an ISO 4217 code such as USD, EUR or KRW)",
         ])
     }
 

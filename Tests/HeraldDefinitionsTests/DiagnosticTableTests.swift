@@ -48,7 +48,7 @@ struct DiagnosticTableTests {
             name: "unknown field without a close match",
             changes: ["campaigns/restock-air-max.yml": .text(campaignHead + "priority: high\n")],
             expected: [
-                "campaigns/restock-air-max.yml:4:1: unknown field 'priority' (expected one of: campaign, description, category, audience, channels, delivery, template, params, schedule, frequency_caps, quiet_hours, throttle, expires_after)",
+                "campaigns/restock-air-max.yml:4:1: unknown field 'priority' (expected one of: campaign, description, category, audience, channels, delivery, template, params, locale_params, schedule, frequency_caps, quiet_hours, throttle, expires_after)",
             ]
         ),
         BadWorkspace(

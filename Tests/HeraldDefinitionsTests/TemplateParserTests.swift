@@ -101,3 +101,31 @@ struct TemplateParserTests {
         #expect(TemplateFileName(fileName: ".ko.yml") == nil)
     }
 }
+
+@Suite struct TemplateLocaleFieldTests {
+    let parser = TemplateParser(bodyFiles: [:])
+
+    func parse(_ text: String, file: String) -> (content: TemplateContent?, messages: [String]) {
+        let (content, diagnostics) = parser.parse(text: text, file: file)
+        return (content, diagnostics.map(\.description))
+    }
+
+    @Test func aBaseFileSaysWhichLanguageItIsWrittenIn() throws {
+        let korean = try #require(parse("template: welcome\nlocale: ko\nsms: {body: 안녕하세요}\n", file: "templates/welcome.yml").content)
+        #expect(korean.locale == "ko")
+        let unsaid = try #require(parse("template: welcome\nsms: {body: Hi}\n", file: "templates/welcome.yml").content)
+        #expect(unsaid.locale == nil)
+    }
+
+    @Test func localeErrors() {
+        #expect(parse("template: welcome\nlocale: en_US\nsms: {body: Hi}\n", file: "templates/welcome.yml").messages == [
+            "templates/welcome.yml:2:9: invalid locale 'en_US' (did you mean 'en-US'?)"
+        ])
+        #expect(parse("template: welcome\nlocale: english\nsms: {body: Hi}\n", file: "templates/welcome.yml").messages == [
+            "templates/welcome.yml:2:9: invalid locale 'english' (expected a BCP 47 language tag such as en, en-US or ko)"
+        ])
+        #expect(parse("locale: ko\nsms: {body: 안녕}\n", file: "templates/welcome.ko.yml").messages == [
+            "templates/welcome.ko.yml:1:1: 'locale' is given by the file name of a variant (remove it: welcome.ko.yml is the ko variant)"
+        ])
+    }
+}

@@ -28,8 +28,8 @@ struct WorkspaceLoaderTests {
         #expect(campaign.channels == [.push, .email])
         #expect(campaign.delivery == .firstAvailable)
         #expect(campaign.template == "restock")
-        // `2026-12-01` would be a timestamp to YAML; a parameter keeps the text as written.
-        #expect(campaign.params == ["item_name": .string("Air Max 90"), "order_by": .string("2026-12-01")])
+        // A plain `2026-12-01` is a date (printed as written; `{{date(order_by)}}` formats it).
+        #expect(campaign.params == ["item_name": .string("Air Max 90"), "order_by": .date(CalendarDate(year: 2026, month: 12, day: 1))])
         #expect(campaign.schedule == .at(LocalDateTime(year: 2026, month: 12, day: 1, hour: 9), zone: .recipient))
         #expect(campaign.frequencyCaps == [FrequencyCap(max: 1, per: .rolling(DurationLiteral(amount: 1, unit: .days)))])
         #expect(campaign.quietHours == QuietHours(from: TimeOfDay(hour: 22, minute: 0), to: TimeOfDay(hour: 8, minute: 0), then: .delay))

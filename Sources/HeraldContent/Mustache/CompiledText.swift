@@ -19,15 +19,16 @@ struct CompiledText: Sendable {
     var topLevelPaths: [VariablePath]
     /// Whether the text uses the built-in `link`, which needs the push url rendered first.
     var usesLink: Bool
-    /// For a text of only literal text and plain variables, which is most of them: the pieces
-    /// whose concatenation is what swift-mustache outputs, rendered without its per-variable
-    /// dynamic lookups. nil when the text uses anything else (sections, transforms, comments,
-    /// delimiter changes…), which swift-mustache renders.
+    /// For a text of only literal text and plain variables (each with at most one formatting
+    /// helper), which is most of them: the pieces whose concatenation is what swift-mustache
+    /// outputs, rendered without its per-variable dynamic lookups. nil when the text uses anything
+    /// else (sections, other transforms, comments, delimiter changes…), which swift-mustache
+    /// renders.
     private var segments: [Segment]?
 
     enum Segment: Sendable {
         case text(String)
-        case variable(VariablePath, isEscaped: Bool)
+        case variable(VariablePath, isEscaped: Bool, helper: FormattingHelper?)
     }
 
     /// Compiles a field of a template file.
@@ -90,8 +91,9 @@ struct CompiledText: Sendable {
             switch segment {
             case .text(let text):
                 output += text
-            case .variable(let path, let isEscaped):
-                guard let value = scope.text(at: path) else { continue }
+            case .variable(let path, let isEscaped, let helper):
+                let text = if let helper { scope.text(at: path, formattedWith: helper) } else { scope.text(at: path) }
+                guard let value = text else { continue }
                 if isEscaped {
                     HTMLEscaping.append(value, to: &output)
                 } else {
@@ -113,7 +115,8 @@ struct CompiledText: Sendable {
 
     private static func segments(of source: String, tags: [MustacheTag], escaping: Escaping) -> [Segment]? {
         let isPlain = tags.allSatisfy { tag in
-            (tag.kind == .variable || tag.kind == .unescapedVariable) && !tag.hasTransforms && !tag.rootName.isEmpty
+            (tag.kind == .variable || tag.kind == .unescapedVariable) && !tag.rootName.isEmpty
+                && (tag.transforms.isEmpty || (tag.transforms.count == 1 && FormattingHelper.byName[tag.transforms[0]] != nil))
         }
         guard isPlain else { return nil }
         let characters = Array(source)
@@ -125,7 +128,8 @@ struct CompiledText: Sendable {
                 segments.append(.text(String(characters[position..<tag.range.lowerBound])))
             }
             let name = tag.name.hasPrefix(".") ? String(tag.name.dropFirst()) : tag.name
-            segments.append(.variable(VariablePath(name), isEscaped: escaping == .html && tag.kind == .variable))
+            let helper = tag.transforms.first.flatMap { FormattingHelper.byName[$0] }
+            segments.append(.variable(VariablePath(name), isEscaped: escaping == .html && tag.kind == .variable, helper: helper))
             position = tag.range.upperBound
         }
         if position < characters.count {

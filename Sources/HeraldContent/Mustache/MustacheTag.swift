@@ -27,8 +27,12 @@ struct MustacheTag: Sendable, Hashable {
     var name: String
     /// The tag as written, for messages: `{{> header}}`.
     var source: String
+    /// The transforms applied to the name, outermost first, as written: `["uppercased", "date"]`
+    /// for `{{uppercased(date(ends_on))}}`. swift-mustache applies them innermost first.
+    var transforms: [String]
+
     /// Whether a transform (`uppercased(…)`) is applied to the name.
-    var hasTransforms: Bool
+    var hasTransforms: Bool { !transforms.isEmpty }
     /// Lines before the tag's opening delimiter in the text.
     var line: Int
     /// Characters before the opening delimiter on its line.
@@ -132,13 +136,13 @@ enum MustacheTagScanner {
                 nameStart = sigilIndex
             }
             let rawName = String(characters[min(nameStart, end)..<end]).trimmingWhitespace()
-            let (name, hasTransforms) = Self.splitTransforms(rawName)
+            let (name, transforms) = Self.splitTransforms(rawName)
             tags.append(
                 MustacheTag(
                     kind: kind,
                     name: name,
                     source: String(characters[start..<min(tagEnd, characters.count)]),
-                    hasTransforms: hasTransforms,
+                    transforms: transforms,
                     line: startLine,
                     column: startColumn,
                     range: start..<min(tagEnd, characters.count)
@@ -149,11 +153,13 @@ enum MustacheTagScanner {
         return tags
     }
 
-    /// `uppercased(first_name)` → (`first_name`, true); the innermost argument is the variable.
-    private static func splitTransforms(_ name: String) -> (String, Bool) {
-        guard let open = name.lastIndex(of: "(") else { return (name, false) }
-        let argument = name[name.index(after: open)...].prefix { $0 != ")" }
-        return (String(argument), true)
+    /// `uppercased(date(ends_on))` → (`ends_on`, [`uppercased`, `date`]); the innermost argument
+    /// is the variable.
+    private static func splitTransforms(_ name: String) -> (String, [String]) {
+        guard name.contains("(") else { return (name, []) }
+        let parts = name.split(separator: "(", omittingEmptySubsequences: false)
+        let argument = parts.last?.prefix { $0 != ")" } ?? ""
+        return (String(argument), parts.dropLast().map(String.init))
     }
 }
 

@@ -10,7 +10,8 @@ extension User {
     /// names (`first_name`), and each attribute by name. Absent values are absent keys, so that a
     /// template that uses them reports them as missing.
     ///
-    /// A built-in field wins over an attribute of the same name. Times read as ISO 8601 text.
+    /// A built-in field wins over an attribute of the same name. Times are instants, printed
+    /// plainly in ISO 8601 and formatted with `date(…)` or `time(…)`.
     public var templateVariables: [String: TemplateValue] {
         var variables: [String: TemplateValue] = [:]
         variables.reserveCapacity(attributes.count + User.templateFieldNames.count)
@@ -24,7 +25,7 @@ extension User {
         if let timezone { variables["timezone"] = .string(timezone) }
         if let firstName { variables["first_name"] = .string(firstName) }
         if let lastName { variables["last_name"] = .string(lastName) }
-        if let createdAt { variables["created_at"] = .string(ISO8601.string(from: createdAt)) }
+        if let createdAt { variables["created_at"] = .time(createdAt) }
         return variables
     }
 }

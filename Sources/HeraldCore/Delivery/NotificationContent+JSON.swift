@@ -4,7 +4,7 @@ extension NotificationContent {
     /// store and load one per notification, and Foundation's coders cost tens of microseconds
     /// each on Linux. Reads what the `Codable` conformance writes, and the reverse.
     public var jsonText: String {
-        var fields: [(String, String?)] = [("channel", channel.rawValue)]
+        var fields: [(String, String?)] = [("channel", channel.rawValue), ("variant", variant?.description)]
         switch self {
         case .push(let push):
             fields += [("body", push.body), ("title", push.title), ("url", push.url)]
@@ -43,7 +43,8 @@ extension NotificationContent {
         return out + "}"
     }
 
-    /// Reads the stored form; `nil` when it is not a content object.
+    /// Reads the stored form; `nil` when it is not a content object. A row without `variant`
+    /// (stored before Herald recorded it) reads with `variant == nil`.
     public init?(jsonText: String) {
         guard case .object(let members)? = try? ImportJSON.parse(Array(jsonText.utf8)).value else { return nil }
         var text: [String: String] = [:]
@@ -58,16 +59,17 @@ extension NotificationContent {
             default: continue
             }
         }
+        let variant = text["variant"].map(TemplateVariant.init(stored:))
         switch text["channel"].flatMap(Channel.init(rawValue:)) {
         case .push:
             guard let body = text["body"] else { return nil }
-            self = .push(PushContent(title: text["title"], body: body, url: text["url"], data: data))
+            self = .push(PushContent(title: text["title"], body: body, url: text["url"], data: data, variant: variant))
         case .sms:
             guard let body = text["body"] else { return nil }
-            self = .sms(SMSContent(body: body))
+            self = .sms(SMSContent(body: body, variant: variant))
         case .email:
             guard let subject = text["subject"], let plain = text["text"] else { return nil }
-            self = .email(EmailContent(subject: subject, html: text["html"], text: plain))
+            self = .email(EmailContent(subject: subject, html: text["html"], text: plain, variant: variant))
         case nil:
             return nil
         }

@@ -1,7 +1,8 @@
 /// The rendered content of one notification, as it is stored and handed to a transport.
 ///
 /// Stored as one flat JSON object tagged with its channel, readable in the database:
-/// `{"channel":"sms","body":"Your order has shipped"}`.
+/// `{"body":"Your order has shipped","channel":"sms","variant":"ko"}`. `variant` is absent from
+/// rows stored before it was recorded; they read as `variant == nil`.
 public enum NotificationContent: Sendable, Hashable, Codable {
     case push(PushContent)
     case sms(SMSContent)
@@ -38,6 +39,31 @@ public enum NotificationContent: Sendable, Hashable, Codable {
         }
     }
 
+    /// Which template file the text came from; nil for content stored before Herald recorded it,
+    /// and for content not rendered from a template.
+    public var variant: TemplateVariant? {
+        get {
+            switch self {
+            case .push(let push): push.variant
+            case .sms(let sms): sms.variant
+            case .email(let email): email.variant
+            }
+        }
+        set {
+            switch self {
+            case .push(var push):
+                push.variant = newValue
+                self = .push(push)
+            case .sms(var sms):
+                sms.variant = newValue
+                self = .sms(sms)
+            case .email(var email):
+                email.variant = newValue
+                self = .email(email)
+            }
+        }
+    }
+
     /// One line for people: the title or subject and the start of the body.
     public var summary: String {
         switch self {
@@ -54,20 +80,26 @@ public struct PushContent: Sendable, Hashable, Codable {
     /// Opened when the notification is tapped.
     public var url: String?
     public var data: [String: String]
+    /// Which template file the text came from (`NotificationContent.variant`).
+    public var variant: TemplateVariant?
 
-    public init(title: String? = nil, body: String, url: String? = nil, data: [String: String] = [:]) {
+    public init(title: String? = nil, body: String, url: String? = nil, data: [String: String] = [:], variant: TemplateVariant? = nil) {
         self.title = title
         self.body = body
         self.url = url
         self.data = data
+        self.variant = variant
     }
 }
 
 public struct SMSContent: Sendable, Hashable, Codable {
     public var body: String
+    /// Which template file the text came from (`NotificationContent.variant`).
+    public var variant: TemplateVariant?
 
-    public init(body: String) {
+    public init(body: String, variant: TemplateVariant? = nil) {
         self.body = body
+        self.variant = variant
     }
 }
 
@@ -77,10 +109,13 @@ public struct EmailContent: Sendable, Hashable, Codable {
     public var html: String?
     /// The plain-text part (derived from the HTML when the template has none).
     public var text: String
+    /// Which template file the text came from (`NotificationContent.variant`).
+    public var variant: TemplateVariant?
 
-    public init(subject: String, html: String? = nil, text: String) {
+    public init(subject: String, html: String? = nil, text: String, variant: TemplateVariant? = nil) {
         self.subject = subject
         self.html = html
         self.text = text
+        self.variant = variant
     }
 }

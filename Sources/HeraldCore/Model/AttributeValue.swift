@@ -50,14 +50,15 @@ public indirect enum AttributeValue: Sendable, Hashable {
         }
     }
 
-    /// The value as a template variable sees it: text for strings, numbers and times (ISO 8601),
-    /// and lists as arrays.
+    /// The value as a template variable sees it: times stay instants, so that a template can
+    /// show them in the recipient's zone (`{{date(last_seen_at)}}`) and prints them plainly in
+    /// ISO 8601; lists are arrays.
     public var templateValue: TemplateValue {
         switch self {
         case .string(let value): .string(value)
         case .number(let value): .number(value)
         case .bool(let value): .bool(value)
-        case .time(let value): .string(ISO8601.string(from: value))
+        case .time(let value): .time(value)
         case .list(let values): .list(values.map(\.templateValue))
         }
     }

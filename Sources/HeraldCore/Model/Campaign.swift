@@ -15,8 +15,12 @@ public struct Campaign: Sendable, Hashable {
     public var delivery: DeliveryMode
     /// The template name: `templates/<template>.yml`.
     public var template: String
-    /// Campaign-wide template parameters.
+    /// Campaign-wide template parameters: the values for every recipient, unless
+    /// `localeParams` gives one for the recipient's locale.
     public var params: [String: TemplateValue]
+    /// `locale_params:`: values of some params for the recipients of one locale, by locale tag as
+    /// written (`ko`, `ko-KR`). Every key is also in `params`. See `params(for:)`.
+    public var localeParams: [String: [String: TemplateValue]]
     public var schedule: Schedule
     /// This campaign's own caps, on top of the global ones.
     public var frequencyCaps: [FrequencyCap]
@@ -40,6 +44,7 @@ public struct Campaign: Sendable, Hashable {
         delivery: DeliveryMode = .firstAvailable,
         template: String,
         params: [String: TemplateValue] = [:],
+        localeParams: [String: [String: TemplateValue]] = [:],
         schedule: Schedule,
         frequencyCaps: [FrequencyCap] = [],
         quietHours: QuietHours? = nil,
@@ -56,6 +61,7 @@ public struct Campaign: Sendable, Hashable {
         self.delivery = delivery
         self.template = template
         self.params = params
+        self.localeParams = localeParams
         self.schedule = schedule
         self.frequencyCaps = frequencyCaps
         self.quietHours = quietHours
@@ -66,6 +72,34 @@ public struct Campaign: Sendable, Hashable {
     }
 
     public var isTransactional: Bool { category == Campaign.transactionalCategory }
+
+    /// The params for a recipient's locale, by the same lookup as template variants
+    /// (`LocaleFallback`), param by param: the exact locale's value, then its language's, then the
+    /// campaign-wide one.
+    ///
+    /// ```yaml
+    /// params: {discount: 30%, headline: Winter sale}
+    /// locale_params:
+    ///   ko: {headline: 겨울 세일}
+    /// ```
+    /// gives `{discount: 30%, headline: 겨울 세일}` for `ko-KR`, and the campaign-wide params for
+    /// `en-US` or no locale.
+    public func params(for locale: String?) -> [String: TemplateValue] {
+        let keys = LocaleFallback.keys(for: locale, in: localeParams.keys)
+        guard !keys.isEmpty else { return params }
+        var result = params
+        for key in keys {
+            guard let overrides = localeParams[key] else { continue }
+            result.merge(overrides) { _, override in override }
+        }
+        return result
+    }
+
+    /// Which `locale_params` entry gives a param its value for a locale: the locale tag as
+    /// written, or nil when the campaign-wide value applies.
+    public func paramSource(of name: String, for locale: String?) -> String? {
+        LocaleFallback.keys(for: locale, in: localeParams.keys).last { localeParams[$0]?[name] != nil }
+    }
 }
 
 /// Who a campaign is for.

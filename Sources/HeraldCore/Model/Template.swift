@@ -8,30 +8,34 @@ public struct Template: Sendable, Hashable {
     public var base: TemplateContent
     /// `templates/<name>.<locale>.yml`, by locale as written in the file name (`ko`, `ko-KR`).
     public var variants: [String: TemplateContent]
+    /// The locale the base file is written in (its `locale:` field, `en` by default): values are
+    /// formatted in it for recipients who get the base text in another language, so that an
+    /// English sentence shows an English date.
+    public var baseLocale: String
 
-    public init(name: String, base: TemplateContent, variants: [String: TemplateContent] = [:]) {
+    /// The locale of a base file that does not say: `en`.
+    public static let defaultBaseLocale = "en"
+
+    public init(name: String, base: TemplateContent, variants: [String: TemplateContent] = [:], baseLocale: String = Template.defaultBaseLocale) {
         self.name = name
         self.base = base
         self.variants = variants
+        self.baseLocale = baseLocale
     }
 
     /// The content for a recipient's locale, with variant fields laid over the base ones.
     public func content(for locale: String?) -> TemplateContent {
         var result = base
-        guard let locale, !locale.isEmpty else { return result }
-        let language = String(locale.split(separator: "-").first ?? Substring(locale))
-        if language != locale, let variant = variant(named: language) {
-            result = result.overlaid(with: variant)
-        }
-        if let variant = variant(named: locale) {
-            result = result.overlaid(with: variant)
+        for name in variantNames(for: locale) {
+            if let variant = variants[name] { result = result.overlaid(with: variant) }
         }
         return result
     }
 
-    private func variant(named locale: String) -> TemplateContent? {
-        if let exact = variants[locale] { return exact }
-        return variants.first { $0.key.lowercased() == locale.lowercased() }?.value
+    /// The variant files laid over the base for a locale, in order (`LocaleFallback`): `["ko"]`
+    /// for `ko-KR` when only `ko` exists.
+    public func variantNames(for locale: String?) -> [String] {
+        LocaleFallback.keys(for: locale, in: variants.keys)
     }
 }
 
@@ -56,12 +60,16 @@ public struct TemplateContent: Sendable, Hashable {
     public var email: EmailTemplate?
     /// The template file, relative to the workspace root.
     public var file: String
+    /// The base file's `locale:`: the language it is written in (`Template.baseLocale`); nil when
+    /// it does not say, and always for a variant, whose file name gives its locale.
+    public var locale: String?
 
-    public init(push: PushTemplate? = nil, sms: SMSTemplate? = nil, email: EmailTemplate? = nil, file: String) {
+    public init(push: PushTemplate? = nil, sms: SMSTemplate? = nil, email: EmailTemplate? = nil, file: String, locale: String? = nil) {
         self.push = push
         self.sms = sms
         self.email = email
         self.file = file
+        self.locale = locale
     }
 
     public func overlaid(with variant: TemplateContent) -> TemplateContent {
@@ -69,7 +77,8 @@ public struct TemplateContent: Sendable, Hashable {
             push: PushTemplate.overlay(push, variant.push),
             sms: SMSTemplate.overlay(sms, variant.sms),
             email: EmailTemplate.overlay(email, variant.email),
-            file: variant.file
+            file: variant.file,
+            locale: locale
         )
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import Yams
 
@@ -18,7 +19,7 @@ public struct CampaignParser: Sendable {
     /// The fields a campaign file may have.
     public static let fields = [
         "campaign", "description", "category", "audience", "channels", "delivery", "template", "params",
-        "schedule", "frequency_caps", "quiet_hours", "throttle", "expires_after",
+        "locale_params", "schedule", "frequency_caps", "quiet_hours", "throttle", "expires_after",
     ]
 
     /// - Parameter defaultTimezone: herald.yml's `default_timezone`, for schedules without
@@ -102,19 +103,23 @@ public struct CampaignParser: Sendable {
                 details.template = (name, reader.location(of: node))
                 return name
             }
-        let params: [String: TemplateValue]? = fields["params"].map { decodeParams($0, reader: reader) } ?? [:]
+        var budget = DefinitionLimits.maximumParamsValues
+        let params: [String: TemplateValue]? = fields["params"].map { decodeParams($0, budget: &budget, reader: reader) } ?? [:]
+        let localeParams: [String: [String: TemplateValue]]? = fields["locale_params"].map { node in
+            decodeLocaleParams(node, base: fields["params"], budget: &budget, reader: reader)
+        } ?? [:]
         let schedule: Schedule? = fields["schedule"].map { decodeSchedule($0, reader: reader) } ?? Schedule.manual
         let caps: [FrequencyCap]? = fields["frequency_caps"].map { reader.frequencyCaps($0, name: "'frequency_caps'") } ?? []
         let quietHours = fields["quiet_hours"].map { reader.quietHours($0, name: "'quiet_hours'") }
         let throttle = fields["throttle"].map { reader.rate($0, name: "'throttle'") }
         let expiresAfter = fields["expires_after"].map { reader.duration($0, name: "'expires_after'") }
 
-        guard let id, let category, let audience, let channels, let delivery, let template, let params, let schedule, let caps,
+        guard let id, let category, let audience, let channels, let delivery, let template, let params, let localeParams, let schedule, let caps,
               quietHours != .some(nil), throttle != .some(nil), expiresAfter != .some(nil)
         else { return nil }
         return Campaign(
             id: id, description: description, category: category, audience: audience, channels: channels,
-            delivery: delivery, template: template, params: params, schedule: schedule, frequencyCaps: caps,
+            delivery: delivery, template: template, params: params, localeParams: localeParams, schedule: schedule, frequencyCaps: caps,
             quietHours: quietHours ?? nil, throttle: throttle ?? nil, expiresAfter: expiresAfter ?? nil, file: reader.file
         )
     }
@@ -153,11 +158,14 @@ public struct CampaignParser: Sendable {
 
     // MARK: params
 
-    private func decodeParams(_ node: Node, reader: YAMLReader) -> [String: TemplateValue]? {
+    private func decodeParams(_ node: Node, budget: inout Int, reader: YAMLReader) -> [String: TemplateValue]? {
         guard let entries = reader.mapping(node, name: "'params'", expected: "a mapping of template parameters, e.g. item_name: Air Max 90") else {
             return nil
         }
-        var budget = DefinitionLimits.maximumParamsValues
+        return paramValues(entries, budget: &budget, reader: reader)
+    }
+
+    private func paramValues(_ entries: [Fields.Entry], budget: inout Int, reader: YAMLReader) -> [String: TemplateValue]? {
         var params: [String: TemplateValue] = [:]
         var failed = false
         for entry in entries {
@@ -171,9 +179,75 @@ public struct CampaignParser: Sendable {
         return failed ? nil : params
     }
 
-    /// A parameter value: quoted scalars and anything that is not a plain `true`, `false` or
-    /// decimal number stay text exactly as written, so `2026-12-01`, `NO` and `+15005550006` do
-    /// not turn into a date, a bool or a number.
+    /// `locale_params: {ko: {ends_on: …}, pt-BR: {…}}`: values of some params for the recipients
+    /// of a locale. Each locale is a well-formed BCP 47 tag, given once; each key is one of
+    /// `params` (the value for every other locale), so that a misspelled override is an error
+    /// rather than a variable that no template reads.
+    private func decodeLocaleParams(_ node: Node, base: Node?, budget: inout Int, reader: YAMLReader) -> [String: [String: TemplateValue]]? {
+        let expected = "a mapping of locales to params, e.g. ko: {item_name: 에어 맥스 90}"
+        guard let locales = reader.mapping(node, name: "'locale_params'", expected: expected) else { return nil }
+        // The names declared in params, even when one of their values has an error.
+        var names: [String] = []
+        if let base, case .mapping(let mapping) = base {
+            for key in mapping.keys {
+                if case .scalar(let scalar) = key { names.append(scalar.string) }
+            }
+        }
+        var result: [String: [String: TemplateValue]] = [:]
+        var seen: [String] = []
+        var failed = false
+        for locale in locales {
+            guard LocaleTag.isWellFormed(locale.key) else {
+                let corrected = locale.key.replacingOccurrences(of: "_", with: "-")
+                let hint = corrected != locale.key && LocaleTag.isWellFormed(corrected)
+                    ? "did you mean '\(corrected)'?"
+                    : "expected a BCP 47 language tag such as ko, ko-KR, pt-BR or zh-Hant-TW"
+                reader.error("invalid locale \(reader.quoted(locale.key)) in 'locale_params'", at: locale.keyNode, hint: hint)
+                failed = true
+                continue
+            }
+            if let other = seen.first(where: { $0.lowercased() == locale.key.lowercased() }) {
+                reader.error("locale '\(locale.key)' is given twice in 'locale_params'", at: locale.keyNode, hint: "also as '\(other)'; keep one entry per locale")
+                failed = true
+                continue
+            }
+            seen.append(locale.key)
+            let name = "'locale_params.\(locale.key)'"
+            guard let entries = reader.mapping(locale.value, name: name, expected: "a mapping of params for \(locale.key), e.g. item_name: 에어 맥스 90") else {
+                failed = true
+                continue
+            }
+            var known: [Fields.Entry] = []
+            for entry in entries {
+                if names.contains(entry.key) {
+                    known.append(entry)
+                    continue
+                }
+                let suggestion = entry.key.count <= 64 ? Suggestion.closest(to: entry.key, in: names) : nil
+                reader.error(
+                    "unknown parameter \(reader.quoted(entry.key)) in \(name)", at: entry.keyNode,
+                    hint: suggestion.map { "did you mean '\($0)'?" }
+                        ?? "a locale can only give another value to a param of 'params', which holds the value for every other locale"
+                )
+                failed = true
+            }
+            guard let values = paramValues(known, budget: &budget, reader: reader) else {
+                failed = true
+                if budget < 0 { break }
+                continue
+            }
+            result[locale.key] = values
+        }
+        return failed ? nil : result
+    }
+
+    /// A parameter value. Plain (unquoted) scalars are typed when they are `true`, `false`, a
+    /// decimal number, a date (`2026-12-07`) or an instant with its zone
+    /// (`2026-12-07T18:00:00+09:00`); a mapping of exactly `amount` and `currency` is money.
+    /// Everything else, and every quoted scalar, stays text exactly as written, so `NO`,
+    /// `+15005550006` and `"2026-12-07"` do not turn into a bool, a number or a date. A plain
+    /// scalar shaped like a date that is not one (`2026-13-07`) is an error, since it is a typo
+    /// more often than text.
     private func templateValue(_ node: Node, name: String, depth: Int, budget: inout Int, reader: YAMLReader) -> TemplateValue? {
         budget -= 1
         if budget == -1 {
@@ -198,7 +272,7 @@ public struct CampaignParser: Sendable {
                 if Self.isDecimalNumber(scalar.string), let number = Double(scalar.string), number.isFinite {
                     return .number(number)
                 }
-                return .string(scalar.string)
+                return dateValue(scalar.string, node: node, name: name, reader: reader)
             }
         case .sequence(let sequence):
             var values: [TemplateValue] = []
@@ -211,6 +285,9 @@ public struct CampaignParser: Sendable {
             return .list(values)
         case .mapping:
             guard let entries = reader.mapping(node, name: name, expected: "a mapping of values") else { return nil }
+            if entries.count == 2, Set(entries.map(\.key)) == ["amount", "currency"] {
+                return money(entries, name: name, reader: reader)
+            }
             var values: [String: TemplateValue] = [:]
             for entry in entries {
                 guard let value = templateValue(entry.value, name: reader.quoted(entry.key), depth: depth + 1, budget: &budget, reader: reader) else {
@@ -223,6 +300,53 @@ public struct CampaignParser: Sendable {
             reader.error("unsupported alias in parameter \(name)", at: node, hint: "write the value out")
             return nil
         }
+    }
+
+    /// A plain scalar that starts like a date: a date or an instant, or an error when it is not a
+    /// valid one; any other text as it is.
+    private func dateValue(_ text: String, node: Node, name: String, reader: YAMLReader) -> TemplateValue? {
+        guard text.utf8.count >= 10, CalendarDate.looksLikeDate(String(text.prefix(10))) else { return .string(text) }
+        let quote = "quote it to keep it as text"
+        if text.utf8.count == 10 {
+            guard let date = CalendarDate(text) else {
+                reader.error("invalid date \(reader.quoted(text)) for parameter \(name)", at: node, hint: "a date is YYYY-MM-DD, e.g. 2026-12-07; \(quote)")
+                return nil
+            }
+            return .date(date)
+        }
+        guard let separator = text.dropFirst(10).first, separator == "T" || separator == "t" else { return .string(text) }
+        switch ISO8601.seconds(from: text) {
+        case .success(let seconds):
+            return .time(Date(timeIntervalSince1970: seconds))
+        case .failure(let problem):
+            let hint = problem.hint == ISO8601.expectedForm ? "expected an instant such as 2026-12-07T18:00:00+09:00" : problem.hint
+            reader.error("invalid instant \(reader.quoted(text)) for parameter \(name)", at: node, hint: "\(hint); \(quote)")
+            return nil
+        }
+    }
+
+    /// `{amount: 129.00, currency: USD}`: a decimal amount and a currency Foundation knows.
+    private func money(_ entries: [Fields.Entry], name: String, reader: YAMLReader) -> TemplateValue? {
+        guard let amountNode = entries.first(where: { $0.key == "amount" })?.value,
+              let currencyNode = entries.first(where: { $0.key == "currency" })?.value else { return nil }
+        var amount: Decimal?
+        if case .scalar(let scalar) = amountNode, scalar.style == .plain || scalar.style == .any, Self.isDecimalNumber(scalar.string) {
+            amount = Decimal(string: scalar.string, locale: Locale(identifier: "en_US_POSIX"))
+        }
+        if amount == nil {
+            reader.error("the amount of \(name) is not a number", at: amountNode, hint: "write money as {amount: 129.00, currency: USD}")
+        }
+        guard let code = reader.text(currencyNode, name: "the currency of \(name)", expected: "an ISO 4217 code such as USD, EUR or KRW") else { return nil }
+        guard Money.knownCurrencies.contains(code) else {
+            let suggestion = code.count <= 64 ? Suggestion.closest(to: code, in: Money.knownCurrencies) : nil
+            reader.error(
+                "unknown currency \(reader.quoted(code)) in \(name)", at: currencyNode,
+                hint: suggestion.map { "did you mean '\($0)'?" } ?? "expected an ISO 4217 code such as USD, EUR or KRW"
+            )
+            return nil
+        }
+        guard let amount else { return nil }
+        return .money(Money(amount: amount, currency: code))
     }
 
     /// `-12`, `3.5`, `1e3`; not `007` (a code, kept as text) nor `+1` (a phone number prefix).

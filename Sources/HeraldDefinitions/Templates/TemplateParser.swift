@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import Yams
 
@@ -6,7 +7,9 @@ import Yams
 ///
 /// A base file must say `template: <name>` and give complete sections (push needs a title or a
 /// body, sms a body, email a subject and an html or text body); a variant may leave out any field
-/// and inherits it from the base. Assembling the base and variants into a `Template` and checking
+/// and inherits it from the base. A base file may say which language it is written in
+/// (`locale: en`, the default), so that values are formatted in it for recipients who get the
+/// base text; a variant's locale is its file name's. Assembling the base and variants into a `Template` and checking
 /// that every variant has a base is `WorkspaceLoader`'s job.
 ///
 /// ```swift
@@ -28,7 +31,7 @@ public struct TemplateParser: Sendable {
     public typealias BodyReader = @Sendable (_ path: String) -> BodyFile
 
     /// The fields a template file may have.
-    public static let fields = ["template", "push", "sms", "email"]
+    public static let fields = ["template", "locale", "push", "sms", "email"]
     /// The fields of the `push` section.
     public static let pushFields = ["title", "body", "url", "data"]
     /// The fields of the `sms` section.
@@ -73,6 +76,26 @@ public struct TemplateParser: Sendable {
                 hint: "write template: \(fileName.name)"
             )
         }
+        var locale: String?
+        if let entry = fields.entry("locale") {
+            if let variantLocale = fileName.locale {
+                reader.error(
+                    "'locale' is given by the file name of a variant", at: entry.keyNode,
+                    hint: "remove it: \(YAMLReader.stem(of: reader.file)).yml is the \(variantLocale) variant"
+                )
+            } else if let text = reader.text(entry.value, name: "'locale'", expected: "the language of the base file, e.g. locale: en") {
+                if LocaleTag.isWellFormed(text) {
+                    locale = text
+                } else {
+                    let corrected = text.replacingOccurrences(of: "_", with: "-")
+                    reader.error(
+                        "invalid locale \(reader.quoted(text))", at: entry.value,
+                        hint: corrected != text && LocaleTag.isWellFormed(corrected)
+                            ? "did you mean '\(corrected)'?" : "expected a BCP 47 language tag such as en, en-US or ko"
+                    )
+                }
+            }
+        }
         let push = fields["push"].map { pushTemplate($0, isBase: isBase, reader: reader) }
         let sms = fields["sms"].map { smsTemplate($0, isBase: isBase, reader: reader) }
         let email = fields["email"].map { emailTemplate($0, isBase: isBase, reader: reader) }
@@ -81,7 +104,7 @@ public struct TemplateParser: Sendable {
             return nil
         }
         guard push != .some(nil), sms != .some(nil), email != .some(nil) else { return nil }
-        return TemplateContent(push: push ?? nil, sms: sms ?? nil, email: email ?? nil, file: reader.file)
+        return TemplateContent(push: push ?? nil, sms: sms ?? nil, email: email ?? nil, file: reader.file, locale: locale)
     }
 
     private func pushTemplate(_ node: Node, isBase: Bool, reader: YAMLReader) -> PushTemplate? {

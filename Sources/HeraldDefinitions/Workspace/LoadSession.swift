@@ -132,7 +132,7 @@ struct LoadSession {
                 continue
             }
             let byLocale = Dictionary((variants[name] ?? []).map { ($0.locale, $0.content) }, uniquingKeysWith: { first, _ in first })
-            templates.complete[name] = Template(name: name, base: base, variants: byLocale)
+            templates.complete[name] = Template(name: name, base: base, variants: byLocale, baseLocale: base.locale ?? Template.defaultBaseLocale)
         }
         return templates
     }
