@@ -71,7 +71,7 @@ public struct Planner: Sendable {
     public func plan(_ campaign: Campaign, occurrence: Occurrence, recipients: [String]? = nil) async throws -> Result {
         let fireAt = occurrence.fireAt
         var campaign = campaign
-        for (name, value) in occurrence.params { campaign.params[name] = .string(value) }
+        campaign.override(params: occurrence.params)
         // Resolve the audience first: a bad rule must fail before anything is written.
         let filter = try await audience(of: campaign, at: fireAt, recipients: recipients)
         try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: clock.now)

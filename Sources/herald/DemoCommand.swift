@@ -106,7 +106,9 @@ struct DemoCommand: AsyncParsableCommand {
         print("6. the first message of each campaign and channel (and in Korean), as recorded in the sent_messages table:")
         for sample in samples {
             let content = try? JSONDecoder().decode(NotificationContent.self, from: Data(sample[3].utf8))
-            print("   \(sample[1]) \(sample[0]) (\(sample[2])): \(content?.summary ?? sample[3])")
+            let locale = sample[2] == "NULL" ? nil : sample[2]
+            let variant = content?.variant.map { $0.label(for: locale, baseLocale: loaded.templates[loaded.campaign(id: sample[1])?.template ?? ""]?.baseLocale) }
+            print("   \(sample[1]) \(sample[0]) (\([locale ?? "no locale", variant].compactMap { $0 }.joined(separator: ", "))): \(content?.summary ?? sample[3])")
         }
         print("\nNext: `\(Self.invocation) report --database \(databasePath)`, `\(Self.invocation) --help`, or open the database with sqlite3.")
     }

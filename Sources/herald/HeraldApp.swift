@@ -27,7 +27,7 @@ struct HeraldApp {
         logger.logLevel = .warning
         planner = Planner(
             store: store,
-            renderer: TemplateRenderer(templates: workspace.templates),
+            renderer: TemplateRenderer(workspace: workspace),
             routing: workspace.configuration.channels,
             segments: workspace.segments,
             clock: clock,

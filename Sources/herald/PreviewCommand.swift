@@ -44,7 +44,7 @@ struct PreviewCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try options.loadWorkspace()
         var campaign = try options.campaign(self.campaign, in: workspace)
-        for (name, value) in try SendCommand.parseParams(params) { campaign.params[name] = .string(value) }
+        campaign.override(params: try SendCommand.parseParams(params))
         let store = try options.openStore(for: workspace, access: .readOnly)
         guard let recipient = try await store.users(matching: .ids([user]), after: nil, limit: 1).first else {
             throw CLIError("no user with id \(Quoted.visible(user))")
@@ -61,7 +61,7 @@ struct PreviewCommand: AsyncParsableCommand {
                 lines.append("note: not in the audience (\(failing.joined(separator: "; "))): a send reaches them only with --user")
             }
         }
-        let renderer = TemplateRenderer(templates: workspace.templates)
+        let renderer = TemplateRenderer(workspace: workspace)
         var previewed = campaign
         if let channel = channel.flatMap(Channel.init(rawValue:)) {
             previewed.channels = [channel]
@@ -71,7 +71,7 @@ struct PreviewCommand: AsyncParsableCommand {
             .plan(recipient, campaign: previewed, occurrence: occurrence, dueAt: now, renderer: renderer)
         for decision in decisions {
             lines.append("")
-            lines += try describe(decision, campaign: campaign)
+            lines += try describe(decision, campaign: campaign, recipient: recipient, workspace: workspace)
         }
         print(lines.joined(separator: "\n"))
     }
@@ -83,13 +83,14 @@ struct PreviewCommand: AsyncParsableCommand {
         return campaign.audience
     }
 
-    func describe(_ planned: PlannedNotification, campaign: Campaign) throws -> [String] {
+    func describe(_ planned: PlannedNotification, campaign: Campaign, recipient: User, workspace: Workspace) throws -> [String] {
         let target = planned.channel == .push && !planned.device.isEmpty ? "push to \(Self.shortened(planned.device))" : planned.channel.rawValue
         switch planned.decision {
         case .skip(let reason, let detail):
             return ["\(target): not sent: \(reason.rawValue)" + (detail.map { " (\($0))" } ?? "") + Self.explanation(reason)]
         case .send(let content):
-            var lines = ["\(target) via \(planned.provider ?? "?")" + (planned.address.map { planned.channel == .push ? "" : " to \($0)" } ?? "") + ":"]
+            let variant = content.variant.map { " (\($0.label(for: recipient.locale, baseLocale: workspace.templates[campaign.template]?.baseLocale)))" } ?? ""
+            var lines = ["\(target) via \(planned.provider ?? "?")" + (planned.address.map { planned.channel == .push ? "" : " to \($0)" } ?? "") + variant + ":"]
             if let warning = planned.warning { lines.append("  warning: \(warning)") }
             switch content {
             case .push(let push):

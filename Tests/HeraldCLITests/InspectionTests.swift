@@ -29,7 +29,7 @@ struct InspectionTests {
             let push = try await HeraldBinary.run(["preview", "winter-sale", "--user", "ana"], in: directory.path)
             #expect(push.status == 0, "\(push.stderr)")
             #expect(push.stdout.contains("""
-                push to a1b2c3d4…c9d0 via apns:
+                push to a1b2c3d4…c9d0 via apns (base (en)):
                   title: Winter sale: 30% off
                   body:  Ana, everything is 30% off until December 7.
                 """), "\(push.stdout)")
@@ -39,12 +39,12 @@ struct InspectionTests {
             let email = try await HeraldBinary.run(["preview", "winter-sale", "--user", "bo", "--html", html], in: directory.path)
             #expect(email.status == 0, "\(email.stderr)")
             #expect(email.stdout.contains("note: not in the audience (plan in [\"free\", \"pro\"]): a send reaches them only with --user"), "\(email.stdout)")
-            #expect(email.stdout.contains("email via sendgrid to bo@example.com:\n  subject: Bo, our winter sale is on: 30% off"), "\(email.stdout)")
+            #expect(email.stdout.contains("email via sendgrid to bo@example.com (base (en)):\n  subject: Bo, our winter sale is on: 30% off"), "\(email.stdout)")
             #expect(try String(contentsOfFile: html, encoding: .utf8).contains("Hello Bo"))
 
             let sms = try await HeraldBinary.run(["preview", "order-shipped", "--user", "ana", "--param", "order_id=Z-9"], in: directory.path)
             #expect(sms.stdout.contains("""
-                sms via twilio to +821012345678:
+                sms via twilio to +821012345678 (base (en)):
                   Shop: order Z-9 has shipped. Track it: https://shop.example.com/orders
                   (70 characters, 1 segment, GSM-7)
                 """), "\(sms.stdout)")

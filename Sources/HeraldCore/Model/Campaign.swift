@@ -145,3 +145,14 @@ public enum DeliveryMode: String, Sendable, Hashable, Codable, CaseIterable {
     /// Every listed channel the user can receive.
     case all
 }
+
+extension Campaign {
+    /// Sets parameters given for one send (`send --param`): each is typed as campaign params
+    /// are, and wins over the campaign's own value in every locale.
+    public mutating func override(params: [String: String]) {
+        for (name, text) in params {
+            self.params[name] = TemplateValue(commandLine: text)
+            for locale in localeParams.keys { localeParams[locale]?[name] = nil }
+        }
+    }
+}

@@ -36,3 +36,21 @@ public indirect enum TemplateValue: Sendable, Hashable, Codable, CustomStringCon
         }
     }
 }
+
+extension TemplateValue {
+    /// A value given as text on the command line (`send --param ends_on=2026-12-07`), typed as
+    /// the same text would be in a campaign's `params`: a date, an instant with its zone, or a
+    /// number that prints back exactly as written; anything else stays text (so `00123` and
+    /// `A-1042` keep their form).
+    public init(commandLine text: String) {
+        if CalendarDate.looksLikeDate(text), let date = CalendarDate(text) {
+            self = .date(date)
+        } else if text.contains("T"), let instant = ISO8601.date(from: text) {
+            self = .time(instant)
+        } else if let number = Double(text), number.isFinite, TemplateValue.number(number).description == text {
+            self = .number(number)
+        } else {
+            self = .string(text)
+        }
+    }
+}
