@@ -28,3 +28,9 @@ test-fast: setup
 
 release: setup
 	$(SWIFT) build -c release --product herald
+
+# Plants each bug of scripts/mutations.toml in turn, in a copy of the tree under .build-mutants/,
+# and checks that a test catches it; prints a table, exits non-zero if one survives. Not part of CI.
+.PHONY: mutants
+mutants: setup
+	scripts/mutation-check

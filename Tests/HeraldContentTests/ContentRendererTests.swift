@@ -136,6 +136,26 @@ import Testing
         #expect(content.body == "Order by 2026-12-01, <script>alert('x')</script>.")
     }
 
+    /// Each character that HTML escaping covers, alone in a value: a value with only `'` (an
+    /// apostrophe in a name) must be escaped as surely as one that also has `<` or `&`.
+    @Test(arguments: [
+        ("O'Neil", "O&#39;Neil"), ("say \"hi\"", "say &quot;hi&quot;"), ("Tom & Jerry", "Tom &amp; Jerry"),
+        ("1 < 2", "1 &lt; 2"), ("2 > 1", "2 &gt; 1"),
+    ])
+    func escapesEachSpecialCharacterOfTheHTMLBodyEvenAlone(value: String, escaped: String) throws {
+        var variables = ana
+        variables["first_name"] = .string(value)
+        // A body of plain variables and one with a section are rendered by different code.
+        for (html, expected) in [
+            ("<p title=\"{{first_name}}\">{{first_name}}</p>", "<p title=\"\(escaped)\">\(escaped)</p>"),
+            ("{{#item_name}}<p>{{first_name}}</p>{{/item_name}}", "<p>\(escaped)</p>"),
+        ] {
+            let renderer = ContentRenderer(templates: ["restock": restockTemplate(html: html)])
+            let email = try renderer.render(template: "restock", channel: .email, locale: nil, variables: variables)
+            #expect(email.content == .email(EmailContent(subject: "Air Max 90 is back in stock", html: expected, text: value)), "\(html)")
+        }
+    }
+
     @Test func picksTheLanguageVariantForARegionalLocale() throws {
         let rendered = try renderer.render(template: "restock", channel: .push, locale: "ko-KR", variables: ana)
         // The ko file overrides title and body; url and data come from the base file.
@@ -344,23 +364,42 @@ import Testing
 
     @Test func rendersConcurrently() async throws {
         let renderer = renderer
-        let contents = try await withThrowingTaskGroup(of: NotificationContent.self) { group in
+        let locales = ["ko-KR", "pt-BR", nil]
+        let results = try await withThrowingTaskGroup(of: (Int, NotificationContent).self) { group in
             for index in 0..<200 {
                 group.addTask {
                     let rendered = try renderer.render(
                         template: "restock",
                         channel: index.isMultiple(of: 2) ? .sms : .push,
-                        locale: ["ko-KR", "pt-BR", nil][index % 3],
+                        locale: locales[index % 3],
                         variables: ana
                     )
-                    return rendered.content
+                    return (index, rendered.content)
                 }
             }
-            var contents: Set<NotificationContent> = []
-            for try await content in group { contents.insert(content) }
-            return contents
+            var results: [Int: NotificationContent] = [:]
+            for try await (index, content) in group { results[index] = content }
+            return results
         }
-        // 2 channels × 3 locales, where ko-KR and nil share an sms and pt-BR and nil share a push.
-        #expect(contents.count == 4)
+        // Each locale and channel gets its own content, whichever task compiled it first.
+        let basePush = NotificationContent.push(PushContent(
+            title: "Air Max 90 is back", body: "Order by 2026-12-01, Ana.", url: "https://shop.example.com/items/sku-123",
+            data: ["sku": "sku-123", "campaign": "restock"]
+        ))
+        let koreanPush = NotificationContent.push(PushContent(
+            title: "Air Max 90 재입고", body: "Ana님, 2026-12-01까지 주문하세요.", url: "https://shop.example.com/items/sku-123",
+            data: ["sku": "sku-123", "campaign": "restock"]
+        ))
+        let baseSMS = NotificationContent.sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out"))
+        let brazilianSMS = NotificationContent.sms(SMSContent(body: "Air Max 90 voltou! https://shop.example.com/items/sku-123"))
+        let expected: [String: NotificationContent] = [
+            "sms ko-KR": baseSMS, "sms pt-BR": brazilianSMS, "sms -": baseSMS,
+            "push ko-KR": koreanPush, "push pt-BR": basePush, "push -": basePush,
+        ]
+        #expect(results.count == 200)
+        for (index, content) in results.sorted(by: { $0.key < $1.key }) {
+            let key = "\(index.isMultiple(of: 2) ? "sms" : "push") \(locales[index % 3] ?? "-")"
+            #expect(content == expected[key], "render \(index): \(key)")
+        }
     }
 }

@@ -83,6 +83,25 @@ struct CSVUserImportTests {
         #expect(outcome == [expected, "3 ok u-9"])
     }
 
+    @Test("phones are E.164: a +, then 8 to 15 digits, the first not 0; emails at most 254 bytes", arguments: [
+        ("phone", "+12345678", "2 ok u-1"),
+        ("phone", "+123456789012345", "2 ok u-1"),
+        ("phone", "+1234567", "users.csv:2:2: invalid phone '+1234567' (expected E.164, e.g. +821012345678)"),
+        ("phone", "+1234567890123456", "users.csv:2:2: invalid phone '+1234567890123456' (expected E.164, e.g. +821012345678)"),
+        ("phone", "+01234567890", "users.csv:2:2: invalid phone '+01234567890' (expected E.164, e.g. +821012345678)"),
+        ("phone", "+0 1234 5678", "users.csv:2:2: invalid phone '+0 1234 5678' (expected E.164, e.g. +821012345678)"),
+        ("phone", "+1 234 567", "users.csv:2:2: invalid phone '+1 234 567' (expected E.164, e.g. +821012345678)"),
+        ("phone", "+1 234 5678", "users.csv:2:2: invalid phone '+1 234 5678' (did you mean '+12345678'?)"),
+        ("email", String(repeating: "a", count: 242) + "@example.com", "2 ok u-1"),
+        ("email", String(repeating: "a", count: 243) + "@example.com",
+         "users.csv:2:2: invalid email '\(String(repeating: "a", count: 64))…' (at most 254 characters)"),
+    ])
+    func fieldEdges(column: String, cell: String, expected: String) throws {
+        let directory = try ImportDirectory()
+        defer { directory.remove() }
+        #expect(try directory.outcome("users.csv", "id,\(column)\nu-1,\(cell)\n") == [expected])
+    }
+
     @Test("typed attribute cells", arguments: [
         ("beta", "maybe", "users.csv:2:2: invalid value 'maybe' for attribute 'beta' (expected a bool: true, false, yes, no, 1 or 0)"),
         ("last_seen_at", "yesterday",

@@ -15,6 +15,20 @@ import Testing
         #expect(Suggestion.hint(for: "emial", in: ["push", "sms", "email"]) == "did you mean 'email'?")
     }
 
+    /// Which candidate wins: the closest; among equally close ones, the first listed; and none
+    /// further than a third of the word's length (at least 1).
+    @Test(arguments: [
+        ("cat", ["bat", "cap"], "bat"), ("cat", ["cap", "bat"], "cap"),
+        ("templat", ["templates", "template"], "template"),
+        ("sm", ["push", "sms"], "sms"), ("x", ["sms"], nil),
+        ("eml", ["email"], nil), ("emial", ["email"], "email"),
+        ("abcdef", ["abcdxy"], "abcdxy"), ("abcdef", ["abcxyz"], nil),
+        ("chanell", ["channel"], "channel"), ("chanl", ["channel"], nil),
+    ] as [(String, [String], String?)])
+    func theClosestCandidateWithinAThirdOfTheWordWinsAndTiesGoToTheFirst(word: String, candidates: [String], expected: String?) {
+        #expect(Suggestion.closest(to: word, in: candidates) == expected)
+    }
+
     @Test(arguments: [("abc", "acb", 1), ("abcd", "badc", 2), ("", "abc", 3), ("kitten", "sitting", 3), ("같다", "다같", 1)])
     func editDistanceCountsASwapAsOneEdit(a: String, b: String, distance: Int) {
         #expect(Suggestion.editDistance(a, b) == distance)

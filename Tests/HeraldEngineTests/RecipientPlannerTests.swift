@@ -34,6 +34,19 @@ func decisions(_ user: User, _ campaign: Campaign) -> [String] {
         ])
     }
 
+    @Test func deliveryAllSendsOnEveryChannelTheUserCanReceive() {
+        var user = User(id: "u-1", email: "a@example.com", phone: "+15551234567", devices: [Device(platform: .ios, token: "t-ios")])
+        #expect(decisions(user, campaign(channels: [.push, .sms, .email], delivery: .all)) == [
+            "push:t-ios=send via apns", "sms:+15551234567=send via twilio", "email:a@example.com=send via sendgrid",
+        ])
+        // A channel the user cannot receive is skipped with its reason; the others still go.
+        user.phone = nil
+        user.preferences["push"] = false
+        #expect(decisions(user, campaign(channels: [.push, .sms, .email], delivery: .all)) == [
+            "push:-=opted_out", "sms:-=no_address", "email:a@example.com=send via sendgrid",
+        ])
+    }
+
     @Test func pushGoesToEveryActiveDeviceThroughItsPlatformsProvider() {
         let user = User(id: "u-1", devices: [
             Device(platform: .ios, token: "t-ios"), Device(platform: .android, token: "t-old", isActive: false),

@@ -27,6 +27,14 @@ let message = OutboundMessage(
             == .retry(at: now.addingTimeInterval(42), reason: "429"))
     }
 
+    @Test func aMisconfiguredProviderIsRetriedLikeATemporaryFailure() {
+        // Attempt 1 of 4: an operator may fix the credentials before the attempts run out.
+        #expect(policy.resolve(.misconfigured(reason: "401 bad credentials"), of: message, at: now, jitter: 0)
+            == .retry(at: now.addingTimeInterval(1), reason: "misconfigured: 401 bad credentials"))
+        #expect(policy.resolve(.retry(after: nil, reason: "503"), of: message, at: now, jitter: 0.5)
+            == .retry(at: now.addingTimeInterval(1.5), reason: "503"))
+    }
+
     @Test func theLastAttemptGivesUpAsDead() {
         var last = message
         last.attempt = 4

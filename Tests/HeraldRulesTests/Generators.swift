@@ -22,11 +22,22 @@ struct SeededRandom: RandomNumberGenerator {
     mutating func chance(_ probability: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < probability }
     mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
 
-    /// The seed of this run: `HERALD_RULES_SEED` when set, random otherwise.
-    static func runSeed() -> UInt64 {
-        if let text = ProcessInfo.processInfo.environment["HERALD_RULES_SEED"], let seed = UInt64(text) { return seed }
-        return UInt64.random(in: 0...UInt64.max)
+    /// The seed of this run of a randomized test: `HERALD_TEST_SEED` when set, a new random one
+    /// otherwise. Printed either way, so that any failure of the run can be replayed with
+    /// `HERALD_TEST_SEED=<seed> swift test --filter <test>`. A case a random run finds belongs in
+    /// the fixed cases too (`semanticsCases`), where every run checks it.
+    static func runSeed(_ test: String = #function) -> UInt64 {
+        let seed: UInt64
+        if let text = ProcessInfo.processInfo.environment[seedVariable], let given = UInt64(text) {
+            seed = given
+        } else {
+            seed = UInt64.random(in: 0...UInt64.max)
+        }
+        print("\(test): seed \(seed) (rerun with \(seedVariable)=\(seed))")
+        return seed
     }
+
+    static let seedVariable = "HERALD_TEST_SEED"
 }
 
 /// Strings that break naive SQL, LIKE patterns, JSON and case mapping.

@@ -145,7 +145,7 @@ struct LimitsTests {
             do {
                 #expect(try runsAndAgrees(rule, database, semanticsUsers), "seed \(seed): \(text.prefix(300))")
             } catch {
-                Issue.record("seed \(seed) (rerun with HERALD_RULES_SEED=\(seed)): accepted rule fails in SQLite: \(error)")
+                Issue.record("seed \(seed) (rerun with HERALD_TEST_SEED=\(seed)): accepted rule fails in SQLite: \(error)")
                 return
             }
             accepted += 1

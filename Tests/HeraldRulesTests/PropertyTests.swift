@@ -43,7 +43,7 @@ struct PropertyTests {
                 let inSQL = try database.select(condition)
                 if inMemory != inSQL {
                     Issue.record("""
-                        seed \(seed) (rerun with HERALD_RULES_SEED=\(seed)), population \(population): \(text)
+                        seed \(seed) (rerun with HERALD_TEST_SEED=\(seed)), population \(population): \(text)
                         in memory only: \(Set(inMemory).subtracting(inSQL).sorted())
                         in SQL only: \(Set(inSQL).subtracting(inMemory).sorted())
                         SQL: \(condition)

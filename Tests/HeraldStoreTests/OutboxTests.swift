@@ -134,6 +134,41 @@ func planned(user: String, channel: Channel = .email, device: String = "", skip:
         }
     }
 
+    @Test func aLeaseEndsAtItsLastInstant() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            _ = try await store.savePlanned([planned(user: "u-1", due: now, occurrence: occurrence.id)], at: now)
+            _ = try await store.claim(channel: .email, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)
+
+            #expect(try await store.claim(channel: .email, limit: 1, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(59.999)).isEmpty)
+            // A lease of 60 s taken at `now` holds until `now + 60`, and not at that instant.
+            let taken = try await store.claim(channel: .email, limit: 1, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(60))
+            #expect(taken.map(\.message.userID) == ["u-1"])
+            #expect(taken.map(\.wasInFlight) == [true])
+            #expect(try await store.eventCounts() == ["planned": 1, "sending": 1, "reclaimed": 1])
+        }
+    }
+
+    @Test func anOutcomeOfAnEarlierAttemptIsLateEvenFromTheSameOwner() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            _ = try await store.savePlanned([planned(user: "u-1", due: now, occurrence: occurrence.id)], at: now)
+            // The same dispatcher claims, its send hangs past the lease, and it claims the row again;
+            // the first send's outcome arrives while the second claim holds the row.
+            let first = try await store.claim(channel: .email, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now)
+            let second = try await store.claim(channel: .email, limit: 1, leaseOwner: "a", lease: .seconds(60), at: now.addingTimeInterval(61))
+            try await store.resolve([(first[0], .failed(reason: "invalid address"))], at: now.addingTimeInterval(62))
+            try await store.resolve([(second[0], .sent(providerMessageID: "p-2", provider: "sendgrid"))], at: now.addingTimeInterval(63))
+
+            #expect(try await store.rows(sql: "SELECT state, attempts, COALESCE(reason, ''), provider_message_id FROM notifications") == [["sent", "2", "", "p-2"]])
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]])
+            let events = try await store.eventCounts()
+            #expect(events["late_outcome"] == 1 && events["sent"] == 1 && events["failed"] == nil)
+        }
+    }
+
     @Test func theSameTokenOnTwoPlatformsIsClaimedOnce() async throws {
         try await withTemporaryDirectory { directory in
             let store = try makeStore(directory)
