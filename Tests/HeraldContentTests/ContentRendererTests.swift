@@ -152,7 +152,7 @@ import Testing
         ] {
             let renderer = ContentRenderer(templates: ["restock": restockTemplate(html: html)])
             let email = try renderer.render(template: "restock", channel: .email, locale: nil, variables: variables)
-            #expect(email.content == .email(EmailContent(subject: "Air Max 90 is back in stock", html: expected, text: value)), "\(html)")
+            #expect(email.content == .email(EmailContent(subject: "Air Max 90 is back in stock", html: expected, text: value, variant: .base)), "\(html)")
         }
     }
 
@@ -384,14 +384,14 @@ import Testing
         // Each locale and channel gets its own content, whichever task compiled it first.
         let basePush = NotificationContent.push(PushContent(
             title: "Air Max 90 is back", body: "Order by 2026-12-01, Ana.", url: "https://shop.example.com/items/sku-123",
-            data: ["sku": "sku-123", "campaign": "restock"]
+            data: ["sku": "sku-123", "campaign": "restock"], variant: .base
         ))
         let koreanPush = NotificationContent.push(PushContent(
             title: "Air Max 90 재입고", body: "Ana님, 2026-12-01까지 주문하세요.", url: "https://shop.example.com/items/sku-123",
-            data: ["sku": "sku-123", "campaign": "restock"]
+            data: ["sku": "sku-123", "campaign": "restock"], variant: TemplateVariant(locale: "ko")
         ))
-        let baseSMS = NotificationContent.sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out"))
-        let brazilianSMS = NotificationContent.sms(SMSContent(body: "Air Max 90 voltou! https://shop.example.com/items/sku-123"))
+        let baseSMS = NotificationContent.sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out", variant: .base))
+        let brazilianSMS = NotificationContent.sms(SMSContent(body: "Air Max 90 voltou! https://shop.example.com/items/sku-123", variant: TemplateVariant(locale: "pt-BR")))
         let expected: [String: NotificationContent] = [
             "sms ko-KR": baseSMS, "sms pt-BR": brazilianSMS, "sms -": baseSMS,
             "push ko-KR": koreanPush, "push pt-BR": basePush, "push -": basePush,
