@@ -121,7 +121,17 @@ struct LimitsTests {
 
     @Test("Random deep and long expressions either run in SQLite or are refused as too long or too complex", .tags(.slow))
     func randomDeepAndLong() throws {
-        let seed = SeededRandom.runSeed()
+        try deepAndLong(seed: SeededRandom.runSeed())
+    }
+
+    /// Seeds that once found a rule the checker accepted and SQLite refused: long chains inside
+    /// two nested `in` subqueries, whose height SQLite counts once per subquery it resolves.
+    @Test("Deep and long expressions of seeds that found bugs", arguments: [UInt64(13_380_305_454_244_610_276)])
+    func deepAndLongOfKnownSeeds(seed: UInt64) throws {
+        try deepAndLong(seed: seed)
+    }
+
+    func deepAndLong(seed: UInt64) throws {
         var random = SeededRandom(seed: seed)
         let database = try TestDatabase()
         try database.replaceUsers(semanticsUsers)
@@ -145,7 +155,7 @@ struct LimitsTests {
             do {
                 #expect(try runsAndAgrees(rule, database, semanticsUsers), "seed \(seed): \(text.prefix(300))")
             } catch {
-                Issue.record("seed \(seed) (rerun with HERALD_TEST_SEED=\(seed)): accepted rule fails in SQLite: \(error)")
+                Issue.record("seed \(seed) (rerun with HERALD_TEST_SEED=\(seed)): accepted rule fails in SQLite: \(error)\nrule: \(text.prefix(2000))")
                 return
             }
             accepted += 1

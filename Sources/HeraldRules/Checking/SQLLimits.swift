@@ -21,6 +21,13 @@ enum SQLLimits {
     /// Parser stack entries for the condition, of the 100 SQLite has.
     static let stack = 60
     /// Expression tree levels for the condition, of the 1000 SQLite allows.
+    ///
+    /// When SQLite resolves the names of a subquery (`x in tags` is `EXISTS (SELECT … WHERE …)`),
+    /// it adds the height of that subquery's WHERE to the height of the whole expression, which
+    /// already includes it, and does so again for each subquery nested inside. So the checker
+    /// charges a level inside `k` subqueries `3k` times: the WHERE of the k-th subquery is then at
+    /// most 600 / 3k high, and with at most three nested (the parser stack budget allows no more)
+    /// SQLite counts at most 600 + 200 + 100 + 67 = 967 levels.
     static let height = 600
 
     /// What a term of an `and`/`or` chain adds to the stack: `… AND (`.

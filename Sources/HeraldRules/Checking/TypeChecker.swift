@@ -15,6 +15,10 @@ struct TypeChecker {
     /// True while checking an operand compared with something: an unknown bare name there is
     /// most likely text written without quotes (`country == KR`).
     private var isComparedOperand = false
+    /// How many `EXISTS (SELECT …)` subqueries enclose the node being checked. SQLite counts the
+    /// height of a subquery's WHERE once more for each subquery it resolves on the way down
+    /// (`SQLLimits.height`), so a level inside `k` subqueries is charged `3k` levels.
+    private var subqueryLevel = 0
     /// One "too complex" message is enough: every node below the first one would repeat it.
     private var reportedTooComplex = false
 
@@ -31,7 +35,7 @@ struct TypeChecker {
     /// SQL would go past what SQLite parses. The caller restores `sqlDepth` when it leaves the node.
     private mutating func deepen(stack: Int, height: Int, at offset: Int) -> Bool {
         sqlDepth.stack += stack
-        sqlDepth.height += height
+        sqlDepth.height += height * (subqueryLevel == 0 ? 1 : 3 * subqueryLevel)
         guard sqlDepth.stack > SQLLimits.stack || sqlDepth.height > SQLLimits.height else { return true }
         if !reportedTooComplex {
             reportedTooComplex = true
@@ -329,7 +333,12 @@ struct TypeChecker {
         let operatorName = negated ? "not in" : "in"
         let wasCompared = isComparedOperand
         isComparedOperand = true
+        // `x in tags` is a subquery over the list, with x inside it; `x in [1, 2]` is not.
+        var isSubquery = true
+        if case .list = listExpression.kind { isSubquery = false }
+        if isSubquery { subqueryLevel += 1 }
         let element = checkValue(elementExpression)
+        if isSubquery { subqueryLevel -= 1 }
         let list = checkValue(listExpression)
         isComparedOperand = wasCompared
         guard let element, let list else { return nil }
@@ -386,7 +395,11 @@ struct TypeChecker {
         let wasCompared = isComparedOperand
         isComparedOperand = true
         let left = checkValue(leftExpression)
+        // `tags contains x` is a subquery over the list, with x inside it.
+        let isSubquery = op == .contains && left?.type.isList == true
+        if isSubquery { subqueryLevel += 1 }
         let right = checkValue(rightExpression)
+        if isSubquery { subqueryLevel -= 1 }
         isComparedOperand = wasCompared
         guard let left, let right else { return nil }
         if op == .contains, left.type.isList {
