@@ -20,8 +20,8 @@ attributes:
   beta: bool
 
 # Providers. Until the real transports land, every provider records what it would send in the
-# store (table sent_messages), so this file needs no credentials. Point base_url at
-# `herald sandbox` or the real API and put secrets in the environment: ${TWILIO_AUTH_TOKEN}.
+# store (table sent_messages), so this file needs no credentials. Secrets come from the
+# environment, written as ${TWILIO_AUTH_TOKEN}.
 providers:
   apns: {kind: apns, team_id: DEMO123456, key_id: DEMOKEY123, topic: com.example.shop, environment: development}
   fcm: {kind: fcm, project_id: herald-demo}
