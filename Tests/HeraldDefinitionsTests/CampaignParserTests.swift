@@ -266,12 +266,13 @@ struct CampaignParserTests {
           - {per: 1d}
         quiet_hours: {from: "25:00", to: 08:00, then: later}
         expires_after: 0s
+        throttle: 10/s
 
         """)
         #expect(campaign == nil)
         #expect(messages == [
             "campaigns/flash-sale.yml:5:11: 'max' must be at least 1, found 0 (expected a whole number of at least 1)",
-            "campaigns/flash-sale.yml:5:19: invalid window '0d' for 'per' (expected a duration such as 1d or 7d, or calendar_day)",
+            "campaigns/flash-sale.yml:5:19: invalid window '0d' for 'per' (expected a duration such as 1d or 7d, or calendar_day or calendar_week)",
             "campaigns/flash-sale.yml:5:32: unknown channel 'fax' (expected one of: push, sms, email)",
             "campaigns/flash-sale.yml:6:5: missing field 'max' (expected the most notifications per window, e.g. max: 3)",
             "campaigns/flash-sale.yml:7:21: invalid time of day '25:00' for 'from' (expected HH:MM from 00:00 to 23:59, e.g. \"21:00\")",
@@ -333,5 +334,30 @@ struct CampaignParserTests {
         #expect(DefinitionHash.fnv1a64([UInt8]()) == "cbf29ce484222325")
         #expect(DefinitionHash.fnv1a64(Array("a".utf8)) == "af63dc4c8601ec8c")
         #expect(DefinitionHash.fnv1a64(Array("foobar".utf8)) == "85944171f73967e8")
+    }
+}
+
+@Suite struct CapScopeTests {
+    @Test func capsTakeACategoryAndCalendarWeeks() throws {
+        let text = """
+            campaign: flash-sale
+            channels: [push]
+            template: sale
+            frequency_caps:
+              - {max: 2, per: calendar_week, category: newsletter}
+              - {max: 1, per: 1d, category: transactional}
+              - {max: 1, per: 1d, category: "Big Sale"}
+
+            """
+        let details = CampaignParser(defaultTimezone: "UTC").parse(text: text, file: "campaigns/flash-sale.yml")
+        #expect(details.diagnostics.map(\.description) == [
+            "campaigns/flash-sale.yml:6:33: transactional notifications are never capped (cap another category, or leave 'category' out)",
+            "campaigns/flash-sale.yml:7:33: invalid category 'Big Sale' (use lowercase letters, digits, '-' and '_', e.g. marketing)",
+        ])
+        let valid = CampaignParser(defaultTimezone: "UTC").parse(
+            text: "campaign: flash-sale\nchannels: [push]\ntemplate: sale\nfrequency_caps:\n  - {max: 2, per: calendar_week, category: newsletter}\n",
+            file: "campaigns/flash-sale.yml"
+        )
+        #expect(valid.campaign?.frequencyCaps == [FrequencyCap(max: 2, per: .calendarWeek, category: "newsletter")])
     }
 }

@@ -158,7 +158,7 @@ struct ConfigurationLoaderTests {
         """
         #expect(load(text).messages == [
             "herald.yml:1:8: unsupported store 'mysql://db' (expected sqlite:PATH, e.g. sqlite:herald.db, or a postgres:// URL)",
-            "herald.yml:3:19: wrong type for 'frequency_caps': found a mapping (expected a list of caps such as {max: 3, per: 1d, channel: push})",
+            "herald.yml:3:19: wrong type for 'frequency_caps': found a mapping (expected a list of caps such as {max: 3, per: 1d, channel: push, category: marketing})",
             "herald.yml:4:16: quiet hours from 21:00 to 21:00 are empty (give different start and end times)",
             "herald.yml:5:3: unknown field 'quiet' (expected one of: frequency_caps, quiet_hours)",
             "herald.yml:6:35: the first retry delay 1h is longer than the longest delay 30m (make initial at most max)",

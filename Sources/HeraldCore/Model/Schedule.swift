@@ -41,11 +41,14 @@ public struct FrequencyCap: Sendable, Hashable {
         case rolling(DurationLiteral)
         /// The calendar day in the recipient's zone.
         case calendarDay
+        /// The calendar week (Monday to Sunday) in the recipient's zone.
+        case calendarWeek
 
         public var description: String {
             switch self {
             case .rolling(let duration): duration.description
             case .calendarDay: "calendar_day"
+            case .calendarWeek: "calendar_week"
             }
         }
     }
@@ -54,11 +57,14 @@ public struct FrequencyCap: Sendable, Hashable {
     public var per: Window
     /// `nil`: counts every channel.
     public var channel: Channel?
+    /// `nil`: counts every category (transactional notifications never count).
+    public var category: String?
 
-    public init(max: Int, per: Window, channel: Channel? = nil) {
+    public init(max: Int, per: Window, channel: Channel? = nil, category: String? = nil) {
         self.max = max
         self.per = per
         self.channel = channel
+        self.category = category
     }
 }
 

@@ -125,34 +125,47 @@ extension YAMLReader {
 
     /// `frequency_caps: [{max: 3, per: 1d, channel: push}, …]`
     func frequencyCaps(_ node: Node, name: String) -> [FrequencyCap]? {
-        let expected = "a list of caps such as {max: 3, per: 1d, channel: push}"
+        let expected = "a list of caps such as {max: 3, per: 1d, channel: push, category: marketing}"
         guard let items = list(node, name: name, expected: expected) else { return nil }
         var caps: [FrequencyCap] = []
         var failed = false
         for item in items {
-            guard let fields = fields(item, name: "an item of \(name)", expected: expected, known: ["max", "per", "channel"]) else {
+            guard let fields = fields(item, name: "an item of \(name)", expected: expected, known: ["max", "per", "channel", "category"]) else {
                 failed = true
                 continue
             }
             let maximum = required(fields, "max", expected: "the most notifications per window, e.g. max: 3")
                 .flatMap { integer($0, name: "'max'", minimum: 1) }
-            let window = required(fields, "per", expected: "a duration such as 1d, or calendar_day")
+            let window = required(fields, "per", expected: "a duration such as 1d, or calendar_day or calendar_week")
                 .flatMap { frequencyWindow($0) }
             let channel: Channel? = fields["channel"].flatMap { choice($0, name: "'channel'", kind: "channel") }
             if fields["channel"] != nil, channel == nil { failed = true }
+            var category: String?
+            if let node = fields["category"] {
+                category = text(node, name: "'category'", expected: "a category such as marketing")
+                if let name = category, !Preferences.isValidKey(name) || name.contains(":") {
+                    error("invalid category \(quoted(name))", at: node, hint: "use lowercase letters, digits, '-' and '_', e.g. marketing")
+                    category = nil
+                } else if category == Campaign.transactionalCategory {
+                    error("transactional notifications are never capped", at: node, hint: "cap another category, or leave 'category' out")
+                    category = nil
+                }
+                if category == nil { failed = true }
+            }
             guard let maximum, let window else {
                 failed = true
                 continue
             }
-            caps.append(FrequencyCap(max: maximum, per: window, channel: channel))
+            caps.append(FrequencyCap(max: maximum, per: window, channel: channel, category: category))
         }
         return failed ? nil : caps
     }
 
     private func frequencyWindow(_ node: Node) -> FrequencyCap.Window? {
-        let expected = "a duration such as 1d or 7d, or calendar_day"
+        let expected = "a duration such as 1d or 7d, or calendar_day or calendar_week"
         guard let text = text(node, name: "'per'", expected: expected) else { return nil }
         if text == "calendar_day" { return .calendarDay }
+        if text == "calendar_week" { return .calendarWeek }
         guard let duration = DurationLiteral(text), duration.amount > 0 else {
             error("invalid window \(quoted(text)) for 'per'", at: node, hint: "expected \(expected)")
             return nil
