@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .target(name: "HeraldCore", swiftSettings: swiftSettings),
@@ -33,7 +34,9 @@ let package = Package(
         ),
         .target(
             name: "HeraldContent",
-            dependencies: ["HeraldCore", .product(name: "Mustache", package: "swift-mustache")],
+            dependencies: [
+                "HeraldCore", .product(name: "Mustache", package: "swift-mustache"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

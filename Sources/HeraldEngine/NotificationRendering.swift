@@ -10,7 +10,9 @@ public protocol NotificationRendering: Sendable {
     ///   `skipped(render_failed)` with the error's description.
     /// - Returns: the content and the variables that were missing (rendered as empty), which the
     ///   planner records as a `render_warning` event.
-    func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification
+    /// - Parameter unsubscribeURL: the value of `{{unsubscribe_url}}` for this recipient and
+    ///   channel; empty without `tracking:`.
+    func render(_ campaign: Campaign, channel: Channel, for user: User, unsubscribeURL: String) throws -> RenderedNotification
 }
 
 /// Renders with the campaign's template: the user's fields and attributes, with the campaign's
@@ -22,9 +24,18 @@ public struct TemplateRenderer: NotificationRendering {
         renderer = ContentRenderer(templates: templates)
     }
 
-    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+    public func render(_ campaign: Campaign, channel: Channel, for user: User, unsubscribeURL: String) throws -> RenderedNotification {
         var variables = user.templateVariables
         variables.merge(campaign.params) { _, param in param }
-        return try renderer.render(template: campaign.template, channel: channel, locale: user.locale, variables: variables)
+        return try renderer.render(
+            template: campaign.template, channel: channel, locale: user.locale, variables: variables, unsubscribeURL: unsubscribeURL
+        )
+    }
+}
+
+extension NotificationRendering {
+    /// Renders with an empty `{{unsubscribe_url}}`.
+    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+        try render(campaign, channel: channel, for: user, unsubscribeURL: "")
     }
 }

@@ -14,12 +14,12 @@ public struct StoreRecordingTransport: Transport {
         self.clock = clock
     }
 
-    public func send(_ message: OutboundMessage) async -> DeliveryOutcome {
+    public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
         do {
-            try await log.appendSentMessages([message], at: clock.now)
-            return .accepted(providerMessageID: "recorded-\(message.notificationID)")
+            try await log.appendSentMessages(messages, at: clock.now)
+            return messages.map { .accepted(providerMessageID: "recorded-\($0.notificationID)") }
         } catch {
-            return .retry(after: nil, reason: "could not record the message: \(error)")
+            return messages.map { _ in .retry(after: nil, reason: "could not record the message: \(error)") }
         }
     }
 }

@@ -30,6 +30,7 @@ struct HeraldApp {
             renderer: TemplateRenderer(templates: workspace.templates),
             routing: workspace.configuration.channels,
             segments: workspace.segments,
+            unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             clock: clock,
             logger: logger
         )
@@ -39,7 +40,10 @@ struct HeraldApp {
         }
         let retryPolicy = RetryPolicy(workspace.configuration.retry)
         dispatchers = Channel.allCases.map {
-            Dispatcher(channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock, logger: logger)
+            Dispatcher(
+                channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock,
+                unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), logger: logger
+            )
         }
     }
 

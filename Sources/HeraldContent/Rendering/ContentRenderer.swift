@@ -44,7 +44,8 @@ public final class ContentRenderer: Sendable {
     ///     the base file, field by field (`Template.content(for:)`).
     ///   - variables: the user's fields and attributes, campaign params and request data, merged
     ///     by the caller (later sources win).
-    ///   - unsubscribeURL: the value of `{{unsubscribe_url}}`; empty until the server provides it.
+    ///   - unsubscribeURL: the value of `{{unsubscribe_url}}` (``UnsubscribeLinks/url(for:)``);
+    ///     empty without `tracking:`.
     /// - Returns: the content, and the variables that were missing (rendered as empty).
     /// - Throws: `RenderError` when the template does not exist, has no content for the channel,
     ///   or a field of the channel is not valid Mustache (`herald validate` reports these first).
