@@ -1,0 +1,216 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// Local emulators of Herald's providers on loopback: a real HTTP server (Hummingbird) that
+/// serves each provider's API below its own prefix, checks requests as the provider does,
+/// answers with its status codes and bodies, injects faults and records what it accepted.
+///
+/// ```swift
+/// try await Sandbox.withRunning(Sandbox.Configuration(port: 0)) { sandbox in
+///     let url = sandbox.baseURL(for: .twilio)     // http://127.0.0.1:53124/twilio
+///     …
+///     sandbox.log.messages                         // what it accepted
+/// }
+/// ```
+public enum Sandbox {
+    public struct Configuration: Sendable {
+        /// The address to listen on. Default `127.0.0.1`.
+        public var host: String
+        /// The HTTP port; 0 picks a free one. Default 0.
+        public var port: Int
+        /// The credentials each emulator accepts. Default ``SandboxAccounts/init()``.
+        public var accounts: SandboxAccounts
+        /// Faults to inject. Default none.
+        public var faults: FaultPlan
+        /// A JSON Lines file that receives every accepted message. Default none.
+        public var recordFile: String?
+        /// The largest request body each provider takes, in bytes. Defaults: SendGrid 30 MB,
+        /// Mandrill 25 MB, Twilio and Vonage 1 MB.
+        public var maximumBodySizes: [SandboxProvider: Int]
+
+        public init(
+            host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
+            recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:]
+        ) {
+            self.host = host
+            self.port = port
+            self.accounts = accounts
+            self.faults = faults
+            self.recordFile = recordFile
+            self.maximumBodySizes = [.sendgrid: 30 * 1024 * 1024, .mandrill: 25 * 1024 * 1024, .twilio: 1024 * 1024, .vonage: 1024 * 1024]
+                .merging(maximumBodySizes) { _, given in given }
+        }
+    }
+
+    /// Starts the sandbox, runs `body` with it, and stops it when `body` returns or throws.
+    public static func withRunning<T: Sendable>(
+        _ configuration: Configuration = Configuration(),
+        _ body: @Sendable (RunningSandbox) async throws -> T
+    ) async throws -> T {
+        let log = try MessageLog(recordFile: configuration.recordFile)
+        let responder = SandboxResponder(configuration: configuration, log: log)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "herald.sandbox")
+        // Hummingbird reports a cancelled connection as an error when the sandbox stops.
+        logger.logLevel = .critical
+        let application = Application(
+            responder: responder,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "herald-sandbox"),
+            onServerRunning: { channel in
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
+            },
+            logger: logger
+        )
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { continuation.finish() }
+                try await application.run()
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else {
+                // The server stopped before it listened: its error says why (the port is taken…).
+                try await group.next()
+                throw SandboxError("the sandbox could not listen on \(configuration.host):\(configuration.port)")
+            }
+            let running = RunningSandbox(host: configuration.host, port: port, log: log, accounts: configuration.accounts)
+            do {
+                let result = try await body(running)
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}
+
+/// A started sandbox: where it listens and what it accepted.
+public struct RunningSandbox: Sendable {
+    public let host: String
+    public let port: Int
+    /// Every message accepted so far.
+    public let log: MessageLog
+    /// The credentials it accepts.
+    public let accounts: SandboxAccounts
+
+    /// The base URL a provider of this kind points at: `http://127.0.0.1:PORT/twilio`.
+    public func baseURL(for provider: SandboxProvider) -> String {
+        "http://\(host):\(port)\(provider.pathPrefix)"
+    }
+}
+
+/// Routes a request to its provider's emulator, around it the faults, and answers.
+struct SandboxResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let configuration: Sandbox.Configuration
+    let log: MessageLog
+    let emulators: [String: any Emulator]
+    let started = Date()
+    let draw: FaultState
+    let events: any DeliveryEventSink
+
+    init(configuration: Sandbox.Configuration, log: MessageLog, events: any DeliveryEventSink = NoEvents()) {
+        self.configuration = configuration
+        self.log = log
+        self.events = events
+        let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator()]
+        emulators = Dictionary(uniqueKeysWithValues: all.map { ($0.provider.pathPrefix, $0) })
+        draw = FaultState(FaultDraw(seed: configuration.faults.seed))
+    }
+
+    func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        let path = request.uri.path
+        let prefixEnd = path.dropFirst().firstIndex(of: "/") ?? path.endIndex
+        let prefix = String(path[..<prefixEnd])
+        if prefix == "/sandbox" {
+            return try await sandboxEndpoint(request, path: String(path[prefixEnd...]))
+        }
+        guard let emulator = emulators[prefix] else {
+            _ = try await Self.read(request.body, limit: 0)
+            return Self.response(.json(404, ["error": "no emulator at \(prefix); try \(emulators.keys.sorted().joined(separator: ", "))"]))
+        }
+        let faults = configuration.faults[emulator.provider]
+        let limit = configuration.maximumBodySizes[emulator.provider] ?? 1024 * 1024
+        let (body, tooLarge) = try await Self.read(request.body, limit: limit)
+        let (status, delay) = draw.state.withLock { draw in
+            (draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+        }
+        if let delay { try? await Task.sleep(for: delay) }
+        if let status {
+            return Self.response(emulator.injectedError(status: status, retryAfter: faults.retryAfter, now: Date()))
+        }
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
+        }
+        let sandboxRequest = SandboxRequest(
+            method: request.method.rawValue, path: String(path[prefixEnd...]), query: request.uri.query ?? "",
+            headers: headers, body: body, bodyTooLarge: tooLarge
+        )
+        let emulatorContext = EmulatorContext(
+            accounts: configuration.accounts, faults: faults, log: log, now: Date(), events: events, maximumBodySize: limit
+        )
+        return Self.response(emulator.handle(sandboxRequest, in: emulatorContext))
+    }
+
+    /// `GET /sandbox/messages` (every accepted message, as JSON), `DELETE` empties it.
+    func sandboxEndpoint(_ request: Request, path: String) async throws -> Response {
+        _ = try await Self.read(request.body, limit: 0)
+        switch (request.method, path) {
+        case (.get, "/messages"):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let body = try encoder.encode(log.messages)
+            return Self.response(SandboxResponse(status: 200, headers: [("Content-Type", "application/json")], body: body))
+        case (.delete, "/messages"):
+            log.removeAll()
+            return Response(status: .noContent)
+        case (.get, "/health"):
+            return Self.response(.json(200, ["status": "ok", "accepted": log.count]))
+        default:
+            return Self.response(.json(404, ["error": "unknown sandbox endpoint \(path)"]))
+        }
+    }
+
+    /// Reads a body up to `limit` bytes; past it the rest is drained and dropped, and the flag
+    /// set, so that the emulator answers 413 the way its provider does.
+    static func read(_ body: RequestBody, limit: Int) async throws -> (Data, tooLarge: Bool) {
+        var data = Data()
+        var tooLarge = false
+        for try await buffer in body {
+            if tooLarge { continue }
+            if data.count + buffer.readableBytes > limit {
+                tooLarge = true
+                data = Data()
+                continue
+            }
+            data.append(contentsOf: buffer.readableBytesView)
+        }
+        return (data, tooLarge)
+    }
+
+    static func response(_ answer: SandboxResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in answer.headers {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status), headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body))
+        )
+    }
+}
+
+/// The fault generator, shared by the requests of one sandbox.
+final class FaultState: Sendable {
+    let state: Mutex<FaultDraw>
+    init(_ draw: FaultDraw) { state = Mutex(draw) }
+}
