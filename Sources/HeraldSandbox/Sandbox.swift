@@ -120,7 +120,7 @@ struct SandboxResponder: HTTPResponder {
         self.configuration = configuration
         self.log = log
         self.events = events
-        let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator()]
+        let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator(), VonageEmulator(), MandrillEmulator()]
         emulators = Dictionary(uniqueKeysWithValues: all.map { ($0.provider.pathPrefix, $0) })
         draw = FaultState(FaultDraw(seed: configuration.faults.seed))
     }
