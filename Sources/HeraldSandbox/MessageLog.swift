@@ -52,6 +52,7 @@ public final class MessageLog: Sendable {
     private struct State {
         var messages: [RecordedMessage] = []
         var total = 0
+        var connections = 0
         var file: FileHandle?
     }
 
@@ -94,6 +95,13 @@ public final class MessageLog: Sendable {
 
     /// How many messages were accepted since the start.
     public var count: Int { state.withLock { $0.total } }
+
+    /// SMTP connections accepted since the start: fewer than messages when clients reuse them.
+    public var connections: Int { state.withLock { $0.connections } }
+
+    func countConnection() {
+        state.withLock { $0.connections += 1 }
+    }
 
     public func removeAll() {
         state.withLock { $0.messages.removeAll() }

@@ -31,11 +31,22 @@ public enum Sandbox {
         /// The largest request body each provider takes, in bytes. Defaults: SendGrid 30 MB,
         /// Mandrill 25 MB, Twilio and Vonage 1 MB.
         public var maximumBodySizes: [SandboxProvider: Int]
+        /// The SMTP port (STARTTLS required); 0 picks a free one, nil runs no SMTP server. Default 0.
+        public var smtpPort: Int?
+        /// The SMTPS port (implicit TLS); 0 picks a free one, nil runs none. Default nil.
+        public var smtpsPort: Int?
+        /// Where the certificate authority that signed the SMTP server's certificate is written,
+        /// for clients to trust (libcurl's CAINFO). Default a file in the temporary directory.
+        public var certificateAuthorityFile: String?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
-            recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:]
+            recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:], smtpPort: Int? = 0, smtpsPort: Int? = nil,
+            certificateAuthorityFile: String? = nil
         ) {
+            self.smtpPort = smtpPort
+            self.smtpsPort = smtpsPort
+            self.certificateAuthorityFile = certificateAuthorityFile
             self.host = host
             self.port = port
             self.accounts = accounts
@@ -52,7 +63,35 @@ public enum Sandbox {
         _ body: @Sendable (RunningSandbox) async throws -> T
     ) async throws -> T {
         let log = try MessageLog(recordFile: configuration.recordFile)
-        let responder = SandboxResponder(configuration: configuration, log: log)
+        let draw = FaultState(FaultDraw(seed: configuration.faults.seed))
+        let started = Date()
+        let events: any DeliveryEventSink = NoEvents()
+        let responder = SandboxResponder(configuration: configuration, log: log, draw: draw, started: started, events: events)
+        var smtpServers: [SMTPServer] = []
+        var authorityFile: String?
+        if configuration.smtpPort != nil || configuration.smtpsPort != nil {
+            let certificate = try SandboxCertificate.generate()
+            let path = configuration.certificateAuthorityFile
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("herald-sandbox-ca-\(UUID().uuidString.prefix(8)).pem").path
+            authorityFile = try certificate.writeAuthority(to: path)
+            for (port, implicitTLS) in [(configuration.smtpPort, false), (configuration.smtpsPort, true)] {
+                guard let port else { continue }
+                do {
+                    smtpServers.append(try await SMTPServer.start(
+                        host: configuration.host, port: port, implicitTLS: implicitTLS, certificate: certificate,
+                        accounts: configuration.accounts, faults: configuration.faults[.smtp], draw: draw, started: started, log: log, events: events
+                    ))
+                } catch {
+                    for server in smtpServers { await server.stop() }
+                    throw SandboxError("the sandbox's SMTP server could not listen on \(configuration.host):\(port): \(error)")
+                }
+            }
+        }
+        let smtp = (configuration.smtpPort != nil ? smtpServers.first : nil)
+        let smtps = configuration.smtpsPort != nil ? smtpServers.last : nil
+        defer {
+            if configuration.certificateAuthorityFile == nil, let authorityFile { try? FileManager.default.removeItem(atPath: authorityFile) }
+        }
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "herald.sandbox")
         // Hummingbird reports a cancelled connection as an error when the sandbox stops.
@@ -73,16 +112,22 @@ public enum Sandbox {
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
+                for server in smtpServers { await server.stop() }
                 // The server stopped before it listened: its error says why (the port is taken…).
                 try await group.next()
                 throw SandboxError("the sandbox could not listen on \(configuration.host):\(configuration.port)")
             }
-            let running = RunningSandbox(host: configuration.host, port: port, log: log, accounts: configuration.accounts)
+            let running = RunningSandbox(
+                host: configuration.host, port: port, log: log, accounts: configuration.accounts,
+                smtpPort: smtp?.port, smtpsPort: smtps?.port, certificateAuthorityFile: authorityFile
+            )
             do {
                 let result = try await body(running)
+                for server in smtpServers { await server.stop() }
                 group.cancelAll()
                 return result
             } catch {
+                for server in smtpServers { await server.stop() }
                 group.cancelAll()
                 throw error
             }
@@ -98,6 +143,16 @@ public struct RunningSandbox: Sendable {
     public let log: MessageLog
     /// The credentials it accepts.
     public let accounts: SandboxAccounts
+    /// The SMTP (STARTTLS) and SMTPS (implicit TLS) ports, when they run.
+    public let smtpPort: Int?
+    public let smtpsPort: Int?
+    /// The certificate authority (PEM) a client trusts to check the SMTP server's certificate.
+    public let certificateAuthorityFile: String?
+
+    /// `smtp://127.0.0.1:PORT`, when the SMTP server runs.
+    public var smtpURL: String? { smtpPort.map { "smtp://\(host):\($0)" } }
+    /// `smtps://127.0.0.1:PORT`, when the SMTPS server runs.
+    public var smtpsURL: String? { smtpsPort.map { "smtps://\(host):\($0)" } }
 
     /// The base URL a provider of this kind points at: `http://127.0.0.1:PORT/twilio`.
     public func baseURL(for provider: SandboxProvider) -> String {
@@ -112,17 +167,18 @@ struct SandboxResponder: HTTPResponder {
     let configuration: Sandbox.Configuration
     let log: MessageLog
     let emulators: [String: any Emulator]
-    let started = Date()
+    let started: Date
     let draw: FaultState
     let events: any DeliveryEventSink
 
-    init(configuration: Sandbox.Configuration, log: MessageLog, events: any DeliveryEventSink = NoEvents()) {
+    init(configuration: Sandbox.Configuration, log: MessageLog, draw: FaultState, started: Date, events: any DeliveryEventSink) {
         self.configuration = configuration
         self.log = log
         self.events = events
+        self.started = started
+        self.draw = draw
         let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator(), VonageEmulator(), MandrillEmulator()]
         emulators = Dictionary(uniqueKeysWithValues: all.map { ($0.provider.pathPrefix, $0) })
-        draw = FaultState(FaultDraw(seed: configuration.faults.seed))
     }
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
