@@ -38,12 +38,15 @@ public enum Sandbox {
         /// Where the certificate authority that signed the SMTP server's certificate is written,
         /// for clients to trust (libcurl's CAINFO). Default a file in the temporary directory.
         public var certificateAuthorityFile: String?
+        /// Delivery webhooks, opens and clicks played back after acceptance. Default none.
+        public var playback: PlaybackConfiguration?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
             recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:], smtpPort: Int? = 0, smtpsPort: Int? = nil,
-            certificateAuthorityFile: String? = nil
+            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil
         ) {
+            self.playback = playback
             self.smtpPort = smtpPort
             self.smtpsPort = smtpsPort
             self.certificateAuthorityFile = certificateAuthorityFile
@@ -65,8 +68,10 @@ public enum Sandbox {
         let log = try MessageLog(recordFile: configuration.recordFile)
         let draw = FaultState(FaultDraw(seed: configuration.faults.seed))
         let started = Date()
-        let events: any DeliveryEventSink = NoEvents()
-        let responder = SandboxResponder(configuration: configuration, log: log, draw: draw, started: started, events: events)
+        let inbox = WebhookInbox()
+        let queue = configuration.playback.map { PlaybackQueue(delay: $0.delay) }
+        let events: any DeliveryEventSink = queue ?? NoEvents()
+        let responder = SandboxResponder(configuration: configuration, log: log, draw: draw, started: started, events: events, inbox: inbox)
         var smtpServers: [SMTPServer] = []
         var authorityFile: String?
         if configuration.smtpPort != nil || configuration.smtpsPort != nil {
@@ -110,6 +115,10 @@ public enum Sandbox {
                 defer { continuation.finish() }
                 try await application.run()
             }
+            if let queue, let playback = configuration.playback {
+                let worker = PlaybackWorker(configuration: playback, accounts: configuration.accounts, inbox: inbox, seed: configuration.faults.seed)
+                group.addTask { await worker.run(queue) }
+            }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
                 for server in smtpServers { await server.stop() }
@@ -119,15 +128,18 @@ public enum Sandbox {
             }
             let running = RunningSandbox(
                 host: configuration.host, port: port, log: log, accounts: configuration.accounts,
-                smtpPort: smtp?.port, smtpsPort: smtps?.port, certificateAuthorityFile: authorityFile
+                smtpPort: smtp?.port, smtpsPort: smtps?.port, certificateAuthorityFile: authorityFile, inbox: inbox,
+                sendGridPublicKey: configuration.playback?.sendGridPublicKey
             )
             do {
                 let result = try await body(running)
                 for server in smtpServers { await server.stop() }
+                queue?.finish()
                 group.cancelAll()
                 return result
             } catch {
                 for server in smtpServers { await server.stop() }
+                queue?.finish()
                 group.cancelAll()
                 throw error
             }
@@ -148,6 +160,15 @@ public struct RunningSandbox: Sendable {
     public let smtpsPort: Int?
     /// The certificate authority (PEM) a client trusts to check the SMTP server's certificate.
     public let certificateAuthorityFile: String?
+    /// What playback posted and fetched, and what `/sandbox/inbox` received.
+    public let inbox: WebhookInbox
+    /// SendGrid's event webhook verification key (base64 DER), when playback runs.
+    public let sendGridPublicKey: String?
+
+    /// The sandbox's own webhook receiver: `http://127.0.0.1:PORT/sandbox/inbox/<name>`.
+    public func inboxURL(_ name: String) -> String {
+        "http://\(host):\(port)/sandbox/inbox/\(name)"
+    }
 
     /// `smtp://127.0.0.1:PORT`, when the SMTP server runs.
     public var smtpURL: String? { smtpPort.map { "smtp://\(host):\($0)" } }
@@ -171,7 +192,10 @@ struct SandboxResponder: HTTPResponder {
     let draw: FaultState
     let events: any DeliveryEventSink
 
-    init(configuration: Sandbox.Configuration, log: MessageLog, draw: FaultState, started: Date, events: any DeliveryEventSink) {
+    let inbox: WebhookInbox
+
+    init(configuration: Sandbox.Configuration, log: MessageLog, draw: FaultState, started: Date, events: any DeliveryEventSink, inbox: WebhookInbox) {
+        self.inbox = inbox
         self.configuration = configuration
         self.log = log
         self.events = events
@@ -187,6 +211,14 @@ struct SandboxResponder: HTTPResponder {
         let prefix = String(path[..<prefixEnd])
         if prefix == "/sandbox" {
             return try await sandboxEndpoint(request, path: String(path[prefixEnd...]))
+        }
+        if prefix == "/sendgrid", path.hasPrefix("/sendgrid/v3/user/webhooks/event/settings/signed"), request.method == .get {
+            _ = try await Self.read(request.body, limit: 0)
+            guard request.headers[.authorization] == "Bearer \(configuration.accounts.sendGridAPIKey)" else {
+                return Self.response(SendGridEmulator.errors(401, [.init(message: "authorization required")]))
+            }
+            let id = path.split(separator: "/").last.map(String.init) ?? ""
+            return Self.response(.json(200, ["id": id, "public_key": configuration.playback?.sendGridPublicKey ?? "", "enabled": configuration.playback != nil]))
         }
         guard let emulator = emulators[prefix] else {
             _ = try await Self.read(request.body, limit: 0)
@@ -219,8 +251,20 @@ struct SandboxResponder: HTTPResponder {
 
     /// `GET /sandbox/messages` (every accepted message, as JSON), `DELETE` empties it.
     func sandboxEndpoint(_ request: Request, path: String) async throws -> Response {
+        if path.hasPrefix("/inbox/"), request.method == .post {
+            let (body, _) = try await Self.read(request.body, limit: 10 * 1024 * 1024)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.rawName] = field.value }
+            inbox.received(WebhookInbox.Received(path: path, headers: headers, body: String(decoding: body, as: UTF8.self)))
+            return Response(status: .ok)
+        }
         _ = try await Self.read(request.body, limit: 0)
         switch (request.method, path) {
+        case (.get, "/inbox"):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let body = try encoder.encode(inbox.received)
+            return Self.response(SandboxResponse(status: 200, headers: [("Content-Type", "application/json")], body: body))
         case (.get, "/messages"):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
