@@ -136,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldCLITests",
-            dependencies: ["herald", "HeraldStore", "HeraldTesting"],
+            dependencies: ["herald", "HeraldStore", "HeraldTesting", "HeraldSandbox"],
             swiftSettings: swiftSettings
         ),
     ]

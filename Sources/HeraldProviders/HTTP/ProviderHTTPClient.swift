@@ -3,6 +3,7 @@ import Foundation
 import HeraldCore
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The HTTP side that every HTTP transport shares: one `HTTPClient` (connection pool, timeouts),
 /// a deadline per request and a bounded read of every answer, so that a slow, huge or truncated
@@ -41,6 +42,7 @@ public final class ProviderHTTPClient: Sendable {
 
     let client: HTTPClient
     public let configuration: Configuration
+    private let isShutDown = Mutex(false)
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -60,7 +62,16 @@ public final class ProviderHTTPClient: Sendable {
 
     /// Closes every connection. Call once, after the last send.
     public func shutdown() async throws {
+        guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
         try await client.shutdown()
+    }
+
+    deinit {
+        // A command that ends without `shutdown()` (an error on the way out) still closes its
+        // connections; the last reference is never dropped on one of the client's event loops.
+        if isShutDown.withLock({ let was = $0; $0 = true; return !was }) {
+            try? client.syncShutdown()
+        }
     }
 
     /// What a provider answered.

@@ -1,8 +1,8 @@
 import HeraldCore
 
 /// A transport that sends nothing: it writes each message to the store's sent-message log and
-/// reports it accepted. It stands in for a provider until the real transports exist, and lets
-/// the demo and tests see exactly what would have gone out.
+/// reports it accepted. A test double for tests that need a store-backed record of every send
+/// without a sandbox; Herald itself sends through the real transports.
 public struct StoreRecordingTransport: Transport {
     public let name: String
     let log: any SentMessageLog
