@@ -53,6 +53,7 @@ public final class MessageLog: Sendable {
         var messages: [RecordedMessage] = []
         var total = 0
         var connections = 0
+        var requests: [RecordedRequest] = []
         var file: FileHandle?
     }
 
@@ -99,6 +100,13 @@ public final class MessageLog: Sendable {
     /// SMTP connections accepted since the start: fewer than messages when clients reuse them.
     public var connections: Int { state.withLock { $0.connections } }
 
+    /// The raw requests kept with `Sandbox.Configuration.recordsRequests`, oldest first.
+    public var requests: [RecordedRequest] { state.withLock { $0.requests } }
+
+    func record(_ request: RecordedRequest) {
+        state.withLock { if $0.requests.count < 10_000 { $0.requests.append(request) } }
+    }
+
     func countConnection() {
         state.withLock { $0.connections += 1 }
     }
@@ -116,4 +124,16 @@ public final class MessageLog: Sendable {
 public struct SandboxError: Error, CustomStringConvertible, Sendable {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// A request as it arrived, for checking a client's wire format against the provider's
+/// specification.
+public struct RecordedRequest: Sendable, Hashable {
+    public var provider: SandboxProvider
+    public var method: String
+    /// Below the provider's prefix.
+    public var path: String
+    /// Names lowercased.
+    public var headers: [String: String]
+    public var body: Data
 }

@@ -40,13 +40,17 @@ public enum Sandbox {
         public var certificateAuthorityFile: String?
         /// Delivery webhooks, opens and clicks played back after acceptance. Default none.
         public var playback: PlaybackConfiguration?
+        /// Keep every request's raw form (`MessageLog.requests`, at most 10,000), to check
+        /// clients against the providers' specifications. Default false.
+        public var recordsRequests: Bool
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
             recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:], smtpPort: Int? = 0, smtpsPort: Int? = nil,
-            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil
+            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil, recordsRequests: Bool = false
         ) {
             self.playback = playback
+            self.recordsRequests = recordsRequests
             self.smtpPort = smtpPort
             self.smtpsPort = smtpsPort
             self.certificateAuthorityFile = certificateAuthorityFile
@@ -243,6 +247,12 @@ struct SandboxResponder: HTTPResponder {
             method: request.method.rawValue, path: String(path[prefixEnd...]), query: request.uri.query ?? "",
             headers: headers, body: body, bodyTooLarge: tooLarge
         )
+        if configuration.recordsRequests {
+            log.record(RecordedRequest(
+                provider: emulator.provider, method: sandboxRequest.method, path: sandboxRequest.path, headers: sandboxRequest.headers,
+                body: sandboxRequest.body
+            ))
+        }
         let emulatorContext = EmulatorContext(
             accounts: configuration.accounts, faults: faults, log: log, now: Date(), events: events, maximumBodySize: limit
         )

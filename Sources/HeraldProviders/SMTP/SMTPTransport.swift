@@ -65,6 +65,29 @@ public final class SMTPTransport: Transport {
         await concurrentMap(messages, width: max(configuration.connections, 1)) { await self.sendOne($0) }
     }
 
+    /// Sends an already built message through the pool, with no checks and no classification:
+    /// the bare SMTP round trips, for measuring a server's ceiling (`herald bench transports`).
+    public func sendPrebuilt(_ message: [UInt8], to recipient: String) async -> Bool {
+        let settings = CurlSMTPConnection.Settings(
+            url: configuration.url, username: configuration.username, password: configuration.password,
+            certificateAuthorityFile: configuration.certificateAuthorityFile,
+            connectTimeoutMilliseconds: Int(configuration.connectTimeout.components.seconds * 1000),
+            timeoutMilliseconds: Int(configuration.timeout.components.seconds * 1000)
+        )
+        let sender = configuration.from.email
+        return await withCheckedContinuation { continuation in
+            queue.async {
+                guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else {
+                    continuation.resume(returning: false)
+                    return
+                }
+                let result = connection.send(message, from: sender, to: recipient, settings: settings)
+                self.idle.withLock { $0.append(connection) }
+                continuation.resume(returning: result.code == CURLE_OK)
+            }
+        }
+    }
+
     func sendOne(_ message: OutboundMessage) async -> DeliveryOutcome {
         let now = clock.now
         if let refused = MessageChecks.expiry(message, now: now) ?? MessageChecks.email(message) { return refused }
@@ -119,7 +142,8 @@ enum SMTPClassifier {
         switch result.replyCode {
         case 400...499:
             return .retry(after: nil, reason: reason)
-        case 550, 551, 553 where result.error.hasPrefix("RCPT"):
+        case 550...553 where result.replyCode != 552 && result.error.hasPrefix("RCPT"):
+            // 550 no such mailbox, 551 not local, 553 mailbox name not allowed; 552 is storage.
             return .deadAddress(reason: reason)
         case 500...599:
             if result.error.hasPrefix("MAIL") { return .misconfigured(reason: reason + " (the server refused the sender)") }
