@@ -124,3 +124,15 @@ struct SMTPTransportTests {
         #expect(lines.contains { $0.hasSuffix("=20") })
     }
 }
+
+@Suite struct RFC5322DateTests {
+    @Test(arguments: [0, 951_782_400, 1_796_142_417, 4_107_542_399, -86_401])
+    func datesMatchFoundationsFormatter(seconds: Int) {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        let date = Date(timeIntervalSince1970: Double(seconds))
+        #expect(MIMEMessage.rfc5322Date(date) == formatter.string(from: date))
+    }
+}

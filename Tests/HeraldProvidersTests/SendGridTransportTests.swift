@@ -117,3 +117,19 @@ struct SendGridTransportTests {
         ) == .all(.rejected(reason: "sendgrid 400: from.email: The from email does not contain a valid address.")))
     }
 }
+
+@Suite struct SendGridBodyTests {
+    @Test func theWrittenBodyIsTheSameJSONAsTheDictionary() throws {
+        let transport = SendGridTransport(name: "sendgrid", configuration: .init(
+            apiKey: "k", from: EmailAddress(name: "Shop \"Ö\"", email: "news@example.com"), replyTo: EmailAddress(email: "r@example.com"),
+            unsubscribeMailto: "u@example.com"
+        ), http: ProviderHTTPClient())
+        let messages = [
+            email(1, to: "a@example.com", subject: "Tab\there \"quoted\" \\ back\u{1}slash 겨울", html: "<p>line\nbreak</p>", text: "x\r\ny"),
+            email(2, to: "b@example.com", subject: "Tab\there \"quoted\" \\ back\u{1}slash 겨울", html: "<p>line\nbreak</p>", text: "x\r\ny", category: "transactional"),
+        ]
+        let written = try JSONSerialization.jsonObject(with: Data(transport.encodedBody(for: messages))) as? NSDictionary
+        let expected = transport.body(for: messages) as NSDictionary
+        #expect(written == expected)
+    }
+}

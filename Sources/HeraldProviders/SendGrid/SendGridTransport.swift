@@ -122,12 +122,76 @@ public struct SendGridTransport: Transport {
         return body
     }
 
+    /// ``body(for:)`` as JSON text, written directly (the same object; the OpenAPI test checks
+    /// what arrives).
+    public func encodedBody(for messages: [OutboundMessage]) -> [UInt8] {
+        guard let first = messages.first, case .email(let content) = first.content else { return Array("{}".utf8) }
+        var json = JSONWriter(capacity: 256 + messages.count * 160 + content.text.utf8.count + (content.html?.utf8.count ?? 0))
+        json.raw("{\"personalizations\":[")
+        for (index, message) in messages.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.raw("{\"to\":[{\"email\":")
+            json.string(message.address)
+            json.raw("}],\"custom_args\":{\"herald_notification_id\":\"")
+            json.number(message.notificationID)
+            json.raw("\"}")
+            let headers = ListUnsubscribe.headers(for: message, mailto: configuration.unsubscribeMailto)
+            if !headers.isEmpty {
+                json.raw(",\"headers\":{")
+                for (position, header) in headers.enumerated() {
+                    if position > 0 { json.raw(",") }
+                    json.string(header.name)
+                    json.raw(":")
+                    json.string(header.value)
+                }
+                json.raw("}")
+            }
+            json.raw("}")
+        }
+        json.raw("],\"from\":{\"email\":")
+        json.string(configuration.from.email)
+        if let name = configuration.from.name {
+            json.raw(",\"name\":")
+            json.string(name)
+        }
+        json.raw("},\"subject\":")
+        json.string(content.subject)
+        json.raw(",\"content\":[")
+        var blocks = 0
+        if !content.text.isEmpty {
+            json.raw("{\"type\":\"text/plain\",\"value\":")
+            json.string(content.text)
+            json.raw("}")
+            blocks += 1
+        }
+        if let html = content.html, !html.isEmpty {
+            if blocks > 0 { json.raw(",") }
+            json.raw("{\"type\":\"text/html\",\"value\":")
+            json.string(html)
+            json.raw("}")
+        }
+        json.raw("],\"categories\":[")
+        json.string(String(first.campaignID.prefix(255)))
+        json.raw("],\"custom_args\":{\"herald_campaign\":")
+        json.string(first.campaignID)
+        json.raw("}")
+        if let replyTo = configuration.replyTo {
+            json.raw(",\"reply_to\":{\"email\":")
+            json.string(replyTo.email)
+            if let name = replyTo.name {
+                json.raw(",\"name\":")
+                json.string(name)
+            }
+            json.raw("}")
+        }
+        json.raw("}")
+        return json.bytes
+    }
+
     /// One request. A 400 whose errors point at particular personalizations rejects those
     /// messages and, once, sends the others again without them.
     func sendRequest(_ messages: [OutboundMessage], retryingRest: Bool) async -> [DeliveryOutcome] {
-        guard let data = try? JSONSerialization.data(withJSONObject: body(for: messages), options: [.withoutEscapingSlashes]) else {
-            return messages.map { _ in .rejected(reason: "sendgrid: the message could not be encoded as JSON") }
-        }
+        let data = Data(encodedBody(for: messages))
         let result = await http.execute(method: .POST, url: url, headers: [
             ("Authorization", "Bearer \(configuration.apiKey)"), ("Content-Type", "application/json"), ("User-Agent", "herald"),
         ], body: data)
