@@ -51,10 +51,15 @@ public struct Dispatcher: Sendable {
     let clock: any WallClock
     let configuration: Configuration
     let unsubscribeLinks: UnsubscribeLinks?
+    /// herald.yml's `channels:`: the failover order of SMS and email providers.
+    let routing: ChannelRouting?
     let logger: Logger
 
-    /// - Parameter unsubscribeLinks: signs each message's `unsubscribeURL` (the same link the
-    ///   planner rendered into `{{unsubscribe_url}}`); `nil` without `tracking:`.
+    /// - Parameters:
+    ///   - unsubscribeLinks: signs each message's `unsubscribeURL` (the same link the planner
+    ///     rendered into `{{unsubscribe_url}}`); `nil` without `tracking:`.
+    ///   - routing: the failover order (`channels.sms`, `channels.email`); a message that its
+    ///     provider could not take goes to the next one. `nil`: no failover.
     public init(
         channel: Channel,
         store: any Store,
@@ -63,9 +68,11 @@ public struct Dispatcher: Sendable {
         clock: any WallClock,
         configuration: Configuration = Configuration(),
         unsubscribeLinks: UnsubscribeLinks? = nil,
+        routing: ChannelRouting? = nil,
         logger: Logger = Logger(label: "herald.dispatcher")
     ) {
         self.unsubscribeLinks = unsubscribeLinks
+        self.routing = routing
         self.channel = channel
         self.store = store
         self.transports = Dictionary(transports.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -173,6 +180,38 @@ public struct Dispatcher: Sendable {
     /// transport that answers with the wrong number of outcomes is a bug; the messages it left
     /// without one are retried rather than lost.
     func deliver(_ messages: [OutboundMessage], at indexes: [Int], through transport: any Transport) async -> [(Int, DeliveryResolution)] {
+        var messages = messages
+        var outcomes = await outcomes(of: messages, through: transport)
+        // Failover: a message the provider could not take (a temporary failure or its own
+        // misconfiguration, not a problem of the message or the recipient) goes to the next
+        // provider of the channel at once; the one that takes it is recorded as its provider.
+        var provider = transport.name
+        while let next = nextProvider(after: provider, on: channel), let fallback = transports[next] {
+            let failed = outcomes.indices.filter { outcomes[$0].isProviderFailure }
+            guard !failed.isEmpty else { break }
+            logger.warning("failing over", metadata: [
+                "provider.name": "\(provider)", "provider.next": "\(next)", "messages": "\(failed.count)",
+            ])
+            let moved = failed.map { position -> OutboundMessage in
+                var message = messages[position]
+                message.provider = next
+                return message
+            }
+            let retried = await self.outcomes(of: moved, through: fallback)
+            for (position, (message, outcome)) in zip(failed, zip(moved, retried)) where !outcome.isProviderFailure || next == lastProvider(on: channel) {
+                messages[position] = message
+                outcomes[position] = outcome
+            }
+            provider = next
+        }
+        return messages.indices.map { position in
+            let message = messages[position]
+            return (indexes[position], retryPolicy.resolve(outcomes[position], of: message, at: clock.now, jitter: Self.jitter(for: message)))
+        }
+    }
+
+    /// One outcome per message, whatever the transport returned.
+    private func outcomes(of messages: [OutboundMessage], through transport: any Transport) async -> [DeliveryOutcome] {
         let outcomes = await transport.send(messages)
         if outcomes.count != messages.count {
             logger.error("transport returned a wrong number of outcomes", metadata: [
@@ -180,11 +219,28 @@ public struct Dispatcher: Sendable {
             ])
         }
         return messages.indices.map { position in
-            let message = messages[position]
-            let outcome = position < outcomes.count
+            position < outcomes.count
                 ? outcomes[position]
                 : .retry(after: nil, reason: "the transport \(transport.name) returned no outcome for this message")
-            return (indexes[position], retryPolicy.resolve(outcome, of: message, at: clock.now, jitter: Self.jitter(for: message)))
+        }
+    }
+
+    /// The provider after `provider` in herald.yml's failover order for SMS and email.
+    func nextProvider(after provider: String, on channel: Channel) -> String? {
+        let order = failoverOrder(for: channel)
+        guard let index = order.firstIndex(of: provider), index + 1 < order.count else { return nil }
+        return order[index + 1]
+    }
+
+    func lastProvider(on channel: Channel) -> String? {
+        failoverOrder(for: channel).last
+    }
+
+    func failoverOrder(for channel: Channel) -> [String] {
+        switch channel {
+        case .sms: routing?.sms ?? []
+        case .email: routing?.email ?? []
+        case .push: []
         }
     }
 
@@ -196,5 +252,16 @@ public struct Dispatcher: Sendable {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
         return Double(hash % 10_000) / 10_000
+    }
+}
+
+extension DeliveryOutcome {
+    /// A failure of the provider rather than of the message or the recipient: worth another
+    /// provider.
+    var isProviderFailure: Bool {
+        switch self {
+        case .retry, .misconfigured: true
+        case .accepted, .rejected, .deadAddress, .optedOut: false
+        }
     }
 }

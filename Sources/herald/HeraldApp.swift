@@ -45,7 +45,8 @@ struct HeraldApp {
         dispatchers = Channel.allCases.map {
             Dispatcher(
                 channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock,
-                unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), logger: logger
+                unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), routing: workspace.configuration.channels,
+                logger: logger
             )
         }
     }

@@ -74,6 +74,36 @@ private struct ShortTransport: Transport {
     }
 }
 
+/// A message its provider could not take goes to the channel's next provider.
+@Suite struct FailoverTests {
+    @Test func smsFailsOverToTheNextProviderWhichIsRecordedAsTheCarrier() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let routing = ChannelRouting(sms: ["twilio", "vonage"])
+            let twilio = ScriptedTransport(name: "twilio", scripts: ["+15550000002": [.accepted(providerMessageID: "SM2")], "+15550000003": [.rejected(reason: "21617")]], fallback: .misconfigured(reason: "twilio 401 20003"))
+            let vonage = ScriptedTransport(name: "vonage", scripts: ["+15550000004": [.retry(after: nil, reason: "vonage status 1")]], fallback: .accepted(providerMessageID: "V1"))
+            let users = (1...4).map { User(id: "u-\($0)", phone: "+1555000000\($0)") }
+            _ = try await store.upsertUsers(users, at: clock.now)
+            _ = try await Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock)
+                .plan(campaign(channels: [.sms]), fireAt: clock.now)
+            let dispatcher = Dispatcher(
+                channel: .sms, store: store, transports: [twilio, vonage], retryPolicy: RetryPolicy(), clock: clock, routing: routing
+            )
+            let summary = try await dispatcher.drain()
+            #expect(summary.sent == 2 && summary.failed == 1 && summary.retried == 1)
+            let rows = try await store.rows(sql: "SELECT user_id, state, COALESCE(provider, ''), COALESCE(provider_message_id, '') FROM notifications ORDER BY user_id")
+            #expect(rows == [
+                ["u-1", "sent", "vonage", "V1"],      // Twilio misconfigured: Vonage carried it
+                ["u-2", "sent", "twilio", "SM2"],     // Twilio took it
+                ["u-3", "failed", "twilio", ""],      // refused for itself: no failover
+                ["u-4", "planned", "twilio", ""],     // both failed: retried later, from Twilio again
+            ])
+            #expect(vonage.messages.map(\.userID).sorted() == ["u-1", "u-4"])
+        }
+    }
+}
+
 @Suite struct OutboundMessageTests {
     @Test func theIdempotencyIDIsStablePerAttemptAndAVersion8UUID() {
         let first = OutboundMessage.idempotencyID(notificationID: 42, attempt: 1, campaignID: "sale", userID: "u-1")
