@@ -5,12 +5,18 @@ SWIFT ?= swift
 
 .PHONY: demo test test-fast setup build release
 
-# System packages Herald builds against: SQLite's headers for GRDB. Installed only when missing.
+# System packages Herald builds against: SQLite's headers for GRDB, libcurl's for the SMTP
+# transport. Installed only when missing.
 setup:
 	@if [ ! -f /usr/include/sqlite3.h ]; then \
 		echo "installing libsqlite3-dev"; \
 		(apt-get update -qq && apt-get install -y -qq libsqlite3-dev sqlite3) || \
 		{ echo "error: libsqlite3-dev is missing and could not be installed (run as root, or install it yourself)"; exit 1; }; \
+	fi
+	@if ! pkg-config --exists libcurl 2>/dev/null; then \
+		echo "installing libcurl4-openssl-dev"; \
+		(apt-get update -qq && apt-get install -y -qq libcurl4-openssl-dev pkg-config) || \
+		{ echo "error: libcurl4-openssl-dev is missing and could not be installed (run as root, or install it yourself)"; exit 1; }; \
 	fi
 
 build: setup

@@ -10,7 +10,9 @@ public protocol NotificationRendering: Sendable {
     ///   `skipped(render_failed)` with the error's description.
     /// - Returns: the content and the variables that were missing (rendered as empty), which the
     ///   planner records as a `render_warning` event.
-    func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification
+    /// - Parameter unsubscribeURL: the value of `{{unsubscribe_url}}` for this recipient and
+    ///   channel; empty without `tracking:`.
+    func render(_ campaign: Campaign, channel: Channel, for user: User, unsubscribeURL: String) throws -> RenderedNotification
 }
 
 /// Renders with the campaign's template: the user's fields and attributes, with the campaign's
@@ -32,7 +34,7 @@ public struct TemplateRenderer: NotificationRendering {
         self.init(templates: workspace.templates, defaultTimezone: workspace.configuration.defaultTimezone)
     }
 
-    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+    public func render(_ campaign: Campaign, channel: Channel, for user: User, unsubscribeURL: String) throws -> RenderedNotification {
         var variables = user.templateVariables
         // `campaign.params(for:)`, merged straight into the variables: no dictionary in between.
         variables.merge(campaign.params) { _, param in param }
@@ -42,7 +44,15 @@ public struct TemplateRenderer: NotificationRendering {
             }
         }
         return try renderer.render(
-            template: campaign.template, channel: channel, locale: user.locale, timeZone: user.timezone, variables: variables
+            template: campaign.template, channel: channel, locale: user.locale, timeZone: user.timezone, variables: variables,
+            unsubscribeURL: unsubscribeURL
         )
+    }
+}
+
+extension NotificationRendering {
+    /// Renders with an empty `{{unsubscribe_url}}`.
+    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+        try render(campaign, channel: channel, for: user, unsubscribeURL: "")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldContent
 import HeraldCore
 import Logging
 
@@ -38,13 +39,14 @@ public struct Planner: Sendable {
         renderer: any NotificationRendering,
         routing: ChannelRouting,
         segments: [String: Segment] = [:],
+        unsubscribeLinks: UnsubscribeLinks? = nil,
         clock: any WallClock,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "herald.planner")
     ) {
         self.store = store
         self.renderer = renderer
-        self.recipientPlanner = RecipientPlanner(routing: routing)
+        self.recipientPlanner = RecipientPlanner(routing: routing, unsubscribeLinks: unsubscribeLinks)
         self.segments = segments
         self.clock = clock
         self.configuration = configuration

@@ -10,9 +10,12 @@ import HeraldCore
 /// is chosen), then rendering.
 public struct RecipientPlanner: Sendable {
     public var routing: ChannelRouting
+    /// Signs `{{unsubscribe_url}}`; `nil` (the variable renders empty) without `tracking:`.
+    public var unsubscribeLinks: UnsubscribeLinks?
 
-    public init(routing: ChannelRouting) {
+    public init(routing: ChannelRouting, unsubscribeLinks: UnsubscribeLinks? = nil) {
         self.routing = routing
+        self.unsubscribeLinks = unsubscribeLinks
     }
 
     public func plan(
@@ -48,7 +51,11 @@ public struct RecipientPlanner: Sendable {
             let decision: PlannedNotification.Decision
             var warning: String?
             do {
-                let rendered = try renderer.render(campaign, channel: channel, for: user)
+                // One rendering serves every device of the channel, so the link names the channel,
+                // not a device; the dispatcher hands the same link to the transport.
+                let key = NotificationKey(occurrenceID: occurrence.id, userID: user.id, channel: channel)
+                let unsubscribeURL = unsubscribeLinks?.url(for: key) ?? ""
+                let rendered = try renderer.render(campaign, channel: channel, for: user, unsubscribeURL: unsubscribeURL)
                 decision = .send(rendered.content)
                 if !rendered.missingVariables.isEmpty {
                     warning = "missing variables rendered empty: " + rendered.missingVariables.joined(separator: ", ")

@@ -20,7 +20,7 @@ public struct ClosureRenderer: NotificationRendering {
         }
     }
 
-    public func render(_ campaign: Campaign, channel: Channel, for user: User) throws -> RenderedNotification {
+    public func render(_ campaign: Campaign, channel: Channel, for user: User, unsubscribeURL: String) throws -> RenderedNotification {
         RenderedNotification(content: try body(campaign, channel, user), missingVariables: [])
     }
 }

@@ -2,15 +2,15 @@ import HeraldCore
 import Synchronization
 
 /// A transport whose outcomes a test scripts, in order, per address; it remembers every message
-/// it was given. For unit tests of the dispatcher and recorder; the real transports are tested
-/// against the sandbox.
+/// and every batch it was given. For unit tests of the dispatcher and recorder; the real
+/// transports are tested against the sandbox.
 public final class ScriptedTransport: Transport {
     public let name: String
-    private let state: Mutex<(scripts: [String: [DeliveryOutcome]], sent: [OutboundMessage])>
+    private let state: Mutex<(scripts: [String: [DeliveryOutcome]], batches: [[OutboundMessage]])>
     private let fallback: DeliveryOutcome
 
     /// - Parameters:
-    ///   - scripts: outcomes to return for an address, one per call; when they run out, `fallback`.
+    ///   - scripts: outcomes to return for an address, one per message; when they run out, `fallback`.
     public init(name: String, scripts: [String: [DeliveryOutcome]] = [:], fallback: DeliveryOutcome = .accepted(providerMessageID: "ok")) {
         self.name = name
         self.state = Mutex((scripts, []))
@@ -18,15 +18,20 @@ public final class ScriptedTransport: Transport {
     }
 
     /// Every message handed to `send`, in call order.
-    public var messages: [OutboundMessage] { state.withLock { $0.sent } }
+    public var messages: [OutboundMessage] { state.withLock { $0.batches.flatMap { $0 } } }
 
-    public func send(_ message: OutboundMessage) async -> DeliveryOutcome {
+    /// Every batch handed to `send`, in call order.
+    public var batches: [[OutboundMessage]] { state.withLock { $0.batches } }
+
+    public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
         state.withLock { state in
-            state.sent.append(message)
-            guard var script = state.scripts[message.address], !script.isEmpty else { return fallback }
-            let outcome = script.removeFirst()
-            state.scripts[message.address] = script
-            return outcome
+            state.batches.append(messages)
+            return messages.map { message in
+                guard var script = state.scripts[message.address], !script.isEmpty else { return fallback }
+                let outcome = script.removeFirst()
+                state.scripts[message.address] = script
+                return outcome
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldSandbox
 import HeraldStore
 
 struct DemoCommand: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Uses the workspace in the current directory or, in an empty directory, writes the sample one first. \
             Creates a fresh database (herald-demo.db), generates users, validates the workspace, sends the sample \
-            campaigns now and prints the report. Providers record what they would send in the database.
+            campaigns now through the real SMS and email transports to the provider sandbox (started in-process on a free \
+            loopback port, recording what it accepted in herald-demo-messages.jsonl) and prints the report.
             """
     )
 
@@ -69,7 +71,14 @@ struct DemoCommand: AsyncParsableCommand {
         for suffix in ["", "-wal", "-shm"] {
             try? fileManager.removeItem(atPath: databasePath + suffix)
         }
-        let app = try HeraldApp(workspace: loaded, databasePath: databasePath)
+        let recordFile = URL(fileURLWithPath: databasePath).deletingPathExtension().path + "-messages.jsonl"
+        try await Sandbox.withRunning(Sandbox.Configuration(port: 0, recordFile: recordFile)) { sandbox in
+            try await run(loaded, databasePath: databasePath, sandbox: sandbox, recordFile: recordFile)
+        }
+    }
+
+    func run(_ loaded: Workspace, databasePath: String, sandbox: RunningSandbox, recordFile: String) async throws {
+        let app = try HeraldApp(workspace: loaded, databasePath: databasePath, sandbox: sandbox)
         var generator = UserGenerator(seed: seed, schema: loaded.configuration.attributes, now: UsersCommand.Generate.startOfToday())
         var remaining = users
         while remaining > 0 {
@@ -78,7 +87,7 @@ struct DemoCommand: AsyncParsableCommand {
             remaining -= batch.count
         }
         try await app.store.analyze()
-        print("3. created \(databasePath) with \(users) synthetic users (seed \(seed))")
+        print("3. created \(databasePath) with \(users) synthetic users (seed \(seed)); the provider sandbox listens on \(sandbox.host):\(sandbox.port)")
 
         print("4. sending every campaign now (frequency caps, quiet hours, throttle and expires_after are checked but not applied yet):")
         for campaign in loaded.campaigns {
@@ -95,20 +104,25 @@ struct DemoCommand: AsyncParsableCommand {
         let rows = try await app.store.report(campaignID: nil)
         print(ReportFormatter.format(rows, as: .table, width: Terminal.width.map { $0 - 3 }).split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }.joined(separator: "\n"))
 
+        let accepted = sandbox.log.messages
+        let byProvider = Dictionary(grouping: accepted, by: \.provider).map { "\($0.value.count) by \($0.key.rawValue)" }.sorted()
+        print("   the sandbox accepted \(plural(accepted.count, "message")) over real sockets: \(byProvider.joined(separator: ", ")) (recorded in \(recordFile))")
         let samples = try await app.store.rows(sql: """
-            SELECT m.channel, n.campaign_id, u.locale, m.content FROM sent_messages m
-            JOIN notifications n ON n.id = m.notification_id JOIN users u ON u.id = n.user_id
-            WHERE m.id IN (SELECT MIN(m2.id) FROM sent_messages m2 JOIN notifications n2 ON n2.id = m2.notification_id
-                           JOIN users u2 ON u2.id = n2.user_id
-                           GROUP BY n2.campaign_id, m2.channel, COALESCE(u2.locale, '') LIKE 'ko%')
-            ORDER BY n.campaign_id, m.channel, u.locale
+            SELECT n.channel, n.campaign_id, COALESCE(u.locale, ''), n.provider_message_id, n.address, n.content FROM notifications n
+            JOIN users u ON u.id = n.user_id
+            WHERE n.id IN (SELECT MIN(n2.id) FROM notifications n2 JOIN users u2 ON u2.id = n2.user_id WHERE n2.state = 'sent'
+                           GROUP BY n2.campaign_id, n2.channel, COALESCE(u2.locale, '') LIKE 'ko%')
+            ORDER BY n.campaign_id, n.channel, u.locale
             """)
-        print("6. the first message of each campaign and channel (and in Korean), as recorded in the sent_messages table:")
+        print("6. the first message of each campaign and channel (and in Korean), as the sandbox accepted it:")
+        let byID = Dictionary(accepted.map { ("\($0.providerMessageID) \($0.to)", $0) }, uniquingKeysWith: { first, _ in first })
         for sample in samples {
-            let content = try? JSONDecoder().decode(NotificationContent.self, from: Data(sample[3].utf8))
-            let locale = sample[2] == "NULL" ? nil : sample[2]
+            guard let message = byID["\(sample[3]) \(sample[4])"] else { continue }
+            let text = message.subject.map { "subject: \($0)" } ?? message.text ?? ""
+            let locale = sample[2].isEmpty ? nil : sample[2]
+            let content = NotificationContent(jsonText: sample[5])
             let variant = content?.variant.map { $0.label(for: locale, baseLocale: loaded.templates[loaded.campaign(id: sample[1])?.template ?? ""]?.baseLocale) }
-            print("   \(sample[1]) \(sample[0]) (\([locale ?? "no locale", variant].compactMap { $0 }.joined(separator: ", "))): \(content?.summary ?? sample[3])")
+            print("   \(sample[1]) \(sample[0]) via \(message.provider.rawValue) (\([locale ?? "no locale", variant].compactMap { $0 }.joined(separator: ", "))): \(text)")
         }
         print("\nNext: `\(Self.invocation) report --database \(databasePath)`, `\(Self.invocation) --help`, or open the database with sqlite3.")
     }

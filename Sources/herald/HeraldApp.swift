@@ -3,6 +3,7 @@ import HeraldContent
 import HeraldCore
 import HeraldEngine
 import HeraldRules
+import HeraldSandbox
 import HeraldStore
 import Logging
 
@@ -14,8 +15,12 @@ struct HeraldApp {
     let clock: any WallClock
     let planner: Planner
     let dispatchers: [Dispatcher]
+    /// The providers' transports; kept for the HTTP client's lifetime.
+    let providers: ProviderTransports
 
-    init(workspace: Workspace, databasePath: String, clock: any WallClock = SystemWallClock()) throws {
+    /// - Parameter sandbox: a running sandbox that every SMS and email provider is pointed at
+    ///   (`herald demo`); nil to send as herald.yml says.
+    init(workspace: Workspace, databasePath: String, clock: any WallClock = SystemWallClock(), sandbox: RunningSandbox? = nil) throws {
         self.workspace = workspace
         self.clock = clock
         let store = try SQLiteStore(
@@ -30,16 +35,19 @@ struct HeraldApp {
             renderer: TemplateRenderer(workspace: workspace),
             routing: workspace.configuration.channels,
             segments: workspace.segments,
+            unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             clock: clock,
             logger: logger
         )
-        // Until the provider transports exist, each configured provider records what it would send.
-        let transports: [any Transport] = workspace.configuration.providers.map {
-            StoreRecordingTransport(name: $0.name, log: store, clock: clock)
-        }
+        providers = ProviderTransports(workspace.configuration, sandbox: sandbox, clock: clock)
+        let transports = providers.transports
         let retryPolicy = RetryPolicy(workspace.configuration.retry)
         dispatchers = Channel.allCases.map {
-            Dispatcher(channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock, logger: logger)
+            Dispatcher(
+                channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock,
+                unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), routing: workspace.configuration.channels,
+                logger: logger
+            )
         }
     }
 

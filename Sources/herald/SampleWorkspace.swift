@@ -19,20 +19,24 @@ attributes:
   tags: [string]
   beta: bool
 
-# Providers. Until the real transports land, every provider records what it would send in the
-# store (table sent_messages), so this file needs no credentials. Secrets come from the
-# environment, written as ${TWILIO_AUTH_TOKEN}.
+# Providers. SMS and email point at `herald sandbox` (local emulators of Twilio, Vonage, SendGrid
+# and Mailchimp Transactional, started with `herald sandbox --listen 127.0.0.1:4010`) with the
+# sandbox's documented test credentials, so this file holds no real secrets. To send for real,
+# remove base_url and put secrets in the environment: auth_token: ${TWILIO_AUTH_TOKEN}.
+# Push transports come with a later version; until then push notifications are skipped.
 providers:
   apns: {kind: apns, team_id: DEMO123456, key_id: DEMOKEY123, topic: com.example.shop, environment: development}
   fcm: {kind: fcm, project_id: herald-demo}
   webpush: {kind: webpush, subject: "mailto:ops@example.com"}
-  twilio: {kind: twilio, account_sid: AC00000000000000000000000000000000, from: "+15005550006", rate: 100/s}
-  sendgrid: {kind: sendgrid, from: "Shop <news@example.com>", rate: 600/min}
+  twilio: {kind: twilio, account_sid: AC00000000000000000000000000000001, auth_token: sandbox-twilio-auth-token, from: "+15005550006", base_url: "http://127.0.0.1:4010/twilio", rate: 100/s}
+  vonage: {kind: vonage, api_key: sandboxkey, api_secret: sandbox-vonage-secret, from: HERALD, base_url: "http://127.0.0.1:4010/vonage"}
+  sendgrid: {kind: sendgrid, api_key: SG.sandbox.sendgrid-api-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/sendgrid", rate: 600/min}
+  mandrill: {kind: mandrill, api_key: md-sandbox-mandrill-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/mandrill/api/1.0"}
 
 channels:
   push: {ios: apns, android: fcm, web: webpush}
-  sms: [twilio]
-  email: [sendgrid]
+  sms: [twilio, vonage]
+  email: [sendgrid, mandrill]
 
 limits:
   frequency_caps:
@@ -42,6 +46,10 @@ limits:
   quiet_hours: {from: "21:00", to: "08:00", then: delay}
 
 retry: {max_attempts: 8, initial: 2s, max: 30m}
+
+# Where tracked links and the one-click unsubscribe link ({{unsubscribe_url}}, List-Unsubscribe)
+# point. Change the secret before sending for real: secret: ${HERALD_TRACKING_SECRET}.
+tracking: {base_url: "http://127.0.0.1:8080", secret: sample-tracking-secret-change-me}
 
 """#),
         ("campaigns/order-shipped.yml", #"""

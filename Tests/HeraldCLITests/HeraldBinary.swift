@@ -1,4 +1,5 @@
 import Foundation
+import HeraldSandbox
 import Synchronization
 import Testing
 
@@ -72,4 +73,22 @@ struct HeraldBinary {
         try process.run()
         return (process, stdout, stderr)
     }
+}
+
+/// Runs `body` with a provider sandbox on a free port and the workspace's herald.yml (the
+/// sample's, which points at 127.0.0.1:4010) pointed at it: `herald send` then sends over real
+/// sockets, and the test reads what the sandbox accepted.
+func withSandbox<T: Sendable>(workspace: String, _ body: @Sendable (RunningSandbox) async throws -> T) async throws -> T {
+    try await Sandbox.withRunning(Sandbox.Configuration(port: 0, smtpPort: nil)) { sandbox in
+        let path = URL(fileURLWithPath: workspace).appendingPathComponent("herald.yml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return try await body(sandbox)
+    }
+}
+
+extension RecordedMessage {
+    /// The Herald notification a message carries (SendGrid custom_args, Mandrill metadata).
+    var notificationID: String? { metadata["herald_notification_id"] }
 }

@@ -97,29 +97,34 @@ struct InspectionTests {
 
     @Test func sendAndDeliverSayExactlyWhatTheyDid() async throws {
         try await withUsers { directory in
-            // Ana: push planned, email not needed; Bo: not in the audience; Cy: no device, email opted out.
-            let send = try await HeraldBinary.run(["send", "winter-sale", "--now", "--plan-only"], in: directory.path)
-            #expect(send.status == 0, "\(send.stderr)")
-            #expect(send.stdout == "winter-sale: 2 recipients, 1 notification planned, 3 skipped\n")
-            let deliver = try await HeraldBinary.run(["deliver"], in: directory.path)
-            #expect(deliver.status == 0, "\(deliver.stderr)")
-            #expect(deliver.stdout == "delivered:\n  push outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time\n")
-            let nothing = try await HeraldBinary.run(["deliver"], in: directory.path)
-            #expect(nothing.stdout == "nothing was due\n")
-            let sms = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "ana", "--user", "bo"], in: directory.path)
-            // first_available [sms, push]: Ana by SMS (push not needed); Bo has neither phone nor device.
-            #expect(sms.stdout == """
-                order-shipped: 2 recipients, 1 notification planned, 3 skipped
-                  sms outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time
+            try await withSandbox(workspace: directory.path) { _ async throws in
+                // Ana: push planned, email not needed; Bo: not in the audience; Cy: no device, email opted out.
+                let send = try await HeraldBinary.run(["send", "winter-sale", "--now", "--plan-only"], in: directory.path)
+                #expect(send.status == 0, "\(send.stderr)")
+                #expect(send.stdout == "winter-sale: 2 recipients, 1 notification planned, 3 skipped\n")
+                // No push transport exists yet: the push is skipped when it would be sent.
+                let deliver = try await HeraldBinary.run(["deliver"], in: directory.path)
+                #expect(deliver.status == 0, "\(deliver.stderr)")
+                #expect(deliver.stdout == "delivered:\n  push outbox: 0 sent, 0 failed, 0 to retry, 1 skipped at send time\n")
+                let nothing = try await HeraldBinary.run(["deliver"], in: directory.path)
+                #expect(nothing.stdout == "nothing was due\n")
+                let sms = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "ana", "--user", "bo"], in: directory.path)
+                // first_available [sms, push]: Ana by SMS (push not needed); Bo has neither phone nor device.
+                #expect(sms.stdout == """
+                    order-shipped: 2 recipients, 1 notification planned, 3 skipped
+                      sms outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time
 
-                """, "\(sms.stdout)")
+                    """, "\(sms.stdout)")
+            }
         }
     }
 
     @Test func theReportHasTheSameFieldsInEveryFormatARowPerSendAndTheRecipients() async throws {
         try await withUsers { directory in
-            #expect(try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path).status == 0)
-            #expect(try await HeraldBinary.run(["send", "winter-sale", "--now", "--again"], in: directory.path).status == 0)
+            try await withSandbox(workspace: directory.path) { _ async throws in
+                #expect(try await HeraldBinary.run(["send", "order-shipped", "--now", "--all"], in: directory.path).status == 0)
+                #expect(try await HeraldBinary.run(["send", "order-shipped", "--now", "--all", "--again"], in: directory.path).status == 0)
+            }
 
             let json = try await HeraldBinary.run(["report", "--format", "json"], in: directory.path)
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
@@ -132,13 +137,15 @@ struct InspectionTests {
             #expect(Set(skipped.keys) == Set(SkipReason.allCases.map(\.rawValue)))
             let totals = rows.filter { $0["send"] as? String == "all" }
             #expect(totals.count == 2)
+            // Ana gets the SMS each time (push not needed); Bo and Cy have neither phone nor device.
+            let smsTotal = try #require(totals.first { $0["channel"] as? String == "sms" })
+            #expect(smsTotal["unit"] as? String == "recipient" && smsTotal["recipients"] as? Int == 3 && smsTotal["targeted"] as? Int == 6)
+            #expect(smsTotal["sent"] as? Int == 2 && (smsTotal["skipped"] as? [String: Int])?["no_address"] == 4)
+            #expect(smsTotal["send_rate"] as? Double == 1)
             let pushTotal = try #require(totals.first { $0["channel"] as? String == "push" })
-            #expect(pushTotal["unit"] as? String == "device" && pushTotal["recipients"] as? Int == 2 && pushTotal["sent"] as? Int == 2)
-            let emailTotal = try #require(totals.first { $0["channel"] as? String == "email" })
-            // Ana got push; Cy opted out of email; Bo is not in the audience.
-            #expect(emailTotal["targeted"] as? Int == 4 && (emailTotal["skipped"] as? [String: Int])?["opted_out"] == 2)
-            #expect((emailTotal["skipped"] as? [String: Int])?["not_needed"] == 2)
-            #expect(pushTotal["send_rate"] as? Double == 1)
+            #expect(pushTotal["unit"] as? String == "device" && pushTotal["recipients"] as? Int == 3)
+            #expect((pushTotal["skipped"] as? [String: Int])?["not_needed"] == 2 && (pushTotal["skipped"] as? [String: Int])?["no_address"] == 4)
+            #expect(pushTotal["send_rate"] is NSNull)
 
             let csv = try await HeraldBinary.run(["report", "--format", "csv"], in: directory.path)
             let lines = csv.stdout.split(separator: "\n").map(String.init)
@@ -146,19 +153,21 @@ struct InspectionTests {
                 + SkipReason.allCases.map { "skipped_\($0.rawValue)" }.joined(separator: ",")
                 + ",pending,sent,delivered,failed,dead,send_rate,failure_rate")
             #expect(lines.count == 7)
-            #expect(lines.contains { $0.hasPrefix("winter-sale,all,,push,device,2,4,2,2,") && $0.hasSuffix(",1,0") }, "\(lines)")
+            #expect(lines.contains { $0.hasPrefix("order-shipped,all,,sms,recipient,3,6,4,4,") && $0.hasSuffix(",0,2,0,0,0,1,0") }, "\(lines)")
 
             let narrow = try await HeraldBinary.run(["report"], in: directory.path, environment: ["COLUMNS": "60"])
             #expect(narrow.stdout.split(separator: "\n").allSatisfy { $0.count <= 60 }, "\(narrow.stdout)")
-            #expect(narrow.stdout.contains("winter-sale · all · push\n  recipients"), "\(narrow.stdout)")
+            #expect(narrow.stdout.contains("order-shipped · all · push\n  recipients"), "\(narrow.stdout)")
             let wide = try await HeraldBinary.run(["report"], in: directory.path, environment: ["COLUMNS": "400"])
-            #expect(wide.stdout.hasPrefix("campaign     send"), "\(wide.stdout)")
+            #expect(wide.stdout.hasPrefix("campaign       send"), "\(wide.stdout)")
 
-            let skippedList = try await HeraldBinary.run(["report", "--recipients", "--reason", "opted_out", "--format", "csv"], in: directory.path)
+            let skippedList = try await HeraldBinary.run(["report", "--recipients", "--reason", "no_address", "--channel", "sms", "--format", "csv"], in: directory.path)
             let listed = skippedList.stdout.split(separator: "\n").map(String.init)
             #expect(listed.first == "campaign,send,user,channel,address,state,reason,provider,updated_at")
-            #expect(listed.dropFirst().map { $0.split(separator: ",")[2] } == ["cy", "cy"])
-            #expect(listed.dropFirst().allSatisfy { $0.contains(",email,,skipped,opted_out,") })
+            #expect(listed.dropFirst().map { $0.split(separator: ",")[2] }.sorted() == ["bo", "bo", "cy", "cy"])
+            #expect(listed.dropFirst().allSatisfy { $0.contains(",sms,,skipped,no_address,") })
+            let sentList = try await HeraldBinary.run(["report", "--recipients", "--state", "sent", "--format", "csv"], in: directory.path)
+            #expect(sentList.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.contains(",ana,sms,+821012345678,sent,,twilio,") }, "\(sentList.stdout)")
             let badReason = try await HeraldBinary.run(["report", "--recipients", "--reason", "optedout"], in: directory.path)
             #expect(badReason.status == 64 && badReason.stderr.contains("unknown reason 'optedout' (did you mean 'opted_out'?)"), "\(badReason.stderr)")
         }

@@ -19,11 +19,12 @@ struct ConfigurationLoaderTests {
         let text = """
         store: sqlite:${DATA_DIR}/herald.db
         providers:
-          smtp: {kind: smtp, url: "smtp://${SMTP_HOST}:587", password: ${SMTP_PASSWORD}, note: 'costs $5, ${NOTE}'}
+          smtp: {kind: smtp, url: "smtp://${SMTP_HOST}:587", password: ${SMTP_PASSWORD}, username: 'costs $5, ${NOTE}', from: a@example.com}
           twilio:
             kind: twilio
-            auth_token: ${EMPTY}
-            literal: "$${NOT_A_VARIABLE} and $HOME"
+            account_sid: AC0123456789abcdef0123456789abcdef
+            from: "+15005550006"
+            auth_token: "${EMPTY}$${NOT_A_VARIABLE} and $HOME"
             rate: ${TWILIO_RATE}
 
         """
@@ -37,10 +38,11 @@ struct ConfigurationLoaderTests {
         #expect(loaded.store == "sqlite:/var/lib/herald/herald.db")
         // A value from the environment is never read as YAML: commas, braces and '#' stay text.
         #expect(loaded.provider(named: "smtp")?.settings == [
-            "url": "smtp://mail.example.com:587", "password": "p@ss, {word}: #1", "note": "costs $5, ok",
+            "url": "smtp://mail.example.com:587", "password": "p@ss, {word}: #1", "username": "costs $5, ok", "from": "a@example.com",
         ])
         #expect(loaded.provider(named: "twilio")?.settings == [
-            "auth_token": "", "literal": "${NOT_A_VARIABLE} and $HOME", "rate": "10/s",
+            "account_sid": "AC0123456789abcdef0123456789abcdef", "from": "+15005550006",
+            "auth_token": "${NOT_A_VARIABLE} and $HOME", "rate": "10/s",
         ])
         #expect(loaded.provider(named: "twilio")?.rate == RateLiteral(count: 10, per: .second))
     }
@@ -124,9 +126,12 @@ struct ConfigurationLoaderTests {
 
         """
         #expect(load(text).messages == [
-            "herald.yml:3:11: missing field 'kind' in provider 'mailer' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, smtp)",
-            "herald.yml:4:18: unknown provider kind 'txt' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, smtp)",
+            "herald.yml:3:11: missing field 'kind' in provider 'mailer' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, mandrill, smtp)",
+            "herald.yml:4:18: unknown provider kind 'txt' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, mandrill, smtp)",
             "herald.yml:4:29: wrong type for 'from': found a list (expected a text value)",
+            "herald.yml:5:11: provider 'twilio' of kind twilio needs 'account_sid' (add account_sid (the account SID, AC followed by 32 hexadecimal digits))",
+            "herald.yml:5:11: provider 'twilio' of kind twilio needs one of 'auth_token', 'api_key_secret' (add auth_token (the account's auth token, e.g. ${TWILIO_AUTH_TOKEN}), or api_key_secret (the API key's secret, e.g. ${TWILIO_API_KEY_SECRET}))",
+            "herald.yml:5:11: provider 'twilio' of kind twilio needs one of 'from', 'messaging_service_sid' (add from (the sender: an E.164 number, a short code or an alphanumeric ID), or messaging_service_sid (a Messaging Service SID, MG followed by 32 hexadecimal digits))",
             "herald.yml:5:32: invalid rate 'fast' for 'rate' (expected a rate such as 100/s, 600/min, 50/h or 1000/d)",
             "herald.yml:7:30: provider 'twilio' is of kind twilio, which carries sms, not push (expected one of the push providers: apns)",
             "herald.yml:7:38: unknown field 'windows' (expected one of: ios, android, web)",
@@ -180,5 +185,48 @@ struct ConfigurationLoaderTests {
             "herald.yml:1:55: warning: the tracking secret is short (5 characters) (use at least 16 random characters)",
         ])
         #expect(configuration?.tracking == TrackingConfiguration(baseURL: "https://t.example.com", secret: "short", opens: true, clicks: false))
+    }
+}
+
+/// Each kind's settings are checked like a campaign file's fields.
+struct ProviderSettingsTests {
+    func messages(_ text: String, environment: [String: String] = [:]) -> [String] {
+        ConfigurationLoader(environment: environment).load(text: text).diagnostics.map(\.description)
+    }
+
+    @Test func everyKindOfThisVersionAcceptsItsDocumentedSettings() {
+        let text = """
+        providers:
+          twilio: {kind: twilio, account_sid: AC0123456789abcdef0123456789abcdef, auth_token: ${TWILIO_AUTH_TOKEN}, from: "+15005550006", base_url: "http://127.0.0.1:4010/twilio", rate: 100/s}
+          twilio-keys: {kind: twilio, account_sid: AC0123456789abcdef0123456789abcdef, api_key_sid: SK0123456789abcdef0123456789abcdef, api_key_secret: s, messaging_service_sid: MG0123456789abcdef0123456789abcdef}
+          vonage: {kind: vonage, api_key: a1b2c3d4, api_secret: ${VONAGE_API_SECRET}, from: HERALD}
+          sendgrid: {kind: sendgrid, api_key: ${SENDGRID_API_KEY}, from: "Shop <news@example.com>", base_url: "https://api.eu.sendgrid.com", unsubscribe_mailto: u@example.com}
+          mandrill: {kind: mandrill, api_key: k, from: news@example.com}
+          smtp: {kind: smtp, url: "smtps://mail.example.com:465", username: herald, password: ${SMTP_PASSWORD}, from: "Shop <news@example.com>", connections: 8}
+
+        """
+        #expect(messages(text, environment: ["TWILIO_AUTH_TOKEN": "t", "VONAGE_API_SECRET": "v", "SENDGRID_API_KEY": "s", "SMTP_PASSWORD": "p"]) == [])
+    }
+
+    @Test func missingSecretsUnknownKeysAndBadValuesAreReportedWhereTheyAre() {
+        let text = """
+        providers:
+          sendgrid: {kind: sendgrid, api_key: ${SENDGRID_API_KEY}, from: "Shop news@example.com", apikey: x}
+          smtp: {kind: smtp, url: "smtp.example.com:587", from: a@example.com, ca_file: /nonexistent/ca.pem}
+          vonage: {kind: vonage, api_key: k, from: "+1 555"}
+          twilio: {kind: twilio, account_sid: AC123, auth_token: t, from: "+15005550006", base_url: "ftp://x"}
+
+        """
+        #expect(messages(text) == [
+            "herald.yml:2:39: environment variable 'SENDGRID_API_KEY' is not set (set SENDGRID_API_KEY before starting herald, or write the value in place of ${SENDGRID_API_KEY})",
+            "herald.yml:2:66: invalid from 'Shop news@example.com' in provider 'sendgrid' (expected an address, e.g. \"Shop <news@example.com>\" or news@example.com)",
+            "herald.yml:2:91: unknown field 'apikey' in provider 'sendgrid' of kind sendgrid (did you mean 'api_key'?)",
+            "herald.yml:3:27: invalid url 'smtp.example.com:587' in provider 'smtp' (expected smtp://host:587 (STARTTLS is required) or smtps://host:465)",
+            "herald.yml:3:81: invalid ca_file '/nonexistent/ca.pem' in provider 'smtp' (no readable file at /nonexistent/ca.pem)",
+            "herald.yml:4:11: provider 'vonage' of kind vonage needs 'api_secret' (add api_secret (the API secret, e.g. ${VONAGE_API_SECRET}))",
+            "herald.yml:4:44: invalid from '+1 555' in provider 'vonage' (expected an E.164 number (+15005550006), a short code or an alphanumeric ID of at most 11 characters)",
+            "herald.yml:5:39: invalid account_sid 'AC123' in provider 'twilio' (expected AC followed by 32 hexadecimal digits)",
+            "herald.yml:5:93: invalid base_url 'ftp://x' in provider 'twilio' (expected an http or https URL, e.g. https://api.example.com or http://127.0.0.1:4010/twilio)",
+        ])
     }
 }

@@ -72,7 +72,8 @@ public final class ContentRenderer: Sendable {
     ///     nil or unknown.
     ///   - variables: the user's fields and attributes, campaign params and request data, merged
     ///     by the caller (later sources win).
-    ///   - unsubscribeURL: the value of `{{unsubscribe_url}}`; empty until the server provides it.
+    ///   - unsubscribeURL: the value of `{{unsubscribe_url}}` (``UnsubscribeLinks/url(for:)``);
+    ///     empty without `tracking:`.
     /// - Returns: the content, the variant it came from, and the variables that were missing
     ///   (rendered as empty).
     /// - Throws: `RenderError` when the template does not exist, has no content for the channel,

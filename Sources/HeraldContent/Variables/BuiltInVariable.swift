@@ -23,11 +23,11 @@ public struct BuiltInVariable: Sendable, Hashable, CustomStringConvertible {
         summary: "the template's push url, rendered for the recipient (empty when the template has none)"
     )
 
-    /// `{{unsubscribe_url}}`: the recipient's one-click unsubscribe link (empty until Herald's
-    /// server provides one).
+    /// `{{unsubscribe_url}}`: the recipient's signed one-click unsubscribe link,
+    /// `tracking.base_url` + `/u/{token}` (``UnsubscribeLinks``); empty without `tracking:`.
     public static let unsubscribeURL = BuiltInVariable(
         name: "unsubscribe_url",
-        summary: "the recipient's one-click unsubscribe link (empty until the server provides one)"
+        summary: "the recipient's signed one-click unsubscribe link, tracking.base_url/u/{token} (empty without tracking:)"
     )
 
     /// Every built-in variable.

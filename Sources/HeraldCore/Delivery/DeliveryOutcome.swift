@@ -16,12 +16,19 @@ public enum DeliveryOutcome: Sendable, Hashable {
     case misconfigured(reason: String)
 }
 
-/// One message handed to a transport: where to, what, and on whose behalf.
+/// One message handed to a transport: where to, what, on whose behalf, and what the provider
+/// needs besides (category, expiry, an idempotency id, the unsubscribe link).
 public struct OutboundMessage: Sendable, Hashable {
     public var notificationID: Int64
+    /// The occurrence the notification belongs to; with the user, channel and device it is the
+    /// notification's structural key (``NotificationKey``).
+    public var occurrenceID: Int64
     public var campaignID: String
     public var userID: String
     public var channel: Channel
+    /// The campaign's category: `transactional`, `marketing` or a topic. Every category but
+    /// `transactional` is subscribed mail, which carries List-Unsubscribe.
+    public var category: String
     /// The provider name from herald.yml that should carry it.
     public var provider: String
     /// Email address, E.164 phone, or device token / web push endpoint.
@@ -31,32 +38,96 @@ public struct OutboundMessage: Sendable, Hashable {
     public var content: NotificationContent
     /// 1 for the first try.
     public var attempt: Int
+    /// After this instant the message is worthless (`expires_after`); `nil` when it never expires.
+    /// Transports pass it on where the provider takes one (Twilio's ValidityPeriod, APNs'
+    /// apns-expiration) and refuse a message already past it.
+    public var expiresAt: Date?
+    /// The same for every send of this attempt and different for the next one: a provider that
+    /// deduplicates requests (APNs' apns-id) sees a repeated request as the same message.
+    /// Default: derived from the notification and the attempt (``OutboundMessage/idempotencyID(notificationID:attempt:campaignID:userID:)``).
+    public var idempotencyID: UUID
+    /// The recipient's signed one-click unsubscribe link (`tracking.base_url` + `/u/{token}`);
+    /// `nil` when herald.yml has no `tracking:`.
+    public var unsubscribeURL: String?
 
     public init(
-        notificationID: Int64, campaignID: String, userID: String, channel: Channel,
-        provider: String, address: String, subscription: WebPushSubscription? = nil,
-        content: NotificationContent, attempt: Int
+        notificationID: Int64, occurrenceID: Int64 = 0, campaignID: String, userID: String, channel: Channel,
+        category: String = "marketing", provider: String, address: String, subscription: WebPushSubscription? = nil,
+        content: NotificationContent, attempt: Int, expiresAt: Date? = nil, idempotencyID: UUID? = nil, unsubscribeURL: String? = nil
     ) {
         self.notificationID = notificationID
+        self.occurrenceID = occurrenceID
         self.campaignID = campaignID
         self.userID = userID
         self.channel = channel
+        self.category = category
         self.provider = provider
         self.address = address
         self.subscription = subscription
         self.content = content
         self.attempt = attempt
+        self.expiresAt = expiresAt
+        self.idempotencyID = idempotencyID
+            ?? Self.idempotencyID(notificationID: notificationID, attempt: attempt, campaignID: campaignID, userID: userID)
+        self.unsubscribeURL = unsubscribeURL
+    }
+
+    /// True for subscribed mail (every category but `transactional`): it gets List-Unsubscribe.
+    public var isSubscribed: Bool { category != "transactional" }
+
+    /// The notification's structural key. Email and SMS have no device; a push message's device
+    /// is its address.
+    public var key: NotificationKey {
+        NotificationKey(occurrenceID: occurrenceID, userID: userID, channel: channel, device: channel == .push ? address : "")
+    }
+
+    /// A UUID (version 8, RFC 9562's custom layout) computed from the notification and the
+    /// attempt: the same inputs always give the same id, so a request repeated within an attempt
+    /// keeps its id, and the campaign and user make ids of two databases unlikely to meet.
+    public static func idempotencyID(notificationID: Int64, attempt: Int, campaignID: String, userID: String) -> UUID {
+        // Two FNV-1a 64 passes with different offsets, each finished by SplitMix64's mixer.
+        func hash(_ offset: UInt64) -> UInt64 {
+            var value = offset
+            for byte in "\(notificationID)\u{1F}\(attempt)\u{1F}\(campaignID)\u{1F}\(userID)".utf8 {
+                value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+            value = (value ^ (value >> 30)) &* 0xbf58_476d_1ce4_e5b9
+            value = (value ^ (value >> 27)) &* 0x94d0_49bb_1331_11eb
+            return value ^ (value >> 31)
+        }
+        let high = hash(0xcbf2_9ce4_8422_2325), low = hash(0x8422_2325_cbf2_9ce4)
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<8 {
+            bytes[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * index))
+            bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * index))
+        }
+        bytes[6] = (bytes[6] & 0x0F) | 0x80  // version 8
+        bytes[8] = (bytes[8] & 0x3F) | 0x80  // RFC 9562 variant
+        return UUID(uuid: (
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+        ))
     }
 }
 
 /// Sends messages of one channel through one provider.
 ///
 /// A transport never throws: every failure is classified into a ``DeliveryOutcome`` so that the
-/// recorder decides retries in one place.
+/// recorder decides retries in one place. It takes a batch so that a provider that accepts several
+/// recipients per request (SendGrid's personalizations) can use it, and answers with one outcome
+/// per message, in the order of `messages`.
 public protocol Transport: Sendable {
     /// The provider name in herald.yml (`sendgrid`, `twilio`, …).
     var name: String { get }
-    func send(_ message: OutboundMessage) async -> DeliveryOutcome
+    /// Sends `messages` and returns exactly one outcome per message, in order.
+    func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome]
+}
+
+extension Transport {
+    /// Sends one message: a batch of one.
+    public func send(_ message: OutboundMessage) async -> DeliveryOutcome {
+        await send([message]).first ?? .retry(after: nil, reason: "the transport \(name) returned no outcome")
+    }
 }
 
 /// The source of the current instant. Domain logic asks it instead of calling `Date()`, so that

@@ -50,14 +50,14 @@ public struct HeraldConfiguration: Sendable, Hashable {
 
 /// The kinds of provider Herald has transports for.
 public enum ProviderKind: String, Sendable, Hashable, CaseIterable {
-    case apns, fcm, webpush, twilio, vonage, sendgrid, smtp
+    case apns, fcm, webpush, twilio, vonage, sendgrid, mandrill, smtp
 
     /// The channel this kind of provider carries.
     public var channel: Channel {
         switch self {
         case .apns, .fcm, .webpush: .push
         case .twilio, .vonage: .sms
-        case .sendgrid, .smtp: .email
+        case .sendgrid, .mandrill, .smtp: .email
         }
     }
 }

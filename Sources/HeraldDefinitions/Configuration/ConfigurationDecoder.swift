@@ -5,6 +5,8 @@ import Yams
 /// The decoding of one herald.yml, section by section.
 struct ConfigurationDecoder {
     let reader: YAMLReader
+    /// Where relative key and certificate files are looked up; the current directory when nil.
+    var workspaceRoot: String? = nil
 
     static let builtInUserFields = ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"]
     static let ruleWords = [
@@ -217,7 +219,13 @@ struct ConfigurationDecoder {
                 reader.error("missing field 'kind' in provider '\(name)'", at: entry.value, hint: "expected one of: \(kinds.joined(separator: ", "))")
             }
             names.append((name, kind))
-            guard let kind, !failed else { continue }
+            guard let kind else { continue }
+            if !ProviderSchema.check(
+                name: name, kind: kind, entries: settings, values: values, mappingNode: entry.value, reader: reader, root: workspaceRoot
+            ) {
+                failed = true
+            }
+            guard !failed else { continue }
             providers.append(ProviderConfiguration(name: name, kind: kind, settings: values, rate: rate, location: reader.location(of: entry.keyNode)))
         }
         return (providers, names)

@@ -14,10 +14,14 @@ import HeraldCore
 public struct ConfigurationLoader: Sendable {
     /// The variables `${NAME}` reads.
     public var environment: [String: String]
+    /// Where relative file paths in herald.yml (an SMTP `ca_file`) are looked up; the current
+    /// directory when nil.
+    public var workspaceRoot: String?
 
     /// - Parameter environment: the variables `${NAME}` reads; the process environment by default.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, workspaceRoot: String? = nil) {
         self.environment = environment
+        self.workspaceRoot = workspaceRoot
     }
 
     /// The fields herald.yml may have, in the order the documentation lists them.
@@ -32,7 +36,7 @@ public struct ConfigurationLoader: Sendable {
     public func load(text: String, file: String = "herald.yml") -> (configuration: HeraldConfiguration?, diagnostics: [Diagnostic]) {
         let reader = YAMLReader(file: file, text: text, environment: environment)
         let configuration = reader.root(expected: "the Herald configuration (store, providers, channels, …)", known: Self.fields, allowEmpty: true)
-            .map { ConfigurationDecoder(reader: reader).decode($0) }
+            .map { ConfigurationDecoder(reader: reader, workspaceRoot: workspaceRoot).decode($0) }
         return (reader.hasErrors ? nil : configuration, reader.sortedDiagnostics)
     }
 }

@@ -34,7 +34,7 @@ struct LoadSession {
             diagnostics.append(diagnostic)
             return nil
         case .text(let text):
-            let (configuration, found) = ConfigurationLoader(environment: environment).load(text: text, file: "herald.yml")
+            let (configuration, found) = ConfigurationLoader(environment: environment, workspaceRoot: root).load(text: text, file: "herald.yml")
             diagnostics += found
             return configuration
         }

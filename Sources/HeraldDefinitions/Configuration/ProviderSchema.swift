@@ -1,0 +1,210 @@
+import Foundation
+import HeraldCore
+import Yams
+
+/// The settings each kind of provider takes under `providers:`, checked like a campaign file:
+/// unknown keys with a did-you-mean, required keys (secrets included, so that a missing one is
+/// reported by `herald validate`, not by the first send), and the shape of each value.
+struct ProviderSchema {
+    struct Field {
+        var name: String
+        var summary: String
+        var check: Check = .text
+    }
+
+    enum Check {
+        case text
+        /// An http or https URL.
+        case url
+        /// `smtp://host:port` or `smtps://host:port`.
+        case smtpURL
+        /// `Name <email>` or `email`.
+        case mailbox
+        /// An email address.
+        case email
+        /// E.164, a short code or an alphanumeric sender ID.
+        case sender
+        /// `AC` + 32 hexadecimal digits, and the like.
+        case identifier(prefix: String)
+        /// A whole number within the range.
+        case integer(ClosedRange<Int>)
+        /// A file that exists and holds PEM certificates.
+        case certificateFile
+    }
+
+    /// Required fields; an inner list is "one of these".
+    var required: [[String]]
+    var fields: [Field]
+
+    static let common = [
+        Field(name: "base_url", summary: "the API's URL, to point at `herald sandbox` or a regional endpoint", check: .url),
+        Field(name: "rate", summary: "the most sends per unit, e.g. 100/s"),
+    ]
+
+    /// The schema of each kind; push kinds list their keys only (their transports, and the
+    /// checks of their secrets and key files, come with the push providers).
+    static func schema(for kind: ProviderKind) -> ProviderSchema {
+        switch kind {
+        case .twilio:
+            return ProviderSchema(required: [["account_sid"], ["auth_token", "api_key_secret"], ["from", "messaging_service_sid"]], fields: [
+                Field(name: "account_sid", summary: "the account SID, AC followed by 32 hexadecimal digits", check: .identifier(prefix: "AC")),
+                Field(name: "auth_token", summary: "the account's auth token, e.g. ${TWILIO_AUTH_TOKEN}"),
+                Field(name: "api_key_sid", summary: "an API key SID (SK…) to authenticate with instead of the account", check: .identifier(prefix: "SK")),
+                Field(name: "api_key_secret", summary: "the API key's secret, e.g. ${TWILIO_API_KEY_SECRET}"),
+                Field(name: "from", summary: "the sender: an E.164 number, a short code or an alphanumeric ID", check: .sender),
+                Field(name: "messaging_service_sid", summary: "a Messaging Service SID, MG followed by 32 hexadecimal digits", check: .identifier(prefix: "MG")),
+                Field(name: "status_callback", summary: "where Twilio posts status callbacks (default: tracking.base_url + /webhooks/twilio)", check: .url),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
+        case .vonage:
+            return ProviderSchema(required: [["api_key"], ["api_secret"], ["from"]], fields: [
+                Field(name: "api_key", summary: "the API key"),
+                Field(name: "api_secret", summary: "the API secret, e.g. ${VONAGE_API_SECRET}"),
+                Field(name: "from", summary: "the sender: a number or an alphanumeric ID", check: .sender),
+                Field(name: "callback", summary: "where Vonage sends delivery receipts", check: .url),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
+        case .sendgrid:
+            return ProviderSchema(required: [["api_key"], ["from"]], fields: [
+                Field(name: "api_key", summary: "the API key, e.g. ${SENDGRID_API_KEY}"),
+                Field(name: "from", summary: "the sender, e.g. \"Shop <news@example.com>\"", check: .mailbox),
+                Field(name: "reply_to", summary: "the reply address", check: .mailbox),
+                Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
+        case .mandrill:
+            return ProviderSchema(required: [["api_key"], ["from"]], fields: [
+                Field(name: "api_key", summary: "the Mailchimp Transactional API key, e.g. ${MANDRILL_API_KEY}"),
+                Field(name: "from", summary: "the sender, e.g. \"Shop <news@example.com>\"", check: .mailbox),
+                Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
+        case .smtp:
+            return ProviderSchema(required: [["url"], ["from"]], fields: [
+                Field(name: "url", summary: "smtp://host:587 (STARTTLS, required) or smtps://host:465", check: .smtpURL),
+                Field(name: "username", summary: "the AUTH user"),
+                Field(name: "password", summary: "the AUTH password, e.g. ${SMTP_PASSWORD}"),
+                Field(name: "from", summary: "the sender, e.g. \"Shop <news@example.com>\"", check: .mailbox),
+                Field(name: "ca_file", summary: "a PEM file of the certificate authorities to trust instead of the system's", check: .certificateFile),
+                Field(name: "connections", summary: "connections kept open and used at once", check: .integer(1...64)),
+                Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
+            ] + [common[1]])
+        case .apns:
+            return ProviderSchema(required: [], fields: [
+                "team_id", "key_id", "key_file", "topic", "environment", "bundle_id",
+            ].map { Field(name: $0, summary: $0) } + common)
+        case .fcm:
+            return ProviderSchema(required: [], fields: ["project_id", "service_account_file"].map { Field(name: $0, summary: $0) } + common)
+        case .webpush:
+            return ProviderSchema(required: [], fields: ["subject", "vapid_private_key_file", "vapid_public_key"].map { Field(name: $0, summary: $0) } + common)
+        }
+    }
+
+    /// Checks one provider's settings; returns false when it reported an error.
+    /// - Parameter values: the settings' texts after `${ENV}` substitution; a setting missing
+    ///   from it already had its error reported.
+    static func check(
+        name: String, kind: ProviderKind, entries: [Fields.Entry], values: [String: String], mappingNode: Node, reader: YAMLReader, root: String?
+    ) -> Bool {
+        let schema = schema(for: kind)
+        let known = schema.fields.map(\.name)
+        var ok = true
+        var present: [String: (keyNode: Node, value: Node, text: String)] = [:]
+        for entry in entries where entry.key != "kind" {
+            guard let field = schema.fields.first(where: { $0.name == entry.key }) else {
+                reader.error(
+                    "unknown field \(reader.quoted(entry.key)) in provider '\(name)' of kind \(kind.rawValue)", at: entry.keyNode,
+                    hint: reader.hint(for: entry.key, in: known)
+                )
+                ok = false
+                continue
+            }
+            guard let text = values[entry.key] else {
+                present[entry.key] = (entry.keyNode, entry.value, "")
+                continue
+            }
+            present[entry.key] = (entry.keyNode, entry.value, text)
+            if let problem = problem(with: text, check: field.check, root: root) {
+                reader.error("invalid \(field.name) \(reader.quoted(text)) in provider '\(name)'", at: entry.value, hint: problem)
+                ok = false
+            }
+        }
+        for group in schema.required where !group.contains(where: { present[$0] != nil }) {
+            let summaries = group.compactMap { name in schema.fields.first { $0.name == name } }.map { "\($0.name) (\($0.summary))" }
+            reader.error(
+                "provider '\(name)' of kind \(kind.rawValue) needs " + (group.count == 1 ? "'\(group[0])'" : "one of " + group.map { "'\($0)'" }.joined(separator: ", ")),
+                at: mappingNode, hint: "add " + summaries.joined(separator: ", or ")
+            )
+            ok = false
+        }
+        if kind == .twilio, present["api_key_secret"] != nil, present["api_key_sid"] == nil {
+            reader.error("provider '\(name)' has api_key_secret without api_key_sid", at: mappingNode, hint: "add api_key_sid: SK…, or use auth_token")
+            ok = false
+        }
+        if kind == .smtp, present["password"] != nil, present["username"] == nil {
+            reader.error("provider '\(name)' has a password without a username", at: mappingNode, hint: "add username")
+            ok = false
+        }
+        return ok
+    }
+
+    /// What is wrong with a value, as a hint, or nil.
+    static func problem(with text: String, check: Check, root: String?) -> String? {
+        switch check {
+        case .text:
+            return text.isEmpty ? "the value is empty (is its environment variable set to nothing?)" : nil
+        case .url:
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = url.host, !host.isEmpty
+            else { return "expected an http or https URL, e.g. https://api.example.com or http://127.0.0.1:4010/twilio" }
+            return nil
+        case .smtpURL:
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "smtp" || scheme == "smtps",
+                  let host = url.host, !host.isEmpty
+            else { return "expected smtp://host:587 (STARTTLS is required) or smtps://host:465" }
+            return nil
+        case .mailbox:
+            return mailbox(text) ? nil : "expected an address, e.g. \"Shop <news@example.com>\" or news@example.com"
+        case .email:
+            return isEmail(text) ? nil : "expected an email address, e.g. unsubscribe@example.com"
+        case .sender:
+            let digits = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+            if !digits.isEmpty, digits.count <= 15, digits.allSatisfy(\.isNumber) { return nil }
+            if (1...11).contains(text.count), text.contains(where: \.isLetter),
+               text.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == " ") }) {
+                return nil
+            }
+            return "expected an E.164 number (+15005550006), a short code or an alphanumeric ID of at most 11 characters"
+        case .identifier(let prefix):
+            guard text.count == 34, text.hasPrefix(prefix), text.dropFirst(2).allSatisfy(\.isHexDigit) else {
+                return "expected \(prefix) followed by 32 hexadecimal digits"
+            }
+            return nil
+        case .integer(let range):
+            guard let value = Int(text), range.contains(value) else { return "expected a whole number from \(range.lowerBound) to \(range.upperBound)" }
+            return nil
+        case .certificateFile:
+            let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path
+            guard let data = FileManager.default.contents(atPath: path) else { return "no readable file at \(path)" }
+            guard String(decoding: data.prefix(1_000_000), as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+                return "\(path) holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+            }
+            return nil
+        }
+    }
+
+    static func mailbox(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
+            let name = trimmed[..<open]
+            return !name.contains("\r") && !name.contains("\n") && isEmail(String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]))
+        }
+        return isEmail(trimmed)
+    }
+
+    static func isEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
+        return text.unicodeScalars.allSatisfy { $0.value > 32 && $0.value != 127 && !"<>(),;:\\\"[]".unicodeScalars.contains($0) }
+    }
+}

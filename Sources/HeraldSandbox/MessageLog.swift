@@ -1,0 +1,139 @@
+import Foundation
+import Synchronization
+
+/// One message the sandbox accepted, as the provider would have delivered it.
+public struct RecordedMessage: Sendable, Hashable, Codable {
+    public var provider: SandboxProvider
+    /// The id the sandbox answered with (Twilio's SM…, SendGrid's X-Message-Id, …).
+    public var providerMessageID: String
+    public var to: String
+    public var from: String
+    /// The email subject; nil for SMS.
+    public var subject: String?
+    /// The SMS text, or the email's text part.
+    public var text: String?
+    public var html: String?
+    /// Headers the sender asked for (email), e.g. `List-Unsubscribe`.
+    public var headers: [String: String]
+    /// The sender's own identifiers: SendGrid custom_args, Mandrill metadata, Vonage client-ref.
+    public var metadata: [String: String]
+    /// Where the provider would post delivery events for this message, when the request said so.
+    public var callbackURL: String?
+    /// Seconds since 1970.
+    public var acceptedAt: Double
+    /// The raw message for SMTP (RFC 5322 text), so tests can check its encoding.
+    public var raw: String?
+
+    public init(
+        provider: SandboxProvider, providerMessageID: String, to: String, from: String, subject: String? = nil, text: String? = nil,
+        html: String? = nil, headers: [String: String] = [:], metadata: [String: String] = [:], callbackURL: String? = nil,
+        acceptedAt: Double, raw: String? = nil
+    ) {
+        self.provider = provider
+        self.providerMessageID = providerMessageID
+        self.to = to
+        self.from = from
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.headers = headers
+        self.metadata = metadata
+        self.callbackURL = callbackURL
+        self.acceptedAt = acceptedAt
+        self.raw = raw
+    }
+}
+
+/// Every accepted message, in memory (bounded) and, with `--record FILE`, as JSON Lines.
+public final class MessageLog: Sendable {
+    private let state: Mutex<State>
+    private let limit: Int
+
+    private struct State {
+        var messages: [RecordedMessage] = []
+        var total = 0
+        var connections = 0
+        var requests: [RecordedRequest] = []
+        var file: FileHandle?
+    }
+
+    /// - Parameters:
+    ///   - recordFile: a JSON Lines file that receives every message; created or truncated.
+    ///   - limit: the most messages kept in memory; the file keeps all. Default 100,000.
+    public init(recordFile: String? = nil, limit: Int = 100_000) throws {
+        var state = State()
+        if let recordFile {
+            guard FileManager.default.createFile(atPath: recordFile, contents: nil) else {
+                throw SandboxError("cannot create the record file \(recordFile)")
+            }
+            state.file = FileHandle(forWritingAtPath: recordFile)
+        }
+        self.state = Mutex(state)
+        self.limit = limit
+    }
+
+    public func append(_ messages: [RecordedMessage]) {
+        guard !messages.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var lines = Data()
+        for message in messages {
+            if let line = try? encoder.encode(message) {
+                lines.append(line)
+                lines.append(0x0A)
+            }
+        }
+        state.withLock { state in
+            state.total += messages.count
+            state.messages.append(contentsOf: messages)
+            if state.messages.count > limit { state.messages.removeFirst(state.messages.count - limit) }
+            state.file?.write(lines)
+        }
+    }
+
+    /// The messages kept in memory, oldest first.
+    public var messages: [RecordedMessage] { state.withLock { $0.messages } }
+
+    /// How many messages were accepted since the start.
+    public var count: Int { state.withLock { $0.total } }
+
+    /// SMTP connections accepted since the start: fewer than messages when clients reuse them.
+    public var connections: Int { state.withLock { $0.connections } }
+
+    /// The raw requests kept with `Sandbox.Configuration.recordsRequests`, oldest first.
+    public var requests: [RecordedRequest] { state.withLock { $0.requests } }
+
+    func record(_ request: RecordedRequest) {
+        state.withLock { if $0.requests.count < 10_000 { $0.requests.append(request) } }
+    }
+
+    func countConnection() {
+        state.withLock { $0.connections += 1 }
+    }
+
+    public func removeAll() {
+        state.withLock { $0.messages.removeAll() }
+    }
+
+    deinit {
+        state.withLock { try? $0.file?.close() }
+    }
+}
+
+/// A sandbox that cannot start or read its input.
+public struct SandboxError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A request as it arrived, for checking a client's wire format against the provider's
+/// specification.
+public struct RecordedRequest: Sendable, Hashable {
+    public var provider: SandboxProvider
+    public var method: String
+    /// Below the provider's prefix.
+    public var path: String
+    /// Names lowercased.
+    public var headers: [String: String]
+    public var body: Data
+}

@@ -1,0 +1,8 @@
+/// The providers the sandbox emulates. Each is served below its own path prefix
+/// (`http://127.0.0.1:PORT/twilio`), which is the `base_url` a Herald provider points at.
+public enum SandboxProvider: String, Sendable, Hashable, CaseIterable, Codable {
+    case twilio, vonage, sendgrid, mandrill, smtp
+
+    /// The path prefix of an HTTP emulator; SMTP has its own port.
+    public var pathPrefix: String { "/\(rawValue)" }
+}

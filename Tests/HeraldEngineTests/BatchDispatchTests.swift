@@ -1,0 +1,127 @@
+import Foundation
+import HeraldContent
+import HeraldCore
+import HeraldEngine
+import HeraldStore
+import HeraldTesting
+import Synchronization
+import Testing
+
+/// A transport that answers with fewer outcomes than messages: a bug the dispatcher survives.
+private struct ShortTransport: Transport {
+    let name = "sendgrid"
+    func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
+        messages.dropLast().map { .accepted(providerMessageID: "m-\($0.notificationID)") }
+    }
+}
+
+/// The dispatcher hands a claimed batch to the transports grouped by provider.
+@Suite struct BatchDispatchTests {
+    static let links = UnsubscribeLinks(baseURL: "https://t.example.com/", secret: "0123456789abcdef-secret")
+
+    func plan(_ fixture: DeliveryPipelineTests.Fixture, users: [User], routing: ChannelRouting, category: String = "marketing") async throws {
+        _ = try await fixture.store.upsertUsers(users, at: fixture.clock.now)
+        let planner = Planner(
+            store: fixture.store, renderer: ClosureRenderer.simple, routing: routing, unsubscribeLinks: Self.links, clock: fixture.clock
+        )
+        _ = try await planner.plan(campaign(channels: [.email], category: category), fireAt: fixture.clock.now)
+    }
+
+    @Test func aBatchGoesToEachProviderInOneCallWithOneOutcomePerMessage() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try DeliveryPipelineTests.Fixture(directory, scripts: ["user3@example.com": [.deadAddress(reason: "550")]])
+            let users = (1...30).map { User(id: String(format: "u-%02d", $0), email: "user\($0)@example.com") }
+            try await plan(fixture, users: users, routing: ChannelRouting(email: ["sendgrid"]))
+            let summary = try await fixture.dispatcher(.email).drain()
+            // 30 rows, claimed 32 at a time: one batch, one call.
+            #expect(fixture.sendgrid.batches.map(\.count) == [30])
+            #expect(summary.sent == 29 && summary.failed == 1)
+            let rows = try await fixture.store.rows(sql: "SELECT address, state FROM notifications WHERE state != 'sent'")
+            #expect(rows == [["user3@example.com", "failed"]])
+        }
+    }
+
+    @Test func messagesCarryTheCategoryTheOccurrenceAStableIdempotencyIDAndTheSignedUnsubscribeLink() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try DeliveryPipelineTests.Fixture(directory)
+            try await plan(fixture, users: [User(id: "u-1", email: "a@example.com")], routing: ChannelRouting(email: ["sendgrid"]), category: "digest")
+            let dispatcher = Dispatcher(
+                channel: .email, store: fixture.store, transports: [fixture.sendgrid], retryPolicy: RetryPolicy(), clock: fixture.clock,
+                unsubscribeLinks: Self.links
+            )
+            _ = try await dispatcher.drain()
+            let message = try #require(fixture.sendgrid.messages.first)
+            #expect(message.category == "digest" && message.isSubscribed)
+            #expect(message.occurrenceID == 1)
+            let url = try #require(message.unsubscribeURL)
+            #expect(url.hasPrefix("https://t.example.com/u/"))
+            let token = String(url.dropFirst("https://t.example.com/u/".count))
+            #expect(Self.links.key(fromToken: token) == NotificationKey(occurrenceID: 1, userID: "u-1", channel: .email))
+            #expect(message.idempotencyID == OutboundMessage.idempotencyID(notificationID: message.notificationID, attempt: 1, campaignID: "sale", userID: "u-1"))
+        }
+    }
+
+    @Test func aTransportThatForgetsAnOutcomeGetsTheMessageRetriedNotLost() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try DeliveryPipelineTests.Fixture(directory)
+            try await plan(fixture, users: [User(id: "u-1", email: "a@example.com"), User(id: "u-2", email: "b@example.com")], routing: ChannelRouting(email: ["sendgrid"]))
+            let dispatcher = Dispatcher(channel: .email, store: fixture.store, transports: [ShortTransport()], retryPolicy: RetryPolicy(), clock: fixture.clock)
+            let summary = try await dispatcher.drain()
+            #expect(summary.sent == 1 && summary.retried == 1)
+            let reasons = try await fixture.store.rows(sql: "SELECT detail FROM events WHERE type = 'retry_scheduled'")
+            #expect(reasons == [["the transport sendgrid returned no outcome for this message"]])
+        }
+    }
+}
+
+/// A message its provider could not take goes to the channel's next provider.
+@Suite struct FailoverTests {
+    @Test func smsFailsOverToTheNextProviderWhichIsRecordedAsTheCarrier() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let routing = ChannelRouting(sms: ["twilio", "vonage"])
+            let twilio = ScriptedTransport(name: "twilio", scripts: ["+15550000002": [.accepted(providerMessageID: "SM2")], "+15550000003": [.rejected(reason: "21617")]], fallback: .misconfigured(reason: "twilio 401 20003"))
+            let vonage = ScriptedTransport(name: "vonage", scripts: ["+15550000004": [.retry(after: nil, reason: "vonage status 1")]], fallback: .accepted(providerMessageID: "V1"))
+            let users = (1...4).map { User(id: "u-\($0)", phone: "+1555000000\($0)") }
+            _ = try await store.upsertUsers(users, at: clock.now)
+            _ = try await Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock)
+                .plan(campaign(channels: [.sms]), fireAt: clock.now)
+            let dispatcher = Dispatcher(
+                channel: .sms, store: store, transports: [twilio, vonage], retryPolicy: RetryPolicy(), clock: clock, routing: routing
+            )
+            let summary = try await dispatcher.drain()
+            #expect(summary.sent == 2 && summary.failed == 1 && summary.retried == 1)
+            let rows = try await store.rows(sql: "SELECT user_id, state, COALESCE(provider, ''), COALESCE(provider_message_id, '') FROM notifications ORDER BY user_id")
+            #expect(rows == [
+                ["u-1", "sent", "vonage", "V1"],      // Twilio misconfigured: Vonage carried it
+                ["u-2", "sent", "twilio", "SM2"],     // Twilio took it
+                ["u-3", "failed", "twilio", ""],      // refused for itself: no failover
+                ["u-4", "planned", "twilio", ""],     // both failed: retried later, from Twilio again
+            ])
+            #expect(vonage.messages.map(\.userID).sorted() == ["u-1", "u-4"])
+        }
+    }
+}
+
+@Suite struct OutboundMessageTests {
+    @Test func theIdempotencyIDIsStablePerAttemptAndAVersion8UUID() {
+        let first = OutboundMessage.idempotencyID(notificationID: 42, attempt: 1, campaignID: "sale", userID: "u-1")
+        #expect(first == OutboundMessage.idempotencyID(notificationID: 42, attempt: 1, campaignID: "sale", userID: "u-1"))
+        #expect(first != OutboundMessage.idempotencyID(notificationID: 42, attempt: 2, campaignID: "sale", userID: "u-1"))
+        #expect(first != OutboundMessage.idempotencyID(notificationID: 43, attempt: 1, campaignID: "sale", userID: "u-1"))
+        let text = first.uuidString.lowercased()
+        #expect(Array(text)[14] == "8")
+        #expect("89ab".contains(Array(text)[19]))
+    }
+
+    @Test func onlyTransactionalMailIsUnsubscribed() {
+        var message = OutboundMessage(
+            notificationID: 1, campaignID: "c", userID: "u", channel: .email, category: "transactional", provider: "sendgrid",
+            address: "a@example.com", content: .email(EmailContent(subject: "s", text: "t")), attempt: 1
+        )
+        #expect(!message.isSubscribed)
+        message.category = "marketing"
+        #expect(message.isSubscribed)
+    }
+}

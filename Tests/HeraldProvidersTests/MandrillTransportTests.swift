@@ -1,0 +1,72 @@
+import Foundation
+import HeraldCore
+import HeraldProviders
+import HeraldSandbox
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct MandrillTransportTests {
+    func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil) -> MandrillTransport {
+        MandrillTransport(name: "mandrill", configuration: .init(
+            apiKey: key ?? sandbox.accounts.mandrillAPIKey, from: EmailAddress(name: "Shop", email: "news@example.com"),
+            baseURL: sandbox.baseURL(for: .mandrill) + "/api/1.0"
+        ), http: http)
+    }
+
+    @Test func transactionalMailSharesARequestAndEachRecipientGetsItsResult() async throws {
+        let faults = FaultPlan(providers: [.mandrill: ProviderFaults(invalid: ["gone@example.com"], optedOut: ["unsub@example.com"])])
+        try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
+            let messages = ["a@example.com", "gone@example.com", "unsub@example.com"].enumerated().map {
+                email(Int64($0.offset + 1), to: $0.element, category: "transactional", provider: "mandrill")
+            }
+            let outcomes = await transport(sandbox, http).send(messages)
+            #expect(kind(of: outcomes[0]) == "accepted")
+            #expect(outcomes[1] == .deadAddress(reason: "mandrill invalid"))
+            #expect(outcomes[2] == .optedOut(reason: "mandrill rejected: unsub"))
+            let recorded = try #require(sandbox.log.messages.first)
+            #expect(sandbox.log.messages.count == 1)
+            #expect(recorded.providerMessageID == reason(of: outcomes[0]))
+            #expect(recorded.metadata[MandrillTransport.notificationField] == "1")
+            #expect(recorded.headers["List-Unsubscribe"] == nil)
+        }
+    }
+
+    @Test func marketingMailGoesOneRequestEachWithItsUnsubscribeHeaders() async throws {
+        try await withSandbox { sandbox, http in
+            let outcomes = await transport(sandbox, http).send([
+                email(1, to: "a@example.com", provider: "mandrill"), email(2, to: "b@example.com", provider: "mandrill"),
+            ])
+            #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" })
+            for record in sandbox.log.messages {
+                let id = record.metadata[MandrillTransport.notificationField] ?? "?"
+                #expect(record.headers["List-Unsubscribe"] == "<https://t.example.com/u/token-\(id)>")
+                #expect(record.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+            }
+        }
+    }
+
+    @Test func errorsAreClassifiedByNameNotStatus() async throws {
+        try await withSandbox { sandbox, http in
+            let outcome = await transport(sandbox, http, key: "wrong").send(email(1, to: "a@example.com", provider: "mandrill"))
+            #expect(outcome == .misconfigured(reason: "mandrill 401 Invalid_Key: Invalid API key"))
+        }
+        // Before 2023 every error was a 500: the name still decides.
+        let legacy = ProviderHTTPClient.Answer(status: 500, body: Data(#"{"status":"error","code":-1,"name":"Invalid_Key","message":"Invalid API key"}"#.utf8))
+        #expect(MandrillClassifier.outcomes(legacy, addresses: ["a@example.com"], now: Date()) == [.misconfigured(reason: "mandrill 500 Invalid_Key: Invalid API key")])
+        let validation = ProviderHTTPClient.Answer(status: 500, body: Data(#"{"status":"error","code":-2,"name":"ValidationError","message":"Validation error: bad to"}"#.utf8))
+        #expect(MandrillClassifier.outcomes(validation, addresses: ["a@example.com"], now: Date()) == [.rejected(reason: "mandrill 500 ValidationError: Validation error: bad to")])
+        let faults = FaultPlan(providers: [.mandrill: ProviderFaults(errorRates: [429: 1], retryAfter: 60)])
+        try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
+            let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com", provider: "mandrill"))
+            #expect(outcome == .retry(after: .seconds(60), reason: "mandrill 429 RequestLimitExceeded: Too many requests"))
+        }
+    }
+
+    @Test(arguments: [
+        ("hard-bounce", "deadAddress"), ("soft-bounce", "retry"), ("spam", "optedOut"), ("unsub", "optedOut"), ("custom", "rejected"),
+        ("rule", "rejected"), ("unsigned", "misconfigured"), ("invalid-sender", "misconfigured"), ("test-mode-limit", "misconfigured"),
+    ])
+    func everyRejectReasonHasItsClass(rejectReason: String, expected: String) {
+        #expect(kind(of: MandrillClassifier.outcome(["status": "rejected", "reject_reason": rejectReason, "_id": "x"])) == expected)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import HeraldProviders
+import HeraldSandbox
+import NIOHTTP1
+import Testing
+
+/// Requests a real provider would refuse are refused with its status and body.
+@Suite(.timeLimit(.minutes(1)))
+struct SandboxChecksTests {
+    let form = [("Content-Type", "application/x-www-form-urlencoded")]
+
+    func twilioURL(_ sandbox: RunningSandbox) -> String {
+        sandbox.baseURL(for: .twilio) + "/2010-04-01/Accounts/\(sandbox.accounts.twilioAccountSID)/Messages.json"
+    }
+
+    @Test func twilioRefusesBadAuthAMissingToAndANumberThatIsNotE164() async throws {
+        try await Sandbox.withRunning { sandbox in
+            try await withRawClient { client in
+                let auth = ("Authorization", basic(sandbox.accounts.twilioAccountSID, sandbox.accounts.twilioAuthToken))
+                let unauthenticated = try await raw(client, twilioURL(sandbox), headers: form, body: Data("To=%2B14155550100&From=%2B15005550006&Body=hi".utf8))
+                #expect(unauthenticated.status == 401)
+                #expect(unauthenticated.headers["www-authenticate"] == "Basic realm=\"Twilio API\"")
+                #expect(json(unauthenticated.body)["code"] as? Int == 20003)
+                #expect(json(unauthenticated.body)["more_info"] as? String == "https://www.twilio.com/docs/errors/20003")
+
+                let noTo = try await raw(client, twilioURL(sandbox), headers: form + [auth], body: Data("From=%2B15005550006&Body=hi".utf8))
+                #expect(noTo.status == 400)
+                #expect(json(noTo.body)["code"] as? Int == 21604)
+                #expect(json(noTo.body)["message"] as? String == "A 'To' phone number is required.")
+
+                let local = try await raw(client, twilioURL(sandbox), headers: form + [auth], body: Data("To=0101234567&From=%2B15005550006&Body=hi".utf8))
+                #expect(local.status == 400)
+                #expect(json(local.body)["code"] as? Int == 21211)
+                #expect(json(local.body)["message"] as? String == "The 'To' number 0101234567 is not a valid phone number.")
+
+                let noBody = try await raw(client, twilioURL(sandbox), headers: form + [auth], body: Data("To=%2B14155550100&From=%2B15005550006".utf8))
+                #expect(json(noBody.body)["code"] as? Int == 21602)
+                let noSender = try await raw(client, twilioURL(sandbox), headers: form + [auth], body: Data("To=%2B14155550100&Body=hi".utf8))
+                #expect(json(noSender.body)["code"] as? Int == 21603)
+                let created = try await raw(client, twilioURL(sandbox), headers: form + [auth], body: Data("To=%2B14155550100&From=%2B15005550006&Body=hi".utf8))
+                #expect(created.status == 201)
+                #expect(json(created.body)["status"] as? String == "queued")
+                #expect(json(created.body)["num_segments"] as? String == "1")
+            }
+        }
+    }
+
+    @Test func sendGridRefusesBadAuthMissingFieldsTooManyPersonalizationsAndOversizedBodies() async throws {
+        try await Sandbox.withRunning(Sandbox.Configuration(maximumBodySizes: [.sendgrid: 1_000_000])) { sandbox in
+            try await withRawClient { client in
+                let url = sandbox.baseURL(for: .sendgrid) + "/v3/mail/send"
+                let headers = [("Content-Type", "application/json"), ("Authorization", "Bearer \(sandbox.accounts.sendGridAPIKey)")]
+                func body(_ count: Int) -> Data {
+                    let personalizations = (0..<count).map { ["to": [["email": "u\($0)@example.com"]]] }
+                    return try! JSONSerialization.data(withJSONObject: [
+                        "personalizations": personalizations, "from": ["email": "news@example.com"], "subject": "Hi",
+                        "content": [["type": "text/plain", "value": "Hello"]],
+                    ])
+                }
+                let noAuth = try await raw(client, url, headers: [("Content-Type", "application/json")], body: body(1))
+                #expect(noAuth.status == 401)
+                #expect(noAuth.body == #"{"errors":[{"field":null,"help":null,"message":"authorization required"}]}"#)
+
+                let tooMany = try await raw(client, url, headers: headers, body: body(1001))
+                #expect(tooMany.status == 400)
+                #expect(tooMany.body.contains(#""field":"personalizations""#))
+                #expect(tooMany.body.contains("You may not have more than 1000 personalizations per API request."))
+
+                let missing = try await raw(client, url, headers: headers, body: Data(#"{"personalizations":[{"cc":[{"email":"a@example.com"}]}],"content":[{"type":"text/html","value":"x"},{"type":"text/plain","value":"y"}]}"#.utf8))
+                #expect(missing.status == 400)
+                for field in ["from.email", "personalizations.0.to", "subject", "content.0.type"] {
+                    #expect(missing.body.contains(#""field":"\#(field)""#), "\(field) in \(missing.body)")
+                }
+                let garbage = try await raw(client, url, headers: headers, body: Data("{not json".utf8))
+                #expect(garbage.status == 400 && garbage.body.contains("Bad Request"))
+
+                let oversized = try await raw(client, url, headers: headers, body: Data(repeating: 0x20, count: 1_000_001))
+                #expect(oversized.status == 413)
+                #expect(oversized.body.contains("content too large"))
+
+                let accepted = try await raw(client, url, headers: headers, body: body(2))
+                #expect(accepted.status == 202 && accepted.body.isEmpty)
+                #expect(accepted.headers["x-message-id"]?.count == 22)
+                #expect(sandbox.log.messages.map(\.to) == ["u0@example.com", "u1@example.com"])
+
+                let listed = try await raw(client, "http://\(sandbox.host):\(sandbox.port)/sandbox/messages", method: .GET)
+                #expect(listed.status == 200 && listed.body.contains("u1@example.com"))
+            }
+        }
+    }
+
+    @Test func theRecordFileGetsOneJSONLinePerAcceptedMessage() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try await withSandbox(Sandbox.Configuration(recordFile: file)) { sandbox, http in
+            let twilio = TwilioTransport(name: "twilio", configuration: .init(
+                accountSID: sandbox.accounts.twilioAccountSID, authToken: sandbox.accounts.twilioAuthToken, from: "+15005550006",
+                baseURL: sandbox.baseURL(for: .twilio)
+            ), http: http)
+            _ = await twilio.send([sms(1, to: "+14155550100"), sms(2, to: "+14155550101")])
+        }
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let decoded = try lines.map { try JSONDecoder().decode(RecordedMessage.self, from: Data($0.utf8)) }
+        #expect(Set(decoded.map(\.to)) == ["+14155550100", "+14155550101"])
+    }
+}

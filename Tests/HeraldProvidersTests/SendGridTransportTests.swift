@@ -1,0 +1,135 @@
+import Foundation
+import HeraldCore
+import HeraldProviders
+import HeraldSandbox
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct SendGridTransportTests {
+    func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil) -> SendGridTransport {
+        SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(
+            apiKey: key ?? sandbox.accounts.sendGridAPIKey, from: EmailAddress(name: "Shop", email: "news@example.com"),
+            baseURL: sandbox.baseURL(for: .sendgrid), unsubscribeMailto: "unsubscribe@example.com"
+        ), http: http)
+    }
+
+    @Test func identicalMessagesShareARequestSplitAtAThousandAndKeepTheirIDs() async throws {
+        try await withSandbox { sandbox, http in
+            let messages = (1...2001).map { email(Int64($0), to: "user\($0)@example.com", unsubscribe: false) }
+            let outcomes = await transport(sandbox, http).send(messages)
+            let ids = outcomes.map { outcome -> String in
+                guard case .accepted(let id) = outcome else { return "not accepted: \(outcome)" }
+                return id
+            }
+            // Three requests: 1,000, 1,000 and 1, each with its own X-Message-Id.
+            #expect(Set(ids).count == 3)
+            #expect(Dictionary(grouping: ids, by: { $0 }).values.map(\.count).sorted() == [1, 1000, 1000])
+            let recorded = sandbox.log.messages
+            #expect(recorded.count == 2001)
+            // Each recipient's personalization names its notification; its request id is its outcome's.
+            let byAddress = Dictionary(uniqueKeysWithValues: recorded.map { ($0.to, $0) })
+            for (message, id) in zip(messages, ids) {
+                let record = try #require(byAddress[message.address])
+                #expect(record.metadata[SendGridTransport.notificationArgument] == String(message.notificationID))
+                #expect(record.providerMessageID == id)
+            }
+        }
+    }
+
+    @Test func differentContentGoesInSeparateRequests() async throws {
+        try await withSandbox { sandbox, http in
+            let outcomes = await transport(sandbox, http).send([
+                email(1, to: "a@example.com", subject: "For Ann"), email(2, to: "b@example.com", subject: "For Bob"),
+                email(3, to: "c@example.com", subject: "For Ann"),
+            ])
+            let ids = outcomes.map { reason(of: $0) }
+            #expect(ids[0] == ids[2] && ids[0] != ids[1])
+            #expect(sandbox.log.messages.compactMap(\.subject).sorted() == ["For Ann", "For Ann", "For Bob"])
+        }
+    }
+
+    @Test func marketingMailCarriesOneClickUnsubscribeAndTransactionalMailDoesNot() async throws {
+        try await withSandbox { sandbox, http in
+            _ = await transport(sandbox, http).send([
+                email(1, to: "marketing@example.com", category: "marketing"),
+                email(2, to: "receipt@example.com", category: "transactional"),
+            ])
+            let recorded = Dictionary(uniqueKeysWithValues: sandbox.log.messages.map { ($0.to, $0) })
+            let marketing = try #require(recorded["marketing@example.com"])
+            #expect(marketing.headers["List-Unsubscribe"] == "<https://t.example.com/u/token-1>, <mailto:unsubscribe@example.com?subject=unsubscribe%20token-1>")
+            #expect(marketing.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click")
+            let receipt = try #require(recorded["receipt@example.com"])
+            #expect(receipt.headers["List-Unsubscribe"] == nil && receipt.headers["List-Unsubscribe-Post"] == nil)
+        }
+    }
+
+    @Test func aWrongKeyIsMisconfigurationAndARateLimitWaitsForTheReset() async throws {
+        try await withSandbox { sandbox, http in
+            let outcome = await transport(sandbox, http, key: "SG.wrong").send(email(1, to: "a@example.com"))
+            #expect(kind(of: outcome) == "misconfigured")
+            #expect(reason(of: outcome).contains("The provided authorization grant is invalid, expired, or revoked"))
+        }
+        let faults = FaultPlan(providers: [.sendgrid: ProviderFaults(errorRates: [429: 1], retryAfter: 30)])
+        try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
+            let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com"))
+            guard case .retry(let after, let why) = outcome else { Issue.record("\(outcome)"); return }
+            #expect(why == "sendgrid 429: too many requests")
+            // X-RateLimit-Reset is a Unix second about 30 s ahead.
+            #expect(after.map { $0 > .seconds(25) && $0 <= .seconds(31) } == true, "\(String(describing: after))")
+        }
+        let errors = FaultPlan(providers: [.sendgrid: ProviderFaults(errorRates: [500: 1])])
+        try await withSandbox(Sandbox.Configuration(faults: errors)) { sandbox, http in
+            #expect(kind(of: await transport(sandbox, http).send(email(1, to: "a@example.com"))) == "retry")
+        }
+    }
+
+    @Test func anOversizedRequestIs413AndRejected() async throws {
+        try await withSandbox(Sandbox.Configuration(maximumBodySizes: [.sendgrid: 2048])) { sandbox, http in
+            let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com", html: String(repeating: "<p>big</p>", count: 400)))
+            #expect(outcome == .rejected(reason: "sendgrid 413: content too large"))
+        }
+    }
+
+    @Test func headerInjectionsAndBadAddressesAreRefusedBeforeSending() async throws {
+        try await withSandbox { sandbox, http in
+            let outcomes = await transport(sandbox, http).send([
+                email(1, to: "a@example.com", subject: "Sale\r\nBcc: victim@example.com"),
+                email(2, to: "not an address"),
+                email(3, to: "b@example.com", subject: "Fine"),
+            ])
+            #expect(outcomes[0] == .rejected(reason: "the subject contains a carriage return (CR): refused as a header injection"))
+            #expect(outcomes[1] == .deadAddress(reason: "'not an address' is not a valid email address"))
+            #expect(kind(of: outcomes[2]) == "accepted")
+            #expect(sandbox.log.messages.map(\.to) == ["b@example.com"])
+        }
+    }
+
+    @Test func fieldErrorsThatNamePersonalizationsRejectThoseMessagesOnly() {
+        let body = #"{"errors":[{"field":"personalizations.1.to.0.email","message":"Does not contain a valid address.","help":null}]}"#
+        let answer = ProviderHTTPClient.Answer(status: 400, body: Data(body.utf8), isTruncated: false)
+        #expect(SendGridClassifier.classify(answer, count: 3, now: Date()) == .perMessage(
+            rejected: [1: "sendgrid 400: personalizations.1.to.0.email: Does not contain a valid address."],
+            reason: "sendgrid 400 for other messages of the same request"
+        ))
+        let global = #"{"errors":[{"field":"from.email","message":"The from email does not contain a valid address."}]}"#
+        #expect(SendGridClassifier.classify(
+            ProviderHTTPClient.Answer(status: 400, body: Data(global.utf8), isTruncated: false), count: 3, now: Date()
+        ) == .all(.rejected(reason: "sendgrid 400: from.email: The from email does not contain a valid address.")))
+    }
+}
+
+@Suite struct SendGridBodyTests {
+    @Test func theWrittenBodyIsTheSameJSONAsTheDictionary() throws {
+        let transport = SendGridTransport(name: "sendgrid", configuration: .init(
+            apiKey: "k", from: EmailAddress(name: "Shop \"Ö\"", email: "news@example.com"), replyTo: EmailAddress(email: "r@example.com"),
+            unsubscribeMailto: "u@example.com"
+        ), http: ProviderHTTPClient())
+        let messages = [
+            email(1, to: "a@example.com", subject: "Tab\there \"quoted\" \\ back\u{1}slash 겨울", html: "<p>line\nbreak</p>", text: "x\r\ny"),
+            email(2, to: "b@example.com", subject: "Tab\there \"quoted\" \\ back\u{1}slash 겨울", html: "<p>line\nbreak</p>", text: "x\r\ny", category: "transactional"),
+        ]
+        let written = try JSONSerialization.jsonObject(with: Data(transport.encodedBody(for: messages))) as? NSDictionary
+        let expected = transport.body(for: messages) as NSDictionary
+        #expect(written == expected)
+    }
+}
