@@ -40,7 +40,7 @@ final class RawAnswerServer: Sendable {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: delay) {
                 let context = loopBound.value
-                context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in context.close(promise: nil) }
+                context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in loopBound.value.close(promise: nil) }
             }
         }
     }
