@@ -45,7 +45,7 @@ public struct RecipientPlanner: Sendable {
             }
             let routed = targets.filter { $0.provider != nil }
             guard !routed.isEmpty else {
-                result.append(make(.skip(.noProvider, detail: "no provider in herald.yml channels.\(channel.rawValue)"), provider: nil, address: nil))
+                result.append(make(.skip(.noProvider, detail: "no provider that can carry it in herald.yml channels.\(channel.rawValue)"), provider: nil, address: nil))
                 continue
             }
             let decision: PlannedNotification.Decision

@@ -30,22 +30,25 @@ struct HeraldApp {
         self.store = store
         var logger = Logger(label: "herald")
         logger.logLevel = .warning
+        providers = ProviderTransports(workspace.configuration, sandbox: sandbox, clock: clock)
+        let transports = providers.transports
+        // A provider without a transport (push, in this version) cannot carry anything: planning
+        // skips its channel as no_provider, so `first_available` reaches the user on the next one.
+        let routing = workspace.configuration.channels.carried(by: Set(transports.map(\.name)))
         planner = Planner(
             store: store,
             renderer: TemplateRenderer(workspace: workspace),
-            routing: workspace.configuration.channels,
+            routing: routing,
             segments: workspace.segments,
             unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             clock: clock,
             logger: logger
         )
-        providers = ProviderTransports(workspace.configuration, sandbox: sandbox, clock: clock)
-        let transports = providers.transports
         let retryPolicy = RetryPolicy(workspace.configuration.retry)
         dispatchers = Channel.allCases.map {
             Dispatcher(
                 channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock,
-                unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), routing: workspace.configuration.channels,
+                unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), routing: routing,
                 logger: logger
             )
         }

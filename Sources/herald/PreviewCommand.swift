@@ -67,7 +67,8 @@ struct PreviewCommand: AsyncParsableCommand {
             previewed.channels = [channel]
         }
         let occurrence = Occurrence(id: 0, campaignID: campaign.id, fireAt: now, definitionHash: campaign.definitionHash, isNew: true)
-        let decisions = RecipientPlanner(routing: workspace.configuration.channels)
+        let routing = workspace.configuration.channels.carried(by: ProviderTransports.carriers(in: workspace.configuration))
+        let decisions = RecipientPlanner(routing: routing)
             .plan(recipient, campaign: previewed, occurrence: occurrence, dueAt: now, renderer: renderer)
         for decision in decisions {
             lines.append("")
@@ -122,7 +123,6 @@ struct PreviewCommand: AsyncParsableCommand {
         case .notNeeded: " — delivery: first_available reached the user on an earlier channel; --channel renders it anyway"
         case .noAddress: " — the user has no address for this channel"
         case .optedOut: " — the user opted out of this channel or category"
-        case .noProvider: " — herald.yml routes no provider for it"
         default: ""
         }
     }

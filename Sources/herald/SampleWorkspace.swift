@@ -23,7 +23,8 @@ attributes:
 # and Mailchimp Transactional, started with `herald sandbox --listen 127.0.0.1:4010`) with the
 # sandbox's documented test credentials, so this file holds no real secrets. To send for real,
 # remove base_url and put secrets in the environment: auth_token: ${TWILIO_AUTH_TOKEN}.
-# Push transports come with a later version; until then push notifications are skipped.
+# Push transports come with a later version; until then push is skipped (no_provider) when a
+# campaign is planned, and first_available campaigns use their next channel.
 providers:
   apns: {kind: apns, team_id: DEMO123456, key_id: DEMOKEY123, topic: com.example.shop, environment: development}
   fcm: {kind: fcm, project_id: herald-demo}

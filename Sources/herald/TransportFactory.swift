@@ -5,8 +5,8 @@ import HeraldSandbox
 
 /// The transports of herald.yml's providers, and the one HTTP client they share.
 ///
-/// Push kinds have no transport in this version: their notifications are skipped at send time
-/// (`no_provider`), which the report shows.
+/// Push kinds have no transport in this version: planning skips push as `no_provider` (see
+/// `ChannelRouting.carried(by:)`), so a `first_available` campaign moves on to its next channel.
 struct ProviderTransports {
     let transports: [any Transport]
     let http: ProviderHTTPClient
@@ -20,6 +20,14 @@ struct ProviderTransports {
         transports = configuration.providers.compactMap { provider in
             Self.make(provider, sandbox: sandbox, webhookBase: webhookBase, http: http, clock: clock)
         }
+    }
+
+    /// The kinds of provider this version has a transport for.
+    static let carriedKinds: Set<ProviderKind> = [.twilio, .vonage, .sendgrid, .mandrill, .smtp]
+
+    /// The names of herald.yml's providers that have a transport: the ones that can carry a message.
+    static func carriers(in configuration: HeraldConfiguration) -> Set<String> {
+        Set(configuration.providers.filter { carriedKinds.contains($0.kind) }.map(\.name))
     }
 
     static func make(

@@ -26,14 +26,14 @@ struct InspectionTests {
     @Test func previewShowsWhatOneUserWouldGetAndWritesNothing() async throws {
         try await withUsers { directory in
             let before = try Data(contentsOf: URL(fileURLWithPath: directory.file("herald.db")))
+            // No push transport exists yet: push is not planned, and first_available goes on to email.
             let push = try await HeraldBinary.run(["preview", "winter-sale", "--user", "ana"], in: directory.path)
             #expect(push.status == 0, "\(push.stderr)")
+            #expect(push.stdout.contains("push: not sent: no_provider (no provider that can carry it in herald.yml channels.push)\n"), "\(push.stdout)")
             #expect(push.stdout.contains("""
-                push to a1b2c3d4…c9d0 via apns (base (en)):
-                  title: Winter sale: 30% off
-                  body:  Ana, everything is 30% off until December 7.
+                email via sendgrid to ana@example.com (base (en)):
+                  subject: Ana, our winter sale is on: 30% off
                 """), "\(push.stdout)")
-            #expect(push.stdout.contains("email: not sent: not_needed"), "\(push.stdout)")
 
             let html = directory.file("bo.html")
             let email = try await HeraldBinary.run(["preview", "winter-sale", "--user", "bo", "--html", html], in: directory.path)
@@ -98,14 +98,15 @@ struct InspectionTests {
     @Test func sendAndDeliverSayExactlyWhatTheyDid() async throws {
         try await withUsers { directory in
             try await withSandbox(workspace: directory.path) { _ async throws in
-                // Ana: push planned, email not needed; Bo: not in the audience; Cy: no device, email opted out.
+                // No push transport exists yet, so push is skipped (no_provider) and first_available
+                // moves on. Ana: push skipped, email planned; Bo: not in the audience; Cy: no
+                // device, email opted out.
                 let send = try await HeraldBinary.run(["send", "winter-sale", "--now", "--plan-only"], in: directory.path)
                 #expect(send.status == 0, "\(send.stderr)")
                 #expect(send.stdout == "winter-sale: 2 recipients, 1 notification planned, 3 skipped\n")
-                // No push transport exists yet: the push is skipped when it would be sent.
                 let deliver = try await HeraldBinary.run(["deliver"], in: directory.path)
                 #expect(deliver.status == 0, "\(deliver.stderr)")
-                #expect(deliver.stdout == "delivered:\n  push outbox: 0 sent, 0 failed, 0 to retry, 1 skipped at send time\n")
+                #expect(deliver.stdout == "delivered:\n  email outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time\n")
                 let nothing = try await HeraldBinary.run(["deliver"], in: directory.path)
                 #expect(nothing.stdout == "nothing was due\n")
                 let sms = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "ana", "--user", "bo"], in: directory.path)

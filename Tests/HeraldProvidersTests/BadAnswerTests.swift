@@ -5,8 +5,8 @@ import NIOCore
 import NIOPosix
 import Testing
 
-/// A server that answers every connection with fixed bytes (after a delay), then closes: the
-/// malformed, truncated, huge and slow answers no real provider should send.
+/// A server that answers every connection with fixed bytes (after a delay), then ends its side
+/// of the connection: the malformed, truncated, huge and slow answers no real provider should send.
 final class RawAnswerServer: Sendable {
     let channel: any NIOCore.Channel
     var port: Int { channel.localAddress?.port ?? 0 }
@@ -40,7 +40,9 @@ final class RawAnswerServer: Sendable {
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: delay) {
                 let context = loopBound.value
-                context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in loopBound.value.close(promise: nil) }
+                // Shut the output only: a full close with the request's body still unread would
+                // send a reset, which can destroy the answer before the client reads it.
+                context.writeAndFlush(NIOAny(ByteBuffer(bytes: bytes))).whenComplete { _ in loopBound.value.close(mode: .output, promise: nil) }
             }
         }
     }

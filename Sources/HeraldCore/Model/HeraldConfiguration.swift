@@ -95,6 +95,13 @@ public struct ChannelRouting: Sendable, Hashable {
         self.sms = sms
         self.email = email
     }
+
+    /// The routing with only the providers that can carry a message (those with a transport),
+    /// so that a channel none of them carries is `skipped(no_provider)` when it is planned and
+    /// `delivery: first_available` moves on to the next channel.
+    public func carried(by providers: Set<String>) -> ChannelRouting {
+        ChannelRouting(push: push.filter { providers.contains($0.value) }, sms: sms.filter(providers.contains), email: email.filter(providers.contains))
+    }
 }
 
 /// `retry:`: exponential backoff with jitter; a provider's Retry-After wins.
