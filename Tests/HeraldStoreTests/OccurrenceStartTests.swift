@@ -207,3 +207,22 @@ import Testing
         }
     }
 }
+
+@Suite struct ConcurrentOpenTests {
+    /// Processes that open a new database at the same moment all migrate it, or find it migrated.
+    @Test(arguments: 0..<10)
+    func storesOpenedTogetherOnANewFileAllWork(round: Int) async throws {
+        try await withTemporaryDirectory { directory in
+            let counts = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        let store = try makeStore(directory)
+                        return try await store.countUsers(matching: .everyone)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(counts == [0, 0, 0, 0], "round \(round)")
+        }
+    }
+}
