@@ -135,5 +135,5 @@ func plural(_ count: Int, _ noun: String) -> String {
 
 /// `2,006`: a count as people read it, the same on every machine.
 func grouped(_ count: Int) -> String {
-    count.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+    ReportFormatter.grouped(count)
 }

@@ -18,9 +18,4 @@ enum Terminal {
         guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
         return Int(size.ws_col)
     }
-
-    /// Whether standard error is a terminal (progress is drawn only there).
-    static var isInteractive: Bool {
-        isatty(STDERR_FILENO) == 1
-    }
 }

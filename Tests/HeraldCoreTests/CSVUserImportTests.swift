@@ -44,7 +44,7 @@ struct CSVUserImportTests {
 
     @Test("bad cells are reported at line and column, with what would be valid", arguments: [
         (",ana@example.com,,,,,", "users.csv:2:1: missing id (every row needs a non-empty id)"),
-        ("u\u{7}1,,,,,,", "users.csv:2:1: invalid id 'u\\u{7}1' (no control characters)"),
+        ("u\u{7}1,,,,,,", "users.csv:2:1: invalid id 'u<U+0007>1' (no control characters)"),
         (String(repeating: "x", count: 129) + ",,,,,,",
          "users.csv:2:1: id '\(String(repeating: "x", count: 64))…' is too long (at most 128 characters)"),
         ("u-1,ana@,,,,,", "users.csv:2:2: invalid email 'ana@' (expected an address like ana@example.com)"),
@@ -108,8 +108,8 @@ struct CSVUserImportTests {
          "users.csv:2:2: invalid value 'yesterday' for attribute 'last_seen_at' (expected a time in ISO 8601, e.g. 2026-11-20T10:00:00Z)"),
         ("created_at", "2026-13-01", "users.csv:2:2: invalid created_at '2026-13-01' (expected ISO 8601, e.g. 2026-11-20T10:00:00Z)"),
         ("scores", "1;x;3", "users.csv:2:2: invalid item 'x' in attribute 'scores' (expected a number)"),
-        ("first_name", "A\u{0}na", "users.csv:2:2: invalid first_name 'A\\u{0}na' (no control characters)"),
-        ("country", "K\u{0}R", "users.csv:2:2: invalid value 'K\\u{0}R' for attribute 'country' (no control characters other than line breaks and tabs)"),
+        ("first_name", "A\u{0}na", "users.csv:2:2: invalid first_name 'A<U+0000>na' (no control characters)"),
+        ("country", "K\u{0}R", "users.csv:2:2: invalid value 'K<U+0000>R' for attribute 'country' (no control characters other than line breaks and tabs)"),
     ])
     func typedCells(column: String, cell: String, expected: String) throws {
         let directory = try ImportDirectory()
@@ -155,7 +155,7 @@ struct CSVUserImportTests {
         #expect(rows.map { $0.result.importFailure.map(directory.describe) ?? "ok" } == [
             "ok", "ok", "ok", "ok", "ok",
             "users.csv:9:1: missing id (every row needs a non-empty id)",
-            "users.csv:10:2: invalid first_name 'new\\u{a}line' (no control characters)",
+            "users.csv:10:2: invalid first_name 'new\\nline' (no control characters)",
         ])
         let users = rows.compactMap { try? $0.result.get() }
         try #require(users.count == 5)

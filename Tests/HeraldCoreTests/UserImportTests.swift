@@ -58,7 +58,7 @@ struct JSONLinesUserImportTests {
         (#"{"email":"ana@example.com"}"#, "users.jsonl:2:1: missing id (every row needs a non-empty id)"),
         (#"{"id":null}"#, "users.jsonl:2:1: missing id (every row needs a non-empty id)"),
         (#"{"id":""}"#, "users.jsonl:2:7: missing id (every row needs a non-empty id)"),
-        (#"{"id":"u-\u00001"}"#, "users.jsonl:2:7: invalid id 'u-\\u{0}1' (no control characters)"),
+        (#"{"id":"u-\u00001"}"#, "users.jsonl:2:7: invalid id 'u-<U+0000>1' (no control characters)"),
         (#"{"id":"u-1","phone":"+0123"}"#, "users.jsonl:2:21: invalid phone '+0123' (expected E.164, e.g. +821012345678)"),
         (#"{"id":"한글-1","phone":"+0123"}"#, "users.jsonl:2:22: invalid phone '+0123' (expected E.164, e.g. +821012345678)"),
         (#"{"id":"u-1","timezone":"KST"}"#, "users.jsonl:2:24: invalid timezone 'KST' (expected an IANA name, e.g. Asia/Seoul)"),
@@ -308,8 +308,8 @@ struct UserImportTests {
         let directory = try ImportDirectory()
         defer { directory.remove() }
         #expect(try directory.outcome("users.csv", bytes: Array("id,first_name\nu-\u{0},x\nu-2,\u{0}\nu-3,c\n".utf8)) == [
-            "users.csv:2:1: invalid id 'u-\\u{0}' (no control characters)",
-            "users.csv:3:2: invalid first_name '\\u{0}' (no control characters)",
+            "users.csv:2:1: invalid id 'u-<U+0000>' (no control characters)",
+            "users.csv:3:2: invalid first_name '<U+0000>' (no control characters)",
             "4 ok u-3",
         ])
         #expect(try directory.outcome("users.jsonl", bytes: Array("{\"id\":\"u-\u{0}\"}\n{\"id\":\"u-2\"}\u{0}\n{\"id\":\"u-3\"}".utf8)) == [

@@ -35,8 +35,7 @@ extension FrequencyCap {
             let local = LocalDateTime(instant: instant, in: zone)
             var start = LocalDateTime(year: local.year, month: local.month, day: local.day)
             if case .calendarWeek = per {
-                let dayNumber = CronExpression.days(fromCivil: local.year, local.month, local.day)
-                let weekday = ((dayNumber % 7) + 11) % 7 // 0 = Sunday
+                let weekday = ISO8601.weekday(ofDay: ISO8601.daysFromCivil(year: local.year, month: local.month, day: local.day))
                 start = start.adding(days: -((weekday + 6) % 7))
             }
             return start.instant(in: zone)

@@ -50,7 +50,8 @@ public enum ReportFormatter {
         return String(format: "%.1f%%", rate * 100)
     }
 
-    static func grouped(_ value: Int) -> String {
+    /// `2,006`: a count as people read it, the same on every machine.
+    public static func grouped(_ value: Int) -> String {
         value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
     }
 

@@ -3,7 +3,7 @@
 ///
 /// ```swift
 /// let table = TextTable(columns: [.init("campaign"), .init("sent", alignment: .right)], rows: [["winter-sale", "1,917"]])
-/// print(table.render(width: 80))
+/// let text = table.render(width: 80)
 /// // campaign     sent
 /// // winter-sale  1,917
 /// ```

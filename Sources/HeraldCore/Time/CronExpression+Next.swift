@@ -25,12 +25,12 @@ extension CronExpression {
         let lookahead = 4 * 60
         let startMinute = Self.wallMinute(of: instant, in: zone) - lookahead
         var best: (instant: Date, minute: Int)?
-        let lastDay = Self.floorDivide(startMinute, 1440) + 366 * 30
-        var day = Self.floorDivide(startMinute, 1440)
+        var day = ISO8601.day(ofSeconds: startMinute * 60).day
+        let lastDay = day + 366 * 30
         while day <= lastDay {
             if let best, day * 1440 > best.minute + lookahead { break }
             defer { day += 1 }
-            let date = Self.civil(fromDays: day)
+            let date = ISO8601.civilFromDays(day)
             guard months.contains(date.month), matchesDay(year: date.year, month: date.month, day: date.day, dayNumber: day) else { continue }
             for hour in sortedHours {
                 for minute in sortedMinutes {
@@ -52,7 +52,7 @@ extension CronExpression {
     /// Whether the day matches the day-of-month and day-of-week fields: both when only one is
     /// restricted, either when both are (Vixie cron).
     func matchesDay(year: Int, month: Int, day: Int, dayNumber: Int) -> Bool {
-        let weekday = ((dayNumber % 7) + 11) % 7 // 1970-01-01 was a Thursday (4)
+        let weekday = ISO8601.weekday(ofDay: dayNumber)
         let byMonth = daysOfMonth.contains(day)
         let byWeek = daysOfWeek.contains(weekday)
         switch (isDayOfMonthRestricted, isDayOfWeekRestricted) {
@@ -65,7 +65,7 @@ extension CronExpression {
 
     /// Whether the expression fires at this wall-clock minute (DST aside).
     public func matches(_ time: LocalDateTime) -> Bool {
-        let dayNumber = Self.days(fromCivil: time.year, time.month, time.day)
+        let dayNumber = ISO8601.daysFromCivil(year: time.year, month: time.month, day: time.day)
         return minutes.contains(time.minute) && hours.contains(time.hour) && months.contains(time.month)
             && matchesDay(year: time.year, month: time.month, day: time.day, dayNumber: dayNumber)
     }
@@ -77,32 +77,5 @@ extension CronExpression {
     static func wallMinute(of instant: Date, in zone: TimeZone) -> Int {
         let seconds = instant.timeIntervalSince1970 + TimeInterval(zone.secondsFromGMT(for: instant))
         return Int((seconds / 60).rounded(.down))
-    }
-
-    static func floorDivide(_ value: Int, _ divisor: Int) -> Int {
-        value >= 0 ? value / divisor : -((-value + divisor - 1) / divisor)
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDivide(y, 400)
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The date of a day number (days since 1970-01-01).
-    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = floorDivide(z, 146_097)
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPart = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPart + 2) / 5 + 1
-        let month = monthPart < 10 ? monthPart + 3 : monthPart - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

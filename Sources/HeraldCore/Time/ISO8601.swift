@@ -106,6 +106,31 @@ public enum ISO8601 {
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
     }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's
+    /// `civil_from_days`), the inverse of `daysFromCivil`.
+    public static func civilFromDays(_ days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// The day of the week of a day counted from 1970-01-01 (a Thursday): 0 for Sunday … 6.
+    public static func weekday(ofDay days: Int) -> Int {
+        ((days % 7) + 11) % 7
+    }
+
+    /// The day counted from 1970-01-01 that holds `seconds` since 1970, and the second of that day.
+    public static func day(ofSeconds seconds: Int) -> (day: Int, second: Int) {
+        let day = seconds >= 0 ? seconds / 86_400 : -((-seconds + 86_399) / 86_400)
+        return (day, seconds - day * 86_400)
+    }
 }
 
 extension ISO8601 {
@@ -113,15 +138,12 @@ extension ISO8601 {
     /// offset at that instant, so that a person reads local time and a program the instant.
     public static func string(from date: Date, in zone: TimeZone) -> String {
         let offset = zone.secondsFromGMT(for: date)
-        let local = Int((date.timeIntervalSince1970 + Double(offset)).rounded(.down))
-        let days = local >= 0 ? local / 86_400 : -((-local + 86_399) / 86_400)
-        let seconds = local - days * 86_400
-        let civil = CronExpression.civil(fromDays: days)
+        let local = LocalDateTime(instant: date, in: zone)
         let sign = offset < 0 ? "-" : "+"
         let magnitude = abs(offset)
         return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", civil.year, civil.month, civil.day,
-            seconds / 3600, seconds / 60 % 60, seconds % 60, sign, magnitude / 3600, magnitude / 60 % 60
+            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", local.year, local.month, local.day,
+            local.hour, local.minute, local.second, sign, magnitude / 3600, magnitude / 60 % 60
         )
     }
 }

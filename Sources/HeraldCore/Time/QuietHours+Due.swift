@@ -3,16 +3,14 @@ import Foundation
 extension LocalDateTime {
     /// The wall-clock time of `instant` in `zone`, to the second.
     public init(instant: Date, in zone: TimeZone) {
-        let local = Int((instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))).rounded(.down))
-        let days = CronExpression.floorDivide(local, 86_400)
-        let seconds = local - days * 86_400
-        let date = CronExpression.civil(fromDays: days)
+        let (days, seconds) = ISO8601.day(ofSeconds: Int((instant.timeIntervalSince1970 + Double(zone.secondsFromGMT(for: instant))).rounded(.down)))
+        let date = ISO8601.civilFromDays(days)
         self.init(year: date.year, month: date.month, day: date.day, hour: seconds / 3600, minute: seconds / 60 % 60, second: seconds % 60)
     }
 
     /// The same wall-clock time `days` days later (or earlier).
     func adding(days: Int) -> LocalDateTime {
-        let date = CronExpression.civil(fromDays: CronExpression.days(fromCivil: year, month, day) + days)
+        let date = ISO8601.civilFromDays(ISO8601.daysFromCivil(year: year, month: month, day: day) + days)
         return LocalDateTime(year: date.year, month: date.month, day: date.day, hour: hour, minute: minute, second: second)
     }
 }

@@ -142,6 +142,16 @@ public final class ProviderHTTPClient: Sendable {
     }
 }
 
+extension ProviderHTTPClient {
+    /// `base` and `path` joined with one slash, whatever slashes `base` (a configured base URL)
+    /// ends with: `endpoint("https://api.sendgrid.com/", "/v3/mail/send")`.
+    public static func endpoint(_ base: String, _ path: String) -> String {
+        var base = base
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + (path.hasPrefix("/") ? path : "/" + path)
+    }
+}
+
 extension Duration {
     /// The duration in seconds, as a floating-point number.
     var seconds: Double {

@@ -48,9 +48,7 @@ public struct MandrillTransport: Transport {
         self.configuration = configuration
         self.http = http
         self.clock = clock
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        url = base + "/messages/send.json"
+        url = ProviderHTTPClient.endpoint(configuration.baseURL, "/messages/send.json")
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {

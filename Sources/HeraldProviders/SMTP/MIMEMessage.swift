@@ -140,26 +140,16 @@ public enum MIMEMessage {
         }.joined(separator: "\r\n")
     }
 
-    /// `Tue, 01 Dec 2026 16:08:17 +0000`, in UTC. Computed directly (civil-from-days, as in
-    /// Howard Hinnant's date algorithms): a DateFormatter per message costs more than the rest
+    /// `Tue, 01 Dec 2026 16:08:17 +0000`, in UTC. Computed directly (`ISO8601.civilFromDays`):
+    /// a DateFormatter per message costs more than the rest
     /// of the message, and one shared formatter is not safe across threads.
     public static func rfc5322Date(_ date: Date) -> String {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let weekday = Int((days % 7 + 11) % 7)  // 1970-01-01 was a Thursday
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (days, secondOfDay) = ISO8601.day(ofSeconds: Int(date.timeIntervalSince1970.rounded(.down)))
+        let (year, month, day) = ISO8601.civilFromDays(days)
+        let weekday = ISO8601.weekday(ofDay: days)
         let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(names[weekday]), \(two(day)) \(months[Int(month) - 1]) \(year) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(names[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) +0000"
     }
 }

@@ -52,9 +52,7 @@ public struct SendGridTransport: Transport {
         self.configuration = configuration
         self.http = http
         self.clock = clock
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        url = base + "/v3/mail/send"
+        url = ProviderHTTPClient.endpoint(configuration.baseURL, "/v3/mail/send")
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {

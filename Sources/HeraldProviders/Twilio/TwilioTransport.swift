@@ -57,9 +57,7 @@ public struct TwilioTransport: Transport {
         self.configuration = configuration
         self.http = http
         self.clock = clock
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        url = "\(base)/2010-04-01/Accounts/\(configuration.accountSID)/Messages.json"
+        url = ProviderHTTPClient.endpoint(configuration.baseURL, "/2010-04-01/Accounts/\(configuration.accountSID)/Messages.json")
         let user = configuration.apiKeySID ?? configuration.accountSID
         authorization = "Basic " + Data("\(user):\(configuration.authToken)".utf8).base64EncodedString()
     }

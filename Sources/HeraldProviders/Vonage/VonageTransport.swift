@@ -46,9 +46,7 @@ public struct VonageTransport: Transport {
         self.configuration = configuration
         self.http = http
         self.clock = clock
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        url = base + "/sms/json"
+        url = ProviderHTTPClient.endpoint(configuration.baseURL, "/sms/json")
     }
 
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {

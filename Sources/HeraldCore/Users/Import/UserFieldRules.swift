@@ -258,24 +258,10 @@ struct UserFieldRules {
 
     // MARK: Text helpers
 
-    /// `'value'` for a message, with control characters escaped and long values cut, so that the
-    /// message stays one readable line whatever the input.
+    /// `'value'` for a message, with invisible characters shown and long values cut
+    /// (`Quoted.visible`), so that the message stays one readable line whatever the input.
     static func quoted(_ text: String) -> String {
-        var result = "'"
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == maximumQuotedLength {
-                result += "…"
-                break
-            }
-            count += 1
-            if isControl(scalar) {
-                result += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "'"
+        Quoted.visible(text, limit: maximumQuotedLength)
     }
 
     /// Whitespace of any script or a control character; the Unicode property lookup runs only
