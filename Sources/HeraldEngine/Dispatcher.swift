@@ -151,6 +151,10 @@ public struct Dispatcher: Sendable {
     /// The last consent and address checks before a send: a resolution when the row must not go.
     func check(_ item: ClaimedNotification) -> DeliveryResolution? {
         let message = item.message
+        // Never sent late: past its expiry (`expires_after`), a notification is worthless.
+        if let expiresAt = message.expiresAt, expiresAt <= clock.now {
+            return .skipped(.expired, detail: "not sent by its expiry at \(ISO8601.string(from: expiresAt))")
+        }
         // Opt-out wins: a preference changed after planning stops the send here.
         guard item.preferences.allows(channel: message.channel, category: item.category) else {
             return .skipped(.optedOut, detail: "opted out after planning")

@@ -2,13 +2,15 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import Logging
+import Synchronization
 
 /// Expands one occurrence of a campaign into notifications: pages through the audience in id
 /// order, decides per recipient and channel, and writes each page in one transaction.
 ///
 /// Never holds the whole audience in memory: one page of `batchSize` users at a time. Planning
 /// the same occurrence twice writes nothing new (notifications are keyed by occurrence, user,
-/// channel and device).
+/// channel and device). Frequency caps are checked inside each page's write transaction, from
+/// the cap ledger as it is then, so concurrent planners cannot together go past a cap.
 public struct Planner: Sendable {
     public struct Configuration: Sendable {
         /// Users per page and per write transaction. Default 1000.
@@ -24,7 +26,13 @@ public struct Planner: Sendable {
         public var occurrence: Occurrence
         public var recipients: Int
         public var summary: PlanSummary
+        /// Recipients without a valid zone of their own, whose local times were read in
+        /// `default_timezone`.
+        public var defaultZoneRecipients: Int
     }
+
+    /// Called after each page with the number of recipients done so far.
+    public typealias Progress = @Sendable (_ recipientsDone: Int) -> Void
 
     let store: any Store
     let renderer: any NotificationRendering
@@ -40,13 +48,14 @@ public struct Planner: Sendable {
         routing: ChannelRouting,
         segments: [String: Segment] = [:],
         unsubscribeLinks: UnsubscribeLinks? = nil,
+        limits: RecipientPlanner.Limits = RecipientPlanner.Limits(),
         clock: any WallClock,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "herald.planner")
     ) {
         self.store = store
         self.renderer = renderer
-        self.recipientPlanner = RecipientPlanner(routing: routing, unsubscribeLinks: unsubscribeLinks)
+        self.recipientPlanner = RecipientPlanner(routing: routing, unsubscribeLinks: unsubscribeLinks, limits: limits)
         self.segments = segments
         self.clock = clock
         self.configuration = configuration
@@ -62,53 +71,121 @@ public struct Planner: Sendable {
         return filter
     }
 
-    /// Plans `occurrence` of `campaign`, due at its fire instant for every recipient. The
-    /// occurrence's own `params` override the campaign's.
+    /// Plans `occurrence` of `campaign`. The occurrence's own `params` override the campaign's.
     ///
     /// Resuming an occurrence planned in part (or being planned by another process) is safe:
-    /// users it already planned keep their decisions, and a notification is never written twice.
+    /// users it already planned keep their decisions, a notification is never written twice,
+    /// and the throttle continues from the sends already planned.
     ///
     /// - Parameter recipients: named user ids that replace the campaign's audience (a one-off
     ///   send to known people); `nil` for the audience.
-    public func plan(_ campaign: Campaign, occurrence: Occurrence, recipients: [String]? = nil) async throws -> Result {
-        let fireAt = occurrence.fireAt
+    public func plan(_ campaign: Campaign, occurrence: Occurrence, recipients: [String]? = nil, progress: Progress? = nil) async throws -> Result {
         var campaign = campaign
         campaign.override(params: occurrence.params)
         // Resolve the audience first: a bad rule must fail before anything is written.
-        let filter = try await audience(of: campaign, at: fireAt, recipients: recipients)
+        let filter = try await audience(of: campaign, at: occurrence.fireAt, recipients: recipients)
         try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: clock.now)
+        var throttle = campaign.throttle.map(ThrottleSlots.init)
+        if let rate = campaign.throttle, !occurrence.isNew {
+            for (start, count) in try await store.plannedSendsByInterval(occurrenceID: occurrence.id, intervalSeconds: rate.per.seconds) {
+                throttle?.reserve(count, at: start)
+            }
+        }
+        let state = PlanningState(throttle: throttle)
+        let result = try await walk(campaign, occurrence: occurrence, filter: filter, state: state, progress: progress) { users, page in
+            // When resuming, a user already planned keeps the decisions made then: planning them
+            // again from today's devices and preferences could reach them on a second channel.
+            let done = occurrence.isNew ? [] : try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id))
+            var summary = try await store.savePlanned(page(users.filter { !done.contains($0.id) }), at: clock.now)
+            summary.alreadyPlannedUsers += done.count
+            return summary
+        }
+        try await store.finishOccurrence(id: occurrence.id, at: clock.now)
+        logger.info("planned occurrence", metadata: [
+            "campaign.id": "\(campaign.id)", "occurrence.id": "\(occurrence.id)",
+            "planned": "\(result.summary.planned)", "skipped": "\(result.summary.skipped)", "duplicates": "\(result.summary.duplicates)",
+        ])
+        return result
+    }
+
+    /// Plans the occurrence of `campaign` at `fireAt` (a scheduled instant), created if new.
+    public func plan(_ campaign: Campaign, fireAt: Date, recipients: [String]? = nil, progress: Progress? = nil) async throws -> Result {
+        _ = try await audience(of: campaign, at: fireAt, recipients: recipients)
+        let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: clock.now)
+        return try await plan(campaign, occurrence: occurrence, recipients: recipients, progress: progress)
+    }
+
+    /// Decides what sending `campaign` at `fireAt` would do, writing nothing: the same
+    /// decisions as ``plan(_:occurrence:recipients:progress:)`` against the store as it is now
+    /// (its users, preferences and cap ledger), handed to `observe` one page at a time.
+    public func dryRun(
+        _ campaign: Campaign, fireAt: Date, params: [String: String] = [:], progress: Progress? = nil,
+        observe: (_ users: [User], _ decisions: [PlannedNotification]) -> Void
+    ) async throws -> Result {
+        var campaign = campaign
+        campaign.override(params: params)
+        let filter = try await audience(of: campaign, at: fireAt)
+        let occurrence = Occurrence(id: 0, campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, params: params, isNew: true)
+        let state = PlanningState(throttle: campaign.throttle.map(ThrottleSlots.init))
+        let now = clock.now
+        return try await walk(campaign, occurrence: occurrence, filter: filter, state: state, progress: progress) { users, page in
+            let page = page(users)
+            var history: [String: [CapEntry]] = [:]
+            if let since = page.capHistorySince { history = try await store.capHistory(of: page.userIDs, since: since) }
+            let decisions = page.decide(history)
+            observe(users, decisions)
+            var summary = PlanSummary()
+            for decision in decisions {
+                guard case .send = decision.decision else {
+                    summary.skipped += 1
+                    continue
+                }
+                summary.planned += 1
+                if decision.dueAt > now { summary.dueLater += 1 }
+            }
+            return summary
+        }
+    }
+
+    /// Pages through the audience; `save` plans one page of users with the page builder it is
+    /// given and returns what it wrote.
+    private func walk(
+        _ campaign: Campaign, occurrence: Occurrence, filter: UserFilter, state: PlanningState, progress: Progress?,
+        save: (_ users: [User], _ page: ([User]) -> PlanningPage) async throws -> PlanSummary
+    ) async throws -> Result {
+        let caps = campaign.isTransactional ? [] : recipientPlanner.limits.frequencyCaps + campaign.frequencyCaps
+        // Every due time of the occurrence is at or after its fire instant (a recipient's own
+        // clock reaches a time after the earliest zone does), so older slots cannot matter.
+        let historySince = caps.map(\.reach).max().map { occurrence.fireAt.addingTimeInterval(-$0) }
+        let recipientPlanner = self.recipientPlanner
+        let renderer = self.renderer
+        let now = clock.now
+        func page(_ users: [User]) -> PlanningPage {
+            PlanningPage(userIDs: users.map(\.id), capHistorySince: historySince) { history in
+                state.throttle.withLock { throttle in
+                    users.flatMap { user in
+                        recipientPlanner.plan(
+                            user, campaign: campaign, occurrence: occurrence, now: now, history: history[user.id] ?? [],
+                            throttle: &throttle, renderer: renderer
+                        )
+                    }
+                }
+            }
+        }
         var lastID: String?
         var recipients = 0
+        var defaultZone = 0
         var summary = PlanSummary()
         while true {
             let users = try await store.users(matching: filter, after: lastID, limit: configuration.batchSize)
             guard let last = users.last else { break }
             lastID = last.id
             recipients += users.count
-            // When resuming, a user already planned keeps the decisions made then: planning them
-            // again from today's devices and preferences could reach them on a second channel.
-            let done = occurrence.isNew ? [] : try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id))
-            var batch: [PlannedNotification] = []
-            batch.reserveCapacity(users.count * campaign.channels.count)
-            for user in users where !done.contains(user.id) {
-                batch += recipientPlanner.plan(user, campaign: campaign, occurrence: occurrence, dueAt: fireAt, renderer: renderer)
-            }
-            summary = summary + (try await store.savePlanned(batch, at: clock.now))
-            summary.alreadyPlannedUsers += done.count
+            defaultZone += users.lazy.filter { recipientPlanner.zone(of: $0).isDefault }.count
+            summary = summary + (try await save(users, page))
+            progress?(recipients)
         }
-        try await store.finishOccurrence(id: occurrence.id, at: clock.now)
-        logger.info("planned occurrence", metadata: [
-            "campaign.id": "\(campaign.id)", "occurrence.id": "\(occurrence.id)",
-            "planned": "\(summary.planned)", "skipped": "\(summary.skipped)", "duplicates": "\(summary.duplicates)",
-        ])
-        return Result(occurrence: occurrence, recipients: recipients, summary: summary)
-    }
-
-    /// Plans the occurrence of `campaign` at `fireAt` (a scheduled instant), created if new.
-    public func plan(_ campaign: Campaign, fireAt: Date, recipients: [String]? = nil) async throws -> Result {
-        _ = try await audience(of: campaign, at: fireAt, recipients: recipients)
-        let occurrence = try await store.beginOccurrence(campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, at: clock.now)
-        return try await plan(campaign, occurrence: occurrence, recipients: recipients)
+        return Result(occurrence: occurrence, recipients: recipients, summary: summary, defaultZoneRecipients: defaultZone)
     }
 
     func audienceFilter(for campaign: Campaign, now: Date) throws -> UserFilter {
@@ -123,5 +200,16 @@ public struct Planner: Sendable {
             }
             return .rule(segment.rule, now: now, campaignID: campaign.id)
         }
+    }
+}
+
+/// What planning one occurrence carries from page to page: the throttle's filled intervals.
+/// Each page's decisions are made inside the store's write transaction, in a closure, so the
+/// state lives behind a lock rather than in a local variable.
+final class PlanningState: Sendable {
+    let throttle: Mutex<ThrottleSlots?>
+
+    init(throttle: ThrottleSlots?) {
+        self.throttle = Mutex(throttle)
     }
 }

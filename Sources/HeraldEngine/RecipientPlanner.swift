@@ -1,51 +1,120 @@
-import HeraldContent
 import Foundation
+import HeraldContent
 import HeraldCore
 
-/// Decides, for one user, what each channel of a campaign does: send (with rendered content) or
-/// skip with a reason. Pure: no store, no clock.
+/// Decides, for one user, what each channel of a campaign does: send (with rendered content, a
+/// due time and an expiry) or skip with a reason. Pure: no store, no clock.
 ///
-/// Order of checks per channel: a provider for the channel, an address, the opt-in (channel,
-/// category, channel:category), then `first_available` (a later channel is `not_needed` once one
-/// is chosen), then rendering.
+/// Order of checks per channel: `first_available` already satisfied (`not_needed`), an address,
+/// the opt-in (channel, category, channel:category), a provider for the channel; then the due
+/// time (the recipient's wall clock for a schedule in their zone, the throttle, quiet hours),
+/// expiry, frequency caps, and rendering. A capped channel lets `first_available` fall through
+/// to the next one.
 public struct RecipientPlanner: Sendable {
+    /// herald.yml's `limits:` and `default_timezone`: what applies to every campaign.
+    public struct Limits: Sendable {
+        /// Caps across all campaigns. Default none.
+        public var frequencyCaps: [FrequencyCap]
+        /// Quiet hours of campaigns without their own. Default none.
+        public var quietHours: QuietHours?
+        /// The zone of recipients without a valid one of their own. Default UTC.
+        public var defaultZone: TimeZone
+
+        public init(frequencyCaps: [FrequencyCap] = [], quietHours: QuietHours? = nil, defaultZone: TimeZone = TimeZone(identifier: "UTC")!) {
+            self.frequencyCaps = frequencyCaps
+            self.quietHours = quietHours
+            self.defaultZone = defaultZone
+        }
+    }
+
     public var routing: ChannelRouting
     /// Signs `{{unsubscribe_url}}`; `nil` (the variable renders empty) without `tracking:`.
     public var unsubscribeLinks: UnsubscribeLinks?
+    public var limits: Limits
 
-    public init(routing: ChannelRouting, unsubscribeLinks: UnsubscribeLinks? = nil) {
+    public init(routing: ChannelRouting, unsubscribeLinks: UnsubscribeLinks? = nil, limits: Limits = Limits()) {
         self.routing = routing
         self.unsubscribeLinks = unsubscribeLinks
+        self.limits = limits
     }
 
+    /// The user's zone, or the default one (`isDefault`) when theirs is missing or unknown.
+    public func zone(of user: User) -> (zone: TimeZone, isDefault: Bool) {
+        if let name = user.timezone, let zone = TimeZoneCache.shared.zone(named: name) { return (zone, false) }
+        return (limits.defaultZone, true)
+    }
+
+    /// The caps that apply to `campaign`, each with the campaign it is narrowed to (`nil` for the
+    /// global caps, which count every campaign) and where it was written.
+    func caps(of campaign: Campaign) -> [(cap: FrequencyCap, scope: String?, source: String)] {
+        limits.frequencyCaps.map { ($0, nil, "herald.yml limits") } + campaign.frequencyCaps.map { ($0, campaign.id, "campaign \(campaign.id)") }
+    }
+
+    /// The decisions for `user`.
+    ///
+    /// - Parameters:
+    ///   - now: when planning happens: a notification whose expiry has passed is not planned.
+    ///   - history: the user's cap ledger (notifications planned or sent around this time).
+    ///   - throttle: the campaign's throttle while it is planned; each send takes a slot.
     public func plan(
-        _ user: User, campaign: Campaign, occurrence: Occurrence, dueAt: Date, renderer: some NotificationRendering
+        _ user: User, campaign: Campaign, occurrence: Occurrence, now: Date, history: [CapEntry] = [],
+        throttle: inout ThrottleSlots?, renderer: some NotificationRendering
     ) -> [PlannedNotification] {
+        let zone = zone(of: user).zone
+        // A schedule in each recipient's zone: due when their own clock shows the time.
+        let intended = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt)?.instant(in: zone) ?? occurrence.fireAt
+        let expiresAt = campaign.expiresAfter.map { intended.addingTimeInterval(Double($0.seconds)) }
+        let quietHours = campaign.isTransactional ? nil : campaign.quietHours ?? limits.quietHours
+        var history = history
         var result: [PlannedNotification] = []
         var reached = false
         for channel in campaign.channels {
-            func make(_ decision: PlannedNotification.Decision, device: Device? = nil, provider: String?, address: String?) -> PlannedNotification {
+            func make(_ decision: PlannedNotification.Decision, dueAt: Date = intended, device: Device? = nil, provider: String?, address: String?) -> PlannedNotification {
                 PlannedNotification(
                     occurrenceID: occurrence.id, campaignID: campaign.id, category: campaign.category, userID: user.id,
-                    channel: channel, device: device?.address ?? "", provider: provider, address: address, dueAt: dueAt, decision: decision
+                    channel: channel, device: device?.address ?? "", provider: provider, address: address, dueAt: dueAt,
+                    expiresAt: expiresAt, decision: decision
                 )
             }
+            func skip(_ reason: SkipReason, _ detail: String? = nil, dueAt: Date = intended) -> PlannedNotification {
+                make(.skip(reason, detail: detail), dueAt: dueAt, provider: nil, address: nil)
+            }
             if reached, campaign.delivery == .firstAvailable {
-                result.append(make(.skip(.notNeeded, detail: nil), provider: nil, address: nil))
+                result.append(skip(.notNeeded))
                 continue
             }
             let targets = self.targets(for: user, on: channel)
             guard !targets.isEmpty else {
-                result.append(make(.skip(.noAddress, detail: nil), provider: nil, address: nil))
+                result.append(skip(.noAddress))
                 continue
             }
             guard user.preferences.allows(channel: channel, category: campaign.category) else {
-                result.append(make(.skip(.optedOut, detail: nil), provider: nil, address: nil))
+                result.append(skip(.optedOut))
                 continue
             }
             let routed = targets.filter { $0.provider != nil }
             guard !routed.isEmpty else {
-                result.append(make(.skip(.noProvider, detail: "no provider that can carry it in herald.yml channels.\(channel.rawValue)"), provider: nil, address: nil))
+                result.append(skip(.noProvider, "no provider that can carry it in herald.yml channels.\(channel.rawValue)"))
+                continue
+            }
+            let due: Date
+            switch Self.dueTime(intended: intended, sends: routed.count, quietHours: quietHours, zone: zone, throttle: throttle) {
+            case .due(let instant):
+                due = instant
+            case .quiet(let instant):
+                let window = quietHours.map { "\($0.from)–\($0.to)" } ?? ""
+                result.append(skip(.quietHours, "due at \(ISO8601.string(from: instant, in: zone)) in quiet hours \(window) (then: drop)", dueAt: instant))
+                continue
+            }
+            if let expiresAt, due >= expiresAt || expiresAt <= now {
+                let when = due >= expiresAt ? "due at \(ISO8601.string(from: due, in: zone))" : "planned at \(ISO8601.string(from: now))"
+                result.append(skip(.expired, "\(when), after its expiry at \(ISO8601.string(from: expiresAt, in: zone)) (expires_after \(campaign.expiresAfter!))", dueAt: due))
+                continue
+            }
+            if let full = caps(of: campaign).first(where: { rule in
+                rule.cap.isFull(adding: channel, category: campaign.category, at: due, in: zone, history: history, campaignID: rule.scope)
+            }) {
+                result.append(skip(.capped, "\(full.cap.summary) (\(full.source))", dueAt: due))
                 continue
             }
             let decision: PlannedNotification.Decision
@@ -64,13 +133,50 @@ public struct RecipientPlanner: Sendable {
                 decision = .skip(.renderFailed, detail: String(describing: error))
             }
             for target in routed {
-                var planned = make(decision, device: target.device, provider: target.provider, address: target.address)
+                var planned = make(decision, dueAt: due, device: target.device, provider: target.provider, address: target.address)
                 planned.warning = warning
                 result.append(planned)
             }
-            if case .send = decision { reached = true }
+            if case .send = decision {
+                reached = true
+                throttle?.reserve(routed.count, at: due)
+                history.append(CapEntry(at: due, channel: channel, category: campaign.category, campaignID: campaign.id))
+            }
         }
         return result
+    }
+
+    /// The decisions for `user` in a campaign without throttle state: one recipient on its own
+    /// (a preview, a test).
+    public func plan(
+        _ user: User, campaign: Campaign, occurrence: Occurrence, now: Date, history: [CapEntry] = [], renderer: some NotificationRendering
+    ) -> [PlannedNotification] {
+        var throttle: ThrottleSlots? = nil
+        return plan(user, campaign: campaign, occurrence: occurrence, now: now, history: history, throttle: &throttle, renderer: renderer)
+    }
+
+    enum DueTime: Equatable {
+        case due(Date)
+        /// In quiet hours with `then: drop`, at this instant.
+        case quiet(Date)
+    }
+
+    /// When `sends` notifications meant for `intended` are due: the first instant the throttle
+    /// has room for them that is outside quiet hours (a notification delayed to the end of quiet
+    /// hours takes a throttle slot from there). A throttle so slow that every slot falls in quiet
+    /// hours gives up after a few rounds and keeps the last slot.
+    static func dueTime(intended: Date, sends: Int, quietHours: QuietHours?, zone: TimeZone, throttle: ThrottleSlots?) -> DueTime {
+        var due = intended
+        for _ in 0..<8 {
+            if let throttle { due = throttle.firstFree(atOrAfter: due, count: sends) }
+            guard let quietHours else { return .due(due) }
+            switch quietHours.decision(for: due, in: zone) {
+            case .unchanged: return .due(due)
+            case .dropped: return .quiet(due)
+            case .delayed(let until): due = until
+            }
+        }
+        return .due(due)
     }
 
     /// The addresses a channel reaches for this user: the email, the phone, or every active push
@@ -86,5 +192,25 @@ public struct RecipientPlanner: Sendable {
         case .push:
             return user.activeDevices.map { ($0.address, $0, routing.push[$0.platform]) }
         }
+    }
+}
+
+extension FrequencyCap {
+    /// The cap as a person reads it: `at most 3 per 1d on push`.
+    public var summary: String {
+        var text = "at most \(max) per \(per)"
+        if let channel { text += " on \(channel.rawValue)" }
+        if let category { text += " in \(category)" }
+        return text
+    }
+}
+
+extension RecipientPlanner.Limits {
+    /// herald.yml's `limits:` and `default_timezone` (UTC when the zone is unknown).
+    public init(_ configuration: HeraldConfiguration) {
+        self.init(
+            frequencyCaps: configuration.frequencyCaps, quietHours: configuration.quietHours,
+            defaultZone: TimeZoneCache.shared.zone(named: configuration.defaultTimezone) ?? TimeZone(identifier: "UTC")!
+        )
     }
 }

@@ -22,7 +22,7 @@ extension SQLiteStore {
             let ids = codec.encode(Array(attempts.keys))
             let rows = try Row.fetchAll(db, sql: """
                 SELECT n.id, n.device, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
-                       n.category, n.due_at, n.state, d.subscription, d.active, n.occurrence_id
+                       n.category, n.due_at, n.state, d.subscription, d.active, n.occurrence_id, n.expires_at
                 FROM notifications n
                 LEFT JOIN devices d ON d.rowid = (
                     SELECT rowid FROM devices WHERE n.channel = 'push' AND user_id = n.user_id AND address = n.address
@@ -56,7 +56,8 @@ extension SQLiteStore {
                 let message = OutboundMessage(
                     notificationID: id, occurrenceID: row[13], campaignID: row[2], userID: row[3],
                     channel: channel, category: row[8], provider: row[5] ?? "", address: deviceActive ? (row[6] ?? "") : "",
-                    subscription: subscription, content: content, attempt: attempt
+                    subscription: subscription, content: content, attempt: attempt,
+                    expiresAt: (row[14] as Double?).map(Date.init(timeIntervalSince1970:))
                 )
                 try markSending.execute(arguments: [attempt, timestamp, id])
                 let event: DeliveryEventType = wasInFlight ? .reclaimed : .sending

@@ -144,61 +144,111 @@ extension SQLiteStore {
         }
     }
 
-    public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
-        let rows: [(PlannedNotification, String?)] = batch.map { planned in
-            if case .send(let content) = planned.decision { return (planned, content.jsonText) }
-            return (planned, nil)
-        }
+    public func savePlanned(_ page: PlanningPage, at now: Date) async throws -> PlanSummary {
+        let users = page.capHistorySince.map { _ in codec.encode(page.userIDs) }
         return try await write { db in
-            let insertNotification = try db.cachedStatement(sql: """
-                INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
-                    address, content, state, reason, due_at, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (occurrence_id, user_id, channel, device) DO NOTHING
-                """)
-            let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, due_at) VALUES (?, ?, ?)")
-            let insertEvent = try db.cachedStatement(sql: """
-                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            let timestamp = now.timeIntervalSince1970
-            var summary = PlanSummary()
-            for (planned, content) in rows {
-                let state: NotificationState
-                var reason: String?
-                var detail: String?
-                switch planned.decision {
-                case .send:
-                    state = .planned
-                case .skip(let skipReason, let skipDetail):
-                    state = .skipped
-                    reason = skipReason.rawValue
-                    detail = skipDetail
-                }
-                try insertNotification.execute(arguments: [
-                    planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
-                    planned.channel.rawValue, planned.device, planned.provider, planned.address, content, state.rawValue, reason,
-                    planned.dueAt.timeIntervalSince1970, timestamp, timestamp,
-                ])
-                guard db.changesCount > 0 else {
-                    summary.duplicates += 1
-                    continue
-                }
-                let id = db.lastInsertedRowID
-                if state == .planned {
-                    try insertOutbox.execute(arguments: [id, planned.channel.rawValue, planned.dueAt.timeIntervalSince1970])
-                    summary.planned += 1
-                } else {
-                    summary.skipped += 1
-                }
-                let event: DeliveryEventType = state == .planned ? .planned : .skipped
-                try insertEvent.execute(arguments: [id, planned.campaignID, planned.channel.rawValue, event.rawValue, reason, timestamp, detail])
-                if let warning = planned.warning {
-                    try insertEvent.execute(arguments: [
-                        id, planned.campaignID, planned.channel.rawValue, DeliveryEventType.renderWarning.rawValue, nil, timestamp, warning,
+            let history = try page.capHistorySince.map { try Self.capHistory(db, users: users ?? "[]", since: $0) } ?? [:]
+            return try Self.insertPlanned(page.decide(history), db, at: now)
+        }
+    }
+
+    public func capHistory(of userIDs: [String], since: Date) async throws -> [String: [CapEntry]] {
+        let users = codec.encode(userIDs)
+        return try await read { db in try Self.capHistory(db, users: users, since: since) }
+    }
+
+    public func plannedSendsByInterval(occurrenceID: Int64, intervalSeconds: Double) async throws -> [Date: Int] {
+        try await read { db in
+            var counts: [Date: Int] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT CAST(due_at / ? AS INTEGER) AS interval, COUNT(*) FROM notifications
+                WHERE occurrence_id = ? AND state <> 'skipped' GROUP BY interval
+                """, arguments: [intervalSeconds, occurrenceID])
+            while let row = try rows.next() {
+                counts[Date(timeIntervalSince1970: Double(row[0] as Int64) * intervalSeconds)] = row[1]
+            }
+            return counts
+        }
+    }
+
+    /// The cap ledger slots of the users (a JSON array of ids) due at or after `since`.
+    static func capHistory(_ db: Database, users: String, since: Date) throws -> [String: [CapEntry]] {
+        var history: [String: [CapEntry]] = [:]
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT l.user_id, l.at, l.channel, l.category, l.campaign_id FROM json_each(?) u
+            JOIN cap_ledger l ON l.user_id = u.value AND l.at >= ?
+            """, arguments: [users, since.timeIntervalSince1970])
+        while let row = try rows.next() {
+            guard let channel = Channel(rawValue: row[2]) else { continue }
+            history[row[0], default: []].append(CapEntry(at: Date(timeIntervalSince1970: row[1]), channel: channel, category: row[3], campaignID: row[4]))
+        }
+        return history
+    }
+
+    /// Writes decisions: the notification (unless its key exists), its outbox row and cap slot
+    /// when it is to be sent, and its event.
+    static func insertPlanned(_ batch: [PlannedNotification], _ db: Database, at now: Date) throws -> PlanSummary {
+        let insertNotification = try db.cachedStatement(sql: """
+            INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
+                address, content, state, reason, due_at, expires_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (occurrence_id, user_id, channel, device) DO NOTHING
+            """)
+        let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, due_at) VALUES (?, ?, ?)")
+        let insertEvent = try db.cachedStatement(sql: """
+            INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """)
+        // Every device of a push decision shares one slot: a cap counts sends, not devices.
+        let reserveSlot = try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO cap_ledger (user_id, at, occurrence_id, channel, category, campaign_id) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        let timestamp = now.timeIntervalSince1970
+        var summary = PlanSummary()
+        for planned in batch {
+            let state: NotificationState
+            var reason: String?
+            var detail: String?
+            var content: String?
+            switch planned.decision {
+            case .send(let rendered):
+                state = .planned
+                content = rendered.jsonText
+            case .skip(let skipReason, let skipDetail):
+                state = .skipped
+                reason = skipReason.rawValue
+                detail = skipDetail
+            }
+            let due = planned.dueAt.timeIntervalSince1970
+            try insertNotification.execute(arguments: [
+                planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
+                planned.channel.rawValue, planned.device, planned.provider, planned.address, content, state.rawValue, reason,
+                due, planned.expiresAt?.timeIntervalSince1970, timestamp, timestamp,
+            ])
+            guard db.changesCount > 0 else {
+                summary.duplicates += 1
+                continue
+            }
+            let id = db.lastInsertedRowID
+            if state == .planned {
+                try insertOutbox.execute(arguments: [id, planned.channel.rawValue, due])
+                if planned.category != Campaign.transactionalCategory {
+                    try reserveSlot.execute(arguments: [
+                        planned.userID, due, planned.occurrenceID, planned.channel.rawValue, planned.category, planned.campaignID,
                     ])
                 }
+                summary.planned += 1
+                if due > timestamp { summary.dueLater += 1 }
+            } else {
+                summary.skipped += 1
             }
-            return summary
+            let event: DeliveryEventType = state == .planned ? .planned : .skipped
+            try insertEvent.execute(arguments: [id, planned.campaignID, planned.channel.rawValue, event.rawValue, reason, timestamp, detail])
+            if let warning = planned.warning {
+                try insertEvent.execute(arguments: [
+                    id, planned.campaignID, planned.channel.rawValue, DeliveryEventType.renderWarning.rawValue, nil, timestamp, warning,
+                ])
+            }
         }
+        return summary
     }
 }

@@ -157,6 +157,24 @@ enum StoreMigrations {
             // that a resumed send renders what the interrupted one did.
             try db.execute(sql: "ALTER TABLE occurrences ADD COLUMN params TEXT NOT NULL DEFAULT '{}'")
         }
+        // Frequency caps and expiry are applied when planning. The v1 cap ledger was never
+        // written; it is replaced by one keyed for the planner's read (a user's slots from an
+        // instant on) with what a cap narrows by (channel, category, campaign).
+        migrator.registerMigration("v3-caps-and-expiry") { db in
+            try db.execute(sql: """
+                ALTER TABLE notifications ADD COLUMN expires_at REAL;
+                DROP TABLE cap_ledger;
+                CREATE TABLE cap_ledger (
+                    user_id TEXT NOT NULL,
+                    at REAL NOT NULL, -- when the notification is due
+                    occurrence_id INTEGER NOT NULL,
+                    channel TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    campaign_id TEXT NOT NULL,
+                    PRIMARY KEY (user_id, at, occurrence_id, channel)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -89,7 +89,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await app.store.analyze()
         print("3. created \(databasePath) with \(users) synthetic users (seed \(seed)); the provider sandbox listens on \(sandbox.host):\(sandbox.port)")
 
-        print("4. sending every campaign now (frequency caps, quiet hours, throttle and expires_after are checked but not applied yet):")
+        print("4. sending every campaign now (frequency caps, quiet hours, throttle and expiry applied; notifications due later wait in the outbox):")
         for campaign in loaded.campaigns {
             // A triggered campaign goes to a few users, as if their events had arrived.
             var recipients: [String]?

@@ -41,6 +41,7 @@ struct HeraldApp {
             routing: routing,
             segments: workspace.segments,
             unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
+            limits: RecipientPlanner.Limits(workspace.configuration),
             clock: clock,
             logger: logger
         )
@@ -78,6 +79,9 @@ struct HeraldApp {
                         + (summary.duplicates > 0 ? ", \(grouped(summary.duplicates)) already planned before" : "")
                         + (summary.alreadyPlannedUsers > 0 ? ", \(plural(summary.alreadyPlannedUsers, "recipient")) already planned before" : "")
                 )
+                if summary.dueLater > 0 {
+                    lines.append("  \(grouped(summary.dueLater)) of them are due later (quiet hours, the throttle, or the recipient's own clock): `herald deliver` sends each once it is due")
+                }
             } else {
                 lines.append("\(campaignID): planned completely before; delivering what is left")
             }
@@ -195,18 +199,5 @@ struct HeraldApp {
             delivery[dispatcher.channel] = try await dispatcher.drain()
         }
         return delivery
-    }
-
-    /// The settings of `campaign` and herald.yml that are read and checked but not applied by
-    /// this version, so that `send` can say so instead of ignoring them silently.
-    func unenforcedLimits(of campaign: Campaign) -> [String] {
-        var names: [String] = []
-        if !campaign.isTransactional {
-            if !campaign.frequencyCaps.isEmpty || !workspace.configuration.frequencyCaps.isEmpty { names.append("frequency caps") }
-            if campaign.quietHours != nil || workspace.configuration.quietHours != nil { names.append("quiet hours") }
-        }
-        if campaign.throttle != nil { names.append("throttle") }
-        if campaign.expiresAfter != nil { names.append("expires_after") }
-        return names
     }
 }

@@ -68,8 +68,8 @@ struct PreviewCommand: AsyncParsableCommand {
         }
         let occurrence = Occurrence(id: 0, campaignID: campaign.id, fireAt: now, definitionHash: campaign.definitionHash, isNew: true)
         let routing = workspace.configuration.channels.carried(by: ProviderTransports.carriers(in: workspace.configuration))
-        let decisions = RecipientPlanner(routing: routing)
-            .plan(recipient, campaign: previewed, occurrence: occurrence, dueAt: now, renderer: renderer)
+        let decisions = RecipientPlanner(routing: routing, limits: RecipientPlanner.Limits(workspace.configuration))
+            .plan(recipient, campaign: previewed, occurrence: occurrence, now: now, renderer: renderer)
         for decision in decisions {
             lines.append("")
             lines += try describe(decision, campaign: campaign, recipient: recipient, workspace: workspace)

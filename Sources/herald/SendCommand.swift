@@ -90,10 +90,6 @@ struct SendCommand: AsyncParsableCommand {
                     + "(\(plural(audience, "user")))"
             )
         }
-        let unenforced = app.unenforcedLimits(of: campaign)
-        if !unenforced.isEmpty {
-            printError("warning: \(campaign.id): \(unenforced.joined(separator: ", ")) are checked but not applied yet; this send goes out now to everyone eligible")
-        }
         if !users.isEmpty {
             for id in try await app.usersOutsideAudience(users, of: campaign) {
                 printError("warning: \(id) is not in the audience of \(campaign.id); sending to them because --user names them")

@@ -182,7 +182,7 @@ import Testing
             let fireAt = fixture.clock.now
             // The first run planned u-1 (push) and stopped before u-2.
             let occurrence = try await fixture.store.beginOccurrence(campaignID: "sale", fireAt: fireAt, definitionHash: "", at: fireAt)
-            let decisions = RecipientPlanner(routing: routing).plan(withDevice, campaign: sale, occurrence: occurrence, dueAt: fireAt, renderer: ClosureRenderer.simple)
+            let decisions = RecipientPlanner(routing: routing).plan(withDevice, campaign: sale, occurrence: occurrence, now: fireAt, renderer: ClosureRenderer.simple)
             _ = try await fixture.store.savePlanned(decisions, at: fireAt)
             // Meanwhile u-1's device died: planning u-1 afresh would now choose email.
             var deviceGone = withDevice

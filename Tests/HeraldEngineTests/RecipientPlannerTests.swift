@@ -15,7 +15,7 @@ func campaign(channels: [Channel], delivery: DeliveryMode = .firstAvailable, cat
 /// The decisions as `channel:target=outcome`, the way a person would read them.
 func decisions(_ user: User, _ campaign: Campaign) -> [String] {
     RecipientPlanner(routing: routing)
-        .plan(user, campaign: campaign, occurrence: occurrence, dueAt: Date(timeIntervalSince1970: 0), renderer: ClosureRenderer.simple)
+        .plan(user, campaign: campaign, occurrence: occurrence, now: Date(timeIntervalSince1970: 0), renderer: ClosureRenderer.simple)
         .map { planned in
             let outcome: String
             switch planned.decision {
@@ -54,7 +54,7 @@ func decisions(_ user: User, _ campaign: Campaign) -> [String] {
         ])
         #expect(decisions(user, campaign(channels: [.push])) == ["push:t-ios=send via apns", "push:t-new=send via fcm"])
         let keys = RecipientPlanner(routing: routing)
-            .plan(user, campaign: campaign(channels: [.push]), occurrence: occurrence, dueAt: Date(), renderer: ClosureRenderer.simple)
+            .plan(user, campaign: campaign(channels: [.push]), occurrence: occurrence, now: Date(timeIntervalSince1970: 0), renderer: ClosureRenderer.simple)
             .map { "\($0.occurrenceID) \($0.userID) \($0.channel.rawValue) \($0.device)" }
         #expect(keys == ["7 u-1 push t-ios", "7 u-1 push t-new"])
     }
@@ -92,7 +92,7 @@ func decisions(_ user: User, _ campaign: Campaign) -> [String] {
         }
         let planned = RecipientPlanner(routing: routing).plan(
             User(id: "u-1", email: "a@example.com", phone: "+15551234567"), campaign: campaign(channels: [.email, .sms]),
-            occurrence: occurrence, dueAt: Date(), renderer: renderer
+            occurrence: occurrence, now: Date(timeIntervalSince1970: 0), renderer: renderer
         )
         #expect(planned.map(\.decision) == [
             .skip(.renderFailed, detail: "no email section"), .send(.sms(SMSContent(body: "sale for u-1"))),

@@ -120,6 +120,8 @@ public struct PlannedNotification: Sendable, Hashable {
     public var provider: String?
     public var address: String?
     public var dueAt: Date
+    /// Not sent after this instant (`expires_after`): `skipped(expired)`. `nil`: never expires.
+    public var expiresAt: Date?
     public var decision: Decision
     /// A problem that did not stop the send (a variable that rendered empty); recorded as a
     /// `render_warning` event.
@@ -127,8 +129,10 @@ public struct PlannedNotification: Sendable, Hashable {
 
     public init(
         occurrenceID: Int64, campaignID: String, category: String, userID: String,
-        channel: Channel, device: String = "", provider: String?, address: String?, dueAt: Date, decision: Decision, warning: String? = nil
+        channel: Channel, device: String = "", provider: String?, address: String?, dueAt: Date, expiresAt: Date? = nil,
+        decision: Decision, warning: String? = nil
     ) {
+        self.expiresAt = expiresAt
         self.warning = warning
         self.device = device
         self.occurrenceID = occurrenceID
@@ -140,6 +144,33 @@ public struct PlannedNotification: Sendable, Hashable {
         self.address = address
         self.dueAt = dueAt
         self.decision = decision
+    }
+}
+
+/// One page of an audience for the store to plan in one write transaction: the users, and the
+/// decisions for them, made inside that transaction from the cap ledger as it is then. Checking a
+/// frequency cap and reserving its slot therefore happen together, so two planners (in two
+/// processes) can never together go past a cap.
+public struct PlanningPage: Sendable {
+    public var userIDs: [String]
+    /// Where the cap ledger is read from (entries due at or after it); `nil` when no cap can
+    /// apply, and nothing is read.
+    public var capHistorySince: Date?
+    /// The decisions for the page, given each user's cap ledger entries (users without any are
+    /// absent). Called once, inside the write transaction.
+    public var decide: @Sendable (_ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+
+    public init(
+        userIDs: [String], capHistorySince: Date?, decide: @escaping @Sendable (_ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+    ) {
+        self.userIDs = userIDs
+        self.capHistorySince = capHistorySince
+        self.decide = decide
+    }
+
+    /// A page of decisions already made, with no caps to check.
+    public init(_ batch: [PlannedNotification]) {
+        self.init(userIDs: [], capHistorySince: nil, decide: { _ in batch })
     }
 }
 

@@ -35,18 +35,22 @@ public struct PlanSummary: Sendable, Hashable {
     public var duplicates: Int
     /// Users an interrupted planning of the same occurrence had already done, left as they were.
     public var alreadyPlannedUsers: Int
+    /// Planned notifications due after the moment they were planned (quiet hours, the throttle,
+    /// or a recipient's own clock): they wait in the outbox.
+    public var dueLater: Int
 
-    public init(planned: Int = 0, skipped: Int = 0, duplicates: Int = 0, alreadyPlannedUsers: Int = 0) {
+    public init(planned: Int = 0, skipped: Int = 0, duplicates: Int = 0, alreadyPlannedUsers: Int = 0, dueLater: Int = 0) {
         self.planned = planned
         self.skipped = skipped
         self.duplicates = duplicates
         self.alreadyPlannedUsers = alreadyPlannedUsers
+        self.dueLater = dueLater
     }
 
     public static func + (lhs: PlanSummary, rhs: PlanSummary) -> PlanSummary {
         PlanSummary(
             planned: lhs.planned + rhs.planned, skipped: lhs.skipped + rhs.skipped, duplicates: lhs.duplicates + rhs.duplicates,
-            alreadyPlannedUsers: lhs.alreadyPlannedUsers + rhs.alreadyPlannedUsers
+            alreadyPlannedUsers: lhs.alreadyPlannedUsers + rhs.alreadyPlannedUsers, dueLater: lhs.dueLater + rhs.dueLater
         )
     }
 }
@@ -94,9 +98,21 @@ public protocol Store: Sendable {
     /// Marks an occurrence fully planned.
     func finishOccurrence(id: Int64, at now: Date) async throws
 
-    /// Writes a batch of planner decisions in one transaction: notifications, outbox rows for the
-    /// ones to send, and a `planned` or `skipped` event each. Keys already present are left alone.
-    func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary
+    /// Plans a page of users in one write transaction: reads their cap ledger (when the page
+    /// says from where), calls the page's `decide`, and writes its decisions: notifications,
+    /// outbox rows for the ones to send, a cap ledger slot for each send that is not
+    /// transactional, and a `planned` or `skipped` event each. Keys already present are left
+    /// alone.
+    func savePlanned(_ page: PlanningPage, at now: Date) async throws -> PlanSummary
+
+    /// The cap ledger of `userIDs` from `since` on, by user: what a dry run (`herald plan`)
+    /// counts caps against. Users without entries are absent.
+    func capHistory(of userIDs: [String], since: Date) async throws -> [String: [CapEntry]]
+
+    /// How many notifications of the occurrence are planned to send in each interval of
+    /// `intervalSeconds` (by the interval's first instant, intervals aligned to 1970): where a
+    /// resumed planning continues the campaign's throttle.
+    func plannedSendsByInterval(occurrenceID: Int64, intervalSeconds: Double) async throws -> [Date: Int]
 
     /// The outbox rows of `channel` due at `now` but leased to a dispatcher until later: how
     /// many, and when the last of those leases ends.
@@ -118,6 +134,13 @@ public protocol Store: Sendable {
     /// for a campaign sent more than once a total row per channel as well. Ordered by campaign,
     /// then send time (the total last), then channel.
     func report(campaignID: String?) async throws -> [ReportRow]
+}
+
+extension Store {
+    /// Writes a batch of decisions already made (no caps to check) in one transaction.
+    public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
+        try await savePlanned(PlanningPage(batch), at: now)
+    }
 }
 
 /// Keeps what a stand-in transport "sent", so that tests and the demo can see every message.

@@ -77,15 +77,11 @@ public struct LocalDateTime: Sendable, Hashable, Codable, Comparable, CustomStri
     /// A time in a DST gap (it never happens on the clock) moves forward by the length of the gap;
     /// a time in an overlap (it happens twice) is the first of the two instants.
     public func instant(in zone: TimeZone) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
         // Read the wall clock as if it were UTC, then correct by the zone's offset. Trying the
         // offsets in force just before and just after the naive instant finds both readings of an
         // overlap (take the earlier) and detects a gap (neither reading maps back to this time).
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC")!
-        let naive = utc.date(from: components)!
+        let days = ISO8601.daysFromCivil(year: year, month: month, day: day)
+        let naive = Date(timeIntervalSince1970: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
         let offsets = Set([
             zone.secondsFromGMT(for: naive.addingTimeInterval(-86_400)),
             zone.secondsFromGMT(for: naive),
