@@ -92,3 +92,21 @@ extension RecordedMessage {
     /// The Herald notification a message carries (SendGrid custom_args, Mandrill metadata).
     var notificationID: String? { metadata["herald_notification_id"] }
 }
+
+/// Removes herald.yml's `limits:` (frequency caps and quiet hours) from a workspace, for tests of
+/// something else (crashes, concurrency) that expect every notification to go out at once,
+/// whatever the hour: quiet hours would hold some back until the recipient's morning.
+func removeLimits(fromWorkspace workspace: String) throws {
+    let path = URL(fileURLWithPath: workspace).appendingPathComponent("herald.yml").path
+    var kept: [Substring] = []
+    var inLimits = false
+    for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false) {
+        if line == "limits:" {
+            inLimits = true
+        } else if inLimits, let first = line.first, first != " ", first != "#" {
+            inLimits = false
+        }
+        if !inLimits { kept.append(line) }
+    }
+    try kept.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+}

@@ -11,6 +11,8 @@ struct InspectionTests {
     func withUsers(_ body: (TemporaryDirectory) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            // What these tests check goes out at once, whatever the hour: no quiet hours.
+            try removeLimits(fromWorkspace: directory.path)
             let recent = ISO8601.string(from: Date().addingTimeInterval(-86_400))
             try directory.write("users.jsonl", [
                 #"{"id":"ana","email":"ana@example.com","phone":"+821012345678","locale":"en-US","first_name":"Ana","attributes":{"plan":"pro","last_seen_at":"\#(recent)"},"devices":[{"platform":"ios","token":"a1b2c3d4e5f6a7b8c9d0"}]}"#,
