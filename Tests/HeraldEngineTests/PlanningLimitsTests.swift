@@ -1,0 +1,93 @@
+import Foundation
+import HeraldCore
+import HeraldEngine
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// Frequency caps, throttle and expiry through the planner, the store's cap ledger and the
+/// dispatcher, on a real SQLite file in virtual time.
+@Suite struct PlanningLimitsTests {
+    static let start = ISO8601.date(from: "2026-12-01T03:00:00Z")!
+
+    static func users(_ count: Int) -> [User] {
+        (1...count).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com", timezone: "Asia/Seoul") }
+    }
+
+    static func campaign(_ id: String, throttle: RateLiteral? = nil, expiresAfter: DurationLiteral? = nil) -> Campaign {
+        Campaign(id: id, channels: [.email], template: id, schedule: .manual, throttle: throttle, expiresAfter: expiresAfter, file: "campaigns/\(id).yml")
+    }
+
+    static func planner(_ store: SQLiteStore, _ clock: ManualClock, limits: RecipientPlanner.Limits = RecipientPlanner.Limits(), batchSize: Int = 40) -> Planner {
+        Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, limits: limits, clock: clock, configuration: .init(batchSize: batchSize))
+    }
+
+    @Test func aGlobalCapStopsASecondCampaignForTheSameRecipientsAndTheLedgerHoldsOneSlotEach() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Self.start)
+            _ = try await store.upsertUsers(Self.users(100), at: clock.now)
+            let limits = RecipientPlanner.Limits(frequencyCaps: [FrequencyCap(max: 1, per: .calendarDay)])
+            let first = try await Self.planner(store, clock, limits: limits).plan(Self.campaign("sale"), fireAt: clock.now)
+            #expect(first.summary.planned == 100)
+            clock.advance(by: 3600)
+            let second = try await Self.planner(store, clock, limits: limits).plan(Self.campaign("flash"), fireAt: clock.now)
+            #expect(second.summary.planned == 0 && second.summary.skipped == 100)
+            #expect(try await store.rows(sql: "SELECT reason, COUNT(*) FROM notifications WHERE campaign_id = 'flash' GROUP BY reason") == [["capped", "100"]])
+            #expect(try await store.rows(sql: "SELECT detail FROM events WHERE campaign_id = 'flash' AND type = 'skipped' LIMIT 1") == [
+                ["at most 1 per calendar_day (herald.yml limits)"],
+            ])
+            #expect(try await store.rows(sql: "SELECT campaign_id, COUNT(*) FROM cap_ledger GROUP BY campaign_id") == [["sale", "100"]])
+            // The next day in Seoul (15:00Z is midnight there), the cap has room again.
+            clock.set(ISO8601.date(from: "2026-12-01T15:30:00Z")!)
+            let nextDay = try await Self.planner(store, clock, limits: limits).plan(Self.campaign("flash"), fireAt: clock.now)
+            #expect(nextDay.summary.planned == 100)
+        }
+    }
+
+    @Test func theThrottleHoldsAcrossPagesAndWhenAnInterruptedPlanningResumes() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Self.start)
+            let users = Self.users(250)
+            _ = try await store.upsertUsers(users, at: clock.now)
+            let sale = Self.campaign("sale", throttle: RateLiteral(count: 30, per: .minute))
+            let fireAt = clock.now
+            // The first run planned 110 users (pages of 40) and stopped; the second finishes the rest.
+            let partial = try await Self.planner(store, clock).plan(sale, fireAt: fireAt, recipients: users.prefix(110).map(\.id))
+            #expect(partial.summary.planned == 110)
+            let resumed = try await Self.planner(store, clock).plan(sale, fireAt: fireAt)
+            #expect(resumed.summary.planned == 140 && resumed.summary.alreadyPlannedUsers == 110)
+            let perMinute = try await store.rows(sql: """
+                SELECT CAST(due_at / 60 AS INTEGER) - \(Int(fireAt.timeIntervalSince1970) / 60), COUNT(*) FROM notifications GROUP BY 1 ORDER BY 1
+                """)
+            // 250 sends at 30 a minute: nine minutes, the last one partly filled; never more than 30.
+            #expect(perMinute.map { $0[1] } == ["30", "30", "30", "30", "30", "30", "30", "30", "10"])
+            #expect(perMinute.map { $0[0] } == (0...8).map(String.init))
+            // The first run filled minutes 0 to 3 (the last with 20); the resumed sends all wait for later minutes.
+            #expect(resumed.summary.dueLater == 140)
+        }
+    }
+
+    @Test func aNotificationNotSentBeforeItsExpiryIsSkippedExpiredAndNeverSent() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Self.start)
+            _ = try await store.upsertUsers(Self.users(10), at: clock.now)
+            _ = try await Self.planner(store, clock).plan(Self.campaign("sale", expiresAfter: DurationLiteral(amount: 1, unit: .hours)), fireAt: clock.now)
+            #expect(try await store.rows(sql: "SELECT DISTINCT expires_at - due_at FROM notifications") == [["3600.0"]])
+            // The workers were down for two hours.
+            clock.advance(by: 7200)
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let dispatcher = Dispatcher(
+                channel: .email, store: store, transports: [sendgrid], retryPolicy: RetryPolicy(maxAttempts: 3, initial: .seconds(2), maximum: .seconds(60)),
+                clock: clock
+            )
+            let summary = try await dispatcher.drain()
+            #expect(summary.skipped == 10 && summary.sent == 0)
+            #expect(sendgrid.messages.isEmpty)
+            #expect(try await store.rows(sql: "SELECT state, reason, COUNT(*) FROM notifications GROUP BY state, reason") == [["skipped", "expired", "10"]])
+            #expect(try await store.rows(sql: "SELECT detail FROM events WHERE type = 'skipped' LIMIT 1") == [["not sent by its expiry at 2026-12-01T04:00:00Z"]])
+        }
+    }
+}
