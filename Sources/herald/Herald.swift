@@ -10,7 +10,7 @@ struct Herald: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, SendCommand.self, DeliverCommand.self,
-            ReportCommand.self, ScheduleCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
+            ReportCommand.self, PlanCommand.self, ScheduleCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
         ]
     )
 }

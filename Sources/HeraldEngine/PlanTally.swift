@@ -1,0 +1,75 @@
+import Foundation
+import HeraldCore
+
+/// What a dry run of a campaign would do, counted page by page as the planner decides
+/// (`herald plan`): never more than a few numbers per channel, reason and hour, so that it runs
+/// over a million recipients in constant memory.
+public struct PlanTally: Sendable {
+    /// A channel and the provider that would carry it.
+    public struct Route: Sendable, Hashable, Comparable {
+        public var channel: Channel
+        public var provider: String
+
+        public static func < (lhs: Route, rhs: Route) -> Bool { (lhs.channel, lhs.provider) < (rhs.channel, rhs.provider) }
+    }
+
+    /// A skip reason; for `capped`, the cap that stopped it.
+    public struct Skip: Sendable, Hashable, Comparable {
+        public var reason: SkipReason
+        /// The cap, for `capped`; nil otherwise (the details of other reasons vary per recipient).
+        public var cap: String?
+
+        public static func < (lhs: Skip, rhs: Skip) -> Bool { (lhs.reason.rawValue, lhs.cap ?? "") < (rhs.reason.rawValue, rhs.cap ?? "") }
+    }
+
+    /// A channel and a recipient locale, for one rendered sample each.
+    public struct SampleKey: Sendable, Hashable, Comparable {
+        public var channel: Channel
+        /// The recipient's locale as stored; "" when they have none.
+        public var locale: String
+
+        public static func < (lhs: SampleKey, rhs: SampleKey) -> Bool { (lhs.channel, lhs.locale) < (rhs.channel, rhs.locale) }
+    }
+
+    public struct Sample: Sendable, Hashable {
+        public var userID: String
+        public var content: NotificationContent
+    }
+
+    public var sends: [Route: Int] = [:]
+    public var skips: [Skip: Int] = [:]
+    /// Notifications to send by the hour they are due (the hour's first instant, UTC).
+    public var dueByHour: [Date: Int] = [:]
+    public var samples: [SampleKey: Sample] = [:]
+    /// SMS messages and the segments they take, by provider.
+    public var smsMessages: [String: Int] = [:]
+    public var smsSegments: [String: Int] = [:]
+
+    public init() {}
+
+    public var planned: Int { sends.values.reduce(0, +) }
+    public var skipped: Int { skips.values.reduce(0, +) }
+
+    /// Counts one page of decisions; `users` gives each recipient's locale for the samples, and
+    /// `segments` the segments an SMS body takes with a provider.
+    public mutating func add(_ decisions: [PlannedNotification], users: [User], segments: (_ body: String, _ provider: String) -> Int) {
+        var locales: [String: String]?
+        for decision in decisions {
+            switch decision.decision {
+            case .skip(let reason, let detail):
+                skips[Skip(reason: reason, cap: reason == .capped ? detail : nil), default: 0] += 1
+            case .send(let content):
+                sends[Route(channel: decision.channel, provider: decision.provider ?? "-"), default: 0] += 1
+                let hour = (decision.dueAt.timeIntervalSince1970 / 3600).rounded(.down) * 3600
+                dueByHour[Date(timeIntervalSince1970: hour), default: 0] += 1
+                if case .sms(let sms) = content, let provider = decision.provider {
+                    smsMessages[provider, default: 0] += 1
+                    smsSegments[provider, default: 0] += segments(sms.body, provider)
+                }
+                if locales == nil { locales = Dictionary(users.map { ($0.id, $0.locale ?? "") }, uniquingKeysWith: { first, _ in first }) }
+                let key = SampleKey(channel: decision.channel, locale: locales?[decision.userID] ?? "")
+                if samples[key] == nil { samples[key] = Sample(userID: decision.userID, content: content) }
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import HeraldContent
+import HeraldCore
+import HeraldEngine
+import HeraldProviders
+import HeraldStore
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what sending a campaign would do, without writing anything.",
+        discussion: """
+            A dry run for review: the same decisions `send` makes (addresses, opt-ins, frequency caps against what \
+            recipients were already sent, quiet hours, throttle, expiry, rendering), against the users in the store \
+            as they are now, with nothing written. It shows the audience, skips by reason (capped ones by the cap that \
+            stopped them), notifications per channel and provider, when they fall due (per hour, on the clock of \
+            default_timezone), SMS segments and, with prices in herald.yml, the cost; and one rendered sample per \
+            channel and locale.
+
+            Without --at, a scheduled campaign is planned for its next occurrence and any other for now.
+            """
+    )
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Argument(help: "The campaign id.")
+    var campaign: String
+
+    @Option(help: "Plan as if the campaign fired at this ISO 8601 instant (e.g. 2026-12-01T09:00:00Z).")
+    var at: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A template parameter (repeatable), as with `send`.", valueName: "key=value"))
+    var params: [String] = []
+
+    @Option(help: "table (default) or json.")
+    var format: OutputFormat = .table
+
+    @Flag(help: "No progress on the terminal.")
+    var quiet = false
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    func validate() throws {
+        if let at, ISO8601.date(from: at) == nil {
+            throw ValidationError("--at '\(at)' is not an ISO 8601 instant, e.g. 2026-12-01T09:00:00Z")
+        }
+        _ = try SendCommand.parseParams(params)
+    }
+
+    func run() async throws {
+        let workspace = try options.loadWorkspace()
+        let campaign = try options.campaign(self.campaign, in: workspace)
+        let store = try options.openStore(for: workspace, access: .readOnly)
+        let now = Date()
+        let (fireAt, when) = at.flatMap(ISO8601.date(from:)).map { ($0, "as if sent at \(ISO8601.string(from: $0))") }
+            ?? Self.nextFire(of: campaign.schedule, after: now).map { ($0, "its next occurrence, \(ISO8601.string(from: $0))") }
+            ?? (now, "now, \(ISO8601.string(from: now))")
+        let routing = workspace.configuration.channels.carried(by: ProviderTransports.carriers(in: workspace.configuration))
+        let planner = Planner(
+            store: store, renderer: TemplateRenderer(workspace: workspace), routing: routing, segments: workspace.segments,
+            unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
+            limits: RecipientPlanner.Limits(workspace.configuration), clock: FixedClock(now: fireAt)
+        )
+        var tally = PlanTally()
+        let result = try await planner.dryRun(campaign, fireAt: fireAt, params: try SendCommand.parseParams(params)) { users, decisions in
+            tally.add(decisions, users: users) { body, _ in PlanReport.segments(of: body) }
+        }
+        let zone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone) ?? TimeZone(identifier: "UTC")!
+        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, zone: zone)
+        switch format {
+        case .table: print(report.text(width: Terminal.width))
+        case .json: print(report.json())
+        }
+    }
+
+    /// The next fire instant of a schedule: an `at` even if past (it is its only occurrence), a
+    /// cron's next one after `now`; nil for manual and triggered campaigns. A schedule in each
+    /// recipient's zone fires when the earliest zone reaches its time.
+    static func nextFire(of schedule: Schedule, after now: Date) -> Date? {
+        func zone(_ zone: ScheduleZone) -> TimeZone? {
+            switch zone {
+            case .recipient: ScheduleZone.earliest
+            case .fixed(let name): TimeZoneCache.shared.zone(named: name)
+            }
+        }
+        switch schedule {
+        case .at(let time, let scheduleZone):
+            return zone(scheduleZone).map { time.instant(in: $0) }
+        case .cron(let cron):
+            guard let tz = zone(cron.zone) else { return nil }
+            let window = cron.start.flatMap { start in cron.end.map { start...$0 } }
+            return cron.expression.next(after: now, in: tz, window: window)
+        case .trigger, .manual:
+            return nil
+        }
+    }
+}
+
+/// A clock that always reads one instant: a dry run decides as if it were the fire instant.
+struct FixedClock: WallClock {
+    var now: Date
+}
