@@ -15,6 +15,15 @@ extension SQLiteStore {
         return (condition.sql, StatementArguments(condition.arguments.map(\.databaseValue)))
     }
 
+    /// The condition of an audience rule restricted to some users: the id test first, so that
+    /// SQLite looks up those users by primary key and evaluates the rule for them alone.
+    func ruleCondition(_ source: RuleSource, among ids: [String], now: Date, campaignID: String) throws -> (sql: String, arguments: StatementArguments) {
+        let rule = try ruleCondition(source, now: now, campaignID: campaignID)
+        var arguments: StatementArguments = [codec.encode(ids)]
+        arguments += rule.arguments
+        return ("id IN (SELECT value FROM json_each(?)) AND (\(rule.sql))", arguments)
+    }
+
     /// The SQL an audience compiles to and SQLite's plan for it, for `herald audience --explain`.
     public func explain(_ source: RuleSource, now: Date, campaignID: String) async throws -> (sql: String, plan: [String]) {
         let rule = try compiledRule(source)

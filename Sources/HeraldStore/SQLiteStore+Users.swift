@@ -101,7 +101,10 @@ extension SQLiteStore {
             }
         } catch let error as DatabaseError {
             var place = ""
-            if case .rule(let source, _, _) = filter { place = "\(source.location): " }
+            switch filter {
+            case .rule(let source, _, _), .ruleAmong(_, let source, _, _): place = "\(source.location): "
+            case .everyone, .ids: break
+            }
             throw StoreError(.invalidAudience, "\(place)the audience rule cannot run in SQLite (\(error.message ?? "\(error.resultCode)")); simplify it")
         }
     }
@@ -169,6 +172,8 @@ extension SQLiteStore {
             return ("id IN (SELECT value FROM json_each(?))", [codec.encode(ids)])
         case .rule(let source, let now, let campaignID):
             return try ruleCondition(source, now: now, campaignID: campaignID)
+        case .ruleAmong(let ids, let source, let now, let campaignID):
+            return try ruleCondition(source, among: ids, now: now, campaignID: campaignID)
         }
     }
 }

@@ -175,6 +175,31 @@ enum StoreMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        // Events received for users (`herald trigger`, later the API), which plan the campaigns
+        // that name them and which `performed()` and `count()` read; and which occurrence each
+        // triggered campaign got, so that a repeated external id plans nothing twice.
+        migrator.registerMigration("v3-received-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE received_events (
+                    id INTEGER PRIMARY KEY,
+                    external_id TEXT UNIQUE, -- the sender's id for the event; NULL: every receipt is a new event
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    properties TEXT NOT NULL DEFAULT '{}', -- a JSON object, keys sorted
+                    received_at REAL NOT NULL, -- when the event happened, seconds since 1970
+                    recorded_at REAL NOT NULL
+                );
+                -- performed() and count() ask for one user's events of one name after an instant.
+                CREATE INDEX received_events_by_user ON received_events (user_id, name, received_at);
+                CREATE TABLE triggered_occurrences (
+                    event_id INTEGER NOT NULL REFERENCES received_events(id) ON DELETE CASCADE,
+                    campaign_id TEXT NOT NULL,
+                    occurrence_id INTEGER NOT NULL REFERENCES occurrences(id),
+                    due_at INTEGER NOT NULL, -- milliseconds since 1970: the event's instant plus the delay
+                    PRIMARY KEY (event_id, campaign_id)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -9,8 +9,8 @@ struct Herald: AsyncParsableCommand {
         abstract: "Self-hosted push, SMS and email notifications from campaign files in git.",
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, SendCommand.self, DeliverCommand.self,
-            ReportCommand.self, PlanCommand.self, ScheduleCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
+            InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, PlanCommand.self, SendCommand.self,
+            TriggerCommand.self, DeliverCommand.self, ReportCommand.self, ScheduleCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
         ]
     )
 }

@@ -8,6 +8,9 @@ public enum UserFilter: Sendable, Hashable {
     case rule(RuleSource, now: Date, campaignID: String)
     /// Exactly these users (API sends).
     case ids([String])
+    /// Those of these users who match an audience expression, evaluated at `now` for
+    /// `campaignID`: whether a triggered campaign's audience holds the user an event names.
+    case ruleAmong(ids: [String], RuleSource, now: Date, campaignID: String)
 }
 
 /// How many rows an import changed.
@@ -134,6 +137,23 @@ public protocol Store: Sendable {
     /// for a campaign sent more than once a total row per channel as well. Ordered by campaign,
     /// then send time (the total last), then channel.
     func report(campaignID: String?) async throws -> [ReportRow]
+
+    // MARK: events
+
+    /// Records an event received for a known user and creates one occurrence (of kind `trigger`)
+    /// per campaign it triggers, due at that campaign's `dueAt`, all in one transaction: either
+    /// the event and every occurrence are written, or nothing is.
+    ///
+    /// An event whose `externalID` was recorded before is the same event: nothing is written and
+    /// the receipt holds the first event and its occurrences (`isNew` false), so a caller that
+    /// repeats a request plans each campaign once, and finishes an interrupted planning.
+    ///
+    /// - Throws: ``EventError`` when no user has the event's user id, or when the external id
+    ///   was recorded for another user, event name or properties.
+    func recordEvent(_ event: ReceivedEvent, triggering campaigns: [TriggeredCampaign], at now: Date) async throws -> EventReceipt
+
+    /// Up to `limit` events received for `userID`, newest first; only those named `name` unless nil.
+    func receivedEvents(userID: String, named name: String?, limit: Int) async throws -> [ReceivedEvent]
 }
 
 extension Store {

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    public func recordEvent(_ event: ReceivedEvent, triggering campaigns: [TriggeredCampaign], at now: Date) async throws -> EventReceipt {
+        try await write { db in
+            if let externalID = event.externalID, let first = try Self.receivedEvent(db, where: "external_id = ?", arguments: [externalID]) {
+                guard first.userID == event.userID, first.name == event.name, first.properties == event.properties else {
+                    throw EventError(.conflictingID, Self.conflictMessage(first, event))
+                }
+                return EventReceipt(event: first, isNew: false, occurrences: try Self.triggeredOccurrences(db, eventID: first.id))
+            }
+            // Checked in the transaction that inserts, so that an event is never recorded for a
+            // user another process has just removed (the foreign key would refuse it too, less clearly).
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [event.userID]) != nil else {
+                throw EventError(.unknownUser, "no user with id \(Quoted.visible(event.userID))")
+            }
+            let timestamp = now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT INTO received_events (external_id, user_id, name, properties, received_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [event.externalID, event.userID, event.name, event.properties.jsonText, event.receivedAt.timeIntervalSince1970, timestamp])
+            var recorded = event
+            recorded.id = db.lastInsertedRowID
+            var occurrences: [String: Occurrence] = [:]
+            for campaign in campaigns {
+                let due = Self.milliseconds(campaign.dueAt)
+                // An occurrence is unique by campaign and fire instant, and two users' events can
+                // fall in the same millisecond: the key moves on by a millisecond until it is free.
+                // The due time stays exact: it is kept with the trigger.
+                var fire = due
+                while try Bool.fetchOne(db, sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [campaign.campaignID, fire]) != nil {
+                    fire += 1
+                }
+                try db.execute(sql: """
+                    INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params)
+                    VALUES (?, ?, ?, 'planning', ?, 'trigger', '{}')
+                    """, arguments: [campaign.campaignID, fire, campaign.definitionHash, timestamp])
+                let occurrenceID = db.lastInsertedRowID
+                try db.execute(sql: """
+                    INSERT INTO triggered_occurrences (event_id, campaign_id, occurrence_id, due_at) VALUES (?, ?, ?, ?)
+                    """, arguments: [recorded.id, campaign.campaignID, occurrenceID, due])
+                occurrences[campaign.campaignID] = Self.triggeredOccurrence(
+                    id: occurrenceID, campaignID: campaign.campaignID, due: due, definitionHash: campaign.definitionHash, isNew: true, isPlanned: false
+                )
+            }
+            return EventReceipt(event: recorded, isNew: true, occurrences: occurrences)
+        }
+    }
+
+    public func receivedEvents(userID: String, named name: String?, limit: Int) async throws -> [ReceivedEvent] {
+        try await read { db in
+            try Self.receivedEvents(
+                db, where: name == nil ? "user_id = ?" : "user_id = ? AND name = ?",
+                arguments: name.map { [userID, $0] } ?? [userID], order: "received_at DESC, id DESC", limit: limit
+            )
+        }
+    }
+
+    /// The decisions planned for an occurrence, one per notification, in channel order: what a
+    /// triggered send did for its user (`planned`, or `skipped` with a reason).
+    public func decisions(occurrenceID: Int64) async throws -> [(channel: Channel, state: NotificationState, reason: String?, dueAt: Date)] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT channel, state, reason, due_at FROM notifications WHERE occurrence_id = ? ORDER BY id
+                """, arguments: [occurrenceID]).compactMap { row in
+                guard let channel = Channel(rawValue: row[0]), let state = NotificationState(rawValue: row[1]) else { return nil }
+                return (channel, state, row[2], Date(timeIntervalSince1970: row[3]))
+            }
+        }
+    }
+
+    static func receivedEvent(_ db: Database, where condition: String, arguments: StatementArguments) throws -> ReceivedEvent? {
+        try receivedEvents(db, where: condition, arguments: arguments, order: "id", limit: 1).first
+    }
+
+    static func receivedEvents(_ db: Database, where condition: String, arguments: StatementArguments, order: String, limit: Int) throws -> [ReceivedEvent] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, external_id, user_id, name, properties, received_at FROM received_events WHERE \(condition) ORDER BY \(order) LIMIT ?
+            """, arguments: arguments + [limit]).map { row in
+            ReceivedEvent(
+                id: row[0], externalID: row[1], userID: row[2], name: row[3], properties: EventProperties(storedJSON: row[4]),
+                receivedAt: Date(timeIntervalSince1970: row[5])
+            )
+        }
+    }
+
+    /// The occurrences an event created, by campaign id.
+    static func triggeredOccurrences(_ db: Database, eventID: Int64) throws -> [String: Occurrence] {
+        var occurrences: [String: Occurrence] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT t.campaign_id, t.due_at, o.id, o.definition_hash, o.state
+            FROM triggered_occurrences t JOIN occurrences o ON o.id = t.occurrence_id
+            WHERE t.event_id = ?
+            """, arguments: [eventID]) {
+            let campaignID: String = row[0]
+            occurrences[campaignID] = triggeredOccurrence(
+                id: row[2], campaignID: campaignID, due: row[1], definitionHash: row[3], isNew: false, isPlanned: (row[4] as String) == "planned"
+            )
+        }
+        return occurrences
+    }
+
+    /// A triggered occurrence as the planner takes it: fired at the exact due time (the planner
+    /// makes it every notification's due time), whatever millisecond its row's key moved to.
+    ///
+    /// Stored with kind `trigger`; in memory it is a send to named users (`.users`), which is what
+    /// it is to the planner, until `Occurrence.Kind` has a case of its own.
+    static func triggeredOccurrence(id: Int64, campaignID: String, due: Int64, definitionHash: String, isNew: Bool, isPlanned: Bool) -> Occurrence {
+        Occurrence(
+            id: id, campaignID: campaignID, fireAt: date(milliseconds: due), definitionHash: definitionHash, kind: .users,
+            isNew: isNew, isPlanned: isPlanned
+        )
+    }
+
+    static func conflictMessage(_ first: ReceivedEvent, _ event: ReceivedEvent) -> String {
+        var differences: [String] = []
+        if first.userID != event.userID { differences.append("user \(Quoted.visible(first.userID))") }
+        if first.name != event.name { differences.append("name \(Quoted.visible(first.name))") }
+        if first.properties != event.properties { differences.append("properties \(Quoted.visible(first.properties.jsonText, limit: 120))") }
+        return "event id \(Quoted.visible(first.externalID ?? "")) was received on \(ISO8601.string(from: first.receivedAt)) with "
+            + differences.joined(separator: ", ") + "; an id names one event: give a new id for a new event"
+    }
+}
