@@ -103,12 +103,9 @@ extension SQLiteStore {
 
     /// A triggered occurrence as the planner takes it: fired at the exact due time (the planner
     /// makes it every notification's due time), whatever millisecond its row's key moved to.
-    ///
-    /// Stored with kind `trigger`; in memory it is a send to named users (`.users`), which is what
-    /// it is to the planner, until `Occurrence.Kind` has a case of its own.
     static func triggeredOccurrence(id: Int64, campaignID: String, due: Int64, definitionHash: String, isNew: Bool, isPlanned: Bool) -> Occurrence {
         Occurrence(
-            id: id, campaignID: campaignID, fireAt: date(milliseconds: due), definitionHash: definitionHash, kind: .users,
+            id: id, campaignID: campaignID, fireAt: date(milliseconds: due), definitionHash: definitionHash, kind: .trigger,
             isNew: isNew, isPlanned: isPlanned
         )
     }

@@ -8,6 +8,8 @@ public struct Occurrence: Sendable, Hashable {
         case audience
         /// The campaign sent to named users (`send --user`, an API send).
         case users
+        /// The campaign planned for the user an event happened to (`herald trigger`).
+        case trigger
     }
 
     public var id: Int64
