@@ -70,13 +70,19 @@ public struct ProviderConfiguration: Sendable, Hashable {
     /// Every field but `kind`, e.g. `account_sid`, `auth_token`, `base_url`, `rate`.
     public var settings: [String: String]
     public var rate: RateLiteral?
+    /// `price:`, what the provider charges; `nil` when herald.yml does not say. Not in `settings`.
+    public var price: ProviderPrice?
     public var location: SourceLocation
 
-    public init(name: String, kind: ProviderKind, settings: [String: String], rate: RateLiteral? = nil, location: SourceLocation) {
+    public init(
+        name: String, kind: ProviderKind, settings: [String: String], rate: RateLiteral? = nil, price: ProviderPrice? = nil,
+        location: SourceLocation
+    ) {
         self.name = name
         self.kind = kind
         self.settings = settings
         self.rate = rate
+        self.price = price
         self.location = location
     }
 }

@@ -198,11 +198,17 @@ struct ConfigurationDecoder {
             var kind: ProviderKind?
             var values: [String: String] = [:]
             var rate: RateLiteral?
+            var priceNode: Node?
             var failed = false
             for setting in settings {
                 if setting.key == "kind" {
                     kind = reader.choice(setting.value, name: "'kind'", kind: "provider kind")
                     if kind == nil { failed = true }
+                    continue
+                }
+                if setting.key == "price" {
+                    // A mapping, read once the kind is known: what can be priced depends on it.
+                    priceNode = reader.isNull(setting.value) ? nil : setting.value
                     continue
                 }
                 guard let value = reader.text(setting.value, name: reader.quoted(setting.key), expected: "a text value") else {
@@ -225,10 +231,122 @@ struct ConfigurationDecoder {
             ) {
                 failed = true
             }
+            var price: ProviderPrice?
+            if let priceNode {
+                price = self.price(priceNode, provider: name, kind: kind)
+                if price == nil { failed = true }
+            }
             guard !failed else { continue }
-            providers.append(ProviderConfiguration(name: name, kind: kind, settings: values, rate: rate, location: reader.location(of: entry.keyNode)))
+            providers.append(ProviderConfiguration(
+                name: name, kind: kind, settings: values, rate: rate, price: price, location: reader.location(of: entry.keyNode)
+            ))
         }
         return (providers, names)
+    }
+
+    // MARK: price
+
+    /// `price: {per_segment: "0.0079 USD"}` (SMS providers, which bill per segment) or
+    /// `price: {per_message: "0.0001 USD"}` (any provider): one of the two.
+    private func price(_ node: Node, provider: String, kind: ProviderKind) -> ProviderPrice? {
+        let example = kind.channel == .sms ? "{per_segment: \"0.0079 USD\"}" : "{per_message: \"0.0001 USD\"}"
+        let known = ProviderPrice.Unit.allCases.map(\.rawValue)
+        guard let fields = reader.fields(node, name: "'price'", expected: example, known: known) else { return nil }
+        let written = if case .mapping(let mapping) = node { mapping.count } else { 0 }
+        if written == 0 {
+            reader.error("no price for provider '\(provider)'", at: node, hint: "expected \(example), or remove 'price'")
+            return nil
+        }
+        var price: ProviderPrice?
+        var seen: ProviderPrice.Unit?
+        // An unknown key is already reported; the known ones are still checked.
+        var failed = fields.entries.count != written
+        for entry in fields.entries {
+            guard let unit = ProviderPrice.Unit(rawValue: entry.key) else { continue }
+            if unit == .segment, kind.channel != .sms {
+                reader.error(
+                    "provider '\(provider)' of kind \(kind.rawValue) carries \(kind.channel.rawValue), which has no segments",
+                    at: entry.keyNode, hint: "price it per message, e.g. price: {per_message: \"0.0001 USD\"}"
+                )
+                failed = true
+                continue
+            }
+            if seen != nil {
+                reader.error(
+                    "provider '\(provider)' has both per_segment and per_message", at: entry.keyNode,
+                    hint: "keep one: Twilio and Vonage bill per segment"
+                )
+                failed = true
+                continue
+            }
+            seen = unit
+            guard let amount = money(entry.value, name: "'\(entry.key)' of provider '\(provider)'") else {
+                failed = true
+                continue
+            }
+            price = ProviderPrice(unit, amount)
+        }
+        return failed ? nil : price
+    }
+
+    /// `"0.0079 USD"`: a non-negative decimal amount, a space and an ISO 4217 code Foundation knows.
+    private func money(_ node: Node, name: String) -> Money? {
+        let expected = "an amount and an ISO 4217 currency code, e.g. \"0.0079 USD\""
+        guard let text = reader.text(node, name: name, expected: expected) else { return nil }
+        let parts = text.split(separator: " ")
+        guard parts.count == 2 else {
+            if parts.count == 1, Self.isPlainDecimal(parts[0]) {
+                reader.error("no currency in price \(reader.quoted(text)) for \(name)", at: node, hint: "write the code after the amount, e.g. \"\(text) USD\"")
+            } else {
+                reader.error("invalid price \(reader.quoted(text)) for \(name)", at: node, hint: "expected \(expected)")
+            }
+            return nil
+        }
+        let (amountText, code) = (String(parts[0]), String(parts[1]))
+        if Money.knownCurrencies.contains(amountText), Self.isPlainDecimal(code[...]) {
+            reader.error("invalid price \(reader.quoted(text)) for \(name)", at: node, hint: "write the amount first, e.g. \"\(code) \(amountText)\"")
+            return nil
+        }
+        var failed = false
+        if amountText.hasPrefix("-"), Self.isPlainDecimal(amountText.dropFirst()) {
+            reader.error("negative price \(reader.quoted(text)) for \(name)", at: node, hint: "write what the provider charges, 0 or more")
+            failed = true
+        } else if !Self.isPlainDecimal(amountText[...]) {
+            reader.error(
+                "invalid amount \(reader.quoted(amountText)) for \(name)", at: node,
+                hint: "write digits with an optional decimal point, e.g. \"0.0079 USD\""
+            )
+            failed = true
+        }
+        if !Money.knownCurrencies.contains(code) {
+            let hint: String
+            if Money.knownCurrencies.contains(code.uppercased()) {
+                hint = "did you mean '\(code.uppercased())'?"
+            } else if code.count <= 64,
+                      let match = Suggestion.closest(to: code, in: Self.commonCurrencies) ?? Suggestion.closest(to: code, in: Money.knownCurrencies) {
+                hint = "did you mean '\(match)'?"
+            } else {
+                hint = "expected an ISO 4217 code such as USD, EUR or KRW"
+            }
+            reader.error("unknown currency \(reader.quoted(code)) for \(name)", at: node, hint: hint)
+            failed = true
+        }
+        guard !failed, let amount = Decimal(string: amountText, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        return Money(amount: amount, currency: code)
+    }
+
+    /// The currencies providers bill in, suggested before the rest: `USB` is one letter from both
+    /// `USD` and the long-gone Spanish `ESB`.
+    static let commonCurrencies = [
+        "USD", "EUR", "GBP", "JPY", "KRW", "CNY", "INR", "CAD", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK", "PLN", "BRL", "MXN",
+        "SGD", "HKD", "ZAR",
+    ]
+
+    /// `0`, `0.0079`, `12.5`: digits with an optional decimal point, no sign or exponent.
+    static func isPlainDecimal(_ text: Substring) -> Bool {
+        let pieces = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(pieces.count), pieces.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 30 }) else { return false }
+        return pieces.allSatisfy { $0.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }
     }
 
     // MARK: channels

@@ -41,9 +41,20 @@ struct ProviderSchema {
         Field(name: "rate", summary: "the most sends per unit, e.g. 100/s"),
     ]
 
-    /// The schema of each kind; push kinds list their keys only (their transports, and the
-    /// checks of their secrets and key files, come with the push providers).
+    /// `price:`, decoded by `ConfigurationDecoder` as a mapping; listed here so that it is a known
+    /// key (and `prices:` gets a did-you-mean) for every kind.
+    static let price = Field(name: "price", summary: "what the provider charges, e.g. {per_segment: \"0.0079 USD\"}")
+
+    /// The schema of each kind, `price` included.
     static func schema(for kind: ProviderKind) -> ProviderSchema {
+        var schema = settingsSchema(for: kind)
+        schema.fields.append(price)
+        return schema
+    }
+
+    /// The settings of each kind; push kinds list their keys only (their transports, and the
+    /// checks of their secrets and key files, come with the push providers).
+    private static func settingsSchema(for kind: ProviderKind) -> ProviderSchema {
         switch kind {
         case .twilio:
             return ProviderSchema(required: [["account_sid"], ["auth_token", "api_key_secret"], ["from", "messaging_service_sid"]], fields: [
