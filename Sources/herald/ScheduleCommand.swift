@@ -85,6 +85,8 @@ struct ScheduleCommand: AsyncParsableCommand {
                 return "\(campaign.id) has no schedule: it is sent by `herald send \(campaign.id) --now` (or the API)"
             case .trigger(let event, let delay):
                 return "\(campaign.id) is sent to a user when the event '\(event)' happens for them" + (delay.map { ", \($0) later" } ?? "")
+            case .instant(let instant):
+                return "\(campaign.id) is sent once at \(ISO8601.string(from: instant))" + (instant <= start ? " (in the past)" : "")
             case .at(let time, .fixed(let zoneName)):
                 let zone = TimeZone(identifier: zoneName) ?? TimeZone(identifier: "UTC")!
                 let instant = time.instant(in: zone)
@@ -96,8 +98,7 @@ struct ScheduleCommand: AsyncParsableCommand {
                 return "\(campaign.id) is sent once at \(time) in each recipient's zone (\(defaultZone) for those without one): "
                     + "from \(ISO8601.string(from: earliest)) (UTC+14) to \(ISO8601.string(from: latest)) (UTC-12)"
             case .cron(let schedule):
-                let window = schedule.start.map { start in start...(schedule.end ?? LocalDateTime(year: 9999, month: 12, day: 31, hour: 23, minute: 59)) }
-                    ?? schedule.end.map { LocalDateTime(year: 1, month: 1, day: 1)...$0 }
+                let window = schedule.window
                 switch schedule.zone {
                 case .fixed(let zoneName):
                     let zone = TimeZone(identifier: zoneName) ?? TimeZone(identifier: "UTC")!
