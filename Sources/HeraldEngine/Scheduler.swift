@@ -60,7 +60,9 @@ public struct Scheduler: Service {
     /// The campaigns to schedule and a planner built from the same definitions: read again at
     /// every pass, so that edits take effect for later occurrences.
     public struct Definitions: Sendable {
+        /// The usable campaigns; those without an `at` or `cron` schedule are passed over.
         public var campaigns: [Campaign]
+        /// Plans an occurrence of any of `campaigns` (their templates, segments and routing).
         public var planner: Planner
 
         public init(campaigns: [Campaign], planner: Planner) {
@@ -89,12 +91,15 @@ public struct Scheduler: Service {
 
     /// The next fire instant among the campaigns.
     public struct NextOccurrence: Sendable, Hashable {
+        /// The campaign that fires first.
         public var campaignID: String
+        /// When: in the future, or now when a pass left occurrences for the next (`occurrencesPerPass`).
         public var fireAt: Date
     }
 
     /// What one pass did.
     public struct Pass: Sendable, Hashable {
+        /// What was done, occurrence by occurrence, in order.
         public var events: [Event] = []
         /// The earliest fire instant not handled yet; nil when no campaign fires again.
         public var next: NextOccurrence?

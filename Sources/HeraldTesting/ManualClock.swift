@@ -37,10 +37,11 @@ public final class ManualClock: WallClock {
     }
 
     /// Waits (in real time, briefly) until `count` tasks sleep on this clock, so that a test
-    /// advances time only once the code under test is waiting for it.
+    /// advances time only once the code under test is waiting for it. The timeout is generous:
+    /// on a loaded machine running many tests at once, the code under test may start late.
     ///
     /// - Throws: when that does not happen within `timeout` seconds of real time.
-    public func waitForSleepers(_ count: Int = 1, timeout: TimeInterval = 10) async throws {
+    public func waitForSleepers(_ count: Int = 1, timeout: TimeInterval = 90) async throws {
         let start = ContinuousClock.now
         while state.withLock({ $0.sleepers.count }) < count {
             guard ContinuousClock.now - start < .seconds(timeout) else {
@@ -54,7 +55,7 @@ public final class ManualClock: WallClock {
     /// the code under test has done what it had to and waits for that moment.
     ///
     /// - Throws: when that does not happen within `timeout` seconds of real time.
-    public func waitForSleeper(until deadline: Date, timeout: TimeInterval = 10) async throws {
+    public func waitForSleeper(until deadline: Date, timeout: TimeInterval = 90) async throws {
         let start = ContinuousClock.now
         while !state.withLock({ $0.sleepers.values.contains { $0.deadline == deadline } }) {
             guard ContinuousClock.now - start < .seconds(timeout) else {

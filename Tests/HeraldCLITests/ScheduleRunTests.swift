@@ -147,8 +147,14 @@ struct ScheduleRunTests {
             }
             #expect(process.isRunning, "the scheduler finished planning before it could be stopped")
             process.terminate()
-            let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            // Wait on a Dispatch thread, not on the tests' cooperative pool.
+            let out = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    continuation.resume(returning: String(decoding: data, as: UTF8.self))
+                }
+            }
             #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(out)")
             #expect(out == """
                 next: launch at 2026-12-01T09:00:00Z
