@@ -200,6 +200,23 @@ enum StoreMigrations {
                 );
                 """)
         }
+        // The scheduler: an occurrence it creates for a fire instant of the campaign's schedule is
+        // marked `scheduled`, and is claimed with a planning lease (`lease_owner` until
+        // `lease_until`, seconds since 1970; NULL: free to take) so that two schedulers plan it
+        // once and a crashed one's occurrence is resumed. `scheduled_campaigns` keeps when a
+        // scheduler first saw each campaign: a new cron campaign starts there, without backfill.
+        migrator.registerMigration("v3-occurrence-leases") { db in
+            try db.execute(sql: """
+                ALTER TABLE occurrences ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE occurrences ADD COLUMN lease_owner TEXT;
+                ALTER TABLE occurrences ADD COLUMN lease_until REAL;
+                CREATE INDEX occurrences_scheduled_unfinished ON occurrences (fire_at) WHERE scheduled = 1 AND state = 'planning';
+                CREATE TABLE scheduled_campaigns (
+                    campaign_id TEXT PRIMARY KEY NOT NULL,
+                    first_seen_at INTEGER NOT NULL -- milliseconds since 1970, like occurrences.fire_at
+                );
+                """)
+        }
         return migrator
     }
 }

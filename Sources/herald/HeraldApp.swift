@@ -35,16 +35,7 @@ struct HeraldApp {
         // A provider without a transport (push, in this version) cannot carry anything: planning
         // skips its channel as no_provider, so `first_available` reaches the user on the next one.
         let routing = workspace.configuration.channels.carried(by: Set(transports.map(\.name)))
-        planner = Planner(
-            store: store,
-            renderer: TemplateRenderer(workspace: workspace),
-            routing: routing,
-            segments: workspace.segments,
-            unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
-            limits: RecipientPlanner.Limits(workspace.configuration),
-            clock: clock,
-            logger: logger
-        )
+        planner = Self.makePlanner(workspace: workspace, store: store, routing: routing, clock: clock, logger: logger)
         let retryPolicy = RetryPolicy(workspace.configuration.retry)
         dispatchers = Channel.allCases.map {
             Dispatcher(
@@ -53,6 +44,27 @@ struct HeraldApp {
                 logger: logger
             )
         }
+    }
+
+    /// The planner of `workspace` on `store`, wired one way for `send` and the scheduler.
+    ///
+    /// - Parameter routing: the channels' providers that have a transport
+    ///   (`ChannelRouting.carried(by:)`).
+    static func makePlanner(
+        workspace: Workspace, store: any Store, routing: ChannelRouting, clock: any WallClock,
+        configuration: Planner.Configuration = Planner.Configuration(), logger: Logger
+    ) -> Planner {
+        Planner(
+            store: store,
+            renderer: TemplateRenderer(workspace: workspace),
+            routing: routing,
+            segments: workspace.segments,
+            unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
+            limits: RecipientPlanner.Limits(workspace.configuration),
+            clock: clock,
+            configuration: configuration,
+            logger: logger
+        )
     }
 
     /// What `herald send` did, for the user.

@@ -80,22 +80,9 @@ struct PlanCommand: AsyncParsableCommand {
     /// cron's next one after `now`; nil for manual and triggered campaigns. A schedule in each
     /// recipient's zone fires when the earliest zone reaches its time.
     static func nextFire(of schedule: Schedule, after now: Date) -> Date? {
-        func zone(_ zone: ScheduleZone) -> TimeZone? {
-            switch zone {
-            case .recipient: ScheduleZone.earliest
-            case .fixed(let name): TimeZoneCache.shared.zone(named: name)
-            }
-        }
-        switch schedule {
-        case .at(let time, let scheduleZone):
-            return zone(scheduleZone).map { time.instant(in: $0) }
-        case .cron(let cron):
-            guard let tz = zone(cron.zone) else { return nil }
-            let window = cron.start.flatMap { start in cron.end.map { start...$0 } }
-            return cron.expression.next(after: now, in: tz, window: window)
-        case .trigger, .manual:
-            return nil
-        }
+        if let instant = schedule.firstFireInstant { return instant }
+        guard case .cron(let cron) = schedule else { return nil }
+        return cron.expression.next(after: now, in: cron.zone.fireZone, window: cron.window)
     }
 }
 

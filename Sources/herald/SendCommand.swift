@@ -49,7 +49,7 @@ struct SendCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard now else {
-            throw ValidationError("add --now to send '\(campaign)' immediately (scheduled sends run under `herald run`, which is not built yet)")
+            throw ValidationError("add --now to send '\(campaign)' immediately (its schedule is planned by `herald schedule run`)")
         }
         guard !(all && !users.isEmpty) else {
             throw ValidationError("--all sends to the whole audience and --user to named users; give one of them")

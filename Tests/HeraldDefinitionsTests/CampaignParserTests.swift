@@ -195,6 +195,11 @@ struct CampaignParserTests {
             == .at(LocalDateTime(year: 2026, month: 12, day: 1, hour: 9, minute: 30, second: 15), zone: .fixed("America/New_York")))
         #expect(parse(Self.head + "schedule: {at: 2026-12-01T09:00}\n", defaultTimezone: "Asia/Seoul").campaign?.schedule
             == .at(LocalDateTime(year: 2026, month: 12, day: 1, hour: 9), zone: .fixed("Asia/Seoul")))
+        // With an explicit offset, `at` is an instant: the same moment for everyone.
+        #expect(parse(Self.head + "schedule: {at: 2026-12-01T09:00:00Z}\n").campaign?.schedule == .instant(ISO8601.date(from: "2026-12-01T09:00:00Z")!))
+        #expect(parse(Self.head + "schedule:\n  at: \"2026-12-01T09:00:00+09:00\"\n", defaultTimezone: "America/New_York").campaign?.schedule
+            == .instant(ISO8601.date(from: "2026-12-01T00:00:00Z")!))
+        #expect(parse(Self.head + "schedule: {at: 2026-12-01T09:00-05:00}\n").campaign?.schedule == .instant(ISO8601.date(from: "2026-12-01T14:00:00Z")!))
         #expect(parse(Self.head + "schedule: {trigger: {event: order.shipped}}\n").campaign?.schedule
             == .trigger(event: "order.shipped", delay: nil))
         let cron = try #require(parse(Self.head + "schedule: {cron: 0 9 * * 1-5, timezone: recipient, between: {end: 2027-01-01}}\n").campaign)
@@ -211,8 +216,11 @@ struct CampaignParserTests {
     @Test(arguments: [
         ("schedule: {}\n", "campaigns/flash-sale.yml:4:11: schedule has none of 'at', 'cron' or 'trigger' (expected one of {at: 2026-12-01T09:00}, {cron: \"0 9 * * MON\"} or {trigger: {event: cart_abandoned}})"),
         ("schedule:\n  at: 2026-12-01T09:00\n  trigger: {event: x}\n", "campaigns/flash-sale.yml:6:3: schedule has 'at' and 'trigger' (give exactly one of 'at', 'cron' or 'trigger')"),
-        ("schedule: {at: 2026-02-30T09:00}\n", "campaigns/flash-sale.yml:4:16: invalid date and time '2026-02-30T09:00' for 'at' (expected a wall-clock time such as 2026-12-01T09:00, without a zone (the zone goes in 'timezone:'))"),
-        ("schedule: {at: 2026-12-01T09:00Z}\n", "campaigns/flash-sale.yml:4:16: invalid date and time '2026-12-01T09:00Z' for 'at' (expected a wall-clock time such as 2026-12-01T09:00, without a zone (the zone goes in 'timezone:'))"),
+        ("schedule: {at: 2026-02-30T09:00}\n", "campaigns/flash-sale.yml:4:16: invalid date and time '2026-02-30T09:00' for 'at' (expected a wall-clock time such as 2026-12-01T09:00 (read in 'timezone:'), or an instant with an offset such as 2026-12-01T09:00:00Z or 2026-12-01T09:00:00+09:00)"),
+        ("schedule: {at: 2026-12-01T24:00:00Z}\n", "campaigns/flash-sale.yml:4:16: invalid date and time '2026-12-01T24:00:00Z' for 'at' (expected a wall-clock time such as 2026-12-01T09:00 (read in 'timezone:'), or an instant with an offset such as 2026-12-01T09:00:00Z or 2026-12-01T09:00:00+09:00)"),
+        ("schedule: {at: 2026-12-01T09:00:00+0900x}\n", "campaigns/flash-sale.yml:4:16: invalid date and time '2026-12-01T09:00:00+0900x' for 'at' (expected a wall-clock time such as 2026-12-01T09:00 (read in 'timezone:'), or an instant with an offset such as 2026-12-01T09:00:00Z or 2026-12-01T09:00:00+09:00)"),
+        ("schedule: {at: 2026-12-01T09:00:00+09:00, timezone: Asia/Seoul}\n", "campaigns/flash-sale.yml:4:43: 'timezone' does not apply to an instant with an offset: '2026-12-01T09:00:00+09:00' is already the same moment everywhere (remove 'timezone', or write at: 2026-12-01T09:00:00 without the offset to read it in 'timezone')"),
+        ("schedule:\n  timezone: recipient\n  at: 2026-12-01T09:00Z\n", "campaigns/flash-sale.yml:5:3: 'timezone' does not apply to an instant with an offset: '2026-12-01T09:00Z' is already the same moment everywhere (remove 'timezone', or write at: 2026-12-01T09:00 without the offset to read it in 'timezone')"),
         ("schedule: {trigger: {event: x}, timezone: UTC}\n", "campaigns/flash-sale.yml:4:33: 'timezone' does not apply to a trigger (a trigger is sent when its event arrives; remove 'timezone')"),
         ("schedule: {at: 2026-12-01T09:00, between: {start: 2026-12-01}}\n", "campaigns/flash-sale.yml:4:34: 'between' applies only to a cron schedule (remove 'between', or use 'cron')"),
         ("schedule: {cron: \"0 9 * * *\", between: {start: 2027-01-01, end: 2026-01-01}}\n", "campaigns/flash-sale.yml:4:65: 'between' ends (2026-01-01T00:00) before it starts (2027-01-01T00:00) (make end later than start)"),

@@ -104,7 +104,7 @@ import Testing
         let time = LocalDateTime(year: 2026, month: 12, day: 1, hour: 10)
         let campaign = Self.sale(schedule: .at(time, zone: .recipient))
         // The occurrence fires when UTC+14 reaches 10:00 (20:00Z the day before).
-        let fireAt = time.instant(in: ScheduleZone.earliest)
+        let fireAt = time.instant(in: Schedule.earliestZone)
         #expect(fireAt == Self.at("2026-11-30T20:00:00Z"))
         let fire = ISO8601.string(from: fireAt)
         #expect(Self.describe(Self.plan(Self.seoul, campaign, fireAt: fire)) == ["email=send@2026-12-01T01:00:00Z"])
@@ -118,7 +118,7 @@ import Testing
         // 01:30 on Sundays: on 2026-11-01 New York's clock shows 01:30 twice; the first is used.
         let cron = CronSchedule(expression: try CronExpression("30 1 * * SUN"), zone: .recipient)
         let campaign = Self.sale(schedule: .cron(cron))
-        let fireAt = LocalDateTime(year: 2026, month: 11, day: 1, hour: 1, minute: 30).instant(in: ScheduleZone.earliest)
+        let fireAt = LocalDateTime(year: 2026, month: 11, day: 1, hour: 1, minute: 30).instant(in: Schedule.earliestZone)
         let user = User(id: "u-1", email: "a@example.com", timezone: "America/New_York")
         #expect(Self.describe(Self.plan(user, campaign, fireAt: ISO8601.string(from: fireAt))) == ["email=send@2026-11-01T05:30:00Z"])
     }

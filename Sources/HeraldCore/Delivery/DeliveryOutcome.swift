@@ -130,10 +130,27 @@ extension Transport {
     }
 }
 
-/// The source of the current instant. Domain logic asks it instead of calling `Date()`, so that
-/// tests control time.
+/// The source of the current instant. Domain logic asks it instead of calling `Date()` or
+/// `Task.sleep`, so that tests control time.
 public protocol WallClock: Sendable {
     var now: Date { get }
+
+    /// Returns once `now` has reached `deadline` (at once when it already has).
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled while it waits.
+    func sleep(until deadline: Date) async throws
+}
+
+extension WallClock {
+    /// Sleeps on the system's clock until `now` reaches `deadline`, in steps of at most a minute,
+    /// so that a wall clock set forward or back (NTP, a suspended machine) moves the wake-up with it.
+    public func sleep(until deadline: Date) async throws {
+        while true {
+            let remaining = deadline.timeIntervalSince(now)
+            guard remaining > 0 else { return }
+            try await Task.sleep(for: .milliseconds(Int64((min(remaining, 60) * 1000).rounded(.up))))
+        }
+    }
 }
 
 /// The system's clock.

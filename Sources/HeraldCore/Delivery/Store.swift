@@ -154,6 +154,41 @@ public protocol Store: Sendable {
 
     /// Up to `limit` events received for `userID`, newest first; only those named `name` unless nil.
     func receivedEvents(userID: String, named name: String?, limit: Int) async throws -> [ReceivedEvent]
+
+    // MARK: scheduling
+
+    /// Claims the scheduled occurrence of `campaignID` at `fireAt` for `owner`, in one write
+    /// transaction: creates it (kind `audience`, state `planning`) with a planning lease until
+    /// `now + lease`, or takes over one whose lease ended, was released or is `owner`'s own
+    /// (a crashed or stopped scheduler: resumed), or reports that another scheduler holds it, or
+    /// that it was planned or recorded expired before. An existing occurrence keeps the
+    /// definition hash it was created with.
+    func claimOccurrence(campaignID: String, fireAt: Date, definitionHash: String, owner: String, lease: Duration, at now: Date) async throws -> OccurrenceClaim
+
+    /// Extends `owner`'s planning lease on occurrence `id` to `now + lease`; false when the lease
+    /// is no longer `owner`'s (another scheduler took it over) or the occurrence is planned.
+    func renewOccurrenceLease(id: Int64, owner: String, lease: Duration, at now: Date) async throws -> Bool
+
+    /// Gives up `owner`'s planning lease on occurrence `id` (a scheduler stopping part way), so
+    /// that the next scheduler resumes it at once instead of waiting for the lease to end.
+    func releaseOccurrenceLease(id: Int64, owner: String) async throws
+
+    /// Records the scheduled occurrence of `campaignID` at `fireAt` as expired (missed by more
+    /// than the catch-up grace), with an event (`skipped`, reason `expired`, `detail`) in the same
+    /// transaction; nothing is planned. False when the occurrence was recorded before.
+    func recordExpiredOccurrence(campaignID: String, fireAt: Date, definitionHash: String, detail: String, at now: Date) async throws -> Bool
+
+    /// The latest fire instant of a scheduled occurrence of `campaignID` (planned, being planned
+    /// or expired), or nil when the scheduler has recorded none.
+    func lastFireInstant(campaignID: String) async throws -> Date?
+
+    /// When a scheduler first saw `campaignID`: `now` the first time it is asked (and recorded),
+    /// the recorded instant afterwards. A cron campaign's occurrences start there.
+    func firstSeen(campaignID: String, at now: Date) async throws -> Date
+
+    /// Every scheduled occurrence whose planning is not finished, oldest first, whoever holds it:
+    /// the scheduler resumes each one whose lease it can claim.
+    func unfinishedScheduledOccurrences() async throws -> [Occurrence]
 }
 
 extension Store {

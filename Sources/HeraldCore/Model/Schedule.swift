@@ -1,7 +1,12 @@
+import Foundation
+
 /// When a campaign is sent: exactly one of `at`, `cron` or `trigger`.
 public enum Schedule: Sendable, Hashable {
     /// Once, at a wall-clock time in a zone.
     case at(LocalDateTime, zone: ScheduleZone)
+    /// Once, at an instant written with an explicit offset (`at: 2026-12-01T09:00:00Z` or
+    /// `…+09:00`): the same moment for everyone, so no `timezone:` applies.
+    case instant(Date)
     /// Recurring; each occurrence is planned once.
     case cron(CronSchedule)
     /// When the API receives `event` for a user, after `delay`.
@@ -31,6 +36,16 @@ public struct CronSchedule: Sendable, Hashable {
         self.zone = zone
         self.start = start
         self.end = end
+    }
+
+    /// `between:` as the wall-clock range `CronExpression.next(after:in:window:)` takes; `nil`
+    /// without one. An open end reaches the first or last minute a `LocalDateTime` can name.
+    public var window: ClosedRange<LocalDateTime>? {
+        switch (start, end) {
+        case (nil, nil): nil
+        case (let start?, let end): start...(end ?? LocalDateTime(year: 9999, month: 12, day: 31, hour: 23, minute: 59, second: 59))
+        case (nil, let end?): LocalDateTime(year: 1, month: 1, day: 1)...end
+        }
     }
 }
 

@@ -1,27 +1,19 @@
 import Foundation
 
-extension ScheduleZone {
-    /// The first zone on Earth to reach a wall-clock time (UTC+14, Kiritimati). A schedule in
-    /// each recipient's zone fires when this zone reaches its time, so that the occurrence is
-    /// planned before its earliest recipients are due; each recipient's notification then waits
-    /// in the outbox until the time comes in their own zone.
-    public static let earliest = TimeZone(secondsFromGMT: 14 * 3600)!
-}
-
 extension Schedule {
     /// The wall-clock time every recipient gets the occurrence at, on their own clock, when the
     /// schedule is in each recipient's zone and `fireAt` is one of its fire instants (read in
-    /// ``ScheduleZone/earliest``); `nil` otherwise: a schedule in one zone, or an occurrence that
+    /// ``Schedule/earliestZone``); `nil` otherwise: a schedule in one zone, or an occurrence that
     /// was not fired by the schedule (`herald send --now` sends now, to everyone).
     ///
     /// `at: 2026-12-01T09:00` with `timezone: recipient` fires at 2026-11-30T19:00:00Z (09:00 at
     /// UTC+14), and answers 2026-12-01T09:00 for that instant: a recipient in Seoul is due at
     /// 00:00Z, one in New York at 14:00Z.
     public func recipientWallClock(forFireAt fireAt: Date) -> LocalDateTime? {
-        let wall = LocalDateTime(instant: fireAt, in: ScheduleZone.earliest)
+        let wall = LocalDateTime(instant: fireAt, in: Schedule.earliestZone)
         switch self {
         case .at(let time, zone: .recipient):
-            return time.instant(in: ScheduleZone.earliest) == fireAt ? time : nil
+            return time.instant(in: Schedule.earliestZone) == fireAt ? time : nil
         case .cron(let cron) where cron.zone == .recipient:
             let exact = fireAt.timeIntervalSince1970.truncatingRemainder(dividingBy: 60) == 0
             return exact && cron.expression.matches(wall) ? wall : nil

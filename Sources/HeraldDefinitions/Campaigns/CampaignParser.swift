@@ -398,6 +398,15 @@ public struct CampaignParser: Sendable {
             reader.error("'between' applies only to a cron schedule", at: between.keyNode, hint: "remove 'between', or use 'cron'")
             return nil
         }
+        if kind == "at", let timezone = fields.entry("timezone"), case .scalar(let scalar) = value, Self.instant(scalar.string) != nil {
+            let instant = scalar.string
+            reader.error(
+                "'timezone' does not apply to an instant with an offset: \(reader.quoted(instant)) is already the same moment everywhere",
+                at: timezone.keyNode,
+                hint: "remove 'timezone', or write at: \(Self.wallClock(of: instant)) without the offset to read it in 'timezone'"
+            )
+            return nil
+        }
         let zone: ScheduleZone? = fields["timezone"].map { node in
             guard let text = reader.text(node, name: "'timezone'", expected: "recipient, or \(YAMLReader.timeZoneExample)") else { return nil }
             if text == "recipient" { return .recipient }
@@ -405,8 +414,7 @@ public struct CampaignParser: Sendable {
         } ?? .fixed(defaultTimezone)
         switch kind {
         case "at":
-            guard let time = reader.localDateTime(value, name: "'at'"), let zone else { return nil }
-            return .at(time, zone: zone)
+            return at(value, zone: zone, reader: reader)
         case "cron":
             let expression = cron(value, reader: reader)
             var window: (start: LocalDateTime?, end: LocalDateTime?) = (nil, nil)
@@ -419,6 +427,36 @@ public struct CampaignParser: Sendable {
         default:
             return trigger(value, reader: reader)
         }
+    }
+
+    /// `at:` is a wall-clock time read in `zone`, or an instant with an explicit offset
+    /// (`2026-12-01T09:00:00Z`, `…+09:00`) that needs no zone.
+    private func at(_ node: Node, zone: ScheduleZone?, reader: YAMLReader) -> Schedule? {
+        let expected = "a wall-clock time such as 2026-12-01T09:00 (read in 'timezone:'), or an instant with an offset such as 2026-12-01T09:00:00Z or 2026-12-01T09:00:00+09:00"
+        guard let text = reader.text(node, name: "'at'", expected: expected) else { return nil }
+        if let time = LocalDateTime(text) {
+            return zone.map { .at(time, zone: $0) }
+        }
+        if let instant = Self.instant(text) {
+            return .instant(instant)
+        }
+        reader.error("invalid date and time \(reader.quoted(text)) for 'at'", at: node, hint: "expected \(expected)")
+        return nil
+    }
+
+    /// The instant of an ISO 8601 date and time with `Z` or an offset; `nil` for anything else,
+    /// a date alone included (that is a wall-clock midnight).
+    static func instant(_ text: String) -> Date? {
+        guard text.count > 10, LocalDateTime(text) == nil else { return nil }
+        return ISO8601.date(from: text)
+    }
+
+    /// `2026-12-01T09:00:00+09:00` without its offset: `2026-12-01T09:00:00`.
+    static func wallClock(of instant: String) -> String {
+        guard let time = instant.firstIndex(where: { $0 == "T" || $0 == "t" }) else { return instant }
+        let clock = instant[time...]
+        let end = clock.firstIndex(where: { $0 == "Z" || $0 == "z" || $0 == "+" || $0 == "-" }) ?? instant.endIndex
+        return String(instant[..<end])
     }
 
     private func cron(_ node: Node, reader: YAMLReader) -> CronExpression? {

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+/// The scheduler's side of the store: occurrences claimed with a planning lease, expired ones
+/// recorded, and when each campaign was first seen.
+extension SQLiteStore {
+    public func claimOccurrence(
+        campaignID: String, fireAt: Date, definitionHash: String, owner: String, lease: Duration, at now: Date
+    ) async throws -> OccurrenceClaim {
+        let fire = Self.milliseconds(fireAt)
+        let until = now.timeIntervalSince1970 + Self.seconds(lease)
+        // One IMMEDIATE transaction (GRDB's default for writes): a second scheduler asking at the
+        // same moment waits for this one, then finds the row it wrote and its lease.
+        return try await write { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT id, definition_hash, params, state, lease_owner, lease_until FROM occurrences WHERE campaign_id = ? AND fire_at = ?
+                """, arguments: [campaignID, fire])
+            else {
+                try db.execute(sql: """
+                    INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params, scheduled, lease_owner, lease_until)
+                    VALUES (?, ?, ?, 'planning', ?, 'audience', '{}', 1, ?, ?)
+                    """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970, owner, until])
+                return .created(Occurrence(
+                    id: db.lastInsertedRowID, campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: definitionHash,
+                    kind: .audience, isNew: true
+                ))
+            }
+            let id: Int64 = row[0]
+            let occurrence = Occurrence(
+                id: id, campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: row[1], kind: .audience,
+                params: Self.decodeParams(row[2]), isNew: false, isPlanned: (row[3] as String) == "planned"
+            )
+            switch row[3] as String {
+            case "planning":
+                let holder: String? = row[4]
+                let heldUntil: Double? = row[5]
+                if let holder, holder != owner, let heldUntil, heldUntil > now.timeIntervalSince1970 {
+                    return .held(by: holder, until: Date(timeIntervalSince1970: heldUntil))
+                }
+                try db.execute(sql: """
+                    UPDATE occurrences SET lease_owner = ?, lease_until = ?, scheduled = 1 WHERE id = ?
+                    """, arguments: [owner, until, id])
+                return .resumed(occurrence)
+            case "expired":
+                return .expired
+            default:
+                return .planned(occurrence)
+            }
+        }
+    }
+
+    public func renewOccurrenceLease(id: Int64, owner: String, lease: Duration, at now: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE occurrences SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'planning'
+                """, arguments: [now.timeIntervalSince1970 + Self.seconds(lease), id, owner])
+            return db.changesCount > 0
+        }
+    }
+
+    public func releaseOccurrenceLease(id: Int64, owner: String) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE occurrences SET lease_until = NULL WHERE id = ? AND lease_owner = ? AND state = 'planning'
+                """, arguments: [id, owner])
+        }
+    }
+
+    public func recordExpiredOccurrence(campaignID: String, fireAt: Date, definitionHash: String, detail: String, at now: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, finished_at, kind, params, scheduled)
+                VALUES (?, ?, ?, 'expired', ?, ?, 'audience', '{}', 1)
+                ON CONFLICT (campaign_id, fire_at) DO NOTHING
+                """, arguments: [campaignID, Self.milliseconds(fireAt), definitionHash, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            guard db.changesCount > 0 else { return false }
+            // The whole occurrence is skipped, so the event names no notification.
+            try db.execute(sql: """
+                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (NULL, ?, NULL, ?, ?, ?, ?)
+                """, arguments: [
+                    campaignID, DeliveryEventType.skipped.rawValue, SkipReason.expired.rawValue, now.timeIntervalSince1970, detail,
+                ])
+            return true
+        }
+    }
+
+    public func lastFireInstant(campaignID: String) async throws -> Date? {
+        try await read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(fire_at) FROM occurrences WHERE campaign_id = ? AND scheduled = 1", arguments: [campaignID])
+                .map { Self.date(milliseconds: $0) }
+        }
+    }
+
+    public func firstSeen(campaignID: String, at now: Date) async throws -> Date {
+        try await write { db in
+            try db.execute(sql: """
+                INSERT INTO scheduled_campaigns (campaign_id, first_seen_at) VALUES (?, ?) ON CONFLICT (campaign_id) DO NOTHING
+                """, arguments: [campaignID, Self.milliseconds(now)])
+            let seen = try Int64.fetchOne(db, sql: "SELECT first_seen_at FROM scheduled_campaigns WHERE campaign_id = ?", arguments: [campaignID])
+            return Self.date(milliseconds: seen ?? Self.milliseconds(now))
+        }
+    }
+
+    public func unfinishedScheduledOccurrences() async throws -> [Occurrence] {
+        try await read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, campaign_id, fire_at, definition_hash, params FROM occurrences
+                WHERE scheduled = 1 AND state = 'planning' ORDER BY fire_at, id
+                """).map { row in
+                Occurrence(
+                    id: row[0], campaignID: row[1], fireAt: Self.date(milliseconds: row[2]), definitionHash: row[3], kind: .audience,
+                    params: Self.decodeParams(row[4]), isNew: false
+                )
+            }
+        }
+    }
+
+    /// A lease length in seconds.
+    static func seconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
