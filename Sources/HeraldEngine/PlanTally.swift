@@ -38,14 +38,17 @@ public struct PlanTally: Sendable {
 
     public var sends: [Route: Int] = [:]
     public var skips: [Skip: Int] = [:]
-    /// Notifications to send by the hour they are due (the hour's first instant, UTC).
-    public var dueByHour: [Date: Int] = [:]
+    /// Notifications to send by the hour they are due, on the clock the tally was made for.
+    public var dueTimes: DueTimeHistogram
     public var samples: [SampleKey: Sample] = [:]
     /// SMS messages and the segments they take, by provider.
     public var smsMessages: [String: Int] = [:]
     public var smsSegments: [String: Int] = [:]
 
-    public init() {}
+    /// - Parameter zone: the clock of the due-time histogram (herald.yml's `default_timezone`).
+    public init(zone: TimeZone) {
+        dueTimes = DueTimeHistogram(zone: zone)
+    }
 
     public var planned: Int { sends.values.reduce(0, +) }
     public var skipped: Int { skips.values.reduce(0, +) }
@@ -60,8 +63,7 @@ public struct PlanTally: Sendable {
                 skips[Skip(reason: reason, cap: reason == .capped ? detail : nil), default: 0] += 1
             case .send(let content):
                 sends[Route(channel: decision.channel, provider: decision.provider ?? "-"), default: 0] += 1
-                let hour = (decision.dueAt.timeIntervalSince1970 / 3600).rounded(.down) * 3600
-                dueByHour[Date(timeIntervalSince1970: hour), default: 0] += 1
+                dueTimes.add(decision.dueAt)
                 if case .sms(let sms) = content, let provider = decision.provider {
                     smsMessages[provider, default: 0] += 1
                     smsSegments[provider, default: 0] += segments(sms.body, provider)

@@ -118,6 +118,8 @@ struct HeraldApp {
         var startNew = false
         /// Parameters for this send only (`--param`).
         var params: [String: String] = [:]
+        /// Told the recipients planned so far, page by page.
+        var progress: Planner.Progress?
     }
 
     /// Plans `campaign` now and, with `request.deliver`, drains its channels' outboxes.
@@ -156,7 +158,7 @@ struct HeraldApp {
         case .alreadySent(let record):
             throw CLIError(Self.alreadySentMessage(campaign.id, record))
         }
-        let planning = occurrence.isPlanned ? nil : try await planner.plan(campaign, occurrence: occurrence, recipients: request.recipients)
+        let planning = occurrence.isPlanned ? nil : try await planner.plan(campaign, occurrence: occurrence, recipients: request.recipients, progress: request.progress)
         var delivery: [Channel: Dispatcher.Summary] = [:]
         if request.deliver {
             delivery = try await deliver(channels: campaign.channels)

@@ -56,7 +56,7 @@ struct PlanCommand: AsyncParsableCommand {
         let store = try options.openStore(for: workspace, access: .readOnly)
         let now = Date()
         let (fireAt, when) = at.flatMap(ISO8601.date(from:)).map { ($0, "as if sent at \(ISO8601.string(from: $0))") }
-            ?? Self.nextFire(of: campaign.schedule, after: now).map { ($0, "its next occurrence, \(ISO8601.string(from: $0))") }
+            ?? Self.nextFire(of: campaign.schedule, after: now).map { ($0, "its \($0 < now ? "scheduled" : "next") occurrence, \(ISO8601.string(from: $0))") }
             ?? (now, "now, \(ISO8601.string(from: now))")
         let routing = workspace.configuration.channels.carried(by: ProviderTransports.carriers(in: workspace.configuration))
         let planner = Planner(
@@ -64,12 +64,21 @@ struct PlanCommand: AsyncParsableCommand {
             unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             limits: RecipientPlanner.Limits(workspace.configuration), clock: FixedClock(now: fireAt)
         )
-        var tally = PlanTally()
-        let result = try await planner.dryRun(campaign, fireAt: fireAt, params: try SendCommand.parseParams(params)) { users, decisions in
-            tally.add(decisions, users: users) { body, _ in PlanReport.segments(of: body) }
-        }
         let zone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone) ?? TimeZone(identifier: "UTC")!
-        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, zone: zone)
+        var tally = PlanTally(zone: zone)
+        let progress = ProgressReporter.standardError(label: "planning \(campaign.id) (dry run)", quiet: quiet)
+        let total = progress.isEnabled ? try await store.countUsers(matching: planner.audience(of: campaign, at: fireAt)) : nil
+        let result = try await planner.dryRun(
+            campaign, fireAt: fireAt, params: try SendCommand.parseParams(params), progress: { progress.update(done: $0, total: total) }
+        ) { users, decisions in
+            tally.add(decisions, users: users) { body, _ in SMSSegments(text: body).count }
+        }
+        progress.finish()
+        let cost = CostEstimate(
+            usage: tally.sends.map { CostEstimate.Usage(provider: $0.key.provider, messages: $0.value, segments: tally.smsSegments[$0.key.provider] ?? 0) },
+            configuration: workspace.configuration
+        )
+        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, cost: cost, zone: zone)
         switch format {
         case .table: print(report.text(width: Terminal.width))
         case .json: print(report.json())

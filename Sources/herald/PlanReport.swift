@@ -10,13 +10,9 @@ struct PlanReport {
     var fireAt: Date
     var result: Planner.Result
     var tally: PlanTally
+    var cost: CostEstimate
     /// default_timezone: the clock the due-time histogram is read on.
     var zone: TimeZone
-
-    static func segments(of body: String) -> Int {
-        // Replaced by the carriers' GSM-7 / UCS-2 rules.
-        max(1, (body.utf16.count + 152) / 153)
-    }
 
     func text(width: Int?) -> String {
         var lines = ["\(campaign.id): \(when) (a dry run: nothing is written)"]
@@ -48,14 +44,15 @@ struct PlanReport {
                 lines.append("sms via \(provider): \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))")
             }
         }
-        if !tally.dueByHour.isEmpty {
+        if !cost.totals.isEmpty {
+            if tally.smsMessages.isEmpty { lines.append("") }
+            lines.append("estimated cost: " + cost.totals.map(\.description).joined(separator: " + ")
+                + (cost.unpriced.isEmpty ? "" : " (no price in herald.yml for \(cost.unpriced.joined(separator: ", ")))"))
+        }
+        if tally.dueTimes.total > 0 {
             lines.append("")
-            lines.append("due (per hour, \(zone.identifier)):")
-            let largest = tally.dueByHour.values.max() ?? 1
-            for (hour, count) in tally.dueByHour.sorted(by: { $0.key < $1.key }) {
-                let bar = String(repeating: "█", count: max(1, count * 40 / largest))
-                lines.append("  \(ISO8601.string(from: hour, in: zone))  \(bar) \(grouped(count))")
-            }
+            lines.append("due (\(tally.dueTimes.resolution == .day ? "per day" : "per hour"), \(zone.identifier)):")
+            lines.append(tally.dueTimes.render(width: width))
         }
         for (key, sample) in tally.samples.sorted(by: { $0.key < $1.key }) {
             lines.append("")
@@ -90,7 +87,12 @@ struct PlanReport {
             if let cap = skip.key.cap { row["cap"] = cap }
             return row
         }
-        object["due_by_hour"] = tally.dueByHour.sorted { $0.key < $1.key }.map { ["start": ISO8601.string(from: $0.key), "notifications": $0.value] as [String: Any] }
+        object["due_by_hour"] = tally.dueTimes.buckets(resolution: .hour).map { ["start": $0.start, "notifications": $0.count] as [String: Any] }
+        object["cost"] = cost.lines.map { line -> [String: Any] in
+            var row: [String: Any] = ["provider": line.usage.provider, "messages": line.usage.messages, "segments": line.usage.segments]
+            if let cost = line.cost { row["amount"] = "\(cost.amount)"; row["currency"] = cost.currency }
+            return row
+        }
         object["sms"] = tally.smsMessages.sorted { $0.key < $1.key }.map {
             ["provider": $0.key, "messages": $0.value, "segments": tally.smsSegments[$0.key] ?? 0] as [String: Any]
         }

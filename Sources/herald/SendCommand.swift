@@ -47,6 +47,9 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Start a new send even when an earlier send of this campaign is not done (implies --again).")
     var new = false
 
+    @Flag(help: "No progress bar on the terminal while planning (none is drawn when standard error is not a terminal).")
+    var quiet = false
+
     func validate() throws {
         guard now else {
             throw ValidationError("add --now to send '\(campaign)' immediately (its schedule is planned by `herald schedule run`)")
@@ -95,10 +98,13 @@ struct SendCommand: AsyncParsableCommand {
                 printError("warning: \(id) is not in the audience of \(campaign.id); sending to them because --user names them")
             }
         }
+        let progress = ProgressReporter.standardError(label: "planning \(campaign.id)", quiet: quiet)
+        let total = progress.isEnabled && users.isEmpty ? try await app.store.countUsers(matching: app.planner.audience(of: campaign, at: app.clock.now)) : nil
         let result = try await app.send(campaign, HeraldApp.SendRequest(
             recipients: users.isEmpty ? nil : users, deliver: !planOnly, again: again, startNew: new,
-            params: try Self.parseParams(params)
+            params: try Self.parseParams(params), progress: { progress.update(done: $0, total: total ?? (users.isEmpty ? nil : users.count)) }
         ))
+        progress.finish()
         print(result.description)
     }
 }

@@ -84,7 +84,7 @@ struct PlanCommandTests {
             let plan = try await HeraldBinary.run(["plan", "winter-sale", "--at", "2026-12-01T13:30:00Z", "--format", "json"], in: directory.path)
             #expect(plan.status == 0, "\(plan.stderr)")
             let due = ((try Self.json(plan.stdout)["due_by_hour"] as? [[String: Any]]) ?? []).map { "\($0["start"] ?? "") \($0["notifications"] ?? "")" }
-            #expect(due == ["2026-12-01T13:00:00Z 1", "2026-12-01T23:00:00Z 1"])
+            #expect(due == ["2026-12-01T13:00:00+00:00 1", "2026-12-01T23:00:00+00:00 1"])
         }
     }
 }
