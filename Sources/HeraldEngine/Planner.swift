@@ -177,6 +177,9 @@ public struct Planner: Sendable {
         var defaultZone = 0
         var summary = PlanSummary()
         while true {
+            // Stopping (SIGTERM, a cancelled task) takes effect between pages: each page is
+            // written whole or not at all, and a later run resumes after the last one.
+            try Task.checkCancellation()
             let users = try await store.users(matching: filter, after: lastID, limit: configuration.batchSize)
             guard let last = users.last else { break }
             lastID = last.id

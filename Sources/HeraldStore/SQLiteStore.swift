@@ -85,16 +85,20 @@ public final class SQLiteStore: Store, SentMessageLog {
 
     /// Migrates, and migrates again when another process did it first: GRDB reads which
     /// migrations ran before it takes the write lock, so two processes opening a new file at the
-    /// same moment can both try the first migration, and the second then finds its tables.
+    /// same moment can both try the same migration (the second then finds its tables, or gets
+    /// SQLITE_BUSY upgrading a stale read). Each retry starts after the other process's latest
+    /// migration, so one attempt per migration (and two more) always ends.
     static func migrate(_ pool: DatabasePool) throws {
+        let attempts = StoreMigrations.migrator.migrations.count + 2
         var attempt = 1
         while true {
             do {
                 try StoreMigrations.migrator.migrate(pool)
                 return
-            } catch is DatabaseError where attempt < 3 {
+            } catch is DatabaseError where attempt < attempts {
                 attempt += 1
                 if try pool.read({ try StoreMigrations.migrator.hasCompletedMigrations($0) }) { return }
+                usleep(useconds_t(Int.random(in: 1_000...20_000)))
             }
         }
     }

@@ -31,9 +31,8 @@ struct ConcurrentCapTests {
                         try HeraldBinary.start(["send", campaign, "--now", "--database", database], in: directory.path)
                     }
                     for (process, stdout, stderr) in processes {
-                        let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                        let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                        process.waitUntilExit()
+                        let output = await HeraldBinary.finish((process, stdout, stderr))
+                        let (out, err) = (output.stdout, output.stderr)
                         #expect(process.terminationStatus == 0, "round \(round): \(out)\n\(err)")
                     }
                     let store = try SQLiteStore(path: directory.file(database), schema: AttributeSchema(), configuration: .init(access: .readOnly))

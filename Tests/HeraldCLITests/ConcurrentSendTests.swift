@@ -26,9 +26,8 @@ struct ConcurrentSendTests {
                 }
                 var outputs: [String] = []
                 for (process, stdout, stderr) in processes {
-                    let out = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                    let err = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                    process.waitUntilExit()
+                    let output = await HeraldBinary.finish((process, stdout, stderr))
+                    let (out, err) = (output.stdout, output.stderr)
                     // Each either sent (or joined the send in progress), or found it finished.
                     let refused = process.terminationStatus == 1 && err.contains("winter-sale was already sent to its audience on")
                     #expect(process.terminationStatus == 0 || refused, "round \(round): \(out)\n\(err)")

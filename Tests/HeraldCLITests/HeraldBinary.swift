@@ -34,7 +34,14 @@ struct HeraldBinary {
     /// Runs the binary to completion. The waiting happens on a Dispatch thread, not on the
     /// tests' cooperative pool, so that other tests (and their sleeps) go on meanwhile.
     static func run(_ arguments: [String], in directory: String, environment: [String: String] = [:]) async throws -> Output {
-        let (process, stdout, stderr) = try start(arguments, in: directory, environment: environment)
+        await finish(try start(arguments, in: directory, environment: environment))
+    }
+
+    /// Waits for a binary started with ``start(_:in:environment:)`` to end, and captures its
+    /// output. Never block a test's own thread on a child instead: the tests share two or so
+    /// cooperative threads with the in-process sandbox that the child may be talking to.
+    static func finish(_ started: (process: Process, stdout: Pipe, stderr: Pipe)) async -> Output {
+        let (process, stdout, stderr) = started
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 // Drain both pipes at once, so a large output on one cannot block the child.

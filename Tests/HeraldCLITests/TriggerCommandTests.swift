@@ -13,6 +13,9 @@ struct TriggerCommandTests {
     func withCartReminder(_ body: (TemporaryDirectory, SQLiteStore) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            // These tests are about events and their sends: no caps (the sample allows one SMS a
+            // day) and no quiet hours, so that every receipt's SMS is planned when it is due.
+            try removeLimits(fromWorkspace: directory.path)
             try directory.write("campaigns/cart-reminder.yml", """
                 campaign: cart-reminder
                 description: Reminds Korean shoppers of what they left in their cart
