@@ -100,10 +100,18 @@ extension RecordedMessage {
     var notificationID: String? { metadata["herald_notification_id"] }
 }
 
-/// Removes herald.yml's `limits:` (frequency caps and quiet hours) from a workspace, for tests of
-/// something else (crashes, concurrency) that expect every notification to go out at once,
-/// whatever the hour: quiet hours would hold some back until the recipient's morning.
+/// Removes herald.yml's `limits:` (frequency caps and quiet hours) and every campaign's
+/// `throttle:` from a workspace, for tests of something else (crashes, concurrency) that expect
+/// every notification to be due at once, whatever the hour: quiet hours would hold some back
+/// until the recipient's morning, and a throttle spreads a large audience over minutes.
 func removeLimits(fromWorkspace workspace: String) throws {
+    let campaigns = URL(fileURLWithPath: workspace).appendingPathComponent("campaigns")
+    for name in try FileManager.default.contentsOfDirectory(atPath: campaigns.path) where name.hasSuffix(".yml") {
+        let file = campaigns.appendingPathComponent(name).path
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("throttle:") }
+            .joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    }
     let path = URL(fileURLWithPath: workspace).appendingPathComponent("herald.yml").path
     var kept: [Substring] = []
     var inLimits = false
