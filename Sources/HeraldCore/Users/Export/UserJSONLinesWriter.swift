@@ -97,27 +97,33 @@ public enum UserJSONLinesWriter {
     }
 
     /// A JSON string literal (RFC 8259): quotes, backslashes and control characters escaped.
+    ///
+    /// Works on UTF-8 bytes (every byte to escape is ASCII, and never part of a multi-byte
+    /// character) and builds the result once: content is escaped for every planned notification.
     static func appendString(_ text: String, to out: inout String) {
-        out += "\""
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         // Most text needs no escape at all: append it whole.
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == quote || $0 == backslash }) else {
+            out += "\""
             out += text
             out += "\""
             return
         }
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+        let hex = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + text.utf8.count / 8 + 2)
+        bytes.append(quote)
+        for byte in text.utf8 {
+            switch byte {
+            case quote, backslash: bytes += [backslash, byte]
+            case UInt8(ascii: "\n"): bytes += [backslash, UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): bytes += [backslash, UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): bytes += [backslash, UInt8(ascii: "t")]
+            case ..<0x20: bytes += [backslash, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: bytes.append(byte)
             }
         }
-        out += "\""
+        bytes.append(quote)
+        out += String(decoding: bytes, as: UTF8.self)
     }
 }
