@@ -92,12 +92,11 @@ public struct Planner: Sendable {
             }
         }
         let state = PlanningState(throttle: throttle)
-        let result = try await walk(campaign, occurrence: occurrence, filter: filter, state: state, progress: progress) { users, page in
-            // When resuming, a user already planned keeps the decisions made then: planning them
-            // again from today's devices and preferences could reach them on a second channel.
-            let done = occurrence.isNew ? [] : try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id))
-            var summary = try await store.savePlanned(page(users.filter { !done.contains($0.id) }), at: clock.now)
-            summary.alreadyPlannedUsers += done.count
+        // When resuming, a user already planned keeps the decisions made then: planning them
+        // again from today's devices and preferences could reach them on a second channel.
+        let result = try await walk(campaign, occurrence: occurrence, filter: filter, state: state, skipsPlanned: !occurrence.isNew, progress: progress) { prepared in
+            var summary = try await store.savePlanned(prepared.page, at: clock.now)
+            summary.alreadyPlannedUsers += prepared.alreadyPlanned
             return summary
         }
         try await store.finishOccurrence(id: occurrence.id, at: clock.now)
@@ -128,12 +127,9 @@ public struct Planner: Sendable {
         let occurrence = Occurrence(id: 0, campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, params: params, isNew: true)
         let state = PlanningState(throttle: campaign.throttle.map(ThrottleSlots.init))
         let now = clock.now
-        return try await walk(campaign, occurrence: occurrence, filter: filter, state: state, progress: progress) { users, page in
-            let page = page(users)
-            var history: [String: [CapEntry]] = [:]
-            if let since = page.capHistorySince { history = try await store.capHistory(of: page.userIDs, since: since) }
-            let decisions = page.decide(history)
-            observe(users, decisions)
+        return try await walk(campaign, occurrence: occurrence, filter: filter, state: state, skipsPlanned: false, progress: progress) { prepared in
+            let decisions = prepared.page.decisions
+            observe(prepared.users, decisions)
             var summary = PlanSummary()
             for decision in decisions {
                 guard case .send = decision.decision else {
@@ -147,11 +143,21 @@ public struct Planner: Sendable {
         }
     }
 
-    /// Pages through the audience; `save` plans one page of users with the page builder it is
-    /// given and returns what it wrote.
+    /// One page of the audience, decided and ready to write.
+    struct PreparedPage: Sendable {
+        /// Every user of the page, those planned before included.
+        var users: [User]
+        /// Users an interrupted planning of the occurrence had already done.
+        var alreadyPlanned: Int
+        var page: PlanningPage
+    }
+
+    /// Pages through the audience. Each page is read and decided (its users' cap ledger read,
+    /// their content rendered) while the page before is being written by `save`, so that the
+    /// rendering and the writing each keep a core busy.
     private func walk(
-        _ campaign: Campaign, occurrence: Occurrence, filter: UserFilter, state: PlanningState, progress: Progress?,
-        save: (_ users: [User], _ page: ([User]) -> PlanningPage) async throws -> PlanSummary
+        _ campaign: Campaign, occurrence: Occurrence, filter: UserFilter, state: PlanningState, skipsPlanned: Bool, progress: Progress?,
+        save: (PreparedPage) async throws -> PlanSummary
     ) async throws -> Result {
         let caps = campaign.isTransactional ? [] : recipientPlanner.limits.frequencyCaps + campaign.frequencyCaps
         // Every due time of the occurrence is at or after its fire instant (a recipient's own
@@ -160,33 +166,46 @@ public struct Planner: Sendable {
         let recipientPlanner = self.recipientPlanner
         let renderer = self.renderer
         let now = clock.now
-        func page(_ users: [User]) -> PlanningPage {
-            PlanningPage(userIDs: users.map(\.id), capHistorySince: historySince) { history in
-                state.throttle.withLock { throttle in
-                    users.flatMap { user in
-                        recipientPlanner.plan(
-                            user, campaign: campaign, occurrence: occurrence, now: now, history: history[user.id] ?? [],
-                            throttle: &throttle, renderer: renderer
-                        )
-                    }
+        let store = self.store
+        let batchSize = configuration.batchSize
+        @Sendable func decide(_ users: [User], _ history: [String: [CapEntry]]) -> [PlannedNotification] {
+            state.throttle.withLock { throttle in
+                users.flatMap { user in
+                    recipientPlanner.plan(
+                        user, campaign: campaign, occurrence: occurrence, now: now, history: history[user.id] ?? [],
+                        throttle: &throttle, renderer: renderer
+                    )
                 }
             }
         }
-        var lastID: String?
+        @Sendable func prepare(after lastID: String?) async throws -> PreparedPage? {
+            let users = try await store.users(matching: filter, after: lastID, limit: batchSize)
+            guard !users.isEmpty else { return nil }
+            let done = skipsPlanned ? try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id)) : []
+            let pending = done.isEmpty ? users : users.filter { !done.contains($0.id) }
+            var history: [String: [CapEntry]] = [:]
+            if let historySince, !pending.isEmpty { history = try await store.capHistory(of: pending.map(\.id), since: historySince) }
+            let page = PlanningPage(
+                userIDs: pending.map(\.id), capHistorySince: historySince, expectedHistory: history, decisions: decide(pending, history)
+            ) { changed, history in
+                decide(pending.filter { changed.contains($0.id) }, history)
+            }
+            return PreparedPage(users: users, alreadyPlanned: done.count, page: page)
+        }
         var recipients = 0
         var defaultZone = 0
         var summary = PlanSummary()
-        while true {
+        var next = try await prepare(after: nil)
+        while let current = next {
             // Stopping (SIGTERM, a cancelled task) takes effect between pages: each page is
             // written whole or not at all, and a later run resumes after the last one.
             try Task.checkCancellation()
-            let users = try await store.users(matching: filter, after: lastID, limit: configuration.batchSize)
-            guard let last = users.last else { break }
-            lastID = last.id
-            recipients += users.count
-            defaultZone += users.lazy.filter { recipientPlanner.zone(of: $0).isDefault }.count
-            summary = summary + (try await save(users, page))
+            async let following = prepare(after: current.users.last?.id)
+            summary = summary + (try await save(current))
+            recipients += current.users.count
+            defaultZone += current.users.lazy.filter { recipientPlanner.zone(of: $0).isDefault }.count
             progress?(recipients)
+            next = try await following
         }
         return Result(occurrence: occurrence, recipients: recipients, summary: summary, defaultZoneRecipients: defaultZone)
     }

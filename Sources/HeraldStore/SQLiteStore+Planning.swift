@@ -148,7 +148,7 @@ extension SQLiteStore {
         let users = page.capHistorySince.map { _ in codec.encode(page.userIDs) }
         return try await write { db in
             let history = try page.capHistorySince.map { try Self.capHistory(db, users: users ?? "[]", since: $0) } ?? [:]
-            return try Self.insertPlanned(page.decide(history), db, at: now)
+            return try Self.insertPlanned(page.decisions(given: history), db, at: now)
         }
     }
 

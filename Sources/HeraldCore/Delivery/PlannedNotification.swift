@@ -149,30 +149,48 @@ public struct PlannedNotification: Sendable, Hashable {
     }
 }
 
-/// One page of an audience for the store to plan in one write transaction: the users, and the
-/// decisions for them, made inside that transaction from the cap ledger as it is then. Checking a
+/// One page of an audience for the store to plan in one write transaction, with its decisions
+/// made in advance from the cap ledger as it was read then (`expectedHistory`). In the write
+/// transaction the store reads the ledger again: users whose entries changed meanwhile (another
+/// planner took a slot) are decided again by `decide`, inside the transaction. Checking a
 /// frequency cap and reserving its slot therefore happen together, so two planners (in two
-/// processes) can never together go past a cap.
+/// processes) can never together go past a cap, while the rendering of a page is done outside
+/// the write lock, and alongside the writing of the page before.
 public struct PlanningPage: Sendable {
     public var userIDs: [String]
     /// Where the cap ledger is read from (entries due at or after it); `nil` when no cap can
     /// apply, and nothing is read.
     public var capHistorySince: Date?
-    /// The decisions for the page, given each user's cap ledger entries (users without any are
-    /// absent). Called once, inside the write transaction.
-    public var decide: @Sendable (_ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+    /// The ledger entries `decisions` were made with, by user (users without any are absent).
+    public var expectedHistory: [String: [CapEntry]]
+    public var decisions: [PlannedNotification]
+    /// Decides again for the given users, from their ledger entries as they are in the
+    /// transaction. Called only when some user's entries changed.
+    public var decide: @Sendable (_ userIDs: Set<String>, _ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
 
     public init(
-        userIDs: [String], capHistorySince: Date?, decide: @escaping @Sendable (_ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+        userIDs: [String], capHistorySince: Date?, expectedHistory: [String: [CapEntry]], decisions: [PlannedNotification],
+        decide: @escaping @Sendable (_ userIDs: Set<String>, _ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
     ) {
         self.userIDs = userIDs
         self.capHistorySince = capHistorySince
+        self.expectedHistory = expectedHistory
+        self.decisions = decisions
         self.decide = decide
     }
 
     /// A page of decisions already made, with no caps to check.
     public init(_ batch: [PlannedNotification]) {
-        self.init(userIDs: [], capHistorySince: nil, decide: { _ in batch })
+        self.init(userIDs: [], capHistorySince: nil, expectedHistory: [:], decisions: batch, decide: { _, _ in [] })
+    }
+
+    /// The decisions to write, given the ledger as the transaction reads it: the ones made in
+    /// advance for users whose entries are unchanged, and fresh ones for the others.
+    public func decisions(given history: [String: [CapEntry]]) -> [PlannedNotification] {
+        guard capHistorySince != nil, history != expectedHistory else { return decisions }
+        let changed = Set(userIDs.filter { history[$0] != expectedHistory[$0] })
+        guard !changed.isEmpty else { return decisions }
+        return decisions.filter { !changed.contains($0.userID) } + decide(changed, history.filter { changed.contains($0.key) })
     }
 }
 
