@@ -94,15 +94,17 @@ struct ConcurrentSendTests {
             try await withSandbox(workspace: directory.path) { sandbox in
             // A user with a phone and no device: order-shipped reaches them by SMS (push has no transport yet).
             let users = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
-            let user = try #require(try await users.rows(sql: """
-                SELECT id FROM users WHERE phone IS NOT NULL AND id NOT IN (SELECT user_id FROM devices WHERE active) ORDER BY id LIMIT 1
-                """).first?.first)
+            let row = try #require(try await users.rows(sql: """
+                SELECT id, phone FROM users WHERE phone IS NOT NULL AND id NOT IN (SELECT user_id FROM devices WHERE active) ORDER BY id LIMIT 1
+                """).first)
+            let (user, phone) = (row[0], row[1])
             let send = try await HeraldBinary.run(
                 ["send", "order-shipped", "--now", "--user", user, "--param", "order_id=B-7731"], in: directory.path
             )
             #expect(send.status == 0, "\(send.stderr)")
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
-            let contents = sandbox.log.messages.map { [$0.subject, $0.text].compactMap { $0 }.joined(separator: " ") }
+            // What this user was sent (the sandbox's port may have served another test before).
+            let contents = sandbox.log.messages.filter { $0.to == phone }.map { [$0.subject, $0.text].compactMap { $0 }.joined(separator: " ") }
             #expect(!contents.isEmpty)
             #expect(contents.allSatisfy { $0.contains("B-7731") && !$0.contains("A-1042") }, "\(contents)")
 

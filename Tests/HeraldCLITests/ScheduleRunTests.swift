@@ -138,7 +138,8 @@ struct ScheduleRunTests {
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
             // Started 3 s before the instant: it sleeps until then, then plans.
             let (process, stdout, _) = try HeraldBinary.start(
-                ["schedule", "run", "--now", "2026-12-01T08:59:57Z", "--batch-size", "100", "--owner", "polite"], in: directory.path
+                // Small pages: planning takes long enough that the signal arrives part way.
+                ["schedule", "run", "--now", "2026-12-01T08:59:57Z", "--batch-size", "10", "--owner", "polite"], in: directory.path
             )
             var written = 0
             while process.isRunning, written < 1000 {
