@@ -44,10 +44,15 @@ public struct RecipientPlanner: Sendable {
         return (limits.defaultZone, true)
     }
 
-    /// The caps that apply to `campaign`, each with the campaign it is narrowed to (`nil` for the
-    /// global caps, which count every campaign) and where it was written.
-    func caps(of campaign: Campaign) -> [(cap: FrequencyCap, scope: String?, source: String)] {
-        limits.frequencyCaps.map { ($0, nil, "herald.yml limits") } + campaign.frequencyCaps.map { ($0, campaign.id, "campaign \(campaign.id)") }
+    /// The first cap that one more notification at `due` would go past, with where it was
+    /// written: herald.yml's caps count every campaign, a campaign's own count only itself.
+    func fullCap(of campaign: Campaign, adding channel: Channel, at due: Date, in zone: TimeZone, history: [CapEntry]) -> String? {
+        func isFull(_ cap: FrequencyCap, scope: String?) -> Bool {
+            cap.isFull(adding: channel, category: campaign.category, at: due, in: zone, history: history, campaignID: scope)
+        }
+        if let cap = limits.frequencyCaps.first(where: { isFull($0, scope: nil) }) { return "\(cap.summary) (herald.yml limits)" }
+        if let cap = campaign.frequencyCaps.first(where: { isFull($0, scope: campaign.id) }) { return "\(cap.summary) (campaign \(campaign.id))" }
+        return nil
     }
 
     /// The decisions for `user`.
@@ -111,10 +116,8 @@ public struct RecipientPlanner: Sendable {
                 result.append(skip(.expired, "\(when), after its expiry at \(ISO8601.string(from: expiresAt, in: zone)) (expires_after \(campaign.expiresAfter!))", dueAt: due))
                 continue
             }
-            if let full = caps(of: campaign).first(where: { rule in
-                rule.cap.isFull(adding: channel, category: campaign.category, at: due, in: zone, history: history, campaignID: rule.scope)
-            }) {
-                result.append(skip(.capped, "\(full.cap.summary) (\(full.source))", dueAt: due))
+            if let full = fullCap(of: campaign, adding: channel, at: due, in: zone, history: history) {
+                result.append(skip(.capped, full, dueAt: due))
                 continue
             }
             let decision: PlannedNotification.Decision

@@ -292,14 +292,7 @@ extension ScheduleCommand {
         }
 
         private func load() throws -> Workspace {
-            let (loaded, found) = WorkspaceLoader().loadUsable(directory: directory)
-            var diagnostics = found
-            var workspace = loaded
-            if let loaded {
-                let checked = TemplateChecker.usable(loaded)
-                workspace = checked.workspace
-                diagnostics += checked.diagnostics
-            }
+            let (workspace, diagnostics) = WorkspaceOptions.loadUsable(directory: directory)
             let problems = diagnostics.map(\.description)
             let changed = state.withLock { state in
                 defer { state.problems = problems }

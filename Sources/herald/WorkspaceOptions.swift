@@ -24,14 +24,7 @@ struct WorkspaceOptions: ParsableArguments {
     /// has errors (in its file, its template or its segment) is left out, with its problems
     /// printed, so that the other campaigns still work.
     func loadWorkspace() throws -> Workspace {
-        let (loaded, found) = WorkspaceLoader().loadUsable(directory: self.workspace)
-        var diagnostics = found
-        var workspace = loaded
-        if let loaded {
-            let checked = TemplateChecker.usable(loaded)
-            workspace = checked.workspace
-            diagnostics += checked.diagnostics
-        }
+        let (workspace, diagnostics) = Self.loadUsable(directory: self.workspace)
         for diagnostic in diagnostics {
             printError(diagnostic.description)
         }
@@ -55,6 +48,15 @@ struct WorkspaceOptions: ParsableArguments {
             throw CLIError("campaign '\(id)' cannot be used until it is fixed: \(reason) (printed above)")
         }
         throw CLIError("unknown campaign \(Quoted.visible(id)) (\(Suggestion.hint(for: id, in: workspace.campaigns.map(\.id) + workspace.unusableCampaigns.keys)))")
+    }
+
+    /// The workspace without the campaigns that have errors (in their file, template or
+    /// segment), and every problem found; `nil` when herald.yml itself cannot be used.
+    static func loadUsable(directory: String) -> (workspace: Workspace?, diagnostics: [Diagnostic]) {
+        let (loaded, found) = WorkspaceLoader().loadUsable(directory: directory)
+        guard let loaded else { return (nil, found) }
+        let checked = TemplateChecker.usable(loaded)
+        return (checked.workspace, found + checked.diagnostics)
     }
 
     /// The database path: `--database`, else the `sqlite:` path of herald.yml relative to the workspace.

@@ -12,7 +12,7 @@ import Foundation
 /// var histogram = DueTimeHistogram(zone: TimeZone(identifier: "Asia/Seoul")!)
 /// histogram.add(dueAt)                 // one notification
 /// histogram.add(hourStart, count: 120) // or counts bucketed elsewhere
-/// print(histogram.render(width: 60))
+/// let text = histogram.render(width: 60)
 /// // 2026-12-01 09:00  ███████████████████████████████████ 12,345
 /// // 2026-12-01 10:00  ███ 1,040
 /// // …  5 hours with nothing due
