@@ -75,17 +75,19 @@ struct DemoTests {
             #expect(violations == [["0"]])
             let optedOutSkips = try await store.rows(sql: "SELECT COUNT(*) FROM notifications WHERE reason = 'opted_out'")
             #expect(Int(optedOutSkips[0][0])! > 0)
-            // Korean speakers got the Korean variant.
+            // Korean speakers get the Korean variant (sent, or waiting for their morning: quiet
+            // hours hold it back at night in Seoul).
             let korean = try await store.rows(sql: """
-                SELECT n.address FROM notifications n JOIN users u ON u.id = n.user_id
-                WHERE n.campaign_id = 'winter-sale' AND n.channel = 'email' AND n.state = 'sent' AND u.locale LIKE 'ko%' LIMIT 1
+                SELECT n.content FROM notifications n JOIN users u ON u.id = n.user_id
+                WHERE n.campaign_id = 'winter-sale' AND n.channel = 'email' AND n.state IN ('sent', 'planned') AND u.locale LIKE 'ko%' LIMIT 1
                 """)
-            let koreanMail = recorded.first { $0.to == korean.first?.first && $0.metadata["herald_campaign"] == "winter-sale" }
-            #expect(koreanMail?.subject?.contains("겨울 세일") == true)
+            #expect(korean.first?.first?.contains("겨울 세일") == true)
             // Marketing mail carries the one-click unsubscribe link; it is the one in the body.
-            let link = try #require(koreanMail?.headers["List-Unsubscribe"])
+            // Some recipients are awake whatever the hour the test runs.
+            let sale = try #require(recorded.first { $0.metadata["herald_campaign"] == "winter-sale" })
+            let link = try #require(sale.headers["List-Unsubscribe"])
             #expect(link.hasPrefix("<http://127.0.0.1:8080/u/"))
-            #expect(koreanMail?.html?.contains(String(link.dropFirst().dropLast())) == true)
+            #expect(sale.html?.contains(String(link.dropFirst().dropLast())) == true)
             // Each campaign is in the report.
             let report = try await HeraldBinary.run(["report", "--database", "herald-demo.db", "--format", "csv"], in: directory.path)
             #expect(report.status == 0, "\(report.stderr)")
