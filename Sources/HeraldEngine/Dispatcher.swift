@@ -2,34 +2,52 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import Logging
+import Synchronization
 
-/// Delivers one channel's outbox: claims due rows with a lease, re-checks consent, hands the
-/// batch to the transports (one call per provider, so that a provider taking several recipients
-/// per request can batch them), and records every outcome.
+/// Delivers one channel's outbox, one lane per provider, so that a slow or failing provider
+/// never holds up another.
 ///
-/// The lease makes a crash safe: a claim that is never resolved becomes claimable again when its
-/// lease runs out, and is recorded as `reclaimed` (the only case in which a send may repeat).
+/// A lane claims due rows of its provider with a lease (the claim marks them in flight, in the
+/// same transaction), re-checks consent and expiry, hands them to the transport in small groups
+/// (at most `concurrency` groups at once, each within the provider's rate limit and circuit
+/// breaker), and records each group's outcomes in one transaction as soon as they are known, so
+/// that a crash can repeat only the sends that were at a provider. The lease is renewed while a
+/// batch is slow. A row whose lease ran out without an outcome (a crash) is claimed again as
+/// `reclaimed`, with the same attempt number and therefore the same idempotency id.
+///
+/// ``drain()`` delivers what is due now and returns (`herald deliver`); ``run()`` delivers until
+/// told to stop (`herald worker`, `herald run`): it sleeps until the next row is due, a ring of
+/// its ``WorkSignal`` or the idle poll interval, whichever comes first.
 public struct Dispatcher: Sendable {
     public struct Configuration: Sendable {
-        /// Rows claimed per transaction. Default 200.
+        /// Rows claimed per lane per transaction. Default 200.
         public var batchSize: Int
-        /// Provider groups of one batch sent at once. Default 32. Each transport bounds its own
-        /// requests in flight.
+        /// Groups of one lane at a provider at once. Default 8.
         public var concurrency: Int
-        /// How long a claim is held before another dispatcher may take it over. Default 5 minutes.
+        /// Messages handed to a transport in one call, whose outcomes are recorded in one
+        /// transaction. Default 50.
+        public var groupSize: Int
+        /// How long a claim is held before another dispatcher may take it over; renewed every
+        /// third of it while a batch is being sent. Default 60 seconds.
         public var lease: Duration
         /// Who holds the leases, for diagnosing stuck rows; unique per dispatcher so that a late
         /// outcome is told from the current holder's. Default `herald-<pid>-<random>`.
         public var leaseOwner: String
+        /// How long an idle lane sleeps at most before looking again (rows planned by another
+        /// process do not ring this process's signal). Default 1 second.
+        public var idlePoll: Duration
 
         public init(
-            batchSize: Int = 200, concurrency: Int = 32, lease: Duration = .seconds(300),
-            leaseOwner: String = "herald-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+            batchSize: Int = 200, concurrency: Int = 8, groupSize: Int = 50, lease: Duration = .seconds(60),
+            leaseOwner: String = "herald-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))",
+            idlePoll: Duration = .seconds(1)
         ) {
             self.batchSize = batchSize
             self.concurrency = concurrency
+            self.groupSize = groupSize
             self.lease = lease
             self.leaseOwner = leaseOwner
+            self.idlePoll = idlePoll
         }
     }
 
@@ -40,8 +58,34 @@ public struct Dispatcher: Sendable {
         public var failed = 0
         public var skipped = 0
         public var reclaimed = 0
+        /// Put back without counting an attempt (breaker open, provider misconfigured).
+        public var postponed = 0
+        /// Given back at shutdown without an outcome.
+        public var released = 0
 
         public init() {}
+
+        mutating func count(_ resolution: DeliveryResolution) {
+            switch resolution {
+            case .sent: sent += 1
+            case .retry: retried += 1
+            case .failed, .dead: failed += 1
+            case .skipped, .optedOutAtProvider: skipped += 1
+            case .postponed: postponed += 1
+            }
+        }
+
+        public static func + (lhs: Summary, rhs: Summary) -> Summary {
+            var sum = lhs
+            sum.sent += rhs.sent
+            sum.retried += rhs.retried
+            sum.failed += rhs.failed
+            sum.skipped += rhs.skipped
+            sum.reclaimed += rhs.reclaimed
+            sum.postponed += rhs.postponed
+            sum.released += rhs.released
+            return sum
+        }
     }
 
     public let channel: Channel
@@ -53,6 +97,9 @@ public struct Dispatcher: Sendable {
     let unsubscribeLinks: UnsubscribeLinks?
     /// herald.yml's `channels:`: the failover order of SMS and email providers.
     let routing: ChannelRouting?
+    /// Rate limits and circuit breakers, shared by every dispatcher of the process.
+    let gates: ProviderGates
+    let signal: WorkSignal
     let logger: Logger
 
     /// - Parameters:
@@ -60,6 +107,9 @@ public struct Dispatcher: Sendable {
     ///     rendered into `{{unsubscribe_url}}`); `nil` without `tracking:`.
     ///   - routing: the failover order (`channels.sms`, `channels.email`); a message that its
     ///     provider could not take goes to the next one. `nil`: no failover.
+    ///   - gates: the providers' rate limits and breakers; share one among the dispatchers of a
+    ///     process. Default: no rate limits, default breakers.
+    ///   - signal: rung when new work is planned in this process, and stopped at shutdown.
     public init(
         channel: Channel,
         store: any Store,
@@ -69,6 +119,8 @@ public struct Dispatcher: Sendable {
         configuration: Configuration = Configuration(),
         unsubscribeLinks: UnsubscribeLinks? = nil,
         routing: ChannelRouting? = nil,
+        gates: ProviderGates = ProviderGates(),
+        signal: WorkSignal = WorkSignal(),
         logger: Logger = Logger(label: "herald.dispatcher")
     ) {
         self.unsubscribeLinks = unsubscribeLinks
@@ -79,73 +131,191 @@ public struct Dispatcher: Sendable {
         self.retryPolicy = retryPolicy
         self.clock = clock
         self.configuration = configuration
+        self.gates = gates
+        self.signal = signal
         self.logger = logger
     }
 
-    /// Claims and sends batches until no row of this channel is due now. Rows scheduled for later
-    /// (retries) stay in the outbox.
+    /// The lanes of this channel: one per provider that can carry it, and one for rows waiting
+    /// for any other provider (renamed or removed from herald.yml), which are skipped as
+    /// `no_provider` or failed over.
+    var lanes: [ProviderSelection] {
+        var providers = failoverOrder(for: channel)
+        if channel == .push { providers += (routing?.push.values).map(Array.init) ?? [] }
+        providers += transports.keys.sorted()
+        var seen = Set<String>()
+        let named = providers.filter { seen.insert($0).inserted }
+        return named.map { ProviderSelection.only($0) } + [.except(named)]
+    }
+
+    /// Claims and sends until no row of this channel is due now, every provider's lane at once.
+    /// Rows scheduled for later (retries, postponed sends) stay in the outbox.
     public func drain() async throws -> Summary {
+        try await withThrowingTaskGroup(of: Summary.self) { group in
+            for lane in lanes {
+                group.addTask { try await runLane(lane, untilIdle: true) }
+            }
+            return try await group.reduce(Summary(), +)
+        }
+    }
+
+    /// Delivers until the signal stops: each lane claims what is due, and otherwise sleeps until
+    /// its next row is due, the signal rings, or `idlePoll` passes. On stop, a lane finishes the
+    /// sends it holds (up to the signal's deadline, after which sends still at a provider are
+    /// given back to be repeated with the same idempotency id) and gives back what it claimed but
+    /// did not send. A store error is logged and retried after the idle poll interval.
+    public func run() async -> Summary {
+        await withTaskGroup(of: Summary.self) { group in
+            for lane in lanes {
+                group.addTask {
+                    var summary = Summary()
+                    while !signal.isStopping, !Task.isCancelled {
+                        do {
+                            summary = summary + (try await runLane(lane, untilIdle: false))
+                        } catch {
+                            logger.error("delivery failed; trying again", metadata: [
+                                "channel": "\(channel.rawValue)", "lane": "\(lane)", "error": "\(error)",
+                            ])
+                            await sleep(until: clock.now.addingTimeInterval(configuration.idlePoll.timeInterval), orRingAfter: signal.generation)
+                        }
+                    }
+                    return summary
+                }
+            }
+            return await group.reduce(Summary(), +)
+        }
+    }
+
+    /// One lane: keeps up to `concurrency` groups at its provider, claiming just enough rows to
+    /// fill the free places (so that a slow request holds one place, not the lane), and records
+    /// each group's outcomes as soon as they are known. With `untilIdle` it returns once nothing
+    /// is due and nothing is in flight; otherwise it sleeps then (see ``run()``) until stopped.
+    /// The leases of what is still unresolved are renewed every third of the lease.
+    func runLane(_ lane: ProviderSelection, untilIdle: Bool) async throws -> Summary {
+        let width = max(configuration.concurrency, 1)
+        let groupSize = max(configuration.groupSize, 1)
+        let unresolved = UnresolvedClaims([])
+        return try await withThrowingTaskGroup(of: Summary?.self) { group in
+            group.addTask {
+                while true {
+                    try await clock.sleep(until: clock.now.addingTimeInterval(configuration.lease.timeInterval / 3))
+                    let ids = unresolved.ids
+                    guard !ids.isEmpty else { continue }
+                    let renewed = try await store.renewLeases(of: ids, owner: configuration.leaseOwner, lease: configuration.lease, at: clock.now)
+                    logger.debug("renewed leases", metadata: ["channel": "\(channel.rawValue)", "renewed": "\(renewed)"])
+                }
+            }
+            var summary = Summary()
+            var inFlight = 0
+            while true {
+                var claimedNothing = false
+                while inFlight < width, !signal.isStopping {
+                    let generation = signal.generation
+                    let claimed = try await store.claim(
+                        channel: channel, providers: lane, limit: min(configuration.batchSize, (width - inFlight) * groupSize),
+                        leaseOwner: configuration.leaseOwner, lease: configuration.lease, at: clock.now
+                    )
+                    guard !claimed.isEmpty else {
+                        claimedNothing = true
+                        if inFlight == 0, !untilIdle {
+                            let next = try await store.nextDue(channel: channel, providers: lane)
+                            let poll = clock.now.addingTimeInterval(configuration.idlePoll.timeInterval)
+                            await sleep(until: min(next ?? poll, poll), orRingAfter: generation)
+                        }
+                        break
+                    }
+                    summary.reclaimed += claimed.filter(\.wasInFlight).count
+                    let (groups, skipped) = split(claimed, into: groupSize)
+                    try await store.resolve(skipped, at: clock.now)
+                    for (_, resolution) in skipped { summary.count(resolution) }
+                    for items in groups {
+                        unresolved.insert(items.map(\.message.notificationID))
+                        inFlight += 1
+                        group.addTask {
+                            let part = try await deliver(items)
+                            unresolved.remove(items.map(\.message.notificationID))
+                            return part
+                        }
+                    }
+                }
+                if inFlight == 0 {
+                    if untilIdle, claimedNothing || signal.isStopping { break }
+                    if signal.isStopping || Task.isCancelled { break }
+                    continue
+                }
+                // The renewal task never finishes on its own; every other task returns a summary.
+                while let finished = try await group.next() {
+                    guard let part = finished else { continue }
+                    inFlight -= 1
+                    summary = summary + part
+                    break
+                }
+            }
+            group.cancelAll()
+            return summary
+        }
+    }
+
+    /// Sleeps on the clock until `deadline`, or until the signal rings after `generation`.
+    func sleep(until deadline: Date, orRingAfter generation: UInt64) async {
+        guard deadline > clock.now else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(until: deadline) }
+            group.addTask { await signal.wait(after: generation) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// The claimed rows that must not be sent (the last checks), and the rest in groups of at
+    /// most `groupSize` rows of one provider.
+    func split(_ claimed: [ClaimedNotification], into groupSize: Int) -> (groups: [[ClaimedNotification]], skipped: [(ClaimedNotification, DeliveryResolution)]) {
+        var skipped: [(ClaimedNotification, DeliveryResolution)] = []
+        var byProvider: [String: [ClaimedNotification]] = [:]
+        for item in claimed {
+            if let skip = check(item) {
+                skipped.append((item, skip))
+            } else {
+                byProvider[item.message.provider, default: []].append(item)
+            }
+        }
+        var groups: [[ClaimedNotification]] = []
+        for provider in byProvider.keys.sorted() {
+            let items = byProvider[provider]!
+            for start in stride(from: 0, to: items.count, by: groupSize) {
+                groups.append(Array(items[start..<min(start + groupSize, items.count)]))
+            }
+        }
+        return (groups, skipped)
+    }
+
+    /// One group of one provider: routed through its gate (or a fallback's), sent, and recorded
+    /// in one transaction.
+    func deliver(_ items: [ClaimedNotification]) async throws -> Summary {
         var summary = Summary()
-        while try await dispatchBatch(into: &summary) > 0 {}
+        switch await outcomes(of: items) {
+        case .resolved(let resolved):
+            try await store.resolve(resolved, at: clock.now)
+            for (_, resolution) in resolved { summary.count(resolution) }
+        case .notSent:
+            // Stopping before the provider saw them: free at once, the attempt not counted.
+            try await store.release(items, wasHandedOver: false, at: clock.now)
+            summary.released += items.count
+        case .abandoned:
+            // The shutdown deadline passed while the provider had them: repeated after the
+            // restart with the same idempotency id.
+            try await store.release(items, wasHandedOver: true, at: clock.now)
+            summary.released += items.count
+        }
         return summary
     }
 
-    /// Claims one batch, sends it and records the outcomes; returns how many rows it claimed.
-    @discardableResult
-    public func dispatchBatch(into summary: inout Summary) async throws -> Int {
-        let claimed = try await store.claim(
-            channel: channel, limit: configuration.batchSize, leaseOwner: configuration.leaseOwner,
-            lease: configuration.lease, at: clock.now
-        )
-        guard !claimed.isEmpty else { return 0 }
-        let results = await send(claimed)
-        try await store.resolve(results, at: clock.now)
-        for (item, resolution) in results {
-            if item.wasInFlight { summary.reclaimed += 1 }
-            switch resolution {
-            case .sent: summary.sent += 1
-            case .retry: summary.retried += 1
-            case .failed, .dead: summary.failed += 1
-            case .skipped, .optedOutAtProvider: summary.skipped += 1
-            }
-        }
-        return claimed.count
-    }
-
-    /// Sends a claimed batch: the last checks per row, then one `send` per provider with the rows
-    /// it carries (at most `concurrency` providers at once); results come back in claim order.
-    func send(_ claimed: [ClaimedNotification]) async -> [(ClaimedNotification, DeliveryResolution)] {
-        var results = [DeliveryResolution?](repeating: nil, count: claimed.count)
-        var groups: [(transport: any Transport, indexes: [Int])] = []
-        var groupIndex: [String: Int] = [:]
-        for (index, item) in claimed.enumerated() {
-            if let skip = check(item) {
-                results[index] = skip
-                continue
-            }
-            let provider = item.message.provider
-            if let existing = groupIndex[provider] {
-                groups[existing].indexes.append(index)
-            } else if let transport = transports[provider] {
-                groupIndex[provider] = groups.count
-                groups.append((transport, [index]))
-            }
-        }
-        await withTaskGroup(of: [(Int, DeliveryResolution)].self) { group in
-            var next = 0
-            func start() {
-                let (transport, indexes) = groups[next]
-                next += 1
-                let messages = indexes.map { prepared(claimed[$0].message) }
-                group.addTask { await self.deliver(messages, at: indexes, through: transport) }
-            }
-            while next < min(max(configuration.concurrency, 1), groups.count) { start() }
-            for await resolved in group {
-                for (index, resolution) in resolved { results[index] = resolution }
-                if next < groups.count { start() }
-            }
-        }
-        return zip(claimed, results).map { ($0, $1 ?? .retry(at: clock.now, reason: "no result")) }
+    enum GroupResult {
+        case resolved([(ClaimedNotification, DeliveryResolution)])
+        /// Stopping before any provider saw the group.
+        case notSent
+        /// Stopping, and the deadline passed while a provider had the group.
+        case abandoned
     }
 
     /// The last consent and address checks before a send: a resolution when the row must not go.
@@ -180,37 +350,92 @@ public struct Dispatcher: Sendable {
         return message
     }
 
-    /// One provider's share of the batch: the transport, then the retry policy per outcome. A
-    /// transport that answers with the wrong number of outcomes is a bug; the messages it left
-    /// without one are retried rather than lost.
-    func deliver(_ messages: [OutboundMessage], at indexes: [Int], through transport: any Transport) async -> [(Int, DeliveryResolution)] {
-        var messages = messages
-        var outcomes = await outcomes(of: messages, through: transport)
-        // Failover: a message the provider could not take (a temporary failure or its own
-        // misconfiguration, not a problem of the message or the recipient) goes to the next
-        // provider of the channel at once; the one that takes it is recorded as its provider.
-        var provider = transport.name
-        while let next = nextProvider(after: provider, on: channel), let fallback = transports[next] {
-            let failed = outcomes.indices.filter { outcomes[$0].isProviderFailure }
-            guard !failed.isEmpty else { break }
-            logger.warning("failing over", metadata: [
-                "provider.name": "\(provider)", "provider.next": "\(next)", "messages": "\(failed.count)",
-            ])
-            let moved = failed.map { position -> OutboundMessage in
-                var message = messages[position]
-                message.provider = next
-                return message
-            }
-            let retried = await self.outcomes(of: moved, through: fallback)
-            for (position, (message, outcome)) in zip(failed, zip(moved, retried)) where !outcome.isProviderFailure || next == lastProvider(on: channel) {
-                messages[position] = message
-                outcomes[position] = outcome
-            }
+    /// The group's resolutions: sent through its provider when the provider's gate admits it,
+    /// else through the next provider of the channel's failover order that does; a message that a
+    /// provider could not take (a temporary failure or its own misconfiguration, not a problem of
+    /// the message or the recipient) moves on to the next provider at once. The provider that
+    /// takes a message is recorded as its provider. A message no provider would admit (breakers
+    /// open, no fallback) is postponed without counting the attempt. `.abandoned` when the
+    /// shutdown deadline passed while a provider had the group.
+    func outcomes(of items: [ClaimedNotification]) async -> GroupResult {
+        var messages = items.map { prepared($0.message) }
+        var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
+        var pending = Array(items.indices)
+        var heldUntil: Date?
+        var heldBecause: [String] = []
+        let first = messages[0].provider
+        var candidates = [first]
+        var provider = first
+        while let next = nextProvider(after: provider, on: channel) {
+            candidates.append(next)
             provider = next
         }
-        return messages.indices.map { position in
-            let message = messages[position]
-            return (indexes[position], retryPolicy.resolve(outcomes[position], of: message, at: clock.now, jitter: Self.jitter(for: message)))
+        for (position, candidate) in candidates.enumerated() where !pending.isEmpty {
+            guard let transport = transports[candidate] else { continue }
+            let now = clock.now
+            if case .held(let until, let reason) = gates.admit(candidate, at: now) {
+                heldUntil = min(heldUntil ?? until, until)
+                heldBecause.append("\(candidate): \(reason)")
+                continue
+            }
+            if candidate != first {
+                logger.warning("failing over", metadata: [
+                    "provider.name": "\(first)", "provider.next": "\(candidate)", "messages": "\(pending.count)",
+                ])
+            }
+            for index in pending { messages[index].provider = candidate }
+            let isFirstRequest = pending.count == items.count && outcomes.allSatisfy { $0 == nil }
+            do {
+                try await gates.acquire(pending.count, for: candidate, clock: clock, unlessStopping: signal)
+            } catch {
+                if isFirstRequest { return .notSent }
+                return .abandoned
+            }
+            if isFirstRequest, signal.isStopping { return .notSent }
+            guard let answers = await outcomesUnlessAbandoned(of: pending.map { messages[$0] }, through: transport) else {
+                return .abandoned
+            }
+            gates.record(answers, for: candidate, at: clock.now)
+            let isLast = position == candidates.count - 1
+            var failed: [Int] = []
+            for (index, outcome) in zip(pending, answers) {
+                outcomes[index] = outcome
+                if outcome.isProviderFailure, !isLast { failed.append(index) }
+            }
+            pending = failed
+        }
+        let now = clock.now
+        return .resolved(items.indices.map { index in
+            let message = messages[index]
+            guard let outcome = outcomes[index] else {
+                // No provider admitted it: wait for the first breaker to half-open.
+                let until = heldUntil ?? now.addingTimeInterval(configuration.idlePoll.timeInterval)
+                return (items[index], .postponed(at: until, reason: heldBecause.isEmpty ? "no provider could take it" : heldBecause.joined(separator: "; ")))
+            }
+            var item = items[index]
+            item.message.provider = message.provider
+            if case .misconfigured(let reason) = outcome {
+                // Credentials do not fix themselves by retrying: the attempt is not counted, and
+                // the provider is paused until an operator can fix them.
+                return (item, .postponed(at: now.addingTimeInterval(gates.misconfiguredPause.timeInterval), reason: "\(message.provider) misconfigured: \(reason)"))
+            }
+            return (item, retryPolicy.resolve(outcome, of: message, at: now, jitter: Self.jitter(for: message)))
+        })
+    }
+
+    /// The transport's outcomes, or nil when the shutdown deadline passes first.
+    func outcomesUnlessAbandoned(of messages: [OutboundMessage], through transport: any Transport) async -> [DeliveryOutcome]? {
+        await withTaskGroup(of: [DeliveryOutcome]?.self) { group in
+            group.addTask { await outcomes(of: messages, through: transport) }
+            group.addTask {
+                await signal.waitUntilStopping()
+                if let deadline = signal.stopsAt { try? await clock.sleep(until: deadline) }
+                // Cancelled: the transport answered first, and this result is not read.
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -234,10 +459,6 @@ public struct Dispatcher: Sendable {
         let order = failoverOrder(for: channel)
         guard let index = order.firstIndex(of: provider), index + 1 < order.count else { return nil }
         return order[index + 1]
-    }
-
-    func lastProvider(on channel: Channel) -> String? {
-        failoverOrder(for: channel).last
     }
 
     func failoverOrder(for channel: Channel) -> [String] {
@@ -266,6 +487,29 @@ extension DeliveryOutcome {
         switch self {
         case .retry, .misconfigured: true
         case .accepted, .rejected, .deadAddress, .optedOut: false
+        }
+    }
+}
+
+/// The claims of a batch still without a recorded outcome, whose leases are renewed.
+final class UnresolvedClaims: Sendable {
+    private let state: Mutex<Set<Int64>>
+
+    init(_ ids: some Sequence<Int64>) {
+        state = Mutex(Set(ids))
+    }
+
+    var ids: [Int64] { state.withLock { Array($0) } }
+
+    func insert(_ ids: [Int64]) {
+        state.withLock { set in
+            for id in ids { set.insert(id) }
+        }
+    }
+
+    func remove(_ ids: [Int64]) {
+        state.withLock { set in
+            for id in ids { set.remove(id) }
         }
     }
 }

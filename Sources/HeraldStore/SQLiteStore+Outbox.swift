@@ -3,22 +3,34 @@ import GRDB
 import HeraldCore
 
 extension SQLiteStore {
-    public func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification] {
+    public func claim(
+        channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date
+    ) async throws -> [ClaimedNotification] {
         let codec = self.codec
-        let leaseUntil = now.addingTimeInterval(TimeInterval(lease.components.seconds) + TimeInterval(lease.components.attoseconds) / 1e18)
+        let leaseUntil = now.addingTimeInterval(lease.timeInterval)
+        let (providerClause, providerArguments) = Self.providerFilter(providers, codec: codec)
         return try await write { db in
             let timestamp = now.timeIntervalSince1970
+            // A row with a lease that ran out (`lease_until` set, no outcome: a crash) repeats the
+            // same attempt; any other row starts the next one.
+            var arguments: StatementArguments = [leaseOwner, leaseUntil.timeIntervalSince1970, channel.rawValue]
+            arguments += providerArguments
+            arguments += [timestamp, timestamp, limit]
             let claimed = try Row.fetchAll(db, sql: """
-                UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+                UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + (lease_until IS NULL), claims = claims + 1
                 WHERE notification_id IN (
                     SELECT notification_id FROM outbox
-                    WHERE channel = ? AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                    WHERE channel = ?\(providerClause) AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
                     ORDER BY due_at, notification_id LIMIT ?)
-                RETURNING notification_id, attempts
-                """, arguments: [leaseOwner, leaseUntil.timeIntervalSince1970, channel.rawValue, timestamp, timestamp, limit])
+                RETURNING notification_id, attempts, claims
+                """, arguments: arguments)
             guard !claimed.isEmpty else { return [] }
             var attempts: [Int64: Int] = [:]
-            for row in claimed { attempts[row[0]] = row[1] }
+            var claimNumbers: [Int64: Int] = [:]
+            for row in claimed {
+                attempts[row[0]] = row[1]
+                claimNumbers[row[0]] = row[2]
+            }
             let ids = codec.encode(Array(attempts.keys))
             let rows = try Row.fetchAll(db, sql: """
                 SELECT n.id, n.device, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
@@ -65,7 +77,7 @@ extension SQLiteStore {
                 result.append(ClaimedNotification(
                     message: message, category: row[8], dueAt: Date(timeIntervalSince1970: row[9]),
                     preferences: preferences[message.userID] ?? Preferences(), wasInFlight: wasInFlight,
-                    leaseOwner: leaseOwner
+                    leaseOwner: leaseOwner, claimNumber: claimNumbers[id] ?? 0
                 ))
             }
             return result
@@ -82,8 +94,12 @@ extension SQLiteStore {
                 """)
             let removeFromOutbox = try db.cachedStatement(sql: "DELETE FROM outbox WHERE notification_id = ?")
             let reschedule = try db.cachedStatement(sql: "UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL WHERE notification_id = ?")
+            // The attempt does not count: the message was not at fault.
+            let postpone = try db.cachedStatement(sql: """
+                UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0) WHERE notification_id = ?
+                """)
             let deactivate = try db.cachedStatement(sql: "UPDATE devices SET active = 0 WHERE user_id = ? AND address = ?")
-            let holdsClaim = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE notification_id = ? AND lease_owner = ? AND attempts = ?")
+            let holdsClaim = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE notification_id = ? AND lease_owner = ? AND claims = ?")
             let optOut = try db.cachedStatement(sql: """
                 INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, 0, ?)
                 ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in IS NOT 0
@@ -97,7 +113,7 @@ extension SQLiteStore {
                 // Another dispatcher took the row over after this claim's lease ran out (or it was
                 // resolved already): the outcome is kept in the trail but changes nothing, so the
                 // current holder's outcome stands and the row is neither lost nor freed twice.
-                guard try Bool.fetchOne(holdsClaim, arguments: [id, claimed.leaseOwner, message.attempt]) != nil else {
+                guard try Bool.fetchOne(holdsClaim, arguments: [id, claimed.leaseOwner, claimed.claimNumber]) != nil else {
                     try insertEvent.execute(arguments: [
                         id, message.campaignID, message.channel.rawValue, DeliveryEventType.lateOutcome.rawValue, nil, timestamp,
                         "attempt \(message.attempt) by \(claimed.leaseOwner): \(resolution)",
@@ -125,6 +141,9 @@ extension SQLiteStore {
                     (state, event, reason) = (.dead, .dead, why)
                 case .skipped(let skipReason, let why):
                     (state, event, reason, detail) = (.skipped, .skipped, skipReason.rawValue, why)
+                case .postponed(let at, let why):
+                    (state, event, detail) = (.planned, .postponed, why)
+                    try postpone.execute(arguments: [at.timeIntervalSince1970, id])
                 case .optedOutAtProvider(let why):
                     (state, event, reason, detail) = (.skipped, .skipped, SkipReason.optedOut.rawValue, why)
                     try optOut.execute(arguments: [message.userID, message.channel.rawValue, timestamp])
@@ -160,10 +179,73 @@ extension SQLiteStore {
         }
     }
 
-    public func nextDue(channel: Channel) async throws -> Date? {
-        try await read { db in
-            try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM outbox WHERE channel = ?", arguments: [channel.rawValue])
+    public func nextDue(channel: Channel, providers: ProviderSelection) async throws -> Date? {
+        let (providerClause, providerArguments) = Self.providerFilter(providers, codec: codec)
+        return try await read { db in
+            var arguments: StatementArguments = [channel.rawValue]
+            arguments += providerArguments
+            return try Double.fetchOne(db, sql: "SELECT MIN(due_at) FROM outbox WHERE channel = ?\(providerClause)", arguments: arguments)
                 .map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Int {
+        guard !notificationIDs.isEmpty else { return 0 }
+        let ids = codec.encode(notificationIDs)
+        return try await write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET lease_until = ?
+                WHERE notification_id IN (SELECT value FROM json_each(?)) AND lease_owner = ? AND lease_until > ?
+                """, arguments: [now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970, ids, owner, now.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+
+    public func release(_ claimed: [ClaimedNotification], wasHandedOver: Bool, at now: Date) async throws {
+        guard !claimed.isEmpty else { return }
+        try await write { db in
+            let timestamp = now.timeIntervalSince1970
+            let holds = "notification_id = ? AND lease_owner = ? AND claims = ?"
+            // Never handed to a provider: free at once, and the attempt is given back.
+            let free = try db.cachedStatement(sql: """
+                UPDATE outbox SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 WHERE \(holds)
+                """)
+            // Perhaps at the provider: the lease ends now, so that the next claim repeats the
+            // attempt (same idempotency id) as a reclaimed send.
+            let end = try db.cachedStatement(sql: "UPDATE outbox SET lease_until = ? WHERE \(holds)")
+            let backToPlanned = try db.cachedStatement(sql: "UPDATE notifications SET state = 'planned', attempts = attempts - 1, updated_at = ? WHERE id = ?")
+            let insertEvent = try db.cachedStatement(sql: """
+                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, NULL, ?, ?)
+                """)
+            for item in claimed {
+                let message = item.message
+                let claim: StatementArguments = [message.notificationID, item.leaseOwner, item.claimNumber]
+                if wasHandedOver {
+                    try end.execute(arguments: [timestamp] + claim)
+                    guard db.changesCount > 0 else { continue }
+                    try insertEvent.execute(arguments: [
+                        message.notificationID, message.campaignID, message.channel.rawValue, DeliveryEventType.released.rawValue, timestamp,
+                        "attempt \(message.attempt) stopped without an outcome at shutdown; it is repeated with the same idempotency id",
+                    ])
+                } else {
+                    try free.execute(arguments: claim)
+                    guard db.changesCount > 0 else { continue }
+                    try backToPlanned.execute(arguments: [timestamp, message.notificationID])
+                    try insertEvent.execute(arguments: [
+                        message.notificationID, message.campaignID, message.channel.rawValue, DeliveryEventType.released.rawValue, timestamp,
+                        "claimed but not sent before shutdown; attempt \(message.attempt) not counted",
+                    ])
+                }
+            }
+        }
+    }
+
+    /// The SQL condition (after `channel = ?`) and its arguments for a provider selection.
+    static func providerFilter(_ providers: ProviderSelection, codec: StoreCodec) -> (String, StatementArguments) {
+        switch providers {
+        case .any: ("", [])
+        case .only(let provider): (" AND provider = ?", [provider])
+        case .except(let excluded): (" AND provider NOT IN (SELECT value FROM json_each(?))", [codec.encode(excluded)])
         }
     }
 

@@ -194,7 +194,7 @@ extension SQLiteStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (occurrence_id, user_id, channel, device) DO NOTHING
             """)
-        let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, due_at) VALUES (?, ?, ?)")
+        let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, provider, due_at) VALUES (?, ?, ?, ?)")
         let insertEvent = try db.cachedStatement(sql: """
             INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
@@ -230,7 +230,7 @@ extension SQLiteStore {
             }
             let id = db.lastInsertedRowID
             if state == .planned {
-                try insertOutbox.execute(arguments: [id, planned.channel.rawValue, due])
+                try insertOutbox.execute(arguments: [id, planned.channel.rawValue, planned.provider ?? "", due])
                 if planned.category != Campaign.transactionalCategory {
                     try reserveSlot.execute(arguments: [
                         planned.userID, due, planned.occurrenceID, planned.channel.rawValue, planned.category, planned.campaignID,

@@ -217,6 +217,18 @@ enum StoreMigrations {
                 );
                 """)
         }
+        // The outbox row carries the provider it waits for, so that each provider's dispatcher
+        // lane claims its own rows through an index, and a slow provider never holds up another.
+        // `claims` counts the claims of the row: with the lease owner it identifies one claim (a
+        // repeat after a crash keeps its attempt number, so the attempt no longer does).
+        migrator.registerMigration("v4-outbox-lanes") { db in
+            try db.execute(sql: """
+                ALTER TABLE outbox ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+                ALTER TABLE outbox ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
+                UPDATE outbox SET provider = COALESCE((SELECT provider FROM notifications WHERE id = outbox.notification_id), '');
+                CREATE INDEX outbox_by_lane ON outbox (channel, provider, due_at);
+                """)
+        }
         return migrator
     }
 }

@@ -15,12 +15,17 @@ struct HeraldApp {
     let clock: any WallClock
     let planner: Planner
     let dispatchers: [Dispatcher]
+    /// Rung when this process plans new work; stopped at shutdown. Shared by the dispatchers.
+    let signal: WorkSignal
     /// The providers' transports; kept for the HTTP client's lifetime.
     let providers: ProviderTransports
 
     /// - Parameter sandbox: a running sandbox that every SMS and email provider is pointed at
     ///   (`herald demo`); nil to send as herald.yml says.
-    init(workspace: Workspace, databasePath: String, clock: any WallClock = SystemWallClock(), sandbox: RunningSandbox? = nil) throws {
+    init(
+        workspace: Workspace, databasePath: String, clock: any WallClock = SystemWallClock(), sandbox: RunningSandbox? = nil,
+        dispatch: Dispatcher.Configuration = Dispatcher.Configuration()
+    ) throws {
         self.workspace = workspace
         self.clock = clock
         let store = try SQLiteStore(
@@ -37,11 +42,16 @@ struct HeraldApp {
         let routing = workspace.configuration.channels.carried(by: Set(transports.map(\.name)))
         planner = Self.makePlanner(workspace: workspace, store: store, routing: routing, clock: clock, logger: logger)
         let retryPolicy = RetryPolicy(workspace.configuration.retry)
+        let signal = WorkSignal()
+        self.signal = signal
+        let gates = ProviderGates(configuration: ProviderGates.Configuration(
+            rates: Dictionary(workspace.configuration.providers.compactMap { provider in provider.rate.map { (provider.name, $0) } }, uniquingKeysWith: { first, _ in first })
+        ))
         dispatchers = Channel.allCases.map {
             Dispatcher(
-                channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock,
+                channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock, configuration: dispatch,
                 unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init), routing: routing,
-                logger: logger
+                gates: gates, signal: signal, logger: logger
             )
         }
     }
@@ -203,15 +213,32 @@ struct HeraldApp {
         delivery.sorted(by: { $0.key < $1.key }).filter { $0.value != Dispatcher.Summary() }.map { channel, result in
             "  \(channel.rawValue) outbox: \(result.sent) sent, \(result.failed) failed, \(result.retried) to retry, \(result.skipped) skipped at send time"
                 + (result.reclaimed > 0 ? ", \(result.reclaimed) repeated after a crash" : "")
+                + (result.postponed > 0 ? ", \(result.postponed) postponed (provider paused or its breaker open; attempts not counted)" : "")
+                + (result.released > 0 ? ", \(result.released) given back at shutdown" : "")
         }
     }
 
-    /// Delivers whatever is due in the outboxes of `channels` (every channel by default).
+    /// The dispatchers of `channels` as one long-running service (`herald worker`, `herald run`).
+    func deliveryService(
+        channels: [Channel], shutdownDeadline: Duration,
+        onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void
+    ) -> DeliveryService {
+        DeliveryService(
+            dispatchers: dispatchers.filter { channels.contains($0.channel) }, signal: signal, clock: clock,
+            configuration: DeliveryService.Configuration(shutdownDeadline: shutdownDeadline), onStop: onStop
+        )
+    }
+
+    /// Delivers whatever is due in the outboxes of `channels` (every channel by default), every
+    /// channel at once.
     func deliver(channels: [Channel] = Channel.allCases) async throws -> [Channel: Dispatcher.Summary] {
-        var delivery: [Channel: Dispatcher.Summary] = [:]
-        for dispatcher in dispatchers where channels.contains(dispatcher.channel) {
-            delivery[dispatcher.channel] = try await dispatcher.drain()
+        try await withThrowingTaskGroup(of: (Channel, Dispatcher.Summary).self) { group in
+            for dispatcher in dispatchers where channels.contains(dispatcher.channel) {
+                group.addTask { (dispatcher.channel, try await dispatcher.drain()) }
+            }
+            var delivery: [Channel: Dispatcher.Summary] = [:]
+            for try await (channel, summary) in group { delivery[channel] = summary }
+            return delivery
         }
-        return delivery
     }
 }

@@ -64,7 +64,7 @@ struct PlanReport {
 
     static func describe(_ content: NotificationContent) -> [String] {
         switch content {
-        case .push(let push): ["title: \(push.title)", "body: \(push.body)"]
+        case .push(let push): (push.title.map { ["title: \($0)"] } ?? []) + ["body: \(push.body)"]
         case .sms(let sms): ["body: \(sms.body)"]
         case .email(let email): ["subject: \(email.subject)"] + (email.text.split(separator: "\n", omittingEmptySubsequences: true).prefix(3).map { "| \($0)" })
         }

@@ -33,7 +33,7 @@ providers:
   webpush: {kind: webpush, subject: "mailto:ops@example.com"}
   twilio: {kind: twilio, account_sid: AC00000000000000000000000000000001, auth_token: sandbox-twilio-auth-token, from: "+15005550006", base_url: "http://127.0.0.1:4010/twilio", rate: 100/s, price: {per_segment: "0.0079 USD"}}
   vonage: {kind: vonage, api_key: sandboxkey, api_secret: sandbox-vonage-secret, from: HERALD, base_url: "http://127.0.0.1:4010/vonage", price: {per_segment: "0.0082 USD"}}
-  sendgrid: {kind: sendgrid, api_key: SG.sandbox.sendgrid-api-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/sendgrid", rate: 600/min, price: {per_message: "0.0004 USD"}}
+  sendgrid: {kind: sendgrid, api_key: SG.sandbox.sendgrid-api-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/sendgrid", rate: 200/s, price: {per_message: "0.0004 USD"}}
   mandrill: {kind: mandrill, api_key: md-sandbox-mandrill-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/mandrill/api/1.0"}
 
 channels:

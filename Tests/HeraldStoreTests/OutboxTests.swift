@@ -45,10 +45,12 @@ func planned(user: String, channel: Channel = .email, device: String = "", skip:
             #expect(second.map(\.message.userID) == ["u-3"])
             #expect(try await store.claim(channel: .push, limit: 10, leaseOwner: "b", lease: .seconds(60), at: now).isEmpty)
 
-            // "a" crashed: after its lease, its rows are taken over and marked as repeats.
+            // "a" crashed: after its lease, its rows are taken over and marked as repeats of the
+            // same attempt, with the same idempotency id as the send that may have gone out.
             let taken = try await store.claim(channel: .email, limit: 10, leaseOwner: "c", lease: .seconds(60), at: now.addingTimeInterval(61))
             #expect(taken.map(\.message.userID) == ["u-1", "u-2"])
-            #expect(taken.allSatisfy { $0.wasInFlight && $0.message.attempt == 2 })
+            #expect(taken.allSatisfy { $0.wasInFlight && $0.message.attempt == 1 })
+            #expect(taken.map(\.message.idempotencyID) == first.map(\.message.idempotencyID))
             #expect(try await store.eventCounts()["reclaimed"] == 2)
         }
     }
@@ -162,7 +164,8 @@ func planned(user: String, channel: Channel = .email, device: String = "", skip:
             try await store.resolve([(first[0], .failed(reason: "invalid address"))], at: now.addingTimeInterval(62))
             try await store.resolve([(second[0], .sent(providerMessageID: "p-2", provider: "sendgrid"))], at: now.addingTimeInterval(63))
 
-            #expect(try await store.rows(sql: "SELECT state, attempts, COALESCE(reason, ''), provider_message_id FROM notifications") == [["sent", "2", "", "p-2"]])
+            #expect(second[0].message.attempt == 1 && second[0].claimNumber == 2)
+            #expect(try await store.rows(sql: "SELECT state, attempts, COALESCE(reason, ''), provider_message_id FROM notifications") == [["sent", "1", "", "p-2"]])
             #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]])
             let events = try await store.eventCounts()
             #expect(events["late_outcome"] == 1 && events["sent"] == 1 && events["failed"] == nil)

@@ -58,6 +58,11 @@ public enum DeliveryEventType: String, Sendable, Hashable, Codable, CaseIterable
     /// An outcome that arrived after another dispatcher had taken the claim over; recorded,
     /// not applied.
     case lateOutcome = "late_outcome"
+    /// Given back to the outbox without an outcome at a graceful shutdown.
+    case released
+    /// Put off without counting an attempt: the provider is misconfigured, or its circuit
+    /// breaker is open and the channel has no provider to fail over to.
+    case postponed
     case sent
     case retryScheduled = "retry_scheduled"
     case failed

@@ -203,12 +203,18 @@ public struct ClaimedNotification: Sendable, Hashable {
     public var preferences: Preferences
     /// True when this send was already in flight once (its lease expired: a crash).
     public var wasInFlight: Bool
-    /// Who holds the claim; with `message.attempt` it identifies this claim, so that an outcome
+    /// Who holds the claim; with `claimNumber` it identifies this claim, so that an outcome
     /// that arrives after another dispatcher took the row over changes nothing.
     public var leaseOwner: String
+    /// How many times the row has been claimed, this claim included.
+    public var claimNumber: Int
 
-    public init(message: OutboundMessage, category: String, dueAt: Date, preferences: Preferences, wasInFlight: Bool, leaseOwner: String = "") {
+    public init(
+        message: OutboundMessage, category: String, dueAt: Date, preferences: Preferences, wasInFlight: Bool, leaseOwner: String = "",
+        claimNumber: Int = 0
+    ) {
         self.leaseOwner = leaseOwner
+        self.claimNumber = claimNumber
         self.message = message
         self.category = category
         self.dueAt = dueAt
@@ -229,4 +235,8 @@ public enum DeliveryResolution: Sendable, Hashable {
     /// The provider says the recipient opted out (SMS STOP): skipped, and the channel opt-out is
     /// saved so that no later send tries again.
     case optedOutAtProvider(reason: String)
+    /// Not attempted after all, or failed for a reason that is not the message's (its provider
+    /// is misconfigured, or its circuit breaker is open with no provider to fail over to): back
+    /// in the outbox until `at`, and the attempt does not count against `retry.max_attempts`.
+    case postponed(at: Date, reason: String)
 }

@@ -124,14 +124,30 @@ public protocol Store: Sendable {
     /// Leases up to `limit` due outbox rows of `channel` to `leaseOwner` until `now + lease`,
     /// marks them `sending` and appends a `sending` event each (a `reclaimed` one for a send whose
     /// earlier lease expired), all in one transaction.
-    func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification]
+    ///
+    /// A row whose earlier lease ran out without an outcome (a crash) keeps its attempt number,
+    /// so that the repeated send carries the same idempotency id (APNs' `apns-id`) as the one
+    /// that may have reached the provider; any other row starts its next attempt.
+    func claim(channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification]
+
+    /// Extends the leases that `owner` still holds on `notificationIDs` to `now + lease`, so that
+    /// a slow send is not taken over. Returns how many it extended.
+    func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Int
+
+    /// Gives claims back without an outcome, in one transaction (a graceful shutdown).
+    ///
+    /// - Parameter wasHandedOver: false when the provider never saw these sends: the row is
+    ///   free at once, back to `planned`, and the attempt does not count. True when a provider may
+    ///   have them (the outcome never came): the lease ends now, so the next claim repeats them as
+    ///   `reclaimed`, with the same idempotency id.
+    func release(_ claimed: [ClaimedNotification], wasHandedOver: Bool, at now: Date) async throws
 
     /// Records the outcome of claimed sends in one transaction: new state, outbox row removed or
     /// rescheduled, one event each.
     func resolve(_ results: [(ClaimedNotification, DeliveryResolution)], at now: Date) async throws
 
     /// The earliest due time among outbox rows of `channel`, or nil when it is empty.
-    func nextDue(channel: Channel) async throws -> Date?
+    func nextDue(channel: Channel, providers: ProviderSelection) async throws -> Date?
 
     /// Per campaign, send and channel counts, from the store: one row per send (occurrence), and
     /// for a campaign sent more than once a total row per channel as well. Ordered by campaign,
@@ -192,6 +208,16 @@ public protocol Store: Sendable {
 }
 
 extension Store {
+    /// Claims rows of every provider of `channel`.
+    public func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification] {
+        try await claim(channel: channel, providers: .any, limit: limit, leaseOwner: leaseOwner, lease: lease, at: now)
+    }
+
+    /// The earliest due time among all outbox rows of `channel`.
+    public func nextDue(channel: Channel) async throws -> Date? {
+        try await nextDue(channel: channel, providers: .any)
+    }
+
     /// Writes a batch of decisions already made (no caps to check) in one transaction.
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
         try await savePlanned(PlanningPage(batch), at: now)
@@ -201,4 +227,15 @@ extension Store {
 /// Keeps what a stand-in transport "sent", so that tests and the demo can see every message.
 public protocol SentMessageLog: Sendable {
     func appendSentMessages(_ messages: [OutboundMessage], at now: Date) async throws
+}
+
+/// Which outbox rows of a channel a claim takes, by the provider they wait for: one dispatcher
+/// lane per provider, so that a slow provider does not hold up another.
+public enum ProviderSelection: Sendable, Hashable {
+    /// Every row of the channel.
+    case any
+    /// The rows of one provider.
+    case only(String)
+    /// The rows of every provider but these (those with no lane of their own).
+    case except([String])
 }

@@ -1,0 +1,66 @@
+import Foundation
+import HeraldCore
+import Logging
+import ServiceLifecycle
+
+/// The dispatchers of a process as one long-running service (`herald worker`, `herald run`):
+/// every channel's lanes deliver at once, and none waits on another.
+///
+/// On graceful shutdown (SIGTERM, SIGINT) it stops claiming, lets the sends in flight finish
+/// until `shutdownDeadline`, gives back what was claimed but not sent, gives back as "may have
+/// been sent" what a provider still holds at the deadline (repeated after a restart with the same
+/// idempotency id), and returns.
+///
+/// ```swift
+/// let delivery = DeliveryService(dispatchers: dispatchers, signal: signal, clock: SystemWallClock())
+/// try await ServiceGroup(services: [delivery], gracefulShutdownSignals: [.sigterm], logger: logger).run()
+/// ```
+public struct DeliveryService: Service {
+    public struct Configuration: Sendable {
+        /// How long sends already at a provider may take to finish after a shutdown signal.
+        /// Default 10 seconds.
+        public var shutdownDeadline: Duration
+
+        public init(shutdownDeadline: Duration = .seconds(10)) {
+            self.shutdownDeadline = shutdownDeadline
+        }
+    }
+
+    let dispatchers: [Dispatcher]
+    let signal: WorkSignal
+    let clock: any WallClock
+    let configuration: Configuration
+    let onStop: @Sendable ([Channel: Dispatcher.Summary]) async -> Void
+
+    /// - Parameters:
+    ///   - dispatchers: one per channel to deliver; they should share `signal`.
+    ///   - onStop: told what each channel did, once every lane has stopped.
+    public init(
+        dispatchers: [Dispatcher], signal: WorkSignal, clock: any WallClock, configuration: Configuration = Configuration(),
+        onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void = { _ in }
+    ) {
+        self.dispatchers = dispatchers
+        self.signal = signal
+        self.clock = clock
+        self.configuration = configuration
+        self.onStop = onStop
+    }
+
+    public func run() async throws {
+        let summaries = await withGracefulShutdownHandler {
+            await withTaskGroup(of: (Channel, Dispatcher.Summary).self) { group in
+                for dispatcher in dispatchers {
+                    group.addTask { (dispatcher.channel, await dispatcher.run()) }
+                }
+                var summaries: [Channel: Dispatcher.Summary] = [:]
+                for await (channel, summary) in group {
+                    summaries[channel] = (summaries[channel] ?? Dispatcher.Summary()) + summary
+                }
+                return summaries
+            }
+        } onGracefulShutdown: { [signal, clock, configuration] in
+            signal.stop(deadline: clock.now.addingTimeInterval(configuration.shutdownDeadline.timeInterval))
+        }
+        await onStop(summaries)
+    }
+}

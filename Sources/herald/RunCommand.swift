@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldEngine
+import HeraldStore
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the scheduler and the delivery workers in one process.",
+        discussion: """
+            The scheduler plans the campaigns' at and cron occurrences when they are due (as `herald schedule run`), \
+            and the workers deliver every channel's outbox (as `herald worker`); what the scheduler plans wakes the \
+            workers at once. The HTTP API joins them when it exists. SIGINT or SIGTERM stops both: the scheduler at \
+            the next page, the workers after the sends in flight (up to --shutdown-deadline seconds).
+            """
+    )
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Option(help: "Seconds a delivery claim lasts unless renewed (1 to 3600).")
+    var lease: Int = 60
+
+    @Option(help: "Seconds that sends already at a provider may take to finish after SIGTERM (0 to 600).")
+    var shutdownDeadline: Double = 10
+
+    func validate() throws {
+        guard (1...3600).contains(lease) else { throw ValidationError("--lease must be between 1 and 3600 seconds, got \(lease)") }
+        guard (0...600).contains(shutdownDeadline) else {
+            throw ValidationError("--shutdown-deadline must be between 0 and 600 seconds, got \(shutdownDeadline)")
+        }
+    }
+
+    func run() async throws {
+        let workspace = try options.loadWorkspace()
+        let app = try HeraldApp(
+            workspace: workspace, databasePath: options.databasePath(for: workspace),
+            dispatch: Dispatcher.Configuration(lease: .seconds(lease))
+        )
+        var logger = Logger(label: "herald")
+        logger.logLevel = .warning
+        let reader = ScheduleCommand.WorkspaceReader(
+            directory: options.workspace, first: workspace, store: app.store, clock: app.clock,
+            planner: Planner.Configuration(), logger: logger
+        )
+        let output = ScheduleCommand.SchedulerOutput()
+        let signal = app.signal
+        let scheduler = Scheduler(
+            store: app.store, clock: app.clock, logger: logger,
+            onEvent: { event in
+                output.show(event)
+                // What was just planned may be due now: the workers need not wait for their poll.
+                if case .planned = event { signal.ring() }
+            },
+            onPass: { output.show($0, once: false) },
+            definitions: { try reader.read() }
+        )
+        let delivery = app.deliveryService(channels: Channel.allCases, shutdownDeadline: .interval(shutdownDeadline)) { summaries in
+            print("stopped")
+            for line in HeraldApp.describe(summaries) { print(line) }
+        }
+        print("running the scheduler and the workers (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [
+                .init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: delivery, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+}
