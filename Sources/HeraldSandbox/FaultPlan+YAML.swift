@@ -11,6 +11,7 @@ extension FaultPlan {
     ///   latency: {min: 20ms, max: 200ms}          # or 50ms, or {mean: 100ms, stddev: 30ms}
     ///   outages: [{from: 30s, to: 60s}]           # seconds since the sandbox started
     ///   retry_after: 5                            # seconds, on injected 429 and 503
+    ///   timeout_rate: 0.02                        # share of requests left unanswered (not recorded)
     ///   invalid: ["+15551230000"]
     ///   unreachable: ["+15551230001"]
     ///   opted_out: ["+15551230002"]
@@ -45,7 +46,7 @@ extension FaultPlan {
             }
             guard let fields = value.mapping else { throw fail("the faults of \(key) must be a mapping, e.g. {error_rate: {429: 0.05}}", at: value) }
             var faults = ProviderFaults()
-            let known = ["error_rate", "latency", "outages", "retry_after", "invalid", "unreachable", "opted_out"]
+            let known = ["error_rate", "latency", "outages", "retry_after", "invalid", "unreachable", "opted_out", "timeout_rate"]
             for (fieldNode, fieldValue) in fields {
                 let field = fieldNode.string ?? ""
                 switch field {
@@ -74,6 +75,9 @@ extension FaultPlan {
                 case "retry_after":
                     guard let value = fieldValue.int, value >= 0 else { throw fail("retry_after is a whole number of seconds", at: fieldValue) }
                     faults.retryAfter = value
+                case "timeout_rate":
+                    guard let rate = fieldValue.float, rate >= 0, rate <= 1 else { throw fail("timeout_rate is a share from 0 to 1", at: fieldValue) }
+                    faults.timeoutRate = rate
                 case "invalid", "unreachable", "opted_out":
                     guard let items = fieldValue.sequence else { throw fail("\(field) is a list of addresses", at: fieldValue) }
                     let addresses = Set(items.compactMap(\.string))

@@ -35,11 +35,15 @@ public struct ProviderFaults: Sendable, Hashable {
     public var unreachable: Set<String>
     /// Addresses whose owner opted out (SMS STOP, an unsubscribe, a spam complaint).
     public var optedOut: Set<String>
+    /// The share of requests that get no answer for two minutes (the client times out first);
+    /// such a request is not recorded and has no effect, like one lost on the way. Default 0.
+    public var timeoutRate: Double
 
     public init(
         errorRates: [Int: Double] = [:], latency: Latency? = nil, outages: [Outage] = [], retryAfter: Int? = nil,
-        invalid: Set<String> = [], unreachable: Set<String> = [], optedOut: Set<String> = []
+        invalid: Set<String> = [], unreachable: Set<String> = [], optedOut: Set<String> = [], timeoutRate: Double = 0
     ) {
+        self.timeoutRate = timeoutRate
         self.errorRates = errorRates
         self.latency = latency
         self.outages = outages
@@ -97,6 +101,11 @@ struct FaultDraw {
             point -= rate
         }
         return nil
+    }
+
+    /// Whether one request gets no answer (`timeout_rate`).
+    mutating func hangs(_ faults: ProviderFaults) -> Bool {
+        faults.timeoutRate > 0 && next() < faults.timeoutRate
     }
 
     /// The delay of one answer.

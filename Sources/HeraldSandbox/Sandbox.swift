@@ -231,8 +231,13 @@ struct SandboxResponder: HTTPResponder {
         let faults = configuration.faults[emulator.provider]
         let limit = configuration.maximumBodySizes[emulator.provider] ?? 1024 * 1024
         let (body, tooLarge) = try await Self.read(request.body, limit: limit)
-        let (status, delay) = draw.state.withLock { draw in
-            (draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+        let (hangs, status, delay) = draw.state.withLock { draw in
+            (draw.hangs(faults), draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+        }
+        if hangs {
+            // Lost on the way: no answer until the client has long given up, and no effect.
+            try? await Task.sleep(for: .seconds(120))
+            return Self.response(.json(504, ["error": "the sandbox dropped this request (timeout_rate)"]))
         }
         if let delay { try? await Task.sleep(for: delay) }
         if let status {

@@ -100,4 +100,8 @@ public final class ManualClock: WallClock {
 public struct ManualClockError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
 }

@@ -18,7 +18,13 @@ struct ProviderTransports {
         self.http = http
         let webhookBase = configuration.tracking.map { $0.baseURL.hasSuffix("/") ? String($0.baseURL.dropLast()) : $0.baseURL }
         transports = configuration.providers.compactMap { provider in
-            Self.make(provider, sandbox: sandbox, webhookBase: webhookBase, http: http, clock: clock)
+            // A provider with its own `timeout:` gets a client of its own (on the same event loops).
+            let client = provider.settings["timeout"].flatMap(DurationLiteral.init).map { timeout in
+                ProviderHTTPClient(configuration: ProviderHTTPClient.Configuration(
+                    connectTimeout: min(timeout.duration, .seconds(5)), readTimeout: timeout.duration, requestTimeout: timeout.duration
+                ))
+            } ?? http
+            return Self.make(provider, sandbox: sandbox, webhookBase: webhookBase, http: client, clock: clock)
         }
     }
 

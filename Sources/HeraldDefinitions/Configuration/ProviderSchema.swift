@@ -28,6 +28,8 @@ struct ProviderSchema {
         case identifier(prefix: String)
         /// A whole number within the range.
         case integer(ClosedRange<Int>)
+        /// A duration literal (`5s`, `2m`) of so many seconds.
+        case duration(ClosedRange<Int64>)
         /// A file that exists and holds PEM certificates.
         case certificateFile
     }
@@ -39,6 +41,7 @@ struct ProviderSchema {
     static let common = [
         Field(name: "base_url", summary: "the API's URL, to point at `herald sandbox` or a regional endpoint", check: .url),
         Field(name: "rate", summary: "the most sends per unit, e.g. 100/s"),
+        Field(name: "timeout", summary: "how long to wait for an answer before retrying (default 30s)", check: .duration(1...300)),
     ]
 
     /// `price:`, decoded by `ConfigurationDecoder` as a mapping; listed here so that it is a known
@@ -193,6 +196,11 @@ struct ProviderSchema {
             return nil
         case .integer(let range):
             guard let value = Int(text), range.contains(value) else { return "expected a whole number from \(range.lowerBound) to \(range.upperBound)" }
+            return nil
+        case .duration(let range):
+            guard let value = DurationLiteral(text), range.contains(value.seconds) else {
+                return "expected a duration from \(range.lowerBound)s to \(range.upperBound)s, e.g. 10s"
+            }
             return nil
         case .certificateFile:
             let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path

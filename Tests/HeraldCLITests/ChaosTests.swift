@@ -1,0 +1,161 @@
+import Foundation
+import HeraldCore
+import HeraldSandbox
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// The delivery engine under provider faults and `kill -9`: real `herald worker` processes
+/// against the sandbox over real sockets, on one SQLite file.
+@Suite(.tags(.slow), .timeLimit(.minutes(10)))
+struct ChaosTests {
+    static let users = 20_000
+
+    /// Faults for every SMS and email provider: 10% 5xx, 3% 429 with Retry-After, 2% requests
+    /// left unanswered; Twilio and SendGrid are down for 30 s as well.
+    static func faults() -> FaultPlan {
+        func faults(outage: Bool) -> ProviderFaults {
+            ProviderFaults(
+                errorRates: [429: 0.03, 500: 0.05, 503: 0.05], outages: outage ? [.init(start: 8, end: 38)] : [], retryAfter: 1, timeoutRate: 0.02
+            )
+        }
+        return FaultPlan(
+            providers: [.twilio: faults(outage: true), .sendgrid: faults(outage: true), .vonage: faults(outage: false), .mandrill: faults(outage: false)],
+            seed: 11
+        )
+    }
+
+    static let campaign = """
+        campaign: chaos
+        category: transactional
+        channels: [sms, email]
+        delivery: all
+        template: chaos
+
+        """
+
+    static let template = """
+        template: chaos
+        sms:
+          body: "Chaos {{user.id}}"
+        email:
+          subject: "Chaos {{user.id}}"
+          text: "Hello {{user.id}}"
+
+        """
+
+    @Test func killedWorkersUnderProviderFaultsLoseNothingAndRepeatOnlyWhatWasInFlight() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try removeLimits(fromWorkspace: directory.path)
+            _ = try directory.write("campaigns/chaos.yml", Self.campaign)
+            _ = try directory.write("templates/chaos.yml", Self.template)
+            // Fast retries, many attempts, short timeouts: the faults are survivable in minutes.
+            var yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+            yml = yml.replacingOccurrences(of: "retry: {max_attempts: 8, initial: 2s, max: 30m}", with: "retry: {max_attempts: 30, initial: 1s, max: 4s}")
+                .replacingOccurrences(of: "rate: 100/s", with: "rate: 2000/s").replacingOccurrences(of: "rate: 200/s", with: "rate: 2000/s")
+                .replacingOccurrences(of: "base_url:", with: "timeout: 2s, base_url:")
+            try yml.write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "\(Self.users)"], in: directory.path).status == 0)
+
+            try await Sandbox.withRunning(Sandbox.Configuration(port: 0, faults: Self.faults(), smtpPort: nil)) { sandbox in
+                let text = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+                try text.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+                    .write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+                let plan = try await HeraldBinary.run(["send", "chaos", "--now", "--plan-only"], in: directory.path)
+                #expect(plan.status == 0, "\(plan.stderr)")
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+                let planned = Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])!
+                #expect(planned > Self.users, "both channels for most users")
+
+                // Two workers at a time; one of them is killed with SIGKILL every few seconds and
+                // a new one started, at least five times, then they run until the outbox is empty.
+                let worker = ["worker", "--lease", "3", "--idle-poll", "0.2"]
+                var workers = [try HeraldBinary.start(worker, in: directory.path), try HeraldBinary.start(worker, in: directory.path)]
+                var generator = SystemRandomNumberGenerator()
+                var kills = 0
+                while kills < 6 {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 1500...4000, using: &generator)))
+                    let victim = Int.random(in: 0..<workers.count, using: &generator)
+                    kill(workers[victim].process.processIdentifier, SIGKILL)
+                    _ = await HeraldBinary.finish(workers[victim])
+                    kills += 1
+                    workers[victim] = try HeraldBinary.start(worker, in: directory.path)
+                }
+                let start = ContinuousClock.now
+                while Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])! > 0 {
+                    #expect(ContinuousClock.now - start < .seconds(300), "the outbox did not empty within 5 minutes")
+                    guard ContinuousClock.now - start < .seconds(300) else { break }
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+                for started in workers {
+                    kill(started.process.processIdentifier, SIGTERM)
+                    let output = await HeraldBinary.finish(started)
+                    #expect(output.status == 0, "a worker stopped by SIGTERM exits 0: \(output.stderr)")
+                }
+
+                // Every notification reached exactly one terminal state.
+                let states = try await store.rows(sql: "SELECT state, COUNT(*) FROM notifications GROUP BY state ORDER BY state")
+                #expect(states.allSatisfy { ["sent", "skipped", "failed", "dead"].contains($0[0]) }, "\(states)")
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox") == [["0"]])
+
+                // What the sandbox accepted: each notification once, except sends in flight at a
+                // kill (repeated after their lease), which are counted.
+                var accepted: [String: Int] = [:]
+                for message in sandbox.log.messages {
+                    let channel = [.twilio, .vonage].contains(message.provider) ? "sms" : "email"
+                    accepted["\(channel):\(message.to)", default: 0] += 1
+                }
+                let repeats = accepted.values.reduce(0) { $0 + $1 - 1 }
+                let reclaimed = try await store.eventCounts()["reclaimed", default: 0]
+                let released = try await store.eventCounts()["released", default: 0]
+                print("chaos: \(planned) notifications, \(kills) kills, \(sandbox.log.count) messages accepted, \(repeats) repeated (\(reclaimed) sends reclaimed after a kill, \(released) given back at shutdown)")
+                #expect(repeats <= reclaimed + released)
+                let sent = try await store.rows(sql: "SELECT channel || ':' || address FROM notifications WHERE state = 'sent'").map { $0[0] }
+                #expect(Set(sent) == Set(accepted.keys), "the store's sent notifications are exactly what the sandbox accepted")
+                // The report's counts equal the sandbox's.
+                let report = try await store.report(campaignID: "chaos")
+                #expect(report.reduce(0) { $0 + $1.sent } == accepted.count)
+                // The fallback providers carried traffic while Twilio and SendGrid were down.
+                let carriers = try await store.rows(sql: "SELECT provider, COUNT(*) FROM notifications WHERE state = 'sent' GROUP BY provider ORDER BY provider")
+                let byProvider = Dictionary(uniqueKeysWithValues: carriers.map { ($0[0], Int($0[1])!) })
+                #expect(byProvider["vonage", default: 0] > 0 && byProvider["mandrill", default: 0] > 0, "\(carriers)")
+                #expect(byProvider["twilio", default: 0] > 0 && byProvider["sendgrid", default: 0] > 0, "\(carriers)")
+            }
+        }
+    }
+
+    @Test func sigtermMidRunExitsZeroWithNothingLeftInFlight() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try removeLimits(fromWorkspace: directory.path)
+            _ = try directory.write("campaigns/chaos.yml", Self.campaign)
+            _ = try directory.write("templates/chaos.yml", Self.template)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "3000"], in: directory.path).status == 0)
+            // Slow providers: 100–300 ms an answer, so that many sends are at a provider at once.
+            let slow = ProviderFaults(latency: .uniform(min: 100, max: 300))
+            let faults = FaultPlan(providers: [.twilio: slow, .vonage: slow, .sendgrid: slow, .mandrill: slow])
+            try await Sandbox.withRunning(Sandbox.Configuration(port: 0, faults: faults, smtpPort: nil)) { sandbox in
+                let text = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+                try text.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+                    .write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+                #expect(try await HeraldBinary.run(["send", "chaos", "--now", "--plan-only"], in: directory.path).status == 0)
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+                let started = try HeraldBinary.start(["worker"], in: directory.path)
+                while sandbox.log.count < 200 { try await Task.sleep(for: .milliseconds(10)) }
+                kill(started.process.processIdentifier, SIGTERM)
+                let output = await HeraldBinary.finish(started)
+                #expect(output.status == 0, "\(output.stderr)")
+                #expect(output.stdout.contains("stopped"), "\(output.stdout)")
+                // Stopped part way, with nothing in flight: no lease held, nothing `sending`.
+                let now = Date().timeIntervalSince1970
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox WHERE lease_until > \(now)") == [["0"]])
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM notifications WHERE state = 'sending'") == [["0"]])
+                let left = Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])!
+                #expect(left > 0, "the worker was stopped before it had sent everything")
+                // Every message the sandbox accepted is recorded as sent: none was lost at shutdown.
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM notifications WHERE state = 'sent'") == [["\(sandbox.log.count)"]])
+            }
+        }
+    }
+}

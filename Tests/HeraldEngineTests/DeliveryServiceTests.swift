@@ -1,0 +1,207 @@
+import Foundation
+import HeraldCore
+import HeraldEngine
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// The dispatchers running as a service, in virtual time, over a real SQLite file: channels and
+/// providers that never wait on each other, sleeping until work is due, lease renewal, and
+/// shutdown that leaves nothing in flight.
+@Suite(.timeLimit(.minutes(2)))
+struct DeliveryServiceTests {
+    struct Fixture {
+        let store: SQLiteStore
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let signal = WorkSignal()
+
+        init(_ directory: TemporaryDirectory, users: Int = 30) async throws {
+            store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            _ = try await store.upsertUsers((1...users).map { User(id: String(format: "u-%02d", $0), email: "u\($0)@example.com", phone: "+1555000\(String(format: "%04d", $0))") }, at: clock.now)
+        }
+
+        func plan(_ channels: [Channel], at fireAt: Date? = nil, id: String = "sale", routing: ChannelRouting = routing) async throws {
+            let planner = Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock)
+            let campaign = Campaign(id: id, channels: channels, delivery: .all, template: id, schedule: .manual, file: "campaigns/\(id).yml")
+            _ = try await planner.plan(campaign, fireAt: fireAt ?? clock.now)
+        }
+
+        func dispatcher(_ channel: Channel, _ transports: [any Transport], configuration: Dispatcher.Configuration = .init(groupSize: 5, idlePoll: .seconds(3600))) -> Dispatcher {
+            Dispatcher(
+                channel: channel, store: store, transports: transports, retryPolicy: RetryPolicy(maxAttempts: 3, initial: .seconds(2), maximum: .seconds(60)),
+                clock: clock, configuration: configuration, routing: routing, signal: signal
+            )
+        }
+
+        func states() async throws -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for row in try await store.rows(sql: "SELECT channel || ':' || state, COUNT(*) FROM notifications GROUP BY 1") {
+                counts[row[0]] = Int(row[1])
+            }
+            return counts
+        }
+    }
+
+    @Test func aHangingSMSProviderDoesNotHoldUpEmail() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory)
+            try await fixture.plan([.sms, .email])
+            let twilio = GatedTransport(name: "twilio")
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let service = DeliveryService(
+                dispatchers: [fixture.dispatcher(.sms, [twilio]), fixture.dispatcher(.email, [sendgrid])], signal: fixture.signal, clock: fixture.clock
+            )
+            try await withRunning(service, fixture) {
+                // Every SMS is stuck at Twilio; every email goes out meanwhile.
+                try await twilio.waitForCalls(6)
+                try await waitUntil { try await fixture.states()["email:sent"] == 30 }
+                #expect(sendgrid.messages.count == 30)
+                #expect(twilio.answered.isEmpty)
+                #expect(try await fixture.states()["sms:sending"] == 30)
+                twilio.open()
+                try await waitUntil { try await fixture.states()["sms:sent"] == 30 }
+            }
+            #expect(try await fixture.states() == ["email:sent": 30, "sms:sent": 30])
+        }
+    }
+
+    @Test func aSlowProviderHoldsOnlyThePlacesItUsesInItsLane() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 20)
+            // Two providers of one channel: rows planned for mandrill never wait on sendgrid.
+            try await fixture.plan([.email], id: "sale")
+            try await fixture.plan([.email], id: "news", routing: ChannelRouting(email: ["mandrill"]))
+            let sendgrid = GatedTransport(name: "sendgrid")
+            let mandrill = ScriptedTransport(name: "mandrill")
+            let service = DeliveryService(dispatchers: [fixture.dispatcher(.email, [sendgrid, mandrill])], signal: fixture.signal, clock: fixture.clock)
+            try await withRunning(service, fixture) {
+                try await sendgrid.waitForCalls(4)
+                try await waitUntil { mandrill.messages.count == 20 }
+                sendgrid.open()
+                try await waitUntil { try await fixture.states()["email:sent"] == 40 }
+            }
+            #expect(Set(mandrill.messages.map(\.notificationID)).count == 20)
+            #expect(Set(sendgrid.answered.map(\.notificationID)).count == 20)
+        }
+    }
+
+    @Test func anIdleWorkerSleepsUntilTheNextDueRowAndWakesAtARing() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 3)
+            let later = fixture.clock.now.addingTimeInterval(600)
+            try await fixture.plan([.email], at: later)
+            #expect(try await fixture.store.nextDue(channel: .email) == later)
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let dispatcher = fixture.dispatcher(.email, [sendgrid])
+            let service = DeliveryService(dispatchers: [dispatcher], signal: fixture.signal, clock: fixture.clock)
+            try await withRunning(service, fixture) {
+                // No busy polling: the sendgrid lane sleeps until the rows are due.
+                try await fixture.clock.waitForSleeper(until: later)
+                #expect(sendgrid.messages.isEmpty)
+                fixture.clock.set(later)
+                try await waitUntil { sendgrid.messages.count == 3 }
+                // New work planned in this process rings the signal: no wait for the poll (an
+                // hour here, in virtual time that does not move).
+                try await fixture.clock.waitForSleeper(until: fixture.clock.now.addingTimeInterval(3600))
+                try await fixture.plan([.email], id: "news")
+                fixture.signal.ring()
+                try await waitUntil { sendgrid.messages.count == 6 }
+            }
+        }
+    }
+
+    @Test func aSlowSendKeepsItsLeaseRenewedSoNobodyElseTakesItOver() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 2)
+            try await fixture.plan([.email])
+            let sendgrid = GatedTransport(name: "sendgrid")
+            let configuration = Dispatcher.Configuration(groupSize: 5, lease: .seconds(30), leaseOwner: "slow", idlePoll: .seconds(3600))
+            let service = DeliveryService(dispatchers: [fixture.dispatcher(.email, [sendgrid], configuration: configuration)], signal: fixture.signal, clock: fixture.clock)
+            try await withRunning(service, fixture) {
+                try await sendgrid.waitForCalls(1)
+                // Five minutes at the provider, in steps of 5 s: the lease is renewed every 10 s.
+                // Three tasks sleep between steps: the renewal of each lane (sendgrid's and the
+                // one for other providers) and the idle lane.
+                for _ in 0..<60 {
+                    try await fixture.clock.waitForSleepers(3)
+                    fixture.clock.advance(by: 5)
+                }
+                let taken = try await fixture.store.claim(channel: .email, limit: 10, leaseOwner: "other", lease: .seconds(30), at: fixture.clock.now)
+                #expect(taken.isEmpty, "a renewed lease is not taken over")
+                sendgrid.open()
+                try await waitUntil { try await fixture.states()["email:sent"] == 2 }
+            }
+            #expect(try await fixture.store.eventCounts()["reclaimed"] == nil)
+        }
+    }
+
+    @Test func stoppingGivesBackWhatWasNotSentAndAbandonsSendsStillAtTheProviderAtTheDeadline() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 30)
+            try await fixture.plan([.email])
+            let sendgrid = GatedTransport(name: "sendgrid")
+            // One group of 5 at a time: 5 at the provider, 25 never claimed.
+            let configuration = Dispatcher.Configuration(concurrency: 1, groupSize: 5, idlePoll: .seconds(3600))
+            let dispatcher = fixture.dispatcher(.email, [sendgrid], configuration: configuration)
+            let stopped = try await withThrowingTaskGroup(of: Dispatcher.Summary.self) { group in
+                group.addTask { await dispatcher.run() }
+                try await sendgrid.waitForCalls(1)
+                fixture.signal.stop(deadline: fixture.clock.now.addingTimeInterval(10))
+                try await fixture.clock.waitForSleeper(until: fixture.clock.now.addingTimeInterval(10))
+                fixture.clock.advance(by: 10)
+                return try await group.next()!
+            }
+            #expect(stopped.released == 5 && stopped.sent == 0)
+            // Nothing is left in flight: the five at the provider are repeated at once by the next
+            // worker, as the same attempt (same idempotency id); the rest were never claimed.
+            #expect(try await fixture.store.rows(sql: "SELECT COUNT(*) FROM outbox WHERE lease_until > \(fixture.clock.now.timeIntervalSince1970)") == [["0"]])
+            let next = ScriptedTransport(name: "sendgrid")
+            let summary = try await Dispatcher(
+                channel: .email, store: fixture.store, transports: [next], retryPolicy: RetryPolicy(), clock: fixture.clock
+            ).drain()
+            #expect(summary.sent == 30 && summary.reclaimed == 5)
+            let first = Dictionary(uniqueKeysWithValues: sendgrid.received.map { ($0.notificationID, $0.idempotencyID) })
+            for message in next.messages where first[message.notificationID] != nil {
+                #expect(message.idempotencyID == first[message.notificationID])
+            }
+            #expect(try await fixture.store.eventCounts()["released"] == 5)
+        }
+    }
+
+    @Test func stoppingWhileWaitingForTheRateLimitGivesTheClaimBackUncounted() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 4)
+            try await fixture.plan([.email])
+            let claimed = try await fixture.store.claim(channel: .email, limit: 4, leaseOwner: "w", lease: .seconds(60), at: fixture.clock.now)
+            try await fixture.store.release(claimed, wasHandedOver: false, at: fixture.clock.now)
+            let rows = try await fixture.store.rows(sql: "SELECT n.state, n.attempts, o.attempts, COALESCE(o.lease_until, 'free') FROM notifications n JOIN outbox o ON o.notification_id = n.id")
+            #expect(rows == Array(repeating: ["planned", "0", "0", "free"], count: 4))
+            let again = try await fixture.store.claim(channel: .email, limit: 4, leaseOwner: "w2", lease: .seconds(60), at: fixture.clock.now)
+            #expect(again.allSatisfy { $0.message.attempt == 1 && !$0.wasInFlight })
+        }
+    }
+
+    /// Runs `service` while `body` runs, then stops it and waits for it to return.
+    func withRunning(_ service: DeliveryService, _ fixture: Fixture, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await service.run() }
+            do {
+                try await body()
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            fixture.signal.stop(deadline: fixture.clock.now)
+            try await group.next()
+        }
+    }
+}
+
+/// Polls `condition` in real time until it holds (the code under test runs on other tasks).
+func waitUntil(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+    let start = ContinuousClock.now
+    while try await !condition() {
+        guard ContinuousClock.now - start < timeout else { throw ManualClockError(message: "condition not met within \(timeout)") }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}
