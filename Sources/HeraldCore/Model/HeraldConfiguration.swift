@@ -110,7 +110,7 @@ public struct ChannelRouting: Sendable, Hashable {
     }
 }
 
-/// `retry:`: exponential backoff with jitter; a provider's Retry-After wins.
+/// `retry:`: exponential backoff with full jitter; a provider's Retry-After wins when it is longer.
 public struct RetryConfiguration: Sendable, Hashable {
     /// Default 8.
     public var maxAttempts: Int
