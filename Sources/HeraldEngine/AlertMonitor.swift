@@ -119,8 +119,8 @@ public struct AlertMonitor: Sendable {
         }
         let rate = Double(snapshot.failures) / Double(snapshot.attempts)
         let sentence = "\(channel): \(Self.percent(rate)) of \(snapshot.attempts) attempts failed in the last \(window) (threshold \(threshold))"
-        if rate >= thresholds.failureRate { return .failing(sentence, .critical) }
-        if isOpen, rate >= thresholds.failureRate * configuration.failureRateRecovery { return .holding }
+        if Self.reaches(rate, thresholds.failureRate) { return .failing(sentence, .critical) }
+        if isOpen, Self.reaches(rate, thresholds.failureRate * configuration.failureRateRecovery) { return .holding }
         return .clear(sentence)
     }
 
@@ -166,6 +166,12 @@ public struct AlertMonitor: Sendable {
             "\(channel.rawValue): the circuit breaker of provider \(provider.name) has been open for \(Self.span(open)) (threshold \(thresholds.breakerOpen))",
             .critical
         )
+    }
+
+    /// `value >= limit`, where a rate exactly at a limit computed in floating point (15% against
+    /// 0.75 × 20%) counts as reaching it.
+    static func reaches(_ value: Double, _ limit: Double) -> Bool {
+        value >= limit - 1e-9
     }
 
     // MARK: Sentences
