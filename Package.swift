@@ -135,7 +135,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldEngineTests",
-            dependencies: ["HeraldEngine", "HeraldContent", "HeraldDefinitions", "HeraldStore", "HeraldTesting"],
+            dependencies: [
+                "HeraldEngine", "HeraldContent", "HeraldDefinitions", "HeraldStore", "HeraldTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -186,6 +186,79 @@ struct ConfigurationLoaderTests {
         ])
         #expect(configuration?.tracking == TrackingConfiguration(baseURL: "https://t.example.com", secret: "short", opens: true, clicks: false))
     }
+
+    // MARK: alerts
+
+    @Test func alertsReadTheWebhookFromTheEnvironmentAndDefaultTheRest() throws {
+        let text = """
+        alerts:
+          webhook: ${HERALD_ALERT_WEBHOOK}
+
+        """
+        let (configuration, messages) = load(text, environment: ["HERALD_ALERT_WEBHOOK": "https://hooks.slack.com/services/T0/B0/xyz"])
+        #expect(messages == [])
+        let alerts = try #require(configuration?.alerts)
+        #expect(alerts == AlertsConfiguration(webhook: "https://hooks.slack.com/services/T0/B0/xyz"))
+        #expect(alerts.failureRate == 0.2 && alerts.minAttempts == 20 && alerts.deadLetters == 1)
+        #expect(alerts.window == DurationLiteral(amount: 5, unit: .minutes))
+        #expect(alerts.oldestDue == DurationLiteral(amount: 15, unit: .minutes))
+        #expect(alerts.breakerOpen == DurationLiteral(amount: 2, unit: .minutes))
+        #expect(load("").configuration?.alerts == nil)
+    }
+
+    @Test func everyAlertsFieldIsRead() throws {
+        let text = """
+        alerts: {webhook: "http://127.0.0.1:9000/hook", failure_rate: 12.5%, min_attempts: 50, window: 10m, dead_letters: 3, oldest_due: 1h, breaker_open: 30s}
+
+        """
+        let (configuration, messages) = load(text)
+        #expect(messages == [])
+        #expect(configuration?.alerts == AlertsConfiguration(
+            webhook: "http://127.0.0.1:9000/hook", failureRate: 0.125, minAttempts: 50, window: DurationLiteral(amount: 10, unit: .minutes),
+            deadLetters: 3, oldestDue: DurationLiteral(amount: 1, unit: .hours), breakerOpen: DurationLiteral(amount: 30, unit: .seconds)
+        ))
+    }
+
+    @Test func badAlertsValuesAreReportedWhereTheyAre() {
+        let text = """
+        alerts:
+          webhook: hooks.example.com/alerts
+          failure_rate: 150%
+          min_attempts: -1
+          window: -5m
+          dead_letters: 0
+          oldest_due: 0m
+          breaker_opn: 2m
+
+        """
+        #expect(load(text).messages == [
+            "herald.yml:2:12: invalid URL 'hooks.example.com/alerts' for 'webhook' (expected an http or https URL, e.g. webhook: ${HERALD_ALERT_WEBHOOK})",
+            "herald.yml:3:17: 'failure_rate' must be more than 0% and at most 100%, found 150% (expected a percentage from 0% to 100%, e.g. 20%)",
+            "herald.yml:4:17: 'min_attempts' must be at least 1, found -1 (expected a whole number of at least 1)",
+            "herald.yml:5:11: invalid duration '-5m' for 'window' (expected a duration such as 30s, 15m, 12h, 7d or 2w)",
+            "herald.yml:6:17: 'dead_letters' must be at least 1, found 0 (expected a whole number of at least 1)",
+            "herald.yml:7:15: 'oldest_due' must be longer than zero (expected a duration such as 30s, 15m, 12h, 7d or 2w)",
+            "herald.yml:8:3: unknown field 'breaker_opn' (did you mean 'breaker_open'?)",
+        ])
+    }
+
+    @Test func aMissingOrSecretWebhookIsReportedWithoutItsValue() {
+        #expect(load("alerts: {failure_rate: 0.2, window: 5}\n").messages == [
+            "herald.yml:1:9: missing field 'webhook' (expected the http or https URL alerts are posted to, e.g. webhook: ${HERALD_ALERT_WEBHOOK})",
+            "herald.yml:1:24: invalid percentage '0.2' for 'failure_rate' (write it as a percentage, e.g. 20%)",
+            "herald.yml:1:37: invalid duration '5' for 'window' (expected a duration such as 30s, 15m, 12h, 7d or 2w)",
+        ])
+        #expect(load("alerts: {webhook: ${HOOK}, failure_rate: 20}\n", environment: ["HOOK": "not a url, but secret"]).messages == [
+            "herald.yml:1:19: invalid URL '${HOOK}' (its value is not shown: it may be a secret) for 'webhook' (expected an http or https URL, e.g. webhook: ${HERALD_ALERT_WEBHOOK})",
+            "herald.yml:1:42: invalid percentage '20' for 'failure_rate' (write it with a %, e.g. 20%)",
+        ])
+        #expect(load("alerts: {webhook: ${HOOK}}\n").messages == [
+            "herald.yml:1:19: environment variable 'HOOK' is not set (set HOOK before starting herald, or write the value in place of ${HOOK})",
+        ])
+        #expect(load("alerts: {webhook: https://h.example.com, failure_rate: 0%}\n").messages == [
+            "herald.yml:1:56: 'failure_rate' must be more than 0% and at most 100%, found 0% (expected a percentage from 0% to 100%, e.g. 20%)",
+        ])
+    }
 }
 
 /// Each kind's settings are checked like a campaign file's fields.

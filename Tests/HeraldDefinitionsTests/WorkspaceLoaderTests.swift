@@ -170,6 +170,27 @@ struct WorkspaceLoaderTests {
         }
     }
 
+    /// What `herald validate` runs: the sample with an `alerts:` block loads, a bad one is reported.
+    @Test func theWorkspaceAcceptsAnAlertsBlockAndReportsABadOne() throws {
+        let valid = SampleWorkspace.configuration + "alerts:\n  webhook: ${HERALD_ALERT_WEBHOOK}\n  failure_rate: 25%\n"
+        try withSampleWorkspace(["herald.yml": valid]) { workspace in
+            var environment = SampleWorkspace.environment
+            environment["HERALD_ALERT_WEBHOOK"] = "https://hooks.slack.com/services/T0/B0/xyz"
+            let (loaded, diagnostics) = workspace.load(environment: environment)
+            #expect(diagnostics.map(\.description) == [])
+            #expect(loaded?.configuration.alerts == AlertsConfiguration(webhook: "https://hooks.slack.com/services/T0/B0/xyz", failureRate: 0.25))
+        }
+        let lines = SampleWorkspace.configuration.split(separator: "\n", omittingEmptySubsequences: false).count
+        let invalid = SampleWorkspace.configuration + "alerts:\n  webhook: https://hooks.example.com/x\n  failure_rate: 150%\n"
+        try withSampleWorkspace(["herald.yml": invalid]) { workspace in
+            let (loaded, diagnostics) = workspace.load()
+            #expect(loaded == nil)
+            #expect(diagnostics.map(\.description) == [
+                "herald.yml:\(lines + 2):17: 'failure_rate' must be more than 0% and at most 100%, found 150% (expected a percentage from 0% to 100%, e.g. 20%)",
+            ])
+        }
+    }
+
     @Test func missingDirectoryAndMissingConfigurationAreReported() throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("herald-missing-\(UUID().uuidString)").path
         let (none, noDirectory) = WorkspaceLoader(environment: [:]).load(directory: missing)

@@ -1,5 +1,5 @@
-/// `herald.yml`: providers, channels, limits, attribute schema, tracking and API keys, decoded and
-/// validated once.
+/// `herald.yml`: providers, channels, limits, attribute schema, tracking, API keys and alerts,
+/// decoded and validated once.
 public struct HeraldConfiguration: Sendable, Hashable {
     /// `sqlite:herald.db` (a path relative to the workspace) or, later, a `postgres://` URL.
     public var store: String
@@ -16,6 +16,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
     public var retry: RetryConfiguration
     public var tracking: TrackingConfiguration?
     public var api: APIConfiguration?
+    /// `alerts:`; `nil` (no alerts posted) when herald.yml has none.
+    public var alerts: AlertsConfiguration?
 
     public init(
         store: String = "sqlite:herald.db",
@@ -28,7 +30,8 @@ public struct HeraldConfiguration: Sendable, Hashable {
         quietHours: QuietHours? = nil,
         retry: RetryConfiguration = RetryConfiguration(),
         tracking: TrackingConfiguration? = nil,
-        api: APIConfiguration? = nil
+        api: APIConfiguration? = nil,
+        alerts: AlertsConfiguration? = nil
     ) {
         self.store = store
         self.defaultTimezone = defaultTimezone
@@ -41,6 +44,7 @@ public struct HeraldConfiguration: Sendable, Hashable {
         self.retry = retry
         self.tracking = tracking
         self.api = api
+        self.alerts = alerts
     }
 
     public func provider(named name: String) -> ProviderConfiguration? {
@@ -123,6 +127,60 @@ public struct RetryConfiguration: Sendable, Hashable {
         self.maxAttempts = maxAttempts
         self.initial = initial
         self.max = max
+    }
+}
+
+/// `alerts:`: when a channel is in trouble, and where to say so.
+///
+/// A channel alerts when its failure rate or its dead letters over `window` cross their
+/// thresholds, when its oldest due notification has waited longer than `oldestDue`, when one of
+/// its providers is misconfigured, or when a provider's circuit breaker has stayed open longer
+/// than `breakerOpen`. Each incident is posted once to `webhook`, with a recovery when it clears.
+///
+/// ```yaml
+/// alerts:
+///   webhook: ${HERALD_ALERT_WEBHOOK}
+///   failure_rate: 20%
+///   min_attempts: 20
+///   window: 5m
+///   dead_letters: 1
+///   oldest_due: 15m
+///   breaker_open: 2m
+/// ```
+public struct AlertsConfiguration: Sendable, Hashable {
+    /// The http or https URL alerts are posted to as JSON (a Slack incoming webhook works). It is
+    /// a secret: never logged. Required.
+    public var webhook: String
+    /// The share of failed attempts over `window` that alerts, as a fraction (`20%` is 0.2).
+    /// Default 0.2.
+    public var failureRate: Double
+    /// With fewer attempts than this in `window`, the failure rate is not judged. Default 20.
+    public var minAttempts: Int
+    /// The span that attempts, failures and dead letters are counted over. Default 5m.
+    public var window: DurationLiteral
+    /// Dead-lettered notifications in `window` that alert. Default 1.
+    public var deadLetters: Int
+    /// How long the oldest due notification of a channel may wait before it alerts. Default 15m.
+    public var oldestDue: DurationLiteral
+    /// How long a provider's circuit breaker may stay open before it alerts. Default 2m.
+    public var breakerOpen: DurationLiteral
+
+    public init(
+        webhook: String,
+        failureRate: Double = 0.2,
+        minAttempts: Int = 20,
+        window: DurationLiteral = DurationLiteral(amount: 5, unit: .minutes),
+        deadLetters: Int = 1,
+        oldestDue: DurationLiteral = DurationLiteral(amount: 15, unit: .minutes),
+        breakerOpen: DurationLiteral = DurationLiteral(amount: 2, unit: .minutes)
+    ) {
+        self.webhook = webhook
+        self.failureRate = failureRate
+        self.minAttempts = minAttempts
+        self.window = window
+        self.deadLetters = deadLetters
+        self.oldestDue = oldestDue
+        self.breakerOpen = breakerOpen
     }
 }
 

@@ -49,6 +49,7 @@ struct ConfigurationDecoder {
         }
         configuration.tracking = root["tracking"].flatMap(tracking)
         configuration.api = root["api"].flatMap(api)
+        configuration.alerts = root["alerts"].flatMap(alerts)
         return configuration
     }
 
@@ -591,6 +592,84 @@ struct ConfigurationDecoder {
             if !scopes.contains(text) { scopes.append(text) }
         }
         return failed ? nil : scopes
+    }
+
+    // MARK: alerts
+
+    static let alertFields = ["webhook", "failure_rate", "min_attempts", "window", "dead_letters", "oldest_due", "breaker_open"]
+
+    private func alerts(_ node: Node) -> AlertsConfiguration? {
+        let expected = "{webhook: ${HERALD_ALERT_WEBHOOK}, failure_rate: 20%, min_attempts: 20, window: 5m, dead_letters: 1, oldest_due: 15m, breaker_open: 2m}"
+        guard let fields = reader.fields(node, name: "'alerts'", expected: expected, known: Self.alertFields) else { return nil }
+        let webhook = reader.required(fields, "webhook", expected: "the http or https URL alerts are posted to, e.g. webhook: ${HERALD_ALERT_WEBHOOK}")
+            .flatMap(alertWebhook)
+        var alerts = AlertsConfiguration(webhook: webhook ?? "")
+        var failed = webhook == nil
+        if let node = fields["failure_rate"] {
+            if let value = percentage(node, name: "'failure_rate'") { alerts.failureRate = value } else { failed = true }
+        }
+        if let node = fields["min_attempts"] {
+            if let value = reader.integer(node, name: "'min_attempts'", minimum: 1) { alerts.minAttempts = value } else { failed = true }
+        }
+        if let node = fields["window"] {
+            if let value = reader.duration(node, name: "'window'") { alerts.window = value } else { failed = true }
+        }
+        if let node = fields["dead_letters"] {
+            if let value = reader.integer(node, name: "'dead_letters'", minimum: 1) { alerts.deadLetters = value } else { failed = true }
+        }
+        if let node = fields["oldest_due"] {
+            if let value = reader.duration(node, name: "'oldest_due'") { alerts.oldestDue = value } else { failed = true }
+        }
+        if let node = fields["breaker_open"] {
+            if let value = reader.duration(node, name: "'breaker_open'") { alerts.breakerOpen = value } else { failed = true }
+        }
+        return failed ? nil : alerts
+    }
+
+    /// The webhook URL. It is usually a secret (a Slack webhook URL is its own credential), so an
+    /// error quotes it as written, `${HERALD_ALERT_WEBHOOK}`, never the value from the environment.
+    private func alertWebhook(_ node: Node) -> String? {
+        let example = "an http or https URL, e.g. webhook: ${HERALD_ALERT_WEBHOOK}"
+        guard let text = reader.text(node, name: "'webhook'", expected: example) else { return nil }
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = url.host, !host.isEmpty
+        else {
+            let written = if case .scalar(let scalar) = node { reader.original(scalar.string) } else { text }
+            let shown = written == text ? reader.quoted(text) : "\(reader.quoted(written)) (its value is not shown: it may be a secret)"
+            reader.error("invalid URL \(shown) for 'webhook'", at: node, hint: "expected \(example)")
+            return nil
+        }
+        return text
+    }
+
+    /// `20%` or `12.5%`: more than 0% and at most 100%, as a fraction (0.2).
+    private func percentage(_ node: Node, name: String) -> Double? {
+        let expected = "a percentage from 0% to 100%, e.g. 20%"
+        guard let text = reader.text(node, name: name, expected: expected) else { return nil }
+        let digits = text.hasSuffix("%") ? text.dropLast() : Substring()
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        guard !digits.isEmpty, parts.count <= 2, parts.allSatisfy({ !$0.isEmpty && $0.count <= 9 && $0.allSatisfy { ("0"..."9").contains($0) } }),
+              let percent = Double(digits)
+        else {
+            // 0.2 and 20 are the likely slips; say how to write what was probably meant.
+            let hint = switch Double(text) {
+            case .some(let value) where value > 0 && value <= 1: "write it as a percentage, e.g. \(Self.formatPercent(value * 100))"
+            case .some(let value) where value > 1 && value <= 100: "write it with a %, e.g. \(Self.formatPercent(value))"
+            default: "expected \(expected)"
+            }
+            reader.error("invalid percentage \(reader.quoted(text)) for \(name)", at: node, hint: hint)
+            return nil
+        }
+        guard percent > 0, percent <= 100 else {
+            reader.error("\(name) must be more than 0% and at most 100%, found \(text)", at: node, hint: "expected \(expected)")
+            return nil
+        }
+        return percent / 100
+    }
+
+    private static func formatPercent(_ percent: Double) -> String {
+        let rounded = (percent * 100).rounded() / 100
+        return rounded == rounded.rounded() ? "\(Int(rounded))%" : "\(rounded)%"
     }
 
     // MARK: helpers

@@ -99,15 +99,17 @@ public final class ProviderHTTPClient: Sendable {
     }
 
     /// Sends one request and reads its answer (bounded).
+    ///
+    /// - Parameter timeout: the whole request's deadline; `configuration.requestTimeout` when nil.
     public func execute(
-        method: HTTPMethod, url: String, headers: [(String, String)], body: Data?
+        method: HTTPMethod, url: String, headers: [(String, String)], body: Data?, timeout: Duration? = nil
     ) async -> Result<Answer, Failure> {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let deadline = NIODeadline.now() + .nanoseconds(Int64(configuration.requestTimeout.seconds * 1e9))
+            let deadline = NIODeadline.now() + .nanoseconds(Int64((timeout ?? configuration.requestTimeout).seconds * 1e9))
             let response = try await client.execute(request, deadline: deadline)
             var data = Data()
             var truncated = false
