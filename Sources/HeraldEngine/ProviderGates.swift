@@ -2,21 +2,32 @@ import Foundation
 import HeraldCore
 import Synchronization
 
-/// What stands between the dispatchers of a process and each provider: its rate limit, its
-/// circuit breaker, and the pause after it answered "misconfigured". Shared by every dispatcher
-/// of the process, so that a provider carrying failed-over traffic of another channel's lane
-/// counts it too.
+/// What stands between the dispatchers of a process and each provider: its rate limit (with the
+/// slow-down after 429s), its circuit breaker, and the pause after it answered "misconfigured".
+/// Shared by every dispatcher of the process, so that a provider carrying failed-over traffic of
+/// another lane counts it too.
+///
+/// The logic lives in pure values (``ProviderRateLimiter``, ``CircuitBreaker``); this class only
+/// keeps one of each per provider under a lock, and sleeps on the clock when the limiter says to.
 public final class ProviderGates: Sendable {
     public struct Configuration: Sendable {
-        /// Requests per interval per provider (herald.yml `rate:`); a provider not named here has
-        /// no rate limit of its own. Default none.
+        /// Sends per interval per provider (herald.yml `rate:`; a rate counts messages, which for
+        /// a batched email provider is more cautious than its request limit). A provider not
+        /// named here has no limit of its own but still slows down after 429s. Default none.
         public var rates: [String: RateLiteral]
+        /// The breaker of every provider. Default: open after 5 failures in a row, 30 s cool-down
+        /// doubling up to 5 minutes.
+        public var breaker: CircuitBreaker.Configuration
         /// How long a provider that answered "misconfigured" (bad credentials) is paused before
         /// it is tried again. Default 5 minutes.
         public var misconfiguredPause: Duration
 
-        public init(rates: [String: RateLiteral] = [:], misconfiguredPause: Duration = .seconds(300)) {
+        public init(
+            rates: [String: RateLiteral] = [:], breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
+            misconfiguredPause: Duration = .seconds(300)
+        ) {
             self.rates = rates
+            self.breaker = breaker
             self.misconfiguredPause = misconfiguredPause
         }
     }
@@ -28,7 +39,22 @@ public final class ProviderGates: Sendable {
         case held(until: Date, reason: String)
     }
 
+    /// A provider's state, for `herald queue` and alerts.
+    public struct Health: Sendable, Hashable {
+        public var provider: String
+        /// `closed`, `open` or `half_open`.
+        public var breaker: String
+        /// Since when the breaker has been open (across re-opens), if it is.
+        public var openedAt: Date?
+        /// Why the provider is paused (misconfigured), if it is.
+        public var pausedBecause: String?
+        /// The rate the limiter allows now, per second; nil when unlimited.
+        public var effectiveRate: Double?
+    }
+
     struct Gate {
+        var limiter: ProviderRateLimiter
+        var breaker: CircuitBreaker
         var pausedUntil: Date?
         var pausedBecause: String?
     }
@@ -43,31 +69,99 @@ public final class ProviderGates: Sendable {
     /// How long a misconfigured provider is paused.
     public var misconfiguredPause: Duration { configuration.misconfiguredPause }
 
-    /// Whether `provider` takes a send at `now`.
-    public func admit(_ provider: String, at now: Date) -> Admission {
+    private func withGate<T>(_ provider: String, _ body: (inout Gate) -> T) -> T {
         gates.withLock { gates in
-            if let until = gates[provider]?.pausedUntil, until > now {
-                return .held(until: until, reason: "paused: \(gates[provider]?.pausedBecause ?? "misconfigured")")
+            var gate = gates[provider] ?? Gate(
+                limiter: ProviderRateLimiter(configuration: ProviderRateLimiter.Configuration(rate: configuration.rates[provider])),
+                breaker: CircuitBreaker(configuration: configuration.breaker)
+            )
+            defer { gates[provider] = gate }
+            return body(&gate)
+        }
+    }
+
+    /// Whether `provider` takes a send at `now`: not while it is paused as misconfigured, nor
+    /// while its breaker is open (half open, it lets its probes through).
+    public func admit(_ provider: String, at now: Date) -> Admission {
+        withGate(provider) { gate in
+            if let until = gate.pausedUntil, until > now {
+                return .held(until: until, reason: "paused until \(ISO8601.string(from: until)): \(gate.pausedBecause ?? "misconfigured")")
             }
-            return .allowed
+            switch gate.breaker.admits(at: now) {
+            case .allowed, .probe:
+                return .allowed
+            case .rejected(let until):
+                return .held(until: until, reason: "circuit breaker open after \(gate.breaker.configuration.failureThreshold) failures in a row, until \(ISO8601.string(from: until))")
+            }
         }
     }
 
     /// Waits on `clock` until `count` sends fit in `provider`'s rate limit, and takes them.
     ///
     /// - Throws: `CancellationError` when the task is cancelled or `signal` stops while it waits.
-    public func acquire(_ count: Int, for provider: String, clock: any WallClock, unlessStopping signal: WorkSignal) async throws {}
-
-    /// Feeds the outcomes of a request to `provider` to its breaker and rate limit.
-    public func record(_ outcomes: [DeliveryOutcome], for provider: String, at now: Date) {
-        for outcome in outcomes {
-            if case .misconfigured(let reason) = outcome {
-                gates.withLock { gates in
-                    gates[provider, default: Gate()].pausedUntil = now.addingTimeInterval(configuration.misconfiguredPause.timeInterval)
-                    gates[provider, default: Gate()].pausedBecause = "misconfigured: \(reason)"
+    public func acquire(_ count: Int, for provider: String, clock: any WallClock, unlessStopping signal: WorkSignal) async throws {
+        while true {
+            let decision = withGate(provider) { $0.limiter.take(count, at: clock.now) }
+            guard case .wait(let until) = decision else { return }
+            let generation = signal.generation
+            if signal.isStopping { throw CancellationError() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await clock.sleep(until: until) }
+                group.addTask {
+                    await signal.wait(after: generation)
+                    if signal.isStopping { throw CancellationError() }
                 }
-                return
+                defer { group.cancelAll() }
+                try await group.next()
             }
         }
+    }
+
+    /// Feeds the outcomes of a request to `provider` to its breaker and rate limit: a 429
+    /// slows the limiter down (and its Retry-After blocks it); a provider failure (a retry or
+    /// misconfiguration) counts against the breaker, anything else closes it; "misconfigured"
+    /// pauses the provider.
+    public func record(_ outcomes: [DeliveryOutcome], for provider: String, at now: Date) {
+        withGate(provider) { gate in
+            for outcome in outcomes {
+                switch outcome {
+                case .retry(let after, _) where outcome.isThrottle:
+                    gate.limiter.record(.throttled(retryAfter: after), at: now)
+                    gate.breaker.record(.failure, at: now)
+                case .retry:
+                    gate.breaker.record(.failure, at: now)
+                case .misconfigured(let reason):
+                    gate.breaker.record(.failure, at: now)
+                    gate.pausedUntil = now.addingTimeInterval(configuration.misconfiguredPause.timeInterval)
+                    gate.pausedBecause = "misconfigured: \(reason)"
+                case .accepted, .rejected, .deadAddress, .optedOut:
+                    gate.limiter.record(.succeeded, at: now)
+                    gate.breaker.record(.success, at: now)
+                }
+            }
+        }
+    }
+
+    /// The providers seen so far, by name.
+    public func health(at now: Date) -> [Health] {
+        gates.withLock { gates in
+            gates.keys.sorted().map { name in
+                let gate = gates[name]!
+                let paused = gate.pausedUntil.map { $0 > now } ?? false
+                return Health(
+                    provider: name, breaker: gate.breaker.state(at: now).rawValue, openedAt: gate.breaker.openedAt,
+                    pausedBecause: paused ? gate.pausedBecause : nil, effectiveRate: gate.limiter.effectiveRate
+                )
+            }
+        }
+    }
+}
+
+extension DeliveryOutcome {
+    /// A 429 (too many requests) rather than another temporary failure: the transports begin a
+    /// retry's reason with the provider and the HTTP status (`twilio 429 20429: …`).
+    public var isThrottle: Bool {
+        guard case .retry(_, let reason) = self else { return false }
+        return reason.split(separator: " ", maxSplits: 2).dropFirst().first == "429"
     }
 }

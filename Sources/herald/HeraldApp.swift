@@ -45,7 +45,8 @@ struct HeraldApp {
         let signal = WorkSignal()
         self.signal = signal
         let gates = ProviderGates(configuration: ProviderGates.Configuration(
-            rates: Dictionary(workspace.configuration.providers.compactMap { provider in provider.rate.map { (provider.name, $0) } }, uniquingKeysWith: { first, _ in first })
+            rates: Dictionary(workspace.configuration.providers.compactMap { provider in provider.rate.map { (provider.name, $0) } }, uniquingKeysWith: { first, _ in first }),
+            misconfiguredPause: retryPolicy.misconfiguredPause
         ))
         dispatchers = Channel.allCases.map {
             Dispatcher(

@@ -37,10 +37,10 @@ struct ChaosTests {
     static let template = """
         template: chaos
         sms:
-          body: "Chaos {{user.id}}"
+          body: "Chaos {{id}}"
         email:
-          subject: "Chaos {{user.id}}"
-          text: "Hello {{user.id}}"
+          subject: "Chaos {{id}}"
+          text: chaos.txt
 
         """
 
@@ -50,6 +50,7 @@ struct ChaosTests {
             try removeLimits(fromWorkspace: directory.path)
             _ = try directory.write("campaigns/chaos.yml", Self.campaign)
             _ = try directory.write("templates/chaos.yml", Self.template)
+            _ = try directory.write("templates/chaos.txt", "Hello {{id}}\n")
             // Fast retries, many attempts, short timeouts: the faults are survivable in minutes.
             var yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
             yml = yml.replacingOccurrences(of: "retry: {max_attempts: 8, initial: 2s, max: 30m}", with: "retry: {max_attempts: 30, initial: 1s, max: 4s}")
@@ -131,6 +132,7 @@ struct ChaosTests {
             try removeLimits(fromWorkspace: directory.path)
             _ = try directory.write("campaigns/chaos.yml", Self.campaign)
             _ = try directory.write("templates/chaos.yml", Self.template)
+            _ = try directory.write("templates/chaos.txt", "Hello {{id}}\n")
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "3000"], in: directory.path).status == 0)
             // Slow providers: 100–300 ms an answer, so that many sends are at a provider at once.
             let slow = ProviderFaults(latency: .uniform(min: 100, max: 300))
@@ -142,7 +144,8 @@ struct ChaosTests {
                 #expect(try await HeraldBinary.run(["send", "chaos", "--now", "--plan-only"], in: directory.path).status == 0)
                 let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
                 let started = try HeraldBinary.start(["worker"], in: directory.path)
-                while sandbox.log.count < 200 { try await Task.sleep(for: .milliseconds(10)) }
+                let waiting = ContinuousClock.now
+                while sandbox.log.count < 200, ContinuousClock.now - waiting < .seconds(120) { try await Task.sleep(for: .milliseconds(10)) }
                 kill(started.process.processIdentifier, SIGTERM)
                 let output = await HeraldBinary.finish(started)
                 #expect(output.status == 0, "\(output.stderr)")
