@@ -229,6 +229,24 @@ enum StoreMigrations {
                 CREATE INDEX outbox_by_lane ON outbox (channel, provider, due_at);
                 """)
         }
+        // What `herald queue` and the dead-letter commands read: each provider's breaker and
+        // pause as the delivery workers last recorded them (one row per provider, upserted), the
+        // sends of the last minute without scanning the trail, and the dead notifications without
+        // scanning every notification (a partial index holds only those).
+        migrator.registerMigration("v4-provider-health") { db in
+            try db.execute(sql: """
+                CREATE TABLE provider_health (
+                    provider TEXT PRIMARY KEY,
+                    channel TEXT,
+                    breaker TEXT NOT NULL DEFAULT 'closed', -- closed | open | half_open
+                    paused_reason TEXT, -- NULL: not paused
+                    opened_at REAL, -- when the breaker opened; NULL while closed
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX events_by_type_time ON events (type, at);
+                CREATE INDEX notifications_dead ON notifications (channel, provider, campaign_id) WHERE state = 'dead';
+                """)
+        }
         return migrator
     }
 }

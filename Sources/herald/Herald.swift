@@ -10,7 +10,8 @@ struct Herald: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, PlanCommand.self, SendCommand.self,
-            TriggerCommand.self, DeliverCommand.self, WorkerCommand.self, RunCommand.self, ReportCommand.self, ScheduleCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
+            TriggerCommand.self, DeliverCommand.self, WorkerCommand.self, RunCommand.self, ReportCommand.self, QueueCommand.self, TraceCommand.self,
+            DeadLetterCommand.self, ScheduleCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
         ]
     )
 }

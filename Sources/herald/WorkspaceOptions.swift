@@ -94,9 +94,10 @@ struct WorkspaceOptions: ParsableArguments {
         }
     }
 
-    /// Opens the store read-only without loading the workspace: `--database`, else the store
-    /// that herald.yml names (only herald.yml is read, so a bad campaign file changes nothing).
-    func openStoreForReading() throws -> SQLiteStore {
+    /// Opens the store without loading the workspace: `--database`, else the store that
+    /// herald.yml names (only herald.yml is read, so a bad campaign file changes nothing).
+    /// Read-only unless `access` says otherwise (the operator commands that change a few rows).
+    func openStoreForReading(access: SQLiteStore.Configuration.Access = .readOnly) throws -> SQLiteStore {
         let path: String
         if let database {
             path = database
@@ -108,7 +109,7 @@ struct WorkspaceOptions: ParsableArguments {
             }
             path = try databasePath(configuration: configuration)
         }
-        return try Self.open(path: path, schema: AttributeSchema(), configuration: SQLiteStore.Configuration(access: .readOnly))
+        return try Self.open(path: path, schema: AttributeSchema(), configuration: SQLiteStore.Configuration(access: access))
     }
 }
 

@@ -71,4 +71,9 @@ public enum DeliveryEventType: String, Sendable, Hashable, Codable, CaseIterable
     case opened
     case clicked
     case unsubscribed
+    /// A dead notification put back in the outbox by an operator (`herald dead-letter retry`),
+    /// with a fresh set of attempts.
+    case requeued
+    /// A dead notification closed as `failed` by an operator (`herald dead-letter discard`).
+    case discarded
 }
