@@ -30,15 +30,18 @@ public struct DeliveryService: Service {
     let signal: WorkSignal
     let clock: any WallClock
     let configuration: Configuration
+    let health: DeliveryHealth?
     let onStop: @Sendable ([Channel: Dispatcher.Summary]) async -> Void
 
     /// - Parameters:
     ///   - dispatchers: one per channel to deliver; they should share `signal`.
+    ///   - health: records provider health and raises alerts while the dispatchers run.
     ///   - onStop: told what each channel did, once every lane has stopped.
     public init(
         dispatchers: [Dispatcher], signal: WorkSignal, clock: any WallClock, configuration: Configuration = Configuration(),
-        onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void = { _ in }
+        health: DeliveryHealth? = nil, onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void = { _ in }
     ) {
+        self.health = health
         self.dispatchers = dispatchers
         self.signal = signal
         self.clock = clock
@@ -48,12 +51,19 @@ public struct DeliveryService: Service {
 
     public func run() async throws {
         let summaries = await withGracefulShutdownHandler {
-            await withTaskGroup(of: (Channel, Dispatcher.Summary).self) { group in
+            await withTaskGroup(of: (Channel, Dispatcher.Summary)?.self) { group in
                 for dispatcher in dispatchers {
                     group.addTask { (dispatcher.channel, await dispatcher.run()) }
                 }
+                if let health {
+                    group.addTask {
+                        await health.run(clock: clock, signal: signal)
+                        return nil
+                    }
+                }
                 var summaries: [Channel: Dispatcher.Summary] = [:]
-                for await (channel, summary) in group {
+                for await finished in group {
+                    guard let (channel, summary) = finished else { continue }
                     summaries[channel] = (summaries[channel] ?? Dispatcher.Summary()) + summary
                 }
                 return summaries

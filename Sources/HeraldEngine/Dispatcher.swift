@@ -22,10 +22,14 @@ public struct Dispatcher: Sendable {
     public struct Configuration: Sendable {
         /// Rows claimed per lane per transaction. Default 200.
         public var batchSize: Int
-        /// Groups of one lane at a provider at once. Default 8.
+        /// Groups of one lane at a provider at once. With `groupSize` it bounds the requests a lane
+        /// has at its provider (32 by default, within the HTTP client's 64 connections per host).
+        /// Default 4.
         public var concurrency: Int
         /// Messages handed to a transport in one call, whose outcomes are recorded in one
-        /// transaction. Default 50.
+        /// transaction. Small, because a transport answers for its whole call at once: a crash
+        /// can repeat at most the groups at a provider (`concurrency × groupSize` per lane).
+        /// Default 8.
         public var groupSize: Int
         /// How long a claim is held before another dispatcher may take it over; renewed every
         /// third of it while a batch is being sent. Default 60 seconds.
@@ -38,7 +42,7 @@ public struct Dispatcher: Sendable {
         public var idlePoll: Duration
 
         public init(
-            batchSize: Int = 200, concurrency: Int = 8, groupSize: Int = 50, lease: Duration = .seconds(60),
+            batchSize: Int = 200, concurrency: Int = 4, groupSize: Int = 8, lease: Duration = .seconds(60),
             leaseOwner: String = "herald-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))",
             idlePoll: Duration = .seconds(1)
         ) {
@@ -379,7 +383,7 @@ public struct Dispatcher: Sendable {
                 continue
             }
             if candidate != first {
-                logger.warning("failing over", metadata: [
+                logger.debug("failing over", metadata: [
                     "provider.name": "\(first)", "provider.next": "\(candidate)", "messages": "\(pending.count)",
                 ])
             }

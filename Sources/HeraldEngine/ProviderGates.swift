@@ -57,7 +57,19 @@ public final class ProviderGates: Sendable {
         var breaker: CircuitBreaker
         var pausedUntil: Date?
         var pausedBecause: String?
+        /// Answers and 429s in the current second, to tell being over the limit from a stray 429.
+        var windowStart: Date?
+        var windowAnswers = 0
+        var windowThrottles = 0
     }
+
+    /// The share of a second's answers that must be 429s before the provider is slowed down as a
+    /// whole: a stray 429 is retried like any temporary failure (after its Retry-After), but only
+    /// a provider that refuses a good share of requests is over its limit.
+    static let throttleShare = 0.1
+    /// Below this many answers in the second, the share is not judged (one 429 among the first
+    /// ten answers of a second says little).
+    static let throttleSample = 20
 
     let configuration: Configuration
     private let gates = Mutex<[String: Gate]>([:])
@@ -117,16 +129,26 @@ public final class ProviderGates: Sendable {
         }
     }
 
-    /// Feeds the outcomes of a request to `provider` to its breaker and rate limit: a 429
-    /// slows the limiter down (and its Retry-After blocks it); a provider failure (a retry or
+    /// Feeds the outcomes of a request to `provider` to its breaker and rate limit: 429s that are
+    /// at least a tenth of the second's answers slow the limiter down (and their Retry-After
+    /// blocks it); a provider failure (a retry or
     /// misconfiguration) counts against the breaker, anything else closes it; "misconfigured"
     /// pauses the provider.
     public func record(_ outcomes: [DeliveryOutcome], for provider: String, at now: Date) {
         withGate(provider) { gate in
+            if let start = gate.windowStart, now.timeIntervalSince(start) < 1 {
+                gate.windowAnswers += outcomes.count
+            } else {
+                (gate.windowStart, gate.windowAnswers, gate.windowThrottles) = (now, outcomes.count, 0)
+            }
             for outcome in outcomes {
                 switch outcome {
                 case .retry(let after, _) where outcome.isThrottle:
-                    gate.limiter.record(.throttled(retryAfter: after), at: now)
+                    gate.windowThrottles += 1
+                    if gate.windowAnswers >= Self.throttleSample,
+                       Double(gate.windowThrottles) >= Self.throttleShare * Double(gate.windowAnswers) {
+                        gate.limiter.record(.throttled(retryAfter: after), at: now)
+                    }
                     gate.breaker.record(.failure, at: now)
                 case .retry:
                     gate.breaker.record(.failure, at: now)

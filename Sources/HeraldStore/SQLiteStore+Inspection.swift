@@ -268,4 +268,37 @@ extension SQLiteStore: OutboxInspection {
             )
         }
     }
+
+    public func channelHealth(window: TimeInterval, at now: Date) async throws -> [ChannelHealthSnapshot] {
+        try await read { db in
+            let timestamp = now.timeIntervalSince1970
+            var snapshots: [Channel: ChannelHealthSnapshot] = [:]
+            func snapshot(_ channel: Channel) -> ChannelHealthSnapshot {
+                snapshots[channel] ?? ChannelHealthSnapshot(channel: channel, attempts: 0, failures: 0, deadLetters: 0, oldestDueAge: nil, providers: [])
+            }
+            let events = try Row.fetchAll(db, sql: """
+                SELECT channel, COUNT(*), SUM(type IN ('retry_scheduled', 'dead')), SUM(type = 'dead') FROM events
+                WHERE type IN ('sent', 'retry_scheduled', 'failed', 'dead') AND at > ?
+                GROUP BY channel
+                """, arguments: [timestamp - window])
+            for row in events {
+                guard let channel = Channel(rawValue: row[0] ?? "") else { continue }
+                var health = snapshot(channel)
+                health.attempts = row[1]
+                health.failures = row[2] ?? 0
+                health.deadLetters = row[3] ?? 0
+                snapshots[channel] = health
+            }
+            let oldest = try Row.fetchAll(db, sql: """
+                SELECT channel, MIN(due_at) FROM outbox WHERE due_at <= ? AND (lease_until IS NULL OR lease_until <= ?) GROUP BY channel
+                """, arguments: [timestamp, timestamp])
+            for row in oldest {
+                guard let channel = Channel(rawValue: row[0] ?? ""), let due: Double = row[1] else { continue }
+                var health = snapshot(channel)
+                health.oldestDueAge = timestamp - due
+                snapshots[channel] = health
+            }
+            return Channel.allCases.map(snapshot)
+        }
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldEngine
+import HeraldProviders
 import HeraldRules
 import HeraldSandbox
 import HeraldStore
@@ -17,6 +18,8 @@ struct HeraldApp {
     let dispatchers: [Dispatcher]
     /// Rung when this process plans new work; stopped at shutdown. Shared by the dispatchers.
     let signal: WorkSignal
+    /// The providers' rate limits and breakers, shared by the dispatchers.
+    let gates: ProviderGates
     /// The providers' transports; kept for the HTTP client's lifetime.
     let providers: ProviderTransports
 
@@ -48,6 +51,7 @@ struct HeraldApp {
             rates: Dictionary(workspace.configuration.providers.compactMap { provider in provider.rate.map { (provider.name, $0) } }, uniquingKeysWith: { first, _ in first }),
             misconfiguredPause: retryPolicy.misconfiguredPause
         ))
+        self.gates = gates
         dispatchers = Channel.allCases.map {
             Dispatcher(
                 channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock, configuration: dispatch,
@@ -224,9 +228,22 @@ struct HeraldApp {
         channels: [Channel], shutdownDeadline: Duration,
         onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void
     ) -> DeliveryService {
-        DeliveryService(
+        let routing = workspace.configuration.channels
+        let sink = workspace.configuration.alerts.map { alerts in
+            WebhookAlertSink(configuration: WebhookAlertSink.Configuration(url: alerts.webhook), http: providers.http) as any AlertSink
+        }
+        var logger = Logger(label: "herald.health")
+        logger.logLevel = .notice
+        let health = DeliveryHealth(
+            configuration: DeliveryHealth.Configuration(
+                providers: [.push: Array(Set(routing.push.values)).sorted(), .sms: routing.sms, .email: routing.email],
+                alerts: workspace.configuration.alerts
+            ),
+            store: store, gates: gates, sink: sink, logger: logger
+        )
+        return DeliveryService(
             dispatchers: dispatchers.filter { channels.contains($0.channel) }, signal: signal, clock: clock,
-            configuration: DeliveryService.Configuration(shutdownDeadline: shutdownDeadline), onStop: onStop
+            configuration: DeliveryService.Configuration(shutdownDeadline: shutdownDeadline), health: health, onStop: onStop
         )
     }
 

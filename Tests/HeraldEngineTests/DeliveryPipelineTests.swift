@@ -36,7 +36,7 @@ import Testing
             Dispatcher(
                 channel: channel, store: store, transports: [sendgrid, apns],
                 retryPolicy: RetryPolicy(maxAttempts: 3, initial: .seconds(2), maximum: .seconds(60)), clock: clock,
-                configuration: .init(batchSize: 32, concurrency: 8, lease: lease)
+                configuration: .init(batchSize: 32, concurrency: 8, groupSize: 32, lease: lease)
             )
         }
     }

@@ -52,12 +52,12 @@ struct DeliveryServiceTests {
                 dispatchers: [fixture.dispatcher(.sms, [twilio]), fixture.dispatcher(.email, [sendgrid])], signal: fixture.signal, clock: fixture.clock
             )
             try await withRunning(service, fixture) {
-                // Every SMS is stuck at Twilio; every email goes out meanwhile.
-                try await twilio.waitForCalls(6)
+                // Twilio holds the lane's four places (groups of 5); every email goes out meanwhile.
+                try await twilio.waitForCalls(4)
                 try await waitUntil { try await fixture.states()["email:sent"] == 30 }
                 #expect(sendgrid.messages.count == 30)
                 #expect(twilio.answered.isEmpty)
-                #expect(try await fixture.states()["sms:sending"] == 30)
+                #expect(try await fixture.states()["sms:sending"] == 20, "only what was handed to the provider is in flight")
                 twilio.open()
                 try await waitUntil { try await fixture.states()["sms:sent"] == 30 }
             }

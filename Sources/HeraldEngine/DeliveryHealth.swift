@@ -1,0 +1,94 @@
+import Foundation
+import HeraldCore
+import Logging
+import Synchronization
+
+/// Looks at the delivery workers of a process now and then: writes each provider's breaker and
+/// pause to the store (for `herald queue` in any process), and turns the channels' health into
+/// alerts (``AlertMonitor``), logged and posted once per incident (``AlertDispatcher``).
+public final class DeliveryHealth: Sendable {
+    public struct Configuration: Sendable {
+        /// How often it looks. Default 10 seconds.
+        public var interval: Duration
+        /// The providers of each channel, whose breakers count for that channel's alerts.
+        public var providers: [Channel: [String]]
+        /// herald.yml `alerts:`; nil: no alerts, only provider health.
+        public var alerts: AlertsConfiguration?
+
+        public init(interval: Duration = .seconds(10), providers: [Channel: [String]], alerts: AlertsConfiguration?) {
+            self.interval = interval
+            self.providers = providers
+            self.alerts = alerts
+        }
+    }
+
+    let configuration: Configuration
+    let store: any OutboxInspection
+    let gates: ProviderGates
+    let dispatcher: AlertDispatcher
+    let monitor: Mutex<AlertMonitor?>
+    let logger: Logger
+
+    public init(
+        configuration: Configuration, store: any OutboxInspection, gates: ProviderGates, sink: (any AlertSink)?,
+        logger: Logger = Logger(label: "herald.health")
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.gates = gates
+        self.dispatcher = AlertDispatcher(sink: sink, logger: logger)
+        self.monitor = Mutex(configuration.alerts.map { AlertMonitor($0) })
+        self.logger = logger
+    }
+
+    /// One look: provider health written, alerts fired or resolved. Returns what it posted.
+    @discardableResult
+    public func check(at now: Date) async throws -> [AlertAction] {
+        let health = gates.health(at: now)
+        var channelOf: [String: Channel] = [:]
+        for (channel, providers) in configuration.providers {
+            for provider in providers where channelOf[provider] == nil { channelOf[provider] = channel }
+        }
+        for provider in health {
+            try await store.recordProviderHealth(ProviderHealth(
+                provider: provider.provider, channel: channelOf[provider.provider],
+                breaker: ProviderHealth.Breaker(rawValue: provider.breaker) ?? .closed, pausedReason: provider.pausedBecause,
+                openedAt: provider.openedAt
+            ), at: now)
+        }
+        guard let window = configuration.alerts?.window.duration else { return [] }
+        let byName = Dictionary(health.map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
+        var snapshots = try await store.channelHealth(window: window.timeInterval, at: now)
+        for index in snapshots.indices {
+            snapshots[index].providers = (configuration.providers[snapshots[index].channel] ?? []).map { name in
+                let gate = byName[name]
+                return ChannelHealthSnapshot.Provider(
+                    name: name, misconfigured: gate?.pausedBecause,
+                    breakerOpenSince: gate.flatMap { $0.breaker == "closed" ? nil : $0.openedAt }
+                )
+            }
+        }
+        let actions = monitor.withLock { monitor in monitor?.check(snapshots, now: now) ?? [] }
+        _ = await dispatcher.dispatch(actions)
+        return actions
+    }
+
+    /// Looks every `interval` until `signal` stops; a failed look is logged and the next one
+    /// tries again.
+    public func run(clock: any WallClock, signal: WorkSignal) async {
+        while !signal.isStopping, !Task.isCancelled {
+            do {
+                try await check(at: clock.now)
+            } catch {
+                logger.error("cannot check delivery health", metadata: ["error": "\(error)"])
+            }
+            let wake = clock.now.addingTimeInterval(configuration.interval.timeInterval)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await clock.sleep(until: wake) }
+                group.addTask { await signal.waitUntilStopping() }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+}

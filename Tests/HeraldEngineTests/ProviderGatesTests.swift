@@ -1,0 +1,105 @@
+import Foundation
+import HeraldCore
+import HeraldEngine
+import HeraldTesting
+import Testing
+
+/// The gates in front of each provider, in virtual time: the rate limit, the slow-down after a
+/// storm of 429s (and not after a stray one), the breaker, and the pause of a misconfigured
+/// provider.
+@Suite(.timeLimit(.minutes(1)))
+struct ProviderGatesTests {
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static let throttled = DeliveryOutcome.retry(after: .seconds(5), reason: "twilio 429 20429: Too Many Requests")
+    static let failed = DeliveryOutcome.retry(after: nil, reason: "twilio 503: Service Unavailable")
+    static let accepted = DeliveryOutcome.accepted(providerMessageID: "SM1")
+
+    @Test func theRateOfHeraldYMLHoldsSendsBackOnTheClock() async throws {
+        let clock = ManualClock(start)
+        let gates = ProviderGates(configuration: .init(rates: ["twilio": RateLiteral(count: 10, per: .second)]))
+        let signal = WorkSignal()
+        // One second of burst goes at once; the next ten wait for the bucket to refill.
+        try await gates.acquire(10, for: "twilio", clock: clock, unlessStopping: signal)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await gates.acquire(10, for: "twilio", clock: clock, unlessStopping: signal) }
+            try await clock.waitForSleepers(1)
+            #expect(clock.sleepingUntil == [start.addingTimeInterval(1)])
+            clock.advance(by: 1)
+            try await group.next()
+        }
+        // Another provider has no limit of its own.
+        try await gates.acquire(10_000, for: "vonage", clock: clock, unlessStopping: signal)
+    }
+
+    @Test func aStray429IsRetriedWithoutSlowingTheProviderButAStormBlocksItUntilRetryAfter() async throws {
+        let clock = ManualClock(start)
+        let gates = ProviderGates(configuration: .init(rates: ["twilio": RateLiteral(count: 1000, per: .second)]))
+        let signal = WorkSignal()
+        gates.record(Array(repeating: Self.accepted, count: 99) + [Self.throttled], for: "twilio", at: clock.now)
+        // Had the stray 429 counted, its Retry-After would hold this send for 5 s.
+        let acquired = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await gates.acquire(1, for: "twilio", clock: clock, unlessStopping: signal)
+                return true
+            }
+            group.addTask {
+                try await clock.waitForSleepers(1, timeout: 5)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        #expect(acquired, "a stray 429 held the provider back")
+        signal.ring()
+        // A quarter of the next answers are 429s with Retry-After 5 s: the provider waits.
+        clock.advance(by: 2)
+        gates.record(Array(repeating: Self.accepted, count: 30) + Array(repeating: Self.throttled, count: 10), for: "twilio", at: clock.now)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await gates.acquire(1, for: "twilio", clock: clock, unlessStopping: signal) }
+            try await clock.waitForSleepers(1)
+            #expect(clock.sleepingUntil.allSatisfy { $0 >= start.addingTimeInterval(2 + 5) })
+            clock.advance(by: 60)
+            try await group.next()
+        }
+    }
+
+    @Test func fiveFailuresInARowOpenTheBreakerAndAProbeAfterTheCoolDownClosesIt() {
+        let gates = ProviderGates()
+        gates.record([Self.failed, Self.failed, Self.accepted, Self.failed, Self.failed, Self.failed, Self.failed], for: "sendgrid", at: start)
+        #expect(gates.admit("sendgrid", at: start) == .allowed, "a success in between starts the count again")
+        gates.record([Self.failed], for: "sendgrid", at: start)
+        guard case .held(let until, let reason) = gates.admit("sendgrid", at: start.addingTimeInterval(1)) else {
+            Issue.record("the breaker did not open")
+            return
+        }
+        #expect(until == start.addingTimeInterval(30))
+        #expect(reason.contains("circuit breaker open after 5 failures in a row"))
+        #expect(gates.health(at: start.addingTimeInterval(1)).map(\.breaker) == ["open"])
+        #expect(gates.admit("mandrill", at: start) == .allowed, "each provider has its own breaker")
+        // Half open after the cool-down: the probe goes, and its success closes the breaker.
+        #expect(gates.admit("sendgrid", at: start.addingTimeInterval(31)) == .allowed)
+        gates.record([Self.accepted], for: "sendgrid", at: start.addingTimeInterval(32))
+        #expect(gates.admit("sendgrid", at: start.addingTimeInterval(33)) == .allowed)
+        #expect(gates.health(at: start.addingTimeInterval(33)).filter { $0.provider == "sendgrid" }.map(\.breaker) == ["closed"])
+    }
+
+    @Test func aMisconfiguredProviderIsPausedWithTheReason() {
+        let gates = ProviderGates(configuration: .init(misconfiguredPause: .seconds(300)))
+        gates.record([.misconfigured(reason: "twilio 401 20003: Authenticate")], for: "twilio", at: start)
+        guard case .held(let until, let reason) = gates.admit("twilio", at: start.addingTimeInterval(10)) else {
+            Issue.record("a misconfigured provider was not paused")
+            return
+        }
+        #expect(until == start.addingTimeInterval(300))
+        #expect(reason.contains("misconfigured: twilio 401 20003: Authenticate"))
+        #expect(gates.health(at: start).first?.pausedBecause == "misconfigured: twilio 401 20003: Authenticate")
+        #expect(gates.admit("twilio", at: start.addingTimeInterval(301)) == .allowed)
+    }
+
+    @Test func onlyA429CountsAsAThrottle() {
+        #expect(Self.throttled.isThrottle)
+        #expect(!Self.failed.isThrottle)
+        #expect(!DeliveryOutcome.retry(after: nil, reason: "sendgrid 500: 429 items").isThrottle)
+    }
+}
