@@ -41,13 +41,18 @@ struct ChaosTests {
 
         """
 
+    /// The sample workspace without limits, with the chaos campaign (SMS and email to everyone).
+    static func makeWorkspace(_ directory: TemporaryDirectory) async throws {
+        #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+        try removeLimits(fromWorkspace: directory.path)
+        _ = try directory.write("campaigns/chaos.yml", campaign)
+        _ = try directory.write("templates/chaos.yml", template)
+        _ = try directory.write("templates/chaos.txt", "Hello {{id}}\n")
+    }
+
     @Test func killedWorkersUnderProviderFaultsLoseNothingAndRepeatOnlyWhatWasInFlight() async throws {
         try await withTemporaryDirectory { directory in
-            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
-            try removeLimits(fromWorkspace: directory.path)
-            _ = try directory.write("campaigns/chaos.yml", Self.campaign)
-            _ = try directory.write("templates/chaos.yml", Self.template)
-            _ = try directory.write("templates/chaos.txt", "Hello {{id}}\n")
+            try await Self.makeWorkspace(directory)
             // Fast retries, many attempts, short timeouts: the faults are survivable in minutes.
             var yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
             yml = yml.replacingOccurrences(of: "retry: {max_attempts: 8, initial: 2s, max: 30m}", with: "retry: {max_attempts: 30, initial: 1s, max: 4s}")
@@ -173,11 +178,7 @@ struct ChaosTests {
 
     @Test func sigtermMidRunExitsZeroWithNothingLeftInFlight() async throws {
         try await withTemporaryDirectory { directory in
-            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
-            try removeLimits(fromWorkspace: directory.path)
-            _ = try directory.write("campaigns/chaos.yml", Self.campaign)
-            _ = try directory.write("templates/chaos.yml", Self.template)
-            _ = try directory.write("templates/chaos.txt", "Hello {{id}}\n")
+            try await Self.makeWorkspace(directory)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "3000"], in: directory.path).status == 0)
             // Slow providers: 100–300 ms an answer, so that many sends are at a provider at once.
             let slow = ProviderFaults(latency: .uniform(min: 100, max: 300))

@@ -10,7 +10,7 @@ import Foundation
 ///
 /// ```swift
 /// let snapshot = try await store.queueSnapshot(at: clock.now)
-/// for row in snapshot.rows where row.dead > 0 { print(row.channel, row.provider, row.dead) }
+/// let dead = snapshot.rows.filter { $0.dead > 0 }.map { "\($0.channel.rawValue)/\($0.provider): \($0.dead)" }
 /// ```
 public protocol OutboxInspection: Sendable {
     /// The queues per channel and provider at `now`, with the providers' breakers: one row per
