@@ -93,8 +93,10 @@ struct ScheduleRunTests {
         try await withTemporaryDirectory { directory in
             try await Self.workspace(directory, users: 20_000, campaigns: ["launch": "schedule: {at: 2026-12-01T09:00:00Z}"])
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            // Small pages (1,000 transactions for 20,000 users), so that planning is still going
+            // when this loop sees 2,000 notifications, even on a loaded machine.
             let (process, _, _) = try HeraldBinary.start(
-                ["schedule", "run", "--now", "2026-12-01T09:00:05Z", "--batch-size", "100", "--owner", "doomed"], in: directory.path
+                ["schedule", "run", "--now", "2026-12-01T09:00:05Z", "--batch-size", "20", "--owner", "doomed"], in: directory.path
             )
             var written = 0
             while process.isRunning, written < 2000 {
