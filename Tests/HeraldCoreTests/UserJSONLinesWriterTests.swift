@@ -96,6 +96,11 @@ import Testing
         .push(PushContent(title: "겨울 세일", body: "시우님", data: ["campaign": "winter-sale"], variant: TemplateVariant(locale: "ko"))),
         .sms(SMSContent(body: "Hi", variant: .base)),
         .email(EmailContent(subject: "S", html: "<p>x</p>", text: "x", variant: TemplateVariant(locale: "pt-BR"))),
+        .push(PushContent(
+            title: "Sale", body: "50% off", badge: 3, sound: "default", category: "SALE", threadID: "sales", image: "https://x/i.png",
+            ttl: 3600, collapseKey: "sale", priority: .normal, silent: false
+        )),
+        .push(PushContent(body: "", data: ["sync": "1"], silent: true)),
     ]
 
     @Test(arguments: contents)

@@ -4,19 +4,30 @@ extension NotificationContent {
     /// store and load one per notification, and Foundation's coders cost tens of microseconds
     /// each on Linux. Reads what the `Codable` conformance writes, and the reverse.
     public var jsonText: String {
-        var fields: [(String, String?)] = [("channel", channel.rawValue), ("variant", variant?.description)]
+        // Each present field as its key and its JSON text, written in key order.
+        var fields: [(key: String, json: String)] = []
+        func string(_ key: String, _ value: String?) {
+            guard let value else { return }
+            var json = ""
+            UserJSONLinesWriter.appendString(value, to: &json)
+            fields.append((key, json))
+        }
+        string("channel", channel.rawValue)
+        string("variant", variant?.description)
         switch self {
         case .push(let push):
-            fields += [("body", push.body), ("title", push.title), ("url", push.url)]
-        case .sms(let sms):
-            fields += [("body", sms.body)]
-        case .email(let email):
-            fields += [("html", email.html), ("subject", email.subject), ("text", email.text)]
-        }
-        var out = "{"
-        var first = true
-        var data: String?
-        if case .push(let push) = self {
+            string("body", push.body)
+            string("title", push.title)
+            string("url", push.url)
+            string("sound", push.sound)
+            string("category", push.category)
+            string("thread_id", push.threadID)
+            string("image", push.image)
+            string("collapse_key", push.collapseKey)
+            string("priority", push.priority?.rawValue)
+            if let badge = push.badge { fields.append(("badge", String(badge))) }
+            if let ttl = push.ttl { fields.append(("ttl", String(ttl))) }
+            if let silent = push.silent { fields.append(("silent", silent ? "true" : "false")) }
             var object = "{"
             for (index, key) in push.data.keys.sorted().enumerated() {
                 if index > 0 { object += "," }
@@ -24,22 +35,20 @@ extension NotificationContent {
                 object += ":"
                 UserJSONLinesWriter.appendString(push.data[key]!, to: &object)
             }
-            data = object + "}"
+            fields.append(("data", object + "}"))
+        case .sms(let sms):
+            string("body", sms.body)
+        case .email(let email):
+            string("html", email.html)
+            string("subject", email.subject)
+            string("text", email.text)
         }
-        for (key, value) in fields.sorted(by: { $0.0 < $1.0 }) {
-            if key > "data", let object = data {
-                out += (first ? "" : ",") + "\"data\":" + object
-                first = false
-                data = nil
-            }
-            guard let value else { continue }
-            if !first { out += "," }
-            first = false
-            UserJSONLinesWriter.appendString(key, to: &out)
-            out += ":"
-            UserJSONLinesWriter.appendString(value, to: &out)
+        var out = "{"
+        for (index, field) in fields.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out += "," }
+            UserJSONLinesWriter.appendString(field.key, to: &out)
+            out += ":" + field.json
         }
-        if let object = data { out += (first ? "" : ",") + "\"data\":" + object }
         return out + "}"
     }
 
@@ -49,9 +58,13 @@ extension NotificationContent {
         guard case .object(let members)? = try? ImportJSON.parse(Array(jsonText.utf8)).value else { return nil }
         var text: [String: String] = [:]
         var data: [String: String] = [:]
+        var numbers: [String: Double] = [:]
+        var flags: [String: Bool] = [:]
         for member in members {
             switch member.node.value {
             case .string(let value): text[member.key] = value
+            case .number(let value): numbers[member.key] = value
+            case .bool(let value): flags[member.key] = value
             case .object(let entries) where member.key == "data":
                 for entry in entries {
                     if case .string(let value) = entry.node.value { data[entry.key] = value }
@@ -63,7 +76,12 @@ extension NotificationContent {
         switch text["channel"].flatMap(Channel.init(rawValue:)) {
         case .push:
             guard let body = text["body"] else { return nil }
-            self = .push(PushContent(title: text["title"], body: body, url: text["url"], data: data, variant: variant))
+            self = .push(PushContent(
+                title: text["title"], body: body, url: text["url"], data: data, variant: variant,
+                badge: numbers["badge"].flatMap { Int(exactly: $0) }, sound: text["sound"], category: text["category"],
+                threadID: text["thread_id"], image: text["image"], ttl: numbers["ttl"].flatMap { Int(exactly: $0) },
+                collapseKey: text["collapse_key"], priority: text["priority"].flatMap(PushPriority.init(rawValue:)), silent: flags["silent"]
+            ))
         case .sms:
             guard let body = text["body"] else { return nil }
             self = .sms(SMSContent(body: body, variant: variant))

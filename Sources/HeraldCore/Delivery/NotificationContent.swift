@@ -82,14 +82,87 @@ public struct PushContent: Sendable, Hashable, Codable {
     public var data: [String: String]
     /// Which template file the text came from (`NotificationContent.variant`).
     public var variant: TemplateVariant?
+    /// The badge number on the app icon (APNs `aps.badge`, FCM `notification_count`).
+    public var badge: Int?
+    /// A sound name, or `default`.
+    public var sound: String?
+    /// The notification's category (APNs `aps.category`, FCM `click_action`), for actions.
+    public var category: String?
+    /// Groups notifications in the notification centre (APNs `thread-id`, FCM `tag`).
+    public var threadID: String?
+    /// An image URL shown with the notification.
+    public var image: String?
+    /// Seconds the push service keeps an undelivered push (APNs `apns-expiration`, FCM `ttl`,
+    /// Web Push `TTL`); nil: the notification's expiry, or the service's default.
+    public var ttl: Int?
+    /// A newer push with the same key replaces an undelivered older one (`apns-collapse-id`,
+    /// FCM `collapse_key`, Web Push `Topic`).
+    public var collapseKey: String?
+    /// `high` (wake the device now) or `normal` (when convenient); nil: high for alerts,
+    /// normal for silent pushes.
+    public var priority: PushPriority?
+    /// A data-only push that wakes the app without showing anything (APNs
+    /// `content-available`, FCM data message); `title` and `body` are not shown.
+    public var silent: Bool?
 
-    public init(title: String? = nil, body: String, url: String? = nil, data: [String: String] = [:], variant: TemplateVariant? = nil) {
+    public init(
+        title: String? = nil, body: String, url: String? = nil, data: [String: String] = [:], variant: TemplateVariant? = nil,
+        badge: Int? = nil, sound: String? = nil, category: String? = nil, threadID: String? = nil, image: String? = nil,
+        ttl: Int? = nil, collapseKey: String? = nil, priority: PushPriority? = nil, silent: Bool? = nil
+    ) {
         self.title = title
         self.body = body
         self.url = url
         self.data = data
         self.variant = variant
+        self.badge = badge
+        self.sound = sound
+        self.category = category
+        self.threadID = threadID
+        self.image = image
+        self.ttl = ttl
+        self.collapseKey = collapseKey
+        self.priority = priority
+        self.silent = silent
     }
+
+    /// Whether this is a data-only push.
+    public var isSilent: Bool { silent ?? false }
+
+    /// The priority to send with: the template's, else high for alerts and normal for silent pushes.
+    public var effectivePriority: PushPriority { priority ?? (isSilent ? .normal : .high) }
+
+    private enum CodingKeys: String, CodingKey {
+        case title, body, url, data, variant, badge, sound, category, image, ttl, priority, silent
+        case threadID = "thread_id"
+        case collapseKey = "collapse_key"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        title = try container.decodeIfPresent(String.self, forKey: .title)
+        body = try container.decode(String.self, forKey: .body)
+        url = try container.decodeIfPresent(String.self, forKey: .url)
+        data = try container.decodeIfPresent([String: String].self, forKey: .data) ?? [:]
+        variant = try container.decodeIfPresent(TemplateVariant.self, forKey: .variant)
+        badge = try container.decodeIfPresent(Int.self, forKey: .badge)
+        sound = try container.decodeIfPresent(String.self, forKey: .sound)
+        category = try container.decodeIfPresent(String.self, forKey: .category)
+        threadID = try container.decodeIfPresent(String.self, forKey: .threadID)
+        image = try container.decodeIfPresent(String.self, forKey: .image)
+        ttl = try container.decodeIfPresent(Int.self, forKey: .ttl)
+        collapseKey = try container.decodeIfPresent(String.self, forKey: .collapseKey)
+        priority = try container.decodeIfPresent(PushPriority.self, forKey: .priority)
+        silent = try container.decodeIfPresent(Bool.self, forKey: .silent)
+    }
+}
+
+/// How urgently a push service should deliver a push.
+public enum PushPriority: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Delivered at once, waking the device (APNs 10, FCM HIGH, Web Push `Urgency: high`).
+    case high
+    /// Delivered when it saves the battery (APNs 5, FCM NORMAL, Web Push `Urgency: normal`).
+    case normal
 }
 
 public struct SMSContent: Sendable, Hashable, Codable {
