@@ -31,6 +31,11 @@ public struct Dispatcher: Sendable {
         /// can repeat at most the groups at a provider (`concurrency × groupSize` per lane).
         /// Default 8.
         public var groupSize: Int
+        /// The most messages handed over together to a transport that sends several in one
+        /// request (``Transport/batchKey(for:)``: SendGrid's personalizations), capping its
+        /// ``Transport/batchLimit``. One such group is one request, so a crash still repeats only
+        /// what was at the provider. Default 1,000.
+        public var maximumBatch: Int
         /// How long a claim is held before another dispatcher may take it over; renewed every
         /// third of it while a batch is being sent. Default 60 seconds.
         public var lease: Duration
@@ -40,15 +45,19 @@ public struct Dispatcher: Sendable {
         /// How long an idle lane sleeps at most before looking again (rows planned by another
         /// process do not ring this process's signal). Default 1 second.
         public var idlePoll: Duration
+        /// Told how long each claim took and how many rows it returned, for measurements
+        /// (`herald bench deliver`). Default none.
+        public var onClaim: (@Sendable (Duration, Int) -> Void)?
 
         public init(
-            batchSize: Int = 200, concurrency: Int = 4, groupSize: Int = 8, lease: Duration = .seconds(60),
+            batchSize: Int = 200, concurrency: Int = 4, groupSize: Int = 8, maximumBatch: Int = 1000, lease: Duration = .seconds(60),
             leaseOwner: String = "herald-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))",
             idlePoll: Duration = .seconds(1)
         ) {
             self.batchSize = batchSize
             self.concurrency = concurrency
             self.groupSize = groupSize
+            self.maximumBatch = maximumBatch
             self.lease = lease
             self.leaseOwner = leaseOwner
             self.idlePoll = idlePoll
@@ -192,12 +201,14 @@ public struct Dispatcher: Sendable {
 
     /// One lane: keeps up to `concurrency` groups at its provider, claiming just enough rows to
     /// fill the free places (so that a slow request holds one place, not the lane), and records
-    /// each group's outcomes as soon as they are known. With `untilIdle` it returns once nothing
-    /// is due and nothing is in flight; otherwise it sleeps then (see ``run()``) until stopped.
-    /// The leases of what is still unresolved are renewed every third of the lease.
+    /// each group's outcomes as soon as they are known. Claimed groups wait in the lane until a
+    /// place is free, so that no more than `concurrency` are ever at the provider. With
+    /// `untilIdle` it returns once nothing is due and nothing is in flight; otherwise it sleeps
+    /// then (see ``run()``) until stopped. The leases of what is still unresolved (waiting or at
+    /// the provider) are renewed every third of the lease.
     func runLane(_ lane: ProviderSelection, untilIdle: Bool) async throws -> Summary {
         let width = max(configuration.concurrency, 1)
-        let groupSize = max(configuration.groupSize, 1)
+        let groupSize = laneGroupSize(lane)
         let unresolved = UnresolvedClaims([])
         return try await withThrowingTaskGroup(of: Summary?.self) { group in
             group.addTask {
@@ -211,14 +222,27 @@ public struct Dispatcher: Sendable {
             }
             var summary = Summary()
             var inFlight = 0
+            var waiting: [[ClaimedNotification]] = []
             while true {
                 var claimedNothing = false
-                while inFlight < width, !signal.isStopping {
+                while !signal.isStopping {
+                    while inFlight < width, !waiting.isEmpty {
+                        let items = waiting.removeFirst()
+                        inFlight += 1
+                        group.addTask {
+                            let part = try await deliver(items)
+                            unresolved.remove(items.map(\.message.notificationID))
+                            return part
+                        }
+                    }
+                    guard inFlight < width else { break }
                     let generation = signal.generation
+                    let started = ContinuousClock.now
                     let claimed = try await store.claim(
-                        channel: channel, providers: lane, limit: min(configuration.batchSize, (width - inFlight) * groupSize),
+                        channel: channel, providers: lane, limit: min(max(configuration.batchSize, groupSize), (width - inFlight) * groupSize),
                         leaseOwner: configuration.leaseOwner, lease: configuration.lease, at: clock.now
                     )
+                    configuration.onClaim?(ContinuousClock.now - started, claimed.count)
                     guard !claimed.isEmpty else {
                         claimedNothing = true
                         if inFlight == 0, !untilIdle {
@@ -232,15 +256,16 @@ public struct Dispatcher: Sendable {
                     let (groups, skipped) = split(claimed, into: groupSize)
                     try await store.resolve(skipped, at: clock.now)
                     for (_, resolution) in skipped { summary.count(resolution) }
-                    for items in groups {
-                        unresolved.insert(items.map(\.message.notificationID))
-                        inFlight += 1
-                        group.addTask {
-                            let part = try await deliver(items)
-                            unresolved.remove(items.map(\.message.notificationID))
-                            return part
-                        }
-                    }
+                    for items in groups { unresolved.insert(items.map(\.message.notificationID)) }
+                    waiting += groups
+                }
+                if signal.isStopping, !waiting.isEmpty {
+                    // Claimed but never handed to a provider: free at once, the attempt not counted.
+                    let items = waiting.flatMap { $0 }
+                    waiting = []
+                    try await store.release(items, wasHandedOver: false, at: clock.now)
+                    unresolved.remove(items.map(\.message.notificationID))
+                    summary.released += items.count
                 }
                 if inFlight == 0 {
                     if untilIdle, claimedNothing || signal.isStopping { break }
@@ -260,6 +285,14 @@ public struct Dispatcher: Sendable {
         }
     }
 
+    /// The most rows a lane hands over at once: the transport's batch (capped by
+    /// `maximumBatch`) when its provider sends several messages per request, else `groupSize`.
+    func laneGroupSize(_ lane: ProviderSelection) -> Int {
+        let small = max(configuration.groupSize, 1)
+        guard case .only(let provider) = lane, let transport = transports[provider], transport.batchLimit > 1 else { return small }
+        return max(small, min(transport.batchLimit, max(configuration.maximumBatch, 1)))
+    }
+
     /// Sleeps on the clock until `deadline`, or until the signal rings after `generation`.
     func sleep(until deadline: Date, orRingAfter generation: UInt64) async {
         guard deadline > clock.now else { return }
@@ -271,8 +304,10 @@ public struct Dispatcher: Sendable {
         }
     }
 
-    /// The claimed rows that must not be sent (the last checks), and the rest in groups of at
-    /// most `groupSize` rows of one provider.
+    /// The claimed rows that must not be sent (the last checks), and the rest in groups of one
+    /// provider: the messages its transport sends in one request together (equal
+    /// ``Transport/batchKey(for:)``, up to its batch limit and `maximumBatch`), each other
+    /// message in groups of at most `groupSize`.
     func split(_ claimed: [ClaimedNotification], into groupSize: Int) -> (groups: [[ClaimedNotification]], skipped: [(ClaimedNotification, DeliveryResolution)]) {
         var skipped: [(ClaimedNotification, DeliveryResolution)] = []
         var byProvider: [String: [ClaimedNotification]] = [:]
@@ -283,11 +318,33 @@ public struct Dispatcher: Sendable {
                 byProvider[item.message.provider, default: []].append(item)
             }
         }
+        let small = max(configuration.groupSize, 1)
         var groups: [[ClaimedNotification]] = []
         for provider in byProvider.keys.sorted() {
             let items = byProvider[provider]!
-            for start in stride(from: 0, to: items.count, by: groupSize) {
-                groups.append(Array(items[start..<min(start + groupSize, items.count)]))
+            guard let transport = transports[provider], transport.batchLimit > 1 else {
+                for start in stride(from: 0, to: items.count, by: small) {
+                    groups.append(Array(items[start..<min(start + small, items.count)]))
+                }
+                continue
+            }
+            let limit = max(1, min(transport.batchLimit, configuration.maximumBatch, max(groupSize, small)))
+            var batches: [AnyHashable: Int] = [:]
+            var alone: [ClaimedNotification] = []
+            for item in items {
+                guard let key = transport.batchKey(for: prepared(item.message)) else {
+                    alone.append(item)
+                    continue
+                }
+                if let index = batches[key], groups[index].count < limit {
+                    groups[index].append(item)
+                } else {
+                    batches[key] = groups.count
+                    groups.append([item])
+                }
+            }
+            for start in stride(from: 0, to: alone.count, by: small) {
+                groups.append(Array(alone[start..<min(start + small, alone.count)]))
             }
         }
         return (groups, skipped)

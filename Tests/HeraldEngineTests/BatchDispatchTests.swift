@@ -15,6 +15,33 @@ private struct ShortTransport: Transport {
     }
 }
 
+/// A transport that sends mail of one subject in one request, up to `limit` per request, as
+/// SendGrid does with identical content; it records each call.
+private final class SubjectBatchingTransport: Transport {
+    let name = "sendgrid"
+    let limit: Int
+    private let calls = Mutex<[[String]]>([])
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    var batchLimit: Int { limit }
+
+    func batchKey(for message: OutboundMessage) -> AnyHashable? {
+        guard case .email(let content) = message.content, content.subject == "Announcement" else { return nil }
+        return content.subject
+    }
+
+    /// Each call's recipients.
+    var requests: [[String]] { calls.withLock { $0 } }
+
+    func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
+        calls.withLock { $0.append(messages.map(\.userID)) }
+        return messages.map { .accepted(providerMessageID: "m-\($0.notificationID)") }
+    }
+}
+
 /// The dispatcher hands a claimed batch to the transports grouped by provider.
 @Suite struct BatchDispatchTests {
     static let links = UnsubscribeLinks(baseURL: "https://t.example.com/", secret: "0123456789abcdef-secret")
@@ -58,6 +85,41 @@ private struct ShortTransport: Transport {
             let token = String(url.dropFirst("https://t.example.com/u/".count))
             #expect(Self.links.key(fromToken: token) == NotificationKey(occurrenceID: 1, userID: "u-1", channel: .email))
             #expect(message.idempotencyID == OutboundMessage.idempotencyID(notificationID: message.notificationID, attempt: 1, campaignID: "sale", userID: "u-1"))
+        }
+    }
+
+    /// Identical mail goes to a batching transport together, up to its limit, so that one call is
+    /// one request; other mail goes in small groups; never more groups at once than allowed.
+    @Test func identicalMailIsHandedOverInBatchesOfTheTransportsLimitAndTheRestInSmallGroups() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            // 250 get the same announcement, 20 a personal receipt.
+            let users = (1...270).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }
+            _ = try await store.upsertUsers(users, at: clock.now)
+            let renderer = ClosureRenderer { _, _, user in
+                let personal = user.id > "u-250"
+                return .email(EmailContent(subject: personal ? "Receipt for \(user.id)" : "Announcement", html: nil, text: personal ? user.id : "News"))
+            }
+            _ = try await Planner(store: store, renderer: renderer, routing: ChannelRouting(email: ["sendgrid"]), clock: clock)
+                .plan(campaign(channels: [.email], category: "transactional"), fireAt: clock.now)
+            let transport = SubjectBatchingTransport(limit: 100)
+            let dispatcher = Dispatcher(
+                channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock,
+                configuration: .init(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
+            )
+            let summary = try await dispatcher.drain()
+            #expect(summary.sent == 270)
+            let requests = transport.requests
+            #expect(requests.flatMap { $0 }.sorted() == users.map(\.id))
+            let announcements = requests.filter { $0.first! <= "u-250" }
+            let receipts = requests.filter { $0.first! > "u-250" }
+            #expect(announcements.map(\.count) == [100, 100, 50])
+            #expect(announcements.allSatisfy { $0.allSatisfy { $0 <= "u-250" } })
+            #expect(receipts.allSatisfy { $0.count <= 8 && $0.allSatisfy { $0 > "u-250" } })
+            #expect(receipts.map(\.count).reduce(0, +) == 20)
+            let sent = try await store.rows(sql: "SELECT COUNT(*) FROM events WHERE type = 'sent'")
+            #expect(sent == [["270"]])
         }
     }
 

@@ -121,9 +121,20 @@ public protocol Transport: Sendable {
     var name: String { get }
     /// Sends `messages` and returns exactly one outcome per message, in order.
     func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome]
+    /// Messages this transport sends in one request to its provider: those with equal keys, up
+    /// to ``batchLimit`` of them (SendGrid's personalizations). `nil`: the message goes in a
+    /// request of its own. The dispatcher hands such messages over together, so that what a
+    /// crash can repeat is what was in one request at the provider. Default `nil`.
+    func batchKey(for message: OutboundMessage) -> AnyHashable?
+    /// The most messages of one key in one request. Default 1.
+    var batchLimit: Int { get }
 }
 
 extension Transport {
+    public func batchKey(for message: OutboundMessage) -> AnyHashable? { nil }
+
+    public var batchLimit: Int { 1 }
+
     /// Sends one message: a batch of one.
     public func send(_ message: OutboundMessage) async -> DeliveryOutcome {
         await send([message]).first ?? .retry(after: nil, reason: "the transport \(name) returned no outcome")

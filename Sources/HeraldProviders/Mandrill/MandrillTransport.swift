@@ -51,6 +51,15 @@ public struct MandrillTransport: Transport {
         url = ProviderHTTPClient.endpoint(configuration.baseURL, "/messages/send.json")
     }
 
+    /// Mail of one campaign with identical content and no List-Unsubscribe (which is per
+    /// recipient) shares a request.
+    public func batchKey(for message: OutboundMessage) -> AnyHashable? {
+        guard case .email(let content) = message.content, ListUnsubscribe.headers(for: message).isEmpty else { return nil }
+        return EmailGroupKey(content: content, campaignID: message.campaignID)
+    }
+
+    public var batchLimit: Int { max(1, configuration.maximumRecipients) }
+
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: messages.count)
         var requests: [[Int]] = []

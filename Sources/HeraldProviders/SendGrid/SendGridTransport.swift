@@ -55,6 +55,14 @@ public struct SendGridTransport: Transport {
         url = ProviderHTTPClient.endpoint(configuration.baseURL, "/v3/mail/send")
     }
 
+    /// Mail of one campaign with identical content shares a request.
+    public func batchKey(for message: OutboundMessage) -> AnyHashable? {
+        guard case .email(let content) = message.content else { return nil }
+        return EmailGroupKey(content: content, campaignID: message.campaignID)
+    }
+
+    public var batchLimit: Int { max(1, min(configuration.maximumPersonalizations, 1000)) }
+
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: messages.count)
         let now = clock.now
