@@ -147,7 +147,7 @@ extension SQLiteStore: OutboxInspection {
             // The attempt counter starts again, so that the retry policy gives a full set of
             // attempts; the earlier ones stay in the trail.
             try db.execute(sql: """
-                UPDATE notifications SET state = 'planned', reason = NULL, attempts = 0, updated_at = ?
+                UPDATE notifications SET state = 'planned', reason = NULL, attempts = 0, requeues = requeues + 1, updated_at = ?
                 WHERE id IN (SELECT value FROM json_each(?))
                 """, arguments: [timestamp, ids])
             try db.execute(sql: """

@@ -34,7 +34,7 @@ extension SQLiteStore {
             let ids = codec.encode(Array(attempts.keys))
             let rows = try Row.fetchAll(db, sql: """
                 SELECT n.id, n.device, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
-                       n.category, n.due_at, n.state, d.subscription, d.active, n.occurrence_id, n.expires_at
+                       n.category, n.due_at, n.state, d.subscription, d.active, n.occurrence_id, n.expires_at, n.requeues
                 FROM notifications n
                 LEFT JOIN devices d ON d.rowid = (
                     SELECT rowid FROM devices WHERE n.channel = 'push' AND user_id = n.user_id AND address = n.address
@@ -65,11 +65,14 @@ extension SQLiteStore {
                 let subscription = (row[11] as String?).flatMap(WebPushSubscription.init(jsonText:))
                 // A push device switched off after planning (dead token) has no address any more.
                 let deviceActive = (row[12] as Bool?) ?? true
+                let campaignID: String = row[2]
+                let userID: String = row[3]
                 let message = OutboundMessage(
-                    notificationID: id, occurrenceID: row[13], campaignID: row[2], userID: row[3],
+                    notificationID: id, occurrenceID: row[13], campaignID: campaignID, userID: userID,
                     channel: channel, category: row[8], provider: row[5] ?? "", address: deviceActive ? (row[6] ?? "") : "",
                     subscription: subscription, content: content, attempt: attempt,
-                    expiresAt: (row[14] as Double?).map(Date.init(timeIntervalSince1970:))
+                    expiresAt: (row[14] as Double?).map(Date.init(timeIntervalSince1970:)),
+                    idempotencyID: OutboundMessage.idempotencyID(notificationID: id, attempt: attempt, campaignID: campaignID, userID: userID, round: row[15])
                 )
                 try markSending.execute(arguments: [attempt, timestamp, id])
                 let event: DeliveryEventType = wasInFlight ? .reclaimed : .sending

@@ -247,6 +247,11 @@ enum StoreMigrations {
                 CREATE INDEX notifications_dead ON notifications (channel, provider, campaign_id) WHERE state = 'dead';
                 """)
         }
+        migrator.registerMigration("v5-requeues") { db in
+            // How many times `herald dead-letter retry` sent a dead notification back; its
+            // attempts count from 1 again, with idempotency ids of their own.
+            try db.execute(sql: "ALTER TABLE notifications ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Herald's hot paths; build with -c release for meaningful figures.",
-        subcommands: [Rules.self, TransportBench.self, PlanBench.self]
+        subcommands: [Rules.self, TransportBench.self, PlanBench.self, DeliverBench.self]
     )
 
     struct Rules: AsyncParsableCommand {

@@ -182,6 +182,13 @@ import Testing
             let claimed = try await store.claim(channel: .email, limit: 10, leaseOwner: "b", lease: .seconds(60), at: retryAt)
             let again = try #require(claimed.first { $0.message.notificationID == dead })
             #expect(again.message.attempt == 1 && !again.wasInFlight)
+            // A new round of attempts: not the id of the first round's attempt 1, which a
+            // provider that deduplicates (APNs' apns-id) would take for the same request.
+            let firstRound = OutboundMessage.idempotencyID(notificationID: dead, attempt: 1, campaignID: again.message.campaignID, userID: "u-3")
+            #expect(again.message.idempotencyID != firstRound)
+            #expect(again.message.idempotencyID == OutboundMessage.idempotencyID(
+                notificationID: dead, attempt: 1, campaignID: again.message.campaignID, userID: "u-3", round: 1
+            ))
             let types = try #require(try await store.trace(notificationID: dead)).events.map(\.type)
             #expect(types == ["planned", "sending", "dead", "requeued", "sending"])
 

@@ -84,11 +84,16 @@ public struct OutboundMessage: Sendable, Hashable {
     /// A UUID (version 8, RFC 9562's custom layout) computed from the notification and the
     /// attempt: the same inputs always give the same id, so a request repeated within an attempt
     /// keeps its id, and the campaign and user make ids of two databases unlikely to meet.
-    public static func idempotencyID(notificationID: Int64, attempt: Int, campaignID: String, userID: String) -> UUID {
+    ///
+    /// - Parameter round: how many times an operator sent the notification back to the outbox
+    ///   after it went dead (`herald dead-letter retry`), whose attempts count from 1 again: each
+    ///   round's attempts get ids of their own. Round 0 gives the ids Herald always gave.
+    public static func idempotencyID(notificationID: Int64, attempt: Int, campaignID: String, userID: String, round: Int = 0) -> UUID {
+        let input = "\(notificationID)\u{1F}\(attempt)\u{1F}\(campaignID)\u{1F}\(userID)" + (round == 0 ? "" : "\u{1F}r\(round)")
         // Two FNV-1a 64 passes with different offsets, each finished by SplitMix64's mixer.
         func hash(_ offset: UInt64) -> UInt64 {
             var value = offset
-            for byte in "\(notificationID)\u{1F}\(attempt)\u{1F}\(campaignID)\u{1F}\(userID)".utf8 {
+            for byte in input.utf8 {
                 value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
             }
             value = (value ^ (value >> 30)) &* 0xbf58_476d_1ce4_e5b9
