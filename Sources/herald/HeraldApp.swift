@@ -216,10 +216,10 @@ struct HeraldApp {
     /// can include other sends' notifications (after `--plan-only`, retries).
     static func describe(_ delivery: [Channel: Dispatcher.Summary]) -> [String] {
         delivery.sorted(by: { $0.key < $1.key }).filter { $0.value != Dispatcher.Summary() }.map { channel, result in
-            "  \(channel.rawValue) outbox: \(result.sent) sent, \(result.failed) failed, \(result.retried) to retry, \(result.skipped) skipped at send time"
-                + (result.reclaimed > 0 ? ", \(result.reclaimed) repeated after a crash" : "")
-                + (result.postponed > 0 ? ", \(result.postponed) postponed (provider paused or its breaker open; attempts not counted)" : "")
-                + (result.released > 0 ? ", \(result.released) given back at shutdown" : "")
+            "  \(channel.rawValue) outbox: \(grouped(result.sent)) sent, \(grouped(result.failed)) failed, \(grouped(result.retried)) to retry, \(grouped(result.skipped)) skipped at send time"
+                + (result.reclaimed > 0 ? ", \(grouped(result.reclaimed)) repeated after a crash" : "")
+                + (result.postponed > 0 ? ", \(grouped(result.postponed)) postponed (provider paused or its breaker open; attempts not counted)" : "")
+                + (result.released > 0 ? ", \(grouped(result.released)) given back at shutdown" : "")
         }
     }
 
