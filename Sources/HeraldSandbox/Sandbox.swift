@@ -236,8 +236,11 @@ struct SandboxResponder: HTTPResponder {
         let faults = configuration.faults[emulator.provider]
         let limit = configuration.maximumBodySizes[emulator.provider] ?? 1024 * 1024
         let (body, tooLarge) = try await Self.read(request.body, limit: limit)
-        let (hangs, status, delay) = draw.state.withLock { draw in
-            (draw.hangs(faults), draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+        var (hangs, status, delay): (Bool, Int?, Duration?) = (false, nil, nil)
+        if emulator.takesFaults(String(path[prefixEnd...])) {
+            (hangs, status, delay) = draw.state.withLock { draw in
+                (draw.hangs(faults), draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+            }
         }
         if hangs {
             // Lost on the way: no answer until the client has long given up, and no effect.

@@ -25,6 +25,12 @@ struct FCMEmulator: Emulator {
     let provider = SandboxProvider.fcm
     let tokens = FCMAccessTokenStore()
 
+    /// The token endpoint is Google's OAuth2 service, not FCM: an FCM outage or rate limit in
+    /// the fault plan leaves it up.
+    func takesFaults(_ path: String) -> Bool {
+        path != "/token" && !path.hasPrefix("/sandbox/")
+    }
+
     static let googleTokenURI = "https://oauth2.googleapis.com/token"
     static let scopes: Set<String> = ["https://www.googleapis.com/auth/firebase.messaging", "https://www.googleapis.com/auth/cloud-platform"]
 
