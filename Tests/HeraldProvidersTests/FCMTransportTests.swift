@@ -246,6 +246,16 @@ struct FCMTransportTests {
         }
     }
 
+    @Test func aTokenEndpointThatCannotBeReachedIsARetry() async throws {
+        try await withSandbox { sandbox, http in
+            var configuration = try Self.configuration(sandbox)
+            configuration.serviceAccount.tokenURI = "http://127.0.0.1:1/token"
+            let outcome = await FCMTransport(name: "fcm", configuration: configuration, http: http).send(fcmPush(1, token: "t1"))
+            #expect(kind(of: outcome) == "retry" && reason(of: outcome).hasPrefix("fcm token endpoint: "), "\(outcome)")
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
     @Test func aServiceAccountFileIsReadAndItsGapsNamed() throws {
         let file = SandboxFCMServiceAccount.demo.serviceAccountJSON(sandboxBaseURL: "http://127.0.0.1:9/fcm/")
         let account = try FCMServiceAccount(json: Data(file.utf8))

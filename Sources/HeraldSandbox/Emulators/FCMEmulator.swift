@@ -21,6 +21,10 @@ import _CryptoExtras
 ///
 /// Registration tokens in the fault plan's `invalid` list are UNREGISTERED; the tokens of
 /// ``SandboxFCM/token(failingWith:)`` fail with the error they name.
+///
+/// A recorded message has the token (or topic, or condition) in `to`, the project in `from`,
+/// the notification's title and body in `subject` and `text`, `data` in `metadata`, and the
+/// whole message, field names in lowerCamelCase, as JSON in `raw`.
 struct FCMEmulator: Emulator {
     let provider = SandboxProvider.fcm
     let tokens = FCMAccessTokenStore()

@@ -12,6 +12,9 @@ import Foundation
 /// 410 Gone); the headers (`TTL` required, `Urgency` and `Topic` valid,
 /// `Content-Encoding: aes128gcm`); the body at most 4,096 bytes (413); then the body is
 /// decrypted with the subscription's private key, and the plaintext recorded.
+///
+/// A recorded message has the endpoint in `to`, the VAPID `sub` in `from`, the decrypted
+/// payload in `text` (its `title` also in `subject`) and the TTL, Urgency and Topic headers.
 struct WebPushEmulator: Emulator {
     let provider = SandboxProvider.webpush
     /// The largest body every push service must accept (RFC 8030 §7.2), and all this one takes.
