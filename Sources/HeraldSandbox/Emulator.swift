@@ -8,6 +8,13 @@ protocol Emulator: Sendable {
     func handle(_ request: SandboxRequest, in context: EmulatorContext) -> SandboxResponse
     /// The provider's own answer for an injected status (a 429 with its body and rate headers).
     func injectedError(status: Int, retryAfter: Int?, now: Date) -> SandboxResponse
+    /// Whether the fault plan's rates, outages and latency apply to `path` (below the prefix).
+    /// False for a path that stands for another service, such as FCM's OAuth2 token endpoint.
+    func takesFaults(_ path: String) -> Bool
+}
+
+extension Emulator {
+    func takesFaults(_ path: String) -> Bool { true }
 }
 
 /// What an emulator needs besides the request.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HeraldCore
 import Hummingbird
 import Logging
 import NIOCore
@@ -43,6 +44,9 @@ public enum Sandbox {
         /// Keep every request's raw form (`MessageLog.requests`, at most 10,000), to check
         /// clients against the providers' specifications. Default false.
         public var recordsRequests: Bool
+        /// The time emulators check tokens against (JWT `iat`/`exp`, access token expiry).
+        /// Default the system's; tests share a manual clock with the client under test.
+        public var clock: any WallClock = SystemWallClock()
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
@@ -206,7 +210,8 @@ struct SandboxResponder: HTTPResponder {
         self.started = started
         self.draw = draw
         let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator(), VonageEmulator(), MandrillEmulator()]
-        emulators = Dictionary(uniqueKeysWithValues: all.map { ($0.provider.pathPrefix, $0) })
+        let push: [any Emulator] = [FCMEmulator(), WebPushEmulator()]
+        emulators = Dictionary(uniqueKeysWithValues: (all + push).map { ($0.provider.pathPrefix, $0) })
     }
 
     func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
@@ -231,8 +236,11 @@ struct SandboxResponder: HTTPResponder {
         let faults = configuration.faults[emulator.provider]
         let limit = configuration.maximumBodySizes[emulator.provider] ?? 1024 * 1024
         let (body, tooLarge) = try await Self.read(request.body, limit: limit)
-        let (hangs, status, delay) = draw.state.withLock { draw in
-            (draw.hangs(faults), draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+        var (hangs, status, delay): (Bool, Int?, Duration?) = (false, nil, nil)
+        if emulator.takesFaults(String(path[prefixEnd...])) {
+            (hangs, status, delay) = draw.state.withLock { draw in
+                (draw.hangs(faults), draw.status(for: faults, elapsed: Date().timeIntervalSince(started)), draw.delay(for: faults))
+            }
         }
         if hangs {
             // Lost on the way: no answer until the client has long given up, and no effect.
@@ -248,6 +256,8 @@ struct SandboxResponder: HTTPResponder {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
+        // HTTPTypes moves Host to the authority; emulators that check an origin need it back.
+        if headers["host"] == nil, let authority = request.head.authority { headers["host"] = authority }
         let sandboxRequest = SandboxRequest(
             method: request.method.rawValue, path: String(path[prefixEnd...]), query: request.uri.query ?? "",
             headers: headers, body: body, bodyTooLarge: tooLarge
@@ -259,7 +269,7 @@ struct SandboxResponder: HTTPResponder {
             ))
         }
         let emulatorContext = EmulatorContext(
-            accounts: configuration.accounts, faults: faults, log: log, now: Date(), events: events, maximumBodySize: limit
+            accounts: configuration.accounts, faults: faults, log: log, now: configuration.clock.now, events: events, maximumBodySize: limit
         )
         return Self.response(emulator.handle(sandboxRequest, in: emulatorContext))
     }

@@ -20,6 +20,13 @@ public struct SandboxAccounts: Sendable, Hashable {
     /// SMTP AUTH user and password. Default `herald`, `sandbox-smtp-password`.
     public var smtpUsername: String
     public var smtpPassword: String
+    /// The FCM service account whose assertions the token endpoint accepts. Default
+    /// ``SandboxFCMServiceAccount/demo`` (SANDBOX ONLY).
+    public var fcmServiceAccount: SandboxFCMServiceAccount
+    /// The VAPID public key (base64url, uncompressed P-256) Web Push requests must be signed
+    /// with, as when browsers subscribed with it as `applicationServerKey`; nil accepts any key
+    /// whose signature verifies. Default ``SandboxAccounts/demoVAPIDPublicKey`` (SANDBOX ONLY).
+    public var webPushVAPIDPublicKey: String?
 
     public init(
         twilioAccountSID: String = "AC00000000000000000000000000000001",
@@ -31,8 +38,12 @@ public struct SandboxAccounts: Sendable, Hashable {
         sendGridAPIKey: String = "SG.sandbox.sendgrid-api-key",
         mandrillAPIKey: String = "md-sandbox-mandrill-key",
         smtpUsername: String = "herald",
-        smtpPassword: String = "sandbox-smtp-password"
+        smtpPassword: String = "sandbox-smtp-password",
+        fcmServiceAccount: SandboxFCMServiceAccount = .demo,
+        webPushVAPIDPublicKey: String? = SandboxAccounts.demoVAPIDPublicKey
     ) {
+        self.fcmServiceAccount = fcmServiceAccount
+        self.webPushVAPIDPublicKey = webPushVAPIDPublicKey
         self.twilioAccountSID = twilioAccountSID
         self.twilioAuthToken = twilioAuthToken
         self.twilioAPIKeySID = twilioAPIKeySID

@@ -99,6 +99,9 @@ enum WebhookRequests {
             )]
         case .smtp:
             return []
+        case .fcm, .webpush:
+            // FCM and Web Push services post no delivery webhooks.
+            return []
         }
     }
 }
