@@ -43,12 +43,17 @@ public enum Sandbox {
         /// Keep every request's raw form (`MessageLog.requests`, at most 10,000), to check
         /// clients against the providers' specifications. Default false.
         public var recordsRequests: Bool
+        /// The APNs port (HTTP/2 over TLS, with a certificate from the same authority as SMTP's);
+        /// 0 picks a free one, nil runs no APNs emulator. Default 0.
+        public var apnsPort: Int?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
             recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:], smtpPort: Int? = 0, smtpsPort: Int? = nil,
-            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil, recordsRequests: Bool = false
+            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil, recordsRequests: Bool = false,
+            apnsPort: Int? = 0
         ) {
+            self.apnsPort = apnsPort
             self.playback = playback
             self.recordsRequests = recordsRequests
             self.smtpPort = smtpPort
@@ -78,7 +83,8 @@ public enum Sandbox {
         let responder = SandboxResponder(configuration: configuration, log: log, draw: draw, started: started, events: events, inbox: inbox)
         var smtpServers: [SMTPServer] = []
         var authorityFile: String?
-        if configuration.smtpPort != nil || configuration.smtpsPort != nil {
+        var apnsServer: APNsServer?
+        if configuration.smtpPort != nil || configuration.smtpsPort != nil || configuration.apnsPort != nil {
             let certificate = try SandboxCertificate.generate()
             let path = configuration.certificateAuthorityFile
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("herald-sandbox-ca-\(UUID().uuidString.prefix(8)).pem").path
@@ -93,6 +99,17 @@ public enum Sandbox {
                 } catch {
                     for server in smtpServers { await server.stop() }
                     throw SandboxError("the sandbox's SMTP server could not listen on \(configuration.host):\(port): \(error)")
+                }
+            }
+            if let port = configuration.apnsPort {
+                do {
+                    apnsServer = try await APNsServer.start(
+                        host: configuration.host, port: port, certificate: certificate,
+                        context: APNsServerContext(configuration: configuration, draw: draw, started: started, log: log)
+                    )
+                } catch {
+                    for server in smtpServers { await server.stop() }
+                    throw SandboxError("the sandbox's APNs server could not listen on \(configuration.host):\(port): \(error)")
                 }
             }
         }
@@ -126,6 +143,7 @@ public enum Sandbox {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
                 for server in smtpServers { await server.stop() }
+                await apnsServer?.stop()
                 // The server stopped before it listened: its error says why (the port is taken…).
                 try await group.next()
                 throw SandboxError("the sandbox could not listen on \(configuration.host):\(configuration.port)")
@@ -133,16 +151,18 @@ public enum Sandbox {
             let running = RunningSandbox(
                 host: configuration.host, port: port, log: log, accounts: configuration.accounts,
                 smtpPort: smtp?.port, smtpsPort: smtps?.port, certificateAuthorityFile: authorityFile, inbox: inbox,
-                sendGridPublicKey: configuration.playback?.sendGridPublicKey
+                sendGridPublicKey: configuration.playback?.sendGridPublicKey, apnsPort: apnsServer?.port, apns: apnsServer?.context
             )
             do {
                 let result = try await body(running)
                 for server in smtpServers { await server.stop() }
+                await apnsServer?.stop()
                 queue?.finish()
                 group.cancelAll()
                 return result
             } catch {
                 for server in smtpServers { await server.stop() }
+                await apnsServer?.stop()
                 queue?.finish()
                 group.cancelAll()
                 throw error
@@ -168,6 +188,9 @@ public struct RunningSandbox: Sendable {
     public let inbox: WebhookInbox
     /// SendGrid's event webhook verification key (base64 DER), when playback runs.
     public let sendGridPublicKey: String?
+    /// The APNs (HTTP/2 over TLS) port, when it runs; `apnsURL` is its base URL.
+    public let apnsPort: Int?
+    let apns: APNsServerContext?
 
     /// The sandbox's own webhook receiver: `http://127.0.0.1:PORT/sandbox/inbox/<name>`.
     public func inboxURL(_ name: String) -> String {

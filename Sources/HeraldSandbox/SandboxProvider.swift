@@ -2,7 +2,9 @@
 /// (`http://127.0.0.1:PORT/twilio`), which is the `base_url` a Herald provider points at.
 public enum SandboxProvider: String, Sendable, Hashable, CaseIterable, Codable {
     case twilio, vonage, sendgrid, mandrill, smtp
+    /// APNs has its own TLS port (HTTP/2); JPush and Pushy are served below their prefixes.
+    case apns, jpush, pushy
 
-    /// The path prefix of an HTTP emulator; SMTP has its own port.
+    /// The path prefix of an HTTP emulator; SMTP and APNs have their own ports.
     public var pathPrefix: String { "/\(rawValue)" }
 }
