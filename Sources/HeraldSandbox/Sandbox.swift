@@ -228,7 +228,7 @@ struct SandboxResponder: HTTPResponder {
         self.events = events
         self.started = started
         self.draw = draw
-        let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator(), VonageEmulator(), MandrillEmulator()]
+        let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator(), VonageEmulator(), MandrillEmulator(), JPushEmulator(), PushyEmulator()]
         emulators = Dictionary(uniqueKeysWithValues: all.map { ($0.provider.pathPrefix, $0) })
     }
 
