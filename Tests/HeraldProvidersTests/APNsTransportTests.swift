@@ -99,15 +99,21 @@ struct APNsTransportTests {
     }
 
     /// Several hundred pushes at once: every one accepted, all of them streams of one HTTP/2
-    /// connection, many open at the same time.
+    /// connection, several open at the same time. Each answer takes 50 ms; on one connection,
+    /// two requests open at once can only be HTTP/2 streams (HTTP/1.1 would need a second
+    /// connection, and async-http-client does not pipeline). How many overlap depends on how
+    /// fast a debug build on a busy machine makes requests (about 10 ms each here), so the
+    /// bound is low.
     @Test(.tags(.slow)) func hundredsOfConcurrentPushesShareOneHTTP2Connection() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        var configuration = Self.sandboxConfiguration
+        configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(latency: .fixed(50))])
+        try await withSandbox(configuration) { sandbox, http in
             let messages = (1...600).map { Self.push(Int64($0), to: Self.deviceToken($0)) }
             let outcomes = try await Self.transport(sandbox, http, concurrency: 200).send(messages)
             #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes.first { kind(of: $0) != "accepted" }.map { "\($0)" } ?? "")")
             #expect(sandbox.log.count == 600)
             #expect(sandbox.apnsConnectionCount == 1)
-            #expect(sandbox.apnsPeakConcurrentStreams > 10, "peak streams \(sandbox.apnsPeakConcurrentStreams)")
+            #expect(sandbox.apnsPeakConcurrentStreams >= 3, "peak streams \(sandbox.apnsPeakConcurrentStreams)")
             // One token for all of them.
             #expect(Set(Self.authorizations(sandbox)).count == 1)
         }

@@ -15,14 +15,14 @@ import NIOSSL
 /// ), http: http)
 /// ```
 ///
-/// The connection: async-http-client negotiates `h2` by ALPN and then multiplexes every request
-/// of the pool on that one connection. Until the first answer has come back, and again after the
-/// connection idled or broke, one request goes alone ("warm-up"): APNs allows a single stream
-/// until the first request with a valid token, and the client would otherwise open a connection
-/// per waiting request before it learns that the server speaks HTTP/2. Pushes of transports
-/// with the same TLS configuration share a connection, so two APNs transports with keys of
-/// different teams need their own ``ProviderHTTPClient`` (Apple answers
-/// `UnrelatedKeyIdInToken` to a second key on a connection).
+/// The connection: with `httpVersion = .automatic` (``ProviderHTTPClient``'s), async-http-client
+/// starts a new host's pool in HTTP/2 mode: it opens one connection, queues the requests until
+/// ALPN has said `h2`, then runs every request as a stream of that connection, as many at once
+/// as the server's `SETTINGS_MAX_CONCURRENT_STREAMS` allows (APNs allows one until the first
+/// valid token, then raises it), and never opens a second connection to the same host while
+/// that one lives. Pushes of transports with the same TLS configuration share the connection,
+/// so two APNs transports with keys of different teams need their own ``ProviderHTTPClient``
+/// (Apple answers `UnrelatedKeyIdInToken` to a second key on a connection).
 ///
 /// The token: an ES256 JWT reused for ``Configuration/tokenRefreshInterval`` (``APNsProviderToken``).
 /// After `ExpiredProviderToken` or `InvalidProviderToken` a new one is minted and the push is
@@ -106,7 +106,6 @@ public struct APNsTransport: Transport {
     let http: ProviderHTTPClient
     let clock: any WallClock
     let tlsConfiguration: TLSConfiguration?
-    let gate: WarmUpGate
     let baseURL: String
 
     /// - Throws: ``APNsConfigurationError`` when the key, an id, the topic or the CA file is unusable.
@@ -149,7 +148,6 @@ public struct APNsTransport: Transport {
         self.configuration = configuration
         self.http = http
         self.clock = clock
-        gate = WarmUpGate(idleLimit: .seconds(max(1, http.configuration.idleTimeout.components.seconds - 5)))
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         baseURL = base
@@ -218,21 +216,12 @@ public struct APNsTransport: Transport {
         }
     }
 
-    /// One request, through the warm-up gate.
+    /// One request with the token.
     func post(url: String, headers: [(String, String)], jwt: APNsProviderToken.Token, payload: [UInt8]) async -> Result<ProviderHTTPClient.Answer, ProviderHTTPClient.Failure> {
-        let role = await gate.enter()
-        let result = await http.execute(
+        await http.execute(
             method: .POST, url: url, headers: [("authorization", "bearer " + jwt.jwt)] + headers, body: payload,
             tlsConfiguration: tlsConfiguration
-        )
-        switch result {
-        case .success(let (answer, _)):
-            gate.leave(role, connected: true)
-            return .success(answer)
-        case .failure(let failure):
-            gate.leave(role, connected: false)
-            return .failure(failure)
-        }
+        ).map(\.0)
     }
 
     /// Hex digits only, at least one: Apple says not to assume a length.

@@ -9,10 +9,12 @@ extension ProviderHTTPClient {
     /// own (a certificate authority to trust), and the HTTP version the answer came in.
     ///
     /// async-http-client keys its connection pools by scheme, host, port and TLS configuration,
-    /// so every request with the same configuration shares one pool; over TLS it offers ALPN
-    /// `h2` and `http/1.1`, and once a connection turns out to be HTTP/2 the pool keeps that one
-    /// connection and multiplexes every later request on it as a stream (waiting for a free
-    /// stream rather than opening a second connection).
+    /// so every request with the same configuration shares one pool. Over TLS it offers ALPN
+    /// `h2` and `http/1.1`; with `httpVersion = .automatic` a new pool starts in HTTP/2 mode
+    /// (one connection, requests queued until it is up), keeps that one connection while the
+    /// server speaks HTTP/2, and multiplexes every request on it as a stream, waiting for a
+    /// free stream rather than opening a second connection. It falls back to HTTP/1.1
+    /// connections only when ALPN does not give `h2`.
     func execute(
         method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, tlsConfiguration: TLSConfiguration?,
         timeout: Duration? = nil

@@ -12,7 +12,8 @@ import Synchronization
 ///    public key (403 `InvalidProviderToken`), issued at most an hour ago (403
 ///    `ExpiredProviderToken`; also for a token the test expired with
 ///    ``RunningSandbox/expireAPNsProviderTokens()``);
-/// 3. per connection: the key of the first token only (403 `UnrelatedKeyIdInToken`), and a new
+/// 3. per connection (which, as on APNs, takes one stream at a time until a request carries a
+///    valid token, then 1,000): the key of the first token only (403 `UnrelatedKeyIdInToken`), and a new
 ///    token at most every 20 minutes of `iat` (429 `TooManyProviderTokenUpdates`) unless the
 ///    previous one was refused;
 /// 4. `apns-topic` present (400 `MissingTopic`) and the configured bundle id (400
@@ -38,7 +39,8 @@ final class APNsEmulator: Sendable {
     let maximumPayloadSize: Int
     /// Tokens the test declared expired, by JWT text.
     let expired: Mutex<Set<String>>
-    /// Every token seen, by JWT text, for ``RunningSandbox/expireAPNsProviderTokens()``.
+    /// Every token that verified, by JWT text: checked once, and expired together by
+    /// ``RunningSandbox/expireAPNsProviderTokens()``.
     let seen: Mutex<Set<String>>
 
     init(accounts: SandboxAccounts, maximumPayloadSize: Int) {
@@ -98,14 +100,13 @@ final class APNsEmulator: Sendable {
         guard authorization.lowercased().hasPrefix("bearer "), let jwt = Self.parse(String(authorization.dropFirst(7))) else {
             return fail(403, "InvalidProviderToken")
         }
-        guard jwt.algorithm == "ES256", jwt.keyID == accounts.apnsKeyID, jwt.issuer == accounts.apnsTeamID, let publicKey,
-              let signature = try? P256.Signing.ECDSASignature(rawRepresentation: jwt.signature),
-              publicKey.isValidSignature(signature, for: Data(jwt.signingInput.utf8))
-        else {
+        // A token is verified once, as APNs does, not on every request that carries it.
+        let known = seen.withLock { $0.contains(jwt.text) }
+        guard known || isValid(jwt) else {
             connection.refused()
             return fail(403, "InvalidProviderToken")
         }
-        seen.withLock { _ = $0.insert(jwt.text) }
+        if !known { seen.withLock { _ = $0.insert(jwt.text) } }
         let age = now.timeIntervalSince1970 - Double(jwt.issuedAt)
         if age > 3600 || expired.withLock({ $0.contains(jwt.text) }) {
             connection.refused()
@@ -165,6 +166,14 @@ final class APNsEmulator: Sendable {
         return (SandboxResponse(status: 200, headers: [("apns-id", id)]), message)
     }
 
+    /// `ES256`, the configured key and team, and a signature that the configured public key verifies.
+    func isValid(_ jwt: JWT) -> Bool {
+        guard jwt.algorithm == "ES256", jwt.keyID == accounts.apnsKeyID, jwt.issuer == accounts.apnsTeamID, let publicKey,
+              let signature = try? P256.Signing.ECDSASignature(rawRepresentation: jwt.signature)
+        else { return false }
+        return publicKey.isValidSignature(signature, for: Data(jwt.signingInput.utf8))
+    }
+
     /// A compact JWS, decoded but not yet verified.
     struct JWT {
         var text: String
@@ -206,6 +215,8 @@ final class APNsConnectionState: Sendable {
         var token: String?
         var issuedAt: Int64 = 0
         var tokenRefused = false
+        var isAuthenticated = false
+        var isStreamLimitRaised = false
     }
 
     private let state = Mutex(State())
@@ -219,7 +230,18 @@ final class APNsConnectionState: Sendable {
             state.token = jwt.text
             state.issuedAt = jwt.issuedAt
             state.tokenRefused = false
+            state.isAuthenticated = true
             return .ok
+        }
+    }
+
+    /// True once, after the first request with a valid token: APNs then raises the connection's
+    /// stream limit from 1 to 1,000.
+    func raisesStreamLimit() -> Bool {
+        state.withLock { state in
+            guard state.isAuthenticated, !state.isStreamLimitRaised else { return false }
+            state.isStreamLimitRaised = true
+            return true
         }
     }
 

@@ -30,9 +30,10 @@ final class APNsServer: Sendable {
                     channel.closeFuture.whenComplete { _ in context.closed(channel) }
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
-                    // APNs's own figure once a connection is authenticated.
+                    // As APNs: one stream until a request carries a valid token, then
+                    // 1,000 (APNsStreamHandler raises it).
                     connectionConfiguration.initialSettings = [
-                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 1000),
+                        HTTP2Setting(parameter: .maxConcurrentStreams, value: 1),
                         HTTP2Setting(parameter: .maxHeaderListSize, value: 16 * 1024),
                     ]
                     let connection = APNsConnectionState()
@@ -196,6 +197,10 @@ final class APNsStreamHandler: ChannelInboundHandler {
             let (answer, message) = server.emulator.handle(request, connection: connection, now: Date(), invalid: faults.invalid)
             if let message { server.log.append([message]) }
             response = answer
+            if connection.raisesStreamLimit(), let parent = context.channel.parent {
+                let settings = HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([HTTP2Setting(parameter: .maxConcurrentStreams, value: 1000)])))
+                parent.writeAndFlush(settings, promise: nil)
+            }
         }
         if let delay {
             let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
