@@ -142,6 +142,70 @@ struct APNsTransportTests {
         }
     }
 
+    /// Requests that the transport never sends, refused by the emulator with APNs's reasons.
+    @Test func theEmulatorRefusesBadRequestsWithAPNsReasons() async throws {
+        try await withSandbox(Self.sandboxConfiguration) { sandbox, _ in
+            let client = try Self.trustingClient(sandbox)
+            do {
+                let signer = try APNsProviderToken(
+                    keyID: SandboxAccounts.sandboxAPNsKeyID, teamID: SandboxAccounts.sandboxAPNsTeamID,
+                    privateKeyPEM: SandboxAccounts.sandboxAPNsPrivateKeyPEM, clock: SystemWallClock()
+                )
+                let bearer = "bearer " + signer.current().jwt
+                let url = try #require(sandbox.apnsURL) + "/3/device/" + Self.deviceToken(1)
+                let topic = ("apns-topic", SandboxAccounts.sandboxAPNsTopic)
+                let alert = "{\"aps\":{\"alert\":\"hi\"}}"
+                let cases: [([(String, String)], String, Int, String)] = [
+                    ([("authorization", bearer), topic], alert, 400, "InvalidPushType"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "shout")], alert, 400, "InvalidPushType"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "background"), ("apns-priority", "10")], alert, 400, "BadPriority"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert"), ("apns-id", "not-a-uuid")], alert, 400, "BadMessageId"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert"), ("apns-expiration", "soon")], alert, 400, "BadExpirationDate"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert"), ("apns-collapse-id", String(repeating: "c", count: 65))], alert, 400, "BadCollapseId"),
+                    ([("authorization", bearer), ("apns-push-type", "alert")], alert, 400, "MissingTopic"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert")], "", 400, "PayloadEmpty"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert")], "{\"aps\":", 400, "BadPayload"),
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert")], "{\"aps\":{\"alert\":\"\(String(repeating: "x", count: 4100))\"}}", 413, "PayloadTooLarge"),
+                    ([("authorization", "bearer not.a.jwt"), topic, ("apns-push-type", "alert")], alert, 403, "InvalidProviderToken"),
+                ]
+                for (headers, body, status, reason) in cases {
+                    let answer = try await Self.rawRequest(client, url: url, headers: headers, body: body)
+                    #expect(answer.status == status && json(answer.body)["reason"] as? String == reason, "\(headers): \(answer)")
+                }
+                // A second token minted within 20 minutes on the same connection.
+                let other = try APNsProviderToken(
+                    keyID: SandboxAccounts.sandboxAPNsKeyID, teamID: SandboxAccounts.sandboxAPNsTeamID,
+                    privateKeyPEM: SandboxAccounts.sandboxAPNsPrivateKeyPEM, clock: SystemWallClock()
+                )
+                let update = try await Self.rawRequest(client, url: url, headers: [("authorization", "bearer " + other.current().jwt), topic, ("apns-push-type", "alert")], body: alert)
+                #expect(update.status == 429 && json(update.body)["reason"] as? String == "TooManyProviderTokenUpdates", "\(update)")
+                #expect(sandbox.apnsConnectionCount == 1)
+                #expect(sandbox.log.count == 0)
+                try await client.shutdown()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+        }
+    }
+
+    /// The published sandbox key pair is one pair: what `herald init` writes as the demo .p8
+    /// signs tokens the sandbox accepts.
+    @Test func theSandboxDemoKeyPairMatches() throws {
+        let key = try P256.Signing.PrivateKey(pemRepresentation: SandboxAccounts.sandboxAPNsPrivateKeyPEM)
+        let published = try P256.Signing.PublicKey(pemRepresentation: SandboxAccounts.sandboxAPNsPublicKeyPEM)
+        #expect(key.publicKey.rawRepresentation == published.rawRepresentation)
+        #expect(SandboxAccounts.sandboxAPNsKeyID.count == 10 && SandboxAccounts.sandboxAPNsTeamID.count == 10)
+    }
+
+    /// An HTTP client that trusts the sandbox's certificate authority.
+    static func trustingClient(_ sandbox: RunningSandbox) throws -> HTTPClient {
+        let certificates = try NIOSSLCertificate.fromPEMFile(try #require(sandbox.certificateAuthorityFile))
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(certificates)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+    }
+
     static func rawRequest(_ client: HTTPClient, url: String, headers: [(String, String)], body: String) async throws -> (version: HTTPVersion, status: Int, body: String) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
