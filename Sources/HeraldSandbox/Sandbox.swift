@@ -29,7 +29,8 @@ public enum Sandbox {
         /// A JSON Lines file that receives every accepted message. Default none.
         public var recordFile: String?
         /// The largest request body each provider takes, in bytes. Defaults: SendGrid 30 MB,
-        /// Mandrill 25 MB, Twilio and Vonage 1 MB.
+        /// Mandrill 25 MB, Twilio and Vonage 1 MB, APNs 4,096 bytes (its payload limit), the
+        /// others 1 MB.
         public var maximumBodySizes: [SandboxProvider: Int]
         /// The SMTP port (STARTTLS required); 0 picks a free one, nil runs no SMTP server. Default 0.
         public var smtpPort: Int?

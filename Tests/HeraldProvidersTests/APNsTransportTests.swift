@@ -139,6 +139,15 @@ struct APNsTransportTests {
                 try? await client.shutdown()
                 throw error
             }
+            // A client limited to HTTP/1.1 gets no answer at all, as from APNs.
+            var http1 = HTTPClient.Configuration(tlsConfiguration: tls)
+            http1.httpVersion = .http1Only
+            let old = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http1)
+            let url = try #require(sandbox.apnsURL) + "/3/device/" + Self.deviceToken(1)
+            await #expect(throws: (any Error).self) {
+                _ = try await Self.rawRequest(old, url: url, headers: [], body: "{}")
+            }
+            try await old.shutdown()
         }
     }
 
