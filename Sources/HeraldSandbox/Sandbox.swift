@@ -36,8 +36,9 @@ public enum Sandbox {
         public var smtpPort: Int?
         /// The SMTPS port (implicit TLS); 0 picks a free one, nil runs none. Default nil.
         public var smtpsPort: Int?
-        /// Where the certificate authority that signed the SMTP server's certificate is written,
-        /// for clients to trust (libcurl's CAINFO). Default a file in the temporary directory.
+        /// Where the certificate authority that signed the SMTP and APNs servers' certificates is
+        /// written, for clients to trust (libcurl's CAINFO, `APNsTransport`'s
+        /// `certificateAuthorityFile`). Default a file in the temporary directory.
         public var certificateAuthorityFile: String?
         /// Delivery webhooks, opens and clicks played back after acceptance. Default none.
         public var playback: PlaybackConfiguration?
@@ -183,7 +184,8 @@ public struct RunningSandbox: Sendable {
     /// The SMTP (STARTTLS) and SMTPS (implicit TLS) ports, when they run.
     public let smtpPort: Int?
     public let smtpsPort: Int?
-    /// The certificate authority (PEM) a client trusts to check the SMTP server's certificate.
+    /// The certificate authority (PEM) a client trusts to check the SMTP and APNs servers'
+    /// certificates.
     public let certificateAuthorityFile: String?
     /// What playback posted and fetched, and what `/sandbox/inbox` received.
     public let inbox: WebhookInbox
