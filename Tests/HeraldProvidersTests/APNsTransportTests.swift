@@ -16,6 +16,11 @@ import Testing
 struct APNsTransportTests {
     static let sandboxConfiguration = Sandbox.Configuration(smtpPort: nil, recordsRequests: true, apnsPort: 0)
 
+    /// A request that waits for the connection (APNs takes one stream until the first valid
+    /// token) waits against the connect timeout; the tests of this target share two busy event
+    /// loops, so that wait is longer than the 5 s default allows.
+    static let client = ProviderHTTPClient.Configuration(connectTimeout: .seconds(30))
+
     static func transport(
         _ sandbox: RunningSandbox, _ http: ProviderHTTPClient, clock: any WallClock = SystemWallClock(),
         privateKeyPEM: String = SandboxAccounts.sandboxAPNsPrivateKeyPEM, topic: String = SandboxAccounts.sandboxAPNsTopic, concurrency: Int = 100
@@ -53,7 +58,7 @@ struct APNsTransportTests {
     }
 
     @Test func anAlertIsAcceptedWithItsHeadersAndPayloadAsAPNsWantsThem() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let clock = ManualClock(Date())
             let content = PushContent(
                 title: "Winter sale", body: "Größe 42 is back 🎉", url: "https://shop.example.com/s/42", data: ["order": "42", "kind": "sale"],
@@ -85,7 +90,7 @@ struct APNsTransportTests {
     }
 
     @Test func aSilentPushIsABackgroundPushAtPriorityFiveWithContentAvailableOnly() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let content = PushContent(title: "ignored", body: "ignored", data: ["sync": "inbox"], badge: 1, priority: .high, silent: true)
             let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(2), content))
             guard case .accepted = outcome else { Issue.record("\(outcome)"); return }
@@ -107,7 +112,7 @@ struct APNsTransportTests {
     @Test(.tags(.slow)) func hundredsOfConcurrentPushesShareOneHTTP2Connection() async throws {
         var configuration = Self.sandboxConfiguration
         configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(latency: .fixed(50))])
-        try await withSandbox(configuration) { sandbox, http in
+        try await withSandbox(configuration, client: Self.client) { sandbox, http in
             let messages = (1...600).map { Self.push(Int64($0), to: Self.deviceToken($0)) }
             let outcomes = try await Self.transport(sandbox, http, concurrency: 200).send(messages)
             #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes.first { kind(of: $0) != "accepted" }.map { "\($0)" } ?? "")")
@@ -121,7 +126,7 @@ struct APNsTransportTests {
 
     /// The emulator speaks HTTP/2 only, and a client that trusts the sandbox's authority gets it.
     @Test func theEmulatorAnswersOverHTTP2WithAPNsReasonBodies() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, _ in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, _ in
             let certificates = try NIOSSLCertificate.fromPEMFile(try #require(sandbox.certificateAuthorityFile))
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .certificates(certificates)
@@ -153,7 +158,7 @@ struct APNsTransportTests {
 
     /// Requests that the transport never sends, refused by the emulator with APNs's reasons.
     @Test func theEmulatorRefusesBadRequestsWithAPNsReasons() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, _ in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, _ in
             let client = try Self.trustingClient(sandbox)
             do {
                 let signer = try APNsProviderToken(
@@ -228,7 +233,7 @@ struct APNsTransportTests {
     /// One JWT for 50 minutes of the injected clock, then a new one (which the sandbox accepts:
     /// its `iat` is 20 minutes or more after the first's on the same connection).
     @Test func theJWTIsReusedForFiftyMinutesThenRefreshed() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let clock = ManualClock(Date())
             let start = Int64(clock.now.timeIntervalSince1970)
             let transport = try Self.transport(sandbox, http, clock: clock)
@@ -251,7 +256,7 @@ struct APNsTransportTests {
 
     /// A token APNs declares expired is replaced and the push sent once more, and accepted.
     @Test func expiredProviderTokenIsRefreshedAndThePushRetriedOnce() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let transport = try Self.transport(sandbox, http, clock: ManualClock(Date()))
             let first = await transport.send(Self.push(1, to: Self.deviceToken(1)))
             guard case .accepted = first else { Issue.record("\(first)"); return }
@@ -267,7 +272,7 @@ struct APNsTransportTests {
 
     /// A clock an hour and more behind: every token it mints is expired; one retry, then misconfigured.
     @Test func aTokenThatStaysExpiredIsMisconfigurationAfterOneRetry() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let transport = try Self.transport(sandbox, http, clock: ManualClock(Date().addingTimeInterval(-2 * 3600)))
             let outcome = await transport.send(Self.push(1, to: Self.deviceToken(1)))
             #expect(kind(of: outcome) == "misconfigured" && reason(of: outcome).contains("403 ExpiredProviderToken"), "\(outcome)")
@@ -277,7 +282,7 @@ struct APNsTransportTests {
     }
 
     @Test func aJWTSignedWithAnotherKeyIsRefusedAsInvalidProviderToken() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let otherKey = P256.Signing.PrivateKey().pemRepresentation
             let outcome = try await Self.transport(sandbox, http, privateKeyPEM: otherKey).send(Self.push(1, to: Self.deviceToken(1)))
             #expect(kind(of: outcome) == "misconfigured" && reason(of: outcome).contains("apns 403 InvalidProviderToken"), "\(outcome)")
@@ -287,7 +292,7 @@ struct APNsTransportTests {
     }
 
     @Test func aTopicOtherThanTheAppsIsRefusedAsTopicDisallowed() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let outcome = try await Self.transport(sandbox, http, topic: "com.example.other").send(Self.push(1, to: Self.deviceToken(1)))
             #expect(kind(of: outcome) == "misconfigured" && reason(of: outcome).contains("apns 400 TopicDisallowed"), "\(outcome)")
             #expect(sandbox.log.count == 0)
@@ -299,7 +304,7 @@ struct APNsTransportTests {
     @Test func deadTokensAreDeadAddresses() async throws {
         var configuration = Self.sandboxConfiguration
         configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(invalid: [Self.deviceToken(7)])])
-        try await withSandbox(configuration) { sandbox, http in
+        try await withSandbox(configuration, client: Self.client) { sandbox, http in
             let transport = try Self.transport(sandbox, http)
             let outcomes = await transport.send([
                 Self.push(1, to: Self.deviceToken(7)), Self.push(2, to: String(Self.deviceToken(8).dropLast(2))), Self.push(3, to: "not-a-token"),
@@ -314,7 +319,7 @@ struct APNsTransportTests {
     }
 
     @Test func aPayloadOverFourKilobytesIsRejectedWithoutARequest() async throws {
-        try await withSandbox(Self.sandboxConfiguration) { sandbox, http in
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let content = PushContent(title: "Long", body: String(repeating: "x", count: 4100))
             let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(1), content))
             let size = APNsPayload.encode(content).count
@@ -331,7 +336,7 @@ struct APNsTransportTests {
     @Test func tooManyRequestsIsARetryThatTheThrottleRecognises() async throws {
         var configuration = Self.sandboxConfiguration
         configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(errorRates: [429: 1], retryAfter: 7)])
-        try await withSandbox(configuration) { sandbox, http in
+        try await withSandbox(configuration, client: Self.client) { sandbox, http in
             let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(1)))
             guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(after == .seconds(7))
@@ -342,7 +347,7 @@ struct APNsTransportTests {
     @Test func anAnswerThatIsNotAPNsJSONIsARetryThatSaysWhatCame() async throws {
         var configuration = Self.sandboxConfiguration
         configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(errorRates: [502: 1])])
-        try await withSandbox(configuration) { sandbox, http in
+        try await withSandbox(configuration, client: Self.client) { sandbox, http in
             let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(1)))
             guard case .retry(_, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(reason.hasPrefix("apns 502: an unexpected answer: <html>"), "\(reason)")
@@ -353,7 +358,7 @@ struct APNsTransportTests {
     @Test func anUnavailableServiceIsARetry() async throws {
         var configuration = Self.sandboxConfiguration
         configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(errorRates: [503: 1])])
-        try await withSandbox(configuration) { sandbox, http in
+        try await withSandbox(configuration, client: Self.client) { sandbox, http in
             let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(1)))
             #expect(kind(of: outcome) == "retry" && reason(of: outcome) == "apns 503 ServiceUnavailable", "\(outcome)")
         }
