@@ -270,6 +270,21 @@ struct APNsTransportTests {
         }
     }
 
+    /// A burst of pushes that all meet the expired token mints one new token between them (a
+    /// second one on the connection would get 429 TooManyProviderTokenUpdates).
+    @Test func aBurstAfterExpiryMintsOneNewToken() async throws {
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
+            let transport = try Self.transport(sandbox, http, clock: ManualClock(Date()))
+            let first = await transport.send(Self.push(1, to: Self.deviceToken(1)))
+            guard case .accepted = first else { Issue.record("\(first)"); return }
+            sandbox.expireAPNsProviderTokens()
+            let outcomes = await transport.send((2...61).map { Self.push(Int64($0), to: Self.deviceToken($0)) })
+            #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes.first { kind(of: $0) != "accepted" }.map { "\($0)" } ?? "")")
+            #expect(Set(Self.authorizations(sandbox)).count == 2)
+            #expect(sandbox.log.count == 61)
+        }
+    }
+
     /// A clock an hour and more behind: every token it mints is expired; one retry, then misconfigured.
     @Test func aTokenThatStaysExpiredIsMisconfigurationAfterOneRetry() async throws {
         try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
