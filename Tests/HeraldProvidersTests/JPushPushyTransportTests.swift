@@ -102,6 +102,21 @@ struct JPushTransportTests {
         }
     }
 
+    /// The dry run checks the same and answers the same, and delivers nothing.
+    @Test func theValidateEndpointChecksWithoutDelivering() async throws {
+        try await withSandbox(Sandbox.Configuration(smtpPort: nil, apnsPort: nil)) { sandbox, _ in
+            try await withRawClient { client in
+                let url = sandbox.baseURL(for: .jpush) + "/v3/push/validate"
+                let auth = [("Authorization", basic(sandbox.accounts.jpushAppKey, sandbox.accounts.jpushMasterSecret))]
+                let ok = try await raw(client, url, headers: auth, body: Data("{\"platform\":\"all\",\"audience\":{\"registration_id\":[\"abc\"]},\"message\":{\"msg_content\":\"hi\"},\"options\":{\"sendno\":5}}".utf8))
+                #expect(ok.status == 200 && json(ok.body)["sendno"] as? String == "5" && json(ok.body)["msg_id"] is String, "\(ok)")
+                let bad = try await raw(client, url, headers: auth, body: Data("{\"platform\":\"all\",\"audience\":\"all\",\"message\":{}}".utf8))
+                #expect(bad.status == 400 && (json(bad.body)["error"] as? [String: Any])?["code"] as? Int == 1002, "\(bad)")
+                #expect(sandbox.log.count == 0)
+            }
+        }
+    }
+
     @Test func rateLimitsAndOutagesAreRetries() async throws {
         let faults = FaultPlan(providers: [.jpush: ProviderFaults(errorRates: [429: 1], retryAfter: 30)])
         try await withSandbox(Sandbox.Configuration(faults: faults, smtpPort: nil, apnsPort: nil)) { sandbox, http in
@@ -211,6 +226,18 @@ struct PushyTransportTests {
                 let ok = try await raw(client, good, body: Data("{\"to\":\"/topics/news\",\"data\":{\"m\":\"hi\"}}".utf8))
                 #expect(ok.status == 200 && json(ok.body)["success"] as? Bool == true)
             }
+        }
+    }
+
+    @Test func rateLimitsAndOutagesAreRetries() async throws {
+        let faults = FaultPlan(providers: [.pushy: ProviderFaults(errorRates: [429: 0.5, 503: 0.5], retryAfter: 9)])
+        try await withSandbox(Sandbox.Configuration(faults: faults, smtpPort: nil, apnsPort: nil)) { sandbox, http in
+            let outcomes = await Self.transport(sandbox, http).send((1...20).map { pushMessage(Int64($0), to: "abc\($0)", provider: "pushy") })
+            #expect(outcomes.allSatisfy { kind(of: $0) == "retry" })
+            let throttled = outcomes.filter { reason(of: $0).hasPrefix("provider 429 pushy 429 RATE_LIMIT_EXCEEDED: ") }
+            let down = outcomes.filter { reason(of: $0).hasPrefix("pushy 503 INTERNAL_SERVER_ERROR: ") }
+            #expect(!throttled.isEmpty && !down.isEmpty && throttled.count + down.count == 20, "\(outcomes)")
+            #expect(outcomes.allSatisfy { if case .retry(let after, _) = $0 { after == .seconds(9) } else { false } })
         }
     }
 
