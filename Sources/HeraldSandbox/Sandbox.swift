@@ -30,14 +30,16 @@ public enum Sandbox {
         /// A JSON Lines file that receives every accepted message. Default none.
         public var recordFile: String?
         /// The largest request body each provider takes, in bytes. Defaults: SendGrid 30 MB,
-        /// Mandrill 25 MB, Twilio and Vonage 1 MB.
+        /// Mandrill 25 MB, Twilio and Vonage 1 MB, APNs 4,096 bytes (its payload limit), the
+        /// others 1 MB.
         public var maximumBodySizes: [SandboxProvider: Int]
         /// The SMTP port (STARTTLS required); 0 picks a free one, nil runs no SMTP server. Default 0.
         public var smtpPort: Int?
         /// The SMTPS port (implicit TLS); 0 picks a free one, nil runs none. Default nil.
         public var smtpsPort: Int?
-        /// Where the certificate authority that signed the SMTP server's certificate is written,
-        /// for clients to trust (libcurl's CAINFO). Default a file in the temporary directory.
+        /// Where the certificate authority that signed the SMTP and APNs servers' certificates is
+        /// written, for clients to trust (libcurl's CAINFO, `APNsTransport`'s
+        /// `certificateAuthorityFile`). Default a file in the temporary directory.
         public var certificateAuthorityFile: String?
         /// Delivery webhooks, opens and clicks played back after acceptance. Default none.
         public var playback: PlaybackConfiguration?
@@ -47,12 +49,17 @@ public enum Sandbox {
         /// The time emulators check tokens against (JWT `iat`/`exp`, access token expiry).
         /// Default the system's; tests share a manual clock with the client under test.
         public var clock: any WallClock = SystemWallClock()
+        /// The APNs port (HTTP/2 over TLS, with a certificate from the same authority as SMTP's);
+        /// 0 picks a free one, nil runs no APNs emulator. Default 0.
+        public var apnsPort: Int?
 
         public init(
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
             recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:], smtpPort: Int? = 0, smtpsPort: Int? = nil,
-            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil, recordsRequests: Bool = false
+            certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil, recordsRequests: Bool = false,
+            apnsPort: Int? = 0
         ) {
+            self.apnsPort = apnsPort
             self.playback = playback
             self.recordsRequests = recordsRequests
             self.smtpPort = smtpPort
@@ -82,7 +89,8 @@ public enum Sandbox {
         let responder = SandboxResponder(configuration: configuration, log: log, draw: draw, started: started, events: events, inbox: inbox)
         var smtpServers: [SMTPServer] = []
         var authorityFile: String?
-        if configuration.smtpPort != nil || configuration.smtpsPort != nil {
+        var apnsServer: APNsServer?
+        if configuration.smtpPort != nil || configuration.smtpsPort != nil || configuration.apnsPort != nil {
             let certificate = try SandboxCertificate.generate()
             let path = configuration.certificateAuthorityFile
                 ?? FileManager.default.temporaryDirectory.appendingPathComponent("herald-sandbox-ca-\(UUID().uuidString.prefix(8)).pem").path
@@ -97,6 +105,17 @@ public enum Sandbox {
                 } catch {
                     for server in smtpServers { await server.stop() }
                     throw SandboxError("the sandbox's SMTP server could not listen on \(configuration.host):\(port): \(error)")
+                }
+            }
+            if let port = configuration.apnsPort {
+                do {
+                    apnsServer = try await APNsServer.start(
+                        host: configuration.host, port: port, certificate: certificate,
+                        context: APNsServerContext(configuration: configuration, draw: draw, started: started, log: log)
+                    )
+                } catch {
+                    for server in smtpServers { await server.stop() }
+                    throw SandboxError("the sandbox's APNs server could not listen on \(configuration.host):\(port): \(error)")
                 }
             }
         }
@@ -130,6 +149,7 @@ public enum Sandbox {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
                 for server in smtpServers { await server.stop() }
+                await apnsServer?.stop()
                 // The server stopped before it listened: its error says why (the port is taken…).
                 try await group.next()
                 throw SandboxError("the sandbox could not listen on \(configuration.host):\(configuration.port)")
@@ -137,16 +157,18 @@ public enum Sandbox {
             let running = RunningSandbox(
                 host: configuration.host, port: port, log: log, accounts: configuration.accounts,
                 smtpPort: smtp?.port, smtpsPort: smtps?.port, certificateAuthorityFile: authorityFile, inbox: inbox,
-                sendGridPublicKey: configuration.playback?.sendGridPublicKey
+                sendGridPublicKey: configuration.playback?.sendGridPublicKey, apnsPort: apnsServer?.port, apns: apnsServer?.context
             )
             do {
                 let result = try await body(running)
                 for server in smtpServers { await server.stop() }
+                await apnsServer?.stop()
                 queue?.finish()
                 group.cancelAll()
                 return result
             } catch {
                 for server in smtpServers { await server.stop() }
+                await apnsServer?.stop()
                 queue?.finish()
                 group.cancelAll()
                 throw error
@@ -166,12 +188,16 @@ public struct RunningSandbox: Sendable {
     /// The SMTP (STARTTLS) and SMTPS (implicit TLS) ports, when they run.
     public let smtpPort: Int?
     public let smtpsPort: Int?
-    /// The certificate authority (PEM) a client trusts to check the SMTP server's certificate.
+    /// The certificate authority (PEM) a client trusts to check the SMTP and APNs servers'
+    /// certificates.
     public let certificateAuthorityFile: String?
     /// What playback posted and fetched, and what `/sandbox/inbox` received.
     public let inbox: WebhookInbox
     /// SendGrid's event webhook verification key (base64 DER), when playback runs.
     public let sendGridPublicKey: String?
+    /// The APNs (HTTP/2 over TLS) port, when it runs; `apnsURL` is its base URL.
+    public let apnsPort: Int?
+    let apns: APNsServerContext?
 
     /// The sandbox's own webhook receiver: `http://127.0.0.1:PORT/sandbox/inbox/<name>`.
     public func inboxURL(_ name: String) -> String {
@@ -210,7 +236,7 @@ struct SandboxResponder: HTTPResponder {
         self.started = started
         self.draw = draw
         let all: [any Emulator] = [TwilioEmulator(), SendGridEmulator(), VonageEmulator(), MandrillEmulator()]
-        let push: [any Emulator] = [FCMEmulator(), WebPushEmulator()]
+        let push: [any Emulator] = [FCMEmulator(), WebPushEmulator(), JPushEmulator(), PushyEmulator()]
         emulators = Dictionary(uniqueKeysWithValues: (all + push).map { ($0.provider.pathPrefix, $0) })
     }
 

@@ -27,6 +27,19 @@ public struct SandboxAccounts: Sendable, Hashable {
     /// with, as when browsers subscribed with it as `applicationServerKey`; nil accepts any key
     /// whose signature verifies. Default ``SandboxAccounts/demoVAPIDPublicKey`` (SANDBOX ONLY).
     public var webPushVAPIDPublicKey: String?
+    /// APNs: the key id (`kid`), team id (`iss`) and bundle id (`apns-topic`) the sandbox
+    /// accepts. Defaults ``sandboxAPNsKeyID``, ``sandboxAPNsTeamID``, ``sandboxAPNsTopic``.
+    public var apnsKeyID: String
+    public var apnsTeamID: String
+    public var apnsTopic: String
+    /// The public key (PEM) that APNs JWTs must verify against. Default the public half of
+    /// ``sandboxAPNsPrivateKeyPEM``.
+    public var apnsPublicKeyPEM: String
+    /// JPush appKey and masterSecret. Default `sandboxjpushappkey000001`, `sandbox-jpush-master-secret`.
+    public var jpushAppKey: String
+    public var jpushMasterSecret: String
+    /// Pushy's Secret API Key (`?api_key=`). Default `sandboxpushyapikey0000000000000001`.
+    public var pushyAPIKey: String
 
     public init(
         twilioAccountSID: String = "AC00000000000000000000000000000001",
@@ -40,10 +53,24 @@ public struct SandboxAccounts: Sendable, Hashable {
         smtpUsername: String = "herald",
         smtpPassword: String = "sandbox-smtp-password",
         fcmServiceAccount: SandboxFCMServiceAccount = .demo,
-        webPushVAPIDPublicKey: String? = SandboxAccounts.demoVAPIDPublicKey
+        webPushVAPIDPublicKey: String? = SandboxAccounts.demoVAPIDPublicKey,
+        apnsKeyID: String = SandboxAccounts.sandboxAPNsKeyID,
+        apnsTeamID: String = SandboxAccounts.sandboxAPNsTeamID,
+        apnsTopic: String = SandboxAccounts.sandboxAPNsTopic,
+        apnsPublicKeyPEM: String = SandboxAccounts.sandboxAPNsPublicKeyPEM,
+        jpushAppKey: String = "sandboxjpushappkey000001",
+        jpushMasterSecret: String = "sandbox-jpush-master-secret",
+        pushyAPIKey: String = "sandboxpushyapikey0000000000000001"
     ) {
         self.fcmServiceAccount = fcmServiceAccount
         self.webPushVAPIDPublicKey = webPushVAPIDPublicKey
+        self.apnsKeyID = apnsKeyID
+        self.apnsTeamID = apnsTeamID
+        self.apnsTopic = apnsTopic
+        self.apnsPublicKeyPEM = apnsPublicKeyPEM
+        self.jpushAppKey = jpushAppKey
+        self.jpushMasterSecret = jpushMasterSecret
+        self.pushyAPIKey = pushyAPIKey
         self.twilioAccountSID = twilioAccountSID
         self.twilioAuthToken = twilioAuthToken
         self.twilioAPIKeySID = twilioAPIKeySID

@@ -5,7 +5,9 @@ public enum SandboxProvider: String, Sendable, Hashable, CaseIterable, Codable {
     /// FCM HTTP v1 (`/fcm/token`, `/fcm/v1/projects/{id}/messages:send`) and Web Push
     /// (`/webpush/push/{id}`).
     case fcm, webpush
+    /// APNs has its own TLS port (HTTP/2); JPush and Pushy are served below their prefixes.
+    case apns, jpush, pushy
 
-    /// The path prefix of an HTTP emulator; SMTP has its own port.
+    /// The path prefix of an HTTP emulator; SMTP and APNs have their own ports.
     public var pathPrefix: String { "/\(rawValue)" }
 }

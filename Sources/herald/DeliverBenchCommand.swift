@@ -199,16 +199,19 @@ struct DeliverBench: AsyncParsableCommand {
             )
         }
         let body = try JSONSerialization.data(withJSONObject: sendgrid.body(for: messages))
-        let requests = max(concurrency * 4, min(size, 200_000) / perRequest)
+        // As many requests in flight as the lane keeps: one per group of identical mail, else one
+        // per message of its groups.
+        let inFlight = content == .identical ? concurrency : concurrency * Dispatcher.Configuration().groupSize
+        let requests = max(inFlight * 4, min(size, 200_000) / perRequest)
         let ceiling = try await Self.requestsPerSecond(
-            http, url: "http://127.0.0.1:\(port)/sendgrid/v3/mail/send", requests: requests, width: concurrency, body: body
+            http, url: "http://127.0.0.1:\(port)/sendgrid/v3/mail/send", requests: requests, width: inFlight, body: body
         ) * Double(perRequest)
         try await http.shutdown()
         let recorded = claims.withLock { $0 }
         return Result(
             notifications: size, content: content, perRequest: perRequest, wall: wall, cpu: cpu, sent: sent, accepted: accepted,
             peakMB: peak, baselineMB: baseline, rssOverTime: sampler.tenths(), claims: recorded.durations, claimedRows: recorded.rows,
-            ceiling: ceiling, concurrency: concurrency
+            ceiling: ceiling, concurrency: inFlight
         )
     }
 

@@ -79,3 +79,8 @@ func basic(_ user: String, _ password: String) -> String {
 func json(_ text: String) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
 }
+
+extension Tag {
+    /// Tests that take seconds (hundreds of requests); `swift test --skip slow` style filters leave them out.
+    @Tag static var slow: Self
+}

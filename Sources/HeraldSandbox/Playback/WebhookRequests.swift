@@ -97,7 +97,7 @@ enum WebhookRequests {
                 headers: [["Content-Type", "application/x-www-form-urlencoded"], ["X-Mandrill-Signature", signature]],
                 body: Data(FormCoding.encode(parameters).utf8)
             )]
-        case .smtp:
+        case .smtp, .apns, .jpush, .pushy:
             return []
         case .fcm, .webpush:
             // FCM and Web Push services post no delivery webhooks.

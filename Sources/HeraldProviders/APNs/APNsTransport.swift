@@ -1,0 +1,237 @@
+import AsyncHTTPClient
+import Foundation
+import HeraldCore
+import NIOHTTP1
+import NIOSSL
+
+/// Apple Push Notification service over HTTP/2 with token (JWT) authentication: one
+/// `POST /3/device/<token>` per push, all of them streams of one long-lived TLS connection.
+///
+/// ```swift
+/// let transport = try APNsTransport(name: "apns", configuration: .init(
+///     keyID: "ABC123DEFG", teamID: "DEF123GHIJ",
+///     privateKeyPEM: try APNsTransport.Configuration.readPrivateKey(atPath: "AuthKey_ABC123DEFG.p8"),
+///     topic: "com.example.app"
+/// ), http: http)
+/// ```
+///
+/// The connection: with `httpVersion = .automatic` (``ProviderHTTPClient``'s), async-http-client
+/// starts a new host's pool in HTTP/2 mode: it opens one connection, queues the requests until
+/// ALPN has said `h2`, then runs every request as a stream of that connection, as many at once
+/// as the server's `SETTINGS_MAX_CONCURRENT_STREAMS` allows (APNs allows one until the first
+/// valid token, then raises it), and never opens a second connection to the same host while
+/// that one lives. Pushes of transports with the same TLS configuration share the connection,
+/// so two APNs transports with keys of different teams need their own ``ProviderHTTPClient``
+/// (Apple answers `UnrelatedKeyIdInToken` to a second key on a connection).
+///
+/// The token: an ES256 JWT reused for ``Configuration/tokenRefreshInterval`` (``APNsProviderToken``).
+/// After `ExpiredProviderToken` or `InvalidProviderToken` a new one is minted and the push is
+/// sent once more; a second refusal is `misconfigured`.
+///
+/// Before anything is sent: an expired message is refused, a token that is not hex is a dead
+/// address, a payload over 4,096 bytes or a collapse id over 64 bytes is `rejected` (never cut).
+/// Every answer becomes an outcome (``APNsClassifier``).
+public struct APNsTransport: Transport {
+    public struct Configuration: Sendable, Hashable {
+        /// Apple's production endpoint.
+        public static let productionURL = "https://api.push.apple.com"
+        /// Apple's development endpoint, for apps signed with a development profile.
+        public static let developmentURL = "https://api.sandbox.push.apple.com"
+
+        /// The 10-character Key ID of the `.p8` key (the JWT's `kid`).
+        public var keyID: String
+        /// The 10-character Team ID (the JWT's `iss`).
+        public var teamID: String
+        /// The `.p8` file's text: a P-256 private key, PKCS #8 PEM. ``readPrivateKey(atPath:)``
+        /// reads one.
+        public var privateKeyPEM: String
+        /// The app's bundle id (`apns-topic`).
+        public var topic: String
+        /// Default ``productionURL``; ``developmentURL`` for development builds, the sandbox's
+        /// `apnsURL` in tests and the demo.
+        public var baseURL: String
+        /// A PEM file of certificate authorities to trust instead of the system's (the sandbox
+        /// writes one). Default none: the system's trust store.
+        public var certificateAuthorityFile: String?
+        /// `apns-push-type` of a push that is not silent; silent pushes are `background`.
+        /// Default `alert`.
+        public var pushType: String
+        /// Pushes in flight at once (streams on the connection). Default 100.
+        public var concurrency: Int
+        /// How long one JWT is reused; Apple wants 20 to 60 minutes. Default 50 minutes.
+        public var tokenRefreshInterval: Duration
+        /// The largest payload sent, in bytes. Default 4,096 (Apple's limit; 5,120 for VoIP).
+        public var maximumPayloadSize: Int
+
+        public init(
+            keyID: String, teamID: String, privateKeyPEM: String, topic: String, baseURL: String = Configuration.productionURL,
+            certificateAuthorityFile: String? = nil, pushType: String = "alert", concurrency: Int = 100,
+            tokenRefreshInterval: Duration = .seconds(50 * 60), maximumPayloadSize: Int = APNsPayload.maximumSize
+        ) {
+            self.keyID = keyID
+            self.teamID = teamID
+            self.privateKeyPEM = privateKeyPEM
+            self.topic = topic
+            self.baseURL = baseURL
+            self.certificateAuthorityFile = certificateAuthorityFile
+            self.pushType = pushType
+            self.concurrency = concurrency
+            self.tokenRefreshInterval = tokenRefreshInterval
+            self.maximumPayloadSize = maximumPayloadSize
+        }
+
+        /// The text of a `.p8` key file.
+        ///
+        /// - Throws: ``APNsConfigurationError`` naming the file and what is wrong with it.
+        public static func readPrivateKey(atPath path: String) throws -> String {
+            let data: Data
+            do {
+                data = try Data(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw APNsConfigurationError("cannot read the APNs key file \(path): \((error as NSError).localizedDescription)")
+            }
+            guard let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN PRIVATE KEY-----") else {
+                throw APNsConfigurationError(
+                    "\(path) is not a .p8 key: expected a PEM file with '-----BEGIN PRIVATE KEY-----' (download it from Certificates, Identifiers & Profiles → Keys)"
+                )
+            }
+            return text
+        }
+    }
+
+    public let name: String
+    public let configuration: Configuration
+    /// The JWT shared by every push of this transport.
+    public let token: APNsProviderToken
+    let http: ProviderHTTPClient
+    let clock: any WallClock
+    let tlsConfiguration: TLSConfiguration?
+    let baseURL: String
+
+    /// - Throws: ``APNsConfigurationError`` when the key, an id, the topic or the CA file is unusable.
+    public init(name: String, configuration: Configuration, http: ProviderHTTPClient, clock: any WallClock = SystemWallClock()) throws {
+        do {
+            token = try APNsProviderToken(
+                keyID: configuration.keyID, teamID: configuration.teamID, privateKeyPEM: configuration.privateKeyPEM,
+                refreshInterval: configuration.tokenRefreshInterval, clock: clock
+            )
+        } catch {
+            throw APNsConfigurationError("provider \(name): \(error)")
+        }
+        guard !configuration.topic.isEmpty, MessageChecks.headerInjection(in: configuration.topic) == nil,
+              !configuration.topic.contains(" ")
+        else {
+            throw APNsConfigurationError("provider \(name): the APNs topic '\(configuration.topic)' is not a bundle id (e.g. com.example.app)")
+        }
+        guard ["alert", "background", "voip", "complication", "fileprovider", "mdm", "location", "liveactivity", "pushtotalk", "widgets", "controls"]
+            .contains(configuration.pushType)
+        else {
+            throw APNsConfigurationError("provider \(name): '\(configuration.pushType)' is not an apns-push-type (alert, background, voip, …)")
+        }
+        if let file = configuration.certificateAuthorityFile {
+            let certificates: [NIOSSLCertificate]
+            do {
+                certificates = try NIOSSLCertificate.fromPEMFile(file)
+            } catch {
+                throw APNsConfigurationError("provider \(name): cannot read the certificate authority file \(file) (PEM): \(error)")
+            }
+            guard !certificates.isEmpty else {
+                throw APNsConfigurationError("provider \(name): the certificate authority file \(file) holds no PEM certificate")
+            }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(certificates)
+            tlsConfiguration = tls
+        } else {
+            tlsConfiguration = nil
+        }
+        self.name = name
+        self.configuration = configuration
+        self.http = http
+        self.clock = clock
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        baseURL = base
+    }
+
+    public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
+        await concurrentMap(messages, width: configuration.concurrency) { await self.sendOne($0) }
+    }
+
+    /// The headers of one push, but `authorization`, in the order Apple's documentation lists them.
+    public func headers(for message: OutboundMessage, content: PushContent, now: Date) -> [(String, String)] {
+        var headers: [(String, String)] = [
+            ("apns-push-type", content.isSilent ? "background" : configuration.pushType),
+            ("apns-id", message.idempotencyID.uuidString.lowercased()),
+        ]
+        // A background push must be sent at priority 5; 10 is refused.
+        let priority = content.isSilent || content.effectivePriority == .normal ? "5" : "10"
+        var expiration: Int64?
+        if let ttl = content.ttl { expiration = ttl <= 0 ? 0 : Int64(now.timeIntervalSince1970) + Int64(ttl) }
+        if let expiresAt = message.expiresAt {
+            let end = Int64(expiresAt.timeIntervalSince1970.rounded(.down))
+            expiration = expiration.map { $0 == 0 ? 0 : min($0, end) } ?? end
+        }
+        headers.append(("apns-expiration", String(expiration ?? 0)))
+        headers.append(("apns-priority", priority))
+        headers.append(("apns-topic", configuration.topic))
+        if let collapse = content.collapseKey, !collapse.isEmpty { headers.append(("apns-collapse-id", collapse)) }
+        headers.append(("content-type", "application/json"))
+        return headers
+    }
+
+    func sendOne(_ message: OutboundMessage) async -> DeliveryOutcome {
+        let now = clock.now
+        if let refused = MessageChecks.expiry(message, now: now) { return refused }
+        guard case .push(let content) = message.content else {
+            return .rejected(reason: "\(name) carries push, and this is \(message.content.channel.rawValue) content")
+        }
+        guard Self.isDeviceToken(message.address) else {
+            return .deadAddress(reason: "'\(message.address.prefix(80))' is not an APNs device token (hex digits)")
+        }
+        if let refusal = APNsPayload.refusal(content) { return .rejected(reason: refusal) }
+        if let collapse = content.collapseKey, collapse.utf8.count > 64 {
+            return .rejected(reason: "the collapse key is \(collapse.utf8.count) bytes; APNs takes at most 64 (apns-collapse-id)")
+        }
+        if let injected = content.collapseKey.flatMap(MessageChecks.headerInjection(in:)) {
+            return .rejected(reason: "the collapse key contains \(injected)")
+        }
+        let payload = APNsPayload.encode(content)
+        guard payload.count <= configuration.maximumPayloadSize else {
+            return .rejected(reason: "the APNs payload is \(payload.count) bytes; APNs takes at most \(configuration.maximumPayloadSize) (shorten the title, body or data)")
+        }
+        let url = baseURL + "/3/device/" + message.address
+        let headers = headers(for: message, content: content, now: now)
+        var jwt = token.current()
+        var result = await post(url: url, headers: headers, jwt: jwt, payload: payload)
+        if case .success(let answer) = result, answer.status == 403,
+           let reason = APNsClassifier.reason(answer), APNsClassifier.reauthorizingReasons.contains(reason) {
+            jwt = token.refresh(replacing: jwt)
+            result = await post(url: url, headers: headers, jwt: jwt, payload: payload)
+        }
+        switch result {
+        case .failure(let failure):
+            return .retry(after: nil, reason: "apns: \(failure.description)")
+        case .success(let answer):
+            return APNsClassifier.outcome(answer, now: clock.now)
+        }
+    }
+
+    /// One request with the token.
+    func post(url: String, headers: [(String, String)], jwt: APNsProviderToken.Token, payload: [UInt8]) async -> Result<ProviderHTTPClient.Answer, ProviderHTTPClient.Failure> {
+        await http.execute(
+            method: .POST, url: url, headers: [("authorization", "bearer " + jwt.jwt)] + headers, body: payload,
+            tlsConfiguration: tlsConfiguration
+        ).map(\.0)
+    }
+
+    /// Hex digits only, at least one: Apple says not to assume a length.
+    static func isDeviceToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 200 && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) || ($0 >= 65 && $0 <= 70) }
+    }
+}
+
+/// An APNs transport that cannot start: its key, ids, topic or certificate file.
+public struct APNsConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

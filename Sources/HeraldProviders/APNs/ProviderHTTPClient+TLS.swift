@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+extension ProviderHTTPClient {
+    /// ``execute(method:url:headers:body:timeout:)`` with a TLS configuration of the request's
+    /// own (a certificate authority to trust), and the HTTP version the answer came in.
+    ///
+    /// async-http-client keys its connection pools by scheme, host, port and TLS configuration,
+    /// so every request with the same configuration shares one pool. Over TLS it offers ALPN
+    /// `h2` and `http/1.1`; with `httpVersion = .automatic` a new pool starts in HTTP/2 mode
+    /// (one connection, requests queued until it is up), keeps that one connection while the
+    /// server speaks HTTP/2, and multiplexes every request on it as a stream, waiting for a
+    /// free stream rather than opening a second connection. It falls back to HTTP/1.1
+    /// connections only when ALPN does not give `h2`.
+    func execute(
+        method: HTTPMethod, url: String, headers: [(String, String)], body: [UInt8]?, tlsConfiguration: TLSConfiguration?,
+        timeout: Duration? = nil
+    ) async -> Result<(Answer, HTTPVersion), Failure> {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.tlsConfiguration = tlsConfiguration
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let deadline = NIODeadline.now() + .nanoseconds(Int64((timeout ?? configuration.requestTimeout).seconds * 1e9))
+            let response = try await client.execute(request, deadline: deadline)
+            var data = Data()
+            var truncated = false
+            for try await chunk in response.body {
+                if data.count + chunk.readableBytes > configuration.maximumAnswerSize {
+                    data.append(contentsOf: chunk.readableBytesView.prefix(configuration.maximumAnswerSize - data.count))
+                    truncated = true
+                    break
+                }
+                data.append(contentsOf: chunk.readableBytesView)
+            }
+            let answer = Answer(status: Int(response.status.code), headers: response.headers, body: data, isTruncated: truncated)
+            return .success((answer, response.version))
+        } catch {
+            return .failure(Failure(description: Self.describe(error)))
+        }
+    }
+}
