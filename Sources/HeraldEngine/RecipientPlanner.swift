@@ -193,7 +193,7 @@ public struct RecipientPlanner: Sendable {
             guard let phone = user.phone, !phone.isEmpty else { return [] }
             return [(phone, nil, routing.sms.first)]
         case .push:
-            return user.activeDevices.map { ($0.address, $0, routing.push[$0.platform]) }
+            return user.activeDevices.map { ($0.address, $0, routing.push[$0.service]) }
         }
     }
 }

@@ -21,10 +21,11 @@ extension SQLiteStore {
                     IS NOT (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                 """)
             let upsertDevice = try db.cachedStatement(sql: """
-                INSERT INTO devices (user_id, platform, address, subscription, active) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO devices (user_id, platform, address, subscription, active, service) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (user_id, platform, address) DO UPDATE SET
-                    subscription = excluded.subscription, active = MIN(devices.active, excluded.active)
+                    subscription = excluded.subscription, active = MIN(devices.active, excluded.active), service = excluded.service
                 WHERE devices.subscription IS NOT excluded.subscription OR devices.active > excluded.active
+                    OR COALESCE(devices.service, '') IS NOT excluded.service
                 """)
             let upsertPreference = try db.cachedStatement(sql: """
                 INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, ?, ?)
@@ -51,7 +52,7 @@ extension SQLiteStore {
                 for device in user.devices {
                     try upsertDevice.execute(arguments: [
                         user.id, device.platform.rawValue, device.address,
-                        device.subscription?.jsonText, device.isActive,
+                        device.subscription?.jsonText, device.isActive, device.service.rawValue,
                     ])
                     changed = changed || db.changesCount > 0
                 }
@@ -140,7 +141,7 @@ extension SQLiteStore {
         for (position, user) in users.enumerated() { index[user.id] = position }
         let ids = codec.encode(users.map(\.id))
         let devices = try Row.fetchCursor(db, sql: """
-            SELECT user_id, platform, address, subscription, active FROM devices
+            SELECT user_id, platform, address, subscription, active, service FROM devices
             WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, platform, address
             """, arguments: [ids])
         while let row = try devices.next() {
@@ -149,6 +150,7 @@ extension SQLiteStore {
             let address: String = row[2]
             users[position].devices.append(Device(
                 platform: platform,
+                service: (row[5] as String?).flatMap(PushService.init(rawValue:)),
                 token: platform == .web ? nil : address,
                 subscription: subscription,
                 isActive: row[4]

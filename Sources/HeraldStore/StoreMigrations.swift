@@ -252,6 +252,11 @@ enum StoreMigrations {
             // attempts count from 1 again, with idempotency ids of their own.
             try db.execute(sql: "ALTER TABLE notifications ADD COLUMN requeues INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v5-device-service") { db in
+            // The push service that issued the token (apns, fcm, webpush, jpush, pushy); NULL in
+            // rows written before: the platform's default service.
+            try db.execute(sql: "ALTER TABLE devices ADD COLUMN service TEXT")
+        }
         return migrator
     }
 }

@@ -103,7 +103,7 @@ struct ProviderTransports {
                 configuration.certificateAuthorityFile = sandbox.certificateAuthorityFile
             }
             return SMTPTransport(name: provider.name, configuration: configuration, clock: clock)
-        case .apns, .fcm, .webpush:
+        case .apns, .fcm, .webpush, .jpush, .pushy:
             return nil
         }
     }

@@ -114,13 +114,13 @@ struct WorkspaceLoaderTests {
             rate: RateLiteral(count: 100, per: .second),
             location: SourceLocation(file: "herald.yml", line: 16, column: 3)
         ))
-        #expect(configuration.provider(named: "apns")?.settings["key_file"] == "/etc/herald/apns.p8")
-        #expect(configuration.provider(named: "fcm")?.settings == ["service_account_file": "/etc/herald/fcm.json"])
+        #expect(configuration.provider(named: "apns")?.settings["key_file"] == "keys/apns.p8")
+        #expect(configuration.provider(named: "fcm")?.settings == ["service_account_file": "keys/fcm.json"])
         #expect(configuration.provider(named: "smtp")?.settings["password"] == "smtp-pass")
         #expect(configuration.provider(named: "sendgrid")?.rate == RateLiteral(count: 600, per: .minute))
 
         #expect(configuration.channels == ChannelRouting(
-            push: [.ios: "apns", .android: "fcm", .web: "webpush"], sms: ["twilio", "vonage"], email: ["sendgrid", "smtp"]
+            push: [.apns: "apns", .fcm: "fcm", .webpush: "webpush"], sms: ["twilio", "vonage"], email: ["sendgrid", "smtp"]
         ))
         #expect(configuration.frequencyCaps == [
             FrequencyCap(max: 3, per: .rolling(DurationLiteral(amount: 1, unit: .days)), channel: .push),

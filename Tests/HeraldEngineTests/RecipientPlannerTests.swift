@@ -5,7 +5,7 @@ import HeraldEngine
 import HeraldTesting
 import Testing
 
-let routing = ChannelRouting(push: [.ios: "apns", .android: "fcm"], sms: ["twilio"], email: ["sendgrid"])
+let routing = ChannelRouting(push: [.apns: "apns", .fcm: "fcm"], sms: ["twilio"], email: ["sendgrid"])
 let occurrence = Occurrence(id: 7, campaignID: "sale", fireAt: Date(timeIntervalSince1970: 0), definitionHash: "h", isNew: true)
 
 func campaign(channels: [Channel], delivery: DeliveryMode = .firstAvailable, category: String = "marketing") -> Campaign {

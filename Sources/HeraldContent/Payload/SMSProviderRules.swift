@@ -35,7 +35,7 @@ public struct SMSProviderRules: Sendable, Hashable {
             // spec/providers.md §9 states no limit; Herald's VonageTransport refuses a body over
             // its `maximumBodyLength`, 1,600 by default, before sending it.
             self.init(maximumCharacters: 1600)
-        case .apns, .fcm, .webpush, .sendgrid, .mandrill, .smtp:
+        case .apns, .fcm, .webpush, .jpush, .pushy, .sendgrid, .mandrill, .smtp:
             return nil
         }
     }

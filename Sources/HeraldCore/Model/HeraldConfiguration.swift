@@ -54,16 +54,19 @@ public struct HeraldConfiguration: Sendable, Hashable {
 
 /// The kinds of provider Herald has transports for.
 public enum ProviderKind: String, Sendable, Hashable, CaseIterable {
-    case apns, fcm, webpush, twilio, vonage, sendgrid, mandrill, smtp
+    case apns, fcm, webpush, jpush, pushy, twilio, vonage, sendgrid, mandrill, smtp
 
     /// The channel this kind of provider carries.
     public var channel: Channel {
         switch self {
-        case .apns, .fcm, .webpush: .push
+        case .apns, .fcm, .webpush, .jpush, .pushy: .push
         case .twilio, .vonage: .sms
         case .sendgrid, .mandrill, .smtp: .email
         }
     }
+
+    /// The push service a provider of this kind delivers to; nil for SMS and email.
+    public var pushService: PushService? { PushService(rawValue: rawValue) }
 }
 
 /// One entry under `providers:`. Its settings are kept as text after `${ENV}` substitution;
@@ -93,14 +96,14 @@ public struct ProviderConfiguration: Sendable, Hashable {
 
 /// `channels:`: which providers carry each channel.
 public struct ChannelRouting: Sendable, Hashable {
-    /// Push provider by device platform.
-    public var push: [DevicePlatform: String]
+    /// The push provider of each push service (`channels.push`).
+    public var push: [PushService: String]
     /// SMS providers in failover order.
     public var sms: [String]
     /// Email providers in failover order.
     public var email: [String]
 
-    public init(push: [DevicePlatform: String] = [:], sms: [String] = [], email: [String] = []) {
+    public init(push: [PushService: String] = [:], sms: [String] = [], email: [String] = []) {
         self.push = push
         self.sms = sms
         self.email = email

@@ -51,6 +51,10 @@ public struct User: Sendable, Hashable, Identifiable {
 /// A push endpoint of a user.
 public struct Device: Sendable, Hashable, Codable {
     public var platform: DevicePlatform
+    /// The push service that issued the token (apns for ios, fcm for android and webpush for
+    /// web unless the device says otherwise, e.g. jpush or pushy for Android where FCM is
+    /// blocked).
+    public var service: PushService
     /// The APNs device token or FCM registration token; `nil` for web.
     public var token: String?
     /// The Web Push subscription; `nil` for ios and android.
@@ -58,11 +62,24 @@ public struct Device: Sendable, Hashable, Codable {
     /// False once a provider said the token is dead.
     public var isActive: Bool
 
-    public init(platform: DevicePlatform, token: String? = nil, subscription: WebPushSubscription? = nil, isActive: Bool = true) {
+    public init(
+        platform: DevicePlatform, service: PushService? = nil, token: String? = nil, subscription: WebPushSubscription? = nil, isActive: Bool = true
+    ) {
         self.platform = platform
+        self.service = service ?? platform.defaultService
         self.token = token
         self.subscription = subscription
         self.isActive = isActive
+    }
+
+    /// Whether `service` can deliver to devices of `platform`: APNs to iOS only, Web Push to
+    /// browsers only, FCM, JPush and Pushy to iOS and Android apps.
+    public static func serves(_ platform: DevicePlatform, with service: PushService) -> Bool {
+        switch service {
+        case .apns: platform == .ios
+        case .webpush: platform == .web
+        case .fcm, .jpush, .pushy: platform != .web
+        }
     }
 
     /// The token, or the subscription endpoint: what identifies this device to its provider.

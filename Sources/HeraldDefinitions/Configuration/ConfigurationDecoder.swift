@@ -354,19 +354,37 @@ struct ConfigurationDecoder {
 
     private func channels(_ node: Node, providers: [(name: String, kind: ProviderKind?)]) -> ChannelRouting {
         var routing = ChannelRouting()
-        let expected = "{push: {ios: apns, android: fcm, web: webpush}, sms: [twilio], email: [sendgrid]}"
+        let expected = "{push: {apns: apns, fcm: fcm, webpush: webpush}, sms: [twilio], email: [sendgrid]}"
         guard let fields = reader.fields(node, name: "'channels'", expected: expected, known: Channel.allCases.map(\.rawValue)) else {
             return routing
         }
-        if let pushNode = fields["push"], let platforms = reader.fields(
-            pushNode, name: "'push'", expected: "a provider per device platform, e.g. {ios: apns, android: fcm, web: webpush}",
-            known: DevicePlatform.allCases.map(\.rawValue)
+        // A provider per push service (`apns: apns`); the older form per device platform
+        // (`ios: apns`) still reads, as the platform's default service.
+        if let pushNode = fields["push"], let entries = reader.fields(
+            pushNode, name: "'push'", expected: "a provider per push service, e.g. {apns: apns, fcm: fcm, webpush: webpush, jpush: jpush}",
+            known: PushService.allCases.map(\.rawValue) + DevicePlatform.allCases.map(\.rawValue)
         ) {
-            for entry in platforms.entries {
-                guard let platform = DevicePlatform(rawValue: entry.key) else { continue }
-                if let name = provider(entry.value, name: "'\(entry.key)'", channel: .push, providers: providers) {
-                    routing.push[platform] = name
+            var namedBy: [PushService: String] = [:]
+            for entry in entries.entries {
+                guard let service = PushService(rawValue: entry.key) ?? DevicePlatform(rawValue: entry.key)?.defaultService else { continue }
+                if let earlier = namedBy[service] {
+                    reader.error(
+                        "push service \(service.rawValue) is given twice, as '\(earlier)' and as '\(entry.key)'", at: entry.keyNode,
+                        hint: "keep one; '\(DevicePlatform.allCases.first { $0.defaultService == service }?.rawValue ?? entry.key)' is the older name of '\(service.rawValue)'"
+                    )
+                    continue
                 }
+                namedBy[service] = entry.key
+                guard let name = provider(entry.value, name: "'\(entry.key)'", channel: .push, providers: providers) else { continue }
+                if let kind = providers.first(where: { $0.name == name })?.kind, let served = kind.pushService, served != service {
+                    reader.error(
+                        "provider '\(name)' is of kind \(kind.rawValue) and cannot deliver to \(service.rawValue) devices", at: entry.value,
+                        hint: providers.filter { $0.kind?.pushService == service }.map(\.name).first.map { "use '\($0)'" }
+                            ?? "define a provider of kind \(service.rawValue) under 'providers:'"
+                    )
+                    continue
+                }
+                routing.push[service] = name
             }
         }
         if let smsNode = fields["sms"] {

@@ -32,6 +32,12 @@ struct ProviderSchema {
         case duration(ClosedRange<Int64>)
         /// A file that exists and holds PEM certificates.
         case certificateFile
+        /// A file that exists and holds a PEM private key (an APNs `.p8`, a VAPID key).
+        case privateKeyFile
+        /// A Google service-account JSON file with the fields the OAuth2 flow needs.
+        case serviceAccountFile
+        /// One of these words.
+        case oneOf([String])
     }
 
     /// Required fields; an inner list is "one of these".
@@ -104,13 +110,39 @@ struct ProviderSchema {
                 Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
             ] + [common[1]])
         case .apns:
-            return ProviderSchema(required: [], fields: [
-                "team_id", "key_id", "key_file", "topic", "environment", "bundle_id",
-            ].map { Field(name: $0, summary: $0) } + common)
+            return ProviderSchema(required: [["team_id"], ["key_id"], ["key_file"], ["topic"]], fields: [
+                Field(name: "team_id", summary: "the Apple developer team ID (10 characters), the JWT's iss"),
+                Field(name: "key_id", summary: "the ID of the .p8 signing key (10 characters), the JWT's kid"),
+                Field(name: "key_file", summary: "the .p8 token signing key downloaded from Apple, e.g. keys/AuthKey_ABC123DEFG.p8", check: .privateKeyFile),
+                Field(name: "topic", summary: "the app's bundle ID, e.g. com.example.shop"),
+                Field(name: "environment", summary: "production (default) or development (api.sandbox.push.apple.com)", check: .oneOf(["production", "development"])),
+                Field(name: "ca_file", summary: "a PEM file of the certificate authorities to trust instead of the system's (for the sandbox)", check: .certificateFile),
+                Field(name: "concurrency", summary: "pushes in flight at once on the HTTP/2 connection", check: .integer(1...1000)),
+            ] + common)
         case .fcm:
-            return ProviderSchema(required: [], fields: ["project_id", "service_account_file"].map { Field(name: $0, summary: $0) } + common)
+            return ProviderSchema(required: [["service_account_file"]], fields: [
+                Field(name: "service_account_file", summary: "the service-account JSON key from the Firebase console", check: .serviceAccountFile),
+                Field(name: "project_id", summary: "the Firebase project, when it differs from the service account's"),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
         case .webpush:
-            return ProviderSchema(required: [], fields: ["subject", "vapid_private_key_file", "vapid_public_key"].map { Field(name: $0, summary: $0) } + common)
+            return ProviderSchema(required: [["subject"], ["vapid_private_key_file"]], fields: [
+                Field(name: "subject", summary: "a contact for push services: mailto:ops@example.com or an https URL"),
+                Field(name: "vapid_private_key_file", summary: "the VAPID P-256 private key (PEM) whose public key the web app subscribed with", check: .privateKeyFile),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
+        case .jpush:
+            return ProviderSchema(required: [["app_key"], ["master_secret"]], fields: [
+                Field(name: "app_key", summary: "the JPush app's AppKey"),
+                Field(name: "master_secret", summary: "the app's Master Secret, e.g. ${JPUSH_MASTER_SECRET}"),
+                Field(name: "apns_production", summary: "true (default): iOS pushes go to APNs production; false: development", check: .oneOf(["true", "false"])),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
+        case .pushy:
+            return ProviderSchema(required: [["api_key"]], fields: [
+                Field(name: "api_key", summary: "the Pushy app's Secret API Key, e.g. ${PUSHY_API_KEY}"),
+                Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
+            ] + common)
         }
     }
 
@@ -201,6 +233,25 @@ struct ProviderSchema {
             guard let value = DurationLiteral(text), range.contains(value.seconds) else {
                 return "expected a duration from \(range.lowerBound)s to \(range.upperBound)s, e.g. 10s"
             }
+            return nil
+        case .oneOf(let words):
+            return words.contains(text) ? nil : "expected " + words.joined(separator: " or ")
+        case .privateKeyFile:
+            let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path
+            guard let data = FileManager.default.contents(atPath: path) else { return "no readable file at \(path)" }
+            let pem = String(decoding: data.prefix(100_000), as: UTF8.self)
+            guard pem.contains("-----BEGIN PRIVATE KEY-----") || pem.contains("-----BEGIN EC PRIVATE KEY-----") else {
+                return "\(path) holds no PEM private key (-----BEGIN PRIVATE KEY-----)"
+            }
+            return nil
+        case .serviceAccountFile:
+            let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path
+            guard let data = FileManager.default.contents(atPath: path) else { return "no readable file at \(path)" }
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                return "\(path) is not a JSON object (expected the service-account key file from the Firebase console)"
+            }
+            let missing = ["project_id", "private_key", "client_email", "token_uri"].filter { (object[$0] as? String)?.isEmpty ?? true }
+            guard missing.isEmpty else { return "\(path) lacks \(missing.joined(separator: ", ")) (expected a service-account key file)" }
             return nil
         case .certificateFile:
             let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path

@@ -2,9 +2,9 @@
 /// must load without a single diagnostic.
 enum SampleWorkspace {
     static let environment = [
-        "APNS_KEY_FILE": "/etc/herald/apns.p8",
-        "FCM_SERVICE_ACCOUNT": "/etc/herald/fcm.json",
-        "VAPID_KEY_FILE": "/etc/herald/vapid.pem",
+        "APNS_KEY_FILE": "keys/apns.p8",
+        "FCM_SERVICE_ACCOUNT": "keys/fcm.json",
+        "VAPID_KEY_FILE": "keys/vapid.pem",
         "TWILIO_AUTH_TOKEN": "twilio-token-1",
         "VONAGE_API_SECRET": "vonage-secret",
         "SENDGRID_API_KEY": "SG.key",
@@ -152,5 +152,24 @@ enum SampleWorkspace {
         "templates/restock.txt": "{{item_name}} is back\n",
         "templates/restock.ko.html": "<p>{{item_name}} 재입고</p>\n",
         "campaigns/README.md": "Campaigns live here.\n",
+        "keys/apns.p8": privateKey,
+        "keys/vapid.pem": privateKey,
+        "keys/fcm.json": serviceAccount,
     ]
+
+    /// A P-256 key made for these tests (openssl genpkey): the push providers' key files must
+    /// exist and hold a PEM private key.
+    static let privateKey = """
+    -----BEGIN PRIVATE KEY-----
+    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgu0ST7AqoFYqlEAhc
+    j3tM8i1YGT6zxo9tL8Iyxcbxe42hRANCAARVFHhmVUJ7SgrdCHVPNNoFuZqvdnPF
+    TCv7XtBCOvOUfH0aHypAHE6xH7+IZ5JwN8WvyVXRMwR6PEwgfcKTs/7r
+    -----END PRIVATE KEY-----
+    """
+
+    /// The fields of a service-account key file that the FCM provider needs.
+    static let serviceAccount = """
+    {"type": "service_account", "project_id": "herald-test", "private_key": "-----BEGIN PRIVATE KEY-----\\n…\\n-----END PRIVATE KEY-----\\n",
+     "client_email": "herald@herald-test.iam.gserviceaccount.com", "token_uri": "https://oauth2.googleapis.com/token"}
+    """
 }

@@ -47,6 +47,7 @@ public enum UserJSONLinesWriter {
             for (index, device) in user.devices.enumerated() {
                 if index > 0 { out += "," }
                 out += "{\"platform\":\"\(device.platform.rawValue)\""
+                if device.service != device.platform.defaultService { out += ",\"service\":\"\(device.service.rawValue)\"" }
                 if let token = device.token {
                     out += ",\"token\":"
                     appendString(token, to: &out)

@@ -4,7 +4,7 @@ import Foundation
 /// under `attributes`, and optional `devices` and `preferences`.
 struct JSONLinesUserDecoder {
     static let topLevelFields = UserFieldRules.builtInFields + ["attributes", "devices", "preferences"]
-    static let deviceFields = ["platform", "token", "subscription", "active"]
+    static let deviceFields = ["platform", "service", "token", "subscription", "active"]
     /// `expirationTime` is what a browser's `PushSubscription.toJSON()` writes beside the others;
     /// it is accepted and ignored so that subscriptions can be stored as the browser sent them.
     static let subscriptionFields = ["endpoint", "keys", "expirationTime"]
@@ -239,6 +239,7 @@ struct JSONLinesUserDecoder {
             throw Located("\(name) is \(node.value.kindDescription)", at: node.offset, hint: "expected an object with platform and token or subscription")
         }
         var platform: DevicePlatform?
+        var service: (value: PushService, offset: Int)?
         var token: (text: String, offset: Int)?
         var subscription: (value: WebPushSubscription, offset: Int)?
         var isActive = true
@@ -263,6 +264,15 @@ struct JSONLinesUserDecoder {
                     )
                 }
                 platform = parsed
+            case "service":
+                let services = PushService.allCases.map(\.rawValue)
+                guard case .string(let text) = value.value else {
+                    throw Located("field 'service' in \(name) is \(value.value.kindDescription)", at: value.offset, hint: "expected \(services.joined(separator: ", "))")
+                }
+                guard let parsed = PushService(rawValue: text) else {
+                    throw Located("invalid push service \(UserFieldRules.quoted(text)) in \(name)", at: value.offset, hint: hint(for: text, in: services))
+                }
+                service = (parsed, value.offset)
             case "token":
                 guard case .string(let text) = value.value else {
                     throw Located("field 'token' in \(name) is \(value.value.kindDescription)", at: value.offset, hint: "expected a string")
@@ -287,6 +297,13 @@ struct JSONLinesUserDecoder {
         guard let platform else {
             throw Located("missing platform in \(name)", at: node.offset, hint: "expected ios, android or web")
         }
+        if let service, !Device.serves(platform, with: service.value) {
+            let fitting = PushService.allCases.filter { Device.serves(platform, with: $0) }.map(\.rawValue).joined(separator: ", ")
+            throw Located(
+                "push service \(service.value.rawValue) does not serve \(platform.rawValue) devices in \(name)", at: service.offset,
+                hint: "\(platform.rawValue) devices use \(fitting) (default \(platform.defaultService.rawValue))"
+            )
+        }
         switch platform {
         case .ios, .android:
             if let subscription {
@@ -295,7 +312,7 @@ struct JSONLinesUserDecoder {
             guard let token else {
                 throw Located("missing token in \(name)", at: node.offset, hint: "ios and android devices need one")
             }
-            return Device(platform: platform, token: token.text, isActive: isActive)
+            return Device(platform: platform, service: service?.value, token: token.text, isActive: isActive)
         case .web:
             if let token {
                 throw Located("unexpected token in \(name)", at: token.offset, hint: "web devices have a subscription instead")
