@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Writes Sources/herald/SampleWorkspace.swift from the sample workspace at the repository root
-(herald.yml, campaigns/, segments/, templates/), so that `herald init` and `herald demo` carry the
+(herald.yml, campaigns/, segments/, templates/, keys/), so that `herald init` and `herald demo` carry the
 files inside the binary. Run it after editing the sample; a test fails when the two differ."""
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FILES = ["herald.yml"]
-for folder in ("campaigns", "segments", "templates"):
+for folder in ("campaigns", "segments", "templates", "keys"):
     for name in sorted(os.listdir(os.path.join(ROOT, folder))):
         FILES.append(f"{folder}/{name}")
 

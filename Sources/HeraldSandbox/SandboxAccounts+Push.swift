@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A Google service account as the sandbox's FCM emulator knows it: the project it may send
@@ -80,6 +81,11 @@ extension SandboxAccounts {
     /// SANDBOX-ONLY demo VAPID private key: the raw P-256 scalar, base64url. Published with
     /// Herald's source; for the demo's `webpush` provider only.
     public static let demoVAPIDPrivateKey = "9F75jJYZBRQaaRnylGKwpEKUsYnjkasQ5Lmtn9wgC2U"
+    /// The same key as PEM (PKCS #8), the form herald.yml's `vapid_private_key_file` holds.
+    public static var demoVAPIDPrivateKeyPEM: String {
+        guard let raw = SandboxBase64URL.decode(demoVAPIDPrivateKey), let key = try? P256.Signing.PrivateKey(rawRepresentation: raw) else { return "" }
+        return key.pemRepresentation + "\n"
+    }
     /// Its public key, base64url (uncompressed point): the demo's `applicationServerKey`.
     public static let demoVAPIDPublicKey = "BIUis8wWv_SUCWRjP1_L2YQFtdFBwWJpjSYUj5aeRb9YaeCM2J66WzYNOwWJv03WF4y3bKy-eHzt7ubJSk9wJlw"
     /// A VAPID subject for the demo.

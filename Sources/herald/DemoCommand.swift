@@ -80,6 +80,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run(_ loaded: Workspace, databasePath: String, sandbox: RunningSandbox, recordFile: String) async throws {
         let app = try HeraldApp(workspace: loaded, databasePath: databasePath, sandbox: sandbox)
         var generator = UserGenerator(seed: seed, schema: loaded.configuration.attributes, now: UsersCommand.Generate.startOfToday())
+        generator.webSubscription = UsersCommand.Generate.sandboxSubscriptions(at: sandbox.baseURL(for: .webpush))
         var remaining = users
         while remaining > 0 {
             let batch = generator.next(count: min(remaining, 1000))

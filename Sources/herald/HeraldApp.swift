@@ -38,7 +38,7 @@ struct HeraldApp {
         self.store = store
         var logger = Logger(label: "herald")
         logger.logLevel = .warning
-        providers = ProviderTransports(workspace.configuration, sandbox: sandbox, clock: clock)
+        providers = ProviderTransports(workspace.configuration, root: workspace.root, sandbox: sandbox, clock: clock)
         let transports = providers.transports
         // A provider without a transport (push, in this version) cannot carry anything: planning
         // skips its channel as no_provider, so `first_available` reaches the user on the next one.

@@ -19,25 +19,27 @@ attributes:
   tags: [string]
   beta: bool
 
-# Providers. SMS and email point at `herald sandbox` (local emulators of Twilio, Vonage, SendGrid
-# and Mailchimp Transactional, started with `herald sandbox --listen 127.0.0.1:4010`) with the
-# sandbox's documented test credentials, so this file holds no real secrets. To send for real,
-# remove base_url and put secrets in the environment: auth_token: ${TWILIO_AUTH_TOKEN}.
-# Push transports come with a later version; until then push is skipped (no_provider) when a
-# campaign is planned, and first_available campaigns use their next channel.
+# Providers. Every one points at `herald sandbox` (local emulators of APNs on 127.0.0.1:4443 over
+# HTTP/2 and TLS, and of FCM, Web Push, JPush, Pushy, Twilio, Vonage, SendGrid and Mailchimp
+# Transactional, started with `herald sandbox --listen 127.0.0.1:4010`) with the sandbox's
+# published demo credentials and keys (keys/: never use them for anything else), so this file holds
+# no real secrets. To send for real, remove base_url, token_url and ca_file, point the key files at
+# your own, and put secrets in the environment: auth_token: ${TWILIO_AUTH_TOKEN}.
 # `price:` is what a provider charges, per SMS segment or per message, for cost estimates; the
 # prices below are examples: put your own from your provider's price list.
 providers:
-  apns: {kind: apns, team_id: DEMO123456, key_id: DEMOKEY123, topic: com.example.shop, environment: development}
-  fcm: {kind: fcm, project_id: herald-demo}
-  webpush: {kind: webpush, subject: "mailto:ops@example.com"}
+  apns: {kind: apns, team_id: SBXTEAM001, key_id: SBXKEY0001, key_file: keys/apns-sandbox.p8, topic: dev.herald.demo, environment: development, base_url: "https://127.0.0.1:4443", ca_file: keys/sandbox-ca.pem}
+  fcm: {kind: fcm, service_account_file: keys/fcm-sandbox-service-account.json, base_url: "http://127.0.0.1:4010/fcm", token_url: "http://127.0.0.1:4010/fcm/token"}
+  webpush: {kind: webpush, subject: "mailto:ops@example.com", vapid_private_key_file: keys/vapid-sandbox.pem}
+  jpush: {kind: jpush, app_key: sandboxjpushappkey000001, master_secret: sandbox-jpush-master-secret, base_url: "http://127.0.0.1:4010/jpush"}
+  pushy: {kind: pushy, api_key: sandboxpushyapikey0000000000000001, base_url: "http://127.0.0.1:4010/pushy"}
   twilio: {kind: twilio, account_sid: AC00000000000000000000000000000001, auth_token: sandbox-twilio-auth-token, from: "+15005550006", base_url: "http://127.0.0.1:4010/twilio", rate: 100/s, price: {per_segment: "0.0079 USD"}}
   vonage: {kind: vonage, api_key: sandboxkey, api_secret: sandbox-vonage-secret, from: HERALD, base_url: "http://127.0.0.1:4010/vonage", price: {per_segment: "0.0082 USD"}}
   sendgrid: {kind: sendgrid, api_key: SG.sandbox.sendgrid-api-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/sendgrid", rate: 200/s, price: {per_message: "0.0004 USD"}}
   mandrill: {kind: mandrill, api_key: md-sandbox-mandrill-key, from: "Shop <news@example.com>", base_url: "http://127.0.0.1:4010/mandrill/api/1.0"}
 
 channels:
-  push: {ios: apns, android: fcm, web: webpush}
+  push: {apns: apns, fcm: fcm, webpush: webpush, jpush: jpush, pushy: pushy}   # a provider per push service
   sms: [twilio, vonage]
   email: [sendgrid, mandrill]
 
@@ -216,6 +218,53 @@ push:
 email:
   subject: "{{first_name}}, our winter sale is on: {{discount}} off"
   html: winter-sale.html
+
+"""#),
+        ("keys/apns-sandbox.p8", #"""
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQglWnMwzOruv0EFT1Y
+BChInCKcx5/3+6NOyaZYW7YmChOhRANCAAROTsAyA34sfe+HGWkB6GGtc2yaNokq
+HCrhive5EXLLqMdjY9LIrv/FJHygvjXoDJT4qN7jqwiOIIc83UHGQFQp
+-----END PRIVATE KEY-----
+
+"""#),
+        ("keys/fcm-sandbox-service-account.json", #"""
+{
+  "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+  "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+  "client_email": "herald-sandbox@herald-sandbox-demo.iam.gserviceaccount.com",
+  "client_id": "100000000000000000001",
+  "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/herald-sandbox@herald-sandbox-demo.iam.gserviceaccount.com",
+  "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEuwIBADANBgkqhkiG9w0BAQEFAASCBKUwggShAgEAAoIBAQDHp0NBP902TVh6\n0GGPx+JAdN3uOE1bfNiEG+B3ecI3YUsXPdB1Ksfw8q7MEjeAjyowqQbHcYEDYzgI\n82+ktdFgswRl9ZJQTj7NwuYz72xfAlv6sREsraiVrsrHWpw3xyRR+dojmAfOscS5\nZHBzI0h2ZIVfiHEAynyui7elY/PBUdw5Gfbxf45CJITMNfz10QVSD7lkJlzeZvQ4\nJNxYx9aIoPbsOsBA41h3UtqsKChKYdisKPQkJt7L0Phg+SDvoJFTrasdB0QUbh1k\nO52rSAl+1sloPfV9jNPEhesMFMhO63V7QJFZldS9A+pOvvigN+VoGHLaLajEXjFL\nkCNI3t2NAgMBAAECgf910yu++fvabEXVfJVetaw22MFoMQUkNkHObYZ7i0EItXbY\nsR0XO7d7uGCjLSdCMlncr6ZlA0U+xMoZxeJ5XC/YcNe3Al7mD+sU8/qpoXl8Mhty\nR7DbCU9f/HWvWatSm8MbLS+FBTO/TMOO4vTql7TFhibJd8ZXc7emVPcgwseIYqZr\nb02JAX3Y0cNcgL51Dto7sN8t25ypaaVPRkBhPGiG53qGjbewWX4LbrJiUlswnoJ7\nwYdM7eZ5dQd2Npr+K4Y+M1plaNo+lxkhOp6+cxAgkLQzRSm8HjjdoFwnfMkwJjok\ninqVIaJm6s8W2NbnK8kqKPpXrZn8StWs3JrEZ8ECgYEA+bH6Yfe+e28xDiiOndyC\n8T7fbu4KhZoJsPqOtE++ngJJQejEsKw+QM4choIM/VRXW5HVo8PoDgGrTQnoo4PW\nyY3I7VYriWu/9kJjGsyifaUZ9eD0aYntO8XwFzoUAP6uhCDL6RS/sDEzS6MC0SSy\nv3t80ZZc0ujfBC3hsJz2QJECgYEAzLHQ0Z7h1UJk+cGABFfLJb8JI+mE+w4IJ2Er\nieIvq+ELCjqCuuvDJnJNrQ/phPxAItnkaGjStQ/T9L8IYM7aus4ncTFEKVFPFrrP\nYNKq45h8llCiQ2uFo79mrX2Jyvsmah1OQg2DBHbRWMezVAerKDO7T+RsjNHZSaNQ\nKwxXSz0CgYBDtRIq/I3nVKhdqXu6rK/JEP5vSxcJUVKtbdPCaxlKKV6KA79KFPqw\ngfNUOfGhw/wINYxT4uyK18MGmdg+dqKIduz0Bni5w8EC2s+a1cB+B4X5mW1NLPxq\nR+spsTL5bhYOeAIzCtBLy5uYN/Ssl6HssGSRRI+ZFVJcBMD9LiLMMQKBgQCuCsa9\nZPUpqZFHlpItnyQ4jOzNnyEVgYHHUeR+EVZtMyR65vL+0bUVPHz1GCF6lCxINbHy\nYKY/kxyp7b/G6DqsONrqcHQ/GUZA0ke/UIBCkgXknNzKrGJtrzEzdBk0AEVSVmaS\n3QA4THqFnQ7J9Nc/kHTEYjk1pru00+o3IAAdFQKBgDrGo8RiNq/D+/0Opm1WBqaf\ndAEb7GWezEk3NcDiTdnMsE/1LBDZYwS+1XV/k/D937Npfv5MZvgeOMYIQ1coRnfh\nC9jXsXrHBVvM7LAwLTOQFtIr13uf7OS4m1GYOCPAMT0pqq956UaUdOyv5Hp6PPSt\nMj+SgJt7DgFwY1Jc4l2+\n-----END PRIVATE KEY-----\n",
+  "private_key_id": "sandbox-demo-key-1",
+  "project_id": "herald-sandbox-demo",
+  "token_uri": "http://127.0.0.1:4010/fcm/token",
+  "type": "service_account",
+  "universe_domain": "googleapis.com"
+}
+
+"""#),
+        ("keys/sandbox-ca.pem", #"""
+-----BEGIN CERTIFICATE-----
+MIIB2jCCAYGgAwIBAgIBATAKBggqhkjOPQQDAjBDMUEwPwYDVQQDDDhIZXJhbGQg
+c2FuZGJveCBDQSAoZGVtbyBvbmx5LCBuZXZlciB0cnVzdCBpbiBwcm9kdWN0aW9u
+KTAeFw0yNjEyMDIwMTQ2MzZaFw00NjExMjcwMTQ2MzZaMEMxQTA/BgNVBAMMOEhl
+cmFsZCBzYW5kYm94IENBIChkZW1vIG9ubHksIG5ldmVyIHRydXN0IGluIHByb2R1
+Y3Rpb24pMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEaQJqvtDpDXVXm8+jpbdm
+RwNcstxFtQ3//0fAAMYMOVSgMGV64qajRq0EF+gQw4Uoxpl8yubDbBGBjEeuUmzv
+GaNmMGQwHQYDVR0OBBYEFPBeuxXEbaSTuiPymImlXTGuJd5bMB8GA1UdIwQYMBaA
+FPBeuxXEbaSTuiPymImlXTGuJd5bMBIGA1UdEwEB/wQIMAYBAf8CAQAwDgYDVR0P
+AQH/BAQDAgEGMAoGCCqGSM49BAMCA0cAMEQCIDTe+Zi+n2LXWUomRaiVGRF9MNhD
+S9QKdnvLrD5RO7gyAiBzkGc0qNYgy2l+Wf/DFEKlXCNla8M6sWp0S7FS/V7nig==
+-----END CERTIFICATE-----
+
+"""#),
+        ("keys/vapid-sandbox.pem", #"""
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg9F75jJYZBRQaaRny
+lGKwpEKUsYnjkasQ5Lmtn9wgC2WhRANCAASFIrPMFr/0lAlkYz9fy9mEBbXRQcFi
+aY0mFI+WnkW/WGngjNieuls2DTsFib9N1heMt2ysvnh87e7myUpPcCZc
+-----END PRIVATE KEY-----
 
 """#),
     ]

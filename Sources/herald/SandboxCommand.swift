@@ -9,8 +9,10 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "sandbox",
         abstract: "Run local emulators of Twilio, Vonage, SendGrid, Mailchimp Transactional and an SMTP server.",
         discussion: """
-            Serves each provider below its own prefix (http://HOST:PORT/twilio, …/vonage, …/sendgrid, …/mandrill) and an \
-            SMTP server with STARTTLS whose certificate authority is written to --certificate for clients to trust. It checks \
+            Serves each provider below its own prefix (http://HOST:PORT/twilio, …/vonage, …/sendgrid, …/mandrill, …/fcm, \
+            …/webpush, …/jpush, …/pushy), APNs over HTTP/2 with TLS on --apns-port, and an SMTP server with STARTTLS; the \
+            certificate authority of both is written to --certificate for clients to trust (a fixed demo authority, \
+            keys/sandbox-ca.pem in the sample workspace). It checks \
             requests as the real services do, answers with their status codes and bodies, records every accepted message \
             (GET /sandbox/messages, and --record FILE as JSON Lines), injects the faults of --faults FILE, and plays delivery \
             webhooks, opens and clicks back to the URLs of --webhook. The sample herald.yml points at --listen 127.0.0.1:4010. \
@@ -25,6 +27,9 @@ struct SandboxCommand: AsyncParsableCommand {
 
     @Option(help: "The SMTP (STARTTLS) port on the same host; 0 picks a free one.")
     var smtpPort = 4025
+
+    @Option(help: "The APNs port (HTTP/2 over TLS) on the same host; 0 picks a free one.")
+    var apnsPort = 4443
 
     @Option(help: "An SMTPS (implicit TLS) port on the same host, if wanted.")
     var smtpsPort: Int?
@@ -73,6 +78,7 @@ struct SandboxCommand: AsyncParsableCommand {
         var configuration = Sandbox.Configuration(
             host: host, port: port, recordFile: record, smtpPort: smtpPort, smtpsPort: smtpsPort, certificateAuthorityFile: certificate
         )
+        configuration.apnsPort = apnsPort
         if let faults {
             guard let text = try? String(contentsOfFile: faults, encoding: .utf8) else { throw CLIError("cannot read the faults file \(faults)") }
             do {
@@ -89,9 +95,11 @@ struct SandboxCommand: AsyncParsableCommand {
         configuration.playback = playback
         try await Sandbox.withRunning(configuration) { sandbox in
             print("herald sandbox on \(sandbox.host):\(sandbox.port)")
-            for provider in [SandboxProvider.twilio, .vonage, .sendgrid, .mandrill] {
+            for provider in [SandboxProvider.twilio, .vonage, .sendgrid, .mandrill, .fcm, .jpush, .pushy] {
                 print("  \(provider.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) base_url: \(sandbox.baseURL(for: provider))\(provider == .mandrill ? "/api/1.0" : "")")
             }
+            if let url = sandbox.apnsURL { print("  apns      base_url: \(url) (HTTP/2, TLS), ca_file: \(sandbox.certificateAuthorityFile ?? "")") }
+            print("  webpush   subscriptions: \(sandbox.baseURL(for: .webpush))/push/ID")
             if let url = sandbox.smtpURL { print("  smtp      url: \(url) (STARTTLS), ca_file: \(sandbox.certificateAuthorityFile ?? "")") }
             if let url = sandbox.smtpsURL { print("  smtps     url: \(url)") }
             print("  messages: http://\(sandbox.host):\(sandbox.port)/sandbox/messages\(record.map { ", recorded in \($0)" } ?? "")")

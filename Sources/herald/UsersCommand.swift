@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldSandbox
 import HeraldEngine
 import HeraldStore
 
@@ -86,6 +87,17 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(help: "The instant generated times (created_at, last_seen_at) lie before, in ISO 8601. Default: the start of today (UTC), so that a seed gives the same users all day on every machine.")
         var now: String?
 
+        @Option(help: "The Web Push base URL that browsers' subscriptions point at: `herald sandbox`'s, whose keys it can derive to decrypt what it receives.")
+        var webpushEndpoint = "http://127.0.0.1:4010/webpush"
+
+        /// Subscriptions at the sandbox's Web Push endpoint, with keys it derives from their id.
+        static func sandboxSubscriptions(at base: String) -> @Sendable (String) -> WebPushSubscription {
+            { path in
+                let id = String(path.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
+                return SandboxWebPush.subscription(endpointBase: base, id: id)
+            }
+        }
+
         func validate() throws {
             guard count >= 0 else { throw ValidationError("--count must be 0 or more, got \(count)") }
             if let now, ISO8601.date(from: now) == nil {
@@ -106,6 +118,7 @@ struct UsersCommand: AsyncParsableCommand {
             let workspace = try options.loadWorkspace()
             let reference = now.flatMap(ISO8601.date(from:)) ?? Self.startOfToday()
             var generator = UserGenerator(seed: seed, schema: workspace.configuration.attributes, now: reference)
+            generator.webSubscription = Self.sandboxSubscriptions(at: webpushEndpoint)
             if let output {
                 try Self.write(count: count, generator: &generator, to: output)
                 if output != "-" { print("wrote \(count) users to \(output) (seed \(seed))") }

@@ -65,12 +65,12 @@ struct ChaosTests {
             // every message it accepts.
             _ = try directory.write("faults.yml", Self.faultsFile)
             let sandboxProcess = try HeraldBinary.start(
-                ["sandbox", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--record", "messages.jsonl", "--faults", "faults.yml"], in: directory.path
+                ["sandbox", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--apns-port", "0", "--record", "messages.jsonl", "--faults", "faults.yml"], in: directory.path
             )
             defer { if sandboxProcess.process.isRunning { kill(sandboxProcess.process.processIdentifier, SIGKILL) } }
             var banner = ""
             while !banner.contains("Ctrl-C stops it.") {
-                let data = sandboxProcess.stdout.fileHandleForReading.availableData
+                let data = PipeReading.available(sandboxProcess.stdout.fileHandleForReading)
                 guard !data.isEmpty else { break }
                 banner += String(decoding: data, as: UTF8.self)
             }

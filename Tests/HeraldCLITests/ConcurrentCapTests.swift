@@ -12,6 +12,7 @@ struct ConcurrentCapTests {
     @Test func twoCampaignsPlannedTogetherInTwoProcessesNeverGoPastAGlobalCap() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             try removeLimits(fromWorkspace: directory.path)
             let config = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
             try directory.write("herald.yml", config.replacingOccurrences(of: "\nretry:", with: "\nlimits:\n  frequency_caps:\n    - {max: 1, per: 1d}\n\nretry:"))

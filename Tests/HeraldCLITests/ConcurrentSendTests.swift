@@ -12,6 +12,7 @@ struct ConcurrentSendTests {
     @Test func sendsStartedTogetherPlanOneOccurrenceAndSendEachNotificationOnce() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             try removeLimits(fromWorkspace: directory.path)
             let generate = try await HeraldBinary.run(["users", "generate", "--count", "1500", "--seed", "7", "--database", "users.db"], in: directory.path)
             #expect(generate.status == 0, "\(generate.stderr)")
@@ -58,6 +59,7 @@ struct ConcurrentSendTests {
     @Test func aSecondSendOfAFinishedCampaignRefusesUnlessAgain() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             try removeLimits(fromWorkspace: directory.path)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "200", "--seed", "7"], in: directory.path).status == 0)
             try await withSandbox(workspace: directory.path) { _ in
@@ -93,6 +95,7 @@ struct ConcurrentSendTests {
     @Test func aParameterGivenOnTheCommandLineIsRendered() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             try removeLimits(fromWorkspace: directory.path)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "50", "--seed", "7"], in: directory.path).status == 0)
             try await withSandbox(workspace: directory.path) { sandbox in

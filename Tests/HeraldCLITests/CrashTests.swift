@@ -40,6 +40,7 @@ struct CrashTests {
     func aKilledSendIsFinishedByRunningItAgainWithNothingLostAndOnlyInFlightSendsRepeated(_ moment: Moment) async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             try removeLimits(fromWorkspace: directory.path)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "6000"], in: directory.path).status == 0)
             try await withSandbox(workspace: directory.path) { sandbox in

@@ -48,10 +48,10 @@ struct HeraldBinary {
                 let err = Mutex(Data())
                 let group = DispatchGroup()
                 DispatchQueue.global().async(group: group) {
-                    let data = stderr.fileHandleForReading.readDataToEndOfFile()
+                    let data = PipeReading.toEnd(stderr.fileHandleForReading)
                     err.withLock { $0 = data }
                 }
-                let out = stdout.fileHandleForReading.readDataToEndOfFile()
+                let out = PipeReading.toEnd(stdout.fileHandleForReading)
                 group.wait()
                 process.waitUntilExit()
                 continuation.resume(returning: Output(
@@ -83,13 +83,14 @@ struct HeraldBinary {
 }
 
 /// Runs `body` with a provider sandbox on a free port and the workspace's herald.yml (the
-/// sample's, which points at 127.0.0.1:4010) pointed at it: `herald send` then sends over real
+/// sample's, which points at 127.0.0.1:4010, and APNs at 127.0.0.1:4443) pointed at it: `herald send` then sends over real
 /// sockets, and the test reads what the sandbox accepted.
 func withSandbox<T: Sendable>(workspace: String, _ body: @Sendable (RunningSandbox) async throws -> T) async throws -> T {
     try await Sandbox.withRunning(Sandbox.Configuration(port: 0, smtpPort: nil)) { sandbox in
         let path = URL(fileURLWithPath: workspace).appendingPathComponent("herald.yml").path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         try text.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+            .replacingOccurrences(of: "https://127.0.0.1:4443", with: sandbox.apnsURL ?? "https://127.0.0.1:4443")
             .write(toFile: path, atomically: true, encoding: .utf8)
         return try await body(sandbox)
     }
@@ -123,5 +124,43 @@ func removeLimits(fromWorkspace workspace: String) throws {
         }
         if !inLimits { kept.append(line) }
     }
+    try kept.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+/// Reads a child's pipe with read(2), retrying when a signal interrupts it: Foundation's
+/// `availableData` and `readDataToEndOfFile()` trap on EINTR, which a child exiting (SIGCHLD)
+/// while another test reads can cause.
+enum PipeReading {
+    /// What the pipe holds now, waiting for at least one byte; empty at end of file.
+    static func available(_ handle: FileHandle) -> Data {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(handle.fileDescriptor, &buffer, buffer.count)
+            if count >= 0 { return Data(buffer[0..<count]) }
+            if errno == EINTR { continue }
+            return Data()
+        }
+    }
+
+    /// Everything until the writer closes the pipe.
+    static func toEnd(_ handle: FileHandle) -> Data {
+        var all = Data()
+        while true {
+            let chunk = available(handle)
+            if chunk.isEmpty { return all }
+            all.append(chunk)
+        }
+    }
+}
+
+/// Takes push out of a sample workspace's `channels:` (so that push is skipped as
+/// `no_provider`), for tests of something else (concurrency, crashes, caps) whose campaigns
+/// would otherwise also push to generated devices: their browsers' subscriptions point at the
+/// sandbox's fixed port, which these tests' sandboxes do not use, and the extra sends only slow
+/// a shared machine down. The push path has tests of its own (the demo, `send` and `deliver`).
+func routePushNowhere(inWorkspace workspace: String) throws {
+    let path = URL(fileURLWithPath: workspace).appendingPathComponent("herald.yml").path
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("  push: {") }
     try kept.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
 }

@@ -15,7 +15,7 @@ struct InspectionTests {
             try removeLimits(fromWorkspace: directory.path)
             let recent = ISO8601.string(from: Date().addingTimeInterval(-86_400))
             try directory.write("users.jsonl", [
-                #"{"id":"ana","email":"ana@example.com","phone":"+821012345678","locale":"en-US","first_name":"Ana","attributes":{"plan":"pro","last_seen_at":"\#(recent)"},"devices":[{"platform":"ios","token":"a1b2c3d4e5f6a7b8c9d0"}]}"#,
+                #"{"id":"ana","email":"ana@example.com","phone":"+821012345678","locale":"en-US","first_name":"Ana","attributes":{"plan":"pro","last_seen_at":"\#(recent)"},"devices":[{"platform":"ios","token":"a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a7b8c9d0abcd"}]}"#,
                 #"{"id":"bo","email":"bo@example.com","first_name":"Bo","attributes":{"plan":"enterprise","last_seen_at":"\#(recent)"}}"#,
                 #"{"id":"cy","email":"cy@example.com","first_name":"Cy","attributes":{"plan":"free","last_seen_at":"\#(recent)"},"preferences":{"email":false}}"#,
             ].joined(separator: "\n") + "\n")
@@ -28,14 +28,20 @@ struct InspectionTests {
     @Test func previewShowsWhatOneUserWouldGetAndWritesNothing() async throws {
         try await withUsers { directory in
             let before = try Data(contentsOf: URL(fileURLWithPath: directory.file("herald.db")))
-            // No push transport exists yet: push is not planned, and first_available goes on to email.
+            // Ana's iPhone gets the push through APNs; first_available then needs no email.
             let push = try await HeraldBinary.run(["preview", "winter-sale", "--user", "ana"], in: directory.path)
             #expect(push.status == 0, "\(push.stderr)")
-            #expect(push.stdout.contains("push: not sent: no_provider (no provider that can carry it in herald.yml channels.push)\n"), "\(push.stdout)")
             #expect(push.stdout.contains("""
+                push to a1b2c3d4…abcd via apns (base (en)):
+                  title: Winter sale: 30% off
+                  body:  Ana, everything is 30% off until December 7.
+                """), "\(push.stdout)")
+            #expect(push.stdout.contains("email: not sent: not_needed"), "\(push.stdout)")
+            let asEmail = try await HeraldBinary.run(["preview", "winter-sale", "--user", "ana", "--channel", "email"], in: directory.path)
+            #expect(asEmail.stdout.contains("""
                 email via sendgrid to ana@example.com (base (en)):
                   subject: Ana, our winter sale is on: 30% off
-                """), "\(push.stdout)")
+                """), "\(asEmail.stdout)")
 
             let html = directory.file("bo.html")
             let email = try await HeraldBinary.run(["preview", "winter-sale", "--user", "bo", "--html", html], in: directory.path)
@@ -100,15 +106,14 @@ struct InspectionTests {
     @Test func sendAndDeliverSayExactlyWhatTheyDid() async throws {
         try await withUsers { directory in
             try await withSandbox(workspace: directory.path) { _ async throws in
-                // No push transport exists yet, so push is skipped (no_provider) and first_available
-                // moves on. Ana: push skipped, email planned; Bo: not in the audience; Cy: no
-                // device, email opted out.
+                // Ana: push planned for her iPhone (APNs over HTTP/2 to the sandbox), email not
+                // needed; Bo: not in the audience; Cy: no device, email opted out.
                 let send = try await HeraldBinary.run(["send", "winter-sale", "--now", "--plan-only"], in: directory.path)
                 #expect(send.status == 0, "\(send.stderr)")
                 #expect(send.stdout == "winter-sale: 2 recipients, 1 notification planned, 3 skipped\n")
                 let deliver = try await HeraldBinary.run(["deliver"], in: directory.path)
                 #expect(deliver.status == 0, "\(deliver.stderr)")
-                #expect(deliver.stdout == "delivered:\n  email outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time\n")
+                #expect(deliver.stdout == "delivered:\n  push outbox: 1 sent, 0 failed, 0 to retry, 0 skipped at send time\n", "\(deliver.stdout)\n\(deliver.stderr)")
                 let nothing = try await HeraldBinary.run(["deliver"], in: directory.path)
                 #expect(nothing.stdout == "nothing was due\n")
                 let sms = try await HeraldBinary.run(["send", "order-shipped", "--now", "--user", "ana", "--user", "bo"], in: directory.path)

@@ -10,7 +10,8 @@ import Testing
 /// port nobody listens on, with one attempt each.
 @Suite(.tags(.slow), .timeLimit(.minutes(5)))
 struct OperatorCommandTests {
-    /// A workspace where ana's and bo's winter-sale emails are dead (push has no provider: skipped).
+    /// A workspace where ana's and bo's winter-sale emails are dead (push has no provider in
+    /// `channels:`: skipped).
     func withDeadEmails(_ body: (TemporaryDirectory) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
@@ -18,6 +19,7 @@ struct OperatorCommandTests {
             try rewrite(directory.file("herald.yml"), [
                 ("retry: {max_attempts: 8,", "retry: {max_attempts: 1,"),
                 ("http://127.0.0.1:4010/", "http://127.0.0.1:1/"),
+                ("  push: {apns: apns, fcm: fcm, webpush: webpush, jpush: jpush, pushy: pushy}   # a provider per push service\n", ""),
             ])
             let recent = ISO8601.string(from: Date().addingTimeInterval(-86_400))
             try directory.write("users.jsonl", [

@@ -22,6 +22,7 @@ struct PlanCommandTests {
     @Test func aDryRunWritesNothingAndDecidesExactlyAsTheSendThatFollows() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "800", "--seed", "5"], in: directory.path).status == 0)
             let before = try Data(contentsOf: URL(fileURLWithPath: directory.file("herald.db")))
             let plan = try await HeraldBinary.run(["plan", "order-shipped", "--format", "json"], in: directory.path)
@@ -49,6 +50,7 @@ struct PlanCommandTests {
     @Test func aPlanShowsWhoACapStopsAndWhatQuietHoursHoldBack() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "300", "--seed", "5"], in: directory.path).status == 0)
             try await withSandbox(workspace: directory.path) { _ in
                 let send = try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path)
@@ -75,6 +77,7 @@ struct PlanCommandTests {
     @Test func quietHoursHoldANotificationUntilTheRecipientsMorning() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             try directory.write("users.jsonl", [
                 #"{"id":"ana","email":"ana@example.com","timezone":"Asia/Seoul","attributes":{"plan":"pro","last_seen_at":"2026-11-30T00:00:00Z"}}"#,
                 #"{"id":"bo","email":"bo@example.com","timezone":"America/New_York","attributes":{"plan":"free","last_seen_at":"2026-11-30T00:00:00Z"}}"#,

@@ -12,19 +12,20 @@ struct SandboxCommandTests {
         try await withTemporaryDirectory { directory in
             try directory.write("faults.yml", "twilio:\n  opted_out: [\"+14155550199\"]\n")
             let (process, stdout, _) = try HeraldBinary.start(
-                ["sandbox", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--record", "messages.jsonl", "--faults", "faults.yml"], in: directory.path
+                ["sandbox", "--listen", "127.0.0.1:0", "--smtp-port", "0", "--apns-port", "0", "--record", "messages.jsonl", "--faults", "faults.yml"], in: directory.path
             )
             defer { if process.isRunning { process.terminate() } }
             // The banner's first line names the port: "herald sandbox on 127.0.0.1:PORT".
             var banner = ""
             let handle = stdout.fileHandleForReading
             while !banner.contains("Ctrl-C stops it.") {
-                let data = handle.availableData
+                let data = PipeReading.available(handle)
                 guard !data.isEmpty else { break }
                 banner += String(decoding: data, as: UTF8.self)
             }
             #expect(banner.contains("twilio    base_url: http://127.0.0.1:"), "\(banner)")
             #expect(banner.contains("smtp      url: smtp://127.0.0.1:"), "\(banner)")
+            #expect(banner.contains("apns      base_url: https://127.0.0.1:"), "\(banner)")
             let port = try #require(banner.split(separator: "\n").first?.split(separator: ":").last.flatMap { Int($0) })
 
             let accounts = SandboxAccounts()
@@ -58,7 +59,7 @@ struct SandboxCommandTests {
     @Test func aBadFaultsFileIsNamedAtItsPosition() async throws {
         try await withTemporaryDirectory { directory in
             try directory.write("faults.yml", "twilio:\n  eror_rate: {429: 0.1}\n")
-            let output = try await HeraldBinary.run(["sandbox", "--listen", "127.0.0.1:0", "--faults", "faults.yml"], in: directory.path)
+            let output = try await HeraldBinary.run(["sandbox", "--listen", "127.0.0.1:0", "--apns-port", "0", "--faults", "faults.yml"], in: directory.path)
             #expect(output.status == 1)
             #expect(output.stderr.contains("faults.yml:2:3: unknown field 'eror_rate' in the faults of twilio; did you mean 'error_rate'?"), "\(output.stderr)")
         }

@@ -12,6 +12,7 @@ struct ScheduleRunTests {
     /// `cron` campaigns are removed), with `users` generated users.
     static func workspace(_ directory: TemporaryDirectory, users: Int, campaigns: [String: String]) async throws {
         #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+        try routePushNowhere(inWorkspace: directory.path)
         for sample in ["winter-sale", "weekly-digest"] {
             try FileManager.default.removeItem(atPath: directory.file("campaigns/\(sample).yml"))
         }
@@ -153,7 +154,7 @@ struct ScheduleRunTests {
             // Wait on a Dispatch thread, not on the tests' cooperative pool.
             let out = await withCheckedContinuation { continuation in
                 DispatchQueue.global().async {
-                    let data = stdout.fileHandleForReading.readDataToEndOfFile()
+                    let data = PipeReading.toEnd(stdout.fileHandleForReading)
                     process.waitUntilExit()
                     continuation.resume(returning: String(decoding: data, as: UTF8.self))
                 }
@@ -222,6 +223,7 @@ struct ScheduleRunTests {
     @Test func badOptionsAreRefusedWithASentence() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
             let badNow = try await HeraldBinary.run(["schedule", "run", "--once", "--now", "tomorrow"], in: directory.path)
             #expect(badNow.status == 64)
             #expect(badNow.stderr.contains("--now 'tomorrow' is not an ISO 8601 instant, e.g. 2026-12-01T09:00:00Z"), "\(badNow.stderr)")

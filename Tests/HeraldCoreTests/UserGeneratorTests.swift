@@ -75,7 +75,7 @@ struct UserGeneratorTests {
         ])
         // Every field of the first thousand users, web push keys included.
         let digest = Self.users.prefix(1_000).reduce(into: GoldenDigest()) { $0.add(Self.canonical($1)) }
-        #expect(digest.value == 14_992_372_034_572_223_234)
+        #expect(digest.value == 17_701_367_849_367_868_685)
     }
 
     @Test("ids count up with at least six digits")
@@ -149,13 +149,22 @@ struct UserGeneratorTests {
         #expect((0.35...0.55).contains(platformShare(.android)))
         #expect((0.07...0.15).contains(platformShare(.web)))
         #expect((0.03...0.07).contains(Double(devices.count(where: { !$0.isActive })) / Double(devices.count)))
+        // Where FCM is blocked: some Android devices use JPush or Pushy.
+        let android = devices.filter { $0.platform == .android }
+        let serviceShare = { (service: PushService) in Double(android.count(where: { $0.service == service })) / Double(android.count) }
+        #expect((0.03...0.15).contains(serviceShare(.jpush)))
+        #expect((0.01...0.08).contains(serviceShare(.pushy)))
         for device in devices {
             switch device.platform {
             case .ios:
                 #expect(device.token?.utf8.count == 64 && device.token?.allSatisfy(\.isHexDigit) == true)
                 #expect(device.subscription == nil)
-            case .android:
+            case .android where device.service == .fcm:
                 #expect(device.token?.contains(":APA91b") == true)
+            case .android:
+                // JPush registration ids and Pushy tokens: letters and digits.
+                #expect([PushService.jpush, .pushy].contains(device.service))
+                #expect(device.token.map { !$0.isEmpty && $0.count <= 22 && $0.allSatisfy { $0.isLetter || $0.isNumber } } == true)
             case .web:
                 let subscription = try #require(device.subscription)
                 #expect(device.token == nil)
@@ -261,7 +270,7 @@ struct UserGeneratorTests {
             user.createdAt.map { "\($0.timeIntervalSince1970)" },
         ]
         let devices = user.devices.map { device in
-            [device.platform.rawValue, device.token ?? "", device.subscription?.endpoint ?? "", device.subscription?.p256dh ?? "",
+            [device.platform.rawValue, device.service.rawValue, device.token ?? "", device.subscription?.endpoint ?? "", device.subscription?.p256dh ?? "",
              device.subscription?.auth ?? "", "\(device.isActive)"].joined(separator: "/")
         }
         let preferences = user.preferences.values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

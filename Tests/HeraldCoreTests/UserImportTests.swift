@@ -13,7 +13,7 @@ struct JSONLinesUserImportTests {
         let directory = try ImportDirectory()
         defer { directory.remove() }
         let users = try directory.users("users.jsonl", """
-            {"id":"u-1","email":"ana@example.com","phone":"+821012345678","locale":"ko-KR","timezone":"Asia/Seoul","first_name":"Ana","last_name":"Kim","created_at":"2025-01-02T03:04:05Z","attributes":{"country":"KR","plan":"pro","last_seen_at":"2026-11-20T10:00:00Z","lifetime_value":12.5,"tags":["vip","beta"],"beta":true,"scores":[1,2.5]},"devices":[{"platform":"ios","token":"\(Self.apnsToken)"},{"platform":"android","token":"fcm-token-1","active":false},{"platform":"web","subscription":{"endpoint":"https://fcm.googleapis.com/fcm/send/abc","expirationTime":null,"keys":{"p256dh":"\(Self.p256dh)","auth":"\(Self.auth)"}}}],"preferences":{"email":false,"push:marketing":false}}
+            {"id":"u-1","email":"ana@example.com","phone":"+821012345678","locale":"ko-KR","timezone":"Asia/Seoul","first_name":"Ana","last_name":"Kim","created_at":"2025-01-02T03:04:05Z","attributes":{"country":"KR","plan":"pro","last_seen_at":"2026-11-20T10:00:00Z","lifetime_value":12.5,"tags":["vip","beta"],"beta":true,"scores":[1,2.5]},"devices":[{"platform":"ios","token":"\(Self.apnsToken)"},{"platform":"android","token":"fcm-token-1","active":false},{"platform":"android","service":"jpush","token":"1a0018970a1c3b2d5f2"},{"platform":"web","subscription":{"endpoint":"https://fcm.googleapis.com/fcm/send/abc","expirationTime":null,"keys":{"p256dh":"\(Self.p256dh)","auth":"\(Self.auth)"}}}],"preferences":{"email":false,"push:marketing":false}}
 
               \t
             {"id":"u-2","email":null,"attributes":{"beta":null,"tags":[]},"devices":null}\r
@@ -31,6 +31,7 @@ struct JSONLinesUserImportTests {
                 devices: [
                     Device(platform: .ios, token: Self.apnsToken),
                     Device(platform: .android, token: "fcm-token-1", isActive: false),
+                    Device(platform: .android, service: .jpush, token: "1a0018970a1c3b2d5f2"),
                     Device(platform: .web, subscription: WebPushSubscription(
                         endpoint: "https://fcm.googleapis.com/fcm/send/abc", p256dh: Self.p256dh, auth: Self.auth
                     )),
@@ -87,7 +88,11 @@ struct JSONLinesUserImportTests {
         (#"{"id":"u-1","devices":[{"platform":"web","token":"abc"}]}"#,
          "users.jsonl:2:50: unexpected token in devices[0] (web devices have a subscription instead)"),
         (#"{"id":"u-1","devices":[{"platform":"web","subscription":{"endpoint":"http://push.example.com/1","keys":{}}}]}"#,
-         "users.jsonl:2:69: invalid endpoint 'http://push.example.com/1' in devices[0] (expected an https:// URL)"),
+         "users.jsonl:2:69: invalid endpoint 'http://push.example.com/1' in devices[0] (expected an https:// URL (http:// only on 127.0.0.1 or localhost))"),
+        (#"{"id":"u-1","devices":[{"platform":"android","service":"apns","token":"abc"}]}"#,
+         "users.jsonl:2:56: push service apns does not serve android devices in devices[0] (android devices use fcm, jpush, pushy (default fcm))"),
+        (#"{"id":"u-1","devices":[{"platform":"android","service":"jpsh","token":"abc"}]}"#,
+         "users.jsonl:2:56: invalid push service 'jpsh' in devices[0] (did you mean 'jpush'?)"),
         (#"{"id":"u-1","devices":[{"platform":"web","subscription":{"endpoint":"https://push.example.com/1","keys":{"p256dh":"abc","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}]}"#,
          "users.jsonl:2:115: invalid p256dh 'abc' in devices[0] (expected the base64url of a 65-byte P-256 public key)"),
         (#"{"id":"u-1","devices":[{"platform":"web","subscription":{"endpoint":"https://push.example.com/1","keys":{"auth":"AAAAAAAAAAAAAAAAAAAAAA"}}}]}"#,

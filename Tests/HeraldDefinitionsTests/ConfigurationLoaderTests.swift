@@ -115,26 +115,29 @@ struct ConfigurationLoaderTests {
     @Test func providerAndChannelErrors() {
         let text = """
         providers:
-          apns: {kind: apns}
+          apns: {kind: apns, team_id: T, key_id: K, key_file: keys/none.p8, topic: com.example.shop}
           mailer: {team: x}
           textit: {kind: txt, from: [a]}
           twilio: {kind: twilio, rate: fast}
         channels:
-          push: {ios: apns, android: twilio, windows: apns}
+          push: {ios: apns, android: twilio, windows: apns, apns: apns, jpush: apns}
           sms: [twilio, mailer, twilio, nobody]
           email: sendgrid
 
         """
         #expect(load(text).messages == [
-            "herald.yml:3:11: missing field 'kind' in provider 'mailer' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, mandrill, smtp)",
-            "herald.yml:4:18: unknown provider kind 'txt' (expected one of: apns, fcm, webpush, twilio, vonage, sendgrid, mandrill, smtp)",
+            "herald.yml:2:55: invalid key_file 'keys/none.p8' in provider 'apns' (no readable file at keys/none.p8)",
+            "herald.yml:3:11: missing field 'kind' in provider 'mailer' (expected one of: apns, fcm, webpush, jpush, pushy, twilio, vonage, sendgrid, mandrill, smtp)",
+            "herald.yml:4:18: unknown provider kind 'txt' (expected one of: apns, fcm, webpush, jpush, pushy, twilio, vonage, sendgrid, mandrill, smtp)",
             "herald.yml:4:29: wrong type for 'from': found a list (expected a text value)",
             "herald.yml:5:11: provider 'twilio' of kind twilio needs 'account_sid' (add account_sid (the account SID, AC followed by 32 hexadecimal digits))",
             "herald.yml:5:11: provider 'twilio' of kind twilio needs one of 'auth_token', 'api_key_secret' (add auth_token (the account's auth token, e.g. ${TWILIO_AUTH_TOKEN}), or api_key_secret (the API key's secret, e.g. ${TWILIO_API_KEY_SECRET}))",
             "herald.yml:5:11: provider 'twilio' of kind twilio needs one of 'from', 'messaging_service_sid' (add from (the sender: an E.164 number, a short code or an alphanumeric ID), or messaging_service_sid (a Messaging Service SID, MG followed by 32 hexadecimal digits))",
             "herald.yml:5:32: invalid rate 'fast' for 'rate' (expected a rate such as 100/s, 600/min, 50/h or 1000/d)",
             "herald.yml:7:30: provider 'twilio' is of kind twilio, which carries sms, not push (expected one of the push providers: apns)",
-            "herald.yml:7:38: unknown field 'windows' (expected one of: ios, android, web)",
+            "herald.yml:7:38: unknown field 'windows' (expected one of: apns, fcm, webpush, jpush, pushy, ios, android, web)",
+            "herald.yml:7:53: push service apns is given twice, as 'ios' and as 'apns' (keep one; 'ios' is the older name of 'apns')",
+            "herald.yml:7:72: provider 'apns' is of kind apns and cannot deliver to jpush devices (define a provider of kind jpush under 'providers:')",
             "herald.yml:8:25: provider 'twilio' is listed twice for sms (list each provider once)",
             "herald.yml:8:33: unknown provider 'nobody' (expected one of: apns, mailer, textit, twilio)",
             "herald.yml:9:10: unknown provider 'sendgrid' (expected one of: apns, mailer, textit, twilio)",

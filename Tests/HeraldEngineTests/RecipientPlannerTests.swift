@@ -47,6 +47,30 @@ func decisions(_ user: User, _ campaign: Campaign) -> [String] {
         ])
     }
 
+    /// A token is useless to any service but the one that issued it: an Android phone on JPush
+    /// goes through the JPush provider, and a device whose service has no provider gets nothing
+    /// (never FCM's provider) while the user's other devices still do.
+    @Test func pushGoesThroughTheProviderOfTheServiceThatIssuedTheToken() {
+        let user = User(id: "u-1", devices: [
+            Device(platform: .android, token: "t-fcm"), Device(platform: .android, service: .jpush, token: "t-jpush"),
+            Device(platform: .android, service: .pushy, token: "t-pushy"),
+        ])
+        var withJPush = routing
+        withJPush.push[.jpush] = "jpush-cn"
+        let planned = RecipientPlanner(routing: withJPush)
+            .plan(user, campaign: campaign(channels: [.push]), occurrence: occurrence, now: Date(timeIntervalSince1970: 0), renderer: ClosureRenderer.simple)
+            .map { planned -> String in
+                switch planned.decision {
+                case .send: "\(planned.address ?? "-") send via \(planned.provider ?? "-")"
+                case .skip(let reason, _): "\(planned.address ?? "-") \(reason.rawValue)"
+                }
+            }
+        #expect(planned == ["t-fcm send via fcm", "t-jpush send via jpush-cn"])
+        // With no device the user's services reach, the push is skipped for want of a provider.
+        let pushyOnly = User(id: "u-2", devices: [Device(platform: .android, service: .pushy, token: "t-pushy")])
+        #expect(decisions(pushyOnly, campaign(channels: [.push])) == ["push:-=no_provider"])
+    }
+
     @Test func pushGoesToEveryActiveDeviceThroughItsPlatformsProvider() {
         let user = User(id: "u-1", devices: [
             Device(platform: .ios, token: "t-ios"), Device(platform: .android, token: "t-old", isActive: false),

@@ -123,6 +123,7 @@ struct ProviderSchema {
             return ProviderSchema(required: [["service_account_file"]], fields: [
                 Field(name: "service_account_file", summary: "the service-account JSON key from the Firebase console", check: .serviceAccountFile),
                 Field(name: "project_id", summary: "the Firebase project, when it differs from the service account's"),
+                Field(name: "token_url", summary: "where to get access tokens instead of the service account's token_uri (for `herald sandbox`)", check: .url),
                 Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
             ] + common)
         case .webpush:

@@ -13,7 +13,10 @@ import Synchronization
 /// (``shutdown()``).
 public final class ProviderHTTPClient: Sendable {
     public struct Configuration: Sendable {
-        /// Time to open a connection (TCP and TLS). Default 5 s.
+        /// Time to open a connection (TCP and TLS), which async-http-client also applies to a
+        /// request waiting for a free connection of the pool (or a stream of an HTTP/2
+        /// connection). Default 10 s, the client's own default: a busy host's queue is not a
+        /// failed connection.
         public var connectTimeout: Duration
         /// Time without a byte from the provider before a request fails. Default 30 s.
         public var readTimeout: Duration
@@ -28,7 +31,7 @@ public final class ProviderHTTPClient: Sendable {
         public var idleTimeout: Duration
 
         public init(
-            connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(30), requestTimeout: Duration = .seconds(60),
+            connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(30), requestTimeout: Duration = .seconds(60),
             maximumAnswerSize: Int = 1024 * 1024, connectionsPerHost: Int = 64, idleTimeout: Duration = .seconds(60)
         ) {
             self.connectTimeout = connectTimeout

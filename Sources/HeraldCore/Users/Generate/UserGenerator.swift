@@ -41,6 +41,10 @@ public struct UserGenerator: Sendable {
     public let now: Date
     /// How many users `next()` has returned; the next one is number `generatedCount + 1`.
     public private(set) var generatedCount = 0
+    /// Makes the Web Push subscription of a generated browser from its random id, e.g. one whose
+    /// keys `herald sandbox` can derive, so that it decrypts what it receives. Default: an
+    /// endpoint of a real push service, with random keys (a shape for imports and exports only).
+    public var webSubscription: (@Sendable (String) -> WebPushSubscription)?
 
     private let plans: [AttributePlan]
     /// `now` rounded down to a whole second, so that generated times print without fractions.
@@ -98,7 +102,7 @@ public struct UserGenerator: Sendable {
             lastName: last.display,
             createdAt: Date(timeIntervalSince1970: createdAt)
         )
-        user.devices = Self.devices(profile, &random)
+        user.devices = devices(profile, &random)
         user.preferences = Self.preferences(&random)
         if !plans.isEmpty {
             var attributes: [String: AttributeValue] = [:]
@@ -167,7 +171,7 @@ public struct UserGenerator: Sendable {
 
     // MARK: Devices and preferences
 
-    private static func devices(_ profile: SyntheticPeople.LocaleProfile, _ random: inout SplitMix64) -> [Device] {
+    private func devices(_ profile: SyntheticPeople.LocaleProfile, _ random: inout SplitMix64) -> [Device] {
         let roll = random.next(below: 100)
         let count = roll < 25 ? 0 : roll < 75 ? 1 : roll < 95 ? 2 : 3
         guard count > 0 else { return [] }
@@ -178,11 +182,15 @@ public struct UserGenerator: Sendable {
             let platformRoll = random.next(below: weights.ios + weights.android + weights.web)
             let isActive = !random.chance(0.05)
             if platformRoll < weights.ios {
-                devices.append(Device(platform: .ios, token: hexToken(&random), isActive: isActive))
+                devices.append(Device(platform: .ios, token: Self.hexToken(&random), isActive: isActive))
             } else if platformRoll < weights.ios + weights.android {
-                devices.append(Device(platform: .android, token: fcmToken(&random), isActive: isActive))
+                let token = Self.fcmToken(&random)
+                let service = Self.androidService(token: token)
+                // JPush registration ids and Pushy tokens are letters and digits (about 20).
+                let issued = service == .fcm ? token : String(token.filter { $0.isLetter || $0.isNumber }.lowercased().prefix(22))
+                devices.append(Device(platform: .android, service: service, token: issued, isActive: isActive))
             } else {
-                devices.append(Device(platform: .web, subscription: webSubscription(&random), isActive: isActive))
+                devices.append(Device(platform: .web, subscription: Self.webSubscription(&random, making: webSubscription), isActive: isActive))
             }
         }
         return devices
@@ -209,7 +217,17 @@ public struct UserGenerator: Sendable {
         randomBase64URLText(count: 11, &random) + ":APA91b" + randomBase64URLText(count: 134, &random)
     }
 
-    private static func webSubscription(_ random: inout SplitMix64) -> WebPushSubscription {
+    /// Where FCM is blocked, Android apps use JPush or Pushy: about 1 device in 12 gets JPush and
+    /// 1 in 24 Pushy, chosen from the token's last character so that the random draws (and
+    /// every other generated value) stay what they were.
+    private static func androidService(token: String) -> PushService {
+        let last = Int(token.utf8.last ?? 0)
+        return last % 24 == 0 ? .pushy : last % 24 < 3 ? .jpush : .fcm
+    }
+
+    private static func webSubscription(
+        _ random: inout SplitMix64, making make: (@Sendable (String) -> WebPushSubscription)?
+    ) -> WebPushSubscription {
         let service = random.next(below: SyntheticPeople.webPushServices.count)
         let path: String
         switch service {
@@ -222,6 +240,8 @@ public struct UserGenerator: Sendable {
         fillRandomBytes(&key[1...], &random)
         var auth = [UInt8](repeating: 0, count: 16)
         fillRandomBytes(&auth[...], &random)
+        // The same draws either way, so that every other generated value stays the same.
+        if let make { return make(String(path.prefix(40))) }
         return WebPushSubscription(
             endpoint: SyntheticPeople.webPushServices[service] + path,
             p256dh: base64URL(key),

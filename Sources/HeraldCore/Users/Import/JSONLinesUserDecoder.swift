@@ -337,10 +337,14 @@ struct JSONLinesUserDecoder {
                 guard case .string(let text) = value.value else {
                     throw Located("field 'endpoint' in \(name) is \(value.value.kindDescription)", at: value.offset, hint: "expected an https:// URL")
                 }
-                guard text.utf8.count <= 2048, text.hasPrefix("https://"), let url = URL(string: text),
-                      let host = url.host, !host.isEmpty
+                // Push services are https; plain http only on this machine (`herald sandbox`).
+                guard text.utf8.count <= 2048, let url = URL(string: text), let host = url.host, !host.isEmpty,
+                      text.hasPrefix("https://") || (text.hasPrefix("http://") && ["127.0.0.1", "localhost", "::1"].contains(host))
                 else {
-                    throw Located("invalid endpoint \(UserFieldRules.quoted(text)) in \(name)", at: value.offset, hint: "expected an https:// URL")
+                    throw Located(
+                        "invalid endpoint \(UserFieldRules.quoted(text)) in \(name)", at: value.offset,
+                        hint: "expected an https:// URL (http:// only on 127.0.0.1 or localhost)"
+                    )
                 }
                 endpoint = text
             case "keys":
