@@ -10,7 +10,9 @@ struct SMTPTransportTests {
         SMTPTransport(name: "smtp", configuration: .init(
             url: try #require(url ?? sandbox.smtpURL), username: sandbox.accounts.smtpUsername,
             password: password ?? sandbox.accounts.smtpPassword, from: EmailAddress(name: "Boutique Élise", email: "news@example.com"),
-            certificateAuthorityFile: sandbox.certificateAuthorityFile, connections: connections
+            // Generous: these tests are about what the answers mean, and the suite shares two
+            // busy cores with end-to-end tests, which can hold the sandbox's loops for seconds.
+            certificateAuthorityFile: sandbox.certificateAuthorityFile, connections: connections, connectTimeout: .seconds(30)
         ))
     }
 

@@ -10,7 +10,9 @@ import Testing
 /// A sandbox on port 0 and an HTTP client, both stopped when `body` ends.
 func withSandbox<T: Sendable>(
     _ configuration: Sandbox.Configuration = Sandbox.Configuration(),
-    client: ProviderHTTPClient.Configuration = ProviderHTTPClient.Configuration(),
+    // 30 s to connect: these tests are about what answers mean, and the suite shares two busy
+    // cores with end-to-end tests, which can hold the loops of a sandbox for seconds.
+    client: ProviderHTTPClient.Configuration = ProviderHTTPClient.Configuration(connectTimeout: .seconds(30)),
     _ body: @Sendable (RunningSandbox, ProviderHTTPClient) async throws -> T
 ) async throws -> T {
     try await Sandbox.withRunning(configuration) { sandbox in
@@ -61,7 +63,9 @@ func raw(
 
 /// A shared plain client for raw requests.
 func withRawClient<T: Sendable>(_ body: @Sendable (HTTPClient) async throws -> T) async throws -> T {
-    let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+    var configuration = HTTPClient.Configuration()
+    configuration.timeout.connect = .seconds(30)
+    let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     do {
         let result = try await body(client)
         try await client.shutdown()
