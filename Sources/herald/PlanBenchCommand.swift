@@ -78,16 +78,7 @@ struct PlanBench: AsyncParsableCommand {
     /// Runs the herald binary with `arguments`, output discarded, and measures it.
     static func spawn(_ executable: String, _ arguments: [String]) throws -> Usage {
         let start = Date()
-        var pid: pid_t = 0
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw CLIError("could not start \(executable): error \(spawned)") }
+        let pid = try DeliverBench.start(executable, arguments)
         var status: Int32 = 0
         var usage = rusage()
         wait4(pid, &status, 0, &usage)

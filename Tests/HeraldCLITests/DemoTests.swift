@@ -7,6 +7,21 @@ import Testing
 
 @Suite(.tags(.slow), .timeLimit(.minutes(5)))
 struct DemoTests {
+    /// The sample's keys/ are the sandbox's published demo credentials: the sandbox accepts what
+    /// a workspace signs with them, and trusts nothing else.
+    @Test func theSampleKeysAreTheSandboxsDemoKeys() throws {
+        let keys = HeraldBinary.repositoryRoot.appendingPathComponent("keys")
+        func read(_ name: String) throws -> String { try String(contentsOf: keys.appendingPathComponent(name), encoding: .utf8) }
+        #expect(try read("sandbox-ca.pem") == SandboxCertificate.demoAuthorityPEM + "\n")
+        #expect(try read("apns-sandbox.p8") == SandboxAccounts.sandboxAPNsPrivateKeyPEM)
+        #expect(try read("vapid-sandbox.pem") == SandboxAccounts.demoVAPIDPrivateKeyPEM)
+        let account = try #require(try JSONSerialization.jsonObject(with: Data(read("fcm-sandbox-service-account.json").utf8)) as? [String: String])
+        let demo = SandboxFCMServiceAccount.demo
+        #expect(account["project_id"] == demo.projectID && account["client_email"] == demo.clientEmail)
+        #expect(account["private_key"] == demo.privateKeyPEM + "\n")
+        #expect(account["token_uri"] == "http://127.0.0.1:4010/fcm/token")
+    }
+
     @Test func initWritesExactlyTheSampleWorkspaceOfTheRepository() async throws {
         try await withTemporaryDirectory { directory in
             let output = try await HeraldBinary.run(["init", "workspace"], in: directory.path)

@@ -5,8 +5,10 @@ import NIOHTTP1
 import NIOSSL
 
 extension ProviderHTTPClient {
-    /// ``execute(method:url:headers:body:timeout:)`` with a TLS configuration of the request's
-    /// own (a certificate authority to trust), and the HTTP version the answer came in.
+    /// Sends one request and reads its answer (bounded), with a TLS configuration of the
+    /// request's own (a certificate authority to trust; nil: the client's), and the HTTP
+    /// version the answer came in. ``execute(method:url:headers:body:timeout:)`` is this without
+    /// either.
     ///
     /// async-http-client keys its connection pools by scheme, host, port and TLS configuration,
     /// so every request with the same configuration shares one pool. Over TLS it offers ALPN
@@ -21,7 +23,7 @@ extension ProviderHTTPClient {
     ) async -> Result<(Answer, HTTPVersion), Failure> {
         var request = HTTPClientRequest(url: url)
         request.method = method
-        request.tlsConfiguration = tlsConfiguration
+        if let tlsConfiguration { request.tlsConfiguration = tlsConfiguration }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         do {

@@ -107,27 +107,8 @@ public final class ProviderHTTPClient: Sendable {
     public func execute(
         method: HTTPMethod, url: String, headers: [(String, String)], body: Data?, timeout: Duration? = nil
     ) async -> Result<Answer, Failure> {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        do {
-            let deadline = NIODeadline.now() + .nanoseconds(Int64((timeout ?? configuration.requestTimeout).seconds * 1e9))
-            let response = try await client.execute(request, deadline: deadline)
-            var data = Data()
-            var truncated = false
-            for try await chunk in response.body {
-                if data.count + chunk.readableBytes > configuration.maximumAnswerSize {
-                    data.append(contentsOf: chunk.readableBytesView.prefix(configuration.maximumAnswerSize - data.count))
-                    truncated = true
-                    break
-                }
-                data.append(contentsOf: chunk.readableBytesView)
-            }
-            return .success(Answer(status: Int(response.status.code), headers: response.headers, body: data, isTruncated: truncated))
-        } catch {
-            return .failure(Failure(description: Self.describe(error)))
-        }
+        await execute(method: method, url: url, headers: headers, body: body.map(Array.init), tlsConfiguration: nil, timeout: timeout)
+            .map(\.0)
     }
 
     /// A short sentence for the event trail, never the request (it may hold secrets).
