@@ -4,6 +4,7 @@ import HeraldCore
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 
 /// Local emulators of Herald's providers on loopback: a real HTTP server (Hummingbird) that
@@ -137,15 +138,26 @@ public enum Sandbox {
             },
             logger: logger
         )
+        // Stopped gracefully: it stops listening and finishes the requests it has. Cancelling
+        // it instead drops connections it has accepted and not yet handed to a handler, which
+        // NIO treats as a programming error (a crash). A request held on purpose (a
+        // `timeout_rate` fault) is cancelled after a few seconds.
+        var services = ServiceGroupConfiguration(services: [application], logger: logger)
+        services.maximumGracefulShutdownDuration = .seconds(5)
+        let server = ServiceGroup(configuration: services)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { continuation.finish() }
-                try await application.run()
+                try await server.run()
             }
-            if let queue, let playback = configuration.playback {
-                let worker = PlaybackWorker(configuration: playback, accounts: configuration.accounts, inbox: inbox, seed: configuration.faults.seed)
-                group.addTask { await worker.run(queue) }
+            // Playback stops at once with the sandbox: what it has not posted yet is dropped.
+            let playbackTask = configuration.playback.flatMap { playback in
+                queue.map { queue in
+                    let worker = PlaybackWorker(configuration: playback, accounts: configuration.accounts, inbox: inbox, seed: configuration.faults.seed)
+                    return Task { await worker.run(queue) }
+                }
             }
+            defer { playbackTask?.cancel() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
                 for server in smtpServers { await server.stop() }
@@ -159,20 +171,18 @@ public enum Sandbox {
                 smtpPort: smtp?.port, smtpsPort: smtps?.port, certificateAuthorityFile: authorityFile, inbox: inbox,
                 sendGridPublicKey: configuration.playback?.sendGridPublicKey, apnsPort: apnsServer?.port, apns: apnsServer?.context
             )
+            let result: Result<T, any Error>
             do {
-                let result = try await body(running)
-                for server in smtpServers { await server.stop() }
-                await apnsServer?.stop()
-                queue?.finish()
-                group.cancelAll()
-                return result
+                result = .success(try await body(running))
             } catch {
-                for server in smtpServers { await server.stop() }
-                await apnsServer?.stop()
-                queue?.finish()
-                group.cancelAll()
-                throw error
+                result = .failure(error)
             }
+            for server in smtpServers { await server.stop() }
+            await apnsServer?.stop()
+            queue?.finish()
+            playbackTask?.cancel()
+            await server.triggerGracefulShutdown()
+            return try result.get()
         }
     }
 }

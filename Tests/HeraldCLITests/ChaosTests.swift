@@ -70,7 +70,8 @@ struct ChaosTests {
             defer { if sandboxProcess.process.isRunning { kill(sandboxProcess.process.processIdentifier, SIGKILL) } }
             var banner = ""
             while !banner.contains("Ctrl-C stops it.") {
-                let data = PipeReading.available(sandboxProcess.stdout.fileHandleForReading)
+                let handle = sandboxProcess.stdout.fileHandleForReading
+                let data = await onOwnThread { PipeReading.available(handle) }
                 guard !data.isEmpty else { break }
                 banner += String(decoding: data, as: UTF8.self)
             }

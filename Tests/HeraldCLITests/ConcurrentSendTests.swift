@@ -14,6 +14,8 @@ struct ConcurrentSendTests {
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
             try routePushNowhere(inWorkspace: directory.path)
             try removeLimits(fromWorkspace: directory.path)
+            // Every round must decide the same for the same users, minutes apart.
+            try removeNow(fromWinterSaleIn: directory.path)
             let generate = try await HeraldBinary.run(["users", "generate", "--count", "1500", "--seed", "7", "--database", "users.db"], in: directory.path)
             #expect(generate.status == 0, "\(generate.stderr)")
             try await withSandbox(workspace: directory.path) { sandbox in

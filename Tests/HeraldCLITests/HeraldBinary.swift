@@ -38,29 +38,22 @@ struct HeraldBinary {
     }
 
     /// Waits for a binary started with ``start(_:in:environment:)`` to end, and captures its
-    /// output. Never block a test's own thread on a child instead: the tests share two or so
-    /// cooperative threads with the in-process sandbox that the child may be talking to.
+    /// output. The waiting blocks threads of its own: never a test's thread, nor Dispatch's
+    /// global queues, which on Linux are the pool that every task of the tests runs on (with a
+    /// thread per core, and more added only slowly while they block), the in-process sandboxes
+    /// that the children talk to included.
     static func finish(_ started: (process: Process, stdout: Pipe, stderr: Pipe)) async -> Output {
         let (process, stdout, stderr) = started
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                // Drain both pipes at once, so a large output on one cannot block the child.
-                let err = Mutex(Data())
-                let group = DispatchGroup()
-                DispatchQueue.global().async(group: group) {
-                    let data = PipeReading.toEnd(stderr.fileHandleForReading)
-                    err.withLock { $0 = data }
-                }
-                let out = PipeReading.toEnd(stdout.fileHandleForReading)
-                group.wait()
-                process.waitUntilExit()
-                continuation.resume(returning: Output(
-                    status: process.terminationStatus,
-                    stdout: String(decoding: out, as: UTF8.self),
-                    stderr: String(decoding: err.withLock { $0 }, as: UTF8.self)
-                ))
-            }
-        }
+        // Both pipes are drained at once, so a large output on one cannot block the child.
+        async let err = onOwnThread { PipeReading.toEnd(stderr.fileHandleForReading) }
+        let out = await onOwnThread { PipeReading.toEnd(stdout.fileHandleForReading) }
+        let errors = await err
+        await onOwnThread { process.waitUntilExit() }
+        return Output(
+            status: process.terminationStatus,
+            stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: errors, as: UTF8.self)
+        )
     }
 
     /// Starts the binary and returns at once, with its output going to pipes.
@@ -125,6 +118,26 @@ func removeLimits(fromWorkspace workspace: String) throws {
         if !inLimits { kept.append(line) }
     }
     try kept.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+}
+
+/// Takes `last_seen_at > now() - 60d` out of the sample's winter-sale rule, for tests that
+/// compare audiences counted minutes apart (rounds of sends, a crash and its restart): a
+/// generated `last_seen_at` can cross the 60-day line in between, and the audience then
+/// changes by a user without anything being wrong.
+func removeNow(fromWinterSaleIn workspace: String) throws {
+    let campaign = URL(fileURLWithPath: workspace).appendingPathComponent("campaigns/winter-sale.yml").path
+    let text = try String(contentsOfFile: campaign, encoding: .utf8)
+    let clause = "last_seen_at > now() - 60d and "
+    struct Missing: Error, CustomStringConvertible { var description: String }
+    guard text.contains(clause) else { throw Missing(description: "campaigns/winter-sale.yml no longer has '\(clause)'") }
+    try text.replacingOccurrences(of: clause, with: "").write(toFile: campaign, atomically: true, encoding: .utf8)
+}
+
+/// Runs blocking work (reading a child's pipe, waiting for it to exit) on a thread of its own.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
 }
 
 /// Reads a child's pipe with read(2), retrying when a signal interrupts it: Foundation's

@@ -19,7 +19,7 @@ struct SandboxCommandTests {
             var banner = ""
             let handle = stdout.fileHandleForReading
             while !banner.contains("Ctrl-C stops it.") {
-                let data = PipeReading.available(handle)
+                let data = await onOwnThread { PipeReading.available(handle) }
                 guard !data.isEmpty else { break }
                 banner += String(decoding: data, as: UTF8.self)
             }
@@ -49,7 +49,7 @@ struct SandboxCommandTests {
             #expect(try await post("+14155550199") == 400)
 
             process.terminate()
-            process.waitUntilExit()
+            await onOwnThread { process.waitUntilExit() }
             #expect(process.terminationStatus == 0)
             let lines = try String(contentsOfFile: directory.file("messages.jsonl"), encoding: .utf8).split(separator: "\n")
             #expect(lines.count == 1 && lines[0].contains("+14155550100"))

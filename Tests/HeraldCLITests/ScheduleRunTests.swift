@@ -106,7 +106,7 @@ struct ScheduleRunTests {
             }
             #expect(process.isRunning, "the scheduler finished planning before it could be killed")
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            await onOwnThread { process.waitUntilExit() }
             #expect(process.terminationReason == .uncaughtSignal)
             let partial = try await store.rows(sql: "SELECT COUNT(DISTINCT user_id) FROM notifications")
             #expect(Int(partial[0][0])! < 20_000, "killed after planning everyone")
@@ -151,13 +151,10 @@ struct ScheduleRunTests {
             }
             #expect(process.isRunning, "the scheduler finished planning before it could be stopped")
             process.terminate()
-            // Wait on a Dispatch thread, not on the tests' cooperative pool.
-            let out = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    let data = PipeReading.toEnd(stdout.fileHandleForReading)
-                    process.waitUntilExit()
-                    continuation.resume(returning: String(decoding: data, as: UTF8.self))
-                }
+            let out = await onOwnThread {
+                let data = PipeReading.toEnd(stdout.fileHandleForReading)
+                process.waitUntilExit()
+                return String(decoding: data, as: UTF8.self)
             }
             #expect(process.terminationReason == .exit && process.terminationStatus == 0, "\(out)")
             #expect(out == """

@@ -86,9 +86,11 @@ struct PlaybackTests {
                 _ = await mandrill.send(email(4, to: "m@example.com", html: html, provider: "mandrill"))
                 try await eventually { placeholder.inbox.received.count >= 5 && sandbox.inbox.fetchedLinks.count >= 4 }
 
+                // Playback posts at least once, as providers do: a post whose answer is slow
+                // (a loaded machine) is posted again, signed the same, so count distinct bodies.
                 let received = placeholder.inbox.received
                 let twilioCallbacks = received.filter { $0.path == "/inbox/twilio" }
-                #expect(twilioCallbacks.count == 2)
+                #expect(Set(twilioCallbacks.map(\.body)).count == 2)
                 for callback in twilioCallbacks {
                     #expect(Verify.twilio(
                         signature: callback.headers["X-Twilio-Signature"] ?? "", token: sandbox.accounts.twilioAuthToken,
@@ -98,7 +100,7 @@ struct PlaybackTests {
                 #expect(twilioCallbacks.contains { $0.body.contains("MessageStatus=delivered") })
 
                 let sendGridPosts = received.filter { $0.path == "/inbox/sendgrid" }
-                #expect(sendGridPosts.count == 2)
+                #expect(Set(sendGridPosts.map(\.body)).count == 2)
                 for post in sendGridPosts {
                     #expect(Verify.sendGrid(
                         signature: post.headers["X-Twilio-Email-Event-Webhook-Signature"] ?? "", publicKey: try #require(sandbox.sendGridPublicKey),

@@ -1,5 +1,4 @@
 import CCurl
-import Dispatch
 import Foundation
 import HeraldCore
 import Synchronization
@@ -52,7 +51,6 @@ public final class SMTPTransport: Transport {
     let clock: any WallClock
     /// Idle handles; a send takes one and puts it back.
     private let idle: Mutex<[CurlSMTPConnection]>
-    private let queue = DispatchQueue(label: "herald.smtp", attributes: .concurrent)
 
     public init(name: String, configuration: Configuration, clock: any WallClock = SystemWallClock()) {
         self.name = name
@@ -75,16 +73,11 @@ public final class SMTPTransport: Transport {
             timeoutMilliseconds: Int(configuration.timeout.components.seconds * 1000)
         )
         let sender = configuration.from.email
-        return await withCheckedContinuation { continuation in
-            queue.async {
-                guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else {
-                    continuation.resume(returning: false)
-                    return
-                }
-                let result = connection.send(message, from: sender, to: recipient, settings: settings)
-                self.idle.withLock { $0.append(connection) }
-                continuation.resume(returning: result.code == CURLE_OK)
-            }
+        return await onOwnThread {
+            guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else { return false }
+            let result = connection.send(message, from: sender, to: recipient, settings: settings)
+            self.idle.withLock { $0.append(connection) }
+            return result.code == CURLE_OK
         }
     }
 
@@ -104,19 +97,25 @@ public final class SMTPTransport: Transport {
             timeoutMilliseconds: Int(configuration.timeout.components.seconds * 1000)
         )
         let sender = configuration.from.email
-        let result: CurlSMTPConnection.Result? = await withCheckedContinuation { continuation in
-            queue.async {
-                guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else {
-                    continuation.resume(returning: nil)
-                    return
-                }
-                let result = connection.send(Array(text.utf8), from: sender, to: message.address, settings: settings)
-                self.idle.withLock { $0.append(connection) }
-                continuation.resume(returning: result)
-            }
+        let result: CurlSMTPConnection.Result? = await onOwnThread {
+            guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else { return nil }
+            let result = connection.send(Array(text.utf8), from: sender, to: message.address, settings: settings)
+            self.idle.withLock { $0.append(connection) }
+            return result
         }
         guard let result else { return .retry(after: nil, reason: "smtp: libcurl could not make a handle") }
         return SMTPClassifier.outcome(result, messageID: messageID)
+    }
+}
+
+/// Runs blocking work (one libcurl transaction) on a thread of its own and resumes with its
+/// result. Never on Dispatch's global queues: on Linux, Swift concurrency runs on the same
+/// default pool, which has a thread per core and adds more only slowly while they block, so a
+/// few blocking sends there stall every task of the process (HTTP transports, the engine's
+/// lanes, an in-process sandbox) for as long as they last.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
     }
 }
 

@@ -87,8 +87,9 @@ final class SMTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let actions = session.receive(line, injectedReply: injected)
             if perform(actions, context: context) { return }
         }
-        // A line that never ends is not SMTP: bounded, like any server's.
-        if buffer.readableBytes > 64 * 1024, session.mode != .data {
+        // A line that never ends is not SMTP (RFC 5321 allows 1,000 octets): bounded, like any
+        // server's, in a message too; unbounded, each read would also scan the whole line again.
+        if !closing, buffer.readableBytes > 64 * 1024 {
             perform([.reply("500 5.5.2 Line too long"), .close], context: context)
         }
     }
