@@ -83,6 +83,47 @@ struct CSVUserImportTests {
         #expect(outcome == [expected, "3 ok u-9"])
     }
 
+    @Test("a devices column gives app devices with their push service; a token keeps its colons")
+    func devicesColumn() throws {
+        let directory = try ImportDirectory()
+        defer { directory.remove() }
+        let users = try directory.users("users.csv", """
+            id,devices
+            u-1,ios:8f3a00ff;android:cXyz:APA91b-token; android/jpush:1a0018970a
+            u-2,ios/fcm:fcm-on-ios;android/pushy:a1b2c3d4e5f6a7b8c9d0e1
+            u-3,
+
+            """)
+        #expect(users == [
+            User(id: "u-1", devices: [
+                Device(platform: .ios, service: .apns, token: "8f3a00ff"),
+                Device(platform: .android, service: .fcm, token: "cXyz:APA91b-token"),
+                Device(platform: .android, service: .jpush, token: "1a0018970a"),
+            ]),
+            User(id: "u-2", devices: [
+                Device(platform: .ios, service: .fcm, token: "fcm-on-ios"),
+                Device(platform: .android, service: .pushy, token: "a1b2c3d4e5f6a7b8c9d0e1"),
+            ]),
+            User(id: "u-3"),
+        ])
+    }
+
+    @Test("a bad device is reported at its cell, with what would be valid", arguments: [
+        ("u-1,8f3a00ff", "users.csv:2:2: invalid device '8f3a00ff' (expected platform:token or platform/service:token, separated by ';', e.g. ios:8f3a…)"),
+        ("u-1,iso:8f3a00ff", "users.csv:2:2: invalid platform 'iso' in device 'iso:8f3a00ff' (did you mean 'ios'?)"),
+        ("u-1,ios/apn:8f3a00ff", "users.csv:2:2: invalid push service 'apn' in device 'ios/apn:8f3a00ff' (did you mean 'apns'?)"),
+        ("u-1,android/apns:abc", "users.csv:2:2: push service apns does not serve android devices (android devices use fcm, jpush, pushy (default fcm))"),
+        ("u-1,ios:", "users.csv:2:2: invalid token '' in device 'ios:' (expected the provider's token, without spaces)"),
+        ("u-1,web:https://push.example.com/x",
+         "users.csv:2:2: a web device needs a subscription (an endpoint and two keys), which CSV cannot hold (import web subscriptions from JSON Lines)"),
+    ])
+    func badDevices(row: String, expected: String) throws {
+        let directory = try ImportDirectory()
+        defer { directory.remove() }
+        let outcome = try directory.outcome("users.csv", "id,devices\n\(row)\nu-9,\n")
+        #expect(outcome == [expected, "3 ok u-9"])
+    }
+
     @Test("phones are E.164: a +, then 8 to 15 digits, the first not 0; emails at most 254 bytes", arguments: [
         ("phone", "+12345678", "2 ok u-1"),
         ("phone", "+123456789012345", "2 ok u-1"),
@@ -187,8 +228,8 @@ struct CSVUserImportTests {
 
     @Test("a bad header refuses the whole file before any row", arguments: [
         ("id,email,contry\nu-1,,KR\n", "file: users.csv:1:3: unknown column 'contry' (did you mean 'country'?)"),
-        ("id,devices\nu-1,\n",
-         "file: users.csv:1:2: unknown column 'devices' (expected one of: id, email, phone, locale, timezone, first_name, last_name, created_at, country, plan, last_seen_at, lifetime_value, tags, beta, scores)"),
+        ("id,preferences\nu-1,\n",
+         "file: users.csv:1:2: unknown column 'preferences' (expected one of: id, email, phone, locale, timezone, first_name, last_name, created_at, devices, country, plan, last_seen_at, lifetime_value, tags, beta, scores)"),
         ("email,phone\nana@example.com,\n", "file: users.csv:1:1: missing column 'id' (the header must name the id column)"),
         ("ID,Email\nu-1,\n", "file: users.csv:1:1: unknown column 'ID' (did you mean 'id'?)"),
         ("id,email,email\nu-1,,\n", "file: users.csv:1:3: duplicate column 'email'"),

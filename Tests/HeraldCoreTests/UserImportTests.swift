@@ -330,7 +330,7 @@ struct UserImportTests {
         defer { directory.remove() }
         let header = "id," + (1...100_000).map { "c\($0)" }.joined(separator: ",") + "\nu-1\n"
         #expect(try directory.outcome("wide.csv", header) == [
-            "file: wide.csv:1:2: unknown column 'c1' (expected one of: id, email, phone, locale, timezone, first_name, last_name, created_at, country, plan, last_seen_at, lifetime_value, tags, beta, scores)",
+            "file: wide.csv:1:2: unknown column 'c1' (expected one of: id, email, phone, locale, timezone, first_name, last_name, created_at, devices, country, plan, last_seen_at, lifetime_value, tags, beta, scores)",
         ])
         let row = "id,first_name\nu-1" + String(repeating: ",", count: 199_999) + "\nu-2,b\n"
         #expect(try directory.outcome("users.csv", row) == [

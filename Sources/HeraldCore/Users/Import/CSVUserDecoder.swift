@@ -3,7 +3,7 @@ import Foundation
 /// Turns CSV records into users: checks the header once, then converts each row by column.
 struct CSVUserDecoder {
     enum Column {
-        case id, email, phone, locale, timezone, firstName, lastName, createdAt
+        case id, email, phone, locale, timezone, firstName, lastName, createdAt, devices
         case attribute(AttributeDefinition)
     }
 
@@ -28,7 +28,7 @@ struct CSVUserDecoder {
         case nil:
             break
         }
-        let known = UserFieldRules.builtInFields + schema.names.filter { !UserFieldRules.builtInFields.contains($0) }
+        let known = UserFieldRules.builtInFields + ["devices"] + schema.names.filter { !UserFieldRules.builtInFields.contains($0) }
         var columns: [Column] = []
         var seen: Set<String> = []
         columns.reserveCapacity(header.fieldCount)
@@ -52,6 +52,7 @@ struct CSVUserDecoder {
             case "first_name": columns.append(.firstName)
             case "last_name": columns.append(.lastName)
             case "created_at": columns.append(.createdAt)
+            case "devices": columns.append(.devices)
             default:
                 guard let definition = schema[name] else {
                     let hint = name.count <= UserFieldRules.maximumQuotedLength
@@ -148,6 +149,7 @@ struct CSVUserDecoder {
                 case .firstName: user.firstName = try UserFieldRules.name(text, field: "first_name")
                 case .lastName: user.lastName = try UserFieldRules.name(text, field: "last_name")
                 case .createdAt: user.createdAt = try UserFieldRules.createdAt(text)
+                case .devices: user.devices = try UserFieldRules.devices(cell: text)
                 case .attribute(let definition):
                     user.attributes[definition.name] = try UserFieldRules.attribute(cell: text, definition: definition)
                 }

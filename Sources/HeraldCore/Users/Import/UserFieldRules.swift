@@ -181,6 +181,57 @@ struct UserFieldRules {
 
     /// Converts a CSV cell to the declared type. A list splits its items at `;`, trims the spaces
     /// around each and ignores empty items, so `vip; beta;` is `[vip, beta]`.
+    /// A CSV `devices` cell: app devices separated by `;`, each `platform:token`, or
+    /// `platform/service:token` for a service other than the platform's default
+    /// (`ios:8f3a…;android/jpush:1a0018970a`). The token is everything after the first `:`, so
+    /// an FCM token's own colons are kept. Web subscriptions have three parts (endpoint and two
+    /// keys) and come from JSON Lines.
+    static func devices(cell text: String) throws(FieldProblem) -> [Device] {
+        let form = "platform:token or platform/service:token, separated by ';'"
+        var devices: [Device] = []
+        for item in text.split(separator: ";") {
+            let trimmed = item.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            guard devices.count < maximumListCount else {
+                throw FieldProblem("more than \(maximumListCount) devices", hint: "at most \(maximumListCount) devices per user")
+            }
+            guard let colon = trimmed.firstIndex(of: ":") else {
+                throw FieldProblem("invalid device \(quoted(trimmed))", hint: "expected \(form), e.g. ios:8f3a…")
+            }
+            let kind = trimmed[..<colon].split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let token = String(trimmed[trimmed.index(after: colon)...])
+            let platforms = DevicePlatform.allCases.map(\.rawValue)
+            guard let platform = DevicePlatform(rawValue: kind[0]) else {
+                throw FieldProblem("invalid platform \(quoted(kind[0])) in device \(quoted(trimmed))", hint: Suggestion.hint(for: kind[0], in: platforms))
+            }
+            if platform == .web {
+                throw FieldProblem("a web device needs a subscription (an endpoint and two keys), which CSV cannot hold", hint: "import web subscriptions from JSON Lines")
+            }
+            var service = platform.defaultService
+            if kind.count == 2 {
+                let services = PushService.allCases.map(\.rawValue)
+                guard let named = PushService(rawValue: kind[1]) else {
+                    throw FieldProblem("invalid push service \(quoted(kind[1])) in device \(quoted(trimmed))", hint: Suggestion.hint(for: kind[1], in: services))
+                }
+                guard Device.serves(platform, with: named) else {
+                    let fitting = PushService.allCases.filter { Device.serves(platform, with: $0) }.map(\.rawValue).joined(separator: ", ")
+                    throw FieldProblem(
+                        "push service \(named.rawValue) does not serve \(platform.rawValue) devices",
+                        hint: "\(platform.rawValue) devices use \(fitting) (default \(platform.defaultService.rawValue))"
+                    )
+                }
+                service = named
+            }
+            guard !token.isEmpty, token.utf8.count <= JSONLinesUserDecoder.maximumTokenLength,
+                  !token.unicodeScalars.contains(where: isSpaceOrControl)
+            else {
+                throw FieldProblem("invalid token \(quoted(token)) in device \(quoted(trimmed))", hint: "expected the provider's token, without spaces")
+            }
+            devices.append(Device(platform: platform, service: service, token: token))
+        }
+        return devices
+    }
+
     static func attribute(cell text: String, definition: AttributeDefinition) throws(FieldProblem) -> AttributeValue {
         if case .list(let element) = definition.type {
             var items: [AttributeValue] = []
