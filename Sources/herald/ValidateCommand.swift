@@ -3,6 +3,7 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldDefinitions
+import HeraldProviders
 
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,7 +61,43 @@ enum Validation {
         // so that one run reports every problem.
         let (workspace, diagnostics) = WorkspaceLoader().loadUsable(directory: directory)
         guard let workspace else { return diagnostics }
-        return diagnostics + TemplateChecker.check(workspace)
+        return diagnostics + TemplateChecker.check(workspace) + pushPayloads(workspace)
+    }
+
+    /// The push templates that are over a limit of a push provider herald.yml routes to, even
+    /// with every variable empty: whatever a recipient's values, each such push would be
+    /// rejected. (Variables only lengthen a push; those over a limit because of them are
+    /// rejected one by one when sent, with the reason.) Each file with push text is checked, as
+    /// the recipients of its locale get it.
+    static func pushPayloads(_ workspace: Workspace) -> [Diagnostic] {
+        let providers = Dictionary(workspace.configuration.providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let routes = Set(workspace.configuration.channels.push.values).sorted().compactMap { name -> (name: String, service: PushService)? in
+            guard let service = providers[name]?.kind.pushService else { return nil }
+            return (name, service)
+        }
+        guard !routes.isEmpty else { return [] }
+        let renderer = ContentRenderer(templates: workspace.templates)
+        var diagnostics: [Diagnostic] = []
+        for name in workspace.templates.keys.sorted() {
+            guard let template = workspace.templates[name] else { continue }
+            let files = [(locale: String?.none, content: template.base)] + template.variants.keys.sorted().compactMap { locale in
+                template.variants[locale].map { (locale: Optional(locale), content: $0) }
+            }
+            for file in files {
+                guard let push = file.content.push, let location = (push.body ?? push.title ?? push.data?.values.first)?.location,
+                      let rendered = try? renderer.render(template: name, channel: .push, locale: file.locale, variables: [:]),
+                      case .push(let content) = rendered.content
+                else { continue }
+                for route in routes {
+                    guard let refusal = PushPayloadLimits.refusal(content, service: route.service) else { continue }
+                    diagnostics.append(Diagnostic(
+                        "the push is too large for provider '\(route.name)' even with every variable empty: \(refusal)",
+                        at: location, hint: "shorten it; every push of this template would be rejected"
+                    ))
+                }
+            }
+        }
+        return diagnostics
     }
 
     static func json(_ diagnostics: [Diagnostic], errors: Int, warnings: Int) -> String {

@@ -39,6 +39,28 @@ struct CommandTests {
         }
     }
 
+    @Test func validateReportsAPushOverAProvidersLimitWhateverItsVariables() async throws {
+        try await withSampleWorkspace { directory in
+            // 2,100 bytes of text: over JPush's 2,000-byte iOS notification, within the others.
+            let long = String(repeating: "Sale! ", count: 350)
+            try directory.write("templates/flash.yml", "template: flash\npush:\n  title: \"{{first_name}}\"\n  body: \"\(long)\"\n")
+            // A short base, and a Korean variant over every service's limit.
+            try directory.write("templates/tiny.yml", "template: tiny\npush: {body: \"Hi {{first_name}}\", badge: 1}\n")
+            try directory.write("templates/tiny.ko.yml", "push:\n  body: \"\(String(repeating: "세일 ", count: 700))\"\n")
+            let run = try await HeraldBinary.run(["validate"], in: directory.path)
+            #expect(run.status == 1, "\(run.stdout)")
+            let lines = run.stdout.split(separator: "\n").filter { $0.contains("too large") }
+            #expect(lines.count == 6, "\(run.stdout)")
+            #expect(lines.contains { $0.hasPrefix("templates/flash.yml:4:10: ") && $0.contains(
+                "the push is too large for provider 'jpush' even with every variable empty: the JPush iOS notification is"
+            ) }, "\(run.stdout)")
+            for provider in ["apns", "fcm", "jpush", "pushy", "webpush"] {
+                #expect(lines.contains { $0.hasPrefix("templates/tiny.ko.yml:2:10: ") && $0.contains("provider '\(provider)'") }, "\(provider): \(run.stdout)")
+            }
+            #expect(!run.stdout.contains("templates/tiny.yml:"), "\(run.stdout)")
+        }
+    }
+
     @Test func hostileTemplatesAndRulesGetErrorsNotCrashes() async throws {
         try await withSampleWorkspace { directory in
             try directory.write("templates/winter-sale.html", String(repeating: "{{#discount}}", count: 5000) + "x")

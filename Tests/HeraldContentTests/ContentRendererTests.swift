@@ -22,6 +22,37 @@ import Testing
         #expect(rendered.missingVariables == [])
     }
 
+    @Test func pushSettingsAreRenderedAndAnEmptyOneIsLeftOut() throws {
+        var template = restockTemplate()
+        template.base.push?.badge = 2
+        template.base.push?.sound = text("default", line: 7, column: 10)
+        template.base.push?.threadID = text("restock-{{sku}}", line: 8, column: 14)
+        template.base.push?.collapseKey = text("{{sku}}", line: 9, column: 17)
+        template.base.push?.image = text("{{image_url}}", line: 10, column: 10)
+        template.base.push?.ttl = 3600
+        template.base.push?.priority = .normal
+        template.variants["ko"]?.push?.badge = 5
+        let renderer = ContentRenderer(templates: ["restock": template])
+        let rendered = try renderer.render(template: "restock", channel: .push, locale: nil, variables: ana)
+        guard case .push(let push) = rendered.content else {
+            Issue.record("expected a push, got \(rendered.content)")
+            return
+        }
+        #expect(push.badge == 2)
+        #expect(push.sound == "default")
+        #expect(push.threadID == "restock-sku-123")
+        #expect(push.collapseKey == "sku-123")
+        #expect(push.ttl == 3600)
+        #expect(push.priority == .normal)
+        // {{image_url}} is not set for Ana: no image, rather than an empty URL.
+        #expect(push.image == nil)
+        #expect(rendered.missingVariables == ["image_url"])
+        let korean = try renderer.render(template: "restock", channel: .push, locale: "ko-KR", variables: ana)
+        guard case .push(let koreanPush) = korean.content else { return }
+        #expect(koreanPush.badge == 5)
+        #expect(koreanPush.sound == "default")
+    }
+
     @Test func rendersSMSWithLinkFromThePushURL() throws {
         let rendered = try renderer.render(template: "restock", channel: .sms, locale: "en-US", variables: ana)
         #expect(rendered.content == .sms(SMSContent(body: "Air Max 90 is back. Order: https://shop.example.com/items/sku-123 Reply STOP to opt out", variant: .base)))

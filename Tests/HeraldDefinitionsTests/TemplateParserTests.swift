@@ -62,7 +62,7 @@ struct TemplateParserTests {
             "templates/welcome.yml:1:1: template has no content (expected at least one of the sections push, sms, email)",
         ])
         #expect(parse("template: welcome\npush: {url: \"https://x\"}\nsms: {}\nemail: {subject: Hi}\n").messages == [
-            "templates/welcome.yml:2:7: push has neither a title nor a body (add title: or body:)",
+            "templates/welcome.yml:2:7: push has neither a title nor a body (add title: or body: (or silent: true for a data-only push))",
             "templates/welcome.yml:3:6: missing field 'body' (expected the text of the message, e.g. body: \"{{item_name}} is back\")",
             "templates/welcome.yml:4:8: email has neither an html nor a text body (add html: <file>.html or text: <file>.txt, files beside the template)",
         ])
@@ -71,6 +71,58 @@ struct TemplateParserTests {
             "templates/welcome.yml:2:51: file 'templates/missing.txt' not found ('text' names a file beside the template)",
             "templates/welcome.yml:3:8: unknown field 'titel' (did you mean 'title'?)",
             "templates/welcome.yml:3:29: wrong type for 'a': found a list (expected text)",
+        ])
+    }
+
+    @Test func aPushCarriesBadgeSoundGroupingImageLifetimeCollapseKeyPriorityAndSilence() throws {
+        let content = try #require(parse("""
+        template: welcome
+        push:
+          title: Hi
+          badge: 3
+          sound: default
+          category: ORDER
+          thread_id: "order-{{order_id}}"
+          image: "https://cdn.example.com/{{sku}}.png"
+          ttl: 4h
+          collapse_key: welcome
+          priority: normal
+
+        """).content)
+        let push = try #require(content.push)
+        let file = "templates/welcome.yml"
+        #expect(push.badge == 3)
+        #expect(push.sound == TemplateText("default", at: SourceLocation(file: file, line: 5, column: 10)))
+        #expect(push.category?.text == "ORDER")
+        #expect(push.threadID?.text == "order-{{order_id}}")
+        #expect(push.image?.text == "https://cdn.example.com/{{sku}}.png")
+        #expect(push.ttl == 4 * 3600)
+        #expect(push.collapseKey?.text == "welcome")
+        #expect(push.priority == .normal)
+        #expect(push.silent == nil)
+
+        // A silent push has data and no text; a variant overrides a setting alone.
+        let silent = try #require(parse("template: welcome\npush: {silent: true, data: {sync: inbox}}\n").content)
+        #expect(silent.push?.silent == true)
+        #expect(silent.supports(.push))
+        let variant = try #require(parse("push: {badge: 0}\n", file: "templates/welcome.ko.yml").content)
+        let overlaid = content.overlaid(with: variant)
+        #expect(overlaid.push?.badge == 0)
+        #expect(overlaid.push?.sound?.text == "default")
+    }
+
+    @Test func pushSettingsAreCheckedWhereTheyAreWritten() {
+        #expect(parse("template: welcome\npush: {body: Hi, badge: -1, ttl: 5w, priority: urgent, silent: maybe}\n").messages == [
+            "templates/welcome.yml:2:25: 'badge' must be at least 0, found -1 (expected a whole number of at least 0)",
+            "templates/welcome.yml:2:34: 'ttl' is at most 4 weeks (28d), found 5w (push services keep an undelivered push 4 weeks at most)",
+            "templates/welcome.yml:2:48: unknown priority 'urgent' (expected one of: high, normal)",
+            "templates/welcome.yml:2:64: 'maybe' is not true or false for 'silent' (expected true or false)",
+        ])
+        #expect(parse("template: welcome\npush: {title: Hi, silent: true}\n").messages == [
+            "templates/welcome.yml:2:15: a silent push shows nothing: it has no title or body (remove it, or remove silent: true)",
+        ])
+        #expect(parse("template: welcome\npush: {body: Hi, colapse_key: x}\n").messages == [
+            "templates/welcome.yml:2:18: unknown field 'colapse_key' (did you mean 'collapse_key'?)",
         ])
     }
 

@@ -192,10 +192,23 @@ public final class ContentRenderer: Sendable {
     }
 }
 
+/// A push template's settings besides its text: the templated ones compiled, the rest as written.
+struct PushOptions: Sendable {
+    var sound: CompiledText?
+    var category: CompiledText?
+    var threadID: CompiledText?
+    var image: CompiledText?
+    var collapseKey: CompiledText?
+    var badge: Int?
+    var ttl: Int?
+    var priority: PushPriority?
+    var silent: Bool?
+}
+
 /// One channel's fields of a template for one set of locale variants, compiled.
 final class CompiledContent: Sendable {
     private enum Fields {
-        case push(title: CompiledText?, body: CompiledText?, data: [(key: String, text: CompiledText)])
+        case push(title: CompiledText?, body: CompiledText?, data: [(key: String, text: CompiledText)], options: PushOptions)
         case sms(body: CompiledText)
         case email(subject: CompiledText, html: CompiledText?, text: CompiledText?)
     }
@@ -244,7 +257,12 @@ final class CompiledContent: Sendable {
             let data = compiled.filter { $0.key.hasPrefix("push.data.") }
                 .map { (key: String($0.key.dropFirst("push.data.".count)), text: $0.value) }
                 .sorted { $0.key < $1.key }
-            fields = .push(title: compiled["push.title"], body: compiled["push.body"], data: data)
+            let push = content.push
+            fields = .push(title: compiled["push.title"], body: compiled["push.body"], data: data, options: PushOptions(
+                sound: compiled["push.sound"], category: compiled["push.category"], threadID: compiled["push.thread_id"],
+                image: compiled["push.image"], collapseKey: compiled["push.collapse_key"],
+                badge: push?.badge, ttl: push?.ttl, priority: push?.priority, silent: push?.silent
+            ))
         case .sms:
             guard let body = compiled["sms.body"] else { throw RenderError.missingChannel(channel, template: template.name) }
             fields = .sms(body: body)
@@ -268,10 +286,14 @@ final class CompiledContent: Sendable {
         scope.link = renderedURL ?? ""
         let content: NotificationContent
         switch fields {
-        case .push(let title, let body, let data):
+        case .push(let title, let body, let data, let options):
             var renderedData: [String: String] = [:]
             for entry in data {
                 renderedData[entry.key] = run(entry.text)
+            }
+            // A templated option that renders empty is absent, not an empty string to the provider.
+            func option(_ text: CompiledText?) -> String? {
+                text.map(run).flatMap { $0.isEmpty ? nil : $0 }
             }
             content = .push(
                 PushContent(
@@ -279,7 +301,10 @@ final class CompiledContent: Sendable {
                     body: body.map(run) ?? "",
                     url: renderedURL.flatMap { $0.isEmpty ? nil : $0 },
                     data: renderedData,
-                    variant: variant
+                    variant: variant,
+                    badge: options.badge, sound: option(options.sound), category: option(options.category),
+                    threadID: option(options.threadID), image: option(options.image), ttl: options.ttl,
+                    collapseKey: option(options.collapseKey), priority: options.priority, silent: options.silent
                 )
             )
         case .sms(let body):

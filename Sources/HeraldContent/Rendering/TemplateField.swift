@@ -20,6 +20,11 @@ extension TemplateContent {
             add("push.title", push?.title)
             add("push.body", push?.body)
             add("push.url", push?.url)
+            add("push.sound", push?.sound)
+            add("push.category", push?.category)
+            add("push.thread_id", push?.threadID)
+            add("push.image", push?.image)
+            add("push.collapse_key", push?.collapseKey)
             for (key, text) in (push?.data ?? [:]).sorted(by: { $0.key < $1.key }) {
                 add("push.data.\(key)", text)
             }

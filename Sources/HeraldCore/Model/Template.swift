@@ -85,7 +85,7 @@ public struct TemplateContent: Sendable, Hashable {
     /// Whether the content has something to send on `channel`.
     public func supports(_ channel: Channel) -> Bool {
         switch channel {
-        case .push: push?.body != nil || push?.title != nil
+        case .push: push?.hasContent == true
         case .sms: sms?.body != nil
         case .email: email?.subject != nil && (email?.html != nil || email?.text != nil)
         }
@@ -99,18 +99,59 @@ public struct PushTemplate: Sendable, Hashable {
     public var url: TemplateText?
     /// Custom key/value data delivered with the push.
     public var data: [String: TemplateText]?
+    /// The number on the app icon.
+    public var badge: Int?
+    /// A sound name, or `default`.
+    public var sound: TemplateText?
+    /// The notification's category, for its actions.
+    public var category: TemplateText?
+    /// Groups notifications in the notification centre (`thread_id:`).
+    public var threadID: TemplateText?
+    /// An image URL shown with the notification.
+    public var image: TemplateText?
+    /// How long the push service keeps an undelivered push, in seconds (`ttl: 4h`).
+    public var ttl: Int?
+    /// A newer push with the same key replaces an undelivered older one (`collapse_key:`).
+    public var collapseKey: TemplateText?
+    /// `high` or `normal`.
+    public var priority: PushPriority?
+    /// A data-only push that wakes the app and shows nothing.
+    public var silent: Bool?
 
-    public init(title: TemplateText? = nil, body: TemplateText? = nil, url: TemplateText? = nil, data: [String: TemplateText]? = nil) {
+    public init(
+        title: TemplateText? = nil, body: TemplateText? = nil, url: TemplateText? = nil, data: [String: TemplateText]? = nil,
+        badge: Int? = nil, sound: TemplateText? = nil, category: TemplateText? = nil, threadID: TemplateText? = nil,
+        image: TemplateText? = nil, ttl: Int? = nil, collapseKey: TemplateText? = nil, priority: PushPriority? = nil, silent: Bool? = nil
+    ) {
         self.title = title
         self.body = body
         self.url = url
         self.data = data
+        self.badge = badge
+        self.sound = sound
+        self.category = category
+        self.threadID = threadID
+        self.image = image
+        self.ttl = ttl
+        self.collapseKey = collapseKey
+        self.priority = priority
+        self.silent = silent
+    }
+
+    /// Whether it has something to send: a title or a body, or data for a silent push.
+    public var hasContent: Bool {
+        title != nil || body != nil || silent == true
     }
 
     static func overlay(_ base: PushTemplate?, _ top: PushTemplate?) -> PushTemplate? {
         guard let top else { return base }
         guard let base else { return top }
-        return PushTemplate(title: top.title ?? base.title, body: top.body ?? base.body, url: top.url ?? base.url, data: top.data ?? base.data)
+        return PushTemplate(
+            title: top.title ?? base.title, body: top.body ?? base.body, url: top.url ?? base.url, data: top.data ?? base.data,
+            badge: top.badge ?? base.badge, sound: top.sound ?? base.sound, category: top.category ?? base.category,
+            threadID: top.threadID ?? base.threadID, image: top.image ?? base.image, ttl: top.ttl ?? base.ttl,
+            collapseKey: top.collapseKey ?? base.collapseKey, priority: top.priority ?? base.priority, silent: top.silent ?? base.silent
+        )
     }
 }
 

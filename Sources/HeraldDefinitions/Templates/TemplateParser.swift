@@ -33,7 +33,9 @@ public struct TemplateParser: Sendable {
     /// The fields a template file may have.
     public static let fields = ["template", "locale", "push", "sms", "email"]
     /// The fields of the `push` section.
-    public static let pushFields = ["title", "body", "url", "data"]
+    public static let pushFields = [
+        "title", "body", "url", "data", "badge", "sound", "category", "thread_id", "image", "ttl", "collapse_key", "priority", "silent",
+    ]
     /// The fields of the `sms` section.
     public static let smsFields = ["body"]
     /// The fields of the `email` section; `html` and `text` name body files.
@@ -108,7 +110,7 @@ public struct TemplateParser: Sendable {
     }
 
     private func pushTemplate(_ node: Node, isBase: Bool, reader: YAMLReader) -> PushTemplate? {
-        let expected = "{title: …, body: …, url: …, data: {key: value}}"
+        let expected = "{title: …, body: …, url: …, data: {key: value}, badge: 1, sound: default, ttl: 4h, priority: high}"
         guard let fields = reader.fields(node, name: "'push'", expected: expected, known: Self.pushFields) else { return nil }
         let title = fields["title"].map { templateText($0, name: "'title'", reader: reader) }
         let body = fields["body"].map { templateText($0, name: "'body'", reader: reader) }
@@ -122,12 +124,37 @@ public struct TemplateParser: Sendable {
             }
             return data
         }
-        guard title != .some(nil), body != .some(nil), url != .some(nil), data != .some(nil) else { return nil }
-        if isBase, title == nil, body == nil {
-            reader.error("push has neither a title nor a body", at: fields.location, hint: "add title: or body:")
+        let texts = ["sound", "category", "thread_id", "image", "collapse_key"].map { key in
+            fields[key].map { templateText($0, name: "'\(key)'", reader: reader) }
+        }
+        let badge = fields["badge"].map { reader.integer($0, name: "'badge'", minimum: 0) }
+        let ttl = fields["ttl"].map { node -> Int? in
+            // APNs, FCM and Web Push keep a push for at most four weeks.
+            guard let duration = reader.duration(node, name: "'ttl'", allowZero: true) else { return nil }
+            guard duration.seconds <= 28 * 86_400 else {
+                reader.error("'ttl' is at most 4 weeks (28d), found \(duration)", at: node, hint: "push services keep an undelivered push 4 weeks at most")
+                return nil
+            }
+            return Int(duration.seconds)
+        }
+        let priority = fields["priority"].map { reader.choice($0, name: "'priority'", kind: "priority") as PushPriority? }
+        let silent = fields["silent"].map { reader.bool($0, name: "'silent'") }
+        guard title != .some(nil), body != .some(nil), url != .some(nil), data != .some(nil), !texts.contains(.some(nil)),
+              badge != .some(nil), ttl != .some(nil), priority != .some(nil), silent != .some(nil)
+        else { return nil }
+        if isBase, title == nil, body == nil, silent != .some(true) {
+            reader.error("push has neither a title nor a body", at: fields.location, hint: "add title: or body: (or silent: true for a data-only push)")
             return nil
         }
-        return PushTemplate(title: title ?? nil, body: body ?? nil, url: url ?? nil, data: data ?? nil)
+        if silent == .some(true), let node = fields["title"] ?? fields["body"] {
+            reader.error("a silent push shows nothing: it has no title or body", at: node, hint: "remove it, or remove silent: true")
+            return nil
+        }
+        return PushTemplate(
+            title: title ?? nil, body: body ?? nil, url: url ?? nil, data: data ?? nil, badge: badge ?? nil,
+            sound: texts[0] ?? nil, category: texts[1] ?? nil, threadID: texts[2] ?? nil, image: texts[3] ?? nil, ttl: ttl ?? nil,
+            collapseKey: texts[4] ?? nil, priority: priority ?? nil, silent: silent ?? nil
+        )
     }
 
     private func smsTemplate(_ node: Node, isBase: Bool, reader: YAMLReader) -> SMSTemplate? {

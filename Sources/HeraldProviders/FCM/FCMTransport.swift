@@ -186,6 +186,17 @@ public struct FCMTransport: Transport {
         }
     }
 
+    /// Why a push is over FCM's limit on data and notification text (4,000 bytes by default),
+    /// or nil: the data (with `url`) keys and values, and the title and body unless silent.
+    public static func sizeRefusal(_ content: PushContent, limit: Int = 4000) -> String? {
+        var data = content.data
+        if let url = content.url, data["url"] == nil { data["url"] = url }
+        var size = data.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
+        if !content.isSilent { size += (content.title?.utf8.count ?? 0) + content.body.utf8.count }
+        guard size > limit else { return nil }
+        return "the FCM payload has \(size) bytes of data and notification text; at most \(limit) are sent"
+    }
+
     /// Data keys FCM reserves (providers.md, section 2).
     static func isReserved(_ key: String) -> Bool {
         let lowered = key.lowercased()
@@ -207,12 +218,8 @@ public struct FCMTransport: Transport {
         if let reserved = data.keys.sorted().first(where: Self.isReserved) {
             return .failure(Refusal(.rejected(reason: "the push data key '\(reserved)' is reserved by FCM (from, message_type, google…, gcm…)")))
         }
-        var size = data.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count }
-        if !content.isSilent { size += (content.title?.utf8.count ?? 0) + content.body.utf8.count }
-        guard size <= configuration.maximumPayloadSize else {
-            return .failure(Refusal(.rejected(
-                reason: "the FCM payload has \(size) bytes of data and notification text; at most \(configuration.maximumPayloadSize) are sent"
-            )))
+        if let refusal = Self.sizeRefusal(content, limit: configuration.maximumPayloadSize) {
+            return .failure(Refusal(.rejected(reason: refusal)))
         }
         var ttl = content.ttl
         if let expiresAt = message.expiresAt {

@@ -73,41 +73,15 @@ public struct JPushTransport: Transport {
 
     /// The request body of one push, or why it cannot be sent.
     public func body(for message: OutboundMessage, content: PushContent, now: Date) -> Result<Data, JPushRefusal> {
-        var extras = content.data
-        if let url = content.url, !url.isEmpty, extras["url"] == nil { extras["url"] = url }
-        if let image = content.image, !image.isEmpty, extras["image"] == nil { extras["image"] = image }
         var object: [String: Any] = [
             "platform": configuration.platforms,
             "audience": ["registration_id": [message.address]],
         ]
-        var iosSize = 0, androidSize = 0
-        if content.isSilent {
-            var custom: [String: Any] = ["msg_content": content.body, "extras": extras]
-            if let title = content.title, !title.isEmpty { custom["title"] = title }
-            androidSize = Self.size(custom)
-            object["message"] = custom
-        } else {
-            var android: [String: Any] = ["alert": content.body, "extras": extras, "priority": content.effectivePriority == .high ? 1 : 0]
-            if let title = content.title, !title.isEmpty { android["title"] = title }
-            if let image = content.image, !image.isEmpty { android["big_pic_path"] = image }
-            if let category = content.category, !category.isEmpty { android["category"] = category }
-            var alert: [String: Any] = ["body": content.body]
-            if let title = content.title, !title.isEmpty { alert["title"] = title }
-            var ios: [String: Any] = ["alert": alert, "extras": extras]
-            if let sound = content.sound, !sound.isEmpty { ios["sound"] = sound }
-            if let badge = content.badge { ios["badge"] = badge }
-            if let category = content.category, !category.isEmpty { ios["category"] = category }
-            if let thread = content.threadID, !thread.isEmpty { ios["thread-id"] = thread }
-            if let image = content.image, !image.isEmpty { ios["mutable-content"] = true }
-            iosSize = Self.size(ios)
-            androidSize = Self.size(android)
-            object["notification"] = ["alert": content.body, "android": android, "ios": ios]
-        }
-        if iosSize > Self.maximumIOSSize {
-            return .failure(JPushRefusal(reason: "the JPush iOS notification is \(iosSize) bytes; JPush takes at most \(Self.maximumIOSSize)"))
-        }
-        if androidSize > Self.maximumAndroidSize {
-            return .failure(JPushRefusal(reason: "the JPush Android notification and message are \(androidSize) bytes; JPush takes at most \(Self.maximumAndroidSize)"))
+        switch Self.notification(content) {
+        case .failure(let refusal):
+            return .failure(refusal)
+        case .success(let (key, value)):
+            object[key] = value
         }
         var options: [String: Any] = [
             // Echoed back; non-zero.
@@ -128,6 +102,45 @@ public struct JPushTransport: Transport {
         }
         object["options"] = options
         return .success((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+    }
+
+    /// The `notification` (or, for a silent push, `message`) member of a push, within JPush's
+    /// size limits, or why it is over them.
+    static func notification(_ content: PushContent) -> Result<(String, [String: Any]), JPushRefusal> {
+        var extras = content.data
+        if let url = content.url, !url.isEmpty, extras["url"] == nil { extras["url"] = url }
+        if let image = content.image, !image.isEmpty, extras["image"] == nil { extras["image"] = image }
+        var iosSize = 0, androidSize = 0
+        let member: (String, [String: Any])
+        if content.isSilent {
+            var custom: [String: Any] = ["msg_content": content.body, "extras": extras]
+            if let title = content.title, !title.isEmpty { custom["title"] = title }
+            androidSize = Self.size(custom)
+            member = ("message", custom)
+        } else {
+            var android: [String: Any] = ["alert": content.body, "extras": extras, "priority": content.effectivePriority == .high ? 1 : 0]
+            if let title = content.title, !title.isEmpty { android["title"] = title }
+            if let image = content.image, !image.isEmpty { android["big_pic_path"] = image }
+            if let category = content.category, !category.isEmpty { android["category"] = category }
+            var alert: [String: Any] = ["body": content.body]
+            if let title = content.title, !title.isEmpty { alert["title"] = title }
+            var ios: [String: Any] = ["alert": alert, "extras": extras]
+            if let sound = content.sound, !sound.isEmpty { ios["sound"] = sound }
+            if let badge = content.badge { ios["badge"] = badge }
+            if let category = content.category, !category.isEmpty { ios["category"] = category }
+            if let thread = content.threadID, !thread.isEmpty { ios["thread-id"] = thread }
+            if let image = content.image, !image.isEmpty { ios["mutable-content"] = true }
+            iosSize = Self.size(ios)
+            androidSize = Self.size(android)
+            member = ("notification", ["alert": content.body, "android": android, "ios": ios])
+        }
+        if iosSize > Self.maximumIOSSize {
+            return .failure(JPushRefusal(reason: "the JPush iOS notification is \(iosSize) bytes; JPush takes at most \(Self.maximumIOSSize)"))
+        }
+        if androidSize > Self.maximumAndroidSize {
+            return .failure(JPushRefusal(reason: "the JPush Android notification and message are \(androidSize) bytes; JPush takes at most \(Self.maximumAndroidSize)"))
+        }
+        return .success(member)
     }
 
     static func size(_ object: [String: Any]) -> Int {

@@ -57,15 +57,10 @@ public struct PushyTransport: Transport {
 
     /// The request body of one push, or why it cannot be sent.
     public func body(for message: OutboundMessage, content: PushContent, now: Date) -> Result<Data, PushyRefusal> {
-        var data: [String: Any] = [:]
-        for (key, value) in content.data { data[key] = value }
-        if let title = content.title, !title.isEmpty, data["title"] == nil { data["title"] = title }
-        if data["message"] == nil { data["message"] = content.body }
-        if let url = content.url, !url.isEmpty, data["url"] == nil { data["url"] = url }
-        if let image = content.image, !image.isEmpty, data["image"] == nil { data["image"] = image }
-        let dataSize = (try? JSONSerialization.data(withJSONObject: data, options: [.withoutEscapingSlashes]))?.count ?? 0
-        if dataSize > Self.maximumDataSize {
-            return .failure(PushyRefusal(reason: "the Pushy data is \(dataSize) bytes; Pushy takes at most \(Self.maximumDataSize)"))
+        let data: [String: Any]
+        switch Self.data(content) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let value): data = value
         }
         var object: [String: Any] = ["to": [message.address], "data": data]
         if content.isSilent {
@@ -92,6 +87,22 @@ public struct PushyTransport: Transport {
             object["collapse_key"] = collapse
         }
         return .success((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
+    }
+
+    /// The `data` of a push (its data, with the title, body, url and image the app shows), within
+    /// Pushy's limit, or why it is over it.
+    static func data(_ content: PushContent) -> Result<[String: Any], PushyRefusal> {
+        var data: [String: Any] = [:]
+        for (key, value) in content.data { data[key] = value }
+        if let title = content.title, !title.isEmpty, data["title"] == nil { data["title"] = title }
+        if data["message"] == nil { data["message"] = content.body }
+        if let url = content.url, !url.isEmpty, data["url"] == nil { data["url"] = url }
+        if let image = content.image, !image.isEmpty, data["image"] == nil { data["image"] = image }
+        let dataSize = (try? JSONSerialization.data(withJSONObject: data, options: [.withoutEscapingSlashes]))?.count ?? 0
+        if dataSize > Self.maximumDataSize {
+            return .failure(PushyRefusal(reason: "the Pushy data is \(dataSize) bytes; Pushy takes at most \(Self.maximumDataSize)"))
+        }
+        return .success(data)
     }
 
     func sendOne(_ message: OutboundMessage) async -> DeliveryOutcome {
