@@ -135,6 +135,8 @@ push:
   title: "Your order has shipped"
   body: "Order {{order_id}} is on its way."
   url: "{{tracking_url}}"
+  sound: default
+  thread_id: "order-{{order_id}}"
 
 """#),
         ("templates/weekly-digest.html", #"""
@@ -215,6 +217,9 @@ push:
   body: "{{first_name}}, everything is {{discount}} off until {{date(ends_on)}}."
   url: "https://shop.example.com/sale"
   data: {campaign: winter-sale}
+  thread_id: winter-sale            # grouped in the notification centre
+  collapse_key: winter-sale         # a newer push replaces one not yet delivered
+  ttl: 2d                           # kept for an offline device at most two days
 email:
   subject: "{{first_name}}, our winter sale is on: {{discount}} off"
   html: winter-sale.html

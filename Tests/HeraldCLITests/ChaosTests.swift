@@ -9,23 +9,28 @@ import Testing
 /// against the sandbox over real sockets, on one SQLite file.
 @Suite(.tags(.slow), .timeLimit(.minutes(10)))
 struct ChaosTests {
-    static let users = 20_000
+    static let users = 12_000
 
-    /// Faults for every SMS and email provider (`herald sandbox --faults`): 10% 5xx, 3% 429 with
-    /// Retry-After, 2% requests left unanswered; Twilio and SendGrid are down for 30 s as well.
+    /// Faults for every provider (`herald sandbox --faults`): 10% 5xx, 3% 429 with Retry-After,
+    /// 2% requests left unanswered; Twilio and SendGrid are down for 30 s as well.
     static let faultsFile = """
         seed: 11
         twilio: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02, outages: [{from: 8s, to: 38s}]}
         sendgrid: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02, outages: [{from: 8s, to: 38s}]}
         vonage: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
         mandrill: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
+        apns: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
+        fcm: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
+        webpush: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
+        jpush: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
+        pushy: {error_rate: {429: 0.03, 500: 0.05, 503: 0.05}, retry_after: 1, timeout_rate: 0.02}
 
         """
 
     static let campaign = """
         campaign: chaos
         category: transactional
-        channels: [sms, email]
+        channels: [sms, email, push]
         delivery: all
         template: chaos
 
@@ -33,6 +38,9 @@ struct ChaosTests {
 
     static let template = """
         template: chaos
+        push:
+          title: Chaos
+          body: "Chaos {{id}}"
         sms:
           body: "Chaos {{id}}"
         email:
@@ -41,7 +49,7 @@ struct ChaosTests {
 
         """
 
-    /// The sample workspace without limits, with the chaos campaign (SMS and email to everyone).
+    /// The sample workspace without limits, with the chaos campaign (SMS, email and push to everyone).
     static func makeWorkspace(_ directory: TemporaryDirectory) async throws {
         #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
         try removeLimits(fromWorkspace: directory.path)
@@ -58,8 +66,9 @@ struct ChaosTests {
             yml = yml.replacingOccurrences(of: "retry: {max_attempts: 8, initial: 2s, max: 30m}", with: "retry: {max_attempts: 30, initial: 1s, max: 4s}")
                 .replacingOccurrences(of: "rate: 100/s", with: "rate: 2000/s").replacingOccurrences(of: "rate: 200/s", with: "rate: 2000/s")
                 .replacingOccurrences(of: "base_url: \"http://127.0.0.1:4010/", with: "timeout: 2s, base_url: \"http://127.0.0.1:4010/")
+                .replacingOccurrences(of: "base_url: \"https://127.0.0.1:4443\"", with: "timeout: 2s, base_url: \"https://127.0.0.1:4443\"")
+                .replacingOccurrences(of: "{kind: webpush, ", with: "{kind: webpush, timeout: 2s, ")
             try yml.write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
-            #expect(try await HeraldBinary.run(["users", "generate", "--count", "\(Self.users)"], in: directory.path).status == 0)
 
             // The sandbox runs as its own process, as it would beside a deployment, and records
             // every message it accepts.
@@ -76,15 +85,22 @@ struct ChaosTests {
                 banner += String(decoding: data, as: UTF8.self)
             }
             let port = try #require(banner.split(separator: "\n").first?.split(separator: ":").last.flatMap { Int($0) }, "\(banner)")
+            let apns = try #require(banner.split(separator: "\n").first { $0.hasPrefix("  apns ") }?.split(separator: " ").first { $0.hasPrefix("https://") }, "\(banner)")
             do {
                 let text = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
                 try text.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(port)/")
+                    .replacingOccurrences(of: "https://127.0.0.1:4443", with: String(apns))
                     .write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+                // Browsers subscribe at this sandbox's Web Push endpoint.
+                let generate = try await HeraldBinary.run(
+                    ["users", "generate", "--count", "\(Self.users)", "--webpush-endpoint", "http://127.0.0.1:\(port)/webpush"], in: directory.path
+                )
+                #expect(generate.status == 0, "\(generate.stderr)")
                 let plan = try await HeraldBinary.run(["send", "chaos", "--now", "--plan-only"], in: directory.path)
                 #expect(plan.status == 0, "\(plan.stderr)")
                 let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
                 let planned = Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])!
-                #expect(planned > Self.users, "both channels for most users")
+                #expect(planned > 2 * Self.users, "three channels for most users")
 
                 // Two workers at a time; one of them is killed with SIGKILL every few seconds and
                 // a new one started, at least five times, then they run until the outbox is empty.
@@ -141,6 +157,31 @@ struct ChaosTests {
                 let byProvider = Dictionary(uniqueKeysWithValues: carriers.map { ($0[0], Int($0[1])!) })
                 #expect(byProvider["vonage", default: 0] > 0 && byProvider["mandrill", default: 0] > 0, "\(carriers)")
                 #expect(byProvider["twilio", default: 0] > 0 && byProvider["sendgrid", default: 0] > 0, "\(carriers)")
+                for provider in ["apns", "fcm", "webpush", "jpush", "pushy"] {
+                    #expect(byProvider[provider, default: 0] > 0, "\(provider) carried no push: \(carriers)")
+                }
+                // A push repeated after a kill is the same attempt, with the apns-id of its first
+                // sending. A new apns-id for a token means a new attempt: the provider's answer did
+                // not come within the 2 s timeout (a loaded machine), which only a retried
+                // notification (two attempts or more) can show.
+                var apnsIDs: [String: Set<String>] = [:]
+                var apnsCount: [String: Int] = [:]
+                for message in messages where message.provider == "apns" {
+                    apnsIDs[message.to, default: []].insert(message.id)
+                    apnsCount[message.to, default: 0] += 1
+                }
+                let apnsSent = try await store.rows(sql: "SELECT address, COUNT(*), MAX(attempts) FROM notifications WHERE state = 'sent' AND provider = 'apns' GROUP BY address")
+                var newIDs: [String] = []
+                var sameIDRepeats = 0
+                for row in apnsSent {
+                    let (token, sent, attempts) = (row[0], Int(row[1])!, Int(row[2])!)
+                    let ids = apnsIDs[token]?.count ?? 0
+                    if ids > sent, attempts < 2 { newIDs.append(token) }
+                    sameIDRepeats += max(0, apnsCount[token, default: 0] - max(ids, sent))
+                }
+                print("chaos: APNs repeats with the first sending's apns-id: \(sameIDRepeats)")
+                #expect(!apnsSent.isEmpty)
+                #expect(newIDs.isEmpty, "tokens given a new apns-id without a second attempt: \(newIDs.prefix(3))")
             }
         }
     }
@@ -153,20 +194,20 @@ struct ChaosTests {
     }
 
     /// What `herald sandbox --record` wrote: the provider and address of each accepted message.
-    static func recorded(_ file: String) throws -> [(provider: String, to: String)] {
+    static func recorded(_ file: String) throws -> [(provider: String, to: String, id: String)] {
         try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").compactMap { line in
             guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let provider = object["provider"] as? String, let to = object["to"] as? String
             else { return nil }
-            return (provider, to)
+            return (provider, to, object["providerMessageID"] as? String ?? "")
         }
     }
 
     /// Messages accepted per address against the notifications recorded as sent to it.
-    static func tally(accepted messages: [(provider: String, to: String)], sent: [String]) -> Tally {
+    static func tally(accepted messages: [(provider: String, to: String, id: String)], sent: [String]) -> Tally {
         var accepted: [String: Int] = [:]
         for message in messages {
-            let channel = ["twilio", "vonage"].contains(message.provider) ? "sms" : "email"
+            let channel = ["twilio", "vonage"].contains(message.provider) ? "sms" : ["sendgrid", "mandrill", "smtp"].contains(message.provider) ? "email" : "push"
             accepted["\(channel):\(message.to)", default: 0] += 1
         }
         var sentTo: [String: Int] = [:]

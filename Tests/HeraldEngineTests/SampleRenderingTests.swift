@@ -28,7 +28,8 @@ import Testing
         let korean = try renderer.render(campaign, channel: .push, for: siwoo)
         #expect(korean.content == .push(PushContent(
             title: "겨울 세일: 30% 할인", body: "시우님, 12월 7일까지 전 품목 30% 할인!", url: "https://shop.example.com/sale",
-            data: ["campaign": "winter-sale"], variant: TemplateVariant(locale: "ko")
+            data: ["campaign": "winter-sale"], variant: TemplateVariant(locale: "ko"), threadID: "winter-sale", ttl: 2 * 86_400,
+            collapseKey: "winter-sale"
         )))
         #expect(korean.variant.locale == "ko")
 
@@ -36,7 +37,7 @@ import Testing
         let english = try renderer.render(campaign, channel: .push, for: ana)
         #expect(english.content == .push(PushContent(
             title: "Winter sale: 30% off", body: "Ana, everything is 30% off until December 7.", url: "https://shop.example.com/sale",
-            data: ["campaign": "winter-sale"], variant: .base
+            data: ["campaign": "winter-sale"], variant: .base, threadID: "winter-sale", ttl: 2 * 86_400, collapseKey: "winter-sale"
         )))
 
         // No Japanese file: the English text with an English date, and the stored content says so.
