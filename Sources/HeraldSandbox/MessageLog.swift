@@ -86,13 +86,17 @@ public final class MessageLog: Sendable {
         state.withLock { state in
             state.total += messages.count
             state.messages.append(contentsOf: messages)
-            if state.messages.count > limit { state.messages.removeFirst(state.messages.count - limit) }
+            // Trimmed in bulk once twice the limit is held: trimming on every append past the
+            // limit moved the whole array each time, and a long run slowed down as it went.
+            if state.messages.count >= 2 * limit { state.messages.removeFirst(state.messages.count - limit) }
             state.file?.write(lines)
         }
     }
 
-    /// The messages kept in memory, oldest first.
-    public var messages: [RecordedMessage] { state.withLock { $0.messages } }
+    /// The messages kept in memory (the latest `limit`), oldest first.
+    public var messages: [RecordedMessage] {
+        state.withLock { $0.messages.count <= limit ? $0.messages : Array($0.messages.suffix(limit)) }
+    }
 
     /// How many messages were accepted since the start.
     public var count: Int { state.withLock { $0.total } }

@@ -5,10 +5,16 @@ import HeraldRules
 import HeraldStore
 
 struct BenchCommand: AsyncParsableCommand {
+    /// This `herald` binary's path, for the benchmarks that start it as a child process.
+    static var heraldExecutable: String {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        return FileManager.default.fileExists(atPath: executable) ? executable : Bundle.main.executablePath ?? executable
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Herald's hot paths; build with -c release for meaningful figures.",
-        subcommands: [Rules.self, TransportBench.self, PlanBench.self, DeliverBench.self]
+        subcommands: [Rules.self, TransportBench.self, PushBench.self, PlanBench.self, DeliverBench.self]
     )
 
     struct Rules: AsyncParsableCommand {

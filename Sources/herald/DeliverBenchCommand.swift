@@ -63,8 +63,7 @@ struct DeliverBench: AsyncParsableCommand {
         #if DEBUG
         print("warning: a debug build; run `swift build -c release` and .build/release/herald bench deliver for meaningful figures")
         #endif
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-        let herald = FileManager.default.fileExists(atPath: executable) ? executable : Bundle.main.executablePath ?? executable
+        let herald = BenchCommand.heraldExecutable
         var results: [Result] = []
         for size in sizes.isEmpty ? [100_000, 1_000_000] : sizes {
             let result = try await measure(size, herald: herald)

@@ -34,8 +34,7 @@ struct PlanBench: AsyncParsableCommand {
     var cache = "."
 
     func run() async throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
-        let resolved = FileManager.default.fileExists(atPath: executable) ? executable : Bundle.main.executablePath ?? executable
+        let resolved = BenchCommand.heraldExecutable
         for size in sizes.isEmpty ? [100_000, 1_000_000] : sizes {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bench-plan-\(getpid())-\(size)").path
             try? FileManager.default.removeItem(atPath: work)

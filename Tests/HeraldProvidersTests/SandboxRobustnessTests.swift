@@ -62,3 +62,17 @@ struct SandboxRobustnessTests {
         #expect(kind(of: TwilioClassifier.outcome(answer(400), now: Date())) == "rejected")
     }
 }
+
+@Suite struct MessageLogTests {
+    @Test func theLogKeepsTheLatestMessagesUpToItsLimitAndCountsThemAll() throws {
+        let log = try MessageLog(limit: 10)
+        for index in 0..<45 {
+            log.append([RecordedMessage(provider: .twilio, providerMessageID: "m\(index)", to: "+14155550100", from: "+15005550006", acceptedAt: 0)])
+        }
+        #expect(log.count == 45)
+        #expect(log.messages.map(\.providerMessageID) == (35..<45).map { "m\($0)" })
+        log.removeAll()
+        #expect(log.messages.isEmpty)
+        #expect(log.count == 45)
+    }
+}

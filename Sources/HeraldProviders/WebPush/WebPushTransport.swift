@@ -99,6 +99,12 @@ public struct WebPushTransport: Transport {
         try? signer.get().key.publicKeyBase64URL
     }
 
+    /// The `Authorization` header (`vapid t=…, k=…`) for an endpoint origin, as sends carry it;
+    /// nil when the VAPID key does not load. For load generators that replay a prepared request.
+    public func vapidAuthorization(audience: String, now: Date) -> String? {
+        try? signer.get().authorization(audience: audience, now: now)
+    }
+
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
         await concurrentMap(messages, width: configuration.concurrency) { await self.sendOne($0) }
     }
