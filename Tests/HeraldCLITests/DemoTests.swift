@@ -65,10 +65,13 @@ struct DemoTests {
             if waiting > 0 {
                 #expect(output.stdout.contains("of them are due later (quiet hours"))
             }
-            // Every sent notification has its planned, sending and sent events, and the sandbox accepted it.
+            // Every sent notification has its planned, sending and sent events, and the sandbox
+            // accepted it. Each attempt ends sent or retried (a slow answer on a loaded machine):
+            // attempts are sends plus retries.
             let sent = states["sent", default: 0]
             let events = try await store.eventCounts()
-            #expect(events["planned"] == sent + waiting && events["sending"] == sent && events["sent"] == sent)
+            let retries = events["retry_scheduled", default: 0]
+            #expect(events["planned"] == sent + waiting && events["sending"] == sent + retries && events["sent"] == sent)
             #expect(events["skipped"] == states["skipped"])
             // Push goes through the five push transports to the sandbox (APNs over HTTP/2, FCM,
             // Web Push decrypted by the sandbox, JPush and Pushy): every service's devices got theirs.
@@ -77,8 +80,9 @@ struct DemoTests {
                 """) == [["apns"], ["fcm"], ["jpush"], ["pushy"], ["webpush"]])
             let recorded = try String(contentsOfFile: directory.file("herald-demo-messages.jsonl"), encoding: .utf8)
                 .split(separator: "\n").map { try JSONDecoder().decode(RecordedMessage.self, from: Data($0.utf8)) }
-            #expect(recorded.count == sent)
-            #expect(output.stdout.contains("the sandbox accepted \(sent) messages over real sockets"), "\(output.stdout)")
+            // A retried attempt may have reached the sandbox before its answer was lost.
+            #expect(recorded.count >= sent && recorded.count <= sent + retries, "\(recorded.count) accepted, \(sent) sent, \(retries) retried")
+            #expect(output.stdout.contains("the sandbox accepted \(recorded.count) messages over real sockets"), "\(output.stdout)")
             // Opted-out users got nothing on the channel or category they refused.
             let violations = try await store.rows(sql: """
                 SELECT COUNT(*) FROM notifications n JOIN preferences p ON p.user_id = n.user_id AND p.opted_in = 0
