@@ -54,6 +54,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldServer",
+            dependencies: ["HeraldCore", "HeraldStore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldEngine",
             dependencies: [
                 "HeraldCore", "HeraldRules", "HeraldContent",
@@ -113,7 +118,7 @@ let package = Package(
             name: "herald",
             dependencies: [
                 "HeraldCore", "HeraldRules", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine",
-                "HeraldProviders", "HeraldSandbox",
+                "HeraldProviders", "HeraldSandbox", "HeraldServer",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,6 +168,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HeraldServerTests", dependencies: ["HeraldServer", "HeraldStore", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldCLITests",
             dependencies: ["herald", "HeraldStore", "HeraldTesting", "HeraldSandbox"],

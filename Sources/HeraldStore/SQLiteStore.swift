@@ -193,6 +193,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case database = "store.database"
         case invalidAudience = "store.invalid_audience"
         case corrupt = "store.corrupt"
+        case conflict = "store.conflict"
     }
 
     public var code: Code

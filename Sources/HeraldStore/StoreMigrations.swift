@@ -257,6 +257,21 @@ enum StoreMigrations {
             // rows written before: the platform's default service.
             try db.execute(sql: "ALTER TABLE devices ADD COLUMN service TEXT")
         }
+        migrator.registerMigration("v6-api-keys") { db in
+            // API keys: the app key in clear, the secret only as a salted hash; scopes as a
+            // comma-separated list; revoked keys are kept (their requests get 401).
+            try db.execute(sql: """
+                CREATE TABLE api_keys (
+                    app_key TEXT PRIMARY KEY,
+                    salt BLOB NOT NULL,
+                    secret_hash BLOB NOT NULL,
+                    scopes TEXT NOT NULL,
+                    rate TEXT,
+                    created_at REAL NOT NULL,
+                    revoked_at REAL
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }
