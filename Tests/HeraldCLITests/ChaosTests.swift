@@ -49,18 +49,20 @@ struct ChaosTests {
 
         """
 
-    /// The sample workspace without limits, with the chaos campaign (SMS, email and push to everyone).
-    static func makeWorkspace(_ directory: TemporaryDirectory) async throws {
+    /// The sample workspace without limits, with the chaos campaign: SMS and email to everyone,
+    /// and push to every device with `push` (whose providers the caller then points at its
+    /// sandbox; without it, push is left out of the campaign).
+    static func makeWorkspace(_ directory: TemporaryDirectory, push: Bool = false) async throws {
         #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
         try removeLimits(fromWorkspace: directory.path)
-        _ = try directory.write("campaigns/chaos.yml", campaign)
+        _ = try directory.write("campaigns/chaos.yml", push ? campaign : campaign.replacingOccurrences(of: "[sms, email, push]", with: "[sms, email]"))
         _ = try directory.write("templates/chaos.yml", template)
         _ = try directory.write("templates/chaos.txt", "Hello {{id}}\n")
     }
 
     @Test func killedWorkersUnderProviderFaultsLoseNothingAndRepeatOnlyWhatWasInFlight() async throws {
         try await withTemporaryDirectory { directory in
-            try await Self.makeWorkspace(directory)
+            try await Self.makeWorkspace(directory, push: true)
             // Fast retries, many attempts, short timeouts: the faults are survivable in minutes.
             var yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
             yml = yml.replacingOccurrences(of: "retry: {max_attempts: 8, initial: 2s, max: 30m}", with: "retry: {max_attempts: 30, initial: 1s, max: 4s}")
