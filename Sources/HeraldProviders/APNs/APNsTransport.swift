@@ -188,9 +188,8 @@ public struct APNsTransport: Transport {
         guard Self.isDeviceToken(message.address) else {
             return .deadAddress(reason: "'\(message.address.prefix(80))' is not an APNs device token (hex digits)")
         }
-        if let refusal = APNsPayload.refusal(content) { return .rejected(reason: refusal) }
-        if let collapse = content.collapseKey, collapse.utf8.count > 64 {
-            return .rejected(reason: "the collapse key is \(collapse.utf8.count) bytes; APNs takes at most 64 (apns-collapse-id)")
+        if let refusal = APNsPayload.refusal(content) ?? PushPayloadLimits.collapseKeyRefusal(content.collapseKey, service: .apns) {
+            return .rejected(reason: refusal)
         }
         if let injected = content.collapseKey.flatMap(MessageChecks.headerInjection(in:)) {
             return .rejected(reason: "the collapse key contains \(injected)")

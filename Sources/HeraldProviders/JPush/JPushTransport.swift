@@ -95,9 +95,7 @@ public struct JPushTransport: Transport {
         }
         if let ttl { options["time_to_live"] = min(max(ttl, 0), Self.maximumTimeToLive) }
         if let collapse = content.collapseKey, !collapse.isEmpty {
-            guard collapse.utf8.count <= 64 else {
-                return .failure(JPushRefusal(reason: "the collapse key is \(collapse.utf8.count) bytes; JPush takes at most 64 (apns_collapse_id)"))
-            }
+            if let refusal = PushPayloadLimits.collapseKeyRefusal(collapse, service: .jpush) { return .failure(JPushRefusal(reason: refusal)) }
             options["apns_collapse_id"] = collapse
         }
         object["options"] = options

@@ -81,9 +81,7 @@ public struct PushyTransport: Transport {
         }
         if let ttl { object["time_to_live"] = min(max(ttl, 1), Self.maximumTimeToLive) }
         if let collapse = content.collapseKey, !collapse.isEmpty {
-            guard collapse.count <= Self.maximumCollapseKeyLength else {
-                return .failure(PushyRefusal(reason: "the collapse key has \(collapse.count) characters; Pushy takes at most \(Self.maximumCollapseKeyLength)"))
-            }
+            if let refusal = PushPayloadLimits.collapseKeyRefusal(collapse, service: .pushy) { return .failure(PushyRefusal(reason: refusal)) }
             object["collapse_key"] = collapse
         }
         return .success((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data())
