@@ -59,13 +59,16 @@ extension SQLiteStore {
 
     /// The decisions planned for an occurrence, one per notification, in channel order: what a
     /// triggered send did for its user (`planned`, or `skipped` with a reason).
-    public func decisions(occurrenceID: Int64) async throws -> [(channel: Channel, state: NotificationState, reason: String?, dueAt: Date)] {
+    public func decisions(occurrenceID: Int64) async throws -> [PlanDecision] {
         try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT channel, state, reason, due_at FROM notifications WHERE occurrence_id = ? ORDER BY id
+                SELECT id, channel, state, reason, due_at, user_id, device FROM notifications WHERE occurrence_id = ? ORDER BY id
                 """, arguments: [occurrenceID]).compactMap { row in
-                guard let channel = Channel(rawValue: row[0]), let state = NotificationState(rawValue: row[1]) else { return nil }
-                return (channel, state, row[2], Date(timeIntervalSince1970: row[3]))
+                guard let channel = Channel(rawValue: row[1]), let state = NotificationState(rawValue: row[2]) else { return nil }
+                return PlanDecision(
+                    notificationID: row[0], userID: row[5], channel: channel, device: row[6], state: state, reason: row[3],
+                    dueAt: Date(timeIntervalSince1970: row[4])
+                )
             }
         }
     }

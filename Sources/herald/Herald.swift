@@ -10,7 +10,7 @@ struct Herald: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, PlanCommand.self, SendCommand.self,
-            TriggerCommand.self, DeliverCommand.self, WorkerCommand.self, RunCommand.self, ReportCommand.self, QueueCommand.self, TraceCommand.self,
+            TriggerCommand.self, DeliverCommand.self, WorkerCommand.self, RunCommand.self, ServeCommand.self, ReportCommand.self, QueueCommand.self, TraceCommand.self,
             DeadLetterCommand.self, ScheduleCommand.self, KeysCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self,
         ]
     )

@@ -82,6 +82,14 @@ struct HeraldApp {
         )
     }
 
+    /// Records events and plans the campaigns they trigger (`herald trigger`, `POST /v1/events`).
+    var eventIntake: EventIntake {
+        EventIntake(
+            store: store, planner: planner, campaigns: workspace.campaigns, schema: workspace.configuration.attributes,
+            defaultTimezone: workspace.configuration.defaultTimezone
+        )
+    }
+
     /// What `herald send` did, for the user.
     struct SendResult: CustomStringConvertible {
         var campaignID: String

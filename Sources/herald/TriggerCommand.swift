@@ -81,37 +81,23 @@ struct TriggerCommand: AsyncParsableCommand {
         let now = app.clock.now
         // Now to the whole second by default: the due times printed and stored are then exact.
         let happened = try instant() ?? Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
-        guard let recipient = try await app.store.users(matching: .ids([user]), after: nil, limit: 1).first else {
-            throw CLIError("no user with id \(Quoted.visible(user)); nothing was recorded (import them first with `herald users import`)")
-        }
-
-        // Which triggered campaigns reach the user, decided before anything is written: a rule
-        // that cannot run fails here.
-        var reached: [TriggeredCampaign] = []
-        var outside: [(campaign: Campaign, why: String)] = []
-        let triggered = workspace.campaigns.filter { $0.triggeringEvent == event }
-        for campaign in triggered {
-            let dueAt = happened.addingTimeInterval(campaign.triggerDelay)
-            if let why = try await app.exclusion(of: recipient, from: campaign, at: dueAt) {
-                outside.append((campaign, why))
-            } else {
-                reached.append(TriggeredCampaign(campaignID: campaign.id, definitionHash: campaign.definitionHash, dueAt: dueAt))
-            }
-        }
-
-        let receipt: EventReceipt
+        let outcome: EventIntake.Outcome
         do {
-            receipt = try await app.store.recordEvent(
-                ReceivedEvent(externalID: id, userID: user, name: event, properties: try parsedProperties(), receivedAt: happened),
-                triggering: reached, at: now
+            outcome = try await app.eventIntake.receive(
+                ReceivedEvent(externalID: id, userID: user, name: event, properties: try parsedProperties(), receivedAt: happened), at: now
             )
         } catch let error as EventError {
-            throw CLIError("\(error.message); nothing was recorded")
+            let advice = error.code == .unknownUser ? " (import them first with `herald users import`)" : ""
+            throw CLIError("\(error.message); nothing was recorded\(advice)")
         }
+        print(Self.describe(outcome, workspace: workspace))
+    }
 
+    /// What `herald trigger` prints.
+    static func describe(_ outcome: EventIntake.Outcome, workspace: Workspace) -> String {
         var lines: [String] = []
-        let recorded = receipt.event
-        if receipt.isNew {
+        let recorded = outcome.event
+        if outcome.isNew {
             lines.append("recorded \(recorded.name) for \(recorded.userID) at \(ISO8601.string(from: recorded.receivedAt)) (event \(recorded.id))")
         } else {
             lines.append(
@@ -120,38 +106,31 @@ struct TriggerCommand: AsyncParsableCommand {
             )
         }
         var planned = false
-        for (campaignID, occurrence) in receipt.occurrences.sorted(by: { $0.key < $1.key }) {
-            guard var campaign = workspace.campaign(id: campaignID) else {
-                lines.append("\(campaignID): \(occurrence.isPlanned ? "planned before" : "not planned: the campaign is no longer usable in this workspace")")
-                continue
+        for campaign in outcome.campaigns {
+            switch campaign {
+            case .planned(let campaignID, let dueAt, let decisions, let before):
+                planned = planned || decisions.contains { $0.state == .planned }
+                lines.append(
+                    "\(campaignID): planned for \(recorded.userID), due \(ISO8601.string(from: dueAt))" + (before ? " (before)" : "") + ": "
+                        + describe(decisions)
+                )
+            case .unusable(let campaignID, let plannedBefore):
+                lines.append("\(campaignID): \(plannedBefore ? "planned before" : "not planned: the campaign is no longer usable in this workspace")")
+            case .outsideAudience(let campaignID, let why):
+                lines.append("\(campaignID): not planned: \(recorded.userID) is not in its audience (\(why))")
             }
-            if !occurrence.isPlanned {
-                campaign.override(properties: recorded.properties)
-                _ = try await app.planner.plan(campaign, occurrence: occurrence, recipients: [recorded.userID])
-            }
-            let decisions = try await app.store.decisions(occurrenceID: occurrence.id)
-            planned = planned || decisions.contains { $0.state == .planned }
-            lines.append(
-                "\(campaignID): planned for \(recorded.userID), due \(ISO8601.string(from: occurrence.fireAt))"
-                    + (receipt.isNew || !occurrence.isPlanned ? "" : " (before)") + ": " + Self.describe(decisions)
-            )
         }
-        if receipt.isNew {
-            for (campaign, why) in outside {
-                lines.append("\(campaign.id): not planned: \(recorded.userID) is not in its audience (\(why))")
-            }
-            if triggered.isEmpty {
-                lines.append(Self.noCampaignLine(for: event, in: workspace))
-            }
+        if outcome.isNew && !outcome.triggersAnything {
+            lines.append(noCampaignLine(for: recorded.name, in: workspace))
         }
         if planned {
             lines.append("notifications wait in the outbox until due; `herald deliver` sends those that are due")
         }
-        print(lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
     }
 
     /// `sms planned; push skipped (no_provider)`, counting repeats (one push decision per device).
-    static func describe(_ decisions: [(channel: Channel, state: NotificationState, reason: String?, dueAt: Date)]) -> String {
+    static func describe(_ decisions: [PlanDecision]) -> String {
         guard !decisions.isEmpty else { return "nothing (the campaign has no channel to plan)" }
         var order: [String] = []
         var counts: [String: Int] = [:]
@@ -178,41 +157,5 @@ struct TriggerCommand: AsyncParsableCommand {
         return "no campaign is triggered by \(Quoted.visible(event)) (\(near)campaigns are triggered by: "
             + names.map { "\($0) (\(byEvent[$0]!.sorted().joined(separator: ", ")))" }.joined(separator: ", ")
             + "); the event is kept for rules that ask about it"
-    }
-}
-
-extension Campaign {
-    /// The event that triggers the campaign, when its schedule is a trigger.
-    var triggeringEvent: String? {
-        if case .trigger(let event, _) = schedule { return event }
-        return nil
-    }
-
-    /// A triggered campaign's delay in seconds (0 without one).
-    var triggerDelay: TimeInterval {
-        if case .trigger(_, let delay?) = schedule { return TimeInterval(delay.seconds) }
-        return 0
-    }
-}
-
-extension HeraldApp {
-    /// Why `user` is outside the audience of `campaign` at `dueAt`, or nil when the campaign
-    /// reaches them. The store decides, with the campaign's audience query restricted to the
-    /// user, so that the answer is the one planning the audience would give; the terms that do
-    /// not hold are named from the in-memory evaluation.
-    func exclusion(of user: User, from campaign: Campaign, at dueAt: Date) async throws -> String? {
-        let audience = try await planner.audience(of: campaign, at: dueAt)
-        guard case .rule(let source, let now, let campaignID) = audience else { return nil }
-        let restricted = UserFilter.ruleAmong(ids: [user.id], source, now: now, campaignID: campaignID)
-        try await store.checkAudience(restricted)
-        guard try await store.countUsers(matching: restricted) == 0 else { return nil }
-        let rule = try Rule(source, schema: workspace.configuration.attributes)
-        let context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone)
-        let failing = rule.explain(user, in: context).filter { !$0.holds }.map(\.text)
-        switch failing.count {
-        case 0: return source.text
-        case 1: return "\(failing[0]) does not hold"
-        default: return "these do not hold: " + failing.joined(separator: "; ")
-        }
     }
 }

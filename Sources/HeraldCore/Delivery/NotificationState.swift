@@ -43,6 +43,8 @@ public enum SkipReason: String, Sendable, Hashable, Codable, CaseIterable {
     case renderFailed = "render_failed"
     /// No provider is configured for the channel or device platform.
     case noProvider = "no_provider"
+    /// The user was deleted (GDPR erasure) while the notification waited in the outbox.
+    case userDeleted = "user_deleted"
 }
 
 /// What happened to a notification, appended to the event trail in the same transaction as the

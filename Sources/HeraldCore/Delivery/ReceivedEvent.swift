@@ -235,3 +235,26 @@ extension Campaign {
         }
     }
 }
+
+/// What planning decided for one notification of an occurrence: planned (due at `dueAt`) or
+/// skipped, with the reason.
+public struct PlanDecision: Sendable, Hashable {
+    public var notificationID: Int64
+    public var userID: String
+    public var channel: Channel
+    /// The push device's address; empty for SMS and email.
+    public var device: String
+    public var state: NotificationState
+    public var reason: String?
+    public var dueAt: Date
+
+    public init(notificationID: Int64, userID: String, channel: Channel, device: String, state: NotificationState, reason: String?, dueAt: Date) {
+        self.notificationID = notificationID
+        self.userID = userID
+        self.channel = channel
+        self.device = device
+        self.state = state
+        self.reason = reason
+        self.dueAt = dueAt
+    }
+}

@@ -171,6 +171,10 @@ public protocol Store: Sendable {
     /// Up to `limit` events received for `userID`, newest first; only those named `name` unless nil.
     func receivedEvents(userID: String, named name: String?, limit: Int) async throws -> [ReceivedEvent]
 
+    /// The decisions planned for an occurrence, one per notification, in the order they were
+    /// planned: what a triggered or API send did for its user.
+    func decisions(occurrenceID: Int64) async throws -> [PlanDecision]
+
     // MARK: scheduling
 
     /// Claims the scheduled occurrence of `campaignID` at `fireAt` for `owner`, in one write

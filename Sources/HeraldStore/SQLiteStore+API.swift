@@ -1,0 +1,165 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+/// What erasing a user (GDPR) did.
+public struct ErasureSummary: Sendable, Hashable, Codable {
+    /// Notifications that waited in the outbox and will not be sent.
+    public var cancelled: Int
+    /// Notifications whose recipient, address and content were cleared; they still count in reports.
+    public var anonymised: Int
+
+    public init(cancelled: Int = 0, anonymised: Int = 0) {
+        self.cancelled = cancelled
+        self.anonymised = anonymised
+    }
+}
+
+/// What a one-click unsubscribe did.
+public enum UnsubscribeResult: Sendable, Hashable {
+    /// The preference `key` is now off for the user (`changed` false when it was off before).
+    case optedOut(userID: String, key: String, changed: Bool)
+    /// The notification or its user no longer exists (erased): there is nobody to opt out.
+    case nobody
+}
+
+extension SQLiteStore {
+    /// Deletes a user's profile, devices, preferences and received events; cancels their
+    /// notifications still waiting in the outbox; and clears the recipient, address and content
+    /// of every notification and sent message they had, so that campaign counts still add up
+    /// without anything that names them. Nil when no user has the id.
+    ///
+    /// A notification already handed to a provider (leased, `sending`) cannot be called back: its
+    /// outcome is recorded against the anonymised row.
+    public func eraseUser(id: String, at now: Date) async throws -> ErasureSummary? {
+        // One pseudonym per erasure: the user's rows stay distinct from each other's recipients,
+        // and unrelated to the id.
+        let pseudonym = "erased-" + (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) != nil else { return nil }
+            let timestamp = now.timeIntervalSince1970
+            var summary = ErasureSummary()
+            // Waiting and not in a provider's hands: cancelled, with the reason in the trail.
+            let waiting = try Row.fetchAll(db, sql: """
+                SELECT n.id, n.campaign_id, n.channel FROM notifications n JOIN outbox o ON o.notification_id = n.id
+                WHERE n.user_id = ? AND n.state = 'planned' AND (o.lease_until IS NULL OR o.lease_until <= ?)
+                """, arguments: [id, timestamp])
+            for row in waiting {
+                let notificationID: Int64 = row[0]
+                try db.execute(sql: "DELETE FROM outbox WHERE notification_id = ?", arguments: [notificationID])
+                try db.execute(sql: """
+                    UPDATE notifications SET state = 'skipped', reason = ?, updated_at = ? WHERE id = ?
+                    """, arguments: [SkipReason.userDeleted.rawValue, timestamp, notificationID])
+                try db.execute(sql: """
+                    INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, 'skipped', ?, ?, NULL)
+                    """, arguments: [notificationID, row[1], row[2], SkipReason.userDeleted.rawValue, timestamp])
+            }
+            summary.cancelled = waiting.count
+            // Addresses and rendered content can hold personal data (names, order details), and
+            // so can provider answers kept in the trail.
+            try db.execute(sql: """
+                UPDATE sent_messages SET address = '', content = '' WHERE notification_id IN (SELECT id FROM notifications WHERE user_id = ?)
+                """, arguments: [id])
+            try db.execute(sql: """
+                UPDATE events SET detail = NULL WHERE notification_id IN (SELECT id FROM notifications WHERE user_id = ?)
+                """, arguments: [id])
+            try db.execute(sql: """
+                UPDATE notifications SET user_id = ?, address = NULL, content = NULL,
+                    device = CASE WHEN device = '' THEN '' ELSE 'erased-' || id END, updated_at = ?
+                WHERE user_id = ?
+                """, arguments: [pseudonym, timestamp, id])
+            summary.anonymised = db.changesCount
+            try db.execute(sql: "DELETE FROM cap_ledger WHERE user_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM triggered_occurrences WHERE event_id IN (SELECT id FROM received_events WHERE user_id = ?)", arguments: [id])
+            try db.execute(sql: "DELETE FROM received_events WHERE user_id = ?", arguments: [id])
+            // Devices and preferences go with the user (ON DELETE CASCADE).
+            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
+            return summary
+        }
+    }
+
+    /// Adds or updates a user's devices (matched by platform and token). Nil when no user has the id.
+    public func registerDevices(_ devices: [Device], userID: String) async throws -> Bool? {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [userID]) != nil else { return nil }
+            var changed = false
+            for device in devices {
+                try db.execute(sql: """
+                    INSERT INTO devices (user_id, platform, address, subscription, active, service) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (user_id, platform, address) DO UPDATE SET
+                        subscription = excluded.subscription, active = excluded.active, service = excluded.service
+                    WHERE devices.subscription IS NOT excluded.subscription OR devices.active IS NOT excluded.active
+                        OR COALESCE(devices.service, '') IS NOT excluded.service
+                    """, arguments: [userID, device.platform.rawValue, device.address, device.subscription?.jsonText, device.isActive, device.service.rawValue])
+                changed = changed || db.changesCount > 0
+            }
+            return changed
+        }
+    }
+
+    /// Removes the device with `address` (a token, or a web-push endpoint) from a user: how many
+    /// went (0 when the user had none such), or nil when no user has the id.
+    public func unregisterDevice(address: String, userID: String) async throws -> Int? {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [userID]) != nil else { return nil }
+            try db.execute(sql: "DELETE FROM devices WHERE user_id = ? AND address = ?", arguments: [userID, address])
+            return db.changesCount
+        }
+    }
+
+    /// Sets some of a user's preferences (others stay) and returns all of them, or nil when no
+    /// user has the id.
+    public func setPreferences(_ preferences: Preferences, userID: String, at now: Date) async throws -> Preferences? {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [userID]) != nil else { return nil }
+            for (key, optedIn) in preferences.values.sorted(by: { $0.key < $1.key }) {
+                try db.execute(sql: """
+                    INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (user_id, key) DO UPDATE SET opted_in = excluded.opted_in, updated_at = excluded.updated_at
+                    WHERE opted_in IS NOT excluded.opted_in
+                    """, arguments: [userID, key, optedIn, now.timeIntervalSince1970])
+            }
+            var all = Preferences()
+            for row in try Row.fetchAll(db, sql: "SELECT key, opted_in FROM preferences WHERE user_id = ?", arguments: [userID]) {
+                all[row[0]] = row[1]
+            }
+            return all
+        }
+    }
+
+    /// Honours an unsubscribe link: the notification's recipient opts out of what the link was
+    /// for (`preferenceKey(channel, category)`), and the notification's trail gets an
+    /// `unsubscribed` event the first time. Repeating it changes nothing.
+    public func unsubscribe(
+        _ key: NotificationKey, at now: Date, preferenceKey: @escaping @Sendable (Channel, String) -> String
+    ) async throws -> UnsubscribeResult {
+        try await write { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT n.id, n.campaign_id, n.category FROM notifications n JOIN users u ON u.id = n.user_id
+                WHERE n.occurrence_id = ? AND n.user_id = ? AND n.channel = ? AND n.device = ?
+                """, arguments: [key.occurrenceID, key.userID, key.channel.rawValue, key.device])
+            else { return .nobody }
+            let preference = preferenceKey(key.channel, row[2])
+            try db.execute(sql: """
+                INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, 0, ?)
+                ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in != 0
+                """, arguments: [key.userID, preference, now.timeIntervalSince1970])
+            let changed = db.changesCount > 0
+            let notificationID: Int64 = row[0]
+            let recorded = try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM events WHERE notification_id = ? AND type = 'unsubscribed'
+                """, arguments: [notificationID]) != nil
+            if !recorded {
+                try db.execute(sql: """
+                    INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, 'unsubscribed', NULL, ?, ?)
+                    """, arguments: [notificationID, row[1], key.channel.rawValue, now.timeIntervalSince1970, "one-click: \(preference)"])
+            }
+            return .optedOut(userID: key.userID, key: preference, changed: changed)
+        }
+    }
+
+    /// Whether the store answers and its migrations are applied (`/readyz`).
+    public func isReady() async -> Bool {
+        (try? await read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM api_keys LIMIT 0") ?? true }) != nil
+    }
+}

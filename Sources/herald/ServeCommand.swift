@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import HeraldContent
+import HeraldCore
+import HeraldEngine
+import HeraldServer
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP API alone.",
+        discussion: """
+            Serves users, devices and preferences (/v1/users), events (/v1/events), one-click unsubscribe (/u/TOKEN) \
+            and health (/healthz, /readyz) on the `api: {listen: HOST:PORT}` address of herald.yml (default \
+            127.0.0.1:8080), or on --listen. The /v1 routes need an API key: create one with `herald keys create`. \
+            What the API plans waits in the outbox for `herald worker` or `herald run`. SIGINT or SIGTERM stops it \
+            after the requests in progress.
+            """
+    )
+
+    @OptionGroup var options: WorkspaceOptions
+
+    @Option(help: ArgumentHelp("Where to listen, HOST:PORT; port 0 picks a free port. Default: herald.yml's api.listen.", valueName: "host:port"))
+    var listen: String?
+
+    func validate() throws {
+        if let listen { _ = try Self.address(listen) }
+    }
+
+    func run() async throws {
+        let workspace = try options.loadWorkspace()
+        let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
+        let (host, port) = try Self.address(listen ?? workspace.configuration.api?.listen ?? APIConfiguration().listen)
+        var logger = Logger(label: "herald.api")
+        logger.logLevel = .warning
+        let server = app.apiServer().application(host: host, port: port, logger: logger) { port in
+            print("serving the HTTP API on http://\(host):\(port) (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
+            fflush(nil)
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+        print("stopped")
+    }
+
+    /// `HOST:PORT` split, the port checked.
+    static func address(_ text: String) throws -> (String, Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port),
+              !text[..<colon].isEmpty
+        else {
+            throw ValidationError("\(Quoted.visible(text)) is not an address to listen on: expected HOST:PORT, e.g. 127.0.0.1:8080")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, port)
+    }
+}
+
+extension HeraldApp {
+    /// The HTTP API on this process's store and workspace. What it plans rings the workers of
+    /// this process, if any.
+    func apiServer() -> APIServer {
+        APIServer(APIServer.Parts(
+            store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
+            schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys, onPlanned: { [signal] in signal.ring() }
+        ))
+    }
+}
