@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "HeraldCore", "HeraldStore", "HeraldEngine", "HeraldContent",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -97,9 +97,19 @@ enum JSONBody {
         APIError(.contentTooLarge, code: "request.too_large", "the body is larger than \(limit / 1024) KiB")
     }
 
+    /// An answer already encoded.
+    static func response(_ text: String, status: HTTPResponse.Status) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
     /// The body as a JSON object (400 when it is not JSON, 422 when it is not an object).
     static func object(of request: Request) async throws -> [String: Any] {
-        let bytes = try await bytes(of: request)
+        try object(fromBytes: try await bytes(of: request))
+    }
+
+    static func object(fromBytes bytes: [UInt8]) throws -> [String: Any] {
         guard !bytes.isEmpty else { throw APIError.invalidJSON("the body is empty; send a JSON object") }
         let value: Any
         do {

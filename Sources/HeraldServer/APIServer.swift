@@ -21,13 +21,19 @@ public struct APIServer: Sendable {
         public var unsubscribeLinks: UnsubscribeLinks?
         public var schema: AttributeSchema
         public var preferenceKeys: PreferenceVocabulary
+        /// One-off sends of the workspace's templates.
+        public var directSend: DirectSend
+        public var templates: [String: Template]
         /// Called after a request planned notifications, to wake this process's workers.
         public var onPlanned: @Sendable () -> Void
 
         public init(
             store: SQLiteStore, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
-            preferenceKeys: PreferenceVocabulary, onPlanned: @escaping @Sendable () -> Void = {}
+            preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template],
+            onPlanned: @escaping @Sendable () -> Void = {}
         ) {
+            self.directSend = directSend
+            self.templates = templates
             self.onPlanned = onPlanned
             self.store = store
             self.clock = clock
@@ -58,6 +64,7 @@ public struct APIServer: Sendable {
         let v1 = router.group("v1")
         addEventRoutes(to: v1.group("events").add(middleware: APIAuthenticator(scope: .events, keys: keyring)))
         addUserRoutes(to: v1.group("users").add(middleware: APIAuthenticator(scope: .users, keys: keyring)))
+        addNotificationRoutes(to: v1.group().add(middleware: APIAuthenticator(scope: .send, keys: keyring)))
         return router
     }
 

@@ -163,3 +163,68 @@ extension SQLiteStore {
         (try? await read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM api_keys LIMIT 0") ?? true }) != nil
     }
 }
+
+/// How an API send starts.
+public enum APISendStart: Sendable {
+    /// A new send: plan `occurrence`.
+    case started(Occurrence)
+    /// The same key and body were received before and not answered (a crash, or the same
+    /// request at the same moment): plan `occurrence` again, which plans nobody twice.
+    case resumed(Occurrence)
+    /// The same key and body were answered before: give the same answer.
+    case replay(status: Int, body: String)
+    /// The key was used with another body.
+    case keyReused(firstAt: Date)
+}
+
+extension SQLiteStore {
+    /// How long an Idempotency-Key is remembered.
+    public static let idempotencyLifetime: TimeInterval = 86_400
+
+    /// Starts an API send: a new occurrence of `request`, or, for an idempotency key seen in the
+    /// last 24 hours, what that request started (see ``APISendStart``). The occurrence and the
+    /// key's row are written in one transaction.
+    public func beginAPISend(
+        _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, at now: Date
+    ) async throws -> APISendStart {
+        let params = Self.encodeParams(request.params)
+        return try await write { db in
+            let timestamp = now.timeIntervalSince1970
+            if let idempotencyKey {
+                try db.execute(sql: "DELETE FROM api_requests WHERE created_at < ?", arguments: [timestamp - Self.idempotencyLifetime])
+                if let row = try Row.fetchOne(db, sql: """
+                    SELECT request_hash, occurrence_id, status, response, created_at FROM api_requests WHERE app_key = ? AND idempotency_key = ?
+                    """, arguments: [appKey, idempotencyKey]) {
+                    guard (row[0] as String) == requestHash else { return .keyReused(firstAt: Date(timeIntervalSince1970: row[4])) }
+                    if let status: Int = row[2], let body: String = row[3] { return .replay(status: status, body: body) }
+                    guard let occurrence = try Self.occurrence(db, where: "id = ?", arguments: [row[1] as Int64]) else {
+                        throw StoreError(.conflict, "the send of this Idempotency-Key has no occurrence any more")
+                    }
+                    return .resumed(occurrence)
+                }
+            }
+            var fire = Self.milliseconds(request.fireAt)
+            while try Bool.fetchOne(db, sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [request.campaignID, fire]) != nil {
+                fire += 1
+            }
+            let occurrence = try Self.insertOccurrence(
+                db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind, params: params, at: now
+            )
+            if let idempotencyKey {
+                try db.execute(sql: """
+                    INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
+            }
+            return .started(occurrence)
+        }
+    }
+
+    /// Keeps the answer of an idempotent API send, for the requests that repeat it.
+    public func finishAPISend(appKey: String, idempotencyKey: String, status: Int, body: String) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE api_requests SET status = ?, response = ? WHERE app_key = ? AND idempotency_key = ? AND status IS NULL
+                """, arguments: [status, body, appKey, idempotencyKey])
+        }
+    }
+}

@@ -97,8 +97,10 @@ extension SQLiteStore {
     public func checkAudience(_ filter: UserFilter) async throws {
         let condition = try condition(for: filter)
         do {
-            _ = try await pool.read { db in
-                try db.makeStatement(sql: "SELECT id FROM users WHERE (\(condition.sql)) ORDER BY id LIMIT 1")
+            _ = try await readers.withPermit {
+                try await pool.read { db in
+                    try db.makeStatement(sql: "SELECT id FROM users WHERE (\(condition.sql)) ORDER BY id LIMIT 1")
+                }
             }
         } catch let error as DatabaseError {
             var place = ""

@@ -44,6 +44,8 @@ public final class SQLiteStore: Store, SentMessageLog {
     /// The attribute schema, to read attributes back from JSON with their declared types.
     public let schema: AttributeSchema
     let pool: DatabasePool
+    /// Every async read goes through it (see ``ReaderGate``).
+    let readers: ReaderGate
     let codec = StoreCodec()
     let defaultTimezone: String
     /// Audience rules already checked, by source; the same rule is compiled for every page.
@@ -64,6 +66,7 @@ public final class SQLiteStore: Store, SentMessageLog {
         var config = GRDB.Configuration()
         config.busyMode = .timeout(configuration.busyTimeout)
         config.maximumReaderCount = configuration.maximumReaderCount
+        readers = ReaderGate(permits: configuration.maximumReaderCount)
         config.foreignKeysEnabled = true
         config.readonly = readOnly
         config.prepareDatabase { db in
@@ -141,9 +144,11 @@ public final class SQLiteStore: Store, SentMessageLog {
 
     /// Runs a read-only SQL query and returns rows as text, for `--explain` and diagnostics.
     public func rows(sql: String, arguments: [String] = []) async throws -> [[String]] {
-        try await pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                row.databaseValues.map { $0.isNull ? "NULL" : String(describing: $0.storage.value ?? "") }
+        try await readers.withPermit {
+            try await pool.read { db in
+                try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+                    row.databaseValues.map { $0.isNull ? "NULL" : String(describing: $0.storage.value ?? "") }
+                }
             }
         }
     }
@@ -166,7 +171,7 @@ public final class SQLiteStore: Store, SentMessageLog {
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
-            return try await pool.read(body)
+            return try await readers.withPermit { try await pool.read(body) }
         } catch let error as DatabaseError {
             throw StoreError(.database, "the database refused a read: \(error.message ?? "\(error.resultCode)")")
         }

@@ -272,6 +272,24 @@ enum StoreMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v7-api-sends") { db in
+            // `POST /v1/notifications` with an Idempotency-Key: the first request's body hash and
+            // occurrence, then its answer. The occurrence is written with the row, so that a
+            // retry after a crash finishes the same send instead of starting another.
+            try db.execute(sql: """
+                CREATE TABLE api_requests (
+                    app_key TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL,
+                    request_hash TEXT NOT NULL,
+                    occurrence_id INTEGER NOT NULL REFERENCES occurrences(id),
+                    status INTEGER, -- NULL until the answer is known
+                    response TEXT,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (app_key, idempotency_key)
+                ) WITHOUT ROWID;
+                CREATE INDEX api_requests_by_age ON api_requests (created_at);
+                """)
+        }
         return migrator
     }
 }

@@ -69,7 +69,8 @@ extension HeraldApp {
     func apiServer() -> APIServer {
         APIServer(APIServer.Parts(
             store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
-            schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys, onPlanned: { [signal] in signal.ring() }
+            schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
+            directSend: DirectSend(planner: planner), templates: workspace.templates, onPlanned: { [signal] in signal.ring() }
         ))
     }
 }

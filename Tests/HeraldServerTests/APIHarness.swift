@@ -16,7 +16,7 @@ import Testing
 /// Hummingbird's router test client, on a clock the test moves.
 struct APIHarness {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let start = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-29T07:33:20Z
+    static let start = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30T00:53:20Z
 
     let store: SQLiteStore
     let clock: ManualClock
@@ -47,7 +47,7 @@ struct APIHarness {
             )
             let server = APIServer(APIServer.Parts(
                 store: store, clock: clock, events: events, unsubscribeLinks: links, schema: workspace.configuration.attributes,
-                preferenceKeys: workspace.preferenceKeys
+                preferenceKeys: workspace.preferenceKeys, directSend: DirectSend(planner: planner), templates: workspace.templates
             ))
             let harness = APIHarness(store: store, clock: clock, workspace: workspace, links: links, planner: planner, server: server)
             let application = Application(router: server.router())
