@@ -182,6 +182,7 @@ let package = Package(
                 "HeraldServer", "HeraldStore", "HeraldCore", "HeraldContent", "HeraldEngine", "HeraldDefinitions", "HeraldTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

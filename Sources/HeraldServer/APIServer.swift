@@ -24,14 +24,17 @@ public struct APIServer: Sendable {
         /// One-off sends of the workspace's templates.
         public var directSend: DirectSend
         public var templates: [String: Template]
+        /// What verifies each provider's webhooks.
+        public var webhooks: WebhookSecrets
         /// Called after a request planned notifications, to wake this process's workers.
         public var onPlanned: @Sendable () -> Void
 
         public init(
             store: SQLiteStore, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
-            preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template],
+            preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template], webhooks: WebhookSecrets = WebhookSecrets(),
             onPlanned: @escaping @Sendable () -> Void = {}
         ) {
+            self.webhooks = webhooks
             self.directSend = directSend
             self.templates = templates
             self.onPlanned = onPlanned
@@ -61,6 +64,7 @@ public struct APIServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         addHealthRoutes(to: router)
         addUnsubscribeRoutes(to: router)
+        addWebhookRoutes(to: router)
         let v1 = router.group("v1")
         addEventRoutes(to: v1.group("events").add(middleware: APIAuthenticator(scope: .events, keys: keyring)))
         addUserRoutes(to: v1.group("users").add(middleware: APIAuthenticator(scope: .users, keys: keyring)))

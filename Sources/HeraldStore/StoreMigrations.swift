@@ -288,6 +288,17 @@ enum StoreMigrations {
                     PRIMARY KEY (app_key, idempotency_key)
                 ) WITHOUT ROWID;
                 CREATE INDEX api_requests_by_age ON api_requests (created_at);
+                -- Provider webhooks name a message by the provider's id (Twilio's SID, Mandrill's _id).
+                CREATE INDEX notifications_by_provider_message ON notifications (provider_message_id) WHERE provider_message_id IS NOT NULL;
+                -- Webhook events already applied, by the provider's event id (SendGrid's sg_event_id)
+                -- or a key made of the message, the event and its time: a retried or replayed post
+                -- records nothing twice.
+                CREATE TABLE webhook_receipts (
+                    provider TEXT NOT NULL,
+                    event_key TEXT NOT NULL,
+                    received_at REAL NOT NULL,
+                    PRIMARY KEY (provider, event_key)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

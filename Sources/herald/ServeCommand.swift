@@ -64,13 +64,42 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension HeraldApp {
+    /// The secrets of herald.yml's providers that verify their webhooks. A provider signs over
+    /// the URL it posts to: Twilio's status callback, Mailchimp's registered webhook URL, by
+    /// default `tracking.base_url` + `/webhooks/{kind}`.
+    var webhookSecrets: WebhookSecrets {
+        let configuration = workspace.configuration
+        var base = configuration.tracking?.baseURL
+        while base?.hasSuffix("/") == true { base?.removeLast() }
+        var secrets = WebhookSecrets()
+        for provider in configuration.providers {
+            let settings = provider.settings
+            switch provider.kind {
+            case .twilio:
+                if let token = settings["auth_token"],
+                   let url = settings["status_callback"] ?? base.map({ "\($0)/webhooks/twilio" }) {
+                    secrets.twilio.append(WebhookSecrets.Twilio(authToken: token, url: url))
+                }
+            case .sendgrid:
+                if let key = settings["webhook_public_key"] { secrets.sendGrid.append(key) }
+            case .mandrill:
+                if let key = settings["webhook_key"], let url = settings["webhook_url"] ?? base.map({ "\($0)/webhooks/mandrill" }) {
+                    secrets.mandrill.append(WebhookSecrets.Mandrill(key: key, url: url))
+                }
+            default:
+                break
+            }
+        }
+        return secrets
+    }
+
     /// The HTTP API on this process's store and workspace. What it plans rings the workers of
     /// this process, if any.
     func apiServer() -> APIServer {
         APIServer(APIServer.Parts(
             store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
-            directSend: DirectSend(planner: planner), templates: workspace.templates, onPlanned: { [signal] in signal.ring() }
+            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhookSecrets, onPlanned: { [signal] in signal.ring() }
         ))
     }
 }

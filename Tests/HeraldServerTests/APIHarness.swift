@@ -26,7 +26,7 @@ struct APIHarness {
     let server: APIServer
 
     /// Runs `body` with a fresh harness and a client of its router.
-    static func run(_ body: @Sendable (APIHarness, APIClient) async throws -> Void) async throws {
+    static func run(webhooks: WebhookSecrets = WebhookSecrets(), _ body: @Sendable (APIHarness, APIClient) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             let (loaded, diagnostics) = WorkspaceLoader(environment: [:]).load(directory: repositoryRoot.path)
             #expect(diagnostics.filter { $0.severity == .error }.map(\.description) == [])
@@ -47,7 +47,8 @@ struct APIHarness {
             )
             let server = APIServer(APIServer.Parts(
                 store: store, clock: clock, events: events, unsubscribeLinks: links, schema: workspace.configuration.attributes,
-                preferenceKeys: workspace.preferenceKeys, directSend: DirectSend(planner: planner), templates: workspace.templates
+                preferenceKeys: workspace.preferenceKeys, directSend: DirectSend(planner: planner), templates: workspace.templates,
+                webhooks: webhooks
             ))
             let harness = APIHarness(store: store, clock: clock, workspace: workspace, links: links, planner: planner, server: server)
             let application = Application(router: server.router())

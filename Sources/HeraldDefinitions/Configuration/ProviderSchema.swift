@@ -89,12 +89,15 @@ struct ProviderSchema {
                 Field(name: "api_key", summary: "the API key, e.g. ${SENDGRID_API_KEY}"),
                 Field(name: "from", summary: "the sender, e.g. \"Shop <news@example.com>\"", check: .mailbox),
                 Field(name: "reply_to", summary: "the reply address", check: .mailbox),
+                Field(name: "webhook_public_key", summary: "the Event Webhook's verification key (base64), to check the signed events Herald receives at /webhooks/sendgrid"),
                 Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
                 Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
             ] + common)
         case .mandrill:
             return ProviderSchema(required: [["api_key"], ["from"]], fields: [
                 Field(name: "api_key", summary: "the Mailchimp Transactional API key, e.g. ${MANDRILL_API_KEY}"),
+                Field(name: "webhook_key", summary: "the webhook's key, to check X-Mandrill-Signature on what Herald receives at /webhooks/mandrill"),
+                Field(name: "webhook_url", summary: "the webhook URL as registered with Mailchimp (default: tracking.base_url + /webhooks/mandrill)", check: .url),
                 Field(name: "from", summary: "the sender, e.g. \"Shop <news@example.com>\"", check: .mailbox),
                 Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
                 Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),

@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+/// One thing a provider reported about a message, from its webhook.
+public struct ProviderEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// The provider accepted it for delivery (Twilio `sent`, SendGrid `processed`): nothing new.
+        case accepted
+        case delivered
+        /// Not delivered for now; the provider retries (SendGrid `deferred`).
+        case deferred
+        /// Not delivered, for good: `hard` bounces turn the channel off for the user.
+        case bounced(hard: Bool)
+        /// The provider did not send it (SendGrid `dropped`, Twilio `undelivered`/`failed`).
+        case dropped
+        /// The recipient reported it as spam: an opt-out.
+        case complained
+        /// The recipient unsubscribed through the provider's own link.
+        case unsubscribed
+        /// Opened; `machine` when a privacy proxy fetched the pixel, not a person.
+        case opened(machine: Bool)
+        case clicked(url: String)
+    }
+
+    /// How the webhook names the message.
+    public enum Target: Sendable, Hashable {
+        case notification(Int64)
+        case providerMessage(String)
+    }
+
+    public var target: Target
+    public var kind: Kind
+    /// The provider kind (`sendgrid`, `twilio`, `mandrill`), for the trail and the dedupe key.
+    public var provider: String
+    /// Unique per event for the provider: a repeat of it changes nothing.
+    public var eventKey: String
+    public var at: Date
+    /// What the provider said (a bounce reason), without addresses.
+    public var detail: String?
+
+    public init(target: Target, kind: Kind, provider: String, eventKey: String, at: Date, detail: String? = nil) {
+        self.target = target
+        self.kind = kind
+        self.provider = provider
+        self.eventKey = eventKey
+        self.at = at
+        self.detail = detail
+    }
+}
+
+/// What applying a webhook's events did.
+public struct WebhookSummary: Sendable, Hashable {
+    public var applied = 0
+    /// Seen before (a retry or a replay): nothing recorded.
+    public var repeated = 0
+    /// About no notification Herald knows (sent by another system, or erased).
+    public var unknown = 0
+
+    public init() {}
+}
+
+extension SQLiteStore {
+    /// Applies provider events, each once, in one transaction:
+    /// - `delivered` moves a sent notification to delivered; nothing moves back (a late `sent`
+    ///   after `delivered` changes nothing);
+    /// - `bounced`, `dropped` fail a notification that was not delivered; a hard bounce turns the
+    ///   channel off for the user, a complaint or an unsubscribe the notification's category on it
+    ///   (the channel itself for a transactional one);
+    /// - opens and clicks are recorded, the first of each per notification apart from repeats,
+    ///   and machine opens apart from both.
+    public func applyProviderEvents(_ events: [ProviderEvent], at now: Date) async throws -> WebhookSummary {
+        try await write { db in
+            var summary = WebhookSummary()
+            let timestamp = now.timeIntervalSince1970
+            for event in events {
+                try db.execute(sql: """
+                    INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [event.provider, event.eventKey, timestamp])
+                guard db.changesCount > 0 else {
+                    summary.repeated += 1
+                    continue
+                }
+                let row: Row?
+                switch event.target {
+                case .notification(let id):
+                    row = try Row.fetchOne(db, sql: "SELECT id, campaign_id, channel, category, user_id, state FROM notifications WHERE id = ?", arguments: [id])
+                case .providerMessage(let messageID):
+                    row = try Row.fetchOne(db, sql: """
+                        SELECT id, campaign_id, channel, category, user_id, state FROM notifications WHERE provider_message_id = ? ORDER BY id LIMIT 1
+                        """, arguments: [messageID])
+                }
+                guard let row else {
+                    summary.unknown += 1
+                    continue
+                }
+                try Self.apply(event, to: row, db: db, at: event.at.timeIntervalSince1970, now: timestamp)
+                summary.applied += 1
+            }
+            return summary
+        }
+    }
+
+    static func apply(_ event: ProviderEvent, to row: Row, db: Database, at: Double, now: Double) throws {
+        let id: Int64 = row[0]
+        let campaignID: String = row[1]
+        let channel: String = row[2]
+        let category: String = row[3]
+        let userID: String = row[4]
+        let state: String = row[5]
+        func record(_ type: DeliveryEventType, reason: String? = nil, detail: String? = nil) throws {
+            try db.execute(sql: """
+                INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, campaignID, channel, type.rawValue, reason, at, detail.map { "\(event.provider): \($0)" } ?? event.provider])
+        }
+        func optOut(_ key: String) throws {
+            try db.execute(sql: """
+                INSERT INTO preferences (user_id, key, opted_in, updated_at) SELECT ?, ?, 0, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
+                ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in != 0
+                """, arguments: [userID, key, now, userID])
+        }
+        let listKey = category == Campaign.transactionalCategory ? channel : "\(channel):\(category)"
+        switch event.kind {
+        case .accepted:
+            break
+        case .delivered:
+            if state == NotificationState.sent.rawValue || state == NotificationState.sending.rawValue {
+                try db.execute(sql: "UPDATE notifications SET state = 'delivered', updated_at = ? WHERE id = ?", arguments: [now, id])
+                try record(.delivered)
+            }
+        case .deferred:
+            try record(.retryScheduled, reason: "deferred", detail: event.detail)
+        case .bounced(let hard):
+            if state != NotificationState.delivered.rawValue {
+                try db.execute(sql: "UPDATE notifications SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?", arguments: [hard ? "bounced" : "soft_bounce", now, id])
+            }
+            try record(.failed, reason: hard ? "bounced" : "soft_bounce", detail: event.detail)
+            if hard { try optOut(channel) }
+        case .dropped:
+            if state != NotificationState.delivered.rawValue {
+                try db.execute(sql: "UPDATE notifications SET state = 'failed', reason = 'dropped', updated_at = ? WHERE id = ?", arguments: [now, id])
+            }
+            try record(.failed, reason: "dropped", detail: event.detail)
+        case .complained:
+            try record(.unsubscribed, reason: "spam_report")
+            try optOut(listKey)
+        case .unsubscribed:
+            try record(.unsubscribed, reason: "provider")
+            try optOut(listKey)
+        case .opened(let machine):
+            let reason = machine ? "machine" : try firstOrRepeat(.opened, id: id, db: db)
+            try record(.opened, reason: reason)
+        case .clicked(let url):
+            try record(.clicked, reason: try firstOrRepeat(.clicked, id: id, db: db), detail: String(url.prefix(2048)))
+        }
+    }
+
+    /// `first` unless a person's open (or click) of the notification was recorded before.
+    static func firstOrRepeat(_ type: DeliveryEventType, id: Int64, db: Database) throws -> String {
+        try Bool.fetchOne(db, sql: """
+            SELECT 1 FROM events WHERE notification_id = ? AND type = ? AND reason = 'first'
+            """, arguments: [id, type.rawValue]) == nil ? "first" : "repeat"
+    }
+
+    /// Opts out of SMS every user whose phone is `phone` (a STOP reply); how many.
+    public func optOutPhone(_ phone: String, at now: Date) async throws -> Int {
+        try await write { db in
+            let users = try String.fetchAll(db, sql: "SELECT id FROM users WHERE phone = ?", arguments: [phone])
+            for user in users {
+                try db.execute(sql: """
+                    INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, 'sms', 0, ?)
+                    ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at
+                    """, arguments: [user, now.timeIntervalSince1970])
+            }
+            return users.count
+        }
+    }
+}
