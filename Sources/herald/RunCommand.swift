@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import HeraldCore
 import HeraldEngine
+import HeraldServer
 import HeraldStore
+import Hummingbird
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -14,8 +16,10 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             The scheduler plans the campaigns' at and cron occurrences when they are due (as `herald schedule run`), \
             and the workers deliver every channel's outbox (as `herald worker`); what the scheduler plans wakes the \
-            workers at once. The HTTP API joins them when it exists. SIGINT or SIGTERM stops both: the scheduler at \
-            the next page, the workers after the sends in flight (up to --shutdown-deadline seconds).
+            workers at once. With `api:` in herald.yml, or --listen, the HTTP API runs with them (as `herald serve`), \
+            and what it plans wakes the workers too. SIGINT or SIGTERM stops all of them: the API after the requests \
+            in progress, the scheduler at the next page, the workers after the sends in flight (up to \
+            --shutdown-deadline seconds).
             """
     )
 
@@ -27,7 +31,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds that sends already at a provider may take to finish after SIGTERM (0 to 600).")
     var shutdownDeadline: Double = 10
 
+    @Option(help: ArgumentHelp("Serve the HTTP API on HOST:PORT (port 0: a free port). Default: herald.yml's api.listen, when it has `api:`.", valueName: "host:port"))
+    var listen: String?
+
     func validate() throws {
+        if let listen { _ = try ServeCommand.address(listen) }
         guard (1...3600).contains(lease) else { throw ValidationError("--lease must be between 1 and 3600 seconds, got \(lease)") }
         guard (0...600).contains(shutdownDeadline) else {
             throw ValidationError("--shutdown-deadline must be between 0 and 600 seconds, got \(shutdownDeadline)")
@@ -62,12 +70,27 @@ struct RunCommand: AsyncParsableCommand {
             print("stopped")
             for line in HeraldApp.describe(summaries) { print(line) }
         }
-        print("running the scheduler and the workers (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: delivery, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        var api = ""
+        if let address = listen ?? workspace.configuration.api?.listen {
+            let (host, port) = try ServeCommand.address(address)
+            var apiLogger = Logger(label: "herald.api")
+            apiLogger.logLevel = .warning
+            services.append(.init(
+                service: app.apiServer().application(host: host, port: port, logger: apiLogger) { port in
+                    print("serving the HTTP API on http://\(host):\(port)")
+                    fflush(nil)
+                },
+                successTerminationBehavior: .gracefullyShutdownGroup
+            ))
+            api = ", the HTTP API"
+        }
+        print("running the scheduler\(api) and the workers (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: scheduler, successTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: delivery, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

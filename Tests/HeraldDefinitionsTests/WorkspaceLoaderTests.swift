@@ -130,10 +130,7 @@ struct WorkspaceLoaderTests {
         #expect(configuration.quietHours == QuietHours(from: TimeOfDay(hour: 21, minute: 0), to: TimeOfDay(hour: 8, minute: 0), then: .delay))
         #expect(configuration.retry == RetryConfiguration(maxAttempts: 8, initial: DurationLiteral(amount: 2, unit: .seconds), max: DurationLiteral(amount: 30, unit: .minutes)))
         #expect(configuration.tracking == TrackingConfiguration(baseURL: "https://t.example.com", secret: "tracking-secret-0123456789"))
-        #expect(configuration.api == APIConfiguration(listen: "127.0.0.1:8080", keys: [
-            .init(appKey: "billing", secretSHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", scopes: ["send"], rate: RateLiteral(count: 50, per: .second)),
-            .init(appKey: "crm", secretSHA256: "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752", scopes: ["send", "users", "read"]),
-        ]))
+        #expect(configuration.api == APIConfiguration(listen: "127.0.0.1:8080"))
     }
 
     @Test func minimalWorkspaceUsesDefaults() throws {

@@ -204,29 +204,12 @@ public struct TrackingConfiguration: Sendable, Hashable {
     }
 }
 
-/// `api:`: the HTTP API's address and keys.
+/// `api:`: where the HTTP API listens. Its keys live in the store (`herald keys`).
 public struct APIConfiguration: Sendable, Hashable {
-    public struct Key: Sendable, Hashable {
-        public var appKey: String
-        /// Hex SHA-256 of the secret; the secret itself is never stored.
-        public var secretSHA256: String
-        public var scopes: [String]
-        public var rate: RateLiteral?
-
-        public init(appKey: String, secretSHA256: String, scopes: [String], rate: RateLiteral? = nil) {
-            self.appKey = appKey
-            self.secretSHA256 = secretSHA256
-            self.scopes = scopes
-            self.rate = rate
-        }
-    }
-
     /// Default `127.0.0.1:8080`.
     public var listen: String
-    public var keys: [Key]
 
-    public init(listen: String = "127.0.0.1:8080", keys: [Key] = []) {
+    public init(listen: String = "127.0.0.1:8080") {
         self.listen = listen
-        self.keys = keys
     }
 }

@@ -13,7 +13,6 @@ struct ConfigurationDecoder {
         "and", "or", "not", "in", "is", "null", "true", "false", "contains", "starts_with", "ends_with", "matches",
     ]
     /// The scopes an API key can grant.
-    static let apiScopes = ["send", "users", "read"]
 
     func decode(_ root: Fields) -> HeraldConfiguration {
         var configuration = HeraldConfiguration()
@@ -521,24 +520,19 @@ struct ConfigurationDecoder {
     }
 
     private func api(_ node: Node) -> APIConfiguration? {
-        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080, keys: […]}", known: ["listen", "keys"]) else {
+        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080}", known: ["listen", "keys"]) else {
             return nil
         }
         var api = APIConfiguration()
         if let node = fields["listen"], let listen = listen(node) {
             api.listen = listen
         }
-        guard let keysNode = fields["keys"] else { return api }
-        let expected = "a list of keys such as {app_key: billing, secret_sha256: \"…\", scopes: [send]}"
-        guard let items = reader.list(keysNode, name: "'keys'", expected: expected) else { return api }
-        var appKeys: Set<String> = []
-        for item in items {
-            guard let key = apiKey(item, expected: expected) else { continue }
-            guard appKeys.insert(key.appKey).inserted else {
-                reader.error("app_key '\(key.appKey)' is defined twice", at: item, hint: "give each key a different app_key")
-                continue
-            }
-            api.keys.append(key)
+        if let keys = fields["keys"] {
+            // Keys used to be listed here with an unsalted SHA-256 of their secret.
+            reader.error(
+                "API keys are no longer read from herald.yml", at: keys,
+                hint: "remove 'keys' and create each key with `herald keys create --scopes send,users,events,read`: the store keeps a salted hash, and the secret is shown once"
+            )
         }
         return api
     }
@@ -554,62 +548,6 @@ struct ConfigurationDecoder {
             return nil
         }
         return text
-    }
-
-    private func apiKey(_ node: Node, expected: String) -> APIConfiguration.Key? {
-        guard let fields = reader.fields(
-            node, name: "an item of 'keys'", expected: expected, known: ["app_key", "secret_sha256", "scopes", "rate"]
-        ) else { return nil }
-        let appKey = reader.required(fields, "app_key", expected: "the name the client sends, e.g. app_key: billing")
-            .flatMap { node -> String? in
-                guard let text = reader.text(node, name: "'app_key'", expected: "a key name") else { return nil }
-                guard Self.isProviderName(text) else {
-                    reader.error("invalid app_key \(reader.quoted(text))", at: node, hint: "use letters, digits, '-' and '_', e.g. billing")
-                    return nil
-                }
-                return text
-            }
-        let secret = reader.required(fields, "secret_sha256", expected: "the hex SHA-256 of the key's secret")
-            .flatMap { node -> String? in
-                guard let text = reader.text(node, name: "'secret_sha256'", expected: "64 hexadecimal digits") else { return nil }
-                guard text.count == 64, text.allSatisfy(\.isHexDigit) else {
-                    reader.error(
-                        "secret_sha256 must be 64 hexadecimal digits, found \(text.count) characters\(text.allSatisfy(\.isHexDigit) ? "" : " that are not all hexadecimal")",
-                        at: node, hint: "the SHA-256 of the secret, e.g. printf %s \"$SECRET\" | sha256sum"
-                    )
-                    return nil
-                }
-                return text.lowercased()
-            }
-        let scopes = reader.required(fields, "scopes", expected: "a list of scopes from: " + Self.apiScopes.joined(separator: ", "))
-            .flatMap(scopes)
-        let rate = fields["rate"].map { reader.rate($0, name: "'rate'") }
-        guard let appKey, let secret, let scopes, rate != .some(nil) else { return nil }
-        return APIConfiguration.Key(appKey: appKey, secretSHA256: secret, scopes: scopes, rate: rate ?? nil)
-    }
-
-    private func scopes(_ node: Node) -> [String]? {
-        let expected = "a list of scopes from: " + Self.apiScopes.joined(separator: ", ")
-        guard let items = reader.list(node, name: "'scopes'", expected: expected) else { return nil }
-        if items.isEmpty {
-            reader.error("'scopes' is empty", at: node, hint: "expected at least one of: " + Self.apiScopes.joined(separator: ", "))
-            return nil
-        }
-        var scopes: [String] = []
-        var failed = false
-        for item in items {
-            guard let text = reader.text(item, name: "an item of 'scopes'", expected: expected) else {
-                failed = true
-                continue
-            }
-            guard Self.apiScopes.contains(text) else {
-                reader.error("unknown scope \(reader.quoted(text))", at: item, hint: reader.hint(for: text, in: Self.apiScopes))
-                failed = true
-                continue
-            }
-            if !scopes.contains(text) { scopes.append(text) }
-        }
-        return failed ? nil : scopes
     }
 
     // MARK: alerts

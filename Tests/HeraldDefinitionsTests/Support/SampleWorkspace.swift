@@ -50,9 +50,6 @@ enum SampleWorkspace {
     tracking: {base_url: "https://t.example.com", secret: ${HERALD_TRACKING_SECRET}, opens: true, clicks: true}
     api:
       listen: 127.0.0.1:8080
-      keys:
-        - {app_key: billing, secret_sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", scopes: [send], rate: 50/s}
-        - {app_key: crm, secret_sha256: "60303AE22B998861BCE3B28F33EEC1BE758A213C86C93C076DBE9F558C11C752", scopes: [send, users, read]}
 
     """
 
