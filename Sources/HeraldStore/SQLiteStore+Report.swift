@@ -33,10 +33,37 @@ extension SQLiteStore {
                     case .planned, .sending: entry.pending += count
                     case .sent: entry.sent += count
                     case .delivered: entry.delivered += count
-                    case .failed: entry.failed += count
+                    case .failed:
+                        entry.failed += count
+                        if ["bounced", "soft_bounce"].contains((record[5] as String?) ?? "") { entry.bounced += count }
                     case .dead: entry.dead += count
                     case .skipped: entry.skipped[(record[5] as String?) ?? "unknown", default: 0] += count
                     }
+                    rows[key] = entry
+                }
+            }
+            // Engagement from the trail, each notification counted once per kind.
+            let engagement = try Row.fetchCursor(db, sql: """
+                SELECT n.campaign_id, n.occurrence_id, o.fire_at, n.channel,
+                    COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'first' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'machine' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'clicked' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'unsubscribed' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'unsubscribed' AND e.reason = 'spam_report' THEN n.id END)
+                FROM events e JOIN notifications n ON n.id = e.notification_id JOIN occurrences o ON o.id = n.occurrence_id
+                WHERE e.type IN ('opened', 'clicked', 'unsubscribed')\(campaignID == nil ? "" : " AND n.campaign_id = ?")
+                GROUP BY n.campaign_id, n.occurrence_id, n.channel
+                """, arguments: arguments)
+            while let record = try engagement.next() {
+                guard Channel(rawValue: record[3]) != nil else { continue }
+                let fireAt = Self.date(milliseconds: record[2])
+                for key in [Key(campaign: record[0], occurrence: record[1], channel: record[3]), Key(campaign: record[0], occurrence: nil, channel: record[3])] {
+                    var entry = row(key, fireAt: key.occurrence == nil ? nil : fireAt)
+                    entry.opened += record[4]
+                    entry.machineOpened += record[5]
+                    entry.clicked += record[6]
+                    entry.unsubscribed += record[7]
+                    entry.complained += record[8]
                     rows[key] = entry
                 }
             }

@@ -14,9 +14,10 @@ import Testing
         let lines = ReportFormatter.format([Self.row], as: .csv).split(separator: "\n").map(String.init)
         #expect(lines == [
             "campaign,send,occurrence,channel,unit,recipients,targeted,skipped_total,skipped_no_address,skipped_opted_out,skipped_not_needed,"
-                + "skipped_expired,skipped_capped,skipped_quiet_hours,skipped_render_failed,skipped_no_provider,skipped_user_deleted,pending,sent,delivered,failed,dead,send_rate,failure_rate",
+                + "skipped_expired,skipped_capped,skipped_quiet_hours,skipped_render_failed,skipped_no_provider,skipped_user_deleted,pending,sent,delivered,failed,dead,send_rate,failure_rate,"
+                + "bounced,opened,machine_opened,clicked,unsubscribed,complained,delivery_rate,open_rate,click_rate",
             // attempted = 120 - 18 = 102; sent + delivered = 93 → 0.9118; failed + dead = 6 → 0.0588
-            "spring,2027-01-15T08:00:00Z,7,push,device,90,120,18,11,7,0,0,0,0,0,0,0,3,80,13,5,1,0.9118,0.0588",
+            "spring,2027-01-15T08:00:00Z,7,push,device,90,120,18,11,7,0,0,0,0,0,0,0,3,80,13,5,1,0.9118,0.0588,0,0,0,0,0,0,0.1398,0,0",
         ])
     }
 
@@ -38,14 +39,16 @@ import Testing
     }
 
     @Test func theTablePutsEachNumberUnderItsHeading() {
-        let table = ReportFormatter.format([Self.row], as: .table, width: nil)
+        var row = Self.row
+        (row.bounced, row.opened, row.clicked, row.unsubscribed, row.complained) = (2, 9, 4, 3, 1)
+        let table = ReportFormatter.format([row], as: .table, width: nil)
         #expect(table == """
-            campaign  send                  channel  recipients  targeted  skipped  pending  sent  delivered  failed  dead  sent %  failed %  skipped by reason
-            spring    2027-01-15T08:00:00Z  push             90       120       18        3    80         13       5     1   91.2%      5.9%  no_address=11 opted_out=7
+            campaign  send                  channel  recipients  targeted  skipped  pending  sent  delivered  failed  dead  sent %  failed %  bounced  opened  clicked  unsub  spam  open %  click %  skipped by reason
+            spring    2027-01-15T08:00:00Z  push             90       120       18        3    80         13       5     1   91.2%      5.9%        2       9        4      3     1   69.2%    30.8%  no_address=11 opted_out=7
 
             push: targeted counts devices
             """)
-        let narrow = ReportFormatter.format([Self.row], as: .table, width: 50)
+        let narrow = ReportFormatter.format([row], as: .table, width: 50)
         #expect(narrow == """
             spring · 2027-01-15T08:00:00Z · push
               recipients         90
@@ -58,6 +61,13 @@ import Testing
               dead               1
               sent %             91.2%
               failed %           5.9%
+              bounced            2
+              opened             9
+              clicked            4
+              unsub              3
+              spam               1
+              open %             69.2%
+              click %            30.8%
               skipped by reason  no_address=11 opted_out=7
 
             push: targeted counts devices

@@ -141,6 +141,11 @@ import Testing
                 ["opened", "machine"], ["opened", "first"], ["opened", "repeat"], ["clicked", "first"], ["unsubscribed", "spam_report"],
             ])
             #expect(try await harness.rows("SELECT key, opted_in FROM preferences") == [["email:marketing", "0"]])
+            // The report counts each notification once per kind.
+            let row = try #require(try await harness.store.report(campaignID: "winter-sale").first { $0.channel == .email })
+            let counts: [Int] = [row.delivered, row.opened, row.machineOpened, row.clicked, row.unsubscribed, row.complained]
+            #expect(counts == [1, 1, 1, 1, 1, 1])
+            #expect(row.openRate == 1 && row.clickRate == 1 && row.deliveryRate == 1)
             // The same batch again (SendGrid retries): nothing new.
             let retried = try await client.call(.post, "/webhooks/sendgrid", body: batch.body, headers: batch.headers)
             #expect(retried.json["repeated"] as? Int == 7)

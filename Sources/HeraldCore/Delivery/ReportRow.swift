@@ -22,6 +22,19 @@ public struct ReportRow: Sendable, Hashable, Codable {
     public var delivered: Int
     public var failed: Int
     public var dead: Int
+    /// Failed because the address bounced (hard or soft), from provider webhooks.
+    public var bounced = 0
+    /// Notifications a person opened (machine opens by privacy proxies excluded), each once.
+    public var opened = 0
+    /// Notifications opened only by a machine (a privacy proxy fetching the pixel).
+    public var machineOpened = 0
+    /// Notifications with at least one click, each once.
+    public var clicked = 0
+    /// Notifications whose recipient unsubscribed through them (one-click, the provider's link,
+    /// or a spam report), each once.
+    public var unsubscribed = 0
+    /// Of those, spam reports.
+    public var complained = 0
 
     public init(
         campaignID: String, occurrenceID: Int64? = nil, fireAt: Date? = nil, channel: Channel, recipients: Int = 0, targeted: Int = 0,
@@ -57,6 +70,21 @@ public struct ReportRow: Sendable, Hashable, Codable {
     /// Failed or dead out of those attempted; nil when none was.
     public var failureRate: Double? {
         attempted > 0 ? Double(failed + dead) / Double(attempted) : nil
+    }
+
+    /// Confirmed delivered out of those a provider accepted; nil when none was.
+    public var deliveryRate: Double? {
+        sent + delivered > 0 ? Double(delivered) / Double(sent + delivered) : nil
+    }
+
+    /// Opened by a person out of those delivered; nil when none was.
+    public var openRate: Double? {
+        delivered > 0 ? Double(opened) / Double(delivered) : nil
+    }
+
+    /// Clicked out of those delivered; nil when none was.
+    public var clickRate: Double? {
+        delivered > 0 ? Double(clicked) / Double(delivered) : nil
     }
 
     /// Skipped out of targeted; nil when nothing was targeted.

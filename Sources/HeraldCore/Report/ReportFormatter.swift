@@ -57,13 +57,18 @@ public enum ReportFormatter {
 
     static func table(_ rows: [ReportRow], width: Int?) -> String {
         guard !rows.isEmpty else { return "No notifications recorded yet." }
-        let numbers = ["recipients", "targeted", "skipped", "pending", "sent", "delivered", "failed", "dead", "sent %", "failed %"]
+        let numbers = [
+            "recipients", "targeted", "skipped", "pending", "sent", "delivered", "failed", "dead", "sent %", "failed %",
+            "bounced", "opened", "clicked", "unsub", "spam", "open %", "click %",
+        ]
         let columns = [TextTable.Column("campaign"), TextTable.Column("send"), TextTable.Column("channel")]
             + numbers.map { TextTable.Column($0, alignment: .right) } + [TextTable.Column("skipped by reason")]
         let body = rows.map { row -> [String] in
             [row.campaignID, send(row), row.channel.rawValue]
                 + [row.recipients, row.targeted, row.skippedTotal, row.pending, row.sent, row.delivered, row.failed, row.dead].map(grouped)
-                + [percent(row.sendRate), percent(row.failureRate), row.skipped.filter { $0.value > 0 }.keys.sorted().map { "\($0)=\(grouped(row.skipped[$0]!))" }.joined(separator: " ")]
+                + [percent(row.sendRate), percent(row.failureRate)]
+                + [row.bounced, row.opened, row.clicked, row.unsubscribed, row.complained].map(grouped)
+                + [percent(row.openRate), percent(row.clickRate), row.skipped.filter { $0.value > 0 }.keys.sorted().map { "\($0)=\(grouped(row.skipped[$0]!))" }.joined(separator: " ")]
         }
         var text = TextTable(columns: columns, rows: body, keyColumns: 3).render(width: width)
         if rows.contains(where: { $0.channel == .push }) {
@@ -78,14 +83,19 @@ public enum ReportFormatter {
         let reasons = reasons(in: rows)
         let header = ["campaign", "send", "occurrence", "channel", "unit", "recipients", "targeted", "skipped_total"]
             + reasons.map { "skipped_\($0)" } + ["pending", "sent", "delivered", "failed", "dead", "send_rate", "failure_rate"]
+            + ["bounced", "opened", "machine_opened", "clicked", "unsubscribed", "complained", "delivery_rate", "open_rate", "click_rate"]
         func escape(_ field: String) -> String {
             field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
         }
         let lines = rows.map { row -> [String] in
-            [row.campaignID, send(row), row.occurrenceID.map(String.init) ?? "", row.channel.rawValue, unit(row.channel), String(row.recipients), String(row.targeted), String(row.skippedTotal)]
-                + reasons.map { String(row.skipped[$0] ?? 0) }
-                + [row.pending, row.sent, row.delivered, row.failed, row.dead].map(String.init)
-                + [number(row.sendRate), number(row.failureRate)]
+            var fields: [String] = [row.campaignID, send(row), row.occurrenceID.map(String.init) ?? "", row.channel.rawValue, unit(row.channel)]
+            fields += [row.recipients, row.targeted, row.skippedTotal].map(String.init)
+            fields += reasons.map { String(row.skipped[$0] ?? 0) }
+            fields += [row.pending, row.sent, row.delivered, row.failed, row.dead].map(String.init)
+            fields += [number(row.sendRate), number(row.failureRate)]
+            fields += [row.bounced, row.opened, row.machineOpened, row.clicked, row.unsubscribed, row.complained].map(String.init)
+            fields += [number(row.deliveryRate), number(row.openRate), number(row.clickRate)]
+            return fields
         }
         return ([header] + lines).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n")
     }
@@ -101,6 +111,11 @@ public enum ReportFormatter {
                 "delivered": row.delivered, "failed": row.failed, "dead": row.dead,
                 "send_rate": row.sendRate.map { $0 as Any } ?? NSNull(),
                 "failure_rate": row.failureRate.map { $0 as Any } ?? NSNull(),
+                "bounced": row.bounced, "opened": row.opened, "machine_opened": row.machineOpened, "clicked": row.clicked,
+                "unsubscribed": row.unsubscribed, "complained": row.complained,
+                "delivery_rate": row.deliveryRate.map { $0 as Any } ?? NSNull(),
+                "open_rate": row.openRate.map { $0 as Any } ?? NSNull(),
+                "click_rate": row.clickRate.map { $0 as Any } ?? NSNull(),
             ]
         }
         guard let data = try? JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted]) else { return "[]" }
