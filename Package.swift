@@ -188,7 +188,12 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldCLITests",
-            dependencies: ["herald", "HeraldStore", "HeraldTesting", "HeraldSandbox"],
+            dependencies: [
+                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]
