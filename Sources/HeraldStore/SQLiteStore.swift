@@ -92,7 +92,7 @@ public final class SQLiteStore: Store, SentMessageLog {
     /// SQLITE_BUSY upgrading a stale read). Each retry starts after the other process's latest
     /// migration, so one attempt per migration (and two more) always ends.
     static func migrate(_ pool: DatabasePool) throws {
-        let attempts = StoreMigrations.migrator.migrations.count + 2
+        let attempts = 2 * StoreMigrations.migrator.migrations.count + 2
         var attempt = 1
         while true {
             do {
@@ -100,7 +100,9 @@ public final class SQLiteStore: Store, SentMessageLog {
                 return
             } catch is DatabaseError where attempt < attempts {
                 attempt += 1
-                if try pool.read({ try StoreMigrations.migrator.hasCompletedMigrations($0) }) { return }
+                // The check may meet the same contention (SQLITE_BUSY while another connection
+                // recovers the WAL): then it is one more attempt.
+                if (try? pool.read({ try StoreMigrations.migrator.hasCompletedMigrations($0) })) == true { return }
                 usleep(useconds_t(Int.random(in: 1_000...20_000)))
             }
         }
