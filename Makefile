@@ -33,6 +33,7 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip HeraldCLITests
 	$(SWIFT) test --skip-build --filter HeraldCLITests
+	scripts/api-check
 
 # The unit tests alone: skips the end-to-end tests that run the herald binary.
 test-fast: setup
