@@ -502,7 +502,9 @@ public struct Dispatcher: Sendable {
 
     /// One outcome per message, whatever the transport returned.
     private func outcomes(of messages: [OutboundMessage], through transport: any Transport) async -> [DeliveryOutcome] {
+        let started = ContinuousClock.now
         let outcomes = await transport.send(messages)
+        DeliveryMetrics.record(outcomes, channel: channel, provider: transport.name, duration: ContinuousClock.now - started)
         if outcomes.count != messages.count {
             logger.error("transport returned a wrong number of outcomes", metadata: [
                 "provider.name": "\(transport.name)", "messages": "\(messages.count)", "outcomes": "\(outcomes.count)",

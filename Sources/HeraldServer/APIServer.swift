@@ -26,14 +26,18 @@ public struct APIServer: Sendable {
         public var templates: [String: Template]
         /// What verifies each provider's webhooks.
         public var webhooks: WebhookSecrets
+        /// `/metrics`; share its registry with the process's swift-metrics factory to show the
+        /// dispatchers' sends too.
+        public var metrics: APIMetrics
         /// Called after a request planned notifications, to wake this process's workers.
         public var onPlanned: @Sendable () -> Void
 
         public init(
             store: SQLiteStore, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
             preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template], webhooks: WebhookSecrets = WebhookSecrets(),
-            onPlanned: @escaping @Sendable () -> Void = {}
+            metrics: APIMetrics = APIMetrics(), onPlanned: @escaping @Sendable () -> Void = {}
         ) {
+            self.metrics = metrics
             self.webhooks = webhooks
             self.directSend = directSend
             self.templates = templates
@@ -49,9 +53,13 @@ public struct APIServer: Sendable {
 
     let parts: Parts
     let keyring: APIKeyring
+    /// One line per request at `info`: method, route pattern, status and duration, never a
+    /// path with an id or token in it, a body, or a header.
+    let accessLogger: Logger
 
-    public init(_ parts: Parts) {
+    public init(_ parts: Parts, accessLogger: Logger = Logger(label: "herald.api.access", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.parts = parts
+        self.accessLogger = accessLogger
         keyring = APIKeyring(store: parts.store, clock: parts.clock)
     }
 
@@ -61,6 +69,7 @@ public struct APIServer: Sendable {
     /// Every route.
     public func router() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: parts.metrics, logger: accessLogger))
         router.add(middleware: ErrorMiddleware())
         addHealthRoutes(to: router)
         addUnsubscribeRoutes(to: router)
@@ -88,6 +97,12 @@ public struct APIServer: Sendable {
 
     func addHealthRoutes(to router: Router<APIRequestContext>) {
         router.get("healthz") { _, _ in JSONBody.response(["status": "ok"]) }
+        router.get("metrics") { _, _ in
+            var fields = HTTPFields()
+            fields[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            let text = try await parts.metrics.scrape(store: store, now: now)
+            return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+        }
         router.get("readyz") { _, _ in
             await store.isReady()
                 ? JSONBody.response(["status": "ready"])

@@ -6,7 +6,10 @@ import HeraldEngine
 import HeraldServer
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
@@ -27,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where to listen, HOST:PORT; port 0 picks a free port. Default: herald.yml's api.listen.", valueName: "host:port"))
     var listen: String?
 
+    @Flag(help: "Log one line per request to stderr: method, route pattern, status and duration (no ids, tokens, bodies or headers).")
+    var accessLog = false
+
     func validate() throws {
         if let listen { _ = try Self.address(listen) }
     }
@@ -37,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = try Self.address(listen ?? workspace.configuration.api?.listen ?? APIConfiguration().listen)
         var logger = Logger(label: "herald.api")
         logger.logLevel = .warning
-        let server = app.apiServer().application(host: host, port: port, logger: logger) { port in
+        let server = app.apiServer(accessLog: accessLog).application(host: host, port: port, logger: logger) { port in
             print("serving the HTTP API on http://\(host):\(port) (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
             fflush(nil)
         }
@@ -64,6 +70,16 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension HeraldApp {
+    static let metricsBootstrap = Mutex(false)
+
+    static func bootstrapMetrics(_ registry: PrometheusCollectorRegistry) {
+        metricsBootstrap.withLock { done in
+            guard !done else { return }
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            done = true
+        }
+    }
+
     /// The secrets of herald.yml's providers that verify their webhooks. A provider signs over
     /// the URL it posts to: Twilio's status callback, Mailchimp's registered webhook URL, by
     /// default `tracking.base_url` + `/webhooks/{kind}`.
@@ -95,11 +111,18 @@ extension HeraldApp {
 
     /// The HTTP API on this process's store and workspace. What it plans rings the workers of
     /// this process, if any.
-    func apiServer() -> APIServer {
-        APIServer(APIServer.Parts(
+    func apiServer(accessLog: Bool = false) -> APIServer {
+        let metrics = APIMetrics()
+        // One registry for the API's metrics and, through swift-metrics, the dispatchers' sends
+        // in the same process. swift-metrics takes one factory per process, at most once.
+        HeraldApp.bootstrapMetrics(metrics.registry)
+        var accessLogger = Logger(label: "herald.api.access")
+        accessLogger.logLevel = accessLog ? .info : .critical
+        return APIServer(APIServer.Parts(
             store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
-            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhookSecrets, onPlanned: { [signal] in signal.ring() }
-        ))
+            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhookSecrets, metrics: metrics,
+            onPlanned: { [signal] in signal.ring() }
+        ), accessLogger: accessLogger)
     }
 }

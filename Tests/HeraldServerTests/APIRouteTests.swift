@@ -22,6 +22,28 @@ import Testing
         }
     }
 
+    @Test func metricsCountRequestsByRoutePatternAndShowTheOutbox() async throws {
+        try await APIHarness.run { harness, client in
+            let users = try await harness.key([.users])
+            let events = try await harness.key([.events])
+            _ = try await client.call(.put, "/v1/users/secret-user-42", auth: users, body: Self.ana)
+            _ = try await client.call(.get, "/v1/users/secret-user-42", auth: users)
+            _ = try await client.call(.get, "/v1/users/secret-user-42", auth: nil)
+            _ = try await client.call(.post, "/v1/events", auth: events, body: #"{"user_id": "secret-user-42", "name": "order_shipped"}"#)
+            let metrics = try await client.call(.get, "/metrics")
+            #expect(metrics.status == .ok && metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
+            let lines = metrics.text.split(separator: "\n").map(String.init)
+            #expect(lines.contains(#"herald_api_requests_total{route="/v1/users/{id}",method="PUT",status="201"} 1"#), "\(metrics.text)")
+            #expect(lines.contains(#"herald_api_requests_total{route="/v1/users/{id}",method="GET",status="200"} 1"#))
+            #expect(lines.contains(#"herald_api_requests_total{route="/v1/users/{id}",method="GET",status="401"} 1"#))
+            #expect(lines.contains { $0.hasPrefix(#"herald_api_request_duration_seconds_bucket{route="/v1/events",method="POST""#) })
+            // The SMS the event planned waits in the outbox (due in 5 minutes).
+            #expect(lines.contains(#"herald_outbox_queued{channel="sms",provider="twilio"} 1.0"#), "\(metrics.text)")
+            #expect(lines.contains(#"herald_outbox_due{channel="sms",provider="twilio"} 0.0"#))
+            #expect(!metrics.text.contains("secret-user-42"), "no user id in a label")
+        }
+    }
+
     @Test func anUnknownRouteOrMethodGetsAJSONErrorNotA500() async throws {
         try await APIHarness.run { harness, client in
             let auth = try await harness.key([.users])
