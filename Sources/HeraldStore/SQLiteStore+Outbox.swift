@@ -91,9 +91,13 @@ extension SQLiteStore {
         guard !results.isEmpty else { return }
         try await write { db in
             let timestamp = now.timeIntervalSince1970
+            // A provider's webhook can overtake the outcome (SendGrid names the notification in
+            // its events): what it said (delivered, or bounced) is further along than `sent`
+            // and is kept.
             let finish = try db.cachedStatement(sql: """
-                UPDATE notifications SET state = ?, reason = ?, provider = COALESCE(?, provider),
-                    provider_message_id = COALESCE(?, provider_message_id), updated_at = ? WHERE id = ?
+                UPDATE notifications SET state = CASE WHEN ?1 = 'sent' AND state IN ('delivered', 'failed') THEN state ELSE ?1 END,
+                    reason = CASE WHEN ?1 = 'sent' AND state IN ('delivered', 'failed') THEN reason ELSE ?2 END,
+                    provider = COALESCE(?3, provider), provider_message_id = COALESCE(?4, provider_message_id), updated_at = ?5 WHERE id = ?6
                 """)
             let removeFromOutbox = try db.cachedStatement(sql: "DELETE FROM outbox WHERE notification_id = ?")
             let reschedule = try db.cachedStatement(sql: "UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL WHERE notification_id = ?")

@@ -74,13 +74,6 @@ extension SQLiteStore {
             var summary = WebhookSummary()
             let timestamp = now.timeIntervalSince1970
             for event in events {
-                try db.execute(sql: """
-                    INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [event.provider, event.eventKey, timestamp])
-                guard db.changesCount > 0 else {
-                    summary.repeated += 1
-                    continue
-                }
                 let row: Row?
                 switch event.target {
                 case .notification(let id):
@@ -90,8 +83,17 @@ extension SQLiteStore {
                         SELECT id, campaign_id, channel, category, user_id, state FROM notifications WHERE provider_message_id = ? ORDER BY id LIMIT 1
                         """, arguments: [messageID])
                 }
+                // Unknown (yet: a callback can overtake the outcome that records the provider's
+                // id) is not remembered, so that the provider's retry can still apply it.
                 guard let row else {
                     summary.unknown += 1
+                    continue
+                }
+                try db.execute(sql: """
+                    INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [event.provider, event.eventKey, timestamp])
+                guard db.changesCount > 0 else {
+                    summary.repeated += 1
                     continue
                 }
                 try Self.apply(event, to: row, db: db, at: event.at.timeIntervalSince1970, now: timestamp)

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import HeraldCore
 import HeraldSandbox
+import HeraldServer
 import HeraldStore
+import Logging
+import ServiceLifecycle
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,8 +14,10 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             Uses the workspace in the current directory or, in an empty directory, writes the sample one first. \
             Creates a fresh database (herald-demo.db), generates users, validates the workspace, sends the sample \
-            campaigns now through the real SMS and email transports to the provider sandbox (started in-process on a free \
-            loopback port, recording what it accepted in herald-demo-messages.jsonl) and prints the report.
+            campaigns now through the real push, SMS and email transports to the provider sandbox (started in-process on a \
+            free loopback port, recording what it accepted in herald-demo-messages.jsonl), lets the sandbox post the \
+            providers' signed webhooks (delivered, bounced, opened, clicked) to Herald's HTTP API (also in-process, on a free \
+            port), and prints the report.
             """
     )
 
@@ -72,13 +77,49 @@ struct DemoCommand: AsyncParsableCommand {
             try? fileManager.removeItem(atPath: databasePath + suffix)
         }
         let recordFile = URL(fileURLWithPath: databasePath).deletingPathExtension().path + "-messages.jsonl"
-        try await Sandbox.withRunning(Sandbox.Configuration(port: 0, recordFile: recordFile)) { sandbox in
-            try await run(loaded, databasePath: databasePath, sandbox: sandbox, recordFile: recordFile)
+        // The API that receives the sandbox's webhooks listens on a port chosen now, because the
+        // sandbox needs the webhook URLs when it starts and Herald (its Twilio status callbacks,
+        // its unsubscribe links) needs them too.
+        let apiPort = try FreePort.loopback()
+        let apiBase = "http://127.0.0.1:\(apiPort)"
+        var pointed = loaded
+        pointed.configuration.tracking = TrackingConfiguration(
+            baseURL: apiBase, secret: loaded.configuration.tracking?.secret ?? "herald-demo-tracking-secret", opens: true, clicks: true
+        )
+        let playback = PlaybackConfiguration(
+            webhookURLs: [.sendgrid: "\(apiBase)/webhooks/sendgrid", .mandrill: "\(apiBase)/webhooks/mandrill", .twilio: "\(apiBase)/webhooks/twilio"],
+            delay: .milliseconds(20), openRate: 0.3, clickRate: 0.3, followsLinks: false
+        )
+        let demoWorkspace = pointed
+        try await Sandbox.withRunning(Sandbox.Configuration(port: 0, recordFile: recordFile, playback: playback)) { sandbox in
+            try await run(demoWorkspace, databasePath: databasePath, sandbox: sandbox, recordFile: recordFile, api: (apiPort, playback))
         }
     }
 
-    func run(_ loaded: Workspace, databasePath: String, sandbox: RunningSandbox, recordFile: String) async throws {
+    func run(
+        _ loaded: Workspace, databasePath: String, sandbox: RunningSandbox, recordFile: String, api: (port: Int, playback: PlaybackConfiguration)
+    ) async throws {
         let app = try HeraldApp(workspace: loaded, databasePath: databasePath, sandbox: sandbox)
+        let apiBase = "http://127.0.0.1:\(api.port)"
+        let secrets = WebhookSecrets(
+            twilio: [.init(authToken: sandbox.accounts.twilioAuthToken, url: "\(apiBase)/webhooks/twilio")],
+            sendGrid: [api.playback.sendGridPublicKey],
+            mandrill: [.init(key: api.playback.mandrillWebhookKey, url: "\(apiBase)/webhooks/mandrill")]
+        )
+        var apiLogger = Logger(label: "herald.api")
+        apiLogger.logLevel = .critical
+        let server = app.apiServer(webhooks: secrets).application(host: "127.0.0.1", port: api.port, logger: apiLogger)
+        var services = ServiceGroupConfiguration(services: [server], logger: apiLogger)
+        services.maximumGracefulShutdownDuration = .seconds(5)
+        let group = ServiceGroup(configuration: services)
+        let serving = Task { try await group.run() }
+        defer { serving.cancel() }
+        try await demo(app, loaded, databasePath: databasePath, sandbox: sandbox, recordFile: recordFile, apiBase: apiBase)
+        await group.triggerGracefulShutdown()
+        _ = await serving.result
+    }
+
+    func demo(_ app: HeraldApp, _ loaded: Workspace, databasePath: String, sandbox: RunningSandbox, recordFile: String, apiBase: String) async throws {
         var generator = UserGenerator(seed: seed, schema: loaded.configuration.attributes, now: UsersCommand.Generate.startOfToday())
         generator.webSubscription = UsersCommand.Generate.sandboxSubscriptions(at: sandbox.baseURL(for: .webpush))
         var remaining = users
@@ -101,7 +142,20 @@ struct DemoCommand: AsyncParsableCommand {
             print(result.description.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         }
 
-        print("5. report:")
+        // The providers' webhooks come back a moment after each send: wait until they stop.
+        var posted = -1
+        for _ in 0..<150 {
+            try await Task.sleep(for: .milliseconds(200))
+            let now = sandbox.inbox.deliveries.count
+            if now == posted { break }
+            posted = now
+        }
+        let deliveries = sandbox.inbox.deliveries
+        let refused = deliveries.filter { ($0.status ?? 0) != 200 }.count
+        print("5. the sandbox posted \(plural(deliveries.count, "signed webhook")) (delivered, bounced, opened, clicked) to the HTTP API on \(apiBase)"
+            + (refused > 0 ? "; \(grouped(refused)) were not accepted" : "; each was verified and applied once"))
+
+        print("6. report:")
         let rows = try await app.store.report(campaignID: nil)
         print(ReportFormatter.format(rows, as: .table, width: Terminal.width.map { $0 - 3 }).split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }.joined(separator: "\n"))
 
@@ -115,7 +169,7 @@ struct DemoCommand: AsyncParsableCommand {
                            GROUP BY n2.campaign_id, n2.channel, COALESCE(u2.locale, '') LIKE 'ko%')
             ORDER BY n.campaign_id, n.channel, u.locale
             """)
-        print("6. the first message of each campaign and channel (and in Korean), as the sandbox accepted it:")
+        print("7. the first message of each campaign and channel (and in Korean), as the sandbox accepted it:")
         let byID = Dictionary(accepted.map { ("\($0.providerMessageID) \($0.to)", $0) }, uniquingKeysWith: { first, _ in first })
         for sample in samples {
             guard let message = byID["\(sample[3]) \(sample[4])"] else { continue }
@@ -137,4 +191,27 @@ func plural(_ count: Int, _ noun: String) -> String {
 /// `2,006`: a count as people read it, the same on every machine.
 func grouped(_ count: Int) -> String {
     ReportFormatter.grouped(count)
+}
+
+/// A loopback TCP port that was free a moment ago.
+enum FreePort {
+    static func loopback() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw CLIError("cannot open a socket to find a free port") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        guard bound == 0 else { throw CLIError("cannot bind a socket on 127.0.0.1 to find a free port") }
+        let named = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard named == 0 else { throw CLIError("cannot read the port of a socket") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 }

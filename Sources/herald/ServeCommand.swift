@@ -111,7 +111,7 @@ extension HeraldApp {
 
     /// The HTTP API on this process's store and workspace. What it plans rings the workers of
     /// this process, if any.
-    func apiServer(accessLog: Bool = false) -> APIServer {
+    func apiServer(accessLog: Bool = false, webhooks: WebhookSecrets? = nil) -> APIServer {
         let metrics = APIMetrics()
         // One registry for the API's metrics and, through swift-metrics, the dispatchers' sends
         // in the same process. swift-metrics takes one factory per process, at most once.
@@ -121,7 +121,7 @@ extension HeraldApp {
         return APIServer(APIServer.Parts(
             store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
-            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhookSecrets, metrics: metrics,
+            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhooks ?? webhookSecrets, metrics: metrics,
             onPlanned: { [signal] in signal.ring() }
         ), accessLogger: accessLogger)
     }

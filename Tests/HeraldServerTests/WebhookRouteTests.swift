@@ -172,6 +172,34 @@ import Testing
         }
     }
 
+    @Test func aDeliveredEventThatOvertakesTheSendOutcomeIsKept() async throws {
+        try await APIHarness.run(webhooks: Self.secrets) { harness, client in
+            let users = try await harness.key([.users])
+            _ = try await client.call(.put, "/v1/users/u1", auth: users, body: APIRouteTests.ana)
+            _ = try await harness.send("winter-sale", to: ["u1"])
+            let claimed = try await harness.store.claim(
+                channel: .email, providers: .any, limit: 10, leaseOwner: "test", lease: .seconds(60), at: harness.clock.now
+            )
+            let email = try #require(claimed.first)
+            // SendGrid's event names the notification, and can arrive before the send's own
+            // outcome is recorded.
+            let now = Int(harness.clock.now.timeIntervalSince1970)
+            let batch = try Self.sendGrid([[
+                "event": "delivered", "sg_event_id": "early", "sg_message_id": "sg-9.x", "herald_notification_id": String(email.message.notificationID), "timestamp": now,
+            ]], at: now)
+            #expect(try await client.call(.post, "/webhooks/sendgrid", body: batch.body, headers: batch.headers).json["applied"] as? Int == 1)
+            try await harness.store.resolve([(email, .sent(providerMessageID: "sg-9", provider: "sendgrid"))], at: harness.clock.now)
+            #expect(try await harness.rows("SELECT state, provider_message_id FROM notifications WHERE id = ?", [String(email.message.notificationID)]) == [["delivered", "sg-9"]])
+
+            // A Twilio callback for a message whose id is not recorded yet is not remembered:
+            // Twilio's retry, once the id is known, applies.
+            let early = Self.twilio([("MessageSid", "SM-late"), ("MessageStatus", "delivered")])
+            let unknown = try await client.call(.post, "/webhooks/twilio", body: early.body, headers: ["X-Twilio-Signature": early.signature])
+            #expect(unknown.json["unknown"] as? Int == 1)
+            #expect(try await harness.rows("SELECT COUNT(*) FROM webhook_receipts WHERE provider = 'twilio'") == [["0"]])
+        }
+    }
+
     @Test func aProviderWithoutASecretInHeraldYmlGets403() async throws {
         try await APIHarness.run { _, client in
             let response = try await client.call(.post, "/webhooks/sendgrid", body: "[]")
