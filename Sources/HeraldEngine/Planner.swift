@@ -48,6 +48,7 @@ public struct Planner: Sendable {
         routing: ChannelRouting,
         segments: [String: Segment] = [:],
         unsubscribeLinks: UnsubscribeLinks? = nil,
+        trackingLinks: TrackingLinks? = nil,
         limits: RecipientPlanner.Limits = RecipientPlanner.Limits(),
         clock: any WallClock,
         configuration: Configuration = Configuration(),
@@ -55,7 +56,7 @@ public struct Planner: Sendable {
     ) {
         self.store = store
         self.renderer = renderer
-        self.recipientPlanner = RecipientPlanner(routing: routing, unsubscribeLinks: unsubscribeLinks, limits: limits)
+        self.recipientPlanner = RecipientPlanner(routing: routing, unsubscribeLinks: unsubscribeLinks, trackingLinks: trackingLinks, limits: limits)
         self.segments = segments
         self.clock = clock
         self.configuration = configuration

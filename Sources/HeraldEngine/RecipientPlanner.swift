@@ -30,11 +30,15 @@ public struct RecipientPlanner: Sendable {
     public var routing: ChannelRouting
     /// Signs `{{unsubscribe_url}}`; `nil` (the variable renders empty) without `tracking:`.
     public var unsubscribeLinks: UnsubscribeLinks?
+    /// Rewrites an email's links to `/c/…` and adds the `/o/…` pixel; nil without `tracking:`
+    /// (or with both `opens` and `clicks` off).
+    public var trackingLinks: TrackingLinks?
     public var limits: Limits
 
-    public init(routing: ChannelRouting, unsubscribeLinks: UnsubscribeLinks? = nil, limits: Limits = Limits()) {
+    public init(routing: ChannelRouting, unsubscribeLinks: UnsubscribeLinks? = nil, trackingLinks: TrackingLinks? = nil, limits: Limits = Limits()) {
         self.routing = routing
         self.unsubscribeLinks = unsubscribeLinks
+        self.trackingLinks = trackingLinks
         self.limits = limits
     }
 
@@ -128,7 +132,12 @@ public struct RecipientPlanner: Sendable {
                 let key = NotificationKey(occurrenceID: occurrence.id, userID: user.id, channel: channel)
                 let unsubscribeURL = unsubscribeLinks?.url(for: key) ?? ""
                 let rendered = try renderer.render(campaign, channel: channel, for: user, unsubscribeURL: unsubscribeURL)
-                decision = .send(rendered.content)
+                if let trackingLinks, case .email(var email) = rendered.content, let html = email.html {
+                    email.html = trackingLinks.tracked(html: html, for: key, keeping: unsubscribeURL)
+                    decision = .send(.email(email))
+                } else {
+                    decision = .send(rendered.content)
+                }
                 if !rendered.missingVariables.isEmpty {
                     warning = "missing variables rendered empty: " + rendered.missingVariables.joined(separator: ", ")
                 }

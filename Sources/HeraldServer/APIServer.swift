@@ -19,6 +19,8 @@ public struct APIServer: Sendable {
         public var events: EventIntake
         /// Verifies `/u/{token}`; nil when herald.yml has no `tracking:` (the route answers 404).
         public var unsubscribeLinks: UnsubscribeLinks?
+        /// Verifies `/o/{token}` and `/c/{token}`; nil without `tracking:` (404, pixel uncounted).
+        public var trackingLinks: TrackingLinks?
         public var schema: AttributeSchema
         public var preferenceKeys: PreferenceVocabulary
         /// One-off sends of the workspace's templates.
@@ -35,8 +37,9 @@ public struct APIServer: Sendable {
         public init(
             store: SQLiteStore, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
             preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template], webhooks: WebhookSecrets = WebhookSecrets(),
-            metrics: APIMetrics = APIMetrics(), onPlanned: @escaping @Sendable () -> Void = {}
+            trackingLinks: TrackingLinks? = nil, metrics: APIMetrics = APIMetrics(), onPlanned: @escaping @Sendable () -> Void = {}
         ) {
+            self.trackingLinks = trackingLinks
             self.metrics = metrics
             self.webhooks = webhooks
             self.directSend = directSend
@@ -74,6 +77,7 @@ public struct APIServer: Sendable {
         addHealthRoutes(to: router)
         addUnsubscribeRoutes(to: router)
         addWebhookRoutes(to: router)
+        addTrackingRoutes(to: router)
         let v1 = router.group("v1")
         addEventRoutes(to: v1.group("events").add(middleware: APIAuthenticator(scope: .events, keys: keyring)))
         addUserRoutes(to: v1.group("users").add(middleware: APIAuthenticator(scope: .users, keys: keyring)))

@@ -27,6 +27,8 @@ public struct ProviderEvent: Sendable, Hashable {
     public enum Target: Sendable, Hashable {
         case notification(Int64)
         case providerMessage(String)
+        /// A tracking link's notification, by its structural key.
+        case key(NotificationKey)
     }
 
     public var target: Target
@@ -82,6 +84,11 @@ extension SQLiteStore {
                     row = try Row.fetchOne(db, sql: """
                         SELECT id, campaign_id, channel, category, user_id, state FROM notifications WHERE provider_message_id = ? ORDER BY id LIMIT 1
                         """, arguments: [messageID])
+                case .key(let key):
+                    row = try Row.fetchOne(db, sql: """
+                        SELECT id, campaign_id, channel, category, user_id, state FROM notifications
+                        WHERE occurrence_id = ? AND user_id = ? AND channel = ? AND device = ?
+                        """, arguments: [key.occurrenceID, key.userID, key.channel.rawValue, key.device])
                 }
                 // Unknown (yet: a callback can overtake the outcome that records the provider's
                 // id) is not remembered, so that the provider's retry can still apply it.

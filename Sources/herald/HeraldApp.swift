@@ -75,6 +75,7 @@ struct HeraldApp {
             routing: routing,
             segments: workspace.segments,
             unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
+            trackingLinks: workspace.configuration.tracking.flatMap { $0.opens || $0.clicks ? TrackingLinks($0) : nil },
             limits: RecipientPlanner.Limits(workspace.configuration),
             clock: clock,
             configuration: configuration,

@@ -121,7 +121,8 @@ extension HeraldApp {
         return APIServer(APIServer.Parts(
             store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
-            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhooks ?? webhookSecrets, metrics: metrics,
+            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhooks ?? webhookSecrets,
+            trackingLinks: workspace.configuration.tracking.map(TrackingLinks.init), metrics: metrics,
             onPlanned: { [signal] in signal.ring() }
         ), accessLogger: accessLogger)
     }

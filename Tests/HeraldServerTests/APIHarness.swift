@@ -22,6 +22,7 @@ struct APIHarness {
     let clock: ManualClock
     let workspace: Workspace
     let links: UnsubscribeLinks
+    let tracking: TrackingLinks
     let planner: Planner
     let server: APIServer
 
@@ -37,9 +38,10 @@ struct APIHarness {
             )
             let clock = ManualClock(start)
             let links = UnsubscribeLinks(try #require(workspace.configuration.tracking))
+            let tracking = TrackingLinks(try #require(workspace.configuration.tracking))
             let planner = Planner(
                 store: store, renderer: TemplateRenderer(workspace: workspace), routing: workspace.configuration.channels,
-                segments: workspace.segments, unsubscribeLinks: links, limits: RecipientPlanner.Limits(workspace.configuration), clock: clock
+                segments: workspace.segments, unsubscribeLinks: links, trackingLinks: tracking, limits: RecipientPlanner.Limits(workspace.configuration), clock: clock
             )
             let events = EventIntake(
                 store: store, planner: planner, campaigns: workspace.campaigns, schema: workspace.configuration.attributes,
@@ -48,9 +50,9 @@ struct APIHarness {
             let server = APIServer(APIServer.Parts(
                 store: store, clock: clock, events: events, unsubscribeLinks: links, schema: workspace.configuration.attributes,
                 preferenceKeys: workspace.preferenceKeys, directSend: DirectSend(planner: planner), templates: workspace.templates,
-                webhooks: webhooks
+                webhooks: webhooks, trackingLinks: tracking
             ))
-            let harness = APIHarness(store: store, clock: clock, workspace: workspace, links: links, planner: planner, server: server)
+            let harness = APIHarness(store: store, clock: clock, workspace: workspace, links: links, tracking: tracking, planner: planner, server: server)
             let application = Application(router: server.router())
             try await application.test(.router) { client in
                 try await body(harness, APIClient(client: client))
