@@ -4,7 +4,13 @@ import HeraldCore
 
 extension SQLiteStore {
     public func report(campaignID: String?) async throws -> [ReportRow] {
-        try await read { db in
+        try await report(campaignID: campaignID, by: .send)
+    }
+
+    /// Counts per campaign and channel, and per send, provider or day.
+    public func report(campaignID: String?, by grouping: ReportGrouping) async throws -> [ReportRow] {
+        if grouping != .send { return try await groupedReport(campaignID: campaignID, by: grouping) }
+        return try await read { db in
             let filter = campaignID == nil ? "" : "WHERE n.campaign_id = ?"
             let arguments: StatementArguments = campaignID.map { [$0] } ?? []
             struct Key: Hashable {
@@ -89,6 +95,77 @@ extension SQLiteStore {
                 if lhs.isTotal != rhs.isTotal { return !lhs.isTotal }
                 if lhs.fireAt != rhs.fireAt { return (lhs.fireAt ?? .distantFuture) < (rhs.fireAt ?? .distantFuture) }
                 if lhs.occurrenceID != rhs.occurrenceID { return (lhs.occurrenceID ?? 0) < (rhs.occurrenceID ?? 0) }
+                return lhs.channel < rhs.channel
+            }
+        }
+    }
+
+    /// The report by provider or by day: the same counts, one row per campaign, channel and
+    /// provider (or UTC day the notifications were due), without totals.
+    func groupedReport(campaignID: String?, by grouping: ReportGrouping) async throws -> [ReportRow] {
+        let group = grouping == .provider ? "COALESCE(n.provider, '')" : "date(n.due_at, 'unixepoch')"
+        return try await read { db in
+            let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
+            let arguments: StatementArguments = campaignID.map { [$0] } ?? []
+            struct Key: Hashable {
+                var campaign: String
+                var group: String
+                var channel: String
+            }
+            var rows: [Key: ReportRow] = [:]
+            func row(_ key: Key) -> ReportRow {
+                var row = rows[key] ?? ReportRow(campaignID: key.campaign, channel: Channel(rawValue: key.channel) ?? .email)
+                row.group = key.group.isEmpty ? "none" : key.group
+                return row
+            }
+            for record in try Row.fetchAll(db, sql: """
+                SELECT n.campaign_id, \(group), n.channel, n.state, n.reason, COUNT(*), COUNT(DISTINCT n.user_id) FROM notifications n
+                WHERE 1\(filter) GROUP BY 1, 2, 3, 4, 5
+                """, arguments: arguments) {
+                guard Channel(rawValue: record[2]) != nil, let state = NotificationState(rawValue: record[3]) else { continue }
+                let key = Key(campaign: record[0], group: record[1] ?? "", channel: record[2])
+                let count: Int = record[5]
+                var entry = row(key)
+                entry.targeted += count
+                switch state {
+                case .planned, .sending: entry.pending += count
+                case .sent: entry.sent += count
+                case .delivered: entry.delivered += count
+                case .failed:
+                    entry.failed += count
+                    if ["bounced", "soft_bounce"].contains((record[4] as String?) ?? "") { entry.bounced += count }
+                case .dead: entry.dead += count
+                case .skipped: entry.skipped[(record[4] as String?) ?? "unknown", default: 0] += count
+                }
+                rows[key] = entry
+            }
+            for record in try Row.fetchAll(db, sql: """
+                SELECT n.campaign_id, \(group), n.channel, COUNT(DISTINCT n.user_id) FROM notifications n WHERE 1\(filter) GROUP BY 1, 2, 3
+                """, arguments: arguments) {
+                rows[Key(campaign: record[0], group: record[1] ?? "", channel: record[2])]?.recipients = record[3]
+            }
+            for record in try Row.fetchAll(db, sql: """
+                SELECT n.campaign_id, \(group), n.channel,
+                    COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'first' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'machine' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'clicked' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'unsubscribed' THEN n.id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'unsubscribed' AND e.reason = 'spam_report' THEN n.id END)
+                FROM events e JOIN notifications n ON n.id = e.notification_id
+                WHERE e.type IN ('opened', 'clicked', 'unsubscribed')\(filter) GROUP BY 1, 2, 3
+                """, arguments: arguments) {
+                let key = Key(campaign: record[0], group: record[1] ?? "", channel: record[2])
+                guard var entry = rows[key] else { continue }
+                entry.opened = record[3]
+                entry.machineOpened = record[4]
+                entry.clicked = record[5]
+                entry.unsubscribed = record[6]
+                entry.complained = record[7]
+                rows[key] = entry
+            }
+            return rows.values.sorted { lhs, rhs in
+                if lhs.campaignID != rhs.campaignID { return lhs.campaignID < rhs.campaignID }
+                if lhs.group != rhs.group { return (lhs.group ?? "") < (rhs.group ?? "") }
                 return lhs.channel < rhs.channel
             }
         }
@@ -185,6 +262,44 @@ extension SQLiteStore {
                     channel: channel, address: row[5], state: state, reason: row[7], provider: row[8],
                     updatedAt: Date(timeIntervalSince1970: row[9])
                 )
+            }
+        }
+    }
+}
+
+/// How often one link of a campaign was clicked.
+public struct LinkClicks: Sendable, Hashable {
+    public var campaignID: String
+    public var url: String
+    /// Every click.
+    public var clicks: Int
+    /// Notifications (people, per channel) that clicked it at least once.
+    public var notifications: Int
+
+    public init(campaignID: String, url: String, clicks: Int, notifications: Int) {
+        self.campaignID = campaignID
+        self.url = url
+        self.clicks = clicks
+        self.notifications = notifications
+    }
+}
+
+extension SQLiteStore {
+    /// The most clicked links of each campaign (or of one), most people first: from the click
+    /// events of tracked links and of provider webhooks.
+    public func topLinks(campaignID: String?, limit: Int) async throws -> [LinkClicks] {
+        try await read { db in
+            // A click's detail is `source: URL`.
+            try Row.fetchAll(db, sql: """
+                SELECT campaign_id, url, clicks, people FROM (
+                    SELECT campaign_id, url, COUNT(*) AS clicks, COUNT(DISTINCT notification_id) AS people,
+                        ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY COUNT(DISTINCT notification_id) DESC, COUNT(*) DESC, url) AS rank
+                    FROM (SELECT campaign_id, notification_id, substr(detail, instr(detail, ': ') + 2) AS url FROM events
+                          WHERE type = 'clicked' AND detail IS NOT NULL\(campaignID == nil ? "" : " AND campaign_id = ?"))
+                    GROUP BY campaign_id, url
+                ) WHERE rank <= ? ORDER BY campaign_id, rank
+                """, arguments: (campaignID.map { [$0] } ?? []) + [limit]).map { row in
+                LinkClicks(campaignID: row[0] ?? "", url: row[1], clicks: row[2], notifications: row[3])
             }
         }
     }

@@ -25,6 +25,12 @@ struct ReportCommand: AsyncParsableCommand {
     @Flag(help: "List each recipient's notifications instead of the counts.")
     var recipients = false
 
+    @Option(help: "send (default: a row per send, and totals), provider, or day (UTC, when due).")
+    var by: ReportGrouping = .send
+
+    @Flag(help: "List each campaign's most clicked links (tracked links and provider click events) instead of the counts.")
+    var links = false
+
     @Option(help: "With --recipients: only notifications in this state (planned, sending, sent, delivered, failed, dead, skipped).")
     var state: String?
 
@@ -35,6 +41,9 @@ struct ReportCommand: AsyncParsableCommand {
     var channel: String?
 
     func validate() throws {
+        if recipients && links {
+            throw ValidationError("--recipients and --links are two different lists; choose one")
+        }
         if !recipients, state != nil || reason != nil || channel != nil {
             throw ValidationError("--state, --reason and --channel filter the list of --recipients; add --recipients")
         }
@@ -63,11 +72,41 @@ struct ReportCommand: AsyncParsableCommand {
             try await listRecipients(store)
             return
         }
-        let rows = try await store.report(campaignID: campaign)
-        print(ReportFormatter.format(rows, as: format, width: Terminal.width))
+        if links {
+            try await listLinks(store)
+            return
+        }
+        let rows = try await store.report(campaignID: campaign, by: by)
+        print(ReportFormatter.format(rows, as: format, width: Terminal.width, by: by))
     }
 
     /// Streams the notifications page by page, so that a campaign of millions lists in bounded memory.
+    /// The ten most clicked links of each campaign.
+    func listLinks(_ store: SQLiteStore) async throws {
+        let rows = try await store.topLinks(campaignID: campaign, limit: 10)
+        switch format {
+        case .json:
+            let objects: [[String: Any]] = rows.map { ["campaign": $0.campaignID, "url": $0.url, "clicks": $0.clicks, "people": $0.notifications] }
+            let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        case .csv:
+            print("campaign,url,clicks,people")
+            for row in rows {
+                print([row.campaignID, row.url, String(row.clicks), String(row.notifications)].map(Self.csvEscaped).joined(separator: ","))
+            }
+        case .table:
+            guard !rows.isEmpty else {
+                print("No clicks recorded yet.")
+                return
+            }
+            let table = TextTable(
+                columns: [TextTable.Column("campaign"), TextTable.Column("people", alignment: .right), TextTable.Column("clicks", alignment: .right), TextTable.Column("link")],
+                rows: rows.map { [$0.campaignID, grouped($0.notifications), grouped($0.clicks), $0.url] }, keyColumns: 1
+            )
+            print(table.render(width: Terminal.width))
+        }
+    }
+
     func listRecipients(_ store: SQLiteStore) async throws {
         let filter = RecipientFilter(
             campaignID: campaign, channel: channel.flatMap(Channel.init(rawValue:)),
@@ -128,3 +167,5 @@ struct ReportCommand: AsyncParsableCommand {
 }
 
 extension ReportFormatter.Format: ExpressibleByArgument {}
+
+extension ReportGrouping: ExpressibleByArgument {}

@@ -107,6 +107,11 @@ import Testing
                     let row = Dictionary(uniqueKeysWithValues: zip(columns, values))
                     #expect(row["delivered"] == "1" && row["opened"] == "1" && row["clicked"] == "1" && row["unsubscribed"] == "1", "\(row)")
                     #expect(row["open_rate"] == "1" && row["click_rate"] == "1")
+                    // The link SendGrid reported the click on.
+                    let links = try await HeraldBinary.run(["report", "--links", "--campaign", "api:winter-sale", "--format", "csv"], in: workspace)
+                    let clicked = links.stdout.split(separator: "\n").map(String.init)
+                    #expect(clicked.first == "campaign,url,clicks,people" && clicked.count == 2, "\(links.stdout)\(links.stderr)")
+                    #expect(clicked.last?.hasPrefix("api:winter-sale,") == true && clicked.last?.hasSuffix(",1,1") == true, "\(clicked)")
                 }
             } catch {
                 try? await client.shutdown()

@@ -76,6 +76,12 @@ import Testing
             let row = try #require(try await harness.store.report(campaignID: "winter-sale").first { $0.channel == .email })
             let counts: [Int] = [row.opened, row.machineOpened, row.clicked]
             #expect(counts == [1, 1, 1])
+            // Two more clicks on the link, by the same person: one person, three clicks.
+            _ = try await client.call(.get, click)
+            _ = try await client.call(.get, click)
+            #expect(try await harness.store.topLinks(campaignID: "winter-sale", limit: 10) == [
+                LinkClicks(campaignID: "winter-sale", url: target.url!, clicks: 3, notifications: 1),
+            ])
         }
     }
 }

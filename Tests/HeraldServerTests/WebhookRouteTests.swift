@@ -146,6 +146,14 @@ import Testing
             let counts: [Int] = [row.delivered, row.opened, row.machineOpened, row.clicked, row.unsubscribed, row.complained]
             #expect(counts == [1, 1, 1, 1, 1, 1])
             #expect(row.openRate == 1 && row.clickRate == 1 && row.deliveryRate == 1)
+            // By provider and by day, the same counts under the provider's name and the UTC day.
+            let byProvider = try await harness.store.report(campaignID: "winter-sale", by: .provider).filter { $0.channel == .email }
+            #expect(byProvider.map(\.group) == ["sendgrid"])
+            #expect(byProvider.first.map { [$0.delivered, $0.opened, $0.clicked, $0.recipients] } == [1, 1, 1, 1])
+            let byDay = try await harness.store.report(campaignID: "winter-sale", by: .day).filter { $0.channel == .email }
+            #expect(byDay.map(\.group) == ["2026-11-30"] && byDay.first?.opened == 1)
+            let csv = ReportFormatter.format(byProvider, as: .csv, by: .provider).split(separator: "\n")
+            #expect(csv.first?.hasPrefix("campaign,provider,occurrence,channel,") == true && csv.last?.hasPrefix("winter-sale,sendgrid,,email,") == true, "\(csv)")
             // The same batch again (SendGrid retries): nothing new.
             let retried = try await client.call(.post, "/webhooks/sendgrid", body: batch.body, headers: batch.headers)
             #expect(retried.json["repeated"] as? Int == 7)

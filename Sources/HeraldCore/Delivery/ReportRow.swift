@@ -2,8 +2,20 @@ import Foundation
 
 /// The funnel of one campaign on one channel: of one send of it (an occurrence), or of all its
 /// sends together.
+/// What one report row stands for besides its campaign and channel.
+public enum ReportGrouping: String, Sendable, Hashable, CaseIterable {
+    /// Each send (occurrence), and a total per campaign sent more than once.
+    case send
+    /// Each provider that carried (or was to carry) the notifications.
+    case provider
+    /// Each day (UTC) the notifications were due.
+    case day
+}
+
 public struct ReportRow: Sendable, Hashable, Codable {
     public var campaignID: String
+    /// The provider or the day of a row of a report `--by provider` or `--by day`; nil by send.
+    public var group: String?
     /// The send this row counts, or `nil` for the total of all the campaign's sends.
     public var occurrenceID: Int64?
     /// When that send fired; `nil` for the total.
@@ -57,7 +69,7 @@ public struct ReportRow: Sendable, Hashable, Codable {
     public var skippedTotal: Int { skipped.values.reduce(0, +) }
 
     /// Whether this row is the total of all sends rather than one send.
-    public var isTotal: Bool { occurrenceID == nil }
+    public var isTotal: Bool { occurrenceID == nil && group == nil }
 
     /// Notifications that were attempted: everything not skipped.
     public var attempted: Int { targeted - skippedTotal }

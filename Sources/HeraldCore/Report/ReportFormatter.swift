@@ -11,11 +11,11 @@ public enum ReportFormatter {
     }
 
     /// - Parameter width: the terminal's width for `.table`; `nil` for no limit.
-    public static func format(_ rows: [ReportRow], as format: Format, width: Int? = nil) -> String {
+    public static func format(_ rows: [ReportRow], as format: Format, width: Int? = nil, by grouping: ReportGrouping = .send) -> String {
         switch format {
-        case .table: table(rows, width: width)
-        case .json: json(rows)
-        case .csv: csv(rows)
+        case .table: table(rows, width: width, by: grouping)
+        case .json: json(rows, by: grouping)
+        case .csv: csv(rows, by: grouping)
         }
     }
 
@@ -27,7 +27,7 @@ public enum ReportFormatter {
     }
 
     static func send(_ row: ReportRow) -> String {
-        row.fireAt.map(ISO8601.string(from:)) ?? "all"
+        row.group ?? row.fireAt.map(ISO8601.string(from:)) ?? "all"
     }
 
     /// What one notification stands for on the channel.
@@ -55,13 +55,13 @@ public enum ReportFormatter {
         value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
     }
 
-    static func table(_ rows: [ReportRow], width: Int?) -> String {
+    static func table(_ rows: [ReportRow], width: Int?, by grouping: ReportGrouping = .send) -> String {
         guard !rows.isEmpty else { return "No notifications recorded yet." }
         let numbers = [
             "recipients", "targeted", "skipped", "pending", "sent", "delivered", "failed", "dead", "sent %", "failed %",
             "bounced", "opened", "clicked", "unsub", "spam", "open %", "click %",
         ]
-        let columns = [TextTable.Column("campaign"), TextTable.Column("send"), TextTable.Column("channel")]
+        let columns = [TextTable.Column("campaign"), TextTable.Column(grouping.rawValue), TextTable.Column("channel")]
             + numbers.map { TextTable.Column($0, alignment: .right) } + [TextTable.Column("skipped by reason")]
         let body = rows.map { row -> [String] in
             [row.campaignID, send(row), row.channel.rawValue]
@@ -79,9 +79,9 @@ public enum ReportFormatter {
 
     // MARK: - CSV and JSON
 
-    static func csv(_ rows: [ReportRow]) -> String {
+    static func csv(_ rows: [ReportRow], by grouping: ReportGrouping = .send) -> String {
         let reasons = reasons(in: rows)
-        let header = ["campaign", "send", "occurrence", "channel", "unit", "recipients", "targeted", "skipped_total"]
+        let header = ["campaign", grouping.rawValue, "occurrence", "channel", "unit", "recipients", "targeted", "skipped_total"]
             + reasons.map { "skipped_\($0)" } + ["pending", "sent", "delivered", "failed", "dead", "send_rate", "failure_rate"]
             + ["bounced", "opened", "machine_opened", "clicked", "unsubscribed", "complained", "delivery_rate", "open_rate", "click_rate"]
         func escape(_ field: String) -> String {
@@ -100,11 +100,11 @@ public enum ReportFormatter {
         return ([header] + lines).map { $0.map(escape).joined(separator: ",") }.joined(separator: "\n")
     }
 
-    static func json(_ rows: [ReportRow]) -> String {
+    static func json(_ rows: [ReportRow], by grouping: ReportGrouping = .send) -> String {
         let reasons = reasons(in: rows)
         let objects: [[String: Any]] = rows.map { row in
             [
-                "campaign": row.campaignID, "send": send(row), "occurrence": row.occurrenceID.map { $0 as Any } ?? NSNull(),
+                "campaign": row.campaignID, grouping.rawValue: send(row), "occurrence": row.occurrenceID.map { $0 as Any } ?? NSNull(),
                 "channel": row.channel.rawValue, "unit": unit(row.channel), "recipients": row.recipients, "targeted": row.targeted,
                 "skipped": Dictionary(uniqueKeysWithValues: reasons.map { ($0, row.skipped[$0] ?? 0) }),
                 "skipped_total": row.skippedTotal, "pending": row.pending, "sent": row.sent,
