@@ -106,13 +106,27 @@ public struct EventIntake: Sendable {
         try await store.checkAudience(restricted)
         guard try await store.countUsers(matching: restricted) == 0 else { return nil }
         let rule = try Rule(source, schema: schema)
-        let context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: defaultTimezone)
+        let context = try await store.ruleContext(now: now, campaignID: campaignID, defaultTimezone: defaultTimezone, for: [user.id])
         let failing = rule.explain(user, in: context).filter { !$0.holds }.map(\.text)
         switch failing.count {
         case 0: return source.text
         case 1: return "\(failing[0]) does not hold"
         default: return "these do not hold: " + failing.joined(separator: "; ")
         }
+    }
+}
+
+extension Store {
+    /// A rule context with the events `userIDs` received, for `performed()` and `count()` in
+    /// memory (`audience --user`, `preview`, the reasons a user is outside an audience); SQL
+    /// reads them from the store itself.
+    public func ruleContext(now: Date, campaignID: String, defaultTimezone: String, for userIDs: [String]) async throws -> RuleContext {
+        var context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: defaultTimezone)
+        for id in userIDs {
+            let events = try await receivedEvents(userID: id, named: nil, limit: 100_000)
+            context.add(events.map { (name: $0.name, at: $0.receivedAt) }, for: id)
+        }
+        return context
     }
 }
 

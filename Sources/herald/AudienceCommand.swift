@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldEngine
 import HeraldRules
 import HeraldStore
 
@@ -103,14 +104,15 @@ struct AudienceCommand: AsyncParsableCommand {
         var matches = true
         var clauses: [Rule.Clause] = []
         if let source {
+            let rule: Rule
             do {
-                let rule = try Rule(source, schema: workspace.configuration.attributes)
-                let context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone)
-                matches = rule.evaluate(found, in: context)
-                clauses = rule.explain(found, in: context)
+                rule = try Rule(source, schema: workspace.configuration.attributes)
             } catch {
                 throw CLIError(error.description)
             }
+            let context = try await store.ruleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone, for: [found.id])
+            matches = rule.evaluate(found, in: context)
+            clauses = rule.explain(found, in: context)
         }
         switch format {
         case .table:

@@ -206,7 +206,7 @@ struct HeraldApp {
         let now = clock.now
         guard case .rule(let source, _, let campaignID) = try await planner.audience(of: campaign, at: now) else { return [] }
         let rule = try Rule(source, schema: workspace.configuration.attributes)
-        let context = RuleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone)
+        let context = try await store.ruleContext(now: now, campaignID: campaignID, defaultTimezone: workspace.configuration.defaultTimezone, for: ids)
         let users = try await store.users(matching: .ids(ids), after: nil, limit: ids.count)
         return users.filter { !rule.evaluate($0, in: context) }.map(\.id)
     }

@@ -55,7 +55,7 @@ struct PreviewCommand: AsyncParsableCommand {
         lines.append("\(campaign.id) for \(recipient.id)\(person.isEmpty ? "" : " (\(person))")")
         if case .rule(let source) = try audienceRule(of: campaign, in: workspace) {
             let rule = try Rule(source, schema: workspace.configuration.attributes)
-            let context = RuleContext(now: now, campaignID: campaign.id, defaultTimezone: workspace.configuration.defaultTimezone)
+            let context = try await store.ruleContext(now: now, campaignID: campaign.id, defaultTimezone: workspace.configuration.defaultTimezone, for: [recipient.id])
             if !rule.evaluate(recipient, in: context) {
                 let failing = rule.explain(recipient, in: context).filter { !$0.holds }.map(\.text)
                 lines.append("note: not in the audience (\(failing.joined(separator: "; "))): a send reaches them only with --user")

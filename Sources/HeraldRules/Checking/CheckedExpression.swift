@@ -54,6 +54,11 @@ indirect enum Value: Sendable {
     case bucket(count: Int64)
     /// `nil`: any platform.
     case hasDevice(DevicePlatform?)
+    /// `performed("event", within: 7d)`: the user received the event (in the last `within`
+    /// seconds when given), up to now.
+    case performed(event: String, within: Double?)
+    /// `count("event", within: 7d)`: how many of those events the user received.
+    case eventCount(event: String, within: Double?)
     /// Numbers, or a time plus or minus durations; evaluated left to right.
     case arithmetic(Value, [(isSubtraction: Bool, operand: Value)], type: ValueType)
     /// A test used as a value, as in `(x > 1) == true`: never null.
@@ -67,8 +72,8 @@ indirect enum Value: Sendable {
         case .attribute(_, let type): type
         case .now, .today: .time
         case .lower: .string
-        case .length, .daysSince, .bucket: .number
-        case .hasDevice, .condition: .bool
+        case .length, .daysSince, .bucket, .eventCount: .number
+        case .hasDevice, .condition, .performed: .bool
         case .arithmetic(_, _, let type): type
         }
     }

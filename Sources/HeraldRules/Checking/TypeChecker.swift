@@ -599,17 +599,16 @@ struct TypeChecker {
                 report("\(name.text)() needs an event name in quotes", at: positional[0].value.offset, hint: "use \(function.usage)")
                 return nil
             }
+            guard case .constant(.string(let event)) = operands[0] else { return nil }
+            var within: Double?
             for (_, expression, value) in labelled {
                 guard case .constant(.duration(let seconds))? = value, seconds > 0 else {
                     report("'within' needs a positive duration", at: expression.offset, hint: "expected \(DurationLiteral.expectedForm)")
                     return nil
                 }
+                within = seconds
             }
-            report(
-                "\(name.text)() is not available yet", at: name.offset,
-                hint: "it needs the API's event intake"
-            )
-            return nil
+            return function == .performed ? .performed(event: event, within: within) : .eventCount(event: event, within: within)
         }
     }
 }

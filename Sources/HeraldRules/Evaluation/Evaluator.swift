@@ -155,6 +155,8 @@ enum Evaluator {
             }
         case .bucket(let count):
             return { user, context in Double(RuleFunctions.bucket(campaignID: context.campaignID, userID: user.id, count: count)) }
+        case .eventCount(let event, let within):
+            return { user, context in Double(context.received(event, by: user.id, within: within)) }
         case .arithmetic(let base, let steps, _):
             let first = number(base)
             if steps.count == 1, case .constant(let constant) = steps[0].operand, let fixed = constant.number {
@@ -189,6 +191,8 @@ enum Evaluator {
                 if case .bool(let flag)? = user.attributes[name] { return flag }
                 return nil
             }
+        case .performed(let event, let within):
+            return { user, context in context.received(event, by: user.id, within: within) > 0 }
         case .hasDevice(let platform):
             if let platform {
                 return { user, _ in user.devices.contains { $0.isActive && $0.platform == platform } }

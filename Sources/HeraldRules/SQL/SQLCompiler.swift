@@ -50,13 +50,27 @@ struct SQLCompiler {
         self.context = context
     }
 
+    /// The user's received events named `event`, up to now (and within `within` seconds):
+    /// `received_events_by_user (user_id, name, received_at)` answers it from the index.
+    func receivedEvents(_ event: String, within: Double?, selecting column: String) -> SQLFragment {
+        let now = context.now.timeIntervalSince1970
+        var sql = SQLFragment.join(
+            SQLFragment("SELECT \(column) FROM received_events WHERE received_events.user_id = users.id AND received_events.name = "),
+            SQLFragment.bind(.text(event)), " AND received_events.received_at <= ", SQLFragment.bind(.time(now))
+        )
+        if let within {
+            sql = SQLFragment.join(sql, " AND received_events.received_at > ", SQLFragment.bind(.time(now - within)))
+        }
+        return sql
+    }
+
     mutating func condition(_ condition: Condition, positive: Bool = true) -> SQLFragment {
         switch condition {
         case .isTrue(let value):
             switch value {
             case .condition(let inner):
                 return self.condition(inner, positive: positive)
-            case .hasDevice:
+            case .hasDevice, .performed:
                 let exists = self.value(value)
                 return positive ? exists : .join("NOT ", exists)
             default:
@@ -248,6 +262,10 @@ struct SQLCompiler {
             return .join("herald_days_since(", .bind(.time(context.now.timeIntervalSince1970)), ", ", self.value(operand), ")")
         case .bucket(let count):
             return .join("herald_bucket(", .bind(.text(context.campaignID)), ", users.id, ", .bind(.integer(count)), ")")
+        case .performed(let event, let within):
+            return .join("EXISTS (", receivedEvents(event, within: within, selecting: "1"), ")")
+        case .eventCount(let event, let within):
+            return .join("(", receivedEvents(event, within: within, selecting: "COUNT(*)"), ")")
         case .hasDevice(let platform):
             var sql = SQLFragment("EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id")
             if let platform {
