@@ -138,7 +138,8 @@ struct ErrorMiddleware: RouterMiddleware {
                 throw APIError(error.status, code: "request.invalid", error.body ?? error.status.reasonPhrase)
             }
         } catch {
-            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
+            // The route pattern, not the path: a path holds user ids and tokens.
+            context.logger.error("request failed", metadata: ["route": "\(context.endpointPath ?? "unmatched")", "error": "\(error)"])
             throw APIError(.internalServerError, code: "server.error", "the request failed inside Herald; the server log has the detail")
         }
     }

@@ -18,8 +18,9 @@ extension APIServer {
             if let links = parts.trackingLinks, let token = context.parameters.get("token"),
                let target = links.target(ofToken: token), target.kind == .open {
                 let machine = Self.isMachineOpen(userAgent: request.headers[.userAgent])
-                _ = try await store.applyProviderEvents([ProviderEvent(
-                    target: .key(target.key), kind: .opened(machine: machine), provider: "herald", eventKey: UUID().uuidString, at: now
+                // The pixel is served whether or not the open could be recorded.
+                _ = try? await store.applyProviderEvents([ProviderEvent(
+                    target: .key(target.key), kind: .opened(machine: machine), provider: "herald", eventKey: "", at: now
                 )], at: now)
             }
             var fields = HTTPFields()
@@ -33,8 +34,9 @@ extension APIServer {
             else {
                 return Self.page(.notFound, Self.invalidLinkText)
             }
-            _ = try await store.applyProviderEvents([ProviderEvent(
-                target: .key(target.key), kind: .clicked(url: url), provider: "herald", eventKey: UUID().uuidString, at: now
+            // The person reaches the link whether or not the click could be recorded.
+            _ = try? await store.applyProviderEvents([ProviderEvent(
+                target: .key(target.key), kind: .clicked(url: url), provider: "herald", eventKey: "", at: now
             )], at: now)
             var fields = HTTPFields()
             fields[.location] = url

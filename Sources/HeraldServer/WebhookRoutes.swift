@@ -90,6 +90,12 @@ extension APIServer {
         }
     }
 
+    /// A provider's timestamp as whole seconds, for a dedupe key; any number a hostile body
+    /// sends (1e300, NaN) gives a key, never a trap.
+    static func whole(_ seconds: Double) -> String {
+        seconds.isFinite && abs(seconds) < 1e15 ? String(Int64(seconds)) : String(seconds)
+    }
+
     static let stopWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
 
     /// Passes when one configured secret verifies the webhook.
@@ -142,7 +148,7 @@ extension APIServer {
                 throw invalidWebhook("event \(index) names no message (herald_notification_id or sg_message_id)")
             }
             let seconds = (event["timestamp"] as? NSNumber)?.doubleValue ?? 0
-            let key = event["sg_event_id"] as? String ?? "\(target):\(name):\(Int(seconds))"
+            let key = event["sg_event_id"] as? String ?? "\(target):\(name):\(Self.whole(seconds))"
             return ProviderEvent(
                 target: target, kind: kind, provider: "sendgrid", eventKey: key, at: Date(timeIntervalSince1970: seconds),
                 detail: (event["reason"] as? String).map { String($0.prefix(300)) }
@@ -207,7 +213,7 @@ extension APIServer {
             let seconds = (event["ts"] as? NSNumber)?.doubleValue ?? 0
             let url = name == "click" ? ":" + (event["url"] as? String ?? "") : ""
             return ProviderEvent(
-                target: target, kind: kind, provider: "mandrill", eventKey: "\(target):\(name):\(Int(seconds))\(url)",
+                target: target, kind: kind, provider: "mandrill", eventKey: "\(target):\(name):\(Self.whole(seconds))\(url)",
                 at: Date(timeIntervalSince1970: seconds), detail: (event["bounce_description"] as? String).map { String($0.prefix(300)) }
             )
         }

@@ -20,7 +20,9 @@ public enum WebhookSignatures {
         guard let signature, let timestamp else { return .invalid("the SendGrid signature or timestamp header is missing") }
         guard let seconds = Int64(timestamp) else { return .invalid("the SendGrid timestamp '\(timestamp.prefix(20))' is not a number") }
         guard abs(now.timeIntervalSince1970 - Double(seconds)) <= tolerance else {
-            return .invalid("the SendGrid timestamp is \(Int(now.timeIntervalSince1970) - Int(seconds)) s from now; at most \(Int(tolerance)) s is fresh")
+            // In Double: a hostile timestamp such as Int64.min must not overflow.
+            let offset = (now.timeIntervalSince1970 - Double(seconds)).rounded()
+            return .invalid("the SendGrid timestamp is \(abs(offset) < 1e12 ? String(Int(offset)) : "far") s from now; at most \(Int(tolerance)) s is fresh")
         }
         guard let keyData = Data(base64Encoded: publicKey), let key = try? P256.Signing.PublicKey(derRepresentation: keyData) else {
             return .invalid("the configured SendGrid public key is not a base64 DER P-256 key")

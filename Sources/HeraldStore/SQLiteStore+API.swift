@@ -39,11 +39,13 @@ extension SQLiteStore {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) != nil else { return nil }
             let timestamp = now.timeIntervalSince1970
             var summary = ErasureSummary()
-            // Waiting and not in a provider's hands: cancelled, with the reason in the trail.
+            // Everything still in the outbox is cancelled, with the reason in the trail. A send a
+            // dispatcher holds right now loses its claim: its outcome is recorded as late, and
+            // nothing is tried again (its content is about to be cleared).
             let waiting = try Row.fetchAll(db, sql: """
                 SELECT n.id, n.campaign_id, n.channel FROM notifications n JOIN outbox o ON o.notification_id = n.id
-                WHERE n.user_id = ? AND n.state = 'planned' AND (o.lease_until IS NULL OR o.lease_until <= ?)
-                """, arguments: [id, timestamp])
+                WHERE n.user_id = ?
+                """, arguments: [id])
             for row in waiting {
                 let notificationID: Int64 = row[0]
                 try db.execute(sql: "DELETE FROM outbox WHERE notification_id = ?", arguments: [notificationID])
@@ -69,6 +71,10 @@ extension SQLiteStore {
                 WHERE user_id = ?
                 """, arguments: [pseudonym, timestamp, id])
             summary.anonymised = db.changesCount
+            // Idempotent API answers name their recipients.
+            try db.execute(sql: """
+                DELETE FROM api_requests WHERE occurrence_id IN (SELECT DISTINCT occurrence_id FROM notifications WHERE user_id = ?)
+                """, arguments: [pseudonym])
             try db.execute(sql: "DELETE FROM cap_ledger WHERE user_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM triggered_occurrences WHERE event_id IN (SELECT id FROM received_events WHERE user_id = ?)", arguments: [id])
             try db.execute(sql: "DELETE FROM received_events WHERE user_id = ?", arguments: [id])

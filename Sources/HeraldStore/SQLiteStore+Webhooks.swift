@@ -96,10 +96,13 @@ extension SQLiteStore {
                     summary.unknown += 1
                     continue
                 }
-                try db.execute(sql: """
-                    INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
-                    """, arguments: [event.provider, event.eventKey, timestamp])
-                guard db.changesCount > 0 else {
+                // Herald's own tracking hits are each an event: nothing to dedupe, nothing to keep.
+                if event.provider != "herald" {
+                    try db.execute(sql: """
+                        INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING
+                        """, arguments: [event.provider, event.eventKey, timestamp])
+                }
+                guard event.provider == "herald" || db.changesCount > 0 else {
                     summary.repeated += 1
                     continue
                 }
@@ -117,7 +120,11 @@ extension SQLiteStore {
         let category: String = row[3]
         let userID: String = row[4]
         let state: String = row[5]
-        func record(_ type: DeliveryEventType, reason: String? = nil, detail: String? = nil) throws {
+        // After an erasure nothing a provider says may bring personal data back (bounce texts
+        // hold addresses, clicked URLs can be personal).
+        let erased = userID.hasPrefix("erased-")
+        func record(_ type: DeliveryEventType, reason: String? = nil, detail rawDetail: String? = nil) throws {
+            let detail = erased ? nil : rawDetail
             try db.execute(sql: """
                 INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, campaignID, channel, type.rawValue, reason, at, detail.map { "\(event.provider): \($0)" } ?? event.provider])
@@ -129,6 +136,14 @@ extension SQLiteStore {
                 """, arguments: [userID, key, now, userID])
         }
         let listKey = category == Campaign.transactionalCategory ? channel : "\(channel):\(category)"
+        /// Only a notification handed to the provider fails by its word: one that is retrying,
+        /// dead, skipped or delivered keeps its state. A failed send leaves the outbox, so it
+        /// is not tried again.
+        func fail(_ reason: String) throws {
+            guard state == NotificationState.sent.rawValue || state == NotificationState.sending.rawValue else { return }
+            try db.execute(sql: "UPDATE notifications SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?", arguments: [reason, now, id])
+            try db.execute(sql: "DELETE FROM outbox WHERE notification_id = ?", arguments: [id])
+        }
         switch event.kind {
         case .accepted:
             break
@@ -140,15 +155,11 @@ extension SQLiteStore {
         case .deferred:
             try record(.retryScheduled, reason: "deferred", detail: event.detail)
         case .bounced(let hard):
-            if state != NotificationState.delivered.rawValue {
-                try db.execute(sql: "UPDATE notifications SET state = 'failed', reason = ?, updated_at = ? WHERE id = ?", arguments: [hard ? "bounced" : "soft_bounce", now, id])
-            }
+            try fail(hard ? "bounced" : "soft_bounce")
             try record(.failed, reason: hard ? "bounced" : "soft_bounce", detail: event.detail)
             if hard { try optOut(channel) }
         case .dropped:
-            if state != NotificationState.delivered.rawValue {
-                try db.execute(sql: "UPDATE notifications SET state = 'failed', reason = 'dropped', updated_at = ? WHERE id = ?", arguments: [now, id])
-            }
+            try fail("dropped")
             try record(.failed, reason: "dropped", detail: event.detail)
         case .complained:
             try record(.unsubscribed, reason: "spam_report")

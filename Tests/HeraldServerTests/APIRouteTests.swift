@@ -263,6 +263,10 @@ import Testing
                 let planned = try await client.call(.post, "/v1/events", auth: events, body: #"{"user_id": "\#(user)", "name": "order_shipped"}"#)
                 #expect(planned.status == .created)
             }
+            // One of Ana's SMS is in a dispatcher's hands when she is erased.
+            harness.clock.advance(by: 400)
+            let claimed = try await harness.store.claim(channel: .sms, providers: .any, limit: 1, leaseOwner: "w", lease: .seconds(60), at: harness.clock.now)
+            #expect(claimed.map(\.message.userID) == ["u1"])
             let erased = try await client.call(.delete, "/v1/users/u1", auth: users)
             #expect(erased.status == .ok)
             #expect(erased.json["cancelled"] as? Int == 1 && erased.json["anonymised"] as? Int == 2, "the SMS, and the push that was not needed")

@@ -112,6 +112,11 @@ import Testing
                 "X-Twilio-Email-Event-Webhook-Timestamp": String(now),
             ])
             #expect(wrongKey.status == .forbidden)
+            // A timestamp at the edge of Int64 is refused, not an arithmetic overflow.
+            let extreme = try await client.call(.post, "/webhooks/sendgrid", body: "[]", headers: [
+                "X-Twilio-Email-Event-Webhook-Signature": "AAAA", "X-Twilio-Email-Event-Webhook-Timestamp": "-9223372036854775808",
+            ])
+            #expect(extreme.status == .forbidden && extreme.errorMessage.contains("far"))
             let mandrill = try await client.call(.post, "/webhooks/mandrill", body: "mandrill_events=%5B%5D", headers: ["X-Mandrill-Signature": "AAAA"])
             #expect(mandrill.status == .forbidden)
 
