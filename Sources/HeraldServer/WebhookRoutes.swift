@@ -47,8 +47,9 @@ extension APIServer {
     func addWebhookRoutes(to router: Router<APIRequestContext>) {
         let webhooks = router.group("webhooks")
         webhooks.post("sendgrid") { request, _ in
-            let body = try await JSONBody.bytes(of: request, limit: 8 << 20)
             let signature = request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Signature")!]
+            try Self.precheck(configured: !parts.webhooks.sendGrid.isEmpty, signature: signature, provider: "SendGrid", secret: "webhook_public_key")
+            let body = try await JSONBody.bytes(of: request, limit: 8 << 20)
             let timestamp = request.headers[HTTPField.Name("X-Twilio-Email-Event-Webhook-Timestamp")!]
             try Self.verify(parts.webhooks.sendGrid.map { key in
                 WebhookSignatures.sendGrid(publicKey: key, signature: signature, timestamp: timestamp, body: body, now: now)
@@ -57,9 +58,9 @@ extension APIServer {
             return JSONBody.response(Self.json(try await store.applyProviderEvents(events, at: now)))
         }
         webhooks.post("twilio") { request, _ in
-            let body = try await JSONBody.bytes(of: request, limit: 64 << 10)
-            let parameters = FormFields.decode(body)
             let signature = request.headers[HTTPField.Name("X-Twilio-Signature")!]
+            try Self.precheck(configured: !parts.webhooks.twilio.isEmpty, signature: signature, provider: "Twilio", secret: "auth_token")
+            let parameters = FormFields.decode(try await JSONBody.bytes(of: request, limit: 64 << 10))
             try Self.verify(parts.webhooks.twilio.map { secret in
                 WebhookSignatures.twilio(authToken: secret.authToken, url: secret.url, parameters: parameters, signature: signature)
             }, provider: "Twilio", secret: "auth_token")
@@ -79,9 +80,9 @@ extension APIServer {
         // Mailchimp Transactional checks that a webhook URL exists with a HEAD before saving it.
         webhooks.head("mandrill") { _, _ in Response(status: .ok) }
         webhooks.post("mandrill") { request, _ in
-            let body = try await JSONBody.bytes(of: request, limit: 8 << 20)
-            let parameters = FormFields.decode(body)
             let signature = request.headers[HTTPField.Name("X-Mandrill-Signature")!]
+            try Self.precheck(configured: !parts.webhooks.mandrill.isEmpty, signature: signature, provider: "Mailchimp Transactional", secret: "webhook_key")
+            let parameters = FormFields.decode(try await JSONBody.bytes(of: request, limit: 8 << 20))
             try Self.verify(parts.webhooks.mandrill.map { secret in
                 WebhookSignatures.mandrill(key: secret.key, url: secret.url, parameters: parameters, signature: signature)
             }, provider: "Mailchimp Transactional", secret: "webhook_key")
@@ -97,6 +98,15 @@ extension APIServer {
     }
 
     static let stopWords: Set<String> = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
+
+    /// Refuses, before the body is read, a webhook that cannot verify: no secret configured, or
+    /// no signature header.
+    static func precheck(configured: Bool, signature: String?, provider: String, secret: String) throws {
+        guard configured else { try verify([], provider: provider, secret: secret); return }
+        guard signature != nil else {
+            throw APIError(.forbidden, code: "webhook.bad_signature", "the \(provider) signature header is missing")
+        }
+    }
 
     /// Passes when one configured secret verifies the webhook.
     static func verify(_ verdicts: [WebhookSignatures.Verdict], provider: String, secret: String) throws {

@@ -34,17 +34,7 @@ extension SQLiteStore {
                 let fireAt = Self.date(milliseconds: record[2])
                 for key in [Key(campaign: record[0], occurrence: record[1], channel: record[3]), Key(campaign: record[0], occurrence: nil, channel: record[3])] {
                     var entry = row(key, fireAt: key.occurrence == nil ? nil : fireAt)
-                    entry.targeted += count
-                    switch state {
-                    case .planned, .sending: entry.pending += count
-                    case .sent: entry.sent += count
-                    case .delivered: entry.delivered += count
-                    case .failed:
-                        entry.failed += count
-                        if ["bounced", "soft_bounce"].contains((record[5] as String?) ?? "") { entry.bounced += count }
-                    case .dead: entry.dead += count
-                    case .skipped: entry.skipped[(record[5] as String?) ?? "unknown", default: 0] += count
-                    }
+                    entry.add(count, in: state, reason: record[5])
                     rows[key] = entry
                 }
             }
@@ -119,24 +109,14 @@ extension SQLiteStore {
                 return row
             }
             for record in try Row.fetchAll(db, sql: """
-                SELECT n.campaign_id, \(group), n.channel, n.state, n.reason, COUNT(*), COUNT(DISTINCT n.user_id) FROM notifications n
+                SELECT n.campaign_id, \(group), n.channel, n.state, n.reason, COUNT(*) FROM notifications n
                 WHERE 1\(filter) GROUP BY 1, 2, 3, 4, 5
                 """, arguments: arguments) {
                 guard Channel(rawValue: record[2]) != nil, let state = NotificationState(rawValue: record[3]) else { continue }
                 let key = Key(campaign: record[0], group: record[1] ?? "", channel: record[2])
                 let count: Int = record[5]
                 var entry = row(key)
-                entry.targeted += count
-                switch state {
-                case .planned, .sending: entry.pending += count
-                case .sent: entry.sent += count
-                case .delivered: entry.delivered += count
-                case .failed:
-                    entry.failed += count
-                    if ["bounced", "soft_bounce"].contains((record[4] as String?) ?? "") { entry.bounced += count }
-                case .dead: entry.dead += count
-                case .skipped: entry.skipped[(record[4] as String?) ?? "unknown", default: 0] += count
-                }
+                entry.add(count, in: state, reason: record[4])
                 rows[key] = entry
             }
             for record in try Row.fetchAll(db, sql: """

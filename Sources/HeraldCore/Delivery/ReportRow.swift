@@ -68,6 +68,21 @@ public struct ReportRow: Sendable, Hashable, Codable {
 
     public var skippedTotal: Int { skipped.values.reduce(0, +) }
 
+    /// Counts `count` notifications in `state` (with its `reason`, for skips and bounces).
+    public mutating func add(_ count: Int, in state: NotificationState, reason: String?) {
+        targeted += count
+        switch state {
+        case .planned, .sending: pending += count
+        case .sent: sent += count
+        case .delivered: delivered += count
+        case .failed:
+            failed += count
+            if reason == "bounced" || reason == "soft_bounce" { bounced += count }
+        case .dead: dead += count
+        case .skipped: skipped[reason ?? "unknown", default: 0] += count
+        }
+    }
+
     /// Whether this row is the total of all sends rather than one send.
     public var isTotal: Bool { occurrenceID == nil && group == nil }
 
