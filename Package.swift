@@ -185,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "HeraldServerTests",
             dependencies: [
-                "HeraldServer", "HeraldStore", "HeraldCore", "HeraldContent", "HeraldEngine", "HeraldDefinitions", "HeraldTesting",
+                "HeraldServer", "HeraldStore", "HeraldCore", "HeraldContent", "HeraldEngine", "HeraldDefinitions", "HeraldProviders", "HeraldTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

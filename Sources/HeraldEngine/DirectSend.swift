@@ -9,16 +9,23 @@ public struct DirectSend: Sendable {
     /// What a service asked to send.
     public struct Request: Sendable, Hashable {
         public var userIDs: [String]
+        /// A template of the workspace; empty with `rawContent`.
         public var template: String
+        /// The raw form's content, sent as given in place of a template's.
+        public var rawContent: RawContent?
         public var params: [String: TemplateValue]
         /// In order of preference.
         public var channels: [Channel]
         public var category: String
         public var delivery: DeliveryMode
 
-        public init(userIDs: [String], template: String, params: [String: TemplateValue], channels: [Channel], category: String, delivery: DeliveryMode) {
+        public init(
+            userIDs: [String], template: String, rawContent: RawContent? = nil, params: [String: TemplateValue], channels: [Channel], category: String,
+            delivery: DeliveryMode
+        ) {
             self.userIDs = userIDs
             self.template = template
+            self.rawContent = rawContent
             self.params = params
             self.channels = channels
             self.category = category
@@ -39,20 +46,29 @@ public struct DirectSend: Sendable {
         "api:" + template
     }
 
+    /// The campaign id of sends in the raw form: `api:(raw)`, which no template name can give
+    /// (template names are letters, digits, `-` and `_`).
+    public static let rawCampaignID = "api:(raw)"
+
+    /// The campaign id `request` is recorded under.
+    public static func campaignID(for request: Request) -> String {
+        request.rawContent == nil ? campaignID(template: request.template) : rawCampaignID
+    }
+
     /// The send as a campaign to its users.
     public static func campaign(for request: Request) -> Campaign {
         Campaign(
-            id: campaignID(template: request.template), category: request.category, channels: request.channels, delivery: request.delivery,
-            template: request.template, params: request.params, schedule: .manual, file: "(API request)", definitionHash: "api"
+            id: campaignID(for: request), category: request.category, channels: request.channels, delivery: request.delivery,
+            template: request.template, params: request.params, schedule: .manual, file: "(API request)", definitionHash: "api",
+            rawContent: request.rawContent
         )
     }
 
     /// Plans `request` on `occurrence` (new, or resumed after a crash: nobody is planned twice)
-    /// and returns one decision per notification.
-    public func plan(_ request: Request, occurrence: Occurrence, store: any Store) async throws -> [PlanDecision] {
-        if !occurrence.isPlanned {
-            _ = try await planner.plan(Self.campaign(for: request), occurrence: occurrence, recipients: request.userIDs)
-        }
-        return try await store.decisions(occurrenceID: occurrence.id)
+    /// for `users`, its recipients loaded from the store in the request's order, in one write
+    /// transaction, and returns one decision per notification.
+    public func plan(_ request: Request, occurrence: Occurrence, users: [User], store: any Store) async throws -> [PlanDecision] {
+        guard !occurrence.isPlanned else { return try await store.decisions(occurrenceID: occurrence.id) }
+        return try await planner.plan(Self.campaign(for: request), occurrence: occurrence, users: users)
     }
 }

@@ -35,6 +35,7 @@ public struct TemplateRenderer: NotificationRendering {
     }
 
     public func render(_ campaign: Campaign, channel: Channel, for user: User, unsubscribeURL: String) throws -> RenderedNotification {
+        if let raw = campaign.rawContent { return try Self.render(raw, channel: channel) }
         var variables = user.templateVariables
         // `campaign.params(for:)`, merged straight into the variables: no dictionary in between.
         variables.merge(campaign.params) { _, param in param }
@@ -47,6 +48,37 @@ public struct TemplateRenderer: NotificationRendering {
             template: campaign.template, channel: channel, locale: user.locale, timeZone: user.timezone, variables: variables,
             unsubscribeURL: unsubscribeURL
         )
+    }
+}
+
+extension TemplateRenderer {
+    /// An API send's raw content on `channel`, exactly as given.
+    ///
+    /// - Throws: `RawContentError` when the content lacks what the channel needs (the API
+    ///   refuses such a request before planning).
+    static func render(_ raw: RawContent, channel: Channel) throws -> RenderedNotification {
+        switch channel {
+        case .email:
+            guard let subject = raw.subject, raw.text != nil || raw.html != nil else { throw RawContentError(channel: channel) }
+            let text = raw.text ?? HTMLText.plainText(fromHTML: raw.html ?? "")
+            return RenderedNotification(content: .email(EmailContent(
+                subject: subject, html: raw.html, text: text, fromEmail: raw.fromEmail, fromName: raw.fromName
+            )))
+        case .sms:
+            guard let text = raw.text else { throw RawContentError(channel: channel) }
+            return RenderedNotification(content: .sms(SMSContent(body: text)))
+        case .push:
+            guard let text = raw.text else { throw RawContentError(channel: channel) }
+            return RenderedNotification(content: .push(PushContent(title: raw.subject, body: text)))
+        }
+    }
+}
+
+/// Raw content that lacks what a channel needs.
+struct RawContentError: Error, CustomStringConvertible {
+    var channel: Channel
+    var description: String {
+        channel == .email ? "the raw content has no subject, or neither text/plain nor text/html" : "the raw content has no text/plain value"
     }
 }
 

@@ -36,7 +36,7 @@ public struct Planner: Sendable {
 
     let store: any Store
     let renderer: any NotificationRendering
-    let recipientPlanner: RecipientPlanner
+    var recipientPlanner: RecipientPlanner
     let segments: [String: Segment]
     let clock: any WallClock
     let configuration: Configuration
@@ -61,6 +61,15 @@ public struct Planner: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
+    }
+
+    /// This planner, checking each notification's content with `check` before planning it
+    /// (``RecipientPlanner/contentCheck``): what API sends use, so that their answer already says
+    /// which notifications a provider would refuse.
+    public func checkingContent(_ check: @escaping RecipientPlanner.ContentCheck) -> Planner {
+        var planner = self
+        planner.recipientPlanner.contentCheck = check
+        return planner
     }
 
     /// The users an occurrence of `campaign` selects: its audience, or the named `recipients`.
@@ -106,6 +115,43 @@ public struct Planner: Sendable {
             "planned": "\(result.summary.planned)", "skipped": "\(result.summary.skipped)", "duplicates": "\(result.summary.duplicates)",
         ])
         return result
+    }
+
+    /// Plans `occurrence` of `campaign` for `users`, already loaded with their devices and
+    /// preferences, in the order given: a send to a few named people (an API send), written in
+    /// one transaction with the occurrence marked planned. Returns each notification's decision.
+    ///
+    /// A resumed occurrence plans only the users it had not planned; a campaign with a throttle
+    /// (which needs the occurrence's earlier slots) is planned by
+    /// ``plan(_:occurrence:recipients:progress:)``.
+    public func plan(_ campaign: Campaign, occurrence: Occurrence, users: [User]) async throws -> [PlanDecision] {
+        guard campaign.throttle == nil else {
+            _ = try await plan(campaign, occurrence: occurrence, recipients: users.map(\.id))
+            return try await store.decisions(occurrenceID: occurrence.id)
+        }
+        var overridden = campaign
+        overridden.override(params: occurrence.params)
+        let campaign = overridden
+        let done = occurrence.isNew ? [] : try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id))
+        let pending = done.isEmpty ? users : users.filter { !done.contains($0.id) }
+        let caps = campaign.isTransactional ? [] : recipientPlanner.limits.frequencyCaps + campaign.frequencyCaps
+        let historySince = caps.map(\.reach).max().map { occurrence.fireAt.addingTimeInterval(-$0) }
+        var history: [String: [CapEntry]] = [:]
+        if let historySince, !pending.isEmpty { history = try await store.capHistory(of: pending.map(\.id), since: historySince) }
+        let recipientPlanner = self.recipientPlanner
+        let renderer = self.renderer
+        let now = clock.now
+        @Sendable func decide(_ users: [User], _ history: [String: [CapEntry]]) -> [PlannedNotification] {
+            users.flatMap { user in
+                recipientPlanner.plan(user, campaign: campaign, occurrence: occurrence, now: now, history: history[user.id] ?? [], renderer: renderer)
+            }
+        }
+        let page = PlanningPage(
+            userIDs: pending.map(\.id), capHistorySince: historySince, expectedHistory: history, decisions: decide(pending, history)
+        ) { changed, history in
+            decide(pending.filter { changed.contains($0.id) }, history)
+        }
+        return try await store.savePlanned(page, finishing: occurrence, definitionHash: campaign.definitionHash, at: now)
     }
 
     /// Plans the occurrence of `campaign` at `fireAt` (a scheduled instant), created if new.

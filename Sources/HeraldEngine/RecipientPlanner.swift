@@ -34,6 +34,13 @@ public struct RecipientPlanner: Sendable {
     /// (or with both `opens` and `clicks` off).
     public var trackingLinks: TrackingLinks?
     public var limits: Limits
+    /// Why a provider would refuse content (over its payload or length limit), checked on each
+    /// notification before it is planned: a refused one is `skipped(over_limit)` with the
+    /// reason. Nil (campaigns: the transport refuses it at send time) checks nothing.
+    public var contentCheck: ContentCheck?
+
+    /// Why `provider` would refuse `content`, or nil.
+    public typealias ContentCheck = @Sendable (_ content: NotificationContent, _ provider: String) -> String?
 
     public init(routing: ChannelRouting, unsubscribeLinks: UnsubscribeLinks? = nil, trackingLinks: TrackingLinks? = nil, limits: Limits = Limits()) {
         self.routing = routing
@@ -144,14 +151,20 @@ public struct RecipientPlanner: Sendable {
             } catch {
                 decision = .skip(.renderFailed, detail: String(describing: error))
             }
+            var sends = 0
             for target in routed {
-                var planned = make(decision, dueAt: due, device: target.device, provider: target.provider, address: target.address)
+                var targetDecision = decision
+                if case .send(let content) = decision, let contentCheck, let provider = target.provider, let refusal = contentCheck(content, provider) {
+                    targetDecision = .skip(.overLimit, detail: refusal)
+                }
+                if case .send = targetDecision { sends += 1 }
+                var planned = make(targetDecision, dueAt: due, device: target.device, provider: target.provider, address: target.address)
                 planned.warning = warning
                 result.append(planned)
             }
-            if case .send = decision {
+            if sends > 0 {
                 reached = true
-                throttle?.reserve(routed.count, at: due)
+                throttle?.reserve(sends, at: due)
                 history.append(CapEntry(at: due, channel: channel, category: campaign.category, campaignID: campaign.id))
             }
         }

@@ -82,7 +82,7 @@ struct MetricsMiddleware: RouterMiddleware {
             let response = try await next(request, context)
             record(response.status.code)
             return response
-        } catch let error as HTTPResponseError {
+        } catch let error as any HTTPResponseError {
             record(error.status.code)
             throw error
         } catch {

@@ -88,6 +88,7 @@ extension APIServer {
             "due_at": ISO8601.string(from: decision.dueAt),
         ]
         if let reason = decision.reason { object["reason"] = reason }
+        if let detail = decision.detail { object["detail"] = detail }
         if !decision.device.isEmpty { object["device"] = decision.device }
         return object
     }

@@ -28,24 +28,30 @@ extension APIServer {
         guard let key = context.key else { throw APIAuthenticator.unauthorized("no key") }
         let idempotencyKey = try Self.idempotencyKey(request)
         let bytes = try await JSONBody.bytes(of: request)
-        let send = try parseSend(try JSONBody.object(fromBytes: bytes), channel: fixed)
+        let parsed = try parseSend(try JSONBody.object(fromBytes: bytes), channel: fixed)
+        let send = parsed.request
         // Unknown users are refused before anything is written.
-        let known = Set(try await store.users(matching: .ids(send.userIDs), after: nil, limit: send.userIDs.count).map(\.id))
-        let unknown = send.userIDs.filter { !known.contains($0) }
+        let named = send.userIDs.filter { parsed.guests[$0] == nil }
+        var users: [String: User] = [:]
+        for user in try await store.users(matching: .ids(named), after: nil, limit: named.count) { users[user.id] = user }
+        let unknown = named.filter { users[$0] == nil }
         guard unknown.isEmpty else {
             throw APIError(
                 .notFound, code: "user.not_found",
                 "no user with id " + unknown.prefix(5).map { Quoted.visible($0) }.joined(separator: ", ") + (unknown.count > 5 ? " and \(unknown.count - 5) more" : "")
-                    + "; nothing was sent (create users with PUT /v1/users/{id})",
+                    + "; nothing was sent (create users with PUT /v1/users/{id}, or send to an address: {\"email\": …})",
                 field: "to"
             )
+        }
+        if let id = try await store.nonGuestIDs(among: Array(parsed.guests.keys)).first {
+            throw Self.guestConflict(id, index: parsed.index[id] ?? 0)
         }
         let path = fixed.map { "/v1/\($0.rawValue)/send" } ?? "/v1/notifications"
         let hash = SHA256.hash(data: Data(path.utf8) + Data([0]) + Data(bytes)).map { String(format: "%02x", $0) }.joined()
         let now = self.now
         let start = try await store.beginAPISend(
             OccurrenceRequest(
-                campaignID: DirectSend.campaignID(template: send.template), definitionHash: "api", fireAt: now, kind: .users,
+                campaignID: DirectSend.campaignID(for: send), definitionHash: "api", fireAt: now, kind: .users,
                 resumesUnfinished: false, repeatsFinished: true
             ),
             appKey: key.appKey, idempotencyKey: idempotencyKey, requestHash: hash, at: now
@@ -65,21 +71,41 @@ extension APIServer {
                 field: "Idempotency-Key"
             )
         }
-        let decisions = try await parts.directSend.plan(send, occurrence: occurrence, store: store)
+        // Guests are stored once the send is known to be new or resumed: a refused request
+        // leaves nothing behind.
+        let taken = try await store.saveGuests(parsed.guests.values.sorted { $0.id < $1.id }, at: now)
+        if let id = taken.first { throw Self.guestConflict(id, index: parsed.index[id] ?? 0) }
+        if !parsed.guests.isEmpty {
+            // Loaded as stored: a guest's earlier opt-out holds.
+            let ids = Array(parsed.guests.keys)
+            for user in try await store.users(matching: .ids(ids), after: nil, limit: ids.count) { users[user.id] = user }
+        }
+        let decisions = try await parts.directSend.plan(send, occurrence: occurrence, users: send.userIDs.compactMap { users[$0] }, store: store)
         parts.onPlanned()
-        let answer: [String: Any] = [
-            "send_id": occurrence.id, "template": send.template, "category": send.category,
+        var answer: [String: Any] = [
+            "send_id": occurrence.id, "category": send.category,
             "notifications": decisions.map { decision in
                 var object = Self.json(decision)
                 object["user_id"] = decision.userID
+                if let index = parsed.index[decision.userID] { object["recipient"] = index }
+                if parsed.guests[decision.userID] != nil { object["guest"] = true }
                 return object
             },
         ]
+        if send.rawContent == nil { answer["template"] = send.template }
         let text = String(decoding: JSONBody.encode(answer), as: UTF8.self)
         if let idempotencyKey {
             try await store.finishAPISend(appKey: key.appKey, idempotencyKey: idempotencyKey, status: 202, body: text)
         }
         return JSONBody.response(text, status: .accepted)
+    }
+
+    /// A recipient's address whose guest id a user took (only by choosing that very id).
+    static func guestConflict(_ id: String, index: Int) -> APIError {
+        APIError(
+            .conflict, code: "recipient.conflict",
+            "the guest id \(Quoted.visible(id)) of this address belongs to a user who is not a guest; send to that user by user_id", field: "to[\(index)]"
+        )
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {
@@ -90,48 +116,59 @@ extension APIServer {
         return value
     }
 
+    /// A send request, checked.
+    struct ParsedSend {
+        var request: DirectSend.Request
+        /// The recipients named by address or token, by their guest id.
+        var guests: [String: User]
+        /// Each recipient's position in `to`, by user or guest id.
+        var index: [String: Int]
+    }
+
     /// The request's fields, checked: every problem is a 4xx naming the field.
-    func parseSend(_ object: [String: Any], channel fixed: Channel?) throws -> DirectSend.Request {
+    func parseSend(_ object: [String: Any], channel fixed: Channel?) throws -> ParsedSend {
         let fields = JSONFields(object: object)
-        var known = ["to", "template", "params", "category", "delivery"]
-        if fixed == nil { known.append("channels") }
-        if object["subject"] != nil || object["content"] != nil || object["from"] != nil {
-            throw APIError.invalidField(
-                object["subject"] != nil ? "subject" : object["content"] != nil ? "content" : "from",
-                "raw content is not supported yet; send a workspace template with \"template\" and \"params\""
-            )
+        let rawFields = ["subject", "content", "from"]
+        let isRaw = object["template"] == nil && rawFields.contains { object[$0] != nil }
+        if !isRaw, let extra = rawFields.first(where: { object[$0] != nil }) {
+            throw APIError.invalidField(extra, "give either a template (\"template\", \"params\") or raw content (\"subject\", \"content\", \"from\"), not both")
         }
+        if isRaw, object["params"] != nil {
+            throw APIError.invalidField("params", "raw content is sent as given; params fill a template's variables")
+        }
+        var known = ["to", "category", "delivery"] + (isRaw ? rawFields : ["template", "params"])
+        if fixed == nil { known.append("channels") }
         try fields.refuseUnknown(known)
 
-        guard let to = object["to"] else { throw APIError.missingField("to", "a list of recipients such as [{\"user_id\": \"u-1\"}]") }
-        guard let recipients = to as? [Any], !recipients.isEmpty else {
-            throw APIError.invalidField("to", "expected a non-empty list of recipients such as [{\"user_id\": \"u-1\"}]")
-        }
-        guard recipients.count <= Self.maximumRecipients else {
-            throw APIError.invalidField("to", "\(recipients.count) recipients; at most \(Self.maximumRecipients) per request")
-        }
-        var userIDs: [String] = []
-        for (index, item) in recipients.enumerated() {
-            let name = "to[\(index)]"
-            guard let recipient = item as? [String: Any] else { throw APIError.invalidField(name, "expected an object such as {\"user_id\": \"u-1\"}") }
-            let recipientFields = JSONFields(object: recipient, path: name + ".")
-            if let address = ["email", "phone", "token"].first(where: { recipient[$0] != nil }) {
-                throw APIError.invalidField(
-                    name + "." + address, "recipients Herald does not know are not supported yet; create the user with PUT /v1/users/{id} and send to its user_id"
-                )
-            }
-            try recipientFields.refuseUnknown(["user_id"])
-            let id = try recipientFields.requiredString("user_id", "the id of a user")
-            if let problem = UserJSON.problem(withID: id) { throw APIError.invalidField(name + ".user_id", problem) }
-            if !userIDs.contains(id) { userIDs.append(id) }
-        }
+        let (userIDs, guests, index) = try parseRecipients(object["to"])
 
-        let templateName = try fields.requiredString("template", "the name of a template of the workspace, e.g. order-shipped")
-        guard let template = parts.templates[templateName] else {
-            let near = Suggestion.closest(to: templateName, in: parts.templates.keys.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
-            throw APIError(.notFound, code: "template.not_found", "no template \(Quoted.visible(templateName))\(near)", field: "template")
+        let template: String
+        let raw: RawContent?
+        let offered: [Channel]
+        /// Why a channel the request asks for cannot carry its content.
+        let lacking: (Channel) -> (field: String, problem: String)
+        if isRaw {
+            let content = try Self.rawContent(fields)
+            template = ""
+            raw = content
+            offered = [Channel.email, .push, .sms].filter { content.offers($0) }
+            lacking = { channel in
+                channel == .email
+                    ? (content.subject == nil ? "subject" : "content", content.subject == nil ? "an email needs a subject" : "an email needs a text/plain or text/html content")
+                    : ("content", "\(channel.rawValue) needs a text/plain content")
+            }
+        } else {
+            template = try fields.requiredString("template", "the name of a template of the workspace, e.g. order-shipped (or raw \"subject\" and \"content\")")
+            guard let found = parts.templates[template] else {
+                let near = Suggestion.closest(to: template, in: parts.templates.keys.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
+                throw APIError(.notFound, code: "template.not_found", "no template \(Quoted.visible(template))\(near)", field: "template")
+            }
+            raw = nil
+            offered = Channel.allCases.filter { found.offers($0) }
+            lacking = { channel in
+                ("template", "template \(Quoted.visible(template)) has no \(channel.rawValue) content (it has: \(offered.map(\.rawValue).joined(separator: ", ")))")
+            }
         }
-        let offered = Channel.allCases.filter { template.offers($0) }
         var channels: [Channel]
         if let fixed {
             channels = [fixed]
@@ -146,12 +183,11 @@ extension APIServer {
             }
         } else {
             channels = offered
+            if channels.isEmpty { throw APIError.invalidField("subject", "an email needs a subject; push and SMS need a text/plain content") }
         }
-        for (index, channel) in channels.enumerated() where !template.offers(channel) {
-            throw APIError.invalidField(
-                fixed == nil ? "channels[\(index)]" : "template",
-                "template \(Quoted.visible(templateName)) has no \(channel.rawValue) content (it has: \(offered.map(\.rawValue).joined(separator: ", ")))"
-            )
+        for (index, channel) in channels.enumerated() where !offered.contains(channel) {
+            let (field, problem) = lacking(channel)
+            throw APIError.invalidField(fixed == nil && !isRaw ? "channels[\(index)]" : field, problem)
         }
 
         let category = try fields.string("category") ?? Campaign.transactionalCategory
@@ -174,7 +210,141 @@ extension APIServer {
                 throw APIError.invalidField("params", error.description)
             }
         }
-        return DirectSend.Request(userIDs: userIDs, template: templateName, params: params, channels: channels, category: category, delivery: delivery)
+        let request = DirectSend.Request(
+            userIDs: userIDs, template: template, rawContent: raw, params: params, channels: channels, category: category, delivery: delivery
+        )
+        return ParsedSend(request: request, guests: guests, index: index)
+    }
+
+    /// `to`: users by id, and people Herald does not know by `email`, `phone` or a push `token`
+    /// (with its `service`) or web-push `subscription`, who become guests.
+    func parseRecipients(_ to: Any?) throws -> (userIDs: [String], guests: [String: User], index: [String: Int]) {
+        let example = "[{\"user_id\": \"u-1\"}, {\"email\": \"ana@example.com\"}]"
+        guard let to else { throw APIError.missingField("to", "a list of recipients such as \(example)") }
+        guard let recipients = to as? [Any], !recipients.isEmpty else {
+            throw APIError.invalidField("to", "expected a non-empty list of recipients such as \(example)")
+        }
+        guard recipients.count <= Self.maximumRecipients else {
+            throw APIError.invalidField("to", "\(recipients.count) recipients; at most \(Self.maximumRecipients) per request")
+        }
+        var userIDs: [String] = []
+        var guests: [String: User] = [:]
+        var index: [String: Int] = [:]
+        for (position, item) in recipients.enumerated() {
+            let name = "to[\(position)]"
+            guard let recipient = item as? [String: Any] else { throw APIError.invalidField(name, "expected an object such as {\"user_id\": \"u-1\"}") }
+            let fields = JSONFields(object: recipient, path: name + ".")
+            let kinds = ["user_id", "email", "phone", "token", "subscription"].filter { recipient[$0] != nil }
+            let id: String
+            switch kinds.first {
+            case nil:
+                try fields.refuseUnknown(["user_id", "email", "phone", "token", "subscription"])
+                throw APIError.missingField(name + ".user_id", "a user_id, or an email, phone, token (with service) or subscription")
+            case "user_id":
+                try fields.refuseUnknown(["user_id"])
+                id = try fields.requiredString("user_id", "the id of a user")
+                if let problem = UserJSON.problem(withID: id) { throw APIError.invalidField(name + ".user_id", problem) }
+            case "email", "phone":
+                let kind = kinds[0]
+                try fields.refuseUnknown([kind])
+                let address = try fields.requiredString(kind, "an address")
+                if let problem = kind == "email" ? UserJSON.problem(withEmail: address) : UserJSON.problem(withPhone: address) {
+                    throw APIError.invalidField(name + "." + kind, problem)
+                }
+                id = Self.guestID(kind: kind, address: kind == "email" ? address.lowercased() : address)
+                if guests[id] == nil {
+                    guests[id] = kind == "email" ? User(id: id, email: address) : User(id: id, phone: address)
+                }
+            default:
+                // A device, read as POST /v1/users/{id}/devices reads one.
+                try fields.refuseUnknown(["token", "subscription", "service", "platform"])
+                var described = recipient
+                if recipient["platform"] == nil {
+                    // The platform follows from the service: a guest's token names no device kind.
+                    let service = try fields.string("service")
+                    if recipient["subscription"] != nil {
+                        described["platform"] = "web"
+                    } else if let service {
+                        described["platform"] = service == "apns" ? "ios" : service == "webpush" ? "web" : "android"
+                    } else {
+                        throw APIError.missingField(name + ".service", "the push service that issued the token: apns, fcm, jpush or pushy")
+                    }
+                }
+                let device: Device
+                switch UserJSON.device(JSONBody.encode(described)) {
+                case .success(let read):
+                    device = read
+                case .failure(let rejected):
+                    let message = rejected.diagnostics.map { $0.message + ($0.hint.map { " (\($0))" } ?? "") }.joined(separator: "; ")
+                    throw APIError.invalidField(name + "." + (Self.fieldName(in: message) ?? kinds[0]), message)
+                }
+                id = Self.guestID(kind: device.service.rawValue, address: device.address)
+                if guests[id] == nil { guests[id] = User(id: id, devices: [device]) }
+            }
+            if kinds.count > 1 {
+                throw APIError.invalidField(name + "." + kinds[1], "give one of user_id, email, phone, token or subscription per recipient")
+            }
+            if index[id] == nil {
+                index[id] = position
+                userIDs.append(id)
+            }
+        }
+        return (userIDs, guests, index)
+    }
+
+    /// The id a guest is stored under: `guest-` and 128 bits of the SHA-256 of the kind and the
+    /// address, so that every send to the address reaches the same guest (and their opt-out),
+    /// and the id does not show the address.
+    static func guestID(kind: String, address: String) -> String {
+        "guest-" + SHA256.hash(data: Data((kind + "\u{0}" + address).utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The raw form's `subject`, `content` and `from`.
+    static func rawContent(_ fields: JSONFields) throws -> RawContent {
+        var raw = RawContent()
+        if let subject = try fields.string("subject") {
+            if let injected = HeaderValue.lineBreak(in: subject) {
+                throw APIError.invalidField("subject", "the subject contains \(injected); a subject is one line")
+            }
+            guard !subject.isEmpty else { throw APIError.invalidField("subject", "the subject is empty") }
+            raw.subject = subject
+        }
+        if let value = fields.object["content"], !(value is NSNull) {
+            guard let blocks = value as? [Any], !blocks.isEmpty else {
+                throw APIError.invalidField("content", "expected a non-empty list such as [{\"type\": \"text/plain\", \"value\": \"Hello\"}]")
+            }
+            for (index, item) in blocks.enumerated() {
+                let name = "content[\(index)]"
+                guard let block = item as? [String: Any] else { throw APIError.invalidField(name, "expected an object with type and value") }
+                let blockFields = JSONFields(object: block, path: name + ".")
+                try blockFields.refuseUnknown(["type", "value"])
+                let type = try blockFields.requiredString("type", "text/plain or text/html")
+                let text = try blockFields.requiredString("value", "the text")
+                guard !text.isEmpty else { throw APIError.invalidField(name + ".value", "the value is empty") }
+                switch type {
+                case "text/plain":
+                    guard raw.text == nil else { throw APIError.invalidField(name + ".type", "text/plain is given twice") }
+                    raw.text = text
+                case "text/html":
+                    guard raw.html == nil else { throw APIError.invalidField(name + ".type", "text/html is given twice") }
+                    raw.html = text
+                default:
+                    throw APIError.invalidField(name + ".type", "unknown type \(Quoted.visible(type)); expected text/plain or text/html")
+                }
+            }
+        }
+        if let from = try fields.objectValue("from") {
+            let fromFields = JSONFields(object: from, path: "from.")
+            try fromFields.refuseUnknown(["email", "name"])
+            let email = try fromFields.requiredString("email", "the sender's address, e.g. news@example.com")
+            if let problem = UserJSON.problem(withEmail: email) { throw APIError.invalidField("from.email", problem) }
+            if let name = try fromFields.string("name") {
+                if let injected = HeaderValue.lineBreak(in: name) { throw APIError.invalidField("from.name", "the name contains \(injected)") }
+                raw.fromName = name.isEmpty ? nil : name
+            }
+            raw.fromEmail = email
+        }
+        return raw
     }
 }
 

@@ -24,6 +24,50 @@ public enum UnsubscribeResult: Sendable, Hashable {
 }
 
 extension SQLiteStore {
+    /// The ids among `ids` of users who are not guests.
+    public func nonGuestIDs(among ids: [String]) async throws -> [String] {
+        guard !ids.isEmpty else { return [] }
+        let encoded = codec.encode(ids)
+        return try await read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM users WHERE guest = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id", arguments: [encoded])
+        }
+    }
+
+    /// Stores people an API send names by address or token as guests: users marked so that no
+    /// campaign audience selects them, each under the id the caller derived from the address. A
+    /// new guest is stored with its address or device; a known one keeps its preferences (an
+    /// unsubscribe holds) and gains a device it lacked. A device a provider found dead stays so.
+    ///
+    /// - Returns: the ids of `guests` that belong to a user who is not a guest; those are left
+    ///   alone (the caller refuses the send).
+    public func saveGuests(_ guests: [User], at now: Date) async throws -> [String] {
+        guard !guests.isEmpty else { return [] }
+        return try await write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO users (id, email, phone, created_at, attributes, updated_at, guest) VALUES (?, ?, ?, ?, '{}', ?, 1)
+                ON CONFLICT (id) DO NOTHING
+                """)
+            let device = try db.cachedStatement(sql: """
+                INSERT INTO devices (user_id, platform, address, subscription, active, service) VALUES (?, ?, ?, ?, 1, ?)
+                ON CONFLICT (user_id, platform, address) DO UPDATE SET subscription = excluded.subscription, service = excluded.service
+                WHERE devices.subscription IS NOT excluded.subscription OR COALESCE(devices.service, '') IS NOT excluded.service
+                """)
+            var taken: [String] = []
+            let timestamp = now.timeIntervalSince1970
+            for guest in guests {
+                try insert.execute(arguments: [guest.id, guest.email, guest.phone, timestamp, timestamp])
+                if db.changesCount == 0, try Bool.fetchOne(db, sql: "SELECT guest = 0 FROM users WHERE id = ?", arguments: [guest.id]) == true {
+                    taken.append(guest.id)
+                    continue
+                }
+                for added in guest.devices {
+                    try device.execute(arguments: [guest.id, added.platform.rawValue, added.address, added.subscription?.jsonText, added.service.rawValue])
+                }
+            }
+            return taken
+        }
+    }
+
     /// Deletes a user's profile, devices, preferences and received events; cancels their
     /// notifications still waiting in the outbox; and clears the recipient, address and content
     /// of every notification and sent message they had, so that campaign counts still add up

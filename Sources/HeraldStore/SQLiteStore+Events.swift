@@ -60,16 +60,22 @@ extension SQLiteStore {
     /// The decisions planned for an occurrence, one per notification, in channel order: what a
     /// triggered send did for its user (`planned`, or `skipped` with a reason).
     public func decisions(occurrenceID: Int64) async throws -> [PlanDecision] {
-        try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, channel, state, reason, due_at, user_id, device FROM notifications WHERE occurrence_id = ? ORDER BY id
-                """, arguments: [occurrenceID]).compactMap { row in
-                guard let channel = Channel(rawValue: row[1]), let state = NotificationState(rawValue: row[2]) else { return nil }
-                return PlanDecision(
-                    notificationID: row[0], userID: row[5], channel: channel, device: row[6], state: state, reason: row[3],
-                    dueAt: Date(timeIntervalSince1970: row[4])
-                )
-            }
+        try await read { db in try Self.decisions(db, occurrenceID: occurrenceID) }
+    }
+
+    static func decisions(_ db: Database, occurrenceID: Int64) throws -> [PlanDecision] {
+        try Row.fetchAll(db.cachedStatement(sql: """
+            SELECT n.id, n.channel, n.state, n.reason, n.due_at, n.user_id, n.device,
+                CASE WHEN n.state = 'skipped' THEN
+                    (SELECT e.detail FROM events e WHERE e.notification_id = n.id AND e.type = 'skipped' ORDER BY e.id DESC LIMIT 1)
+                END
+            FROM notifications n WHERE n.occurrence_id = ? ORDER BY n.id
+            """), arguments: [occurrenceID]).compactMap { row in
+            guard let channel = Channel(rawValue: row[1]), let state = NotificationState(rawValue: row[2]) else { return nil }
+            return PlanDecision(
+                notificationID: row[0], userID: row[5], channel: channel, device: row[6], state: state, reason: row[3], detail: row[7],
+                dueAt: Date(timeIntervalSince1970: row[4])
+            )
         }
     }
 

@@ -169,15 +169,19 @@ extension SQLiteStore {
 
     /// The WHERE condition for a filter.
     func condition(for filter: UserFilter) throws -> (sql: String, arguments: StatementArguments) {
+        // Guests (people an API send named by address) are in no audience: only sends that name
+        // them by id reach them.
         switch filter {
         case .everyone:
-            return ("1", [])
+            return ("guest = 0", [])
         case .ids(let ids):
             return ("id IN (SELECT value FROM json_each(?))", [codec.encode(ids)])
         case .rule(let source, let now, let campaignID):
-            return try ruleCondition(source, now: now, campaignID: campaignID)
+            let rule = try ruleCondition(source, now: now, campaignID: campaignID)
+            return ("guest = 0 AND (\(rule.sql))", rule.arguments)
         case .ruleAmong(let ids, let source, let now, let campaignID):
-            return try ruleCondition(source, among: ids, now: now, campaignID: campaignID)
+            let rule = try ruleCondition(source, among: ids, now: now, campaignID: campaignID)
+            return ("guest = 0 AND (\(rule.sql))", rule.arguments)
         }
     }
 }

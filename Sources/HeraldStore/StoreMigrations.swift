@@ -301,6 +301,12 @@ enum StoreMigrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v8-guests") { db in
+            // People an API send names by address or token, not by user id: kept as users so that
+            // the trail, the report, opt-outs and erasure treat them alike, and marked, so that no
+            // campaign audience selects them.
+            try db.execute(sql: "ALTER TABLE users ADD COLUMN guest INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldEngine
+import HeraldProviders
 import HeraldServer
 import Hummingbird
 import Logging
@@ -121,7 +122,7 @@ extension HeraldApp {
         return APIServer(APIServer.Parts(
             store: store, clock: clock, events: eventIntake, unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
-            directSend: DirectSend(planner: planner), templates: workspace.templates, webhooks: webhooks ?? webhookSecrets,
+            directSend: DirectSend(planner: planner.checkingContent(ContentLimits.check(for: workspace.configuration.providers))), templates: workspace.templates, webhooks: webhooks ?? webhookSecrets,
             trackingLinks: workspace.configuration.tracking.map(TrackingLinks.init), metrics: metrics,
             onPlanned: { [signal] in signal.ring() }
         ), accessLogger: accessLogger)

@@ -31,6 +31,17 @@ struct MandrillTransportTests {
         }
     }
 
+    @Test func anAPISendersAddressReplacesTheConfiguredOneForItsMessageOnly() async throws {
+        try await withSandbox { sandbox, http in
+            var own = email(1, to: "a@example.com", category: "transactional", provider: "mandrill")
+            own.content = .email(EmailContent(subject: "Receipt", text: "Paid", fromEmail: "orders@example.com", fromName: "Shop Orders"))
+            let outcomes = await transport(sandbox, http).send([own, email(2, to: "b@example.com", category: "transactional", provider: "mandrill")])
+            #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes)")
+            let from = Dictionary(uniqueKeysWithValues: sandbox.log.messages.map { ($0.to, $0.from) })
+            #expect(from == ["a@example.com": "orders@example.com", "b@example.com": "news@example.com"])
+        }
+    }
+
     @Test func marketingMailGoesOneRequestEachWithItsUnsubscribeHeaders() async throws {
         try await withSandbox { sandbox, http in
             let outcomes = await transport(sandbox, http).send([

@@ -45,6 +45,19 @@ struct SMTPTransportTests {
         }
     }
 
+    @Test func anAPISendersAddressIsTheEnvelopeAndHeaderSender() async throws {
+        try await Sandbox.withRunning { sandbox in
+            var own = email(1, to: "ann@example.com", category: "transactional", provider: "smtp")
+            own.content = .email(EmailContent(subject: "Receipt", text: "Paid", fromEmail: "orders@shop.example", fromName: "Shop Orders"))
+            let smtp = try transport(sandbox)
+            let outcomes = await smtp.send([own])
+            guard case .accepted(let id)? = outcomes.first else { Issue.record("\(outcomes)"); return }
+            let record = try #require(sandbox.log.messages.first)
+            #expect(record.from == "orders@shop.example" && record.headers["From"] == #""Shop Orders" <orders@shop.example>"#, "\(record.headers)")
+            #expect(id.hasSuffix("@shop.example>"), "the Message-ID's domain is the sender's")
+        }
+    }
+
     @Test func marketingMailHasOneClickUnsubscribeAndTransactionalMailHasNot() async throws {
         try await Sandbox.withRunning { sandbox in
             let smtp = try transport(sandbox)

@@ -48,6 +48,19 @@ struct SendGridTransportTests {
         }
     }
 
+    @Test func anAPISendersAddressReplacesTheConfiguredOneForItsMessageOnly() async throws {
+        try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
+            var own = email(1, to: "a@example.com", category: "transactional")
+            own.content = .email(EmailContent(subject: "Receipt", text: "Paid", fromEmail: "orders@example.com", fromName: "Shop Orders"))
+            let outcomes = await transport(sandbox, http).send([own, email(2, to: "b@example.com", category: "transactional")])
+            #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes)")
+            let from = Dictionary(uniqueKeysWithValues: sandbox.log.messages.map { ($0.to, $0.from) })
+            #expect(from == ["a@example.com": "orders@example.com", "b@example.com": "news@example.com"])
+            let request = try #require(sandbox.log.requests.first { String(decoding: $0.body, as: UTF8.self).contains("orders@example.com") })
+            #expect(String(decoding: request.body, as: UTF8.self).contains(#""from":{"email":"orders@example.com","name":"Shop Orders"}"#))
+        }
+    }
+
     @Test func marketingMailCarriesOneClickUnsubscribeAndTransactionalMailDoesNot() async throws {
         try await withSandbox { sandbox, http in
             _ = await transport(sandbox, http).send([

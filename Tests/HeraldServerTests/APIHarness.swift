@@ -4,6 +4,7 @@ import HeraldContent
 import HeraldCore
 import HeraldDefinitions
 import HeraldEngine
+import HeraldProviders
 import HeraldServer
 import HeraldStore
 import HeraldTesting
@@ -49,7 +50,8 @@ struct APIHarness {
             )
             let server = APIServer(APIServer.Parts(
                 store: store, clock: clock, events: events, unsubscribeLinks: links, schema: workspace.configuration.attributes,
-                preferenceKeys: workspace.preferenceKeys, directSend: DirectSend(planner: planner), templates: workspace.templates,
+                preferenceKeys: workspace.preferenceKeys,
+                directSend: DirectSend(planner: planner.checkingContent(ContentLimits.check(for: workspace.configuration.providers))), templates: workspace.templates,
                 webhooks: webhooks, trackingLinks: tracking
             ))
             let harness = APIHarness(store: store, clock: clock, workspace: workspace, links: links, tracking: tracking, planner: planner, server: server)

@@ -133,8 +133,8 @@ import Testing
                 (#"{"to": [{"user_id": "u1"}], "template": "order-shipped", "delivery": "some"}"#, .unprocessableContent, "request.invalid_field", "delivery"),
                 (#"{"to": [{"user_id": "u1"}], "template": "order-shipped", "params": "x"}"#, .unprocessableContent, "request.invalid_field", "params"),
                 (#"{"to": [{"user_id": "u1"}], "template": "order-shipped", "chanels": ["sms"]}"#, .unprocessableContent, "request.invalid_field", "chanels"),
-                (#"{"to": [{"email": "bo@example.com"}], "template": "order-shipped"}"#, .unprocessableContent, "request.invalid_field", "to[0].email"),
-                (#"{"to": [{"user_id": "u1"}], "subject": "Hi", "content": [{"type": "text/plain", "value": "Hello"}]}"#, .unprocessableContent, "request.invalid_field", "subject"),
+                (#"{"to": [{"email": "bo@"}], "template": "order-shipped"}"#, .unprocessableContent, "request.invalid_field", "to[0].email"),
+                (#"{"to": [{"user_id": "u1"}], "template": "order-shipped", "subject": "Hi", "content": [{"type": "text/plain", "value": "Hello"}]}"#, .unprocessableContent, "request.invalid_field", "subject"),
                 (#"{"to": [{"user_id": "u1"}"#, .badRequest, "request.invalid_json", nil),
                 ("[]", .unprocessableContent, "request.invalid_body", nil),
             ]

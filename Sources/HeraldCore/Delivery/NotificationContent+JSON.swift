@@ -39,6 +39,8 @@ extension NotificationContent {
         case .sms(let sms):
             string("body", sms.body)
         case .email(let email):
+            string("from_email", email.fromEmail)
+            string("from_name", email.fromName)
             string("html", email.html)
             string("subject", email.subject)
             string("text", email.text)
@@ -87,7 +89,9 @@ extension NotificationContent {
             self = .sms(SMSContent(body: body, variant: variant))
         case .email:
             guard let subject = text["subject"], let plain = text["text"] else { return nil }
-            self = .email(EmailContent(subject: subject, html: text["html"], text: plain, variant: variant))
+            self = .email(EmailContent(
+                subject: subject, html: text["html"], text: plain, variant: variant, fromEmail: text["from_email"], fromName: text["from_name"]
+            ))
         case nil:
             return nil
         }

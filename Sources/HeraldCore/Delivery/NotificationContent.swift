@@ -184,11 +184,24 @@ public struct EmailContent: Sendable, Hashable, Codable {
     public var text: String
     /// Which template file the text came from (`NotificationContent.variant`).
     public var variant: TemplateVariant?
+    /// The sender an API send named (`"from": {"email", "name"}`), in place of the provider's
+    /// configured `from`; nil for the provider's own.
+    public var fromEmail: String?
+    /// The sender's display name, with `fromEmail`.
+    public var fromName: String?
 
-    public init(subject: String, html: String? = nil, text: String, variant: TemplateVariant? = nil) {
+    public init(subject: String, html: String? = nil, text: String, variant: TemplateVariant? = nil, fromEmail: String? = nil, fromName: String? = nil) {
         self.subject = subject
         self.html = html
         self.text = text
         self.variant = variant
+        self.fromEmail = fromEmail
+        self.fromName = fromName
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case subject, html, text, variant
+        case fromEmail = "from_email"
+        case fromName = "from_name"
     }
 }

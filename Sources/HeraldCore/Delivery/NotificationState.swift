@@ -45,6 +45,9 @@ public enum SkipReason: String, Sendable, Hashable, Codable, CaseIterable {
     case noProvider = "no_provider"
     /// The user was deleted (GDPR erasure) while the notification waited in the outbox.
     case userDeleted = "user_deleted"
+    /// The content is over a limit of the provider that would carry it (payload size, SMS
+    /// length): found when an API send is planned (a campaign's is refused at send time).
+    case overLimit = "over_limit"
 }
 
 /// What happened to a notification, appended to the event trail in the same transaction as the

@@ -246,15 +246,20 @@ public struct PlanDecision: Sendable, Hashable {
     public var device: String
     public var state: NotificationState
     public var reason: String?
+    /// What a skip's reason does not say on its own (the cap, the provider's limit), if known.
+    public var detail: String?
     public var dueAt: Date
 
-    public init(notificationID: Int64, userID: String, channel: Channel, device: String, state: NotificationState, reason: String?, dueAt: Date) {
+    public init(
+        notificationID: Int64, userID: String, channel: Channel, device: String, state: NotificationState, reason: String?, detail: String? = nil, dueAt: Date
+    ) {
         self.notificationID = notificationID
         self.userID = userID
         self.channel = channel
         self.device = device
         self.state = state
         self.reason = reason
+        self.detail = detail
         self.dueAt = dueAt
     }
 }

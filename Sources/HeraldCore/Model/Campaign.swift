@@ -34,6 +34,8 @@ public struct Campaign: Sendable, Hashable {
     /// A hash of the file's bytes, kept with each occurrence so that an edit changes only later
     /// occurrences.
     public var definitionHash: String
+    /// Content an API send gave as is, sent in place of `template`'s; nil for every campaign file.
+    public var rawContent: RawContent?
 
     public init(
         id: String,
@@ -51,7 +53,8 @@ public struct Campaign: Sendable, Hashable {
         throttle: RateLiteral? = nil,
         expiresAfter: DurationLiteral? = nil,
         file: String,
-        definitionHash: String = ""
+        definitionHash: String = "",
+        rawContent: RawContent? = nil
     ) {
         self.id = id
         self.description = description
@@ -69,6 +72,7 @@ public struct Campaign: Sendable, Hashable {
         self.expiresAfter = expiresAfter
         self.file = file
         self.definitionHash = definitionHash
+        self.rawContent = rawContent
     }
 
     public var isTransactional: Bool { category == Campaign.transactionalCategory }
@@ -153,6 +157,36 @@ extension Campaign {
         for (name, text) in params {
             self.params[name] = TemplateValue(commandLine: text)
             for locale in localeParams.keys { localeParams[locale]?[name] = nil }
+        }
+    }
+}
+
+/// The raw form of an API send (`"subject"`, `"content": [{"type": "text/plain", "value": …}]`,
+/// `"from"`): text sent exactly as given, without a template and with nothing substituted.
+///
+/// Email takes the subject with the HTML and/or plain text (the text derived from the HTML
+/// when absent) and the sender when given; SMS takes the plain text; push the plain text as its
+/// body and the subject as its title.
+public struct RawContent: Sendable, Hashable {
+    public var subject: String?
+    public var text: String?
+    public var html: String?
+    public var fromEmail: String?
+    public var fromName: String?
+
+    public init(subject: String? = nil, text: String? = nil, html: String? = nil, fromEmail: String? = nil, fromName: String? = nil) {
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.fromEmail = fromEmail
+        self.fromName = fromName
+    }
+
+    /// Whether the content can be sent on `channel`.
+    public func offers(_ channel: Channel) -> Bool {
+        switch channel {
+        case .email: subject != nil && (text != nil || html != nil)
+        case .sms, .push: text != nil
         }
     }
 }

@@ -39,6 +39,12 @@ public enum MessageChecks {
         if let injected = headerInjection(in: content.subject) {
             return .rejected(reason: "the subject contains \(injected): refused as a header injection")
         }
+        if let from = content.fromEmail, !isEmail(from) {
+            return .rejected(reason: "the sender '\(from)' is not a valid email address")
+        }
+        if let name = content.fromName, let injected = headerInjection(in: name) {
+            return .rejected(reason: "the sender's name contains \(injected): refused as a header injection")
+        }
         if content.subject.isEmpty {
             return .rejected(reason: "the subject rendered empty")
         }
@@ -48,18 +54,9 @@ public enum MessageChecks {
         return nil
     }
 
-    /// "a line break (CR)" when `text` holds a character that ends a header line.
+    /// "a carriage return (CR)" when `text` holds a character that ends a header line.
     public static func headerInjection(in text: String) -> String? {
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\r": return "a carriage return (CR)"
-            case "\n": return "a line feed (LF)"
-            case "\u{0}": return "a NUL character"
-            case "\u{85}", "\u{2028}", "\u{2029}": return "a Unicode line separator"
-            default: continue
-            }
-        }
-        return nil
+        HeaderValue.lineBreak(in: text)
     }
 
     /// `+`, a non-zero digit, at most 15 digits in all.
@@ -113,6 +110,13 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         name.map { "\($0) <\(email)>" } ?? email
+    }
+
+    /// The sender of `content`: the one an API send named, or else `configured` (the provider's
+    /// `from`).
+    public static func sender(of content: EmailContent, configured: EmailAddress) -> EmailAddress {
+        guard let email = content.fromEmail, !email.isEmpty else { return configured }
+        return EmailAddress(name: content.fromName, email: email)
     }
 }
 

@@ -91,15 +91,16 @@ public struct MandrillTransport: Transport {
     /// The body of one request.
     public func body(for messages: [OutboundMessage]) -> [String: Any] {
         guard let first = messages.first, case .email(let content) = first.content else { return [:] }
+        let sender = EmailAddress.sender(of: content, configured: configuration.from)
         var message: [String: Any] = [
-            "subject": content.subject, "text": content.text, "from_email": configuration.from.email,
+            "subject": content.subject, "text": content.text, "from_email": sender.email,
             "to": messages.map { ["email": $0.address, "type": "to"] },
             "tags": [String(first.campaignID.prefix(50))],
             "metadata": ["herald_campaign": first.campaignID],
             "preserve_recipients": false,
         ]
         if let html = content.html { message["html"] = html }
-        if let name = configuration.from.name { message["from_name"] = name }
+        if let name = sender.name { message["from_name"] = name }
         if messages.count == 1 {
             message["metadata"] = ["herald_campaign": first.campaignID, Self.notificationField: String(first.notificationID)]
             let headers = ListUnsubscribe.headers(for: first, mailto: configuration.unsubscribeMailto)

@@ -85,10 +85,11 @@ public final class SMTPTransport: Transport {
         let now = clock.now
         if let refused = MessageChecks.expiry(message, now: now) ?? MessageChecks.email(message) { return refused }
         guard case .email(let content) = message.content else { return .rejected(reason: "not an email") }
-        let domain = configuration.from.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
+        let from = EmailAddress.sender(of: content, configured: configuration.from)
+        let domain = from.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
         let messageID = "<\(message.idempotencyID.uuidString.lowercased())@\(domain)>"
         let text = MIMEMessage.build(
-            message, content: content, from: configuration.from, messageID: messageID, date: now, unsubscribeMailto: configuration.unsubscribeMailto
+            message, content: content, from: from, messageID: messageID, date: now, unsubscribeMailto: configuration.unsubscribeMailto
         )
         let settings = CurlSMTPConnection.Settings(
             url: configuration.url, username: configuration.username, password: configuration.password,
@@ -96,7 +97,7 @@ public final class SMTPTransport: Transport {
             connectTimeoutMilliseconds: Int(configuration.connectTimeout.components.seconds * 1000),
             timeoutMilliseconds: Int(configuration.timeout.components.seconds * 1000)
         )
-        let sender = configuration.from.email
+        let sender = from.email
         let result: CurlSMTPConnection.Result? = await onOwnThread {
             guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else { return nil }
             let result = connection.send(Array(text.utf8), from: sender, to: message.address, settings: settings)

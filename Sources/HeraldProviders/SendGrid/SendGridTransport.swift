@@ -110,8 +110,9 @@ public struct SendGridTransport: Transport {
             }
             return personalization
         }
-        var from: [String: Any] = ["email": configuration.from.email]
-        if let name = configuration.from.name { from["name"] = name }
+        let sender = EmailAddress.sender(of: content, configured: configuration.from)
+        var from: [String: Any] = ["email": sender.email]
+        if let name = sender.name { from["name"] = name }
         var blocks: [[String: String]] = []
         if !content.text.isEmpty { blocks.append(["type": "text/plain", "value": content.text]) }
         if let html = content.html, !html.isEmpty { blocks.append(["type": "text/html", "value": html]) }
@@ -154,9 +155,10 @@ public struct SendGridTransport: Transport {
             }
             json.raw("}")
         }
+        let sender = EmailAddress.sender(of: content, configured: configuration.from)
         json.raw("],\"from\":{\"email\":")
-        json.string(configuration.from.email)
-        if let name = configuration.from.name {
+        json.string(sender.email)
+        if let name = sender.name {
             json.raw(",\"name\":")
             json.string(name)
         }

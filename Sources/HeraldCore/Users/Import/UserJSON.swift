@@ -34,6 +34,26 @@ public enum UserJSON {
         }
     }
 
+    /// Why `text` cannot be an email address, or nil when it can (the import's rule).
+    public static func problem(withEmail text: String) -> String? {
+        do throws(FieldProblem) {
+            _ = try UserFieldRules.email(text)
+            return nil
+        } catch {
+            return error.message + (error.hint.map { " (\($0))" } ?? "")
+        }
+    }
+
+    /// Why `text` cannot be a phone number (E.164), or nil when it can (the import's rule).
+    public static func problem(withPhone text: String) -> String? {
+        do throws(FieldProblem) {
+            _ = try UserFieldRules.phone(text)
+            return nil
+        } catch {
+            return error.message + (error.hint.map { " (\($0))" } ?? "")
+        }
+    }
+
     /// One device object, as an element of a row's `devices`.
     public static func device(_ bytes: [UInt8]) -> Result<Device, RejectedRow> {
         // Checked whole before it is wrapped, so that no body can reach past its own value.
