@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import Synchronization
 
 /// `/metrics` in Prometheus' text format: the API's requests by route, method and status with
 /// their latency; the outbox per channel and provider (queued, due now, in flight, retrying,
@@ -15,6 +16,9 @@ import Prometheus
 /// Labels are route patterns (`/v1/users/{id}`), never a URL with a user id or a token in it.
 public final class APIMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The outbox lanes (channel, provider) a scrape has shown: a lane that drains out of the
+    /// outbox reads 0 on later scrapes instead of keeping its last figures.
+    private let lanes = Mutex<Set<[String]>>([])
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -37,22 +41,39 @@ public final class APIMetrics: Sendable {
     /// The text of a scrape, after reading the outbox.
     func scrape(store: SQLiteStore, now: Date) async throws -> [UInt8] {
         let snapshot = try await store.queueSnapshot(at: now)
+        var shown: Set<[String]> = []
         for row in snapshot.rows {
-            let labels = [("channel", row.channel.rawValue), ("provider", row.provider.isEmpty ? "none" : row.provider)]
-            func gauge(_ name: String, _ help: String, _ value: Double) {
-                registry.makeGauge(name: name, labels: labels, help: help).set(value)
-            }
-            gauge("herald_outbox_queued", "Notifications in the outbox", Double(row.queued))
-            gauge("herald_outbox_due", "Outbox rows due now and free to claim", Double(row.dueNow))
-            gauge("herald_outbox_in_flight", "Outbox rows leased to a dispatcher", Double(row.inFlight))
-            gauge("herald_outbox_retrying", "Outbox rows waiting for a retry", Double(row.retrying))
-            gauge("herald_dead_notifications", "Notifications that ran out of attempts", Double(row.dead))
-            gauge(
-                "herald_outbox_oldest_due_age_seconds", "How long the oldest due row has waited (0 when none is due)",
-                row.oldestDueAt.map { max(0, now.timeIntervalSince($0)) } ?? 0
-            )
+            let lane = [row.channel.rawValue, row.provider.isEmpty ? "none" : row.provider]
+            shown.insert(lane)
+            setGauges(lane: lane, values: [
+                Double(row.queued), Double(row.dueNow), Double(row.inFlight), Double(row.retrying), Double(row.dead),
+                row.oldestDueAt.map { max(0, now.timeIntervalSince($0)) } ?? 0,
+            ])
         }
+        let drained = lanes.withLock { lanes in
+            let drained = lanes.subtracting(shown)
+            lanes.formUnion(shown)
+            return drained
+        }
+        for lane in drained { setGauges(lane: lane, values: Array(repeating: 0, count: Self.outboxGauges.count)) }
         return registry.emitToBuffer()
+    }
+
+    /// The outbox gauges of a lane, in the order `setGauges` takes their values.
+    static let outboxGauges: [(name: String, help: String)] = [
+        ("herald_outbox_queued", "Notifications in the outbox"),
+        ("herald_outbox_due", "Outbox rows due now and free to claim"),
+        ("herald_outbox_in_flight", "Outbox rows leased to a dispatcher"),
+        ("herald_outbox_retrying", "Outbox rows waiting for a retry"),
+        ("herald_dead_notifications", "Notifications that ran out of attempts"),
+        ("herald_outbox_oldest_due_age_seconds", "How long the oldest due row has waited (0 when none is due)"),
+    ]
+
+    private func setGauges(lane: [String], values: [Double]) {
+        let labels = [("channel", lane[0]), ("provider", lane[1])]
+        for (gauge, value) in zip(Self.outboxGauges, values) {
+            registry.makeGauge(name: gauge.name, labels: labels, help: gauge.help).set(value)
+        }
     }
 }
 

@@ -41,6 +41,11 @@ import Testing
             #expect(lines.contains(#"herald_outbox_queued{channel="sms",provider="twilio"} 1.0"#), "\(metrics.text)")
             #expect(lines.contains(#"herald_outbox_due{channel="sms",provider="twilio"} 0.0"#))
             #expect(!metrics.text.contains("secret-user-42"), "no user id in a label")
+
+            // Once the lane drains (erasing the user cancels the SMS), it reads 0, not its last figures.
+            #expect(try await client.call(.delete, "/v1/users/secret-user-42", auth: users).status == .ok)
+            let drained = try await client.call(.get, "/metrics").text.split(separator: "\n").map(String.init)
+            #expect(drained.contains(#"herald_outbox_queued{channel="sms",provider="twilio"} 0.0"#), "\(drained)")
         }
     }
 
