@@ -169,10 +169,25 @@ extension SQLiteStore {
             try optOut(listKey)
         case .opened(let machine):
             let reason = machine ? "machine" : try firstOrRepeat(.opened, id: id, db: db)
+            guard try reason == "first" || isUnderEngagementLimit(.opened, id: id, db: db) else { return }
             try record(.opened, reason: reason)
         case .clicked(let url):
-            try record(.clicked, reason: try firstOrRepeat(.clicked, id: id, db: db), detail: String(url.prefix(2048)))
+            let reason = try firstOrRepeat(.clicked, id: id, db: db)
+            guard try reason == "first" || isUnderEngagementLimit(.clicked, id: id, db: db) else { return }
+            try record(.clicked, reason: reason, detail: String(url.prefix(2048)))
         }
+    }
+
+    /// The most opens (or clicks) recorded per notification: a person's first is always
+    /// recorded; repeats and machine opens past this many are not, so that a token fetched in a
+    /// loop cannot grow the trail without end.
+    static let maximumRecordedEngagement = 50
+
+    static func isUnderEngagementLimit(_ type: DeliveryEventType, id: Int64, db: Database) throws -> Bool {
+        let recorded = try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT COUNT(*) FROM (SELECT 1 FROM events WHERE notification_id = ? AND type = ? LIMIT ?)
+            """), arguments: [id, type.rawValue, maximumRecordedEngagement]) ?? 0
+        return recorded < maximumRecordedEngagement
     }
 
     /// `first` unless a person's open (or click) of the notification was recorded before.

@@ -82,6 +82,12 @@ import Testing
             #expect(try await harness.store.topLinks(campaignID: "winter-sale", limit: 10) == [
                 LinkClicks(campaignID: "winter-sale", url: target.url!, clicks: 3, notifications: 1),
             ])
+
+            // A pixel fetched in a loop: the trail keeps at most 50 opens of one notification.
+            for _ in 0..<60 { _ = try await client.call(.get, pixel) }
+            #expect(try await harness.rows("SELECT COUNT(*) FROM events WHERE type = 'opened'") == [["50"]])
+            let again = try #require(try await harness.store.report(campaignID: "winter-sale").first { $0.channel == .email })
+            #expect(again.opened == 1, "still one person's open")
         }
     }
 }
