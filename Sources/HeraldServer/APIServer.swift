@@ -33,12 +33,17 @@ public struct APIServer: Sendable {
         public var metrics: APIMetrics
         /// Called after a request planned notifications, to wake this process's workers.
         public var onPlanned: @Sendable () -> Void
+        /// Whether an API send may name this address as its sender (`from`):
+        /// `APIConfiguration.allows(sender:senders:providerSenders:)` over herald.yml.
+        public var allowsSender: @Sendable (String) -> Bool
 
         public init(
             store: SQLiteStore, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
             preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template], webhooks: WebhookSecrets = WebhookSecrets(),
-            trackingLinks: TrackingLinks? = nil, metrics: APIMetrics = APIMetrics(), onPlanned: @escaping @Sendable () -> Void = {}
+            trackingLinks: TrackingLinks? = nil, metrics: APIMetrics = APIMetrics(), onPlanned: @escaping @Sendable () -> Void = {},
+            allowsSender: @escaping @Sendable (String) -> Bool = { _ in false }
         ) {
+            self.allowsSender = allowsSender
             self.trackingLinks = trackingLinks
             self.metrics = metrics
             self.webhooks = webhooks

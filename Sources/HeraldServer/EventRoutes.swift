@@ -50,7 +50,7 @@ extension APIServer {
                 )
             } catch let error as EventError {
                 switch error.code {
-                case .unknownUser: throw Self.unknownUser(userID)
+                case .unknownUser: throw APIError.notFound("user.not_found", error.message)
                 case .conflictingID: throw APIError(.unprocessableContent, code: error.code.rawValue, error.message, field: "id")
                 }
             }

@@ -28,7 +28,7 @@ extension APIServer {
         guard let key = context.key else { throw APIAuthenticator.unauthorized("no key") }
         let idempotencyKey = try Self.idempotencyKey(request)
         let bytes = try await JSONBody.bytes(of: request)
-        let parsed = try parseSend(try JSONBody.object(fromBytes: bytes), channel: fixed)
+        let parsed = try parseSend(try JSONBody.object(fromBytes: bytes), channel: fixed, guestKey: try await store.guestIDKey())
         let send = parsed.request
         // Unknown users are refused before anything is written.
         let named = send.userIDs.filter { parsed.guests[$0] == nil }
@@ -43,19 +43,23 @@ extension APIServer {
                 field: "to"
             )
         }
-        if let id = try await store.nonGuestIDs(among: Array(parsed.guests.keys)).first {
-            throw Self.guestConflict(id, index: parsed.index[id] ?? 0)
-        }
         let path = fixed.map { "/v1/\($0.rawValue)/send" } ?? "/v1/notifications"
         let hash = SHA256.hash(data: Data(path.utf8) + Data([0]) + Data(bytes)).map { String(format: "%02x", $0) }.joined()
         let now = self.now
-        let start = try await store.beginAPISend(
-            OccurrenceRequest(
-                campaignID: DirectSend.campaignID(for: send), definitionHash: "api", fireAt: now, kind: .users,
-                resumesUnfinished: false, repeatsFinished: true
-            ),
-            appKey: key.appKey, idempotencyKey: idempotencyKey, requestHash: hash, at: now
-        )
+        // Guests are stored in the transaction that starts the send: a refused send leaves
+        // nothing behind.
+        let start: APISendStart
+        do {
+            start = try await store.beginAPISend(
+                OccurrenceRequest(
+                    campaignID: DirectSend.campaignID(for: send), definitionHash: "api", fireAt: now, kind: .users,
+                    resumesUnfinished: false, repeatsFinished: true
+                ),
+                appKey: key.appKey, idempotencyKey: idempotencyKey, requestHash: hash, guests: parsed.guests.values.sorted { $0.id < $1.id }, at: now
+            )
+        } catch let taken as GuestIDTaken {
+            throw Self.guestConflict(taken.id, index: parsed.index[taken.id] ?? 0)
+        }
         let occurrence: Occurrence
         switch start {
         case .started(let new), .resumed(let new):
@@ -71,14 +75,18 @@ extension APIServer {
                 field: "Idempotency-Key"
             )
         }
-        // Guests are stored once the send is known to be new or resumed: a refused request
-        // leaves nothing behind.
-        let taken = try await store.saveGuests(parsed.guests.values.sorted { $0.id < $1.id }, at: now)
-        if let id = taken.first { throw Self.guestConflict(id, index: parsed.index[id] ?? 0) }
         if !parsed.guests.isEmpty {
-            // Loaded as stored: a guest's earlier opt-out holds.
+            // Loaded as stored, so that a guest's earlier opt-out holds, with the opt-outs of
+            // users who have the same address: a person who unsubscribed is not mailed as a guest.
             let ids = Array(parsed.guests.keys)
-            for user in try await store.users(matching: .ids(ids), after: nil, limit: ids.count) { users[user.id] = user }
+            let guests = try await store.users(matching: .ids(ids), after: nil, limit: ids.count)
+            let optOuts = try await store.optOuts(ofEmails: guests.compactMap(\.email), phones: guests.compactMap(\.phone))
+            for var guest in guests {
+                for address in [guest.email?.lowercased(), guest.phone].compactMap({ $0 }) {
+                    for key in optOuts[address] ?? [] { guest.preferences[key] = false }
+                }
+                users[guest.id] = guest
+            }
         }
         let decisions = try await parts.directSend.plan(send, occurrence: occurrence, users: send.userIDs.compactMap { users[$0] }, store: store)
         parts.onPlanned()
@@ -126,7 +134,7 @@ extension APIServer {
     }
 
     /// The request's fields, checked: every problem is a 4xx naming the field.
-    func parseSend(_ object: [String: Any], channel fixed: Channel?) throws -> ParsedSend {
+    func parseSend(_ object: [String: Any], channel fixed: Channel?, guestKey: [UInt8]) throws -> ParsedSend {
         let fields = JSONFields(object: object)
         let rawFields = ["subject", "content", "from"]
         let isRaw = object["template"] == nil && rawFields.contains { object[$0] != nil }
@@ -140,7 +148,7 @@ extension APIServer {
         if fixed == nil { known.append("channels") }
         try fields.refuseUnknown(known)
 
-        let (userIDs, guests, index) = try parseRecipients(object["to"])
+        let (userIDs, guests, index) = try parseRecipients(object["to"], guestKey: guestKey)
 
         let template: String
         let raw: RawContent?
@@ -148,7 +156,7 @@ extension APIServer {
         /// Why a channel the request asks for cannot carry its content.
         let lacking: (Channel) -> (field: String, problem: String)
         if isRaw {
-            let content = try Self.rawContent(fields)
+            let content = try rawContent(fields)
             template = ""
             raw = content
             offered = [Channel.email, .push, .sms].filter { content.offers($0) }
@@ -218,7 +226,7 @@ extension APIServer {
 
     /// `to`: users by id, and people Herald does not know by `email`, `phone` or a push `token`
     /// (with its `service`) or web-push `subscription`, who become guests.
-    func parseRecipients(_ to: Any?) throws -> (userIDs: [String], guests: [String: User], index: [String: Int]) {
+    func parseRecipients(_ to: Any?, guestKey: [UInt8]) throws -> (userIDs: [String], guests: [String: User], index: [String: Int]) {
         let example = "[{\"user_id\": \"u-1\"}, {\"email\": \"ana@example.com\"}]"
         guard let to else { throw APIError.missingField("to", "a list of recipients such as \(example)") }
         guard let recipients = to as? [Any], !recipients.isEmpty else {
@@ -251,7 +259,7 @@ extension APIServer {
                 if let problem = kind == "email" ? UserJSON.problem(withEmail: address) : UserJSON.problem(withPhone: address) {
                     throw APIError.invalidField(name + "." + kind, problem)
                 }
-                id = Self.guestID(kind: kind, address: kind == "email" ? address.lowercased() : address)
+                id = Self.guestID(kind: kind, address: kind == "email" ? address.lowercased() : address, key: guestKey)
                 if guests[id] == nil {
                     guests[id] = kind == "email" ? User(id: id, email: address) : User(id: id, phone: address)
                 }
@@ -278,7 +286,7 @@ extension APIServer {
                     let message = rejected.diagnostics.map { $0.message + ($0.hint.map { " (\($0))" } ?? "") }.joined(separator: "; ")
                     throw APIError.invalidField(name + "." + (Self.fieldName(in: message) ?? kinds[0]), message)
                 }
-                id = Self.guestID(kind: device.service.rawValue, address: device.address)
+                id = Self.guestID(kind: "\(device.service.rawValue)/\(device.platform.rawValue)", address: device.address, key: guestKey)
                 if guests[id] == nil { guests[id] = User(id: id, devices: [device]) }
             }
             if kinds.count > 1 {
@@ -292,15 +300,17 @@ extension APIServer {
         return (userIDs, guests, index)
     }
 
-    /// The id a guest is stored under: `guest-` and 128 bits of the SHA-256 of the kind and the
-    /// address, so that every send to the address reaches the same guest (and their opt-out),
-    /// and the id does not show the address.
-    static func guestID(kind: String, address: String) -> String {
-        "guest-" + SHA256.hash(data: Data((kind + "\u{0}" + address).utf8)).prefix(16).map { String(format: "%02x", $0) }.joined()
+    /// The id a guest is stored under: `guest-` and 128 bits of an HMAC-SHA256 of the kind and
+    /// the address, keyed with the store's own secret (`SQLiteStore.guestIDKey()`), so that every
+    /// send to the address reaches the same guest (and their opt-outs), and the id tells nothing
+    /// of the address to anyone without the database.
+    static func guestID(kind: String, address: String, key: [UInt8]) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data((kind + "\u{0}" + address).utf8), using: SymmetricKey(data: key))
+        return UserJSON.guestIDPrefix + code.prefix(16).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The raw form's `subject`, `content` and `from`.
-    static func rawContent(_ fields: JSONFields) throws -> RawContent {
+    func rawContent(_ fields: JSONFields) throws -> RawContent {
         var raw = RawContent()
         if let subject = try fields.string("subject") {
             if let injected = HeaderValue.lineBreak(in: subject) {
@@ -337,7 +347,14 @@ extension APIServer {
             let fromFields = JSONFields(object: from, path: "from.")
             try fromFields.refuseUnknown(["email", "name"])
             let email = try fromFields.requiredString("email", "the sender's address, e.g. news@example.com")
-            if let problem = UserJSON.problem(withEmail: email) { throw APIError.invalidField("from.email", problem) }
+            guard HeaderValue.isAddress(email) else {
+                throw APIError.invalidField("from.email", "invalid address \(Quoted.visible(email)); expected one like orders@example.com")
+            }
+            guard parts.allowsSender(email) else {
+                throw APIError.invalidField(
+                    "from.email", "\(Quoted.visible(email)) is not an allowed sender; herald.yml's api.senders lists them (by default, the domains of the email providers' from)"
+                )
+            }
             if let name = try fromFields.string("name") {
                 if let injected = HeaderValue.lineBreak(in: name) { throw APIError.invalidField("from.name", "the name contains \(injected)") }
                 raw.fromName = name.isEmpty ? nil : name

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HeraldCore
+import Synchronization
 
 /// What erasing a user (GDPR) did.
 public struct ErasureSummary: Sendable, Hashable, Codable {
@@ -24,47 +25,75 @@ public enum UnsubscribeResult: Sendable, Hashable {
 }
 
 extension SQLiteStore {
-    /// The ids among `ids` of users who are not guests.
-    public func nonGuestIDs(among ids: [String]) async throws -> [String] {
-        guard !ids.isEmpty else { return [] }
-        let encoded = codec.encode(ids)
-        return try await read { db in
-            try String.fetchAll(db, sql: "SELECT id FROM users WHERE guest = 0 AND id IN (SELECT value FROM json_each(?)) ORDER BY id", arguments: [encoded])
+    /// The key of the HMAC that gives a guest their id (`store_secrets.guest_ids`, random, made
+    /// with the table): ids differ from one database to another and tell nothing of an address
+    /// without it.
+    public func guestIDKey() async throws -> [UInt8] {
+        if let key = guestKey.withLock({ $0 }) { return key }
+        let key = try await read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM store_secrets WHERE name = 'guest_ids'").map { [UInt8]($0) }
         }
+        guard let key, key.count >= 16 else { throw StoreError(.corrupt, "the store has no guest id key (store_secrets.guest_ids)") }
+        guestKey.withLock { $0 = key }
+        return key
     }
 
     /// Stores people an API send names by address or token as guests: users marked so that no
     /// campaign audience selects them, each under the id the caller derived from the address. A
-    /// new guest is stored with its address or device; a known one keeps its preferences (an
-    /// unsubscribe holds) and gains a device it lacked. A device a provider found dead stays so.
+    /// new guest is stored with its address or device; a known one is left as it is (its
+    /// preferences, an unsubscribe, hold; a device a provider found dead stays so) but for a
+    /// device it lacked.
     ///
-    /// - Returns: the ids of `guests` that belong to a user who is not a guest; those are left
-    ///   alone (the caller refuses the send).
-    public func saveGuests(_ guests: [User], at now: Date) async throws -> [String] {
+    /// - Returns: the ids of `guests` that belong to a user who is not a guest, left alone.
+    static func insertGuests(_ guests: [User], db: Database, at now: Date) throws -> [String] {
         guard !guests.isEmpty else { return [] }
-        return try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO users (id, email, phone, created_at, attributes, updated_at, guest) VALUES (?, ?, ?, ?, '{}', ?, 1)
-                ON CONFLICT (id) DO NOTHING
-                """)
-            let device = try db.cachedStatement(sql: """
-                INSERT INTO devices (user_id, platform, address, subscription, active, service) VALUES (?, ?, ?, ?, 1, ?)
-                ON CONFLICT (user_id, platform, address) DO UPDATE SET subscription = excluded.subscription, service = excluded.service
-                WHERE devices.subscription IS NOT excluded.subscription OR COALESCE(devices.service, '') IS NOT excluded.service
-                """)
-            var taken: [String] = []
-            let timestamp = now.timeIntervalSince1970
-            for guest in guests {
-                try insert.execute(arguments: [guest.id, guest.email, guest.phone, timestamp, timestamp])
-                if db.changesCount == 0, try Bool.fetchOne(db, sql: "SELECT guest = 0 FROM users WHERE id = ?", arguments: [guest.id]) == true {
-                    taken.append(guest.id)
-                    continue
-                }
-                for added in guest.devices {
-                    try device.execute(arguments: [guest.id, added.platform.rawValue, added.address, added.subscription?.jsonText, added.service.rawValue])
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO users (id, email, phone, created_at, attributes, updated_at, guest) VALUES (?, ?, ?, ?, '{}', ?, 1)
+            ON CONFLICT (id) DO NOTHING
+            """)
+        let device = try db.cachedStatement(sql: """
+            INSERT INTO devices (user_id, platform, address, subscription, active, service) VALUES (?, ?, ?, ?, 1, ?)
+            ON CONFLICT (user_id, platform, address) DO NOTHING
+            """)
+        var taken: [String] = []
+        let timestamp = now.timeIntervalSince1970
+        for guest in guests {
+            try insert.execute(arguments: [guest.id, guest.email, guest.phone, timestamp, timestamp])
+            if db.changesCount == 0, try Bool.fetchOne(db, sql: "SELECT guest = 0 FROM users WHERE id = ?", arguments: [guest.id]) == true {
+                taken.append(guest.id)
+                continue
+            }
+            for added in guest.devices {
+                try device.execute(arguments: [guest.id, added.platform.rawValue, added.address, added.subscription?.jsonText, added.service.rawValue])
+            }
+        }
+        return taken
+    }
+
+    /// The opt-outs (`preferences` keys turned off) of users who are not guests, by the email
+    /// and phone they have, among `emails` and `phones`: what a send to a guest at the same
+    /// address must honour too.
+    public func optOuts(ofEmails emails: [String], phones: [String]) async throws -> [String: Set<String>] {
+        guard !emails.isEmpty || !phones.isEmpty else { return [:] }
+        let encodedEmails = codec.encode(emails.map { $0.lowercased() })
+        let encodedPhones = codec.encode(phones)
+        return try await read { db in
+            var result: [String: Set<String>] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT lower(u.email), u.phone, p.key FROM users u JOIN preferences p ON p.user_id = u.id AND p.opted_in = 0
+                WHERE u.guest = 0 AND lower(u.email) IN (SELECT value FROM json_each(?1))
+                UNION ALL
+                SELECT lower(u.email), u.phone, p.key FROM users u JOIN preferences p ON p.user_id = u.id AND p.opted_in = 0
+                WHERE u.guest = 0 AND u.phone IN (SELECT value FROM json_each(?2))
+                """, arguments: [encodedEmails, encodedPhones])
+            let wanted = Set(emails.map { $0.lowercased() } + phones)
+            while let row = try rows.next() {
+                let key: String = row[2]
+                for address in [row[0] as String?, row[1] as String?].compactMap({ $0 }) where wanted.contains(address) {
+                    result[address, default: []].insert(key)
                 }
             }
-            return taken
+            return result
         }
     }
 
@@ -215,6 +244,12 @@ extension SQLiteStore {
 }
 
 /// How an API send starts.
+/// A guest's id (derived from their address) that belongs to a user who is not a guest: the
+/// send is refused and nothing of it written.
+public struct GuestIDTaken: Error, Sendable {
+    public var id: String
+}
+
 public enum APISendStart: Sendable {
     /// A new send: plan `occurrence`.
     case started(Occurrence)
@@ -235,10 +270,15 @@ extension SQLiteStore {
     /// last 24 hours, what that request started (see ``APISendStart``). The occurrence and the
     /// key's row are written in one transaction.
     public func beginAPISend(
-        _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, at now: Date
+        _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User] = [], at now: Date
     ) async throws -> APISendStart {
         let params = Self.encodeParams(request.params)
         return try await write { db in
+            /// The send goes ahead with its guests stored, or nothing of it is written.
+            func withGuests(_ start: APISendStart) throws -> APISendStart {
+                if let taken = try Self.insertGuests(guests, db: db, at: now).first { throw GuestIDTaken(id: taken) }
+                return start
+            }
             let timestamp = now.timeIntervalSince1970
             if let idempotencyKey {
                 try db.execute(sql: "DELETE FROM api_requests WHERE created_at < ?", arguments: [timestamp - Self.idempotencyLifetime])
@@ -250,7 +290,7 @@ extension SQLiteStore {
                     guard let occurrence = try Self.occurrence(db, where: "id = ?", arguments: [row[1] as Int64]) else {
                         throw StoreError(.conflict, "the send of this Idempotency-Key has no occurrence any more")
                     }
-                    return .resumed(occurrence)
+                    return try withGuests(.resumed(occurrence))
                 }
             }
             var fire = Self.milliseconds(request.fireAt)
@@ -265,7 +305,7 @@ extension SQLiteStore {
                     INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
                     """, arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
             }
-            return .started(occurrence)
+            return try withGuests(.started(occurrence))
         }
     }
 

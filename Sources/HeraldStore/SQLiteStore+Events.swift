@@ -13,8 +13,13 @@ extension SQLiteStore {
             }
             // Checked in the transaction that inserts, so that an event is never recorded for a
             // user another process has just removed (the foreign key would refuse it too, less clearly).
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [event.userID]) != nil else {
+            // A guest (someone an API send named by address) is not in any campaign's audience:
+            // events, which trigger campaigns, are for users only.
+            guard let isGuest = try Bool.fetchOne(db, sql: "SELECT guest FROM users WHERE id = ?", arguments: [event.userID]) else {
                 throw EventError(.unknownUser, "no user with id \(Quoted.visible(event.userID))")
+            }
+            guard !isGuest else {
+                throw EventError(.unknownUser, "\(Quoted.visible(event.userID)) is a guest (named by address in an API send); events are recorded for users only")
             }
             let timestamp = now.timeIntervalSince1970
             try db.execute(sql: """

@@ -50,6 +50,8 @@ public final class SQLiteStore: Store, SentMessageLog {
     let defaultTimezone: String
     /// Audience rules already checked, by source; the same rule is compiled for every page.
     let rules = Mutex<[RuleSource: Rule]>([:])
+    /// `store_secrets.guest_ids`, read once.
+    let guestKey = Mutex<[UInt8]?>(nil)
 
     /// Opens the database at `path`: with `.readWrite` access it is created if needed and
     /// migrated to the current schema; with `.readOnly` it must exist and be migrated already.

@@ -305,7 +305,17 @@ enum StoreMigrations {
             // People an API send names by address or token, not by user id: kept as users so that
             // the trail, the report, opt-outs and erasure treat them alike, and marked, so that no
             // campaign audience selects them.
-            try db.execute(sql: "ALTER TABLE users ADD COLUMN guest INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: """
+                ALTER TABLE users ADD COLUMN guest INTEGER NOT NULL DEFAULT 0;
+                -- Secrets the store makes for itself: `guest_ids` keys the HMAC that gives a guest
+                -- their id, so that an id tells nothing of the address without the database.
+                CREATE TABLE store_secrets (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+                INSERT INTO store_secrets (name, value) VALUES ('guest_ids', randomblob(32));
+                -- Users by address: the opt-outs a send to a guest at the same address honours, and
+                -- the users a Twilio STOP reply from a number opts out.
+                CREATE INDEX users_by_email ON users (lower(email));
+                CREATE INDEX users_by_phone ON users (phone);
+                """)
         }
         return migrator
     }

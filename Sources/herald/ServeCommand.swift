@@ -124,7 +124,7 @@ extension HeraldApp {
             schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys,
             directSend: DirectSend(planner: planner.checkingContent(ContentLimits.check(for: workspace.configuration.providers))), templates: workspace.templates, webhooks: webhooks ?? webhookSecrets,
             trackingLinks: workspace.configuration.tracking.map(TrackingLinks.init), metrics: metrics,
-            onPlanned: { [signal] in signal.ring() }
+            onPlanned: { [signal] in signal.ring() }, allowsSender: workspace.configuration.apiSenderCheck
         ), accessLogger: accessLogger)
     }
 }

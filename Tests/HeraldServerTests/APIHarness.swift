@@ -52,7 +52,7 @@ struct APIHarness {
                 store: store, clock: clock, events: events, unsubscribeLinks: links, schema: workspace.configuration.attributes,
                 preferenceKeys: workspace.preferenceKeys,
                 directSend: DirectSend(planner: planner.checkingContent(ContentLimits.check(for: workspace.configuration.providers))), templates: workspace.templates,
-                webhooks: webhooks, trackingLinks: tracking
+                webhooks: webhooks, trackingLinks: tracking, allowsSender: workspace.configuration.apiSenderCheck
             ))
             let harness = APIHarness(store: store, clock: clock, workspace: workspace, links: links, tracking: tracking, planner: planner, server: server)
             let application = Application(router: server.router())

@@ -86,6 +86,27 @@ import Testing
         }
     }
 
+    @Test func anOptOutOfAUserHoldsForASendToTheirAddressAndGuestsGetNoEvents() async throws {
+        try await APISendTests.run { harness, client, send in
+            // Ana (u1, ana@example.com) turned marketing email off.
+            let users = try await harness.key([.users])
+            _ = try await client.call(.patch, "/v1/users/u1/preferences", auth: users, body: #"{"email:marketing": false}"#)
+            let body = #"{"to": [{"email": "ANA@example.com"}], "subject": "Sale", "content": [{"type": "text/plain", "value": "30% off"}], "category": "marketing", "channels": ["email"]}"#
+            let response = try await client.call(.post, "/v1/notifications", auth: send, body: body)
+            let states = try #require(response.json["notifications"] as? [[String: Any]]).map { "\($0["state"]!) \($0["reason"] ?? "-")" }
+            #expect(states == ["skipped opted_out"], "\(response.text)")
+            let receipt = try await client.call(.post, "/v1/notifications", auth: send, body: body.replacingOccurrences(of: "marketing", with: "transactional"))
+            #expect((receipt.json["notifications"] as? [[String: Any]])?.first?["state"] as? String == "planned", "a receipt still goes")
+
+            // Events trigger campaigns, and no campaign is for guests.
+            let guest = try #require((response.json["notifications"] as? [[String: Any]])?.first?["user_id"] as? String)
+            let events = try await harness.key([.events])
+            let event = try await client.call(.post, "/v1/events", auth: events, body: #"{"user_id": "\#(guest)", "name": "order_shipped"}"#)
+            #expect(event.status == .notFound && event.errorMessage.contains("is a guest"), "\(event.text)")
+            #expect(try await harness.rows("SELECT COUNT(*) FROM received_events") == [["0"]])
+        }
+    }
+
     @Test func aPhoneAndAPushTokenReachGuestsOnTheirChannel() async throws {
         try await APISendTests.run { harness, client, send in
             let body = #"""
@@ -152,6 +173,9 @@ import Testing
                 (#"{"to": [{"user_id": "u1"}], "subject": "S", \#(text), "from": {"email": "a@example.com", "reply": 1}}"#, "request.invalid_field", "from.reply"),
                 (#"{"to": [{"user_id": "u1"}], "subject": "S", "content": [{"type": "text/html", "value": "<p>x</p>"}], "channels": ["sms"]}"#, "request.invalid_field", "content"),
                 (#"{"to": [{"user_id": "u1"}], "content": [{"type": "text/html", "value": "<p>x</p>"}]}"#, "request.invalid_field", "subject"),
+                (#"{"to": [{"user_id": "u1"}], "subject": "S", \#(text), "from": {"email": "ceo@other.example.org"}}"#, "request.invalid_field", "from.email"),
+                (#"{"to": [{"user_id": "u1"}], "subject": "S", \#(text), "from": {"email": "a<b>@example.com"}}"#, "request.invalid_field", "from.email"),
+                (#"{"to": [{"user_id": "u1"}], "subject": "S", \#(text), "from": {"email": "a@example.com", "name": "A\r\nBcc: x@y.z"}}"#, "request.invalid_field", "from.name"),
             ]
             for (body, code, field) in cases {
                 let response = try await client.call(.post, "/v1/notifications", auth: send, body: body)
@@ -164,13 +188,20 @@ import Testing
             #expect(try await harness.rows("SELECT COUNT(*) FROM notifications") == [["0"]])
             #expect(try await harness.rows("SELECT COUNT(*) FROM users") == [["1"]], "no guest is stored for a refused send")
 
-            // The guest id of an address can belong to a user only if someone chose it: refused.
+            // No user may be written under a guest's id (PUT or import)...
             let users = try await harness.key([.users])
             let first = try await client.call(.post, "/v1/email/send", auth: send, body: #"{"to": [{"email": "cy@example.com"}], "subject": "S", \#(text)}"#)
             let guest = try #require((first.json["notifications"] as? [[String: Any]])?.first?["user_id"] as? String)
+            let put = try await client.call(.put, "/v1/users/\(guest)", auth: users, body: #"{"email": "eve@example.net"}"#)
+            #expect(put.status == .unprocessableContent && put.errorField == "id" && put.errorMessage.contains("guest-"), "\(put.text)")
+            #expect(try await harness.rows("SELECT email, guest FROM users WHERE id = ?", [guest]) == [["cy@example.com", "1"]])
+            // ...but one written before that rule (here straight into the store) is never mailed
+            // as the guest: the send is refused and writes nothing.
             #expect(try await client.call(.delete, "/v1/users/\(guest)", auth: users).status == .ok)
-            #expect(try await client.call(.put, "/v1/users/\(guest)", auth: users, body: #"{"email": "someone@example.com"}"#).status == .created)
+            _ = try await harness.store.upsertUsers([User(id: guest, email: "eve@example.net")], at: harness.clock.now)
+            let before = try await harness.rows("SELECT (SELECT COUNT(*) FROM occurrences), (SELECT COUNT(*) FROM notifications)")
             let taken = try await client.call(.post, "/v1/email/send", auth: send, body: #"{"to": [{"email": "cy@example.com"}], "subject": "S", \#(text)}"#)
+            #expect(try await harness.rows("SELECT (SELECT COUNT(*) FROM occurrences), (SELECT COUNT(*) FROM notifications)") == before)
             #expect(taken.status == .conflict && taken.errorField == "to[0]", "\(taken.text)")
         }
     }

@@ -205,11 +205,55 @@ public struct TrackingConfiguration: Sendable, Hashable {
 }
 
 /// `api:`: where the HTTP API listens. Its keys live in the store (`herald keys`).
+extension HeraldConfiguration {
+    /// Whether an API send may name `address` as its sender: `api.senders`, or the domains of
+    /// the email providers' own `from`.
+    public var apiSenderCheck: @Sendable (String) -> Bool {
+        let senders = api?.senders
+        let providerSenders = APIConfiguration.providerSenders(of: providers)
+        return { APIConfiguration.allows(sender: $0, senders: senders, providerSenders: providerSenders) }
+    }
+}
+
 public struct APIConfiguration: Sendable, Hashable {
     /// Default `127.0.0.1:8080`.
     public var listen: String
+    /// The senders an API send may name in `from`: addresses (`orders@example.com`) or whole
+    /// domains (`*@example.com`). Nil (not written): any address at a domain of an email
+    /// provider's own `from`.
+    public var senders: [String]?
 
-    public init(listen: String = "127.0.0.1:8080") {
+    public init(listen: String = "127.0.0.1:8080", senders: [String]? = nil) {
         self.listen = listen
+        self.senders = senders
+    }
+
+    /// The senders of herald.yml's email providers (`from: "Shop <news@example.com>"` gives
+    /// `news@example.com`).
+    public static func providerSenders(of providers: [ProviderConfiguration]) -> [String] {
+        providers.filter { $0.kind.channel == .email }.compactMap { provider in
+            guard let setting = provider.settings["from"] else { return nil }
+            let from = String(setting.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            guard !from.isEmpty else { return nil }
+            if from.hasSuffix(">"), let open = from.lastIndex(of: "<") {
+                return String(from[from.index(after: open)..<from.index(before: from.endIndex)])
+            }
+            return from
+        }
+    }
+
+    /// Whether `address` may be an API send's sender: it matches `senders`, or, without them,
+    /// its domain is the domain of one of `providerSenders` (the email providers' `from`).
+    public static func allows(sender address: String, senders: [String]?, providerSenders: [String]) -> Bool {
+        let lowered = address.lowercased()
+        guard let at = lowered.lastIndex(of: "@") else { return false }
+        let domain = lowered[lowered.index(after: at)...]
+        let patterns = senders ?? providerSenders.compactMap { sender in
+            sender.lastIndex(of: "@").map { "*" + sender[$0...].lowercased() }
+        }
+        return patterns.contains { pattern in
+            let pattern = pattern.lowercased()
+            return pattern.hasPrefix("*@") ? domain == pattern.dropFirst(2) : lowered == pattern
+        }
     }
 }

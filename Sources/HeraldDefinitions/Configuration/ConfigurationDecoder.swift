@@ -520,12 +520,27 @@ struct ConfigurationDecoder {
     }
 
     private func api(_ node: Node) -> APIConfiguration? {
-        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080}", known: ["listen", "keys"]) else {
+        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080}", known: ["listen", "senders", "keys"]) else {
             return nil
         }
         var api = APIConfiguration()
         if let node = fields["listen"], let listen = listen(node) {
             api.listen = listen
+        }
+        if let node = fields["senders"] {
+            let expected = "a list of addresses or domains, e.g. [orders@example.com, \"*@news.example.com\"]"
+            var senders: [String] = []
+            for item in reader.list(node, name: "'senders'", expected: expected) ?? [] {
+                guard let text = reader.text(item, name: "a sender", expected: expected) else { continue }
+                let address = text.hasPrefix("*@") ? "x" + text.dropFirst() : text
+                let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !address.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else {
+                    reader.error("invalid sender \(reader.quoted(text)) in 'senders'", at: item, hint: "expected \(expected)")
+                    continue
+                }
+                senders.append(text)
+            }
+            api.senders = senders
         }
         if let keys = fields["keys"] {
             // Keys used to be listed here with an unsalted SHA-256 of their secret.

@@ -35,7 +35,22 @@ struct UserFieldRules {
 
     // MARK: Built-in fields
 
+    /// The id of a user a row or `PUT /v1/users/{id}` writes: any id that names a user
+    /// (`anyID`), except the ones Herald gives guests.
     static func id(_ text: String) throws(FieldProblem) -> String {
+        let id = try anyID(text)
+        if id.hasPrefix(guestIDPrefix) {
+            throw FieldProblem(
+                "id \(quoted(text)) starts with '\(guestIDPrefix)'", hint: "Herald keeps that prefix for people API sends name by address; choose another id"
+            )
+        }
+        return id
+    }
+
+    static var guestIDPrefix: String { UserJSON.guestIDPrefix }
+
+    /// An id that can name a user, a guest's included: not empty, no control characters, not too long.
+    static func anyID(_ text: String) throws(FieldProblem) -> String {
         if text.isEmpty {
             throw FieldProblem("missing id", hint: "every row needs a non-empty id")
         }

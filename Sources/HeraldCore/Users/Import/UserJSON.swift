@@ -4,6 +4,10 @@ import Foundation
 /// the JSON Lines import: the HTTP API takes the same objects that `herald users import` reads,
 /// checked the same way and refused with the same messages.
 public enum UserJSON {
+    /// The prefix of the ids Herald gives guests (people an API send names by address): no
+    /// import row or `PUT /v1/users/{id}` may write a user with such an id.
+    public static let guestIDPrefix = "guest-"
+
     /// A user object as a JSON Lines row writes it. `id`, when given, is the user id the caller
     /// already knows (the URL's): the object may leave `id` out, and may not name another.
     public static func user(
@@ -24,10 +28,11 @@ public enum UserJSON {
         return decoder.decode(line: 1, bytes: wrapped(bytes, id: id, around: nil)).result
     }
 
-    /// Why `id` cannot be a user id (empty, too long, control characters), or nil when it can.
+    /// Why `id` cannot name a user (empty, too long, control characters), or nil when it can.
+    /// Guests' ids can name them; only a write refuses them (`UserFieldRules.id`).
     public static func problem(withID id: String) -> String? {
         do throws(FieldProblem) {
-            _ = try UserFieldRules.id(id)
+            _ = try UserFieldRules.anyID(id)
             return nil
         } catch {
             return error.message + (error.hint.map { " (\($0))" } ?? "")
