@@ -90,18 +90,10 @@ extension APIServer {
         }
         let decisions = try await parts.directSend.plan(send, occurrence: occurrence, users: send.userIDs.compactMap { users[$0] }, store: store)
         parts.onPlanned()
-        var answer: [String: Any] = [
-            "send_id": occurrence.id, "category": send.category,
-            "notifications": decisions.map { decision in
-                var object = Self.json(decision)
-                object["user_id"] = decision.userID
-                if let index = parsed.index[decision.userID] { object["recipient"] = index }
-                if parsed.guests[decision.userID] != nil { object["guest"] = true }
-                return object
-            },
-        ]
-        if send.rawContent == nil { answer["template"] = send.template }
-        let text = String(decoding: JSONBody.encode(answer), as: UTF8.self)
+        let text = Self.answer(
+            sendID: occurrence.id, category: send.category, template: send.rawContent == nil ? send.template : nil, decisions: decisions,
+            index: parsed.index, guests: Set(parsed.guests.keys)
+        )
         if let idempotencyKey {
             try await store.finishAPISend(appKey: key.appKey, idempotencyKey: idempotencyKey, status: 202, body: text)
         }
@@ -114,6 +106,43 @@ extension APIServer {
             .conflict, code: "recipient.conflict",
             "the guest id \(Quoted.visible(id)) of this address belongs to a user who is not a guest; send to that user by user_id", field: "to[\(index)]"
         )
+    }
+
+    /// The answer to a send: `{"category", "notifications": [{"channel", "detail", "device",
+    /// "due_at", "guest", "id", "reason", "recipient", "state", "user_id"}], "send_id",
+    /// "template"}`, keys in order, written directly (Foundation's serializer was a tenth of a
+    /// send's time).
+    static func answer(
+        sendID: Int64, category: String, template: String?, decisions: [PlanDecision], index: [String: Int], guests: Set<String>
+    ) -> String {
+        var out = "{\"category\":"
+        UserJSONLinesWriter.appendString(category, to: &out)
+        out += ",\"notifications\":["
+        for (position, decision) in decisions.enumerated() {
+            if position > 0 { out += "," }
+            out += "{\"channel\":\"\(decision.channel.rawValue)\""
+            func field(_ name: String, _ value: String?) {
+                guard let value else { return }
+                out += ",\"\(name)\":"
+                UserJSONLinesWriter.appendString(value, to: &out)
+            }
+            field("detail", decision.detail)
+            field("device", decision.device.isEmpty ? nil : decision.device)
+            field("due_at", ISO8601.string(from: decision.dueAt))
+            if guests.contains(decision.userID) { out += ",\"guest\":true" }
+            out += ",\"id\":\(decision.notificationID)"
+            field("reason", decision.reason)
+            if let recipient = index[decision.userID] { out += ",\"recipient\":\(recipient)" }
+            field("state", decision.state.rawValue)
+            field("user_id", decision.userID)
+            out += "}"
+        }
+        out += "],\"send_id\":\(sendID)"
+        if let template {
+            out += ",\"template\":"
+            UserJSONLinesWriter.appendString(template, to: &out)
+        }
+        return out + "}"
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {

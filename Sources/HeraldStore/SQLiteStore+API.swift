@@ -281,10 +281,10 @@ extension SQLiteStore {
             }
             let timestamp = now.timeIntervalSince1970
             if let idempotencyKey {
-                try db.execute(sql: "DELETE FROM api_requests WHERE created_at < ?", arguments: [timestamp - Self.idempotencyLifetime])
-                if let row = try Row.fetchOne(db, sql: """
+                try db.cachedStatement(sql: "DELETE FROM api_requests WHERE created_at < ?").execute(arguments: [timestamp - Self.idempotencyLifetime])
+                if let row = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT request_hash, occurrence_id, status, response, created_at FROM api_requests WHERE app_key = ? AND idempotency_key = ?
-                    """, arguments: [appKey, idempotencyKey]) {
+                    """), arguments: [appKey, idempotencyKey]) {
                     guard (row[0] as String) == requestHash else { return .keyReused(firstAt: Date(timeIntervalSince1970: row[4])) }
                     if let status: Int = row[2], let body: String = row[3] { return .replay(status: status, body: body) }
                     guard let occurrence = try Self.occurrence(db, where: "id = ?", arguments: [row[1] as Int64]) else {
@@ -294,16 +294,17 @@ extension SQLiteStore {
                 }
             }
             var fire = Self.milliseconds(request.fireAt)
-            while try Bool.fetchOne(db, sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [request.campaignID, fire]) != nil {
+            let taken = try db.cachedStatement(sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?")
+            while try Bool.fetchOne(taken, arguments: [request.campaignID, fire]) != nil {
                 fire += 1
             }
             let occurrence = try Self.insertOccurrence(
                 db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind, params: params, at: now
             )
             if let idempotencyKey {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
+                    """).execute(arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
             }
             return try withGuests(.started(occurrence))
         }

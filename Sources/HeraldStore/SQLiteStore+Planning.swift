@@ -71,9 +71,9 @@ extension SQLiteStore {
     }
 
     static func occurrence(_ db: Database, where condition: String, arguments: StatementArguments, order: String = "id") throws -> Occurrence? {
-        try Row.fetchOne(db, sql: """
+        try Row.fetchOne(db.cachedStatement(sql: """
             SELECT id, campaign_id, fire_at, definition_hash, kind, params, state FROM occurrences WHERE \(condition) ORDER BY \(order) LIMIT 1
-            """, arguments: arguments).map { row in
+            """), arguments: arguments).map { row in
             Occurrence(
                 id: row[0], campaignID: row[1], fireAt: date(milliseconds: row[2]), definitionHash: row[3],
                 kind: Occurrence.Kind(rawValue: row[4]) ?? .audience, params: decodeParams(row[5]), isNew: false,
@@ -85,9 +85,9 @@ extension SQLiteStore {
     static func insertOccurrence(
         _ db: Database, campaignID: String, fire: Int64, definitionHash: String, kind: Occurrence.Kind, params: String, at now: Date
     ) throws -> Occurrence {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params) VALUES (?, ?, ?, 'planning', ?, ?, ?)
-            """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970, kind.rawValue, params])
+            """).execute(arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970, kind.rawValue, params])
         return Occurrence(
             id: db.lastInsertedRowID, campaignID: campaignID, fireAt: date(milliseconds: fire), definitionHash: definitionHash,
             kind: kind, params: decodeParams(params), isNew: true

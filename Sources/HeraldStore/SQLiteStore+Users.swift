@@ -81,7 +81,8 @@ extension SQLiteStore {
             if let lastID { arguments += [lastID] }
             arguments += [limit]
             let sql = Self.pageQuery(condition: condition.sql, afterAnID: lastID != nil)
-            var users = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            // Cached: a page's SQL is the same for every page of an audience and every API send.
+            var users = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
                 User(
                     id: row[0], email: row[1], phone: row[2], locale: row[3], timezone: row[4],
                     firstName: row[5], lastName: row[6],
@@ -142,10 +143,10 @@ extension SQLiteStore {
         var index: [String: Int] = [:]
         for (position, user) in users.enumerated() { index[user.id] = position }
         let ids = codec.encode(users.map(\.id))
-        let devices = try Row.fetchCursor(db, sql: """
+        let devices = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT user_id, platform, address, subscription, active, service FROM devices
             WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, platform, address
-            """, arguments: [ids])
+            """), arguments: [ids])
         while let row = try devices.next() {
             guard let position = index[row[0]], let platform = DevicePlatform(rawValue: row[1]) else { continue }
             let subscription = (row[3] as String?).flatMap(WebPushSubscription.init(jsonText:))
@@ -158,9 +159,9 @@ extension SQLiteStore {
                 isActive: row[4]
             ))
         }
-        let preferences = try Row.fetchCursor(db, sql: """
+        let preferences = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT user_id, key, opted_in FROM preferences WHERE user_id IN (SELECT value FROM json_each(?))
-            """, arguments: [ids])
+            """), arguments: [ids])
         while let row = try preferences.next() {
             guard let position = index[row[0]] else { continue }
             users[position].preferences[row[1]] = row[2]

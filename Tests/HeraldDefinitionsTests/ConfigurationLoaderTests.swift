@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import HeraldDefinitions
 import Testing
@@ -173,6 +174,29 @@ struct ConfigurationLoaderTests {
             "herald.yml:9:11: invalid address 'localhost' for 'listen' (expected HOST:PORT, e.g. 127.0.0.1:8080)",
             "herald.yml:11:5: API keys are no longer read from herald.yml (remove 'keys' and create each key with `herald keys create --scopes send,users,events,read`: the store keeps a salted hash, and the secret is shown once)",
         ])
+    }
+
+    @Test func apiSendersAreAddressesOrDomainsAndDefaultToTheEmailProvidersDomains() throws {
+        let text = """
+        providers:
+          sendgrid: {kind: sendgrid, api_key: k, from: "Shop <news@shop.example>"}
+        api:
+          senders: [orders@example.com, "*@news.example.org", "not an address", "*@"]
+
+        """
+        let (configuration, diagnostics) = ConfigurationLoader(environment: [:]).load(text: text)
+        #expect(diagnostics.filter { $0.severity == .error }.map(\.description) == [
+            "herald.yml:4:55: invalid sender 'not an address' in 'senders' (expected a list of addresses or domains, e.g. [orders@example.com, \"*@news.example.com\"])",
+            "herald.yml:4:73: invalid sender '*@' in 'senders' (expected a list of addresses or domains, e.g. [orders@example.com, \"*@news.example.com\"])",
+        ])
+        #expect(configuration == nil, "an invalid sender is an error")
+        let valid = try #require(ConfigurationLoader(environment: [:]).load(text: text.replacingOccurrences(of: #", "not an address", "*@""#, with: "")).0)
+        let check = valid.apiSenderCheck
+        #expect(check("orders@example.com") && check("ORDERS@example.com") && check("anyone@news.example.org"))
+        #expect(!check("ceo@example.com") && !check("news@shop.example"), "only what api.senders lists")
+        // Without senders: the domains of the email providers' own from.
+        let plain = try #require(ConfigurationLoader(environment: [:]).load(text: "providers:\n  sendgrid: {kind: sendgrid, api_key: k, from: \"Shop <news@shop.example>\"}\n").0)
+        #expect(plain.apiSenderCheck("receipts@shop.example") && !plain.apiSenderCheck("receipts@shop.example.evil.net") && !plain.apiSenderCheck("a@other.example"))
     }
 
     @Test func shortTrackingSecretIsAWarningOnly() throws {

@@ -101,7 +101,7 @@ public enum UserJSONLinesWriter {
     ///
     /// Works on UTF-8 bytes (every byte to escape is ASCII, and never part of a multi-byte
     /// character) and builds the result once: content is escaped for every planned notification.
-    static func appendString(_ text: String, to out: inout String) {
+    public static func appendString(_ text: String, to out: inout String) {
         let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         // Most text needs no escape at all: append it whole.
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == quote || $0 == backslash }) else {
