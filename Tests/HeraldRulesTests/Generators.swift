@@ -133,7 +133,14 @@ struct ExpressionGenerator {
         }
     }
 
+    /// `"purchase"` or `"purchase", within: 7d`: the arguments of `performed()` and `count()`.
+    mutating func eventArguments() -> String {
+        let name = Self.quote(random.pick(eventNames), single: random.chance(0.3))
+        return random.chance(0.6) ? "\(name), within: \(random.pick(["1d", "7d", "30d", "12h", "90d", "2w"]))" : name
+    }
+
     mutating func numberAtom(_ depth: Int) -> Rendered {
+        if random.chance(0.08) { return Rendered(text: "count(\(eventArguments()))", level: .atom) }
         switch random.int(depth > 0 ? 7 : 2) {
         case 0: return Rendered(text: numberLiteral(), level: .atom)
         case 1: return Rendered(text: random.pick(["age", "score", "attributes.age", "user.score"]), level: .atom)
@@ -173,6 +180,7 @@ struct ExpressionGenerator {
     }
 
     mutating func bool(_ depth: Int) -> Rendered {
+        if random.chance(0.12) { return Rendered(text: "performed(\(eventArguments()))", level: .atom) }
         switch random.int(depth > 0 ? 5 : 4) {
         case 0: return Rendered(text: "vip", level: .atom)
         case 1: return Rendered(text: random.pick([#"has_device("ios")"#, #"has_device("android")"#, #"has_device("web")"#, "has_device()"]), level: .atom)
@@ -282,6 +290,9 @@ struct ExpressionGenerator {
 }
 
 /// Random users: missing attributes, odd strings, every type, devices on and off.
+/// The events users receive in the generated populations: plain, and with quotes to escape.
+let eventNames = ["purchase", "viewed_item", "x'y", "a\"b"]
+
 struct UserGenerator {
     var random: SeededRandom
     let now: Date
@@ -290,6 +301,16 @@ struct UserGenerator {
 
     private mutating func time() -> Date {
         now.addingTimeInterval((Double(random.int(4000)) - 2000) * 3600 + (random.chance(0.2) ? 0.5 : 0))
+    }
+
+    /// Up to five events per user, a whole number of hours from `now` (on a window's edge now
+    /// and then), a few of them after `now` (not performed yet).
+    mutating func events(of users: [User]) -> [(userID: String, name: String, at: Date)] {
+        users.flatMap { user in
+            (0..<random.int(6)).map { _ in
+                (user.id, random.pick(eventNames), now.addingTimeInterval(Double(random.int(2400) - 2200) * 3600))
+            }
+        }
     }
 
     mutating func users(count: Int) -> [User] {

@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Both back ends select the same users")
 struct PropertyTests {
-    @Test("Random well-typed expressions select the same users in memory and in SQLite", .tags(.slow))
+    @Test("Random well-typed expressions, performed() and count() among them, select the same users in memory and in SQLite", .tags(.slow))
     func evaluatorAndSQLAgree() throws {
         let seed = SeededRandom.runSeed()
         var random = SeededRandom(seed: seed)
@@ -15,11 +15,14 @@ struct PropertyTests {
         var checked = 0
         var selectedSome = 0
         var selectedNone = 0
+        var withEvents = 0
         for population in 0..<populations {
             let now = testNow.addingTimeInterval(Double(random.int(1_000_000)))
             var users = UserGenerator(random: SeededRandom(seed: random.next()), now: now)
             let people = users.users(count: 40)
+            let events = users.events(of: people)
             try database.replaceUsers(people)
+            try database.replaceEvents(events)
             var generator = ExpressionGenerator(random: SeededRandom(seed: random.next()), now: now)
             var made = 0
             while made < expressionsPerPopulation {
@@ -34,10 +37,11 @@ struct PropertyTests {
                     return
                 }
                 made += 1
-                let context = RuleContext(
+                var context = RuleContext(
                     now: now, campaignID: random.pick(["restock", "spring-sale", "x'y"]),
                     defaultTimezone: random.pick(["UTC", "Asia/Tokyo", "Not/AZone"])
                 )
+                for event in events { context.add([(name: event.name, at: event.at)], for: event.userID) }
                 let inMemory = evaluatedIDs(rule, people, context)
                 let condition = rule.sql(in: context)
                 let inSQL = try database.select(condition)
@@ -51,10 +55,12 @@ struct PropertyTests {
                     return
                 }
                 checked += 1
+                if text.contains("performed(") || text.contains("count(") { withEvents += 1 }
                 if inMemory.isEmpty { selectedNone += 1 } else { selectedSome += 1 }
             }
         }
         #expect(checked == populations * expressionsPerPopulation)
+        #expect(withEvents > checked / 20, "seed \(seed): only \(withEvents) of \(checked) rules used performed() or count()")
         // The generator must not degenerate into rules that select nobody.
         #expect(selectedSome > checked / 4, "seed \(seed): only \(selectedSome) of \(checked) rules selected anyone")
     }

@@ -70,6 +70,9 @@ final class TestDatabase {
                 CREATE TABLE devices (
                   user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, platform TEXT NOT NULL, address TEXT NOT NULL,
                   subscription TEXT, active INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (user_id, platform, address));
+                CREATE TABLE received_events (
+                  id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, received_at REAL NOT NULL);
+                CREATE INDEX received_events_by_user ON received_events (user_id, name, received_at);
                 """)
         }
     }
@@ -101,6 +104,19 @@ final class TestDatabase {
                         arguments: [user.id, device.platform.rawValue, "\(device.address)-\(index)", device.isActive]
                     )
                 }
+            }
+        }
+    }
+
+    /// Replaces every received event (`performed()`, `count()`).
+    func replaceEvents(_ events: [(userID: String, name: String, at: Date)]) throws {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM received_events")
+            for event in events {
+                try db.execute(
+                    sql: "INSERT INTO received_events (user_id, name, received_at) VALUES (?, ?, ?)",
+                    arguments: [event.userID, event.name, event.at.timeIntervalSince1970]
+                )
             }
         }
     }
