@@ -64,6 +64,16 @@ public struct DirectSend: Sendable {
         )
     }
 
+    /// What a store needs to plan `request` inside its own transaction: how far back the cap
+    /// ledger matters, and the planner's decisions for the occurrence's users given their ledger.
+    public func decider(for request: Request) -> (capReach: Double?, decide: @Sendable (Occurrence, [User], [String: [CapEntry]]) -> [PlannedNotification]) {
+        let campaign = Self.campaign(for: request)
+        let planner = self.planner
+        return (planner.capReach(of: campaign), { occurrence, users, history in
+            planner.decide(campaign, occurrence: occurrence, users: users, history: history)
+        })
+    }
+
     /// Plans `request` on `occurrence` (new, or resumed after a crash: nobody is planned twice)
     /// for `users`, its recipients loaded from the store in the request's order, in one write
     /// transaction, and returns one decision per notification.

@@ -117,6 +117,25 @@ public struct Planner: Sendable {
         return result
     }
 
+    /// How far back from an occurrence's fire instant the cap ledger matters for `campaign`;
+    /// nil when no cap applies (a transactional campaign, or none configured).
+    public func capReach(of campaign: Campaign) -> Double? {
+        let caps = campaign.isTransactional ? [] : recipientPlanner.limits.frequencyCaps + campaign.frequencyCaps
+        return caps.map(\.reach).max()
+    }
+
+    /// The decisions for `users` in `occurrence` of `campaign` (its params laid over the
+    /// campaign's), given each user's cap ledger: pure, for a store that decides inside its
+    /// write transaction. A throttle is not applied (API sends have none).
+    public func decide(_ campaign: Campaign, occurrence: Occurrence, users: [User], history: [String: [CapEntry]]) -> [PlannedNotification] {
+        var campaign = campaign
+        campaign.override(params: occurrence.params)
+        let now = clock.now
+        return users.flatMap { user in
+            recipientPlanner.plan(user, campaign: campaign, occurrence: occurrence, now: now, history: history[user.id] ?? [], renderer: renderer)
+        }
+    }
+
     /// Plans `occurrence` of `campaign` for `users`, already loaded with their devices and
     /// preferences, in the order given: a send to a few named people (an API send), written in
     /// one transaction with the occurrence marked planned. Returns each notification's decision.

@@ -32,9 +32,8 @@ extension APIServer {
         let send = parsed.request
         // Unknown users are refused before anything is written.
         let named = send.userIDs.filter { parsed.guests[$0] == nil }
-        var users: [String: User] = [:]
-        for user in try await store.users(matching: .ids(named), after: nil, limit: named.count) { users[user.id] = user }
-        let unknown = named.filter { users[$0] == nil }
+        let known = Set(try await store.existingUserIDs(named))
+        let unknown = named.filter { !known.contains($0) }
         guard unknown.isEmpty else {
             throw APIError(
                 .notFound, code: "user.not_found",
@@ -46,24 +45,34 @@ extension APIServer {
         let path = fixed.map { "/v1/\($0.rawValue)/send" } ?? "/v1/notifications"
         let hash = SHA256.hash(data: Data(path.utf8) + Data([0]) + Data(bytes)).map { String(format: "%02x", $0) }.joined()
         let now = self.now
-        // Guests are stored in the transaction that starts the send: a refused send leaves
-        // nothing behind.
-        let start: APISendStart
+        let decider = parts.directSend.decider(for: send)
+        let index = parsed.index
+        let guestIDs = Set(parsed.guests.keys)
+        let template = send.rawContent == nil ? send.template : nil
+        let category = send.category
+        // The whole send in one transaction, shared with the sends that arrive meanwhile: its
+        // occurrence, its guests, its notifications and the answer kept for its key. A refused
+        // send writes nothing.
+        let result: APISendResult
         do {
-            start = try await store.beginAPISend(
-                OccurrenceRequest(
+            result = try await store.apiSend(APISendPlan(
+                request: OccurrenceRequest(
                     campaignID: DirectSend.campaignID(for: send), definitionHash: "api", fireAt: now, kind: .users,
                     resumesUnfinished: false, repeatsFinished: true
                 ),
-                appKey: key.appKey, idempotencyKey: idempotencyKey, requestHash: hash, guests: parsed.guests.values.sorted { $0.id < $1.id }, at: now
-            )
+                appKey: key.appKey, idempotencyKey: idempotencyKey, requestHash: hash, guests: parsed.guests.values.sorted { $0.id < $1.id },
+                userIDs: send.userIDs, capReach: decider.capReach, decide: decider.decide,
+                answer: { occurrence, decisions in
+                    Self.answer(sendID: occurrence.id, category: category, template: template, decisions: decisions, index: index, guests: guestIDs)
+                }
+            ), at: now)
         } catch let taken as GuestIDTaken {
             throw Self.guestConflict(taken.id, index: parsed.index[taken.id] ?? 0)
         }
-        let occurrence: Occurrence
-        switch start {
-        case .started(let new), .resumed(let new):
-            occurrence = new
+        let text: String
+        switch result {
+        case .planned(_, _, let answer):
+            text = answer
         case .replay(let status, let body):
             var response = JSONBody.response(body, status: HTTPResponse.Status(code: status))
             response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true"
@@ -75,28 +84,7 @@ extension APIServer {
                 field: "Idempotency-Key"
             )
         }
-        if !parsed.guests.isEmpty {
-            // Loaded as stored, so that a guest's earlier opt-out holds, with the opt-outs of
-            // users who have the same address: a person who unsubscribed is not mailed as a guest.
-            let ids = Array(parsed.guests.keys)
-            let guests = try await store.users(matching: .ids(ids), after: nil, limit: ids.count)
-            let optOuts = try await store.optOuts(ofEmails: guests.compactMap(\.email), phones: guests.compactMap(\.phone))
-            for var guest in guests {
-                for address in [guest.email?.lowercased(), guest.phone].compactMap({ $0 }) {
-                    for key in optOuts[address] ?? [] { guest.preferences[key] = false }
-                }
-                users[guest.id] = guest
-            }
-        }
-        let decisions = try await parts.directSend.plan(send, occurrence: occurrence, users: send.userIDs.compactMap { users[$0] }, store: store)
         parts.onPlanned()
-        let text = Self.answer(
-            sendID: occurrence.id, category: send.category, template: send.rawContent == nil ? send.template : nil, decisions: decisions,
-            index: parsed.index, guests: Set(parsed.guests.keys)
-        )
-        if let idempotencyKey {
-            try await store.finishAPISend(appKey: key.appKey, idempotencyKey: idempotencyKey, status: 202, body: text)
-        }
         return JSONBody.response(text, status: .accepted)
     }
 

@@ -25,6 +25,15 @@ public enum UnsubscribeResult: Sendable, Hashable {
 }
 
 extension SQLiteStore {
+    /// The ids among `ids` that name a user (or a guest).
+    public func existingUserIDs(_ ids: [String]) async throws -> [String] {
+        guard !ids.isEmpty else { return [] }
+        let encoded = codec.encode(ids)
+        return try await read { db in
+            try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM users WHERE id IN (SELECT value FROM json_each(?))"), arguments: [encoded])
+        }
+    }
+
     /// The key of the HMAC that gives a guest their id (`store_secrets.guest_ids`, random, made
     /// with the table): ids differ from one database to another and tell nothing of an address
     /// without it.
@@ -75,26 +84,28 @@ extension SQLiteStore {
     /// address must honour too.
     public func optOuts(ofEmails emails: [String], phones: [String]) async throws -> [String: Set<String>] {
         guard !emails.isEmpty || !phones.isEmpty else { return [:] }
-        let encodedEmails = codec.encode(emails.map { $0.lowercased() })
-        let encodedPhones = codec.encode(phones)
-        return try await read { db in
-            var result: [String: Set<String>] = [:]
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT lower(u.email), u.phone, p.key FROM users u JOIN preferences p ON p.user_id = u.id AND p.opted_in = 0
-                WHERE u.guest = 0 AND lower(u.email) IN (SELECT value FROM json_each(?1))
-                UNION ALL
-                SELECT lower(u.email), u.phone, p.key FROM users u JOIN preferences p ON p.user_id = u.id AND p.opted_in = 0
-                WHERE u.guest = 0 AND u.phone IN (SELECT value FROM json_each(?2))
-                """, arguments: [encodedEmails, encodedPhones])
-            let wanted = Set(emails.map { $0.lowercased() } + phones)
-            while let row = try rows.next() {
-                let key: String = row[2]
-                for address in [row[0] as String?, row[1] as String?].compactMap({ $0 }) where wanted.contains(address) {
-                    result[address, default: []].insert(key)
-                }
+        let codec = self.codec
+        return try await read { db in try Self.optOuts(db, emails: emails, phones: phones, codec: codec) }
+    }
+
+    static func optOuts(_ db: Database, emails: [String], phones: [String], codec: StoreCodec) throws -> [String: Set<String>] {
+        guard !emails.isEmpty || !phones.isEmpty else { return [:] }
+        var result: [String: Set<String>] = [:]
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT lower(u.email), u.phone, p.key FROM users u JOIN preferences p ON p.user_id = u.id AND p.opted_in = 0
+            WHERE u.guest = 0 AND lower(u.email) IN (SELECT value FROM json_each(?1))
+            UNION ALL
+            SELECT lower(u.email), u.phone, p.key FROM users u JOIN preferences p ON p.user_id = u.id AND p.opted_in = 0
+            WHERE u.guest = 0 AND u.phone IN (SELECT value FROM json_each(?2))
+            """), arguments: [codec.encode(emails.map { $0.lowercased() }), codec.encode(phones)])
+        let wanted = Set(emails.map { $0.lowercased() } + phones)
+        while let row = try rows.next() {
+            let key: String = row[2]
+            for address in [row[0] as String?, row[1] as String?].compactMap({ $0 }) where wanted.contains(address) {
+                result[address, default: []].insert(key)
             }
-            return result
         }
+        return result
     }
 
     /// Deletes a user's profile, devices, preferences and received events; cancels their
@@ -244,6 +255,51 @@ extension SQLiteStore {
 }
 
 /// How an API send starts.
+/// An API send as the store writes it in one transaction (``SQLiteStore/apiSend(_:at:)``).
+public struct APISendPlan: Sendable {
+    public var request: OccurrenceRequest
+    public var appKey: String
+    public var idempotencyKey: String?
+    public var requestHash: String
+    /// People named by address, stored as guests in the same transaction.
+    public var guests: [User]
+    /// Every recipient, users and guests, in the request's order.
+    public var userIDs: [String]
+    /// How far back the cap ledger matters, from the occurrence's fire instant; nil when no
+    /// cap applies (a transactional send).
+    public var capReach: Double?
+    /// The decisions for the occurrence's users, given their cap ledger (the planner's).
+    public var decide: @Sendable (_ occurrence: Occurrence, _ users: [User], _ history: [String: [CapEntry]]) -> [PlannedNotification]
+    /// The answer to the request, kept with its Idempotency-Key.
+    public var answer: @Sendable (_ occurrence: Occurrence, _ decisions: [PlanDecision]) -> String
+
+    public init(
+        request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User], userIDs: [String], capReach: Double?,
+        decide: @escaping @Sendable (Occurrence, [User], [String: [CapEntry]]) -> [PlannedNotification],
+        answer: @escaping @Sendable (Occurrence, [PlanDecision]) -> String
+    ) {
+        self.request = request
+        self.appKey = appKey
+        self.idempotencyKey = idempotencyKey
+        self.requestHash = requestHash
+        self.guests = guests
+        self.userIDs = userIDs
+        self.capReach = capReach
+        self.decide = decide
+        self.answer = answer
+    }
+}
+
+/// What an API send did.
+public enum APISendResult: Sendable {
+    /// Planned now, or before under the same Idempotency-Key and not answered (a crash).
+    case planned(Occurrence, [PlanDecision], answer: String)
+    /// The same key and body were answered before: the same answer.
+    case replay(status: Int, body: String)
+    /// The key was used with another body.
+    case keyReused(firstAt: Date)
+}
+
 /// A guest's id (derived from their address) that belongs to a user who is not a guest: the
 /// send is refused and nothing of it written.
 public struct GuestIDTaken: Error, Sendable {
@@ -272,42 +328,122 @@ extension SQLiteStore {
     public func beginAPISend(
         _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User] = [], at now: Date
     ) async throws -> APISendStart {
-        let params = Self.encodeParams(request.params)
-        return try await write { db in
-            /// The send goes ahead with its guests stored, or nothing of it is written.
-            func withGuests(_ start: APISendStart) throws -> APISendStart {
-                if let taken = try Self.insertGuests(guests, db: db, at: now).first { throw GuestIDTaken(id: taken) }
-                return start
-            }
-            let timestamp = now.timeIntervalSince1970
-            if let idempotencyKey {
-                try db.cachedStatement(sql: "DELETE FROM api_requests WHERE created_at < ?").execute(arguments: [timestamp - Self.idempotencyLifetime])
-                if let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT request_hash, occurrence_id, status, response, created_at FROM api_requests WHERE app_key = ? AND idempotency_key = ?
-                    """), arguments: [appKey, idempotencyKey]) {
-                    guard (row[0] as String) == requestHash else { return .keyReused(firstAt: Date(timeIntervalSince1970: row[4])) }
-                    if let status: Int = row[2], let body: String = row[3] { return .replay(status: status, body: body) }
-                    guard let occurrence = try Self.occurrence(db, where: "id = ?", arguments: [row[1] as Int64]) else {
-                        throw StoreError(.conflict, "the send of this Idempotency-Key has no occurrence any more")
-                    }
-                    return try withGuests(.resumed(occurrence))
-                }
-            }
-            var fire = Self.milliseconds(request.fireAt)
-            let taken = try db.cachedStatement(sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?")
-            while try Bool.fetchOne(taken, arguments: [request.campaignID, fire]) != nil {
-                fire += 1
-            }
-            let occurrence = try Self.insertOccurrence(
-                db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind, params: params, at: now
-            )
-            if let idempotencyKey {
-                try db.cachedStatement(sql: """
-                    INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
-                    """).execute(arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
-            }
-            return try withGuests(.started(occurrence))
+        try await write { db in
+            try Self.beginAPISend(db, request, appKey: appKey, idempotencyKey: idempotencyKey, requestHash: requestHash, guests: guests, at: now)
         }
+    }
+
+    static func beginAPISend(
+        _ db: Database, _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User], at now: Date
+    ) throws -> APISendStart {
+        /// The send goes ahead with its guests stored, or nothing of it is written.
+        func withGuests(_ start: APISendStart) throws -> APISendStart {
+            if let taken = try Self.insertGuests(guests, db: db, at: now).first { throw GuestIDTaken(id: taken) }
+            return start
+        }
+        let timestamp = now.timeIntervalSince1970
+        if let idempotencyKey {
+            try db.cachedStatement(sql: "DELETE FROM api_requests WHERE created_at < ?").execute(arguments: [timestamp - Self.idempotencyLifetime])
+            if let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT request_hash, occurrence_id, status, response, created_at FROM api_requests WHERE app_key = ? AND idempotency_key = ?
+                """), arguments: [appKey, idempotencyKey]) {
+                guard (row[0] as String) == requestHash else { return .keyReused(firstAt: Date(timeIntervalSince1970: row[4])) }
+                if let status: Int = row[2], let body: String = row[3] { return .replay(status: status, body: body) }
+                guard let occurrence = try Self.occurrence(db, where: "id = ?", arguments: [row[1] as Int64]) else {
+                    throw StoreError(.conflict, "the send of this Idempotency-Key has no occurrence any more")
+                }
+                return try withGuests(.resumed(occurrence))
+            }
+        }
+        var fire = Self.milliseconds(request.fireAt)
+        let taken = try db.cachedStatement(sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?")
+        while try Bool.fetchOne(taken, arguments: [request.campaignID, fire]) != nil {
+            fire += 1
+        }
+        let occurrence = try Self.insertOccurrence(
+            db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
+            params: Self.encodeParams(request.params), at: now
+        )
+        if let idempotencyKey {
+            try db.cachedStatement(sql: """
+                INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
+                """).execute(arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
+        }
+        return try withGuests(.started(occurrence))
+    }
+
+    /// An API send, whole, in one transaction shared with the sends that arrive at the same
+    /// moment (group commit): its occurrence (or the one its Idempotency-Key started), its
+    /// guests, its users as they are in the transaction (a guest with the opt-outs of users at
+    /// the same address), their cap ledger, the decisions `plan.decide` makes, the
+    /// notifications, the occurrence finished, and the answer kept for the key. A send that
+    /// fails writes nothing; the others are not affected.
+    public func apiSend(_ plan: APISendPlan, at now: Date) async throws -> APISendResult {
+        let schema = self.schema
+        let codec = self.codec
+        return try await groupCommit.submit { db in
+            let start = try Self.beginAPISend(
+                db, plan.request, appKey: plan.appKey, idempotencyKey: plan.idempotencyKey, requestHash: plan.requestHash, guests: plan.guests, at: now
+            )
+            let occurrence: Occurrence
+            switch start {
+            case .replay(let status, let body): return .replay(status: status, body: body)
+            case .keyReused(let firstAt): return .keyReused(firstAt: firstAt)
+            case .started(let started), .resumed(let started): occurrence = started
+            }
+            if !occurrence.isPlanned {
+                var byID: [String: User] = [:]
+                for user in try Self.users(db, ids: plan.userIDs, schema: schema, codec: codec) { byID[user.id] = user }
+                let guestIDs = Set(plan.guests.map(\.id))
+                let guests = plan.userIDs.filter { guestIDs.contains($0) }.compactMap { byID[$0] }
+                let optOuts = try Self.optOuts(db, emails: guests.compactMap(\.email), phones: guests.compactMap(\.phone), codec: codec)
+                for var guest in guests {
+                    for address in [guest.email?.lowercased(), guest.phone].compactMap({ $0 }) {
+                        for key in optOuts[address] ?? [] { guest.preferences[key] = false }
+                    }
+                    byID[guest.id] = guest
+                }
+                var users = plan.userIDs.compactMap { byID[$0] }
+                if !occurrence.isNew {
+                    let done = Set(try String.fetchAll(db.cachedStatement(sql: """
+                        SELECT DISTINCT user_id FROM notifications WHERE occurrence_id = ? AND user_id IN (SELECT value FROM json_each(?))
+                        """), arguments: [occurrence.id, codec.encode(plan.userIDs)]))
+                    users.removeAll { done.contains($0.id) }
+                }
+                let since = plan.capReach.map { occurrence.fireAt.addingTimeInterval(-$0) }
+                let history = try since.map { try Self.capHistory(db, users: codec.encode(users.map(\.id)), since: $0) } ?? [:]
+                try db.cachedStatement(sql: """
+                    INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
+                    WHERE definition_hash IS NOT excluded.definition_hash
+                    """).execute(arguments: [occurrence.campaignID, plan.request.definitionHash, now.timeIntervalSince1970])
+                _ = try Self.insertPlanned(plan.decide(occurrence, users, history), db, at: now)
+                try db.cachedStatement(sql: "UPDATE occurrences SET state = 'planned', finished_at = ? WHERE id = ?")
+                    .execute(arguments: [now.timeIntervalSince1970, occurrence.id])
+            }
+            let decisions = try Self.decisions(db, occurrenceID: occurrence.id)
+            let answer = plan.answer(occurrence, decisions)
+            if let key = plan.idempotencyKey {
+                try db.cachedStatement(sql: """
+                    UPDATE api_requests SET status = 202, response = ? WHERE app_key = ? AND idempotency_key = ? AND status IS NULL
+                    """).execute(arguments: [answer, plan.appKey, key])
+            }
+            return .planned(occurrence, decisions, answer: answer)
+        }
+    }
+
+    /// Users by id, with their devices and preferences, in id order.
+    static func users(_ db: Database, ids: [String], schema: AttributeSchema, codec: StoreCodec) throws -> [User] {
+        var users = try Row.fetchAll(
+            db.cachedStatement(sql: pageQuery(condition: "id IN (SELECT value FROM json_each(?))", afterAnID: false)), arguments: [codec.encode(ids), ids.count]
+        ).map { row in
+            User(
+                id: row[0], email: row[1], phone: row[2], locale: row[3], timezone: row[4], firstName: row[5], lastName: row[6],
+                createdAt: (row[7] as Double?).map(Date.init(timeIntervalSince1970:)), attributes: codec.decodeAttributes(row[8], schema: schema)
+            )
+        }
+        try attachDevicesAndPreferences(to: &users, db: db, codec: codec)
+        return users
     }
 
     /// Keeps the answer of an idempotent API send, for the requests that repeat it.

@@ -52,6 +52,8 @@ public final class SQLiteStore: Store, SentMessageLog {
     let rules = Mutex<[RuleSource: Rule]>([:])
     /// `store_secrets.guest_ids`, read once.
     let guestKey = Mutex<[UInt8]?>(nil)
+    /// Writes of concurrent API sends, committed together.
+    let groupCommit: GroupCommit
 
     /// Opens the database at `path`: with `.readWrite` access it is created if needed and
     /// migrated to the current schema; with `.readOnly` it must exist and be migrated already.
@@ -86,6 +88,7 @@ public final class SQLiteStore: Store, SentMessageLog {
         } catch let error as DatabaseError {
             throw StoreError(.cannotOpen, Self.describe(error, path: path))
         }
+        groupCommit = GroupCommit { [pool] body in try await SQLiteStore.write(pool, body) }
     }
 
     /// Migrates, and migrates again when another process did it first: GRDB reads which
@@ -159,6 +162,10 @@ public final class SQLiteStore: Store, SentMessageLog {
 
     /// Wraps GRDB errors into ``StoreError`` so callers never see SQL text.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.write(pool, body)
+    }
+
+    static func write<T: Sendable>(_ pool: DatabasePool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.write(body)
         } catch let error as DatabaseError {

@@ -1,0 +1,85 @@
+import Foundation
+import GRDB
+import HeraldCore
+@testable import HeraldStore
+import HeraldTesting
+import Synchronization
+import Testing
+
+/// Concurrent writes committed together: each caller's work in a savepoint of one transaction.
+@Suite struct GroupCommitTests {
+    struct Refused: Error {}
+
+    final class Counts: Sendable {
+        let seen = Mutex<Set<Int64>>([])
+    }
+
+    @Test func concurrentWritesShareTransactionsAndAFailingOneUndoesOnlyItself() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
+            let counts = Counts()
+            let results = await withTaskGroup(of: (Int, Bool).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        do {
+                            try await store.groupCommit.submit { db in
+                                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
+                                // Each caller sees the rows of those before it in the transaction.
+                                let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns") ?? 0
+                                counts.seen.withLock { _ = $0.insert(count) }
+                                if index % 10 == 3 { throw Refused() }
+                            }
+                            return (index, true)
+                        } catch {
+                            #expect(error is Refused, "\(error)")
+                            return (index, false)
+                        }
+                    }
+                }
+                var all: [Int: Bool] = [:]
+                for await (index, ok) in group { all[index] = ok }
+                return all
+            }
+            #expect(results.count == 200)
+            #expect(results.filter { !$0.value }.map(\.key).sorted() == Array(stride(from: 3, to: 200, by: 10)))
+            let stored = try await store.rows(sql: "SELECT id FROM campaigns ORDER BY CAST(substr(id, 2) AS INTEGER)").map { $0[0] }
+            #expect(stored == (0..<200).filter { $0 % 10 != 3 }.map { "c\($0)" }, "every write but the refused ones, each once")
+            // A refused caller's row is undone at once: the caller after it sees the same count.
+            #expect(counts.seen.withLock { $0.count } == 180, "each kept caller saw one more row than the one before")
+            #expect(store.groupCommit.batchesWritten < 100, "\(store.groupCommit.batchesWritten) transactions for 200 concurrent writes")
+        }
+    }
+
+    @Test func aCommitThatFailsReachesEveryCallerOfItsBatch() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
+            // A deferred foreign key fails only at COMMIT: the whole batch is refused.
+            try await store.groupCommit.submit { db in
+                try db.execute(sql: "CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)")
+            }
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        do {
+                            try await store.groupCommit.submit { db in
+                                try db.execute(sql: "INSERT INTO child (parent) VALUES (?)", arguments: [index == 0 ? 999 : nil])
+                            }
+                            return true
+                        } catch {
+                            return false
+                        }
+                    }
+                }
+                var all: [Bool] = []
+                for await ok in group { all.append(ok) }
+                return all
+            }
+            #expect(outcomes.count == 20 && outcomes.contains(false), "the batch with the dangling row failed")
+            let children = try await store.rows(sql: "SELECT COUNT(*) FROM child WHERE parent = 999")
+            #expect(children == [["0"]], "nothing of a failed commit stays")
+            // Callers told success have their rows; callers told failure do not.
+            let kept = try await store.rows(sql: "SELECT COUNT(*) FROM child").first?.first.flatMap { Int($0) } ?? -1
+            #expect(kept == outcomes.filter { $0 }.count)
+        }
+    }
+}
