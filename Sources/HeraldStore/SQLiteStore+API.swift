@@ -355,11 +355,10 @@ extension SQLiteStore {
                 return try withGuests(.resumed(occurrence))
             }
         }
-        var fire = Self.milliseconds(request.fireAt)
-        let taken = try db.cachedStatement(sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?")
-        while try Bool.fetchOne(taken, arguments: [request.campaignID, fire]) != nil {
-            fire += 1
-        }
+        // Under a thousand sends a second of one template, the instant is the request's; past
+        // that the occurrences' instants run ahead of the clock (each needs its own), and the
+        // notifications are still due at the request's time (`apiSend`).
+        let fire = try Self.freeFireSlot(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
         let occurrence = try Self.insertOccurrence(
             db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
             params: Self.encodeParams(request.params), at: now
@@ -410,14 +409,17 @@ extension SQLiteStore {
                         """), arguments: [occurrence.id, codec.encode(plan.userIDs)]))
                     users.removeAll { done.contains($0.id) }
                 }
-                let since = plan.capReach.map { occurrence.fireAt.addingTimeInterval(-$0) }
+                // Due when the request came, whatever instant the occurrence's key took.
+                var deciding = occurrence
+                deciding.fireAt = Self.date(milliseconds: Self.milliseconds(plan.request.fireAt))
+                let since = plan.capReach.map { deciding.fireAt.addingTimeInterval(-$0) }
                 let history = try since.map { try Self.capHistory(db, users: codec.encode(users.map(\.id)), since: $0) } ?? [:]
                 try db.cachedStatement(sql: """
                     INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
                     WHERE definition_hash IS NOT excluded.definition_hash
                     """).execute(arguments: [occurrence.campaignID, plan.request.definitionHash, now.timeIntervalSince1970])
-                _ = try Self.insertPlanned(plan.decide(occurrence, users, history), db, at: now)
+                _ = try Self.insertPlanned(plan.decide(deciding, users, history), db, at: now)
                 try db.cachedStatement(sql: "UPDATE occurrences SET state = 'planned', finished_at = ? WHERE id = ?")
                     .execute(arguments: [now.timeIntervalSince1970, occurrence.id])
             }

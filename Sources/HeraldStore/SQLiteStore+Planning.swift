@@ -40,12 +40,9 @@ extension SQLiteStore {
                     return .alreadySent(try Self.record(of: done, db))
                 }
             }
-            var fire = Self.milliseconds(request.fireAt)
             // Two sends in the same millisecond (a named-user send right after another) get
             // distinct instants: an occurrence is unique by campaign and instant.
-            while try Bool.fetchOne(db, sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?", arguments: [request.campaignID, fire]) != nil {
-                fire += 1
-            }
+            let fire = try Self.freeFireSlot(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
             return .started(try Self.insertOccurrence(
                 db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
                 params: params, at: now
@@ -80,6 +77,17 @@ extension SQLiteStore {
                 isPlanned: (row[6] as String) == "planned"
             )
         }
+    }
+
+    /// The first fire instant (milliseconds) at or after `fire` that no occurrence of the
+    /// campaign has, past the latest one from `fire` on: one indexed read, however many sends
+    /// share the millisecond (probing one millisecond at a time made every send wait for all
+    /// the sends of the same template that ran ahead of the clock).
+    static func freeFireSlot(_ db: Database, campaignID: String, from fire: Int64) throws -> Int64 {
+        let latest = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(fire_at) FROM occurrences WHERE campaign_id = ? AND fire_at >= ?"), arguments: [campaignID, fire]
+        )
+        return latest.map { Swift.max(fire, $0 + 1) } ?? fire
     }
 
     static func insertOccurrence(

@@ -105,6 +105,21 @@ import Testing
         }
     }
 
+    @Test func sendsOfOneTemplateInTheSameMillisecondAreEachDueAtTheirRequestsTime() async throws {
+        try await Self.run { harness, client, send in
+            var due: Set<String> = []
+            var sends: Set<Int> = []
+            for _ in 0..<20 {
+                let response = try await client.call(.post, "/v1/sms/send", auth: send, body: #"{"to": [{"user_id": "u1"}], "template": "order-shipped"}"#)
+                sends.insert(try #require(response.json["send_id"] as? Int))
+                due.formUnion((response.json["notifications"] as? [[String: Any]] ?? []).compactMap { $0["due_at"] as? String })
+            }
+            #expect(sends.count == 20, "twenty sends")
+            #expect(due == ["2026-11-30T00:53:20Z"], "each due when it was asked for, though each occurrence has an instant of its own")
+            #expect(try await harness.rows("SELECT COUNT(DISTINCT fire_at) FROM occurrences") == [["20"]])
+        }
+    }
+
     @Test func theShorthandSendsOnItsChannelOnly() async throws {
         try await Self.run { harness, client, send in
             let response = try await client.call(.post, "/v1/push/send", auth: send, body: #"{"to": [{"user_id": "u1"}], "template": "order-shipped"}"#)
