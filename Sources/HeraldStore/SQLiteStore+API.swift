@@ -235,6 +235,7 @@ extension SQLiteStore {
                 ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in != 0
                 """, arguments: [key.userID, preference, now.timeIntervalSince1970])
             let changed = db.changesCount > 0
+            try Self.optOutAddressPeers(of: key.userID, key: preference, db: db, at: now.timeIntervalSince1970)
             let notificationID: Int64 = row[0]
             let recorded = try Bool.fetchOne(db, sql: """
                 SELECT 1 FROM events WHERE notification_id = ? AND type = 'unsubscribed'
@@ -248,13 +249,31 @@ extension SQLiteStore {
         }
     }
 
+    /// When `userID` is a guest, turns `key` off for the users who have the guest's email or
+    /// phone too: a person who unsubscribes from a message sent to their address is not sent to
+    /// again under their user id. (The other way round, a send to a guest honours the opt-outs
+    /// of users at the same address: ``apiSend(_:at:)``.)
+    static func optOutAddressPeers(of userID: String, key: String, db: Database, at timestamp: Double) throws {
+        guard let guest = try Row.fetchOne(db.cachedStatement(sql: "SELECT email, phone FROM users WHERE id = ? AND guest = 1"), arguments: [userID]) else {
+            return
+        }
+        let email: String? = guest[0]
+        let phone: String? = guest[1]
+        guard email != nil || phone != nil else { return }
+        try db.cachedStatement(sql: """
+            INSERT INTO preferences (user_id, key, opted_in, updated_at)
+            SELECT id, ?, 0, ? FROM users WHERE guest = 0 AND lower(email) = lower(?)
+            UNION SELECT id, ?, 0, ? FROM users WHERE guest = 0 AND phone = ?
+            ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in != 0
+            """).execute(arguments: [key, timestamp, email, key, timestamp, phone])
+    }
+
     /// Whether the store answers and its migrations are applied (`/readyz`).
     public func isReady() async -> Bool {
         (try? await read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM api_keys LIMIT 0") ?? true }) != nil
     }
 }
 
-/// How an API send starts.
 /// An API send as the store writes it in one transaction (``SQLiteStore/apiSend(_:at:)``).
 public struct APISendPlan: Sendable {
     public var request: OccurrenceRequest
@@ -306,6 +325,7 @@ public struct GuestIDTaken: Error, Sendable {
     public var id: String
 }
 
+/// How an API send starts.
 public enum APISendStart: Sendable {
     /// A new send: plan `occurrence`.
     case started(Occurrence)

@@ -134,6 +134,7 @@ extension SQLiteStore {
                 INSERT INTO preferences (user_id, key, opted_in, updated_at) SELECT ?, ?, 0, ? WHERE EXISTS (SELECT 1 FROM users WHERE id = ?)
                 ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in != 0
                 """, arguments: [userID, key, now, userID])
+            try optOutAddressPeers(of: userID, key: key, db: db, at: now)
         }
         let listKey = category == Campaign.transactionalCategory ? channel : "\(channel):\(category)"
         /// Only a notification handed to the provider fails by its word: one that is retrying,

@@ -98,6 +98,17 @@ import Testing
             let receipt = try await client.call(.post, "/v1/notifications", auth: send, body: body.replacingOccurrences(of: "marketing", with: "transactional"))
             #expect((receipt.json["notifications"] as? [[String: Any]])?.first?["state"] as? String == "planned", "a receipt still goes")
 
+            // The other way round: a guest at Ana's number unsubscribes from a marketing SMS, and
+            // Ana (u1) is opted out of marketing SMS too.
+            let sms = try await client.call(.post, "/v1/sms/send", auth: send, body: #"{"to": [{"phone": "+14155550100"}], "content": [{"type": "text/plain", "value": "30% off"}], "category": "marketing"}"#)
+            let smsNotification = try #require((sms.json["notifications"] as? [[String: Any]])?.first)
+            #expect(smsNotification["state"] as? String == "planned", "\(sms.text)")
+            let smsGuest = try #require(smsNotification["user_id"] as? String)
+            let smsKey = NotificationKey(occurrenceID: Int64(try #require(sms.json["send_id"] as? Int)), userID: smsGuest, channel: .sms, device: "")
+            #expect(try await client.call(.post, "/u/" + harness.links.token(for: smsKey), body: "List-Unsubscribe=One-Click").status == .ok)
+            let preferences = try await client.call(.get, "/v1/users/u1/preferences", auth: users)
+            #expect((preferences.json["preferences"] as? [String: Bool])?["sms:marketing"] == false, "\(preferences.text)")
+
             // Events trigger campaigns, and no campaign is for guests.
             let guest = try #require((response.json["notifications"] as? [[String: Any]])?.first?["user_id"] as? String)
             let events = try await harness.key([.events])
