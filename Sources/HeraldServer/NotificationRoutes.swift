@@ -30,18 +30,6 @@ extension APIServer {
         let bytes = try await JSONBody.bytes(of: request)
         let parsed = try parseSend(try JSONBody.object(fromBytes: bytes), channel: fixed, guestKey: try await store.guestIDKey())
         let send = parsed.request
-        // Unknown users are refused before anything is written.
-        let named = send.userIDs.filter { parsed.guests[$0] == nil }
-        let known = Set(try await store.existingUserIDs(named))
-        let unknown = named.filter { !known.contains($0) }
-        guard unknown.isEmpty else {
-            throw APIError(
-                .notFound, code: "user.not_found",
-                "no user with id " + unknown.prefix(5).map { Quoted.visible($0) }.joined(separator: ", ") + (unknown.count > 5 ? " and \(unknown.count - 5) more" : "")
-                    + "; nothing was sent (create users with PUT /v1/users/{id}, or send to an address: {\"email\": …})",
-                field: "to"
-            )
-        }
         let path = fixed.map { "/v1/\($0.rawValue)/send" } ?? "/v1/notifications"
         let hash = SHA256.hash(data: Data(path.utf8) + Data([0]) + Data(bytes)).map { String(format: "%02x", $0) }.joined()
         let now = self.now
@@ -68,6 +56,15 @@ extension APIServer {
             ), at: now)
         } catch let taken as GuestIDTaken {
             throw Self.guestConflict(taken.id, index: parsed.index[taken.id] ?? 0)
+        } catch let missing as UnknownUsers {
+            // Checked in the send's transaction: nothing of it was written.
+            let unknown = missing.ids
+            throw APIError(
+                .notFound, code: "user.not_found",
+                "no user with id " + unknown.prefix(5).map { Quoted.visible($0) }.joined(separator: ", ") + (unknown.count > 5 ? " and \(unknown.count - 5) more" : "")
+                    + "; nothing was sent (create users with PUT /v1/users/{id}, or send to an address: {\"email\": …})",
+                field: "to"
+            )
         }
         let text: String
         switch result {

@@ -25,15 +25,6 @@ public enum UnsubscribeResult: Sendable, Hashable {
 }
 
 extension SQLiteStore {
-    /// The ids among `ids` that name a user (or a guest).
-    public func existingUserIDs(_ ids: [String]) async throws -> [String] {
-        guard !ids.isEmpty else { return [] }
-        let encoded = codec.encode(ids)
-        return try await read { db in
-            try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM users WHERE id IN (SELECT value FROM json_each(?))"), arguments: [encoded])
-        }
-    }
-
     /// The key of the HMAC that gives a guest their id (`store_secrets.guest_ids`, random, made
     /// with the table): ids differ from one database to another and tell nothing of an address
     /// without it.
@@ -319,6 +310,11 @@ public enum APISendResult: Sendable {
     case keyReused(firstAt: Date)
 }
 
+/// Users an API send names by id that do not exist: the send is refused and nothing of it written.
+public struct UnknownUsers: Error, Sendable {
+    public var ids: [String]
+}
+
 /// A guest's id (derived from their address) that belongs to a user who is not a guest: the
 /// send is refused and nothing of it written.
 public struct GuestIDTaken: Error, Sendable {
@@ -414,6 +410,9 @@ extension SQLiteStore {
                 var byID: [String: User] = [:]
                 for user in try Self.users(db, ids: plan.userIDs, schema: schema, codec: codec) { byID[user.id] = user }
                 let guestIDs = Set(plan.guests.map(\.id))
+                // Every user the request names must exist: else nothing of the send is written.
+                let unknown = plan.userIDs.filter { byID[$0] == nil && !guestIDs.contains($0) }
+                guard unknown.isEmpty else { throw UnknownUsers(ids: unknown) }
                 let guests = plan.userIDs.filter { guestIDs.contains($0) }.compactMap { byID[$0] }
                 let optOuts = try Self.optOuts(db, emails: guests.compactMap(\.email), phones: guests.compactMap(\.phone), codec: codec)
                 for var guest in guests {
