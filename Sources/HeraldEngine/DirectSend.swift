@@ -73,12 +73,4 @@ public struct DirectSend: Sendable {
             planner.decide(campaign, occurrence: occurrence, users: users, history: history)
         })
     }
-
-    /// Plans `request` on `occurrence` (new, or resumed after a crash: nobody is planned twice)
-    /// for `users`, its recipients loaded from the store in the request's order, in one write
-    /// transaction, and returns one decision per notification.
-    public func plan(_ request: Request, occurrence: Occurrence, users: [User], store: any Store) async throws -> [PlanDecision] {
-        guard !occurrence.isPlanned else { return try await store.decisions(occurrenceID: occurrence.id) }
-        return try await planner.plan(Self.campaign(for: request), occurrence: occurrence, users: users)
-    }
 }

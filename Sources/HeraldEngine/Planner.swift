@@ -136,43 +136,6 @@ public struct Planner: Sendable {
         }
     }
 
-    /// Plans `occurrence` of `campaign` for `users`, already loaded with their devices and
-    /// preferences, in the order given: a send to a few named people (an API send), written in
-    /// one transaction with the occurrence marked planned. Returns each notification's decision.
-    ///
-    /// A resumed occurrence plans only the users it had not planned; a campaign with a throttle
-    /// (which needs the occurrence's earlier slots) is planned by
-    /// ``plan(_:occurrence:recipients:progress:)``.
-    public func plan(_ campaign: Campaign, occurrence: Occurrence, users: [User]) async throws -> [PlanDecision] {
-        guard campaign.throttle == nil else {
-            _ = try await plan(campaign, occurrence: occurrence, recipients: users.map(\.id))
-            return try await store.decisions(occurrenceID: occurrence.id)
-        }
-        var overridden = campaign
-        overridden.override(params: occurrence.params)
-        let campaign = overridden
-        let done = occurrence.isNew ? [] : try await store.plannedUserIDs(occurrenceID: occurrence.id, among: users.map(\.id))
-        let pending = done.isEmpty ? users : users.filter { !done.contains($0.id) }
-        let caps = campaign.isTransactional ? [] : recipientPlanner.limits.frequencyCaps + campaign.frequencyCaps
-        let historySince = caps.map(\.reach).max().map { occurrence.fireAt.addingTimeInterval(-$0) }
-        var history: [String: [CapEntry]] = [:]
-        if let historySince, !pending.isEmpty { history = try await store.capHistory(of: pending.map(\.id), since: historySince) }
-        let recipientPlanner = self.recipientPlanner
-        let renderer = self.renderer
-        let now = clock.now
-        @Sendable func decide(_ users: [User], _ history: [String: [CapEntry]]) -> [PlannedNotification] {
-            users.flatMap { user in
-                recipientPlanner.plan(user, campaign: campaign, occurrence: occurrence, now: now, history: history[user.id] ?? [], renderer: renderer)
-            }
-        }
-        let page = PlanningPage(
-            userIDs: pending.map(\.id), capHistorySince: historySince, expectedHistory: history, decisions: decide(pending, history)
-        ) { changed, history in
-            decide(pending.filter { changed.contains($0.id) }, history)
-        }
-        return try await store.savePlanned(page, finishing: occurrence, definitionHash: campaign.definitionHash, at: now)
-    }
-
     /// Plans the occurrence of `campaign` at `fireAt` (a scheduled instant), created if new.
     public func plan(_ campaign: Campaign, fireAt: Date, recipients: [String]? = nil, progress: Progress? = nil) async throws -> Result {
         _ = try await audience(of: campaign, at: fireAt, recipients: recipients)

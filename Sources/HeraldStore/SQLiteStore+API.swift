@@ -73,12 +73,6 @@ extension SQLiteStore {
     /// The opt-outs (`preferences` keys turned off) of users who are not guests, by the email
     /// and phone they have, among `emails` and `phones`: what a send to a guest at the same
     /// address must honour too.
-    public func optOuts(ofEmails emails: [String], phones: [String]) async throws -> [String: Set<String>] {
-        guard !emails.isEmpty || !phones.isEmpty else { return [:] }
-        let codec = self.codec
-        return try await read { db in try Self.optOuts(db, emails: emails, phones: phones, codec: codec) }
-    }
-
     static func optOuts(_ db: Database, emails: [String], phones: [String], codec: StoreCodec) throws -> [String: Set<String>] {
         guard !emails.isEmpty || !phones.isEmpty else { return [:] }
         var result: [String: Set<String>] = [:]
@@ -339,16 +333,7 @@ extension SQLiteStore {
     public static let idempotencyLifetime: TimeInterval = 86_400
 
     /// Starts an API send: a new occurrence of `request`, or, for an idempotency key seen in the
-    /// last 24 hours, what that request started (see ``APISendStart``). The occurrence and the
-    /// key's row are written in one transaction.
-    public func beginAPISend(
-        _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User] = [], at now: Date
-    ) async throws -> APISendStart {
-        try await write { db in
-            try Self.beginAPISend(db, request, appKey: appKey, idempotencyKey: idempotencyKey, requestHash: requestHash, guests: guests, at: now)
-        }
-    }
-
+    /// last 24 hours, what that request started (see ``APISendStart``), with its guests stored.
     static func beginAPISend(
         _ db: Database, _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User], at now: Date
     ) throws -> APISendStart {
@@ -467,12 +452,4 @@ extension SQLiteStore {
         return users
     }
 
-    /// Keeps the answer of an idempotent API send, for the requests that repeat it.
-    public func finishAPISend(appKey: String, idempotencyKey: String, status: Int, body: String) async throws {
-        try await write { db in
-            try db.execute(sql: """
-                UPDATE api_requests SET status = ?, response = ? WHERE app_key = ? AND idempotency_key = ? AND status IS NULL
-                """, arguments: [status, body, appKey, idempotencyKey])
-        }
-    }
 }

@@ -160,22 +160,6 @@ extension SQLiteStore {
         }
     }
 
-    public func savePlanned(_ page: PlanningPage, finishing occurrence: Occurrence, definitionHash: String, at now: Date) async throws -> [PlanDecision] {
-        let users = page.capHistorySince.map { _ in codec.encode(page.userIDs) }
-        return try await write { db in
-            let timestamp = now.timeIntervalSince1970
-            try db.cachedStatement(sql: """
-                INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
-                WHERE definition_hash IS NOT excluded.definition_hash
-                """).execute(arguments: [occurrence.campaignID, definitionHash, timestamp])
-            let history = try page.capHistorySince.map { try Self.capHistory(db, users: users ?? "[]", since: $0) } ?? [:]
-            _ = try Self.insertPlanned(page.decisions(given: history), db, at: now)
-            try db.cachedStatement(sql: "UPDATE occurrences SET state = 'planned', finished_at = ? WHERE id = ?").execute(arguments: [timestamp, occurrence.id])
-            return try Self.decisions(db, occurrenceID: occurrence.id)
-        }
-    }
-
     public func capHistory(of userIDs: [String], since: Date) async throws -> [String: [CapEntry]] {
         let users = codec.encode(userIDs)
         return try await read { db in try Self.capHistory(db, users: users, since: since) }

@@ -111,7 +111,6 @@ struct ConcurrentSendTests {
                 ["send", "order-shipped", "--now", "--user", user, "--param", "order_id=B-7731"], in: directory.path
             )
             #expect(send.status == 0, "\(send.stderr)")
-            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
             // What this user was sent (the sandbox's port may have served another test before).
             let contents = sandbox.log.messages.filter { $0.to == phone }.map { [$0.subject, $0.text].compactMap { $0 }.joined(separator: " ") }
             #expect(!contents.isEmpty)

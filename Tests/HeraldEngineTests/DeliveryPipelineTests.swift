@@ -111,7 +111,7 @@ import Testing
             let fixture = try Fixture(directory)
             _ = try await fixture.store.upsertUsers(Self.users(), at: fixture.clock.now)
             let fireAt = fixture.clock.now
-            let first = try await fixture.planner().plan(sale, fireAt: fireAt)
+            _ = try await fixture.planner().plan(sale, fireAt: fireAt)
             _ = try await fixture.dispatcher(.email).drain()
             let second = try await fixture.planner().plan(sale, fireAt: fireAt)
             #expect(second.summary == PlanSummary(alreadyPlannedUsers: 250))

@@ -175,11 +175,6 @@ public protocol Store: Sendable {
     /// planned: what a triggered or API send did for its user.
     func decisions(occurrenceID: Int64) async throws -> [PlanDecision]
 
-    /// Plans a whole small occurrence (an API send) in one write transaction: records the
-    /// campaign, saves `page` as ``savePlanned(_:at:)`` does, marks the occurrence planned, and
-    /// returns its decisions as ``decisions(occurrenceID:)`` would.
-    func savePlanned(_ page: PlanningPage, finishing occurrence: Occurrence, definitionHash: String, at now: Date) async throws -> [PlanDecision]
-
     // MARK: scheduling
 
     /// Claims the scheduled occurrence of `campaignID` at `fireAt` for `owner`, in one write
@@ -228,14 +223,6 @@ extension Store {
     }
 
     /// Writes a batch of decisions already made (no caps to check) in one transaction.
-    /// One call after the other, for stores without a single transaction for it.
-    public func savePlanned(_ page: PlanningPage, finishing occurrence: Occurrence, definitionHash: String, at now: Date) async throws -> [PlanDecision] {
-        try await saveCampaign(id: occurrence.campaignID, definitionHash: definitionHash, at: now)
-        _ = try await savePlanned(page, at: now)
-        try await finishOccurrence(id: occurrence.id, at: now)
-        return try await decisions(occurrenceID: occurrence.id)
-    }
-
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
         try await savePlanned(PlanningPage(batch), at: now)
     }
