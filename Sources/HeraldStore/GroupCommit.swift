@@ -15,30 +15,42 @@ final class GroupCommit: Sendable {
     private struct Item: Sendable {
         var run: @Sendable (Database) -> (@Sendable () -> Void)
         var fail: @Sendable (any Error) -> Void
+        /// How much work it is (an API send: its recipients), to bound a batch's.
+        var weight: Int
     }
 
     private struct State {
         var items: [Item] = []
         var writing = false
-        /// Transactions written so far (for tests and diagnostics).
+        /// Transactions written so far, and the most callers one held (for tests and diagnostics).
         var batches = 0
+        var largestBatch = 0
     }
 
     private let state = Mutex(State())
     /// The most callers in one transaction.
     let maximumBatch: Int
+    /// The most work in one transaction (callers' weights added up; a heavier caller goes
+    /// alone), so that one batch does not hold SQLite's single writer for long: other
+    /// processes' writers wait on it.
+    let maximumWeight: Int
     private let write: @Sendable (@escaping @Sendable (Database) throws -> [@Sendable () -> Void]) async throws -> [@Sendable () -> Void]
 
-    init(maximumBatch: Int = 128, write: @escaping @Sendable (@escaping @Sendable (Database) throws -> [@Sendable () -> Void]) async throws -> [@Sendable () -> Void]) {
+    init(maximumBatch: Int = 128, maximumWeight: Int = 2000, write: @escaping @Sendable (@escaping @Sendable (Database) throws -> [@Sendable () -> Void]) async throws -> [@Sendable () -> Void]) {
         self.maximumBatch = maximumBatch
+        self.maximumWeight = maximumWeight
         self.write = write
     }
 
     /// How many transactions have been written.
     var batchesWritten: Int { state.withLock { $0.batches } }
 
-    /// Runs `body` in the next batch's transaction, in a savepoint of its own.
-    func submit<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// The most callers one transaction has held.
+    var largestBatch: Int { state.withLock { $0.largestBatch } }
+
+    /// Runs `body` in the next batch's transaction, in a savepoint of its own; `weight` says how
+    /// much work it is (default 1).
+    func submit<T: Sendable>(weight: Int = 1, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let item = Item(
                 run: { db in
@@ -56,7 +68,8 @@ final class GroupCommit: Sendable {
                     let outcome = result
                     return { continuation.resume(with: outcome) }
                 },
-                fail: { continuation.resume(throwing: $0) }
+                fail: { continuation.resume(throwing: $0) },
+                weight: Swift.max(1, weight)
             )
             let starts = state.withLock { state -> Bool in
                 state.items.append(item)
@@ -72,13 +85,23 @@ final class GroupCommit: Sendable {
     private func drain() async {
         while true {
             let batch = state.withLock { state -> [Item] in
-                let taken = Array(state.items.prefix(maximumBatch))
-                state.items.removeFirst(taken.count)
+                var count = 0
+                var weight = 0
+                for item in state.items.prefix(maximumBatch) {
+                    guard count == 0 || weight + item.weight <= maximumWeight else { break }
+                    count += 1
+                    weight += item.weight
+                }
+                let taken = Array(state.items.prefix(count))
+                state.items.removeFirst(count)
                 if taken.isEmpty { state.writing = false }
                 return taken
             }
             guard !batch.isEmpty else { return }
-            state.withLock { $0.batches += 1 }
+            state.withLock { state in
+                state.batches += 1
+                state.largestBatch = Swift.max(state.largestBatch, batch.count)
+            }
             do {
                 let resumes = try await write { db in batch.map { $0.run(db) } }
                 for resume in resumes { resume() }

@@ -359,7 +359,7 @@ extension SQLiteStore {
         // Under a thousand sends a second of one template, the instant is the request's; past
         // that the occurrences' instants run ahead of the clock (each needs its own), and the
         // notifications are still due at the request's time (`apiSend`).
-        let fire = try Self.freeFireSlot(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
+        let fire = try Self.apiFireInstant(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
         let occurrence = try Self.insertOccurrence(
             db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
             params: Self.encodeParams(request.params), at: now
@@ -381,7 +381,7 @@ extension SQLiteStore {
     public func apiSend(_ plan: APISendPlan, at now: Date) async throws -> APISendResult {
         let schema = self.schema
         let codec = self.codec
-        return try await groupCommit.submit { db in
+        return try await groupCommit.submit(weight: plan.userIDs.count) { db in
             let start = try Self.beginAPISend(
                 db, plan.request, appKey: plan.appKey, idempotencyKey: plan.idempotencyKey, requestHash: plan.requestHash, guests: plan.guests, at: now
             )

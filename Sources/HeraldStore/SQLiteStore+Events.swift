@@ -33,7 +33,7 @@ extension SQLiteStore {
                 // An occurrence is unique by campaign and fire instant, and two users' events can
                 // fall in the same millisecond: the key moves on by a millisecond until it is free.
                 // The due time stays exact: it is kept with the trigger.
-                let fire = try Self.freeFireSlot(db, campaignID: campaign.campaignID, from: due)
+                let fire = try Self.firstFreeFireInstant(db, campaignID: campaign.campaignID, from: due)
                 try db.execute(sql: """
                     INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params)
                     VALUES (?, ?, ?, 'planning', ?, 'trigger', '{}')

@@ -41,8 +41,9 @@ extension SQLiteStore {
                 }
             }
             // Two sends in the same millisecond (a named-user send right after another) get
-            // distinct instants: an occurrence is unique by campaign and instant.
-            let fire = try Self.freeFireSlot(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
+            // distinct instants: an occurrence is unique by campaign and instant. The first free
+            // one from the send's own instant, which the planner dates the send by.
+            let fire = try Self.firstFreeFireInstant(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
             return .started(try Self.insertOccurrence(
                 db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
                 params: params, at: now
@@ -80,10 +81,23 @@ extension SQLiteStore {
     }
 
     /// The first fire instant (milliseconds) at or after `fire` that no occurrence of the
-    /// campaign has, past the latest one from `fire` on: one indexed read, however many sends
-    /// share the millisecond (probing one millisecond at a time made every send wait for all
-    /// the sends of the same template that ran ahead of the clock).
-    static func freeFireSlot(_ db: Database, campaignID: String, from fire: Int64) throws -> Int64 {
+    /// campaign has, a millisecond at a time: for campaign sends and triggers, whose instants
+    /// are sparse (a later occurrence, such as a trigger's due days ahead, must not push a send
+    /// past it).
+    static func firstFreeFireInstant(_ db: Database, campaignID: String, from fire: Int64) throws -> Int64 {
+        let taken = try db.cachedStatement(sql: "SELECT 1 FROM occurrences WHERE campaign_id = ? AND fire_at = ?")
+        var fire = fire
+        while try Bool.fetchOne(taken, arguments: [campaignID, fire]) != nil { fire += 1 }
+        return fire
+    }
+
+    /// The instant for an API send's occurrence: its own, or just past the latest occurrence of
+    /// its `api:` campaign, with one indexed read. An `api:` campaign holds API sends only, each
+    /// at or just after its request's instant, so nothing lies far ahead; probing a millisecond
+    /// at a time instead made every send of a template wait for all the sends that ran ahead of
+    /// the clock, and held the API at about a thousand sends a second. The send's notifications
+    /// are due at the request's instant, whatever this one is (``apiSend(_:at:)``).
+    static func apiFireInstant(_ db: Database, campaignID: String, from fire: Int64) throws -> Int64 {
         let latest = try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT MAX(fire_at) FROM occurrences WHERE campaign_id = ? AND fire_at >= ?"), arguments: [campaignID, fire]
         )

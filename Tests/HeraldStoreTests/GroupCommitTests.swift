@@ -50,6 +50,26 @@ import Testing
         }
     }
 
+    @Test func aBatchHoldsAtMostItsWeightOfWorkAndAHeavierCallerGoesAlone() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
+            let commit = GroupCommit(maximumBatch: 128, maximumWeight: 10) { body in try await SQLiteStore.write(store.pool, body) }
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<60 {
+                    group.addTask {
+                        _ = try? await commit.submit(weight: index == 7 ? 50 : 3) { db in
+                            try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
+                        }
+                    }
+                }
+            }
+            // Weights of 3 under a limit of 10: at most three callers share a transaction.
+            #expect(commit.largestBatch <= 3 && commit.largestBatch >= 1, "\(commit.largestBatch)")
+            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM campaigns") == [["60"]], "the heavy caller was written too")
+            #expect(commit.batchesWritten >= 20, "\(commit.batchesWritten) transactions for 60 callers of weight 3")
+        }
+    }
+
     @Test func aCommitThatFailsReachesEveryCallerOfItsBatch() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())

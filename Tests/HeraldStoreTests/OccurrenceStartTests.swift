@@ -14,6 +14,28 @@ import Testing
         OccurrenceRequest(campaignID: campaign, definitionHash: "h", fireAt: instant, kind: kind, resumesUnfinished: !new, repeatsFinished: again || new)
     }
 
+    @Test func aSendNowIsDatedNowWhateverOccurrenceLiesAhead() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            // An occurrence three days ahead (a trigger's delay, an event dated later)...
+            let ahead = now.addingTimeInterval(3 * 86_400)
+            guard case .started(let later) = try await store.startOccurrence(request(at: ahead, kind: .users, new: true), at: now) else {
+                Issue.record("no occurrence ahead")
+                return
+            }
+            #expect(later.fireAt == ahead)
+            // ...does not push a send made now past it; two sends in one millisecond get the next one.
+            guard case .started(let first) = try await store.startOccurrence(request(at: now, kind: .users, new: true), at: now),
+                  case .started(let second) = try await store.startOccurrence(request(at: now, kind: .users, new: true), at: now)
+            else {
+                Issue.record("the sends did not start")
+                return
+            }
+            #expect(first.fireAt == now)
+            #expect((second.fireAt.timeIntervalSince1970 * 1000).rounded() == now.timeIntervalSince1970 * 1000 + 1, "a millisecond later")
+        }
+    }
+
     @Test func anUnfinishedSendIsResumedAFinishedOneIsReportedAndAgainStartsANewOne() async throws {
         try await withTemporaryDirectory { directory in
             let store = try makeStore(directory)
