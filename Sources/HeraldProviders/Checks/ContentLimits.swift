@@ -19,20 +19,9 @@ public enum ContentLimits {
             guard let service = kind.pushService else { return nil }
             return PushPayloadLimits.refusal(push, service: service)
         case .sms(let sms):
-            if sms.body.isEmpty { return "the SMS body is empty" }
-            guard sms.body.count > maximumSMSLength else { return nil }
-            return "the SMS body has \(sms.body.count) characters; \(provider) takes at most \(maximumSMSLength)"
+            return MessageChecks.problem(with: sms, maximumLength: maximumSMSLength, provider: provider)
         case .email(let email):
-            if let injected = MessageChecks.headerInjection(in: email.subject) {
-                return "the subject contains \(injected): refused as a header injection"
-            }
-            if email.subject.isEmpty { return "the subject is empty" }
-            if email.text.isEmpty, (email.html ?? "").isEmpty { return "the email has no body" }
-            if let from = email.fromEmail, !MessageChecks.isEmail(from) { return "the sender '\(from)' is not a valid email address" }
-            if let name = email.fromName, let injected = MessageChecks.headerInjection(in: name) {
-                return "the sender's name contains \(injected): refused as a header injection"
-            }
-            return nil
+            return MessageChecks.problem(with: email)
         }
     }
 

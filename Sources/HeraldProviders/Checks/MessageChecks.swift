@@ -19,16 +19,18 @@ public enum MessageChecks {
         guard isE164(message.address) else {
             return .deadAddress(reason: "'\(message.address)' is not an E.164 phone number (+ and up to 15 digits)")
         }
-        if content.body.isEmpty {
-            return .rejected(reason: "the SMS body rendered empty")
-        }
-        if content.body.count > maximumLength {
-            return .rejected(reason: "the SMS body has \(content.body.count) characters; \(provider) takes at most \(maximumLength)")
-        }
-        return nil
+        return problem(with: content, maximumLength: maximumLength, provider: provider).map { .rejected(reason: $0) }
     }
 
-    /// An email: a valid address, and no CR or LF in the subject (a header injection).
+    /// Why an SMS body cannot be sent through `provider` (empty, or over its length), or nil:
+    /// checked by the transport and, for an API send, before it is planned.
+    public static func problem(with content: SMSContent, maximumLength: Int, provider: String) -> String? {
+        if content.body.isEmpty { return "the SMS body rendered empty" }
+        guard content.body.count > maximumLength else { return nil }
+        return "the SMS body has \(content.body.count) characters; \(provider) takes at most \(maximumLength)"
+    }
+
+    /// An email: a valid address, and content that can be sent (``problem(with:)``).
     public static func email(_ message: OutboundMessage) -> DeliveryOutcome? {
         guard case .email(let content) = message.content else {
             return .rejected(reason: "an email provider carries email, and this is \(message.content.channel.rawValue) content")
@@ -36,21 +38,24 @@ public enum MessageChecks {
         guard isEmail(message.address) else {
             return .deadAddress(reason: "'\(message.address)' is not a valid email address")
         }
+        return problem(with: content).map { .rejected(reason: $0) }
+    }
+
+    /// Why an email's content cannot be sent, or nil: a line break in the subject or the
+    /// sender's name (a header injection), an invalid sender, an empty subject, no body.
+    /// Checked by the transports and, for an API send, before it is planned.
+    public static func problem(with content: EmailContent) -> String? {
         if let injected = headerInjection(in: content.subject) {
-            return .rejected(reason: "the subject contains \(injected): refused as a header injection")
+            return "the subject contains \(injected): refused as a header injection"
         }
         if let from = content.fromEmail, !isEmail(from) {
-            return .rejected(reason: "the sender '\(from)' is not a valid email address")
+            return "the sender '\(from)' is not a valid email address"
         }
         if let name = content.fromName, let injected = headerInjection(in: name) {
-            return .rejected(reason: "the sender's name contains \(injected): refused as a header injection")
+            return "the sender's name contains \(injected): refused as a header injection"
         }
-        if content.subject.isEmpty {
-            return .rejected(reason: "the subject rendered empty")
-        }
-        if content.text.isEmpty, (content.html ?? "").isEmpty {
-            return .rejected(reason: "the email has no body")
-        }
+        if content.subject.isEmpty { return "the subject rendered empty" }
+        if content.text.isEmpty, (content.html ?? "").isEmpty { return "the email has no body" }
         return nil
     }
 

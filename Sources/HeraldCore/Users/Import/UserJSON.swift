@@ -31,28 +31,23 @@ public enum UserJSON {
     /// Why `id` cannot name a user (empty, too long, control characters), or nil when it can.
     /// Guests' ids can name them; only a write refuses them (`UserFieldRules.id`).
     public static func problem(withID id: String) -> String? {
-        do throws(FieldProblem) {
-            _ = try UserFieldRules.anyID(id)
-            return nil
-        } catch {
-            return error.message + (error.hint.map { " (\($0))" } ?? "")
-        }
+        problem(of: id, UserFieldRules.anyID)
     }
 
     /// Why `text` cannot be an email address, or nil when it can (the import's rule).
     public static func problem(withEmail text: String) -> String? {
-        do throws(FieldProblem) {
-            _ = try UserFieldRules.email(text)
-            return nil
-        } catch {
-            return error.message + (error.hint.map { " (\($0))" } ?? "")
-        }
+        problem(of: text, UserFieldRules.email)
     }
 
     /// Why `text` cannot be a phone number (E.164), or nil when it can (the import's rule).
     public static func problem(withPhone text: String) -> String? {
+        problem(of: text, UserFieldRules.phone)
+    }
+
+    /// The import rule's message and hint for `text`, or nil when the rule takes it.
+    private static func problem(of text: String, _ rule: (String) throws(FieldProblem) -> String) -> String? {
         do throws(FieldProblem) {
-            _ = try UserFieldRules.phone(text)
+            _ = try rule(text)
             return nil
         } catch {
             return error.message + (error.hint.map { " (\($0))" } ?? "")
