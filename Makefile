@@ -30,6 +30,7 @@ demo: build
 # from their child processes, in a debug build) take the process's two event-loop threads for
 # tens of seconds, and the provider tests beside them time out waiting for theirs.
 test: setup
+	scripts/python-venv > /dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip HeraldCLITests
 	$(SWIFT) test --skip-build --filter HeraldCLITests
@@ -37,6 +38,7 @@ test: setup
 
 # The unit tests alone: skips the end-to-end tests that run the herald binary.
 test-fast: setup
+	scripts/python-venv > /dev/null
 	$(SWIFT) test --skip HeraldCLITests
 
 release: setup

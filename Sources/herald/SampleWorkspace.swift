@@ -6,6 +6,7 @@ enum SampleWorkspace {
     /// Path relative to the workspace root, and contents.
     static let files: [(path: String, contents: String)] = [
         ("herald.yml", #"""
+# yaml-language-server: $schema=schemas/herald.schema.json
 # Herald workspace settings. The README's "Workspace files" section describes every field.
 store: sqlite:herald.db
 default_timezone: UTC
@@ -58,6 +59,7 @@ tracking: {base_url: "http://127.0.0.1:8080", secret: sample-tracking-secret-cha
 
 """#),
         ("campaigns/order-shipped.yml", #"""
+# yaml-language-server: $schema=../schemas/campaign.schema.json
 campaign: order-shipped
 description: Tells a customer their order has left the warehouse
 category: transactional
@@ -72,6 +74,7 @@ schedule:
 
 """#),
         ("campaigns/weekly-digest.yml", #"""
+# yaml-language-server: $schema=../schemas/campaign.schema.json
 campaign: weekly-digest
 description: Monday morning digest of new arrivals for newsletter subscribers
 category: newsletter
@@ -88,6 +91,7 @@ expires_after: 12h
 
 """#),
         ("campaigns/winter-sale.yml", #"""
+# yaml-language-server: $schema=../schemas/campaign.schema.json
 campaign: winter-sale
 description: Winter sale announcement for active shoppers, by push or else by email
 category: marketing
@@ -113,12 +117,14 @@ expires_after: 2d
 
 """#),
         ("segments/newsletter-readers.yml", #"""
+# yaml-language-server: $schema=../schemas/segment.schema.json
 segment: newsletter-readers
 description: People who asked for the newsletter and have an email address
 where: '"newsletter" in tags and email is not null'
 
 """#),
         ("templates/order-shipped.ko.yml", #"""
+# yaml-language-server: $schema=../schemas/template-variant.schema.json
 template: order-shipped
 sms:
   body: "Shop: 주문 {{order_id}}이(가) 발송되었습니다. 배송 조회: {{tracking_url}}"
@@ -128,6 +134,7 @@ push:
 
 """#),
         ("templates/order-shipped.yml", #"""
+# yaml-language-server: $schema=../schemas/template.schema.json
 template: order-shipped
 sms:
   body: "Shop: order {{order_id}} has shipped. Track it: {{tracking_url}}"
@@ -165,6 +172,7 @@ Unsubscribe: {{unsubscribe_url}}
 
 """#),
         ("templates/weekly-digest.yml", #"""
+# yaml-language-server: $schema=../schemas/template.schema.json
 template: weekly-digest
 email:
   subject: "{{issue_title}}: the week at Shop"
@@ -200,6 +208,7 @@ email:
 
 """#),
         ("templates/winter-sale.ko.yml", #"""
+# yaml-language-server: $schema=../schemas/template-variant.schema.json
 template: winter-sale
 push:
   title: "겨울 세일: {{discount}} 할인"
@@ -210,6 +219,7 @@ email:
 
 """#),
         ("templates/winter-sale.yml", #"""
+# yaml-language-server: $schema=../schemas/template.schema.json
 template: winter-sale
 locale: en                  # the language of this file; values are formatted in it when no variant fits
 push:

@@ -13,7 +13,7 @@ struct ValidateCommand: ParsableCommand {
     )
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case text, json
+        case text, json, github, sarif
     }
 
     @Argument(help: "The workspace directory (the same as --workspace).")
@@ -29,7 +29,10 @@ struct ValidateCommand: ParsableCommand {
         }
     }
 
-    @Option(help: "text (one line per problem) or json (for CI pipelines).")
+    @Option(help: ArgumentHelp(
+        "text (one line per problem), json (for scripts), github (GitHub Actions annotations) or sarif (a SARIF 2.1.0 log for code scanning).",
+        discussion: "github and sarif give each file's path from the current directory: run herald validate from the repository's root."
+    ))
     var format: Format = .text
 
     func run() throws {
@@ -41,15 +44,26 @@ struct ValidateCommand: ParsableCommand {
             for diagnostic in diagnostics {
                 print(diagnostic.description)
             }
-            if errors == 0 {
-                print("\(directory): workspace is valid" + (warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : ""))
-            } else {
-                print("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
-            }
+            print(summary(errors: errors, warnings: warnings))
         case .json:
             print(Validation.json(diagnostics, errors: errors, warnings: warnings))
+        case .github:
+            for line in DiagnosticAnnotations.github(diagnostics, workspace: directory) {
+                print(line)
+            }
+            // A line of the job's log, below the annotations.
+            print(summary(errors: errors, warnings: warnings))
+        case .sarif:
+            print(DiagnosticAnnotations.sarif(diagnostics, workspace: directory, toolVersion: Herald.configuration.version))
         }
         if errors > 0 { throw ExitCode(1) }
+    }
+
+    private func summary(errors: Int, warnings: Int) -> String {
+        if errors == 0 {
+            return "\(directory): workspace is valid" + (warnings > 0 ? " (\(warnings) warning\(warnings == 1 ? "" : "s"))" : "")
+        }
+        return "\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")"
     }
 }
 

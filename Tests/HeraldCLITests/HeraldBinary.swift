@@ -56,6 +56,19 @@ struct HeraldBinary {
         )
     }
 
+    /// Runs another program (a checker such as Python) to completion, as ``run(_:in:environment:)`` does.
+    static func runProgram(_ executable: String, _ arguments: [String], in directory: String) async throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let stdout = Pipe(), stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        return await finish((process, stdout, stderr))
+    }
+
     /// Starts the binary and returns at once, with its output going to pipes.
     /// The child's environment is the tests' own without `COLUMNS` (output must not depend on
     /// the terminal the tests run in), plus `environment`.

@@ -17,10 +17,7 @@ public struct CampaignParser: Sendable {
     public var defaultTimezone: String
 
     /// The fields a campaign file may have.
-    public static let fields = [
-        "campaign", "description", "category", "audience", "channels", "delivery", "template", "params",
-        "locale_params", "schedule", "frequency_caps", "quiet_hours", "throttle", "expires_after",
-    ]
+    public static let fields = WorkspaceSchema.campaign.names
 
     /// - Parameter defaultTimezone: herald.yml's `default_timezone`, for schedules without
     ///   `timezone:`.
@@ -136,7 +133,7 @@ public struct CampaignParser: Sendable {
 
     private func decodeAudience(_ node: Node, reader: YAMLReader, details: inout Details) -> Audience? {
         let expected = "{where: <rule>} or {segment: <name>}"
-        guard let fields = reader.fields(node, name: "'audience'", expected: expected, known: ["where", "segment"]) else { return nil }
+        guard let fields = reader.fields(node, name: "'audience'", expected: expected, known: WorkspaceSchema.audience.names) else { return nil }
         switch (fields["where"], fields["segment"]) {
         case (let rule?, nil):
             let source = reader.ruleSource(rule, name: "'where'")
@@ -376,7 +373,7 @@ public struct CampaignParser: Sendable {
 
     private func decodeSchedule(_ node: Node, reader: YAMLReader) -> Schedule? {
         let expected = "one of {at: 2026-12-01T09:00}, {cron: \"0 9 * * MON\"} or {trigger: {event: cart_abandoned}}"
-        guard let fields = reader.fields(node, name: "'schedule'", expected: expected, known: ["at", "cron", "trigger", "timezone", "between"]) else {
+        guard let fields = reader.fields(node, name: "'schedule'", expected: expected, known: WorkspaceSchema.schedule.names) else {
             return nil
         }
         let kinds = ["at", "cron", "trigger"].filter { fields[$0] != nil }
@@ -500,7 +497,7 @@ public struct CampaignParser: Sendable {
 
     private func between(_ node: Node, reader: YAMLReader) -> (start: LocalDateTime?, end: LocalDateTime?)? {
         let expected = "{start: 2026-12-01T00:00, end: 2027-01-31T23:59}"
-        guard let fields = reader.fields(node, name: "'between'", expected: expected, known: ["start", "end"]) else { return nil }
+        guard let fields = reader.fields(node, name: "'between'", expected: expected, known: WorkspaceSchema.between.names) else { return nil }
         guard fields["start"] != nil || fields["end"] != nil else {
             reader.error("'between' has neither 'start' nor 'end'", at: fields.location, hint: "expected \(expected)")
             return nil
@@ -517,7 +514,7 @@ public struct CampaignParser: Sendable {
 
     private func trigger(_ node: Node, reader: YAMLReader) -> Schedule? {
         let expected = "{event: cart_abandoned, delay: 1h}"
-        guard let fields = reader.fields(node, name: "'trigger'", expected: expected, known: ["event", "delay"]) else { return nil }
+        guard let fields = reader.fields(node, name: "'trigger'", expected: expected, known: WorkspaceSchema.trigger.names) else { return nil }
         let event = reader.required(fields, "event", expected: "the event name the API receives, e.g. event: cart_abandoned")
             .flatMap { node -> String? in
                 guard let name = reader.text(node, name: "'event'", expected: "an event name") else { return nil }

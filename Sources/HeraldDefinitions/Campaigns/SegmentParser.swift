@@ -6,7 +6,7 @@ import Yams
 /// The expression is kept as text with its file position; the rules module type-checks it.
 public struct SegmentParser: Sendable {
     /// The fields a segment file may have.
-    public static let fields = ["segment", "description", "where"]
+    public static let fields = WorkspaceSchema.segment.names
 
     /// A parser; it holds no state, so one can parse any number of files.
     public init() {}

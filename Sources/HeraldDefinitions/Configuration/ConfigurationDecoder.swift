@@ -36,7 +36,7 @@ struct ConfigurationDecoder {
             configuration.channels = channels(node, providers: providerKinds)
         }
         if let node = root["limits"], let fields = reader.fields(
-            node, name: "'limits'", expected: "{frequency_caps: […], quiet_hours: {…}}", known: ["frequency_caps", "quiet_hours"]
+            node, name: "'limits'", expected: "{frequency_caps: […], quiet_hours: {…}}", known: WorkspaceSchema.limits.names
         ) {
             if let node = fields["frequency_caps"], let caps = reader.frequencyCaps(node, name: "'frequency_caps'") {
                 configuration.frequencyCaps = caps
@@ -121,7 +121,7 @@ struct ConfigurationDecoder {
         let location = reader.location(of: keyNode)
         if case .mapping = node {
             let expected = "{type: string, values: [a, b]}"
-            guard let fields = reader.fields(node, name: "attribute '\(name)'", expected: expected, known: ["type", "values"]),
+            guard let fields = reader.fields(node, name: "attribute '\(name)'", expected: expected, known: WorkspaceSchema.attribute.names),
                   let typeNode = reader.required(fields, "type", expected: "one of: " + Self.attributeTypes.joined(separator: ", ")),
                   let type = attributeType(typeNode, name: name)
             else { return nil }
@@ -354,7 +354,7 @@ struct ConfigurationDecoder {
     private func channels(_ node: Node, providers: [(name: String, kind: ProviderKind?)]) -> ChannelRouting {
         var routing = ChannelRouting()
         let expected = "{push: {apns: apns, fcm: fcm, webpush: webpush}, sms: [twilio], email: [sendgrid]}"
-        guard let fields = reader.fields(node, name: "'channels'", expected: expected, known: Channel.allCases.map(\.rawValue)) else {
+        guard let fields = reader.fields(node, name: "'channels'", expected: expected, known: WorkspaceSchema.channelRouting.names) else {
             return routing
         }
         // A provider per push service (`apns: apns`); the older form per device platform
@@ -461,7 +461,7 @@ struct ConfigurationDecoder {
 
     private func retry(_ node: Node) -> RetryConfiguration? {
         guard let fields = reader.fields(
-            node, name: "'retry'", expected: "{max_attempts: 8, initial: 2s, max: 30m}", known: ["max_attempts", "initial", "max"]
+            node, name: "'retry'", expected: "{max_attempts: 8, initial: 2s, max: 30m}", known: WorkspaceSchema.retry.names
         ) else { return nil }
         var retry = RetryConfiguration()
         var failed = false
@@ -487,7 +487,7 @@ struct ConfigurationDecoder {
 
     private func tracking(_ node: Node) -> TrackingConfiguration? {
         let expected = "{base_url: \"https://t.example.com\", secret: ${HERALD_TRACKING_SECRET}, opens: true, clicks: true}"
-        guard let fields = reader.fields(node, name: "'tracking'", expected: expected, known: ["base_url", "secret", "opens", "clicks"]) else {
+        guard let fields = reader.fields(node, name: "'tracking'", expected: expected, known: WorkspaceSchema.tracking.names) else {
             return nil
         }
         let baseURL = reader.required(fields, "base_url", expected: "the public URL of the tracking endpoints, e.g. https://t.example.com")
@@ -520,7 +520,7 @@ struct ConfigurationDecoder {
     }
 
     private func api(_ node: Node) -> APIConfiguration? {
-        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080}", known: ["listen", "senders", "keys"]) else {
+        guard let fields = reader.fields(node, name: "'api'", expected: "{listen: 127.0.0.1:8080}", known: WorkspaceSchema.api.names) else {
             return nil
         }
         var api = APIConfiguration()
@@ -567,7 +567,7 @@ struct ConfigurationDecoder {
 
     // MARK: alerts
 
-    static let alertFields = ["webhook", "failure_rate", "min_attempts", "window", "dead_letters", "oldest_due", "breaker_open"]
+    static let alertFields = WorkspaceSchema.alerts.names
 
     private func alerts(_ node: Node) -> AlertsConfiguration? {
         let expected = "{webhook: ${HERALD_ALERT_WEBHOOK}, failure_rate: 20%, min_attempts: 20, window: 5m, dead_letters: 1, oldest_due: 15m, breaker_open: 2m}"

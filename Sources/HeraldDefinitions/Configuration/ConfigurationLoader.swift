@@ -25,10 +25,7 @@ public struct ConfigurationLoader: Sendable {
     }
 
     /// The fields herald.yml may have, in the order the documentation lists them.
-    public static let fields = [
-        "store", "default_timezone", "attributes", "categories", "providers", "channels", "limits", "retry", "tracking", "api",
-        "alerts",
-    ]
+    public static let fields = WorkspaceSchema.configuration.names
 
     /// Parses the text of herald.yml. An empty file is the default configuration.
     ///

@@ -40,9 +40,20 @@ struct ProviderSchema {
         case oneOf([String])
     }
 
+    /// A field that is valid only with another one.
+    struct Need {
+        var field: String
+        var needs: String
+        /// The error: "provider 'x' has \(fieldPhrase) without \(needsPhrase)".
+        var fieldPhrase: String
+        var needsPhrase: String
+        var hint: String
+    }
+
     /// Required fields; an inner list is "one of these".
     var required: [[String]]
     var fields: [Field]
+    var needs: [Need] = []
 
     static let common = [
         Field(name: "base_url", summary: "the API's URL, to point at `herald sandbox` or a regional endpoint", check: .url),
@@ -75,7 +86,9 @@ struct ProviderSchema {
                 Field(name: "messaging_service_sid", summary: "a Messaging Service SID, MG followed by 32 hexadecimal digits", check: .identifier(prefix: "MG")),
                 Field(name: "status_callback", summary: "where Twilio posts status callbacks (default: tracking.base_url + /webhooks/twilio)", check: .url),
                 Field(name: "concurrency", summary: "requests in flight at once", check: .integer(1...1000)),
-            ] + common)
+            ] + common, needs: [
+                Need(field: "api_key_secret", needs: "api_key_sid", fieldPhrase: "api_key_secret", needsPhrase: "api_key_sid", hint: "add api_key_sid: SK…, or use auth_token"),
+            ])
         case .vonage:
             return ProviderSchema(required: [["api_key"], ["api_secret"], ["from"]], fields: [
                 Field(name: "api_key", summary: "the API key"),
@@ -111,7 +124,9 @@ struct ProviderSchema {
                 Field(name: "ca_file", summary: "a PEM file of the certificate authorities to trust instead of the system's", check: .certificateFile),
                 Field(name: "connections", summary: "connections kept open and used at once", check: .integer(1...64)),
                 Field(name: "unsubscribe_mailto", summary: "an address for mailto: unsubscribe requests", check: .email),
-            ] + [common[1]])
+            ] + [common[1]], needs: [
+                Need(field: "password", needs: "username", fieldPhrase: "a password", needsPhrase: "a username", hint: "add username"),
+            ])
         case .apns:
             return ProviderSchema(required: [["team_id"], ["key_id"], ["key_file"], ["topic"]], fields: [
                 Field(name: "team_id", summary: "the Apple developer team ID (10 characters), the JWT's iss"),
@@ -187,12 +202,8 @@ struct ProviderSchema {
             )
             ok = false
         }
-        if kind == .twilio, present["api_key_secret"] != nil, present["api_key_sid"] == nil {
-            reader.error("provider '\(name)' has api_key_secret without api_key_sid", at: mappingNode, hint: "add api_key_sid: SK…, or use auth_token")
-            ok = false
-        }
-        if kind == .smtp, present["password"] != nil, present["username"] == nil {
-            reader.error("provider '\(name)' has a password without a username", at: mappingNode, hint: "add username")
+        for need in schema.needs where present[need.field] != nil && present[need.needs] == nil {
+            reader.error("provider '\(name)' has \(need.fieldPhrase) without \(need.needsPhrase)", at: mappingNode, hint: need.hint)
             ok = false
         }
         return ok

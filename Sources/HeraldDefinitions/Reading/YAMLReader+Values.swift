@@ -130,7 +130,7 @@ extension YAMLReader {
         var caps: [FrequencyCap] = []
         var failed = false
         for item in items {
-            guard let fields = fields(item, name: "an item of \(name)", expected: expected, known: ["max", "per", "channel", "category"]) else {
+            guard let fields = fields(item, name: "an item of \(name)", expected: expected, known: WorkspaceSchema.frequencyCap.names) else {
                 failed = true
                 continue
             }
@@ -176,7 +176,7 @@ extension YAMLReader {
     /// `quiet_hours: {from: "21:00", to: "08:00", then: delay}`; `then` defaults to `delay`.
     func quietHours(_ node: Node, name: String) -> QuietHours? {
         let expected = "{from: \"21:00\", to: \"08:00\", then: delay}"
-        guard let fields = fields(node, name: name, expected: expected, known: ["from", "to", "then"]) else { return nil }
+        guard let fields = fields(node, name: name, expected: expected, known: WorkspaceSchema.quietHours.names) else { return nil }
         let from = required(fields, "from", expected: "the start of the quiet hours, e.g. from: \"21:00\"")
             .flatMap { timeOfDay($0, name: "'from'") }
         let to = required(fields, "to", expected: "the end of the quiet hours, e.g. to: \"08:00\"")

@@ -31,15 +31,13 @@ public struct TemplateParser: Sendable {
     public typealias BodyReader = @Sendable (_ path: String) -> BodyFile
 
     /// The fields a template file may have.
-    public static let fields = ["template", "locale", "push", "sms", "email"]
+    public static let fields = WorkspaceSchema.template(isBase: true).names
     /// The fields of the `push` section.
-    public static let pushFields = [
-        "title", "body", "url", "data", "badge", "sound", "category", "thread_id", "image", "ttl", "collapse_key", "priority", "silent",
-    ]
+    public static let pushFields = WorkspaceSchema.push(isBase: true).names
     /// The fields of the `sms` section.
-    public static let smsFields = ["body"]
+    public static let smsFields = WorkspaceSchema.sms(isBase: true).names
     /// The fields of the `email` section; `html` and `text` name body files.
-    public static let emailFields = ["subject", "html", "text"]
+    public static let emailFields = WorkspaceSchema.email(isBase: true).names
 
     private let readBody: BodyReader
 
