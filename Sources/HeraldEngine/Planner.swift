@@ -94,7 +94,7 @@ public struct Planner: Sendable {
         campaign.override(params: occurrence.params)
         // Resolve the audience first: a bad rule must fail before anything is written.
         let filter = try await audience(of: campaign, at: occurrence.fireAt, recipients: recipients)
-        try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, at: clock.now)
+        try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, conversion: campaign.experiment.conversion, at: clock.now)
         var throttle = campaign.throttle.map(ThrottleSlots.init)
         if let rate = campaign.throttle, !occurrence.isNew {
             for (start, count) in try await store.plannedSendsByInterval(occurrenceID: occurrence.id, intervalSeconds: rate.per.seconds) {

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldContent
 import HeraldCore
+import HeraldRules
 
 /// Decides, for one user, what each channel of a campaign does: send (with rendered content, a
 /// due time and an expiry) or skip with a reason. Pure: no store, no clock.
@@ -76,6 +77,11 @@ public struct RecipientPlanner: Sendable {
         _ user: User, campaign: Campaign, occurrence: Occurrence, now: Date, history: [CapEntry] = [],
         throttle: inout ThrottleSlots?, renderer: some NotificationRendering
     ) -> [PlannedNotification] {
+        // The recipient's group of the campaign's test: a variant sends its own version, the
+        // holdout goes through every check and is recorded where a send would have been.
+        let group = campaign.experiment.splits ? Self.group(of: user.id, in: campaign) : nil
+        var campaign = campaign
+        if case .variant(let variant?) = group { campaign = campaign.applying(variant) }
         let zone = zone(of: user).zone
         // A schedule in each recipient's zone: due when their own clock shows the time.
         let intended = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt)?.instant(in: zone) ?? occurrence.fireAt
@@ -86,11 +92,13 @@ public struct RecipientPlanner: Sendable {
         var reached = false
         for channel in campaign.channels {
             func make(_ decision: PlannedNotification.Decision, dueAt: Date = intended, device: Device? = nil, provider: String?, address: String?) -> PlannedNotification {
-                PlannedNotification(
+                var planned = PlannedNotification(
                     occurrenceID: occurrence.id, campaignID: campaign.id, category: campaign.category, userID: user.id,
                     channel: channel, device: device?.address ?? "", provider: provider, address: address, dueAt: dueAt,
                     expiresAt: expiresAt, decision: decision
                 )
+                planned.variant = group?.name
+                return planned
             }
             func skip(_ reason: SkipReason, _ detail: String? = nil, dueAt: Date = intended) -> PlannedNotification {
                 make(.skip(reason, detail: detail), dueAt: dueAt, provider: nil, address: nil)
@@ -131,6 +139,12 @@ public struct RecipientPlanner: Sendable {
                 result.append(skip(.capped, full, dueAt: due))
                 continue
             }
+            if group == .holdout {
+                // Sent nothing, so it takes no throttle slot and fills no cap.
+                result.append(skip(.holdout, "in the campaign's \(campaign.experiment.holdoutText) holdout", dueAt: due))
+                reached = true
+                continue
+            }
             let decision: PlannedNotification.Decision
             var warning: String?
             do {
@@ -169,6 +183,12 @@ public struct RecipientPlanner: Sendable {
             }
         }
         return result
+    }
+
+    /// The experiment group of a user in a campaign: from their `bucket(10000)`, the rules
+    /// engine's stable hash of the campaign and user ids.
+    public static func group(of userID: String, in campaign: Campaign) -> Experiment.Group {
+        campaign.experiment.group(forBucket: Int(RuleFunctions.bucket(campaignID: campaign.id, userID: userID, count: 10_000)))
     }
 
     /// The decisions for `user` in a campaign without throttle state: one recipient on its own

@@ -3,13 +3,14 @@ import GRDB
 import HeraldCore
 
 extension SQLiteStore {
-    public func saveCampaign(id: String, definitionHash: String, at now: Date) async throws {
+    public func saveCampaign(id: String, definitionHash: String, conversion: Conversion?, at now: Date) async throws {
         try await write { db in
             try db.execute(sql: """
-                INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
+                INSERT INTO campaigns (id, definition_hash, updated_at, conversion_event, conversion_window) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at,
+                    conversion_event = excluded.conversion_event, conversion_window = excluded.conversion_window
                 WHERE definition_hash IS NOT excluded.definition_hash
-                """, arguments: [id, definitionHash, now.timeIntervalSince1970])
+                """, arguments: [id, definitionHash, now.timeIntervalSince1970, conversion?.event, conversion.map { Double($0.within.seconds) }])
         }
     }
 
@@ -212,8 +213,8 @@ extension SQLiteStore {
     static func insertPlanned(_ batch: [PlannedNotification], _ db: Database, at now: Date) throws -> PlanSummary {
         let insertNotification = try db.cachedStatement(sql: """
             INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
-                address, content, state, reason, due_at, expires_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                address, content, state, reason, due_at, expires_at, created_at, updated_at, variant)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (occurrence_id, user_id, channel, device) DO NOTHING
             """)
         let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, provider, due_at) VALUES (?, ?, ?, ?)")
@@ -244,7 +245,7 @@ extension SQLiteStore {
             try insertNotification.execute(arguments: [
                 planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
                 planned.channel.rawValue, planned.device, planned.provider, planned.address, content, state.rawValue, reason,
-                due, planned.expiresAt?.timeIntervalSince1970, timestamp, timestamp,
+                due, planned.expiresAt?.timeIntervalSince1970, timestamp, timestamp, planned.variant,
             ])
             guard db.changesCount > 0 else {
                 summary.duplicates += 1

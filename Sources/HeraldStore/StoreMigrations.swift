@@ -317,6 +317,16 @@ enum StoreMigrations {
                 CREATE INDEX users_by_phone ON users (phone);
                 """)
         }
+        migrator.registerMigration("v9-experiments") { db in
+            // A campaign's A/B test: each notification records its recipient's group (a variant,
+            // `treatment` or `holdout`; NULL when the campaign tests nothing), and the campaign
+            // what counts as a conversion, so that the report needs no workspace.
+            try db.execute(sql: """
+                ALTER TABLE notifications ADD COLUMN variant TEXT;
+                ALTER TABLE campaigns ADD COLUMN conversion_event TEXT;
+                ALTER TABLE campaigns ADD COLUMN conversion_window REAL; -- seconds
+                """)
+        }
         return migrator
     }
 }

@@ -31,6 +31,9 @@ struct ReportCommand: AsyncParsableCommand {
     @Flag(help: "List each campaign's most clicked links (tracked links and provider click events) instead of the counts.")
     var links = false
 
+    @Flag(help: "Compare each campaign's variants and holdout: people, sent, opened, clicked, converted, conversion rate, and lift against the holdout with its 95% confidence interval.")
+    var variants = false
+
     @Option(help: "With --recipients: only notifications in this state (planned, sending, sent, delivered, failed, dead, skipped).")
     var state: String?
 
@@ -41,8 +44,8 @@ struct ReportCommand: AsyncParsableCommand {
     var channel: String?
 
     func validate() throws {
-        if recipients && links {
-            throw ValidationError("--recipients and --links are two different lists; choose one")
+        if [recipients, links, variants].filter({ $0 }).count > 1 {
+            throw ValidationError("--recipients, --links and --variants are different lists; choose one")
         }
         if !recipients, state != nil || reason != nil || channel != nil {
             throw ValidationError("--state, --reason and --channel filter the list of --recipients; add --recipients")
@@ -76,8 +79,87 @@ struct ReportCommand: AsyncParsableCommand {
             try await listLinks(store)
             return
         }
+        if variants {
+            try await listExperiments(store)
+            return
+        }
         let rows = try await store.report(campaignID: campaign, by: by)
         print(ReportFormatter.format(rows, as: format, width: Terminal.width, by: by))
+    }
+
+    /// Each tested campaign's groups side by side, each against the holdout.
+    func listExperiments(_ store: SQLiteStore) async throws {
+        let groups = try await store.experimentReport(campaignID: campaign)
+        let holdouts = Dictionary(groups.filter(\.isHoldout).map { ($0.campaignID, $0) }, uniquingKeysWith: { first, _ in first })
+        switch format {
+        case .json:
+            let objects: [[String: Any]] = groups.map { group in
+                var object: [String: Any] = [
+                    "campaign": group.campaignID, "group": group.group, "people": group.people, "sent": group.sent,
+                    "opened": group.opened, "clicked": group.clicked,
+                    "converted": group.converted.map { $0 as Any } ?? NSNull(),
+                    "conversion_rate": group.conversionRate.map { $0 as Any } ?? NSNull(),
+                    "conversion_event": group.conversionEvent.map { $0 as Any } ?? NSNull(),
+                    "conversion_window_seconds": group.conversionWindowSeconds.map { $0 as Any } ?? NSNull(),
+                ]
+                if let lift = group.lift(against: holdouts[group.campaignID]) {
+                    object["lift"] = [
+                        "difference": lift.difference, "low": lift.low, "high": lift.high, "z": lift.z, "significant": lift.isSignificant,
+                        "relative": lift.relative.map { $0 as Any } ?? NSNull(),
+                    ] as [String: Any]
+                } else {
+                    object["lift"] = NSNull()
+                }
+                return object
+            }
+            let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        case .csv:
+            print("campaign,group,people,sent,opened,clicked,converted,conversion_rate,lift,lift_low,lift_high,significant")
+            for group in groups {
+                let lift = group.lift(against: holdouts[group.campaignID])
+                func text(_ value: Double?) -> String { value.map { String($0) } ?? "" }
+                var fields: [String] = [group.campaignID, group.group]
+                fields += [group.people, group.sent, group.opened, group.clicked].map { String($0) }
+                fields.append(group.converted.map { String($0) } ?? "")
+                fields += [text(group.conversionRate), text(lift?.difference), text(lift?.low), text(lift?.high)]
+                fields.append(lift.map { String($0.isSignificant) } ?? "")
+                print(fields.map(Self.csvEscaped).joined(separator: ","))
+            }
+        case .table:
+            guard !groups.isEmpty else {
+                print("No campaign with variants or a holdout has been sent\(campaign.map { " (\($0) has none)" } ?? "").")
+                return
+            }
+            let columns = [
+                TextTable.Column("campaign"), TextTable.Column("group"), TextTable.Column("people", alignment: .right),
+                TextTable.Column("sent", alignment: .right), TextTable.Column("opened", alignment: .right),
+                TextTable.Column("clicked", alignment: .right), TextTable.Column("converted", alignment: .right),
+                TextTable.Column("rate", alignment: .right), TextTable.Column("lift against the holdout"),
+            ]
+            let rows = groups.map { group -> [String] in
+                let lift = group.lift(against: holdouts[group.campaignID])
+                return [
+                    group.campaignID, group.group, grouped(group.people), grouped(group.sent), grouped(group.opened), grouped(group.clicked),
+                    group.converted.map(grouped) ?? "-", group.conversionRate.map { String(format: "%.2f%%", $0 * 100) } ?? "-",
+                    group.isHoldout ? "(the baseline)" : lift?.summary ?? "-",
+                ]
+            }
+            print(TextTable(columns: columns, rows: rows, keyColumns: 2).render(width: Terminal.width))
+            for id in Set(groups.map(\.campaignID)).sorted() {
+                let first = groups.first { $0.campaignID == id }
+                var notes: [String] = []
+                if let event = first?.conversionEvent, let window = first?.conversionWindowSeconds {
+                    notes.append("conversion: \(event) within \(DurationLiteral.describe(seconds: window)) of the send")
+                } else {
+                    notes.append("no conversion event: add conversion: {event: purchase, within: 3d} to the campaign to compare rates")
+                }
+                if holdouts[id] == nil {
+                    notes.append("no holdout: add holdout: 10% to measure lift")
+                }
+                print("\(id): " + notes.joined(separator: "; "))
+            }
+        }
     }
 
     /// Streams the notifications page by page, so that a campaign of millions lists in bounded memory.

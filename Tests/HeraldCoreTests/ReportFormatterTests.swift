@@ -14,10 +14,10 @@ import Testing
         let lines = ReportFormatter.format([Self.row], as: .csv).split(separator: "\n").map(String.init)
         #expect(lines == [
             "campaign,send,occurrence,channel,unit,recipients,targeted,skipped_total,skipped_no_address,skipped_opted_out,skipped_not_needed,"
-                + "skipped_expired,skipped_capped,skipped_quiet_hours,skipped_render_failed,skipped_no_provider,skipped_user_deleted,skipped_over_limit,pending,sent,delivered,failed,dead,send_rate,failure_rate,"
+                + "skipped_expired,skipped_capped,skipped_quiet_hours,skipped_render_failed,skipped_no_provider,skipped_user_deleted,skipped_over_limit,skipped_holdout,pending,sent,delivered,failed,dead,send_rate,failure_rate,"
                 + "bounced,opened,machine_opened,clicked,unsubscribed,complained,delivery_rate,open_rate,click_rate",
             // attempted = 120 - 18 = 102; sent + delivered = 93 → 0.9118; failed + dead = 6 → 0.0588
-            "spring,2027-01-15T08:00:00Z,7,push,device,90,120,18,11,7,0,0,0,0,0,0,0,0,3,80,13,5,1,0.9118,0.0588,0,0,0,0,0,0,0.1398,0,0",
+            "spring,2027-01-15T08:00:00Z,7,push,device,90,120,18,11,7,0,0,0,0,0,0,0,0,0,3,80,13,5,1,0.9118,0.0588,0,0,0,0,0,0,0.1398,0,0",
         ])
     }
 

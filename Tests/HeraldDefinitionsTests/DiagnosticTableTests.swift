@@ -48,7 +48,7 @@ struct DiagnosticTableTests {
             name: "unknown field without a close match",
             changes: ["campaigns/restock-air-max.yml": .text(campaignHead + "priority: high\n")],
             expected: [
-                "campaigns/restock-air-max.yml:4:1: unknown field 'priority' (expected one of: campaign, description, category, audience, channels, delivery, template, params, locale_params, schedule, frequency_caps, quiet_hours, throttle, expires_after)",
+                "campaigns/restock-air-max.yml:4:1: unknown field 'priority' (expected one of: campaign, description, category, audience, channels, delivery, template, params, locale_params, schedule, frequency_caps, quiet_hours, throttle, expires_after, variants, holdout, conversion)",
             ]
         ),
         BadWorkspace(
@@ -60,6 +60,11 @@ struct DiagnosticTableTests {
             name: "unknown template",
             changes: ["campaigns/restock-air-max.yml": .text("campaign: restock-air-max\nchannels: [push]\ntemplate: restok\n")],
             expected: ["campaigns/restock-air-max.yml:3:11: unknown template 'restok' (did you mean 'restock'?)"]
+        ),
+        BadWorkspace(
+            name: "unknown template of a variant",
+            changes: ["campaigns/restock-air-max.yml": .text(campaignHead + "variants:\n  - {name: a}\n  - {name: b, template: restok}\n")],
+            expected: ["campaigns/restock-air-max.yml:6:25: unknown template 'restok' (did you mean 'restock'?)"]
         ),
         BadWorkspace(
             name: "bad locale in a template file name",

@@ -143,7 +143,7 @@ struct RobustnessTests {
         let unknown = parser.parse(text: longUnknownKey, file: file).diagnostics.map(\.description)
         // The message quotes the start of the key only, and offers no suggestion for it.
         #expect(unknown.last == "campaigns/big.yml:1:3: unknown field '" + String(repeating: "k", count: 57)
-            + "…' (expected one of: campaign, description, category, audience, channels, delivery, template, params, locale_params, schedule, frequency_caps, quiet_hours, throttle, expires_after)")
+            + "…' (expected one of: campaign, description, category, audience, channels, delivery, template, params, locale_params, schedule, frequency_caps, quiet_hours, throttle, expires_after, variants, holdout, conversion)")
 
         #expect(parser.parse(text: String(repeating: "[", count: 1_000_000), file: file).diagnostics.map(\.description) == [
             "campaigns/big.yml:1:1: invalid YAML: nesting is too deep (at most 1000 levels of lists and mappings)",

@@ -14,6 +14,7 @@ struct SchemaAgreementTests {
     /// read it either.)
     static let beyondSchema: [String: String] = [
         "unknown template": "a reference to another file",
+        "unknown template of a variant": "a reference to another file",
         "bad locale in a template file name": "a file name, not its content",
         "locale variant without a base template": "a file that is missing",
         "duplicate campaign ids": "a rule across files",

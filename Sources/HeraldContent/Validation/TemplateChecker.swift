@@ -71,8 +71,11 @@ public enum TemplateChecker {
 
         var findings = Findings()
         for campaign in workspace.campaigns {
-            guard let template = workspace.templates[campaign.template] else { continue }
-            check(campaign, template: template, in: workspace, tagsByText: tagsByText, into: &findings)
+            // Each variant is checked as it is sent: its template, its params over the campaign's.
+            for version in [campaign] + campaign.experiment.variants.map(campaign.applying) {
+                guard let template = workspace.templates[version.template] else { continue }
+                check(version, template: template, in: workspace, tagsByText: tagsByText, into: &findings)
+            }
         }
         diagnostics += findings.diagnostics()
 
@@ -96,7 +99,8 @@ public enum TemplateChecker {
         usable.campaigns = workspace.campaigns.filter { campaign in
             var alone = workspace
             alone.campaigns = [campaign]
-            alone.templates = workspace.templates.filter { $0.key == campaign.template }
+            let names = Set([campaign.template] + campaign.experiment.variants.compactMap(\.template))
+            alone.templates = workspace.templates.filter { names.contains($0.key) }
             guard check(alone).contains(where: { $0.severity == .error }) else { return true }
             usable.unusableCampaigns[campaign.id] = "template '\(campaign.template)' has errors"
             return false

@@ -48,6 +48,8 @@ public enum SkipReason: String, Sendable, Hashable, Codable, CaseIterable {
     /// The content is over a limit of the provider that would carry it (payload size, SMS
     /// length): found when an API send is planned (a campaign's is refused at send time).
     case overLimit = "over_limit"
+    /// In the campaign's holdout: would have been sent, and is kept to compare against.
+    case holdout
 }
 
 /// What happened to a notification, appended to the event trail in the same transaction as the

@@ -128,6 +128,9 @@ public struct PlannedNotification: Sendable, Hashable {
     /// A problem that did not stop the send (a variable that rendered empty); recorded as a
     /// `render_warning` event.
     public var warning: String?
+    /// The experiment group the recipient is in (a variant's name, `treatment`, or `holdout`);
+    /// nil for a campaign that tests nothing.
+    public var variant: String?
 
     public init(
         occurrenceID: Int64, campaignID: String, category: String, userID: String,

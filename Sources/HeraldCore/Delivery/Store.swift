@@ -81,8 +81,9 @@ public protocol Store: Sendable {
     /// How many users match `filter`.
     func countUsers(matching filter: UserFilter) async throws -> Int
 
-    /// Records the campaign's current definition hash.
-    func saveCampaign(id: String, definitionHash: String, at now: Date) async throws
+    /// Records the campaign's current definition hash, and what counts as its conversion (for
+    /// the report, which reads the store alone).
+    func saveCampaign(id: String, definitionHash: String, conversion: Conversion?, at now: Date) async throws
 
     /// The occurrence of `campaignID` at `fireAt`, created if new (a scheduled fire instant).
     /// Planning the same occurrence again is safe: its notifications are keyed by occurrence.

@@ -36,6 +36,8 @@ public struct Campaign: Sendable, Hashable {
     public var definitionHash: String
     /// Content an API send gave as is, sent in place of `template`'s; nil for every campaign file.
     public var rawContent: RawContent?
+    /// Variants, holdout and conversion event; empty for a campaign that tests nothing.
+    public var experiment: Experiment
 
     public init(
         id: String,
@@ -54,7 +56,8 @@ public struct Campaign: Sendable, Hashable {
         expiresAfter: DurationLiteral? = nil,
         file: String,
         definitionHash: String = "",
-        rawContent: RawContent? = nil
+        rawContent: RawContent? = nil,
+        experiment: Experiment = Experiment()
     ) {
         self.id = id
         self.description = description
@@ -73,6 +76,7 @@ public struct Campaign: Sendable, Hashable {
         self.file = file
         self.definitionHash = definitionHash
         self.rawContent = rawContent
+        self.experiment = experiment
     }
 
     public var isTransactional: Bool { category == Campaign.transactionalCategory }

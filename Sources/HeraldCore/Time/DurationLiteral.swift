@@ -46,6 +46,16 @@ public struct DurationLiteral: Sendable, Hashable, Codable, CustomStringConverti
 
     /// The sentence used in errors: what a duration looks like.
     public static let expectedForm = "a duration such as 30s, 15m, 12h, 7d or 2w"
+
+    /// A number of seconds as a duration is written, in the largest unit that divides it:
+    /// `259200` → `3d`, `90` → `90s`.
+    public static func describe(seconds: Double) -> String {
+        let whole = Int64(seconds.rounded())
+        for unit in Unit.allCases.reversed() where whole > 0 && whole % unit.seconds == 0 {
+            return "\(whole / unit.seconds)\(unit.rawValue)"
+        }
+        return "\(whole)s"
+    }
 }
 
 /// A rate as written in workspace files: `100/s`, `600/min`, `50/h`, `1000/d`.

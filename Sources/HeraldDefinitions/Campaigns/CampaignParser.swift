@@ -47,6 +47,8 @@ public struct CampaignParser: Sendable {
         /// problems are reported in the same run.
         var rule: RuleSource?
         var channels: [(channel: Channel, location: SourceLocation)] = []
+        /// The templates the variants name instead of the campaign's.
+        var variantTemplates: [(name: String, location: SourceLocation)] = []
     }
 
     func parseDetails(text: String, file: String) -> Details {
@@ -110,15 +112,142 @@ public struct CampaignParser: Sendable {
         let quietHours = fields["quiet_hours"].map { reader.quietHours($0, name: "'quiet_hours'") }
         let throttle = fields["throttle"].map { reader.rate($0, name: "'throttle'") }
         let expiresAfter = fields["expires_after"].map { reader.duration($0, name: "'expires_after'") }
+        let experiment = decodeExperiment(fields, category: category, budget: &budget, reader: reader, details: &details)
 
         guard let id, let category, let audience, let channels, let delivery, let template, let params, let localeParams, let schedule, let caps,
-              quietHours != .some(nil), throttle != .some(nil), expiresAfter != .some(nil)
+              quietHours != .some(nil), throttle != .some(nil), expiresAfter != .some(nil), let experiment
         else { return nil }
         return Campaign(
             id: id, description: description, category: category, audience: audience, channels: channels,
             delivery: delivery, template: template, params: params, localeParams: localeParams, schedule: schedule, frequencyCaps: caps,
-            quietHours: quietHours ?? nil, throttle: throttle ?? nil, expiresAfter: expiresAfter ?? nil, file: reader.file
+            quietHours: quietHours ?? nil, throttle: throttle ?? nil, expiresAfter: expiresAfter ?? nil, file: reader.file,
+            experiment: experiment
         )
+    }
+
+    // MARK: Variants, holdout, conversion
+
+    /// `variants`, `holdout` and `conversion`; nil after an error.
+    private func decodeExperiment(_ fields: Fields, category: String?, budget: inout Int, reader: YAMLReader, details: inout Details) -> Experiment? {
+        var experiment = Experiment()
+        var failed = false
+        if let node = fields["variants"] {
+            if let variants = decodeVariants(node, budget: &budget, reader: reader, details: &details) {
+                experiment.variants = variants
+            } else {
+                failed = true
+            }
+        }
+        if let node = fields["holdout"] {
+            if let basisPoints = holdout(node, reader: reader) {
+                experiment.holdoutBasisPoints = basisPoints
+            } else {
+                failed = true
+            }
+        }
+        if let node = fields["conversion"] {
+            let expected = "{event: purchase, within: 3d}"
+            if let conversion = reader.fields(node, name: "'conversion'", expected: expected, known: WorkspaceSchema.conversion.names) {
+                let event = reader.required(conversion, "event", expected: "the event the API receives when someone converts, e.g. event: purchase")
+                    .flatMap { node -> String? in
+                        guard let name = reader.text(node, name: "'event'", expected: "an event name") else { return nil }
+                        guard Self.isEventName(name) else {
+                            reader.error("invalid event name \(reader.quoted(name))", at: node, hint: "use letters, digits, '_', '-' and '.', e.g. purchase")
+                            return nil
+                        }
+                        return name
+                    }
+                let within = reader.required(conversion, "within", expected: "how long after the send a conversion counts, e.g. within: 3d")
+                    .flatMap { reader.duration($0, name: "'within'") }
+                if let event, let within {
+                    experiment.conversion = Conversion(event: event, within: within)
+                } else {
+                    failed = true
+                }
+            } else {
+                failed = true
+            }
+        }
+        if experiment.splits, category == Campaign.transactionalCategory,
+           let node = fields["variants"] ?? fields["holdout"] {
+            reader.error(
+                "a transactional campaign cannot hold recipients out or test variants", at: node,
+                hint: "everyone must get a transactional message (an order confirmation, a code); test a marketing campaign instead"
+            )
+            failed = true
+        }
+        return failed ? nil : experiment
+    }
+
+    private func decodeVariants(_ node: Node, budget: inout Int, reader: YAMLReader, details: inout Details) -> [Variant]? {
+        let expected = "a list of variants such as {name: short, weight: 1, template: winter-sale-short} or {name: deeper, params: {discount: 40%}}"
+        guard let items = reader.list(node, name: "'variants'", expected: expected) else { return nil }
+        guard items.count >= 2 else {
+            reader.error(
+                "'variants' has \(items.count == 0 ? "no variant" : "one variant")", at: node,
+                hint: "a test needs at least two variants; to compare one version with sending nothing, use holdout: 10% alone"
+            )
+            return nil
+        }
+        var variants: [Variant] = []
+        var failed = false
+        for item in items {
+            guard let fields = reader.fields(item, name: "a variant", expected: expected, known: WorkspaceSchema.variant.names) else {
+                failed = true
+                continue
+            }
+            let name = reader.required(fields, "name", expected: "the variant's name, e.g. name: short")
+                .flatMap { node -> String? in
+                    guard let name = reader.text(node, name: "'name'", expected: "the variant's name") else { return nil }
+                    guard YAMLReader.isSlug(name) else {
+                        reader.slugError(name, node: node, what: "variant name", example: "short")
+                        return nil
+                    }
+                    guard !Experiment.reservedNames.contains(name) else {
+                        reader.error("'\(name)' is not a variant name: the report uses it for a group of its own", at: node, hint: "choose another name")
+                        return nil
+                    }
+                    guard !variants.contains(where: { $0.name == name }) else {
+                        reader.error("variant '\(name)' is listed twice", at: node, hint: "give each variant its own name")
+                        return nil
+                    }
+                    return name
+                }
+            let weight = fields["weight"].map { reader.integer($0, name: "'weight'", minimum: 1) } ?? 1
+            let template = fields["template"].map { node -> String? in
+                guard let name = reader.text(node, name: "'template'", expected: "the name of a template in templates/") else { return nil }
+                details.variantTemplates.append((name, reader.location(of: node)))
+                return name
+            }
+            let params: [String: TemplateValue]? = fields["params"].map { decodeParams($0, budget: &budget, reader: reader) } ?? [:]
+            guard let name, let weight, template != .some(nil), let params else {
+                failed = true
+                continue
+            }
+            variants.append(Variant(name: name, weight: weight, template: template ?? nil, params: params))
+        }
+        return failed ? nil : variants
+    }
+
+    /// `holdout: 10%`, in basis points; more than 0% and less than 100%, at most two decimals.
+    private func holdout(_ node: Node, reader: YAMLReader) -> Int? {
+        let expected = "a percentage of recipients who get nothing, e.g. holdout: 10%"
+        guard let text = reader.text(node, name: "'holdout'", expected: expected) else { return nil }
+        let number = text.hasSuffix("%") ? String(text.dropLast()) : ""
+        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
+        guard text.hasSuffix("%"), (1...2).contains(parts.count), !parts[0].isEmpty, parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              parts.count == 1 || (1...2).contains(parts[1].count), let whole = Int(parts[0]), whole <= 100
+        else {
+            reader.error("invalid holdout \(reader.quoted(text))", at: node, hint: "expected \(expected), with at most two decimals")
+            return nil
+        }
+        let fraction = parts.count == 2 ? Int(parts[1].padding(toLength: 2, withPad: "0", startingAt: 0)) ?? 0 : 0
+        let basisPoints = whole * 100 + fraction
+        guard basisPoints > 0, basisPoints < 10_000 else {
+            reader.error("holdout must be more than 0% and less than 100%, found \(text)", at: node, hint: "expected \(expected)")
+            return nil
+        }
+        return basisPoints
     }
 
     private func decodeCategory(_ node: Node, reader: YAMLReader) -> String? {

@@ -88,6 +88,18 @@ public enum WorkspaceSchema {
         .excludesWhen(field: "at", pattern: instantPattern, forbidden: ["timezone"]),
     ])
 
+    static let variant = SchemaObject("One version of the campaign: its own template, its own params over the campaign's, or (with neither) the campaign as written.", [
+        SchemaProperty("name", .pattern("^(?!(holdout|treatment)$)[a-z0-9-]{1,64}$"), required: true, "The variant's name, as the report shows it.", examples: ["short"]),
+        SchemaProperty("weight", .integer(minimum: 1), "Its share of the treated recipients, relative to the other weights (default 1)."),
+        SchemaProperty("template", .text, "A template in templates/ to send instead of the campaign's.", examples: ["winter-sale-short"]),
+        SchemaProperty("params", .map(keys: nil, values: .reference("param")), "Params laid over the campaign's.", examples: ["{discount: 40%}"]),
+    ])
+
+    static let conversion = SchemaObject("What counts as a conversion.", [
+        SchemaProperty("event", eventName, required: true, "The event the API receives when someone converts.", examples: ["purchase"]),
+        SchemaProperty("within", positiveDuration, required: true, "How long after the send the event counts.", examples: ["3d"]),
+    ])
+
     /// `campaigns/<id>.yml`
     public static let campaign = SchemaObject("A Herald campaign: who gets what, on which channels, when.", [
         SchemaProperty("campaign", slug, required: true, "The campaign id, equal to the file name.", examples: ["winter-sale"]),
@@ -105,7 +117,10 @@ public enum WorkspaceSchema {
         SchemaProperty("quiet_hours", .object(quietHours), "Quiet hours of this campaign, instead of herald.yml's."),
         SchemaProperty("throttle", rate, "The most sends per unit of time.", examples: ["2000/min"]),
         SchemaProperty("expires_after", positiveDuration, "How long after it is due a notification may still be sent.", examples: ["2d"]),
-    ])
+        SchemaProperty("variants", .list(.object(variant), minItems: 2), "An A/B test: recipients split by weight, each variant sent its own template or params."),
+        SchemaProperty("holdout", .pattern("^(?!0+(\\.0+)?%$)[0-9]{1,2}(\\.[0-9]{1,2})?%$"), "A share of recipients who get nothing, to measure the campaign against.", examples: ["10%"]),
+        SchemaProperty("conversion", .object(conversion), "The event that counts as a conversion, for the report's conversion rates and lift."),
+    ], conditions: [.excludesWhenEqual(field: "category", value: "transactional", forbidden: ["variants", "holdout"])])
 
     // MARK: Segments
 

@@ -165,10 +165,13 @@ struct LoadSession {
                 let hint = suggestion.map { "did you mean '\($0)'?" } ?? "no file segments/\(segment.name.prefix(64)).yml"
                 found.append(Diagnostic("unknown segment \(YAMLReader.quoted(segment.name))", at: segment.location, hint: hint))
             }
-            if let template = details.template {
+            // The campaign's template, and each variant's, must exist and carry every channel.
+            let named = (details.template.map { [(name: $0.name, location: $0.location, isVariant: false)] } ?? [])
+                + details.variantTemplates.map { (name: $0.name, location: $0.location, isVariant: true) }
+            for template in named {
                 if let content = templates.complete[template.name]?.base {
                     for (channel, location) in details.channels where !content.supports(channel) {
-                        found.append(missingSection(channel, template: template.name, content: content, at: location))
+                        found.append(missingSection(channel, template: template.name, content: content, at: template.isVariant ? template.location : location))
                     }
                 } else if !templates.failed.contains(template.name) {
                     let hint = template.name.count <= 64 ? Suggestion.closest(to: template.name, in: templates.all).map { "did you mean '\($0)'?" } : nil

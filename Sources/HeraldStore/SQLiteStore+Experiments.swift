@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import HeraldCore
+
+extension SQLiteStore {
+    /// Per campaign that splits its recipients, per group (each variant, `treatment`,
+    /// `holdout`): the people in it, and how many were sent to, opened, clicked and converted.
+    ///
+    /// A person belongs to a group through their notifications of the campaign that were sent
+    /// or were to be (the holdout's: `skipped(holdout)`); a person skipped for another reason
+    /// (no address, opted out) is in no group, as they would be in none had there been no test.
+    /// A conversion is the campaign's conversion event received for the person within the
+    /// window after their first send (its `sent` event, else its due time); for the holdout,
+    /// after the due time of the send they would have had. The window opens at the second of the
+    /// send, since events are often dated to the second (`herald trigger`, ISO 8601 without a
+    /// fraction): a purchase in the same second as the send counts.
+    public func experimentReport(campaignID: String?) async throws -> [ExperimentGroupCounts] {
+        try await read { db in
+            let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
+            let arguments: StatementArguments = campaignID.map { [$0] } ?? []
+            var groups: [String: ExperimentGroupCounts] = [:]
+            func key(_ campaign: String, _ group: String) -> String { campaign + "\u{0}" + group }
+            let members = try Row.fetchCursor(db, sql: """
+                WITH members AS (
+                    SELECT n.campaign_id AS campaign_id, n.variant AS variant, n.user_id AS user_id,
+                        MIN(CASE WHEN n.state = 'skipped' THEN n.due_at ELSE COALESCE(
+                            (SELECT MIN(e.at) FROM events e WHERE e.notification_id = n.id AND e.type = 'sent'), n.due_at) END) AS start,
+                        MAX(n.state IN ('sent', 'delivered')) AS sent
+                    FROM notifications n
+                    WHERE n.variant IS NOT NULL AND (n.state != 'skipped' OR n.reason = 'holdout')\(filter)
+                    GROUP BY n.campaign_id, n.variant, n.user_id
+                )
+                SELECT m.campaign_id, m.variant, COUNT(*), SUM(m.sent), c.conversion_event, c.conversion_window,
+                    SUM(c.conversion_event IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM received_events r
+                        WHERE r.user_id = m.user_id AND r.name = c.conversion_event
+                            AND r.received_at >= CAST(m.start AS INTEGER) AND r.received_at <= m.start + c.conversion_window))
+                FROM members m LEFT JOIN campaigns c ON c.id = m.campaign_id
+                GROUP BY m.campaign_id, m.variant
+                """, arguments: arguments)
+            while let row = try members.next() {
+                let event: String? = row[4]
+                groups[key(row[0], row[1])] = ExperimentGroupCounts(
+                    campaignID: row[0], group: row[1], people: row[2], sent: row[3], converted: event == nil ? nil : row[6] as Int,
+                    conversionEvent: event, conversionWindowSeconds: row[5]
+                )
+            }
+            let engagement = try Row.fetchCursor(db, sql: """
+                SELECT n.campaign_id, n.variant,
+                    COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'first' THEN n.user_id END),
+                    COUNT(DISTINCT CASE WHEN e.type = 'clicked' THEN n.user_id END)
+                FROM events e JOIN notifications n ON n.id = e.notification_id
+                WHERE n.variant IS NOT NULL AND e.type IN ('opened', 'clicked')\(filter)
+                GROUP BY n.campaign_id, n.variant
+                """, arguments: arguments)
+            while let row = try engagement.next() {
+                let id = key(row[0], row[1])
+                groups[id]?.opened = row[2]
+                groups[id]?.clicked = row[3]
+            }
+            // Variants in name order, the holdout last, as the report compares each with it.
+            return groups.values.sorted { lhs, rhs in
+                if lhs.campaignID != rhs.campaignID { return lhs.campaignID < rhs.campaignID }
+                if lhs.isHoldout != rhs.isHoldout { return !lhs.isHoldout }
+                return lhs.group < rhs.group
+            }
+        }
+    }
+}
