@@ -44,6 +44,22 @@ public struct PlanTally: Sendable {
     /// SMS messages and the segments they take, by provider.
     public var smsMessages: [String: Int] = [:]
     public var smsSegments: [String: Int] = [:]
+    /// People per group of the campaign's test (a variant, `treatment`, `holdout`): those a send
+    /// would reach, and the holdout's where a send would have been. Empty without a test.
+    public var groupPeople: [String: Int] = [:]
+    /// The first rendering of each variant on each channel, so that a review sees how they differ.
+    public var variantSamples: [VariantSampleKey: Sample] = [:]
+    /// The variant the per-locale samples come from (the campaign's first), so that they differ
+    /// by locale only; nil for a campaign without variants.
+    public var sampleVariant: String?
+
+    /// A variant and a channel, for one rendered sample each.
+    public struct VariantSampleKey: Sendable, Hashable, Comparable {
+        public var variant: String
+        public var channel: Channel
+
+        public static func < (lhs: VariantSampleKey, rhs: VariantSampleKey) -> Bool { (lhs.variant, lhs.channel) < (rhs.variant, rhs.channel) }
+    }
 
     /// - Parameter zone: the clock of the due-time histogram (herald.yml's `default_timezone`).
     public init(zone: TimeZone) {
@@ -57,21 +73,31 @@ public struct PlanTally: Sendable {
     /// `segments` the segments an SMS body takes with a provider.
     public mutating func add(_ decisions: [PlannedNotification], users: [User], segments: (_ body: String, _ provider: String) -> Int) {
         var locales: [String: String]?
+        // A page holds each of its users once, so people are distinct within it.
+        var people: [String: Set<String>] = [:]
         for decision in decisions {
             switch decision.decision {
             case .skip(let reason, let detail):
                 skips[Skip(reason: reason, cap: reason == .capped ? detail : nil), default: 0] += 1
+                if reason == .holdout, let group = decision.variant { people[group, default: []].insert(decision.userID) }
             case .send(let content):
+                if let group = decision.variant {
+                    people[group, default: []].insert(decision.userID)
+                    let key = VariantSampleKey(variant: group, channel: decision.channel)
+                    if variantSamples[key] == nil { variantSamples[key] = Sample(userID: decision.userID, content: content) }
+                }
                 sends[Route(channel: decision.channel, provider: decision.provider ?? "-"), default: 0] += 1
                 dueTimes.add(decision.dueAt)
                 if case .sms(let sms) = content, let provider = decision.provider {
                     smsMessages[provider, default: 0] += 1
                     smsSegments[provider, default: 0] += segments(sms.body, provider)
                 }
+                guard sampleVariant == nil || decision.variant == sampleVariant else { continue }
                 if locales == nil { locales = Dictionary(users.map { ($0.id, $0.locale ?? "") }, uniquingKeysWith: { first, _ in first }) }
                 let key = SampleKey(channel: decision.channel, locale: locales?[decision.userID] ?? "")
                 if samples[key] == nil { samples[key] = Sample(userID: decision.userID, content: content) }
             }
         }
+        for (group, ids) in people { groupPeople[group, default: 0] += ids.count }
     }
 }

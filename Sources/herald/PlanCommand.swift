@@ -33,14 +33,14 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .customLong("param"), help: ArgumentHelp("A template parameter (repeatable), as with `send`.", valueName: "key=value"))
     var params: [String] = []
 
-    @Option(help: "table (default) or json.")
+    @Option(help: "table (default), json, or markdown (for a pull-request comment).")
     var format: OutputFormat = .table
 
     @Flag(help: "No progress on the terminal.")
     var quiet = false
 
     enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-        case table, json
+        case table, json, markdown
     }
 
     func validate() throws {
@@ -66,6 +66,7 @@ struct PlanCommand: AsyncParsableCommand {
         )
         let zone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone) ?? TimeZone(identifier: "UTC")!
         var tally = PlanTally(zone: zone)
+        tally.sampleVariant = campaign.experiment.variants.first?.name
         let progress = ProgressReporter.standardError(label: "planning \(campaign.id) (dry run)", quiet: quiet)
         let total = progress.isEnabled ? try await store.countUsers(matching: planner.audience(of: campaign, at: fireAt)) : nil
         let result = try await planner.dryRun(
@@ -82,6 +83,7 @@ struct PlanCommand: AsyncParsableCommand {
         switch format {
         case .table: print(report.text(width: Terminal.width))
         case .json: print(report.json())
+        case .markdown: print(report.markdown())
         }
     }
 

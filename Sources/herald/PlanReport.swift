@@ -38,6 +38,14 @@ struct PlanReport {
                 rows: skips.map { [$0.key.cap.map { "capped: \($0)" } ?? $0.key.reason.rawValue, grouped($0.value)] }
             ).render(width: width))
         }
+        if !groupRows.isEmpty {
+            lines.append("")
+            lines.append(splitHeading + ":")
+            lines.append(TextTable(
+                columns: [.init("group"), .init("weight", alignment: .right), .init("people", alignment: .right), .init("share", alignment: .right)],
+                rows: groupRows.map { [$0.group, $0.weight.map(String.init) ?? "-", grouped($0.people), $0.share] }
+            ).render(width: width))
+        }
         if !tally.smsMessages.isEmpty {
             lines.append("")
             for (provider, messages) in tally.smsMessages.sorted(by: { $0.key < $1.key }) {
@@ -56,10 +64,34 @@ struct PlanReport {
         }
         for (key, sample) in tally.samples.sorted(by: { $0.key < $1.key }) {
             lines.append("")
-            lines.append("sample: \(key.channel.rawValue), locale \(key.locale.isEmpty ? "(none)" : key.locale), for \(sample.userID):")
+            lines.append("sample: \(key.channel.rawValue), locale \(key.locale.isEmpty ? "(none)" : key.locale)\(tally.sampleVariant.map { ", variant \($0)" } ?? ""), for \(sample.userID):")
             lines += Self.describe(sample.content).map { "  " + $0 }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The groups of the campaign's test in the order it declares them, the holdout last.
+    var groupRows: [(group: String, weight: Int?, people: Int, share: String)] {
+        let experiment = campaign.experiment
+        guard experiment.splits else { return [] }
+        var names: [(String, Int?)] = experiment.variants.map { ($0.name, $0.weight) }
+        if experiment.variants.isEmpty { names.append((Experiment.treatmentName, nil)) }
+        if experiment.holdoutBasisPoints > 0 { names.append((Experiment.holdoutName, nil)) }
+        let total = tally.groupPeople.values.reduce(0, +)
+        return names.map { name, weight in
+            let people = tally.groupPeople[name] ?? 0
+            let share = total == 0 ? "-" : String(format: "%.1f%%", Double(people) * 100 / Double(total))
+            return (name, weight, people, share)
+        }
+    }
+
+    var splitHeading: String {
+        let experiment = campaign.experiment
+        var parts: [String] = []
+        if !experiment.variants.isEmpty { parts.append("\(experiment.variants.count) variants") }
+        if experiment.holdoutBasisPoints > 0 { parts.append("a \(experiment.holdoutText) holdout") }
+        if let conversion = experiment.conversion { parts.append("conversion: \(conversion.event) within \(conversion.within)") }
+        return "test: " + parts.joined(separator: ", ")
     }
 
     static func describe(_ content: NotificationContent) -> [String] {
@@ -96,11 +128,109 @@ struct PlanReport {
         object["sms"] = tally.smsMessages.sorted { $0.key < $1.key }.map {
             ["provider": $0.key, "messages": $0.value, "segments": tally.smsSegments[$0.key] ?? 0] as [String: Any]
         }
+        object["groups"] = groupRows.map { row -> [String: Any] in
+            ["group": row.group, "weight": row.weight.map { $0 as Any } ?? NSNull(), "people": row.people]
+        }
         object["samples"] = tally.samples.sorted { $0.key < $1.key }.map { key, sample -> [String: Any] in
             let content = (try? JSONSerialization.jsonObject(with: Data(sample.content.jsonText.utf8))) ?? [:]
             return ["channel": key.channel.rawValue, "locale": key.locale, "user_id": sample.userID, "content": content]
         }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension PlanReport {
+    /// The plan as GitHub-flavoured Markdown, for a pull-request comment: the audience, skips,
+    /// notifications per channel and provider, the cost, the test's split, when they fall due,
+    /// and each sample rendering in a code block (so that nothing in a template can change the
+    /// comment's layout).
+    func markdown() -> String {
+        var lines = ["### Plan for `\(campaign.id)`", "", "\(Self.escaped(when.prefix(1).uppercased() + when.dropFirst())); a dry run against the users in the store, nothing written.", ""]
+        var audience = "- **Audience:** \(plural(result.recipients, "recipient"))"
+        if result.defaultZoneRecipients > 0 {
+            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone, read in \(zone.identifier))"
+        }
+        lines.append(audience)
+        lines.append("- **Notifications:** \(grouped(tally.planned)) to send, \(grouped(tally.skipped)) skipped")
+        if !cost.totals.isEmpty {
+            lines.append("- **Estimated cost:** " + cost.totals.map(\.description).joined(separator: " + ")
+                + (cost.unpriced.isEmpty ? "" : " (no price in herald.yml for \(cost.unpriced.joined(separator: ", ")))"))
+        }
+        for (provider, messages) in tally.smsMessages.sorted(by: { $0.key < $1.key }) {
+            lines.append("- **SMS via \(Self.escaped(provider)):** \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))")
+        }
+        let routes = tally.sends.sorted { $0.key < $1.key }
+        if !routes.isEmpty {
+            lines += ["", "| channel | provider | notifications |", "|---|---|---:|"]
+            lines += routes.map { "| \($0.key.channel.rawValue) | \(Self.escaped($0.key.provider)) | \(grouped($0.value)) |" }
+        }
+        let skips = tally.skips.sorted { $0.key < $1.key }
+        if !skips.isEmpty {
+            lines += ["", "| skipped because | notifications |", "|---|---:|"]
+            lines += skips.map { "| \(Self.escaped($0.key.cap.map { "capped: \($0)" } ?? $0.key.reason.rawValue)) | \(grouped($0.value)) |" }
+        }
+        let groups = groupRows
+        if !groups.isEmpty {
+            lines += ["", "**\(Self.escaped(splitHeading.prefix(1).uppercased() + splitHeading.dropFirst()))**", "", "| group | weight | people | share |", "|---|---:|---:|---:|"]
+            lines += groups.map { "| \($0.group) | \($0.weight.map(String.init) ?? "–") | \(grouped($0.people)) | \($0.share) |" }
+        }
+        let hours = tally.dueTimes.buckets(resolution: tally.dueTimes.resolution).filter { $0.count > 0 }
+        if !hours.isEmpty {
+            let unit = tally.dueTimes.resolution == .day ? "day" : "hour"
+            lines += ["", "<details><summary>When they fall due, per \(unit) (\(zone.identifier))</summary>", "", "| \(unit) | notifications |", "|---|---:|"]
+            lines += hours.map { "| \($0.start) | \(grouped($0.count)) |" }
+            lines += ["", "</details>"]
+        }
+        let samples = tally.samples.sorted { $0.key < $1.key }
+        if !samples.isEmpty {
+            let variant = tally.sampleVariant.map { ", of variant \(Self.escaped($0))" } ?? ""
+            lines += ["", "<details><summary>Samples, one per channel and locale\(variant)</summary>", ""]
+            for (key, sample) in samples {
+                lines.append("**\(key.channel.rawValue)**, locale \(key.locale.isEmpty ? "(none)" : "`\(Self.escaped(key.locale))`"), for `\(Self.escaped(sample.userID))`:")
+                lines += ["", Self.fenced(Self.describe(sample.content).joined(separator: "\n")), ""]
+            }
+            lines.append("</details>")
+        }
+        let variantSamples = tally.variantSamples.sorted { $0.key < $1.key }
+        if !variantSamples.isEmpty {
+            lines += ["", "<details><summary>Samples, one per variant and channel</summary>", ""]
+            for (key, sample) in variantSamples {
+                lines.append("**\(Self.escaped(key.variant))**, \(key.channel.rawValue), for `\(Self.escaped(sample.userID))`:")
+                lines += ["", Self.fenced(Self.describe(sample.content).joined(separator: "\n")), ""]
+            }
+            lines.append("</details>")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Text for a table cell or a line: `|`, `<`, `>`, `&`, backticks and line breaks cannot
+    /// end a cell, open a tag or a code span.
+    static func escaped(_ text: some StringProtocol) -> String {
+        var result = ""
+        for character in text {
+            switch character {
+            case "|": result += "\\|"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "&": result += "&amp;"
+            case "`": result += "'"
+            case "\n", "\r", "\r\n": result += " "
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// A fenced code block longer than any run of backticks in `text`, so that the text cannot
+    /// close it.
+    static func fenced(_ text: String) -> String {
+        var longest = 0, run = 0
+        for character in text {
+            run = character == "`" ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        let fence = String(repeating: "`", count: max(3, longest + 1))
+        return "\(fence)text\n\(text)\n\(fence)"
     }
 }

@@ -96,4 +96,54 @@ struct ExperimentEndToEndTests {
             #expect(table.stdout.contains("winter-sale: conversion: purchase within 3d of the send"), "\(table.stdout)")
         }
     }
+
+    /// `herald plan --format markdown`, as a pull-request comment: the same numbers as JSON, tables
+    /// whose rows keep their columns, and sample texts that cannot break out of their code block.
+    @Test func theMarkdownPlanHasTheJSONNumbersTheSplitAndFencedSamples() async throws {
+        try await withTemporaryDirectory { directory in
+            let workspace = try await Self.workspace(directory, "shop")
+            let hostile = "40% | ```` <b>x</b>"
+            let markdown = try await HeraldBinary.run(["plan", "winter-sale", "--format", "markdown", "--param", "discount=\(hostile)"], in: workspace)
+            #expect(markdown.status == 0, "\(markdown.stderr)")
+            let json = try await HeraldBinary.run(["plan", "winter-sale", "--format", "json", "--param", "discount=\(hostile)"], in: workspace)
+            let plan = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+            let text = markdown.stdout
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            #expect(lines.first == "### Plan for `winter-sale`")
+            #expect(text.contains("- **Notifications:** \(ReportFormatter.grouped(plan["planned"] as? Int ?? -1)) to send, \(ReportFormatter.grouped(plan["skipped"] as? Int ?? -1)) skipped"), "\(text)")
+            for route in plan["by_channel"] as? [[String: Any]] ?? [] {
+                let row = "| \(route["channel"] as? String ?? "") | \(route["provider"] as? String ?? "") | \(ReportFormatter.grouped(route["notifications"] as? Int ?? -1)) |"
+                #expect(lines.contains(row), "missing \(row)")
+            }
+            let groups = try #require(plan["groups"] as? [[String: Any]])
+            #expect(groups.map { $0["group"] as? String } == ["thirty", "forty", "holdout"])
+            for group in groups {
+                let name = group["group"] as? String ?? ""
+                #expect(lines.contains { $0.hasPrefix("| \(name) | ") && $0.contains(" | \(ReportFormatter.grouped(group["people"] as? Int ?? -1)) | ") }, "\(name)")
+            }
+            // Every table row has its header's columns: no text added a cell.
+            var columns: Int?
+            var inFence: String?
+            for line in lines {
+                if let fence = inFence {
+                    if line == fence { inFence = nil }
+                    continue
+                }
+                if line.hasPrefix("```") {
+                    inFence = String(line.prefix { $0 == "`" })
+                    continue
+                }
+                guard line.hasPrefix("|") else {
+                    columns = nil
+                    continue
+                }
+                let cells = line.replacingOccurrences(of: "\\|", with: "").filter { $0 == "|" }.count
+                if let columns { #expect(cells == columns, "\(line)") } else { columns = cells }
+            }
+            #expect(inFence == nil, "a code block is left open")
+            // The hostile param is shown as written, inside a fence longer than its backticks.
+            #expect(text.contains("`````text\n"), "\(text)")
+            #expect(text.contains(hostile), "\(text)")
+        }
+    }
 }
