@@ -3,7 +3,7 @@
 
 SWIFT ?= swift
 
-.PHONY: demo test test-fast setup build release
+.PHONY: demo test test-fast setup test-setup build release
 
 # System packages Herald builds against: SQLite's headers for GRDB, libcurl's for the SMTP
 # transport. Installed only when missing.
@@ -19,6 +19,14 @@ setup:
 		{ echo "error: libcurl4-openssl-dev is missing and could not be installed (run as root, or install it yourself)"; exit 1; }; \
 	fi
 
+# What the tests need besides: Chromium (Debian's package), which opens the HTML report.
+test-setup: setup
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium (the HTML report's test opens the page in it)"; \
+		(apt-get update -qq && apt-get install -y -qq chromium) || \
+		{ echo "error: chromium is missing and could not be installed (run as root, or install it yourself)"; exit 1; }; \
+	fi
+
 build: setup
 	$(SWIFT) build --product herald
 
@@ -29,7 +37,7 @@ demo: build
 # Together in one process, the end-to-end tests' in-process sandboxes (thousands of requests
 # from their child processes, in a debug build) take the process's two event-loop threads for
 # tens of seconds, and the provider tests beside them time out waiting for theirs.
-test: setup
+test: test-setup
 	scripts/python-venv > /dev/null
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip HeraldCLITests

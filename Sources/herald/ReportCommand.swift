@@ -19,8 +19,24 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "Only this campaign.")
     var campaign: String?
 
-    @Option(help: "table, json or csv.")
-    var format: ReportFormatter.Format = .table
+    @Option(help: "table, json, csv, or html (one self-contained page with charts per campaign; see --output).")
+    var format: Output = .table
+
+    @Option(help: "With --format html: the file to write (default: print the page).")
+    var output: String?
+
+    enum Output: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv, html
+
+        /// The format of the text lists; `html` is the whole report only.
+        var listFormat: ReportFormatter.Format {
+            switch self {
+            case .table, .html: .table
+            case .json: .json
+            case .csv: .csv
+            }
+        }
+    }
 
     @Flag(help: "List each recipient's notifications instead of the counts.")
     var recipients = false
@@ -44,6 +60,12 @@ struct ReportCommand: AsyncParsableCommand {
     var channel: String?
 
     func validate() throws {
+        if format == .html, recipients || links || variants || by != .send {
+            throw ValidationError("--format html is the whole report, with the links, variants and providers in it; leave out --recipients, --links, --variants and --by")
+        }
+        if output != nil, format != .html {
+            throw ValidationError("--output writes the HTML report; add --format html, or redirect the output of the other formats")
+        }
         if [recipients, links, variants].filter({ $0 }).count > 1 {
             throw ValidationError("--recipients, --links and --variants are different lists; choose one")
         }
@@ -83,15 +105,50 @@ struct ReportCommand: AsyncParsableCommand {
             try await listExperiments(store)
             return
         }
+        if format == .html {
+            try await writeHTML(store)
+            return
+        }
         let rows = try await store.report(campaignID: campaign, by: by)
-        print(ReportFormatter.format(rows, as: format, width: Terminal.width, by: by))
+        print(ReportFormatter.format(rows, as: format.listFormat, width: Terminal.width, by: by))
+    }
+
+    /// The whole report as one HTML page, to `--output` or the standard output.
+    func writeHTML(_ store: SQLiteStore) async throws {
+        let rows = try await store.report(campaignID: campaign, by: .send)
+        let providers = try await store.report(campaignID: campaign, by: .provider)
+        let groups = try await store.experimentReport(campaignID: campaign)
+        let conversions = try await store.conversionsByChannel(campaignID: campaign)
+        let activity = try await store.activity(campaignID: campaign)
+        let locales = try await store.localeBreakdown(campaignID: campaign)
+        let ids = Set(rows.map(\.campaignID)).sorted()
+        var campaigns: [HTMLReport.CampaignData] = []
+        for id in ids {
+            let links = try await store.topLinks(campaignID: id, limit: 10).map { HTMLReport.Link(url: $0.url, clicks: $0.clicks, people: $0.notifications) }
+            campaigns.append(HTMLReport.CampaignData(
+                id: id, channels: HTMLReport.channelTotals(rows, campaignID: id), providers: providers.filter { $0.campaignID == id },
+                groups: groups.filter { $0.campaignID == id }, conversions: conversions.filter { $0.campaignID == id },
+                activity: activity.filter { $0.campaignID == id }, locales: locales.filter { $0.campaignID == id }, links: links
+            ))
+        }
+        let page = HTMLReport(campaigns: campaigns, generatedAt: Date()).render()
+        guard let output else {
+            print(page, terminator: "")
+            return
+        }
+        do {
+            try Data(page.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(output): \(error.localizedDescription)")
+        }
+        print("wrote \(output): \(plural(campaigns.count, "campaign"))")
     }
 
     /// Each tested campaign's groups side by side, each against the holdout.
     func listExperiments(_ store: SQLiteStore) async throws {
         let groups = try await store.experimentReport(campaignID: campaign)
         let holdouts = Dictionary(groups.filter(\.isHoldout).map { ($0.campaignID, $0) }, uniquingKeysWith: { first, _ in first })
-        switch format {
+        switch format.listFormat {
         case .json:
             let objects: [[String: Any]] = groups.map { group in
                 var object: [String: Any] = [
@@ -166,7 +223,7 @@ struct ReportCommand: AsyncParsableCommand {
     /// The ten most clicked links of each campaign.
     func listLinks(_ store: SQLiteStore) async throws {
         let rows = try await store.topLinks(campaignID: campaign, limit: 10)
-        switch format {
+        switch format.listFormat {
         case .json:
             let objects: [[String: Any]] = rows.map { ["campaign": $0.campaignID, "url": $0.url, "clicks": $0.clicks, "people": $0.notifications] }
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes])
@@ -204,6 +261,7 @@ struct ReportCommand: AsyncParsableCommand {
         var last: Int64?
         var count = 0
         var tableRows: [[String]] = []
+        let format = self.format.listFormat
         if format == .csv { print(header.joined(separator: ",")) }
         if format == .json { print("[", terminator: "") }
         while true {
