@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "HeraldEngineTests",
             dependencies: [
-                "HeraldEngine", "HeraldContent", "HeraldDefinitions", "HeraldStore", "HeraldTesting",
+                "HeraldEngine", "HeraldContent", "HeraldDefinitions", "HeraldRules", "HeraldStore", "HeraldTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -185,10 +185,12 @@ public struct RecipientPlanner: Sendable {
         return result
     }
 
-    /// The experiment group of a user in a campaign: from their `bucket(10000)`, the rules
-    /// engine's stable hash of the campaign and user ids.
+    /// The experiment group of a user in a campaign: from their bucket among 10,000 by the rules
+    /// engine's stable hash (`bucket()`'s FNV-1a), of `experiment:<campaign id>` and the user id.
+    /// The prefix keeps the split independent of an audience rule's own `bucket(n)`: a campaign
+    /// sent to `bucket(10000) < 2500` still holds out 10% of those people, not 40%.
     public static func group(of userID: String, in campaign: Campaign) -> Experiment.Group {
-        campaign.experiment.group(forBucket: Int(RuleFunctions.bucket(campaignID: campaign.id, userID: userID, count: 10_000)))
+        campaign.experiment.group(forBucket: Int(RuleFunctions.bucket(campaignID: "experiment:" + campaign.id, userID: userID, count: 10_000)))
     }
 
     /// The decisions for `user` in a campaign without throttle state: one recipient on its own

@@ -18,13 +18,16 @@ extension SQLiteStore {
         try await read { db in
             let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
             let arguments: StatementArguments = campaignID.map { [$0] } ?? []
+            // `+e.type` keeps SQLite from answering the per-notification lookups below through
+            // events_by_type_time (walking every `sent` event of the store for each notification)
+            // instead of events_by_notification.
             var groups: [String: ExperimentGroupCounts] = [:]
             func key(_ campaign: String, _ group: String) -> String { campaign + "\u{0}" + group }
             let members = try Row.fetchCursor(db, sql: """
                 WITH members AS (
                     SELECT n.campaign_id AS campaign_id, n.variant AS variant, n.user_id AS user_id,
                         MIN(CASE WHEN n.state = 'skipped' THEN n.due_at ELSE COALESCE(
-                            (SELECT MIN(e.at) FROM events e WHERE e.notification_id = n.id AND e.type = 'sent'), n.due_at) END) AS start,
+                            (SELECT MIN(e.at) FROM events e WHERE e.notification_id = n.id AND +e.type = 'sent'), n.due_at) END) AS start,
                         MAX(n.state IN ('sent', 'delivered')) AS sent
                     FROM notifications n
                     WHERE n.variant IS NOT NULL AND (n.state != 'skipped' OR n.reason = 'holdout')\(filter)
@@ -50,7 +53,7 @@ extension SQLiteStore {
                     COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'first' THEN n.user_id END),
                     COUNT(DISTINCT CASE WHEN e.type = 'clicked' THEN n.user_id END)
                 FROM events e JOIN notifications n ON n.id = e.notification_id
-                WHERE n.variant IS NOT NULL AND e.type IN ('opened', 'clicked')\(filter)
+                WHERE n.variant IS NOT NULL AND e.type IN ('opened', 'clicked')\(campaignID == nil ? "" : " AND e.campaign_id = ? AND n.campaign_id = e.campaign_id")
                 GROUP BY n.campaign_id, n.variant
                 """, arguments: arguments)
             while let row = try engagement.next() {

@@ -12,7 +12,7 @@ extension SQLiteStore {
                 SELECT n.campaign_id, CAST(e.at / 3600 AS INTEGER) AS hour,
                     SUM(e.type = 'sent'), SUM(e.type = 'opened' AND e.reason = 'first'), SUM(e.type = 'clicked')
                 FROM events e JOIN notifications n ON n.id = e.notification_id
-                WHERE e.type IN ('sent', 'opened', 'clicked')\(filter)
+                WHERE e.type IN ('sent', 'opened', 'clicked')\(campaignID == nil ? "" : " AND e.campaign_id = ?")
                 GROUP BY n.campaign_id, hour ORDER BY n.campaign_id, hour
                 """, arguments: campaignID.map { [$0] } ?? [])
             var result: [ActivityCount] = []
@@ -32,8 +32,8 @@ extension SQLiteStore {
                 WITH people AS (
                     SELECT n.campaign_id AS campaign_id, n.user_id AS user_id,
                         MAX(n.state IN ('sent', 'delivered')) AS sent,
-                        MAX(EXISTS (SELECT 1 FROM events e WHERE e.notification_id = n.id AND e.type = 'opened' AND e.reason = 'first')) AS opened,
-                        MAX(EXISTS (SELECT 1 FROM events e WHERE e.notification_id = n.id AND e.type = 'clicked')) AS clicked
+                        MAX(EXISTS (SELECT 1 FROM events e WHERE e.notification_id = n.id AND +e.type = 'opened' AND e.reason = 'first')) AS opened,
+                        MAX(EXISTS (SELECT 1 FROM events e WHERE e.notification_id = n.id AND +e.type = 'clicked')) AS clicked
                     FROM notifications n \(filter)
                     GROUP BY n.campaign_id, n.user_id
                 )
@@ -57,7 +57,7 @@ extension SQLiteStore {
             let rows = try Row.fetchCursor(db, sql: """
                 WITH sends AS (
                     SELECT n.campaign_id AS campaign_id, n.channel AS channel, n.user_id AS user_id,
-                        MIN(COALESCE((SELECT MIN(e.at) FROM events e WHERE e.notification_id = n.id AND e.type = 'sent'), n.due_at)) AS start
+                        MIN(COALESCE((SELECT MIN(e.at) FROM events e WHERE e.notification_id = n.id AND +e.type = 'sent'), n.due_at)) AS start
                     FROM notifications n JOIN campaigns c ON c.id = n.campaign_id
                     WHERE c.conversion_event IS NOT NULL AND n.state IN ('sent', 'delivered')\(filter)
                     GROUP BY n.campaign_id, n.channel, n.user_id

@@ -70,6 +70,18 @@ struct DiagnosticAnnotationsTests {
         #expect(uri as? String == "marketing/templates/my%20promo.yml")
     }
 
+    /// GitHub code scanning refuses a whole log when one result has no location.
+    @Test func aProblemWithoutAFileIsAtTheWorkspacesHeraldYml() throws {
+        let missing = Diagnostic("no herald.yml in 'marketing'", at: nil)
+        let text = DiagnosticAnnotations.sarif([missing], workspace: "marketing", toolVersion: "0.1.0")
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let result = try #require(((log["runs"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])?.first)
+        let physical = try #require(((result["locations"] as? [[String: Any]])?.first)?["physicalLocation"] as? [String: Any])
+        #expect((physical["artifactLocation"] as? [String: Any])?["uri"] as? String == "marketing/herald.yml")
+        #expect((physical["region"] as? [String: Any])?["startLine"] as? Int == 1)
+        #expect(result["ruleId"] as? String == "herald/workspace")
+    }
+
     @Test func aCleanWorkspaceIsALogWithNoResults() throws {
         let text = DiagnosticAnnotations.sarif([], workspace: ".", toolVersion: "0.1.0")
         let log = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

@@ -39,6 +39,7 @@ struct ExperimentParserTests {
         ("variants:\n  - {name: a}\n  - {name: a, weight: 2}\n", "campaigns/flash-sale.yml:7:12: variant 'a' is listed twice (give each variant its own name)"),
         ("variants:\n  - {name: holdout}\n  - {name: b}\n", "campaigns/flash-sale.yml:6:12: 'holdout' is not a variant name: the report uses it for a group of its own (choose another name)"),
         ("variants:\n  - {name: a, weight: 0}\n  - {name: b}\n", "campaigns/flash-sale.yml:6:23: 'weight' must be at least 1, found 0 (expected a whole number of at least 1)"),
+        ("variants:\n  - {name: a, weight: 1000000000000000}\n  - {name: b}\n", "campaigns/flash-sale.yml:6:23: 'weight' is at most 1000000, found 1000000000000000 (weights are relative: 1 and 3 split a quarter and three quarters)"),
         ("variants:\n  - {name: a, templat: x}\n  - {name: b}\n", "campaigns/flash-sale.yml:6:15: unknown field 'templat' (did you mean 'template'?)"),
         ("holdout: 10\n", "campaigns/flash-sale.yml:5:10: invalid holdout '10' (expected a percentage of recipients who get nothing, e.g. holdout: 10%, with at most two decimals)"),
         ("holdout: 0%\n", "campaigns/flash-sale.yml:5:10: holdout must be more than 0% and less than 100%, found 0% (expected a percentage of recipients who get nothing, e.g. holdout: 10%)"),

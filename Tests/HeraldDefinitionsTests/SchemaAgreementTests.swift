@@ -14,6 +14,8 @@ struct SchemaAgreementTests {
     /// read it either.)
     static let beyondSchema: [String: String] = [
         "unknown template": "a reference to another file",
+        "invalid IANA zone": "the zone database, which differs between machines",
+        "invalid default zone": "the zone database, which differs between machines",
         "unknown template of a variant": "a reference to another file",
         "bad locale in a template file name": "a file name, not its content",
         "locale variant without a base template": "a file that is missing",
@@ -44,6 +46,13 @@ struct SchemaAgreementTests {
                 DiagnosticTableTests.campaignHead
                     + "description:\naudience: {segment: wishlisters}\nschedule: {cron: \"@daily\", between: {end: 2027-01-31T23:59}}\n"
                     + "frequency_caps:\n  - {max: 2, per: calendar_week, channel: sms, category: price-alerts}\nthrottle: 10/min\nexpires_after: 1w\n"
+            ),
+        ], expected: []),
+        BadWorkspace(name: "names that YAML reads as numbers, and a zone by its canonical name", changes: [
+            "campaigns/restock-air-max.yml": .text(
+                DiagnosticTableTests.campaignHead
+                    + "category: 2024\nschedule: {cron: \"0 9 * * *\", timezone: Asia/Kolkata}\n"
+                    + "variants:\n  - {name: 30}\n  - {name: 40, weight: 3, params: {discount: 40%}}\nholdout: 12.5%\nconversion: {event: 2024, within: 3d}\n"
             ),
         ], expected: []),
         BadWorkspace(name: "typed params", changes: [

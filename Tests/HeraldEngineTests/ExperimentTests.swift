@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldEngine
+import HeraldRules
 import HeraldStore
 import HeraldTesting
 import Testing
@@ -54,11 +55,16 @@ import Testing
         #expect(Self.groups(ids, in: campaign) == first)
         // It depends only on the campaign and user ids, through bucket()'s FNV-1a 64 hash (not
         // Swift's per-process hashValue): these groups were computed apart from Herald, in
-        // Python, from FNV-1a of "sale:user-00000N" modulo 10,000.
+        // Python, from FNV-1a of "experiment:sale:user-00000N" modulo 10,000.
         #expect(Self.groups((1...8).map { String(format: "user-%06d", $0) }, in: campaign) == [
-            "user-000001": "b", "user-000002": "b", "user-000003": "b", "user-000004": "b",
-            "user-000005": "b", "user-000006": "a", "user-000007": "holdout", "user-000008": "a",
+            "user-000001": "b", "user-000002": "holdout", "user-000003": "a", "user-000004": "holdout",
+            "user-000005": "a", "user-000006": "b", "user-000007": "b", "user-000008": "b",
         ])
+        // An audience rule's own bucket() does not line up with the split: of the people in
+        // bucket(10000) < 2500 of the campaign, a tenth is held out, as of everyone.
+        let sampled = ids.filter { RuleFunctions.bucket(campaignID: "sale", userID: $0, count: 10_000) < 2500 }
+        let heldOutOfSample = sampled.filter { first[$0] == "holdout" }.count
+        #expect(abs(Double(heldOutOfSample) / Double(sampled.count) - 0.10) < 0.015, "\(heldOutOfSample) of \(sampled.count)")
         // Another campaign splits the same people independently.
         let other = Self.groups(ids, in: Self.campaign("other", variants: campaign.experiment.variants, holdout: 1000))
         let heldOutInBoth = ids.filter { first[$0] == "holdout" && other[$0] == "holdout" }.count

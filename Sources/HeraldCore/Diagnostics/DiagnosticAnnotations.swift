@@ -48,14 +48,15 @@ public enum DiagnosticAnnotations {
                 "level": diagnostic.severity == .error ? "error" : "warning",
                 "message": ["text": text(of: diagnostic)],
             ]
-            if let location = diagnostic.location {
-                result["locations"] = [[
-                    "physicalLocation": [
-                        "artifactLocation": ["uri": uri(path(location.file, workspace: workspace)), "uriBaseId": "%SRCROOT%"],
-                        "region": ["startLine": location.line, "startColumn": location.column],
-                    ] as [String: Any],
-                ]]
-            }
+            // GitHub code scanning refuses a log with a result that has no location: a problem
+            // of the workspace as a whole (no herald.yml, no such directory) points at its herald.yml.
+            let location = diagnostic.location ?? SourceLocation(file: "herald.yml", line: 1, column: 1)
+            result["locations"] = [[
+                "physicalLocation": [
+                    "artifactLocation": ["uri": uri(path(location.file, workspace: workspace)), "uriBaseId": "%SRCROOT%"],
+                    "region": ["startLine": location.line, "startColumn": location.column],
+                ] as [String: Any],
+            ]]
             return result
         }
         let driver: [String: Any] = [

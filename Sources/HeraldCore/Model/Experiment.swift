@@ -20,6 +20,8 @@ public struct Experiment: Sendable, Hashable {
     public static let treatmentName = "treatment"
     /// The group that receives nothing.
     public static let holdoutName = "holdout"
+    /// The largest weight a variant may have, so that the split's arithmetic cannot overflow.
+    public static let maximumWeight = 1_000_000
     /// Names a variant cannot have: the groups' own.
     public static let reservedNames = [holdoutName, treatmentName]
 

@@ -46,19 +46,23 @@ public struct ExperimentGroupCounts: Sendable, Hashable, Codable {
 /// A group's conversion rate against the holdout's: the difference, with its 95% confidence
 /// interval and a two-proportion test.
 ///
-/// The interval is Wald's for a difference of two proportions, `d ± 1.96·√(p₁q₁/n₁ + p₂q₂/n₂)`,
-/// and the difference is called significant exactly when that interval leaves out zero (the
-/// two-proportion z-test with the same standard error, at 5%), so that the verdict and the
-/// interval never disagree.
+/// The interval is Agresti and Caffo's for a difference of two proportions: Wald's interval
+/// after adding one conversion and one non-conversion to each group,
+/// `d̃ ± 1.96·√(p̃₁q̃₁/(n₁+2) + p̃₂q̃₂/(n₂+2))` with `p̃ = (x+1)/(n+2)`. Unlike the plain Wald
+/// interval it keeps its 95% coverage with few conversions or a group that converted no one
+/// (4 of 1,800 against 0 of 200 is no evidence, and it says so). The difference is called
+/// significant exactly when the interval leaves out zero, so that the verdict and the interval
+/// never disagree.
 public struct Lift: Sendable, Hashable, Codable {
-    /// The group's rate minus the holdout's, as a fraction (0.03 = 3 percentage points).
+    /// The group's rate minus the holdout's as observed, a fraction (0.03 = 3 percentage points).
     public var difference: Double
+    /// The interval's bounds, within -1…1.
     public var low: Double
     public var high: Double
     /// The difference relative to the holdout's rate (0.333 = a third more); nil when the
     /// holdout converted no one.
     public var relative: Double?
-    /// The test statistic: the difference over its standard error.
+    /// The test statistic: the adjusted difference over its standard error.
     public var z: Double
     public var isSignificant: Bool
 
@@ -72,18 +76,15 @@ public struct Lift: Sendable, Hashable, Codable {
         let rate = Double(converted) / Double(people)
         let baseline = Double(baselineConverted) / Double(baselinePeople)
         difference = rate - baseline
-        let error = (rate * (1 - rate) / Double(people) + baseline * (1 - baseline) / Double(baselinePeople)).squareRoot()
-        low = difference - Self.z95 * error
-        high = difference + Self.z95 * error
         relative = baseline > 0 ? difference / baseline : nil
-        if error > 0 {
-            z = difference / error
-            isSignificant = abs(z) > Self.z95
-        } else {
-            // Both rates are 0 or 1: nothing varies, so nothing can be told apart.
-            z = 0
-            isSignificant = false
-        }
+        let adjusted = (Double(converted) + 1) / (Double(people) + 2)
+        let adjustedBaseline = (Double(baselineConverted) + 1) / (Double(baselinePeople) + 2)
+        let center = adjusted - adjustedBaseline
+        let error = (adjusted * (1 - adjusted) / (Double(people) + 2) + adjustedBaseline * (1 - adjustedBaseline) / (Double(baselinePeople) + 2)).squareRoot()
+        low = max(-1, center - Self.z95 * error)
+        high = min(1, center + Self.z95 * error)
+        z = center / error
+        isSignificant = low > 0 || high < 0
     }
 
     /// `+3.0 pts (95% CI +0.3 to +5.7), significant` or `… not significant yet`.

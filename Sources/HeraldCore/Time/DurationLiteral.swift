@@ -86,7 +86,8 @@ public struct RateLiteral: Sendable, Hashable, Codable, CustomStringConvertible 
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let count = Int(parts[0]), count > 0, let per = Per(rawValue: String(parts[1])) else {
+        guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+              let count = Int(parts[0]), count > 0, let per = Per(rawValue: String(parts[1])) else {
             return nil
         }
         self.count = count
@@ -112,6 +113,7 @@ public struct TimeOfDay: Sendable, Hashable, Codable, Comparable, CustomStringCo
     public init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].count == 2, parts[1].count == 2,
+              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
               let hour = Int(parts[0]), let minute = Int(parts[1]),
               (0..<24).contains(hour), (0..<60).contains(minute)
         else { return nil }

@@ -213,7 +213,14 @@ public struct CampaignParser: Sendable {
                     }
                     return name
                 }
-            let weight = fields["weight"].map { reader.integer($0, name: "'weight'", minimum: 1) } ?? 1
+            let weight = fields["weight"].map { node -> Int? in
+                guard let weight = reader.integer(node, name: "'weight'", minimum: 1) else { return nil }
+                guard weight <= Experiment.maximumWeight else {
+                    reader.error("'weight' is at most \(Experiment.maximumWeight), found \(weight)", at: node, hint: "weights are relative: 1 and 3 split a quarter and three quarters")
+                    return nil
+                }
+                return weight
+            } ?? 1
             let template = fields["template"].map { node -> String? in
                 guard let name = reader.text(node, name: "'template'", expected: "the name of a template in templates/") else { return nil }
                 details.variantTemplates.append((name, reader.location(of: node)))

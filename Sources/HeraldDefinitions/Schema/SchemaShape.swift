@@ -10,6 +10,9 @@ public indirect enum SchemaShape: Sendable {
     case text
     /// A string matching an ECMA-262 pattern (anchored by the pattern itself).
     case pattern(String)
+    /// A name: a string matching the pattern, or a whole number, which YAML reads as a number
+    /// and the loader as its digits (`name: 30`, `event: 2024`).
+    case name(String)
     case integer(minimum: Int?, maximum: Int? = nil)
     case boolean
     /// One of these words.
@@ -96,6 +99,9 @@ extension SchemaShape {
             return ["type": ["string", "number", "boolean"]]
         case .pattern(let pattern):
             return ["type": "string", "pattern": pattern]
+        case .name(let pattern):
+            // A pattern constrains strings only, so a number passes it.
+            return ["type": ["string", "integer"], "pattern": pattern]
         case .integer(let minimum, let maximum):
             var schema: [String: Any] = ["type": "integer"]
             if let minimum { schema["minimum"] = minimum }

@@ -10,17 +10,17 @@ import HeraldCore
 public enum WorkspaceSchema {
     // MARK: Values
 
-    static let slug = SchemaShape.pattern("^[a-z0-9-]{1,64}$")
-    static let category = SchemaShape.pattern("^[a-z0-9_-]+$")
+    static let slug = SchemaShape.name("^[a-z0-9-]{1,64}$")
+    static let category = SchemaShape.name("^[a-z0-9_-]+$")
     static let duration = SchemaShape.pattern("^[0-9]+[\(DurationLiteral.Unit.allCases.map(\.rawValue).joined())]$")
     /// A duration longer than zero.
     static let positiveDuration = SchemaShape.pattern("^0*[1-9][0-9]*[\(DurationLiteral.Unit.allCases.map(\.rawValue).joined())]$")
-    static let rate = SchemaShape.pattern("^\\+?0*[1-9][0-9]*/(\(RateLiteral.Per.allCases.map(\.rawValue).joined(separator: "|")))$")
+    static let rate = SchemaShape.pattern("^0*[1-9][0-9]*/(\(RateLiteral.Per.allCases.map(\.rawValue).joined(separator: "|")))$")
     static let timeOfDay = SchemaShape.pattern("^([01][0-9]|2[0-3]):[0-5][0-9]$")
     static let localDateTimePattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$"
     static let instantPattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
     static let cron = SchemaShape.pattern("^\\s*(@(hourly|daily|midnight|weekly|monthly|yearly|annually)|[^\\s]+\\s+[^\\s]+\\s+[^\\s]+\\s+[^\\s]+\\s+[^\\s]+)\\s*$")
-    static let eventName = SchemaShape.pattern("^[A-Za-z0-9_.-]{1,128}$")
+    static let eventName = SchemaShape.name("^[A-Za-z0-9_.-]{1,128}$")
     static let localeTag = SchemaShape.pattern(
         "^(?=.{1,64}$)[A-Za-z]{2,3}(-[A-Za-z]{3}){0,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
             + "(-[A-WY-Za-wy-z0-9](-[A-Za-z0-9]{2,8})+)*(-[xX](-[A-Za-z0-9]{1,8})+)?$"
@@ -32,10 +32,13 @@ public enum WorkspaceSchema {
     static let zone = SchemaShape.reference("timezone")
     static let channel = SchemaShape.choice(Channel.allCases.map(\.rawValue))
 
-    /// The IANA zones Foundation knows on this machine: what `timezone:` accepts.
-    static var timeZones: [String] {
-        Array(Set(TimeZone.knownTimeZoneIdentifiers + ["UTC", "GMT"])).sorted()
-    }
+    /// The shape of an IANA zone name. Which zones exist is the zone database's to say, and it
+    /// differs between machines; `herald validate` checks it, and the schema stays the same
+    /// wherever it is written.
+    static var timeZone: [String: Any] {[
+        "type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+        "description": "An IANA time zone.", "examples": ["UTC", "Europe/Paris", "America/New_York", "Asia/Seoul", "Asia/Kolkata", "Australia/Sydney"],
+    ]}
 
     // MARK: Shared parts
 
@@ -44,7 +47,7 @@ public enum WorkspaceSchema {
         SchemaProperty("per", .anyOf([positiveDuration, .choice(["calendar_day", "calendar_week"])]), required: true,
                        "The window: a rolling duration such as 1d or 7d, or calendar_day / calendar_week in the recipient's zone.", examples: ["1d", "calendar_week"]),
         SchemaProperty("channel", channel, "Count only this channel's notifications; all channels when left out."),
-        SchemaProperty("category", .pattern("^(?!transactional$)[a-z0-9_-]+$"),
+        SchemaProperty("category", .name("^(?!transactional$)[a-z0-9_-]+$"),
                        "Count only this category's notifications (never transactional, which is not capped)."),
     ])
 
@@ -89,8 +92,8 @@ public enum WorkspaceSchema {
     ])
 
     static let variant = SchemaObject("One version of the campaign: its own template, its own params over the campaign's, or (with neither) the campaign as written.", [
-        SchemaProperty("name", .pattern("^(?!(holdout|treatment)$)[a-z0-9-]{1,64}$"), required: true, "The variant's name, as the report shows it.", examples: ["short"]),
-        SchemaProperty("weight", .integer(minimum: 1), "Its share of the treated recipients, relative to the other weights (default 1)."),
+        SchemaProperty("name", .name("^(?!(holdout|treatment)$)[a-z0-9-]{1,64}$"), required: true, "The variant's name, as the report shows it.", examples: ["short"]),
+        SchemaProperty("weight", .integer(minimum: 1, maximum: Experiment.maximumWeight), "Its share of the treated recipients, relative to the other weights (default 1)."),
         SchemaProperty("template", .text, "A template in templates/ to send instead of the campaign's.", examples: ["winter-sale-short"]),
         SchemaProperty("params", .map(keys: nil, values: .reference("param")), "Params laid over the campaign's.", examples: ["{discount: 40%}"]),
     ])
@@ -290,7 +293,7 @@ public enum WorkspaceSchema {
         var definitions: [String: Any] = [:]
         switch file {
         case .configuration:
-            definitions["timezone"] = ["enum": timeZones, "description": "An IANA time zone."]
+            definitions["timezone"] = timeZone
             let kinds = ProviderKind.allCases
             definitions["provider"] = [
                 "type": "object",
@@ -302,7 +305,7 @@ public enum WorkspaceSchema {
                 },
             ] as [String: Any]
         case .campaign:
-            definitions["timezone"] = ["enum": timeZones, "description": "An IANA time zone."]
+            definitions["timezone"] = timeZone
             definitions["param"] = [
                 "description": "A template value: text, a number, true or false, a date, a list, a mapping, or money {amount, currency}.",
                 "anyOf": [
