@@ -139,12 +139,6 @@ public struct RecipientPlanner: Sendable {
                 result.append(skip(.capped, full, dueAt: due))
                 continue
             }
-            if group == .holdout {
-                // Sent nothing, so it takes no throttle slot and fills no cap.
-                result.append(skip(.holdout, "in the campaign's \(campaign.experiment.holdoutText) holdout", dueAt: due))
-                reached = true
-                continue
-            }
             let decision: PlannedNotification.Decision
             var warning: String?
             do {
@@ -166,16 +160,24 @@ public struct RecipientPlanner: Sendable {
                 decision = .skip(.renderFailed, detail: String(describing: error))
             }
             var sends = 0
+            var heldOut = false
             for target in routed {
                 var targetDecision = decision
                 if case .send(let content) = decision, let contentCheck, let provider = target.provider, let refusal = contentCheck(content, provider) {
                     targetDecision = .skip(.overLimit, detail: refusal)
                 }
+                // The holdout goes through every check, rendering included, and is recorded where
+                // a send would have been: sent nothing, it takes no throttle slot and fills no cap.
+                if group == .holdout, case .send = targetDecision {
+                    targetDecision = .skip(.holdout, detail: "in the campaign's \(campaign.experiment.holdoutText) holdout")
+                    heldOut = true
+                }
                 if case .send = targetDecision { sends += 1 }
                 var planned = make(targetDecision, dueAt: due, device: target.device, provider: target.provider, address: target.address)
-                planned.warning = warning
+                if case .send = targetDecision { planned.warning = warning }
                 result.append(planned)
             }
+            if heldOut { reached = true }
             if sends > 0 {
                 reached = true
                 throttle?.reserve(sends, at: due)

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldContent
 import HeraldCore
 import HeraldEngine
 import HeraldRules
@@ -171,6 +172,32 @@ import Testing
             #expect(abs(lift.difference - (2.0 / Double(treated.count) - 1.0 / Double(heldOut.count))) < 1e-12)
             #expect(!lift.isSignificant)
             #expect(holdout.lift(against: holdout) == nil)
+        }
+    }
+
+    /// The holdout is "would have been sent": a person whose message would not render is
+    /// skipped(render_failed) in the holdout as in a variant, so the groups stay comparable.
+    @Test func theHoldoutIsDecidedAfterRenderingAsTheVariantsAre() async throws {
+        let campaign = Self.campaign(holdout: 5000)
+        let users = Self.users(200)
+        let groups = Self.groups(users.map(\.id), in: campaign)
+        let broken = Set(users.map(\.id).filter { Int($0.dropFirst(2))! % 10 == 0 })
+        let renderer = ClosureRenderer { campaign, channel, user in
+            struct Broken: Error {}
+            if broken.contains(user.id) { throw Broken() }
+            return try Self.renderer.render(campaign, channel: channel, for: user, unsubscribeURL: "").content
+        }
+        let planner = RecipientPlanner(routing: routing)
+        let occurrence = Occurrence(id: 1, campaignID: campaign.id, fireAt: Self.start, definitionHash: "", params: [:], isNew: true)
+        for user in users {
+            let decisions = planner.plan(user, campaign: campaign, occurrence: occurrence, now: Self.start, renderer: renderer)
+            #expect(decisions.count == 1 && decisions[0].variant == groups[user.id])
+            switch (broken.contains(user.id), groups[user.id], decisions[0].decision) {
+            case (true, _, .skip(.renderFailed, _)), (false, "holdout", .skip(.holdout, _)), (false, "treatment", .send):
+                break
+            default:
+                Issue.record("\(user.id) in \(groups[user.id] ?? "?"): \(decisions[0].decision)")
+            }
         }
     }
 }
