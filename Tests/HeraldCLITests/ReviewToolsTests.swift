@@ -76,6 +76,14 @@ struct ReviewToolsTests {
                 let target = URL(fileURLWithPath: directory.file(file)).deletingLastPathComponent().appendingPathComponent(String(first.dropFirst("# yaml-language-server: $schema=".count)))
                 #expect(FileManager.default.fileExists(atPath: target.standardized.path), "\(file) names \(target.path), which is missing")
             }
+            // The sample workspace `herald init` writes is valid to an independent validator too.
+            let python = try #require(Self.python(), "run scripts/python-venv (make test does)")
+            let script = HeraldBinary.repositoryRoot.appendingPathComponent("scripts/schema-validate.py").path
+            let check = try await HeraldBinary.runProgram(python, [script, "--schemas", directory.file("schemas"), directory.path], in: directory.path)
+            #expect(check.status == 0, "\(check.stderr)")
+            let verdicts = check.stdout.split(separator: "\n")
+            #expect(verdicts.count == 10, "\(check.stdout)")
+            #expect(verdicts.allSatisfy { $0.contains("\"valid\": true") }, "\(check.stdout)")
             let campaign = try directory.read("schemas/campaign.schema.json")
             #expect(campaign.contains("\"first_available\""))
             #expect(try directory.read("templates/winter-sale.ko.yml").hasPrefix("# yaml-language-server: $schema=../schemas/template-variant.schema.json\n"))
