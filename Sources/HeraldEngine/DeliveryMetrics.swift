@@ -20,6 +20,7 @@ enum DeliveryMetrics {
         switch outcome {
         case .accepted: "accepted"
         case .retry: "retry"
+        case .throttled: "throttled"
         case .rejected: "rejected"
         case .deadAddress: "dead_address"
         case .optedOut: "opted_out"

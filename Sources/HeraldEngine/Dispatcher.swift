@@ -548,7 +548,7 @@ extension DeliveryOutcome {
     /// provider.
     var isProviderFailure: Bool {
         switch self {
-        case .retry, .misconfigured: true
+        case .retry, .throttled, .misconfigured: true
         case .accepted, .rejected, .deadAddress, .optedOut: false
         }
     }

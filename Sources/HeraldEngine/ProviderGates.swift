@@ -143,7 +143,7 @@ public final class ProviderGates: Sendable {
             }
             for outcome in outcomes {
                 switch outcome {
-                case .retry(let after, _) where outcome.isThrottle:
+                case .throttled(let after, _):
                     gate.windowThrottles += 1
                     if gate.windowAnswers >= Self.throttleSample,
                        Double(gate.windowThrottles) >= Self.throttleShare * Double(gate.windowAnswers) {
@@ -180,10 +180,9 @@ public final class ProviderGates: Sendable {
 }
 
 extension DeliveryOutcome {
-    /// A 429 (too many requests) rather than another temporary failure: the transports begin a
-    /// retry's reason with the provider and the HTTP status (`twilio 429 20429: …`).
+    /// The provider asked to slow down (``DeliveryOutcome/throttled(after:reason:)``).
     public var isThrottle: Bool {
-        guard case .retry(_, let reason) = self else { return false }
-        return reason.split(separator: " ", maxSplits: 2).dropFirst().first == "429"
+        if case .throttled = self { return true }
+        return false
     }
 }

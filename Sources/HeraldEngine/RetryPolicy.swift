@@ -75,7 +75,7 @@ public struct RetryPolicy: Sendable, Hashable {
 
     /// The resolution of one outcome of attempt `message.attempt`.
     ///
-    /// - `.retry(after:)`: retried after the longer of the backoff and the provider's Retry-After
+    /// - `.retry(after:)` and `.throttled(after:)`: retried after the longer of the backoff and the provider's Retry-After
     ///   (a short Retry-After does not bring a whole failed batch back at once); `dead` once
     ///   `maxAttempts` attempts are used.
     /// - `.misconfigured`: retried after `misconfiguredPause`, never `dead`; the dispatcher gives
@@ -91,7 +91,7 @@ public struct RetryPolicy: Sendable, Hashable {
             return .failed(reason: reason, deactivateAddress: true)
         case .optedOut(let reason):
             return .optedOutAtProvider(reason: reason)
-        case .retry(let after, let reason):
+        case .retry(let after, let reason), .throttled(let after, let reason):
             return retry(message, after: after, reason: reason, now: now, jitter: jitter)
         case .misconfigured(let reason):
             // Herald's fault, not the message's: waiting for an operator must not use up the

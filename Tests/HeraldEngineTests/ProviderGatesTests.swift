@@ -11,7 +11,7 @@ import Testing
 struct ProviderGatesTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    static let throttled = DeliveryOutcome.retry(after: .seconds(5), reason: "twilio 429 20429: Too Many Requests")
+    static let throttled = DeliveryOutcome.throttled(after: .seconds(5), reason: "twilio 429 20429: Too Many Requests")
     static let failed = DeliveryOutcome.retry(after: nil, reason: "twilio 503: Service Unavailable")
     static let accepted = DeliveryOutcome.accepted(providerMessageID: "SM1")
 
@@ -97,9 +97,10 @@ struct ProviderGatesTests {
         #expect(gates.admit("twilio", at: start.addingTimeInterval(301)) == .allowed)
     }
 
-    @Test func onlyA429CountsAsAThrottle() {
+    /// The transports say so with their own outcome; no reason text makes a retry a throttle.
+    @Test func aThrottleIsItsOwnOutcomeNotAReasonText() {
         #expect(Self.throttled.isThrottle)
         #expect(!Self.failed.isThrottle)
-        #expect(!DeliveryOutcome.retry(after: nil, reason: "sendgrid 500: 429 items").isThrottle)
+        #expect(!DeliveryOutcome.retry(after: nil, reason: "twilio 429 20429: Too Many Requests").isThrottle)
     }
 }

@@ -353,7 +353,7 @@ struct APNsTransportTests {
         configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(errorRates: [429: 1], retryAfter: 7)])
         try await withSandbox(configuration, client: Self.client) { sandbox, http in
             let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(1)))
-            guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
+            guard case .throttled(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(after == .seconds(7))
             #expect(reason.hasPrefix("provider 429 TooManyRequests"), "\(reason)")
         }
@@ -402,8 +402,8 @@ struct APNsClassifierTests {
         (400, "IdleTimeout", "retry"), (403, "ExpiredProviderToken", "misconfigured"), (403, "InvalidProviderToken", "misconfigured"),
         (403, "MissingProviderToken", "misconfigured"), (403, "UnrelatedKeyIdInToken", "misconfigured"),
         (403, "BadEnvironmentKeyIdInToken", "misconfigured"), (403, "Forbidden", "misconfigured"), (404, "BadPath", "misconfigured"),
-        (405, "MethodNotAllowed", "rejected"), (413, "PayloadTooLarge", "rejected"), (429, "TooManyRequests", "retry"),
-        (429, "TooManyProviderTokenUpdates", "retry"), (500, "InternalServerError", "retry"), (503, "ServiceUnavailable", "retry"),
+        (405, "MethodNotAllowed", "rejected"), (413, "PayloadTooLarge", "rejected"), (429, "TooManyRequests", "throttled"),
+        (429, "TooManyProviderTokenUpdates", "throttled"), (500, "InternalServerError", "retry"), (503, "ServiceUnavailable", "retry"),
         (503, "Shutdown", "retry"),
     ])
     func everyDocumentedReasonMapsToItsOutcome(status: Int, reasonText: String, expected: String) {

@@ -173,7 +173,7 @@ struct FCMTransportTests {
         ("SENDER_ID_MISMATCH", "misconfigured", "fcm 403 SENDER_ID_MISMATCH: "),
         ("THIRD_PARTY_AUTH_ERROR", "misconfigured", "fcm 401 THIRD_PARTY_AUTH_ERROR: "),
         ("APNS_AUTH_ERROR", "misconfigured", "fcm 401 APNS_AUTH_ERROR: "),
-        ("QUOTA_EXCEEDED", "retry", "provider 429 (fcm 429 QUOTA_EXCEEDED: "),
+        ("QUOTA_EXCEEDED", "throttled", "provider 429 (fcm 429 QUOTA_EXCEEDED: "),
         ("UNAVAILABLE", "retry", "fcm 503 UNAVAILABLE: "),
         ("INTERNAL", "retry", "fcm 500 INTERNAL: "),
         ("UNSPECIFIED_ERROR", "rejected", "fcm 500 UNSPECIFIED_ERROR: "),
@@ -184,7 +184,7 @@ struct FCMTransportTests {
             let outcome = try await Self.transport(sandbox, http).send(fcmPush(1, token: SandboxFCM.token(failingWith: code)))
             #expect(kind(of: outcome) == expected, "\(outcome)")
             #expect(reason(of: outcome).hasPrefix(prefix), "\(outcome)")
-            if code == "QUOTA_EXCEEDED" { #expect(outcome == .retry(after: .seconds(60), reason: reason(of: outcome))) }
+            if code == "QUOTA_EXCEEDED" { #expect(outcome == .throttled(after: .seconds(60), reason: reason(of: outcome))) }
             #expect(Self.counts(sandbox) == Counts(tokens: 1, sends: 1), "no new access token for an error that is not about it")
             #expect(sandbox.log.messages.isEmpty)
         }
@@ -202,7 +202,7 @@ struct FCMTransportTests {
         let limited = FaultPlan(providers: [.fcm: ProviderFaults(errorRates: [429: 1], retryAfter: 7)])
         try await withSandbox(Self.recording(faults: limited)) { sandbox, http in
             let outcome = try await Self.transport(sandbox, http).send(fcmPush(1, token: "t1"))
-            guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
+            guard case .throttled(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(after == .seconds(7))
             #expect(reason.hasPrefix("provider 429 (fcm 429 QUOTA_EXCEEDED"))
             // The token request got through; the send was answered by the fault plan, which

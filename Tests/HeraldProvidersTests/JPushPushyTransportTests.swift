@@ -121,7 +121,7 @@ struct JPushTransportTests {
         let faults = FaultPlan(providers: [.jpush: ProviderFaults(errorRates: [429: 1], retryAfter: 30)])
         try await withSandbox(Sandbox.Configuration(faults: faults, smtpPort: nil, apnsPort: nil)) { sandbox, http in
             let outcome = await Self.transport(sandbox, http).send(pushMessage(1, to: "abc123", provider: "jpush"))
-            guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
+            guard case .throttled(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(after == .seconds(30) && reason.hasPrefix("provider 429 jpush 429 2002: "), "\(reason)")
         }
     }
@@ -130,7 +130,7 @@ struct JPushTransportTests {
     @Test(arguments: [
         (500, 1000, "retry"), (405, 1001, "rejected"), (400, 1002, "rejected"), (400, 1003, "rejected"), (401, 1004, "misconfigured"),
         (400, 1005, "rejected"), (400, 1008, "misconfigured"), (400, 1009, "rejected"), (400, 1011, "deadAddress"), (400, 1012, "retry"),
-        (404, 1020, "misconfigured"), (503, 1030, "retry"), (429, 2002, "retry"), (403, 2003, "misconfigured"), (403, 2004, "misconfigured"),
+        (404, 1020, "misconfigured"), (503, 1030, "retry"), (429, 2002, "throttled"), (403, 2003, "misconfigured"), (403, 2004, "misconfigured"),
         (403, 2005, "rejected"), (403, 2006, "misconfigured"), (403, 2007, "misconfigured"),
     ])
     func everyErrorCodeMapsToItsOutcome(status: Int, code: Int, expected: String) {
@@ -142,7 +142,7 @@ struct JPushTransportTests {
     }
 
     @Test func answersWithoutJPushsBodyAreClassifiedByStatus() {
-        let cases: [(Int, String)] = [(502, "retry"), (504, "retry"), (401, "misconfigured"), (429, "retry"), (400, "retry")]
+        let cases: [(Int, String)] = [(502, "retry"), (504, "retry"), (401, "misconfigured"), (429, "throttled"), (400, "retry")]
         for (status, expected) in cases {
             let outcome = JPushClassifier.outcome(ProviderHTTPClient.Answer(status: status, body: Data("<html>oops</html>".utf8)), now: Date())
             #expect(kind(of: outcome) == expected, "\(status): \(outcome)")
@@ -233,16 +233,20 @@ struct PushyTransportTests {
         let faults = FaultPlan(providers: [.pushy: ProviderFaults(errorRates: [429: 0.5, 503: 0.5], retryAfter: 9)])
         try await withSandbox(Sandbox.Configuration(faults: faults, smtpPort: nil, apnsPort: nil)) { sandbox, http in
             let outcomes = await Self.transport(sandbox, http).send((1...20).map { pushMessage(Int64($0), to: "abc\($0)", provider: "pushy") })
-            #expect(outcomes.allSatisfy { kind(of: $0) == "retry" })
-            let throttled = outcomes.filter { reason(of: $0).hasPrefix("provider 429 pushy 429 RATE_LIMIT_EXCEEDED: ") }
-            let down = outcomes.filter { reason(of: $0).hasPrefix("pushy 503 INTERNAL_SERVER_ERROR: ") }
+            let throttled = outcomes.filter { kind(of: $0) == "throttled" && reason(of: $0).hasPrefix("provider 429 pushy 429 RATE_LIMIT_EXCEEDED: ") }
+            let down = outcomes.filter { kind(of: $0) == "retry" && reason(of: $0).hasPrefix("pushy 503 INTERNAL_SERVER_ERROR: ") }
             #expect(!throttled.isEmpty && !down.isEmpty && throttled.count + down.count == 20, "\(outcomes)")
-            #expect(outcomes.allSatisfy { if case .retry(let after, _) = $0 { after == .seconds(9) } else { false } })
+            #expect(outcomes.allSatisfy {
+                switch $0 {
+                case .retry(let after, _), .throttled(let after, _): after == .seconds(9)
+                default: false
+                }
+            })
         }
     }
 
     @Test(arguments: [
-        (429, "{\"code\":\"RATE_LIMIT_EXCEEDED\",\"error\":\"slow\"}", "retry"), (401, "{\"code\":\"INVALID_API_KEY\",\"error\":\"k\"}", "misconfigured"),
+        (429, "{\"code\":\"RATE_LIMIT_EXCEEDED\",\"error\":\"slow\"}", "throttled"), (401, "{\"code\":\"INVALID_API_KEY\",\"error\":\"k\"}", "misconfigured"),
         (400, "{\"code\":\"INVALID_PARAM\",\"error\":\"p\"}", "rejected"), (500, "{\"code\":\"INTERNAL_SERVER_ERROR\",\"error\":\"e\"}", "retry"),
         (503, "<html>down</html>", "retry"), (400, "<html>proxy</html>", "retry"), (404, "{\"code\":\"NOT_FOUND\",\"error\":\"n\"}", "misconfigured"),
         (200, "{\"success\":true,\"id\":\"x\",\"info\":{\"devices\":1}}", "accepted"), (200, "{\"error\":\"odd\"}", "retry"),

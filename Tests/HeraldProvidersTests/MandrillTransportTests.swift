@@ -69,7 +69,7 @@ struct MandrillTransportTests {
         let faults = FaultPlan(providers: [.mandrill: ProviderFaults(errorRates: [429: 1], retryAfter: 60)])
         try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
             let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com", provider: "mandrill"))
-            #expect(outcome == .retry(after: .seconds(60), reason: "mandrill 429 RequestLimitExceeded: Too many requests"))
+            #expect(outcome == .throttled(after: .seconds(60), reason: "mandrill 429 RequestLimitExceeded: Too many requests"))
         }
     }
 

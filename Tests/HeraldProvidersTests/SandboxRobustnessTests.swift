@@ -45,9 +45,9 @@ struct SandboxRobustnessTests {
 
 @Suite struct TwilioErrorCodeTests {
     @Test(arguments: [
-        (30001, "retry"), (30002, "misconfigured"), (30003, "retry"), (30004, "rejected"), (30005, "deadAddress"),
+        (30001, "throttled"), (30002, "misconfigured"), (30003, "retry"), (30004, "rejected"), (30005, "deadAddress"),
         (30006, "deadAddress"), (30007, "rejected"), (30008, "retry"), (21211, "deadAddress"), (21610, "optedOut"),
-        (21614, "deadAddress"), (21408, "misconfigured"), (20003, "misconfigured"), (20429, "retry"),
+        (21614, "deadAddress"), (21408, "misconfigured"), (20003, "misconfigured"), (20429, "throttled"), (21611, "throttled"),
     ])
     func everyCodeOfTheTableHasItsClass(code: Int, expected: String) throws {
         let outcome = try #require(TwilioClassifier.outcome(errorCode: code, reason: "twilio \(code)"))
@@ -56,7 +56,7 @@ struct SandboxRobustnessTests {
 
     @Test func anHTTPStatusDecidesWhenTheCodeIsUnknown() {
         let answer = { (status: Int) in ProviderHTTPClient.Answer(status: status, body: Data(#"{"code":99999,"message":"new"}"#.utf8)) }
-        #expect(kind(of: TwilioClassifier.outcome(answer(429), now: Date())) == "retry")
+        #expect(kind(of: TwilioClassifier.outcome(answer(429), now: Date())) == "throttled")
         #expect(kind(of: TwilioClassifier.outcome(answer(503), now: Date())) == "retry")
         #expect(kind(of: TwilioClassifier.outcome(answer(401), now: Date())) == "misconfigured")
         #expect(kind(of: TwilioClassifier.outcome(answer(400), now: Date())) == "rejected")

@@ -85,7 +85,7 @@ struct SendGridTransportTests {
         let faults = FaultPlan(providers: [.sendgrid: ProviderFaults(errorRates: [429: 1], retryAfter: 30)])
         try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
             let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com"))
-            guard case .retry(let after, let why) = outcome else { Issue.record("\(outcome)"); return }
+            guard case .throttled(let after, let why) = outcome else { Issue.record("\(outcome)"); return }
             #expect(why == "sendgrid 429: too many requests")
             // X-RateLimit-Reset is a Unix second about 30 s ahead.
             #expect(after.map { $0 > .seconds(25) && $0 <= .seconds(31) } == true, "\(String(describing: after))")

@@ -66,7 +66,7 @@ struct TwilioTransportTests {
         let faults = FaultPlan(providers: [.twilio: ProviderFaults(errorRates: [429: 1], retryAfter: 7)])
         try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
             let outcome = await transport(sandbox, http).send(sms(1, to: "+14155550100"))
-            #expect(outcome == .retry(after: .seconds(7), reason: "twilio 429 20429: Too Many Requests"))
+            #expect(outcome == .throttled(after: .seconds(7), reason: "twilio 429 20429: Too Many Requests"))
         }
         let outage = FaultPlan(providers: [.twilio: ProviderFaults(errorRates: [503: 1])])
         try await withSandbox(Sandbox.Configuration(faults: outage)) { sandbox, http in
@@ -118,6 +118,7 @@ func kind(of outcome: DeliveryOutcome) -> String {
     switch outcome {
     case .accepted: "accepted"
     case .retry: "retry"
+    case .throttled: "throttled"
     case .rejected: "rejected"
     case .deadAddress: "deadAddress"
     case .optedOut: "optedOut"
@@ -128,6 +129,6 @@ func kind(of outcome: DeliveryOutcome) -> String {
 func reason(of outcome: DeliveryOutcome) -> String {
     switch outcome {
     case .accepted(let id): id
-    case .retry(_, let reason), .rejected(let reason), .deadAddress(let reason), .optedOut(let reason), .misconfigured(let reason): reason
+    case .retry(_, let reason), .throttled(_, let reason), .rejected(let reason), .deadAddress(let reason), .optedOut(let reason), .misconfigured(let reason): reason
     }
 }

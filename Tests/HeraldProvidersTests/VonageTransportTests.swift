@@ -38,7 +38,7 @@ struct VonageTransportTests {
         }
         let throttled = FaultPlan(providers: [.vonage: ProviderFaults(errorRates: [429: 1])])
         try await withSandbox(Sandbox.Configuration(faults: throttled)) { sandbox, http in
-            #expect(kind(of: await transport(sandbox, http).send(sms(1, to: "+447700900000"))) == "retry")
+            #expect(kind(of: await transport(sandbox, http).send(sms(1, to: "+447700900000"))) == "throttled")
         }
         let down = FaultPlan(providers: [.vonage: ProviderFaults(errorRates: [502: 1])])
         try await withSandbox(Sandbox.Configuration(faults: down)) { sandbox, http in

@@ -93,7 +93,7 @@ struct WebPushTransportTests {
         let faults = FaultPlan(providers: [.webpush: ProviderFaults(errorRates: [429: 1], retryAfter: 9)])
         try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
             let outcome = await Self.transport(http).send(webPush(1, to: Self.subscription(sandbox, "u-1")))
-            guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
+            guard case .throttled(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(after == .seconds(9))
             #expect(reason.hasPrefix("provider 429"))
         }

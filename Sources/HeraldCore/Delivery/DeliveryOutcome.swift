@@ -6,6 +6,10 @@ public enum DeliveryOutcome: Sendable, Hashable {
     case accepted(providerMessageID: String)
     /// A temporary failure; try again, after `after` when the provider said so (Retry-After).
     case retry(after: Duration?, reason: String)
+    /// The provider asked Herald to slow down (HTTP 429, or its own rate-limit code such as
+    /// Twilio's 20429 or Mandrill's RequestLimitExceeded): retried like `retry`, and the
+    /// provider's rate limiter slows down when many answers are throttles.
+    case throttled(after: Duration?, reason: String)
     /// A permanent failure for this message (bad payload, content refused).
     case rejected(reason: String)
     /// The address no longer exists (unregistered token, invalid number); the device is deactivated.

@@ -27,7 +27,8 @@ public enum APNsClassifier {
         guard let reason = reason(answer) else {
             let what = answer.isTruncated ? "an answer too large to read" : TwilioClassifier.snippet(answer.body)
             let prefix = answer.status == 429 ? "provider 429 (apns)" : "apns \(answer.status)"
-            return .retry(after: retryAfter, reason: "\(prefix): \(what), not an APNs error body ({\"reason\": …})")
+            let reason = "\(prefix): \(what), not an APNs error body ({\"reason\": …})"
+            return answer.status == 429 ? .throttled(after: retryAfter, reason: reason) : .retry(after: retryAfter, reason: reason)
         }
         let text = "apns \(answer.status) \(reason)"
         switch (answer.status, reason) {
@@ -55,8 +56,7 @@ public enum APNsClassifier {
         case (404, _):
             return .misconfigured(reason: text + " (check base_url)")
         case (429, _):
-            // The engine's throttle detection reads the "provider 429" prefix.
-            return .retry(after: retryAfter, reason: "provider 429 \(reason) (apns)")
+            return .throttled(after: retryAfter, reason: "provider 429 \(reason) (apns)")
         case (500...599, _):
             return .retry(after: retryAfter, reason: text)
         default:

@@ -21,11 +21,13 @@ actor FCMAccessTokens {
     enum Failure: Error, Sendable {
         case misconfigured(String)
         case retry(after: Duration?, String)
+        case throttled(after: Duration?, String)
 
         var outcome: DeliveryOutcome {
             switch self {
             case .misconfigured(let reason): .misconfigured(reason: reason)
             case .retry(let after, let reason): .retry(after: after, reason: reason)
+            case .throttled(let after, let reason): .throttled(after: after, reason: reason)
             }
         }
     }
@@ -138,7 +140,7 @@ actor FCMAccessTokens {
         let description = (json?["error_description"] as? String) ?? (json == nil ? TwilioClassifier.snippet(answer.body) : "")
         let reason = "fcm token endpoint \(answer.status)\(error.isEmpty ? "" : " \(error)"): \(description)"
         if answer.status == 429 {
-            return .failure(.retry(after: retryAfter, "provider 429 (fcm token endpoint): \(description)"))
+            return .failure(.throttled(after: retryAfter, "provider 429 (fcm token endpoint): \(description)"))
         }
         if [408, 500, 502, 503, 504].contains(answer.status) || ["internal_failure", "server_error", "temporarily_unavailable"].contains(error) {
             return .failure(.retry(after: retryAfter, reason))

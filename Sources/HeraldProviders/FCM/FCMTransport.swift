@@ -328,7 +328,7 @@ public enum FCMClassifier {
             switch answer.status {
             case 401, 403: return .misconfigured(reason: reason + " (check the service account and its roles)")
             case 404: return .misconfigured(reason: reason + " (check base_url and project_id)")
-            case 429: return .retry(after: retryAfter, reason: "provider 429 (" + reason + ")")
+            case 429: return .throttled(after: retryAfter, reason: "provider 429 (" + reason + ")")
             default: return .retry(after: retryAfter, reason: reason)
             }
         }
@@ -340,7 +340,7 @@ public enum FCMClassifier {
         case "THIRD_PARTY_AUTH_ERROR", "APNS_AUTH_ERROR":
             return .misconfigured(reason: reason + " (check the APNs key or Web Push credentials uploaded to Firebase)")
         case "QUOTA_EXCEEDED":
-            return .retry(after: retryAfter, reason: "provider 429 (" + reason + ")")
+            return .throttled(after: retryAfter, reason: "provider 429 (" + reason + ")")
         case "UNAVAILABLE", "INTERNAL":
             return .retry(after: retryAfter, reason: reason)
         case "INVALID_ARGUMENT":
@@ -355,7 +355,7 @@ public enum FCMClassifier {
             switch answer.status {
             case 401, 403: return .misconfigured(reason: reason + " (check the service account and its roles)")
             case 404: return .misconfigured(reason: reason + " (check base_url and project_id)")
-            case 429: return .retry(after: retryAfter, reason: "provider 429 (" + reason + ")")
+            case 429: return .throttled(after: retryAfter, reason: "provider 429 (" + reason + ")")
             case 500...599: return .retry(after: retryAfter, reason: reason)
             default: return .rejected(reason: reason)
             }

@@ -194,7 +194,7 @@ public enum JPushClassifier {
         switch answer.status {
         case 401, 403: return .misconfigured(reason: reason + " (check app_key and master_secret)")
         case 404: return .misconfigured(reason: reason + " (check base_url)")
-        case 429: return .retry(after: reset, reason: "provider 429 " + reason)
+        case 429: return .throttled(after: reset, reason: "provider 429 " + reason)
         case 500...599: return .retry(after: reset, reason: reason)
         default:
             // An error without JPush's body came from something in between.
@@ -206,7 +206,7 @@ public enum JPushClassifier {
     static func outcome(code: Int, status: Int, reason: String, retryAfter: Duration?) -> DeliveryOutcome? {
         switch code {
         case 1000, 1012, 1030: return .retry(after: retryAfter, reason: reason)
-        case 2002: return .retry(after: retryAfter, reason: "provider 429 " + reason)
+        case 2002: return .throttled(after: retryAfter, reason: "provider 429 " + reason)
         case 1011: return .deadAddress(reason: reason)
         case 1004, 1008: return .misconfigured(reason: reason + " (check app_key and master_secret)")
         case 1020: return .misconfigured(reason: reason + " (base_url must be https)")

@@ -152,12 +152,14 @@ public enum MandrillClassifier {
         case "Invalid_Key", "PaymentRequired", "Unknown_Subaccount", "Unknown_Sender": .misconfigured(reason: reason)
         case "ValidationError" where text.lowercased().contains("key"): .misconfigured(reason: reason)
         case "ValidationError", "Unknown_Template", "Invalid_Template", "Invalid_Tag_Name": .rejected(reason: reason)
-        case "RequestLimitExceeded", "GeneralError", "ServiceUnavailable": .retry(after: retryAfter, reason: reason)
+        case "RequestLimitExceeded": .throttled(after: retryAfter, reason: reason)
+        case "GeneralError", "ServiceUnavailable": .retry(after: retryAfter, reason: reason)
         default:
             switch answer.status {
             case 200...299: .accepted(providerMessageID: "")
             case 401, 403: .misconfigured(reason: reason)
-            case 429, 500...599: .retry(after: retryAfter, reason: reason)
+            case 429: .throttled(after: retryAfter, reason: reason)
+            case 500...599: .retry(after: retryAfter, reason: reason)
             default: .rejected(reason: reason)
             }
         }

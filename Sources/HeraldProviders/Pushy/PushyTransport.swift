@@ -154,7 +154,7 @@ public enum PushyClassifier {
         switch answer.status {
         case 401, 403: return .misconfigured(reason: reason + " (check api_key)")
         case 404: return .misconfigured(reason: reason + " (check base_url)")
-        case 429: return .retry(after: retryAfter, reason: "provider 429 " + reason)
+        case 429: return .throttled(after: retryAfter, reason: "provider 429 " + reason)
         case 500...599: return .retry(after: retryAfter, reason: reason)
         case 200: return .retry(after: retryAfter, reason: reason)
         default:

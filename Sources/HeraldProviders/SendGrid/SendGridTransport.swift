@@ -276,7 +276,7 @@ public enum SendGridClassifier {
             return .all(.rejected(reason: reason))
         case 429:
             let after = RetryAfter.reset(answer.header("X-RateLimit-Reset"), now: now) ?? RetryAfter.parse(answer.header("Retry-After"), now: now)
-            return .all(.retry(after: after, reason: reason))
+            return .all(.throttled(after: after, reason: reason))
         case 500...599:
             return .all(.retry(after: RetryAfter.parse(answer.header("Retry-After"), now: now), reason: reason))
         default:

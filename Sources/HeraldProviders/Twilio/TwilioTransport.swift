@@ -138,7 +138,8 @@ public enum TwilioClassifier {
         switch answer.status {
         case 401, 403: return .misconfigured(reason: reason + " (check account_sid and auth_token)")
         case 404: return .misconfigured(reason: reason + " (check account_sid and base_url)")
-        case 429, 500...599: return .retry(after: retryAfter, reason: reason)
+        case 429: return .throttled(after: retryAfter, reason: reason)
+        case 500...599: return .retry(after: retryAfter, reason: reason)
         default: return .rejected(reason: reason)
         }
     }
@@ -151,7 +152,9 @@ public enum TwilioClassifier {
         case 21610: return .optedOut(reason: reason)
         case 20003: return .misconfigured(reason: reason + " (check account_sid and auth_token)")
         case 20404, 21408, 21606, 21608, 21212, 21603, 21701, 30002: return .misconfigured(reason: reason)
-        case 20429, 21611, 30001, 30003, 30008: return .retry(after: retryAfter, reason: reason)
+        // Too many requests, too many messages queued for the sender, the queue overflowed.
+        case 20429, 21611, 30001: return .throttled(after: retryAfter, reason: reason)
+        case 30003, 30008: return .retry(after: retryAfter, reason: reason)
         case 21602, 21604, 21609, 21612, 21617, 21623, 30004, 30007: return .rejected(reason: reason)
         default: return nil
         }

@@ -84,7 +84,8 @@ public enum VonageClassifier {
             let reason = "vonage \(answer.status): " + TwilioClassifier.snippet(answer.body)
             switch answer.status {
             case 401, 403: return .misconfigured(reason: reason)
-            case 429, 500...599: return .retry(after: retryAfter, reason: reason)
+            case 429: return .throttled(after: retryAfter, reason: reason)
+            case 500...599: return .retry(after: retryAfter, reason: reason)
             default: return .rejected(reason: reason)
             }
         }
@@ -103,7 +104,9 @@ public enum VonageClassifier {
             }
             let reason = "vonage status \(status): \((part["error-text"] as? String) ?? "(no error text)")"
             switch status {
-            case "1", "5": return .retry(after: retryAfter, reason: reason)
+            // 1: throttled (faster than the account's limit); 5: an internal error.
+            case "1": return .throttled(after: retryAfter, reason: reason)
+            case "5": return .retry(after: retryAfter, reason: reason)
             case "3" where reason.lowercased().contains("to address"): return .deadAddress(reason: reason)
             case "2", "3", "6": return .rejected(reason: reason)
             case "7": return .optedOut(reason: reason)

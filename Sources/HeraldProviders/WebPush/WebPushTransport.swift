@@ -238,7 +238,7 @@ public enum WebPushClassifier {
         case 413:
             return .rejected(reason: "webpush 413: the push service refused the payload as too large: \(detail)")
         case 429:
-            return .retry(after: retryAfter, reason: "provider 429 (webpush): \(detail)")
+            return .throttled(after: retryAfter, reason: "provider 429 (webpush): \(detail)")
         case 401, 403:
             return .misconfigured(reason: "webpush \(answer.status): the push service refused the VAPID credentials: \(detail) (check the VAPID key and subject)")
         case 500...599:
