@@ -102,7 +102,7 @@ public struct Dispatcher: Sendable {
     }
 
     public let channel: Channel
-    let store: any Store
+    let store: any OutboxStore
     let transports: [String: any Transport]
     let retryPolicy: RetryPolicy
     let clock: any WallClock
@@ -125,7 +125,7 @@ public struct Dispatcher: Sendable {
     ///   - signal: rung when new work is planned in this process, and stopped at shutdown.
     public init(
         channel: Channel,
-        store: any Store,
+        store: any OutboxStore,
         transports: [any Transport],
         retryPolicy: RetryPolicy,
         clock: any WallClock,

@@ -39,13 +39,13 @@ public struct EventIntake: Sendable {
         public var triggersAnything: Bool
     }
 
-    let store: any Store
+    let store: any UserStore & PlanningStore & EventStore
     let planner: Planner
     let campaigns: [Campaign]
     let schema: AttributeSchema
     let defaultTimezone: String
 
-    public init(store: any Store, planner: Planner, campaigns: [Campaign], schema: AttributeSchema, defaultTimezone: String) {
+    public init(store: any UserStore & PlanningStore & EventStore, planner: Planner, campaigns: [Campaign], schema: AttributeSchema, defaultTimezone: String) {
         self.store = store
         self.planner = planner
         self.campaigns = campaigns
@@ -116,7 +116,7 @@ public struct EventIntake: Sendable {
     }
 }
 
-extension Store {
+extension EventStore {
     /// A rule context with the events `userIDs` received, for `performed()` and `count()` in
     /// memory (`audience --user`, `preview`, the reasons a user is outside an audience); SQL
     /// reads them from the store itself.

@@ -34,7 +34,7 @@ public struct Planner: Sendable {
     /// Called after each page with the number of recipients done so far.
     public typealias Progress = @Sendable (_ recipientsDone: Int) -> Void
 
-    let store: any Store
+    let store: any UserStore & PlanningStore
     let renderer: any NotificationRendering
     var recipientPlanner: RecipientPlanner
     let segments: [String: Segment]
@@ -43,7 +43,7 @@ public struct Planner: Sendable {
     let logger: Logger
 
     public init(
-        store: any Store,
+        store: any UserStore & PlanningStore,
         renderer: any NotificationRendering,
         routing: ChannelRouting,
         segments: [String: Segment] = [:],

@@ -112,7 +112,7 @@ public struct Scheduler: Service {
         "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 
-    let store: any Store
+    let store: any ScheduleStore
     let clock: any WallClock
     let configuration: Configuration
     let definitions: @Sendable () async throws -> Definitions
@@ -126,7 +126,7 @@ public struct Scheduler: Service {
     ///   - onEvent: called as each occurrence is handled (the CLI prints it).
     ///   - onPass: called after each pass of ``run()``, before it sleeps.
     public init(
-        store: any Store, clock: any WallClock, configuration: Configuration = Configuration(),
+        store: any ScheduleStore, clock: any WallClock, configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "herald.scheduler"),
         onEvent: @escaping @Sendable (Event) async -> Void = { _ in },
         onPass: @escaping @Sendable (Pass) async -> Void = { _ in },

@@ -152,6 +152,28 @@ extension SQLiteStore {
     }
 
     /// The ids of every campaign the store has planned, sorted.
+    public func firstSends() async throws -> [SentSample] {
+        try await read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT n.channel, n.campaign_id, COALESCE(u.locale, ''), n.provider_message_id, n.address, n.content FROM notifications n
+                JOIN users u ON u.id = n.user_id
+                WHERE n.id IN (SELECT MIN(n2.id) FROM notifications n2 JOIN users u2 ON u2.id = n2.user_id WHERE n2.state = 'sent'
+                               GROUP BY n2.campaign_id, n2.channel, COALESCE(u2.locale, '') LIKE 'ko%')
+                ORDER BY n.campaign_id, n.channel, u.locale
+                """)
+            var samples: [SentSample] = []
+            while let row = try rows.next() {
+                guard let channel = Channel(rawValue: row[0]) else { continue }
+                let content: String? = row[5]
+                samples.append(SentSample(
+                    campaignID: row[1], channel: channel, locale: row[2], providerMessageID: (row[3] as String?) ?? "", address: (row[4] as String?) ?? "",
+                    content: content.flatMap(NotificationContent.init(jsonText:))
+                ))
+            }
+            return samples
+        }
+    }
+
     public func campaignIDs() async throws -> [String] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT id FROM campaigns ORDER BY id")

@@ -162,22 +162,15 @@ struct DemoCommand: AsyncParsableCommand {
         let accepted = sandbox.log.messages
         let byProvider = Dictionary(grouping: accepted, by: \.provider).map { "\($0.value.count) by \($0.key.rawValue)" }.sorted()
         print("   the sandbox accepted \(plural(accepted.count, "message")) over real sockets: \(byProvider.joined(separator: ", ")) (recorded in \(recordFile))")
-        let samples = try await app.store.rows(sql: """
-            SELECT n.channel, n.campaign_id, COALESCE(u.locale, ''), n.provider_message_id, n.address, n.content FROM notifications n
-            JOIN users u ON u.id = n.user_id
-            WHERE n.id IN (SELECT MIN(n2.id) FROM notifications n2 JOIN users u2 ON u2.id = n2.user_id WHERE n2.state = 'sent'
-                           GROUP BY n2.campaign_id, n2.channel, COALESCE(u2.locale, '') LIKE 'ko%')
-            ORDER BY n.campaign_id, n.channel, u.locale
-            """)
+        let samples = try await app.store.firstSends()
         print("7. the first message of each campaign and channel (and in Korean), as the sandbox accepted it:")
         let byID = Dictionary(accepted.map { ("\($0.providerMessageID) \($0.to)", $0) }, uniquingKeysWith: { first, _ in first })
         for sample in samples {
-            guard let message = byID["\(sample[3]) \(sample[4])"] else { continue }
+            guard let message = byID["\(sample.providerMessageID) \(sample.address)"] else { continue }
             let text = message.subject.map { "subject: \($0)" } ?? message.text ?? ""
-            let locale = sample[2].isEmpty ? nil : sample[2]
-            let content = NotificationContent(jsonText: sample[5])
-            let variant = content?.variant.map { $0.label(for: locale, baseLocale: loaded.templates[loaded.campaign(id: sample[1])?.template ?? ""]?.baseLocale) }
-            print("   \(sample[1]) \(sample[0]) via \(message.provider.rawValue) (\([locale ?? "no locale", variant].compactMap { $0 }.joined(separator: ", "))): \(text)")
+            let locale = sample.locale.isEmpty ? nil : sample.locale
+            let variant = sample.content?.variant.map { $0.label(for: locale, baseLocale: loaded.templates[loaded.campaign(id: sample.campaignID)?.template ?? ""]?.baseLocale) }
+            print("   \(sample.campaignID) \(sample.channel.rawValue) via \(message.provider.rawValue) (\([locale ?? "no locale", variant].compactMap { $0 }.joined(separator: ", "))): \(text)")
         }
         print("\nNext: `\(Self.invocation) report --database \(databasePath)`, `\(Self.invocation) --help`, or open the database with sqlite3.")
     }

@@ -58,12 +58,16 @@ public struct PlanSummary: Sendable, Hashable {
     }
 }
 
-/// Where Herald keeps users, notifications, the outbox and the event trail.
+/// Where Herald keeps users, notifications, the outbox and the event trail: every role below.
 ///
-/// The engine talks to `any Store`, so the same engine runs on SQLite today and on PostgreSQL
-/// later. Every method that changes a notification's state appends its event in the same
-/// transaction (DESIGN.md, invariant 6).
-public protocol Store: Sendable {
+/// The engine talks to the roles it needs (the dispatcher to an ``OutboxStore``, the planner to
+/// a ``UserStore`` and a ``PlanningStore``), so that a test double implements only those and the
+/// same engine runs on SQLite and on PostgreSQL. Every method that changes a notification's state
+/// appends its event in the same transaction (DESIGN.md, invariant 6).
+public typealias Store = UserStore & PlanningStore & OutboxStore & EventStore & ScheduleStore & ReportStore
+
+/// The users, their devices and preferences, and the audiences rules select among them.
+public protocol UserStore: Sendable {
     /// Inserts or updates users by id, with their devices and preferences, in one transaction.
     ///
     /// Devices are added or updated, never removed; a device a provider reported dead stays
@@ -80,7 +84,10 @@ public protocol Store: Sendable {
 
     /// How many users match `filter`.
     func countUsers(matching filter: UserFilter) async throws -> Int
+}
 
+/// Campaigns, occurrences, and the planning of their notifications with the cap ledger.
+public protocol PlanningStore: Sendable {
     /// Records the campaign's current definition hash, and what counts as its conversion (for
     /// the report, which reads the store alone).
     func saveCampaign(id: String, definitionHash: String, conversion: Conversion?, at now: Date) async throws
@@ -118,6 +125,13 @@ public protocol Store: Sendable {
     /// resumed planning continues the campaign's throttle.
     func plannedSendsByInterval(occurrenceID: Int64, intervalSeconds: Double) async throws -> [Date: Int]
 
+    /// The decisions planned for an occurrence, one per notification, in the order they were
+    /// planned: what a triggered or API send did for its user.
+    func decisions(occurrenceID: Int64) async throws -> [PlanDecision]
+}
+
+/// The outbox: claiming due sends with leases, and recording their outcomes.
+public protocol OutboxStore: Sendable {
     /// The outbox rows of `channel` due at `now` but leased to a dispatcher until later: how
     /// many, and when the last of those leases ends.
     func leases(channel: Channel, at now: Date) async throws -> (count: Int, until: Date?)
@@ -150,13 +164,13 @@ public protocol Store: Sendable {
     /// The earliest due time among outbox rows of `channel`, or nil when it is empty.
     func nextDue(channel: Channel, providers: ProviderSelection) async throws -> Date?
 
-    /// Per campaign, send and channel counts, from the store: one row per send (occurrence), and
-    /// for a campaign sent more than once a total row per channel as well. Ordered by campaign,
-    /// then send time (the total last), then channel.
-    func report(campaignID: String?) async throws -> [ReportRow]
+    /// Ends every lease now, so that rows held by a process known to be dead can be claimed at
+    /// once (`herald deliver --take-over-leases`). Returns how many leases it ended.
+    func releaseLeases(at now: Date) async throws -> Int
+}
 
-    // MARK: events
-
+/// Events received for users (the API, `herald trigger`), and the occurrences they trigger.
+public protocol EventStore: Sendable {
     /// Records an event received for a known user and creates one occurrence (of kind `trigger`)
     /// per campaign it triggers, due at that campaign's `dueAt`, all in one transaction: either
     /// the event and every occurrence are written, or nothing is.
@@ -171,13 +185,10 @@ public protocol Store: Sendable {
 
     /// Up to `limit` events received for `userID`, newest first; only those named `name` unless nil.
     func receivedEvents(userID: String, named name: String?, limit: Int) async throws -> [ReceivedEvent]
+}
 
-    /// The decisions planned for an occurrence, one per notification, in the order they were
-    /// planned: what a triggered or API send did for its user.
-    func decisions(occurrenceID: Int64) async throws -> [PlanDecision]
-
-    // MARK: scheduling
-
+/// What the scheduler needs: planning leases on scheduled occurrences, and what it has seen.
+public protocol ScheduleStore: Sendable {
     /// Claims the scheduled occurrence of `campaignID` at `fireAt` for `owner`, in one write
     /// transaction: creates it (kind `audience`, state `planning`) with a planning lease until
     /// `now + lease`, or takes over one whose lease ended, was released or is `owner`'s own
@@ -212,7 +223,39 @@ public protocol Store: Sendable {
     func unfinishedScheduledOccurrences() async throws -> [Occurrence]
 }
 
-extension Store {
+/// The counts `herald report` shows.
+public protocol ReportStore: Sendable {
+    /// Per campaign, send and channel counts, from the store: one row per send (occurrence), and
+    /// for a campaign sent more than once a total row per channel as well. Ordered by campaign,
+    /// then send time (the total last), then channel.
+    func report(campaignID: String?) async throws -> [ReportRow]
+
+    /// The first notification sent of each campaign and channel, and of its recipients whose
+    /// locale is Korean: what the demo shows as samples.
+    func firstSends() async throws -> [SentSample]
+}
+
+/// One notification a provider accepted, with what the demo prints of it.
+public struct SentSample: Sendable, Hashable {
+    public var campaignID: String
+    public var channel: Channel
+    /// The recipient's locale; `""` for none.
+    public var locale: String
+    public var providerMessageID: String
+    public var address: String
+    public var content: NotificationContent?
+
+    public init(campaignID: String, channel: Channel, locale: String, providerMessageID: String, address: String, content: NotificationContent?) {
+        self.campaignID = campaignID
+        self.channel = channel
+        self.locale = locale
+        self.providerMessageID = providerMessageID
+        self.address = address
+        self.content = content
+    }
+}
+
+extension OutboxStore {
     /// Claims rows of every provider of `channel`.
     public func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification] {
         try await claim(channel: channel, providers: .any, limit: limit, leaseOwner: leaseOwner, lease: lease, at: now)
@@ -222,7 +265,9 @@ extension Store {
     public func nextDue(channel: Channel) async throws -> Date? {
         try await nextDue(channel: channel, providers: .any)
     }
+}
 
+extension PlanningStore {
     /// Writes a batch of decisions already made (no caps to check) in one transaction.
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
         try await savePlanned(PlanningPage(batch), at: now)

@@ -21,14 +21,14 @@ public struct UserImporter: Sendable {
         }
     }
 
-    let store: any Store
+    let store: any UserStore
     let schema: AttributeSchema
     let preferenceKeys: PreferenceVocabulary?
     let clock: any WallClock
 
     /// - Parameter preferenceKeys: the preference keys the workspace knows; a row with any other
     ///   is rejected. `nil` checks only their shape.
-    public init(store: any Store, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil, clock: any WallClock) {
+    public init(store: any UserStore, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil, clock: any WallClock) {
         self.store = store
         self.schema = schema
         self.preferenceKeys = preferenceKeys
