@@ -103,7 +103,12 @@ struct AudienceCommand: AsyncParsableCommand {
         }
         var matches = true
         var clauses: [Rule.Clause] = []
-        if let source {
+        // A guest (someone an API send named by address or token) is in no campaign's audience,
+        // whatever the rule: the audience query leaves guests out.
+        let isGuest = found.id.hasPrefix(UserJSON.guestIDPrefix)
+        if isGuest {
+            matches = false
+        } else if let source {
             let rule: Rule
             do {
                 rule = try Rule(source, schema: workspace.configuration.attributes)
@@ -117,7 +122,9 @@ struct AudienceCommand: AsyncParsableCommand {
         switch format {
         case .table:
             print("\(id) \(matches ? "matches" : "does not match") \(label)")
-            if !matches {
+            if isGuest {
+                print("because it is a guest: someone an API send named by address or token, whom no campaign audience selects")
+            } else if !matches {
                 let failing = clauses.filter { !$0.holds }
                 if clauses.count > 1, !failing.isEmpty {
                     print("because \(failing.count == 1 ? "this term does" : "these terms do") not hold:")
@@ -131,7 +138,7 @@ struct AudienceCommand: AsyncParsableCommand {
             print(Self.table([found], attributes: workspace.configuration.attributes.names, width: Terminal.width))
         case .json:
             let object: [String: Any] = [
-                "audience": label, "user": id, "matches": matches,
+                "audience": label, "user": id, "matches": matches, "guest": isGuest,
                 "clauses": clauses.map { ["text": $0.text, "holds": $0.holds] as [String: Any] },
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])

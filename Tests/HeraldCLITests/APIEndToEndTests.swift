@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+import HeraldCore
 import HeraldSandbox
+import HeraldStore
 import HeraldTesting
 import NIOCore
 import NIOHTTP1
@@ -58,6 +60,16 @@ import Testing
                 #expect(send.0 == 202, "\(send.1)")
                 #expect(send.1.contains(#""state":"planned""#))
 
+                // A guest (named by address) gets the raw email, and is in no campaign's audience.
+                let guestSend = try await call(.POST, "/v1/notifications", body: #"{"to": [{"email": "walk-in@example.com"}], "from": {"email": "news@example.com"}, "subject": "Your receipt", "content": [{"type": "text/plain", "value": "Thanks"}]}"#)
+                #expect(guestSend.0 == 202, "\(guestSend.1)")
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: SQLiteStore.Configuration(access: .readOnly))
+                let guest = try #require(try await store.rows(sql: "SELECT id FROM users WHERE email = 'walk-in@example.com'").first?.first)
+                #expect(guest.hasPrefix("guest-"))
+                let audience = try await HeraldBinary.run(["audience", "winter-sale", "--user", guest], in: workspace)
+                #expect(audience.stdout.hasPrefix("\(guest) does not match campaign winter-sale"), "\(audience.stdout)\(audience.stderr)")
+                #expect(audience.stdout.contains("because it is a guest"), "\(audience.stdout)")
+
                 let configured = playback
                 try await Sandbox.withRunning(Sandbox.Configuration(port: 0, smtpPort: nil, playback: configured)) { sandbox in
                     try String(contentsOfFile: yml, encoding: .utf8)
@@ -65,8 +77,8 @@ import Testing
                         .write(toFile: yml, atomically: true, encoding: .utf8)
                     let delivered = try await HeraldBinary.run(["deliver"], in: workspace)
                     #expect(delivered.status == 0, "\(delivered.stdout)\(delivered.stderr)")
-                    let message = try #require(sandbox.log.messages.first { $0.provider == .sendgrid })
-                    #expect(message.to == "ana@example.com")
+                    let message = try #require(sandbox.log.messages.first { $0.provider == .sendgrid && $0.to == "ana@example.com" })
+                    #expect(sandbox.log.messages.contains { $0.to == "walk-in@example.com" && $0.subject == "Your receipt" }, "the guest's email")
 
                     // The webhook arrives on its own; wait for the report to show it.
                     var report: [String: Any] = [:]
@@ -98,7 +110,7 @@ import Testing
                     let rows = (try JSONSerialization.jsonObject(with: Data(later.stdout.utf8))) as? [[String: Any]] ?? []
                     let email = try #require(rows.first { $0["channel"] as? String == "email" })
                     #expect((email["skipped"] as? [String: Int])?["opted_out"] == 1, "\(email)")
-                    #expect(sandbox.log.messages.filter { $0.provider == .sendgrid }.count == 1, "nothing else was emailed")
+                    #expect(sandbox.log.messages.filter { $0.provider == .sendgrid && $0.to == "ana@example.com" }.count == 1, "nothing else was emailed to her")
 
                     let final = try await HeraldBinary.run(["report", "--campaign", "api:winter-sale", "--format", "csv"], in: workspace)
                     let lines = final.stdout.split(separator: "\n").map(String.init)
