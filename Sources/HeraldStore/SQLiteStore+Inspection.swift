@@ -89,7 +89,7 @@ extension SQLiteStore: OutboxInspection {
         let codec = self.codec
         return try await read { db in
             var traces = try Row.fetchAll(db, sql: """
-                SELECT n.id, n.campaign_id, o.fire_at, n.user_id, n.channel, n.provider, n.address, n.state, n.reason,
+                SELECT n.id, n.campaign_id, \(Self.sendInstant), n.user_id, n.channel, n.provider, n.address, n.state, n.reason,
                        n.attempts, n.due_at, ob.due_at, ob.lease_until, n.expires_at, n.provider_message_id
                 FROM notifications n JOIN occurrences o ON o.id = n.occurrence_id
                 LEFT JOIN outbox ob ON ob.notification_id = n.id

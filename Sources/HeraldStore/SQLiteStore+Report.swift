@@ -3,6 +3,12 @@ import GRDB
 import HeraldCore
 
 extension SQLiteStore {
+    /// When a send happened, in milliseconds, for the report: an occurrence's fire instant; for an
+    /// API send, when the request came (its occurrence's creation). API sends of one template
+    /// made in the same millisecond take successive instants to stay distinct, which would show
+    /// a busy second's sends later than they were made.
+    static let sendInstant = "CASE WHEN substr(o.campaign_id, 1, 4) = 'api:' THEN CAST(round(o.created_at * 1000) AS INTEGER) ELSE o.fire_at END"
+
     public func report(campaignID: String?) async throws -> [ReportRow] {
         try await report(campaignID: campaignID, by: .send)
     }
@@ -24,7 +30,7 @@ extension SQLiteStore {
             }
             // Counts per send, state and reason; the totals add them up.
             let counts = try Row.fetchCursor(db, sql: """
-                SELECT n.campaign_id, n.occurrence_id, o.fire_at, n.channel, n.state, n.reason, COUNT(*)
+                SELECT n.campaign_id, n.occurrence_id, \(Self.sendInstant), n.channel, n.state, n.reason, COUNT(*)
                 FROM notifications n JOIN occurrences o ON o.id = n.occurrence_id \(filter)
                 GROUP BY n.campaign_id, n.occurrence_id, n.channel, n.state, n.reason
                 """, arguments: arguments)
@@ -40,7 +46,7 @@ extension SQLiteStore {
             }
             // Engagement from the trail, each notification counted once per kind.
             let engagement = try Row.fetchCursor(db, sql: """
-                SELECT n.campaign_id, n.occurrence_id, o.fire_at, n.channel,
+                SELECT n.campaign_id, n.occurrence_id, \(Self.sendInstant), n.channel,
                     COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'first' THEN n.id END),
                     COUNT(DISTINCT CASE WHEN e.type = 'opened' AND e.reason = 'machine' THEN n.id END),
                     COUNT(DISTINCT CASE WHEN e.type = 'clicked' THEN n.id END),
@@ -254,7 +260,7 @@ extension SQLiteStore {
             }
             arguments += [limit]
             return try Row.fetchAll(db, sql: """
-                SELECT n.id, n.campaign_id, o.fire_at, n.user_id, n.channel, n.address, n.state, n.reason, n.provider, n.updated_at
+                SELECT n.id, n.campaign_id, \(Self.sendInstant), n.user_id, n.channel, n.address, n.state, n.reason, n.provider, n.updated_at
                 FROM notifications n JOIN occurrences o ON o.id = n.occurrence_id
                 WHERE \(conditions.joined(separator: " AND ")) ORDER BY n.id LIMIT ?
                 """, arguments: arguments).compactMap { row in

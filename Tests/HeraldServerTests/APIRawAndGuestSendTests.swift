@@ -216,4 +216,21 @@ import Testing
             #expect(taken.status == .conflict && taken.errorField == "to[0]", "\(taken.text)")
         }
     }
+
+    /// Sends of one template in one millisecond take successive occurrence instants to stay
+    /// distinct; the report still dates each at its request, not later.
+    @Test func theReportDatesEachAPISendAtItsRequestHoweverManyComeAtOnce() async throws {
+        try await APISendTests.run { harness, client, send in
+            for _ in 0..<5 {
+                let response = try await client.call(.post, "/v1/notifications", auth: send, body: APISendTests.order)
+                #expect(response.status == .accepted, "\(response.text)")
+            }
+            let fireInstants = try await harness.rows("SELECT DISTINCT fire_at FROM occurrences WHERE campaign_id = 'api:order-shipped'")
+            #expect(fireInstants.count == 5, "five distinct occurrences")
+            let report = try await harness.store.report(campaignID: "api:order-shipped")
+            let sends = report.filter { $0.occurrenceID != nil }
+            #expect(sends.count == 5 * 2, "five sends on two channels")
+            #expect(sends.allSatisfy { $0.fireAt == harness.clock.now }, "\(sends.map(\.fireAt))")
+        }
+    }
 }
