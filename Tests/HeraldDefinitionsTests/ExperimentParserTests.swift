@@ -46,11 +46,19 @@ struct ExperimentParserTests {
         ("holdout: 100%\n", "campaigns/flash-sale.yml:5:10: holdout must be more than 0% and less than 100%, found 100% (expected a percentage of recipients who get nothing, e.g. holdout: 10%)"),
         ("conversion: {event: purchase}\n", "campaigns/flash-sale.yml:5:13: missing field 'within' (expected how long after the send a conversion counts, e.g. within: 3d)"),
         ("conversion: {event: buy now, within: 3d}\n", "campaigns/flash-sale.yml:5:21: invalid event name 'buy now' (use letters, digits, '_', '-' and '.', e.g. purchase)"),
-        ("category: transactional\nholdout: 10%\n", "campaigns/flash-sale.yml:6:10: a transactional campaign cannot hold recipients out or test variants (everyone must get a transactional message (an order confirmation, a code); test a marketing campaign instead)"),
+        ("category: transactional\nholdout: 10%\nconversion: {event: purchase, within: 3d}\n", "campaigns/flash-sale.yml:6:10: a transactional campaign cannot hold recipients out or test variants (everyone must get a transactional message (an order confirmation, a code); test a marketing campaign instead)"),
     ])
     func aBrokenTestSaysWhereAndWhy(yaml: String, message: String) {
         let (campaign, messages) = parse(yaml)
         #expect(campaign == nil)
         #expect(messages == [message])
+    }
+
+    @Test func aHoldoutWithoutAConversionIsAWarning() throws {
+        let (campaign, messages) = parse("holdout: 10%\n")
+        #expect(campaign?.experiment.holdoutBasisPoints == 1000)
+        #expect(messages == [
+            "campaigns/flash-sale.yml:5:10: warning: a holdout without a conversion event measures nothing (add conversion: {event: purchase, within: 3d}: the holdout receives nothing to open or click, so only conversions compare with it)",
+        ])
     }
 }

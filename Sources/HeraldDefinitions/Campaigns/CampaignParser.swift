@@ -168,6 +168,13 @@ public struct CampaignParser: Sendable {
                 failed = true
             }
         }
+        if experiment.holdoutBasisPoints > 0, experiment.conversion == nil, fields["conversion"] == nil, let node = fields["holdout"] {
+            // The holdout gets nothing to open or click: only a conversion can be compared with it.
+            reader.warning(
+                "a holdout without a conversion event measures nothing", at: node,
+                hint: "add conversion: {event: purchase, within: 3d}: the holdout receives nothing to open or click, so only conversions compare with it"
+            )
+        }
         if experiment.splits, category == Campaign.transactionalCategory,
            let node = fields["variants"] ?? fields["holdout"] {
             reader.error(
