@@ -8,6 +8,7 @@ import Foundation
 import HeraldCore
 import HeraldEngine
 import HeraldProviders
+import HeraldSandbox
 import HeraldStore
 import NIOHTTP1
 import Synchronization
@@ -18,7 +19,7 @@ import Synchronization
 struct DeliverBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deliver",
-        abstract: "Delivery throughput: a planned email outbox of N notifications delivered to the sandbox, against the sandbox's ceiling.",
+        abstract: "Delivery throughput: a planned email or push outbox of N notifications delivered to the sandbox, against the sandbox's ceiling.",
         discussion: """
             For each --notifications size: writes the sample workspace with a transactional email campaign and N users \
             with an address each, plans it with `herald send --plan-only` (a child process, not measured), starts `herald \
@@ -27,7 +28,10 @@ struct DeliverBench: AsyncParsableCommand {
             notifications per second, CPU time, this process's memory while delivering (peak and over time: flat means \
             no growth with the outbox's size), and how long claims took. The ceiling posts the same SendGrid request \
             (the same number of recipients per request, as many requests in flight as the dispatcher keeps) to the same \
-            sandbox with the same HTTP client, and the ratio is Herald's rate over it. Build with -c release.
+            sandbox with the same HTTP client, and the ratio is Herald's rate over it. With --channel push, every user \
+            has one iPhone and the pushes go to the sandbox's APNs over HTTP/2 and TLS (one connection, as many streams \
+            as the APNs transport keeps); the ceiling is h2load replaying the transport's request (Debian: apt-get \
+            install nghttp2-client). Build with -c release.
             """
     )
 
@@ -37,6 +41,13 @@ struct DeliverBench: AsyncParsableCommand {
         /// A different mail per recipient: one request each.
         case personal
     }
+
+    enum BenchChannel: String, ExpressibleByArgument, CaseIterable {
+        case email, push
+    }
+
+    @Option(help: "email (SendGrid) or push (APNs).")
+    var channel: BenchChannel = .email
 
     @Option(name: .customLong("notifications"), help: "Outbox sizes (repeatable). Default: 100000 and 1000000.")
     var sizes: [Int] = []
@@ -99,16 +110,27 @@ struct DeliverBench: AsyncParsableCommand {
         var claimedRows: Int
         var ceiling: Double
         var concurrency: Int
+        var channel: BenchChannel = .email
+        /// How the ceiling was measured, when it was not.
+        var ceilingProblem: String?
 
         var rate: Double { Double(sent) / wall }
         var wallPerNotification: Double { wall / Double(max(notifications, 1)) }
         var cpuPerNotification: Double { cpu / Double(max(notifications, 1)) }
 
         func print() {
-            Swift.print("\(grouped(notifications)) email notifications, \(content.rawValue) content (\(perRequest) per SendGrid request, \(concurrency) requests in flight):")
+            if channel == .push {
+                Swift.print("\(grouped(notifications)) push notifications to APNs (HTTP/2 and TLS, one connection, \(concurrency) streams in flight):")
+            } else {
+                Swift.print("\(grouped(notifications)) email notifications, \(content.rawValue) content (\(perRequest) per SendGrid request, \(concurrency) requests in flight):")
+            }
             Swift.print(String(format: "  delivered %@ in %.2f s: %.0f notifications/s; %.2f s CPU (%.1f µs per notification)", grouped(sent), wall, rate, cpu, cpuPerNotification * 1e6))
             Swift.print("  the sandbox accepted \(grouped(accepted))" + (accepted == sent ? "" : " (differs from the \(grouped(sent)) recorded as sent)"))
-            Swift.print(String(format: "  sandbox ceiling for the same requests: %.0f messages/s; ratio %.2f", ceiling, rate / max(ceiling, 1)))
+            if let ceilingProblem {
+                Swift.print("  sandbox ceiling not measured: \(ceilingProblem)")
+            } else {
+                Swift.print(String(format: "  sandbox ceiling for the same requests%@: %.0f messages/s; ratio %.2f", channel == .push ? " (h2load)" : "", ceiling, rate / max(ceiling, 1)))
+            }
             Swift.print(String(format: "  memory: %.0f MB before delivering, peak %.0f MB; by tenths of the run: %@ MB", baselineMB, peakMB,
                                rssOverTime.map { String(format: "%.0f", $0) }.joined(separator: " ")))
             let sorted = claims.sorted()
@@ -130,13 +152,13 @@ struct DeliverBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         _ = try PlanBench.spawn(herald, ["init", work])
         let port = try Self.freePort()
-        try prepareWorkspace(work, sandboxPort: port)
+        let apnsPort = try Self.freePort()
+        try prepareWorkspace(work, sandboxPort: port, apnsPort: apnsPort)
         let database = work + "/bench.db"
-        try await Self.writeUsers(size, to: database)
-        _ = try PlanBench.spawn(herald, ["send", "bench", "--now", "--plan-only", "--database", database, "-w", work])
+        try await Self.writeUsers(size, to: database, push: channel == .push)
 
         let sandbox = try Self.start(herald, [
-            "sandbox", "--listen", "127.0.0.1:\(port)", "--smtp-port", "0", "--certificate", work + "/sandbox-ca.pem",
+            "sandbox", "--listen", "127.0.0.1:\(port)", "--smtp-port", "0", "--apns-port", "\(apnsPort)", "--certificate", work + "/sandbox-ca.pem",
         ])
         defer {
             kill(sandbox, SIGTERM)
@@ -146,6 +168,8 @@ struct DeliverBench: AsyncParsableCommand {
         let health = "http://127.0.0.1:\(port)/sandbox/health"
         let http = ProviderHTTPClient(configuration: .init(connectionsPerHost: max(concurrency * 2, 8)))
         try await Self.waitUntilAnswering(health, http: http)
+        // Planned once the sandbox runs: it writes the certificate authority herald.yml's APNs trusts.
+        _ = try PlanBench.spawn(herald, ["send", "bench", "--now", "--plan-only", "--database", database, "-w", work])
 
         let (workspace, diagnostics) = WorkspaceOptions.loadUsable(directory: work)
         guard let workspace else { throw CLIError("the bench workspace does not load: \(diagnostics.map(\.description).joined(separator: "; "))") }
@@ -168,7 +192,8 @@ struct DeliverBench: AsyncParsableCommand {
                 await sampler.run()
                 return nil
             }
-            group.addTask { try await app.deliver(channels: [.email]) }
+            let channel: Channel = self.channel == .push ? .push : .email
+            group.addTask { try await app.deliver(channels: [channel]) }
             var result: [Channel: Dispatcher.Summary] = [:]
             for try await summary in group {
                 if let summary {
@@ -181,8 +206,19 @@ struct DeliverBench: AsyncParsableCommand {
         let wall = (ContinuousClock.now - start).seconds
         let cpu = Self.cpuSeconds() - cpuBefore
         let peak = Self.peakMB()
-        let sent = delivery[.email]?.sent ?? 0
+        let sent = delivery[channel == .push ? .push : .email]?.sent ?? 0
         let accepted = try await Self.acceptedCount(health, http: http)
+        if channel == .push {
+            let (ceiling, streams) = await pushCeiling(requests: min(size, 200_000), apnsPort: apnsPort, work: work, http: http)
+            try await http.shutdown()
+            let recorded = claims.withLock { $0 }
+            return Result(
+                notifications: size, content: content, perRequest: 1, wall: wall, cpu: cpu, sent: sent, accepted: accepted,
+                peakMB: peak, baselineMB: baseline, rssOverTime: sampler.tenths(), claims: recorded.durations, claimedRows: recorded.rows,
+                ceiling: (try? ceiling.get()) ?? 0, concurrency: streams, channel: .push,
+                ceilingProblem: { if case .failure(let error) = ceiling { return error.description } else { return nil } }()
+            )
+        }
 
         // The ceiling: the request the transport sent, posted as fast as the sandbox answers.
         let perRequest = content == .identical ? min(maximumBatch, 1000) : 1
@@ -218,9 +254,27 @@ struct DeliverBench: AsyncParsableCommand {
     static let html = "<p>From December 1 our shops open at 9:00 and close at 20:00.</p>"
     static let text = "From December 1 our shops open at 9:00 and close at 20:00."
 
-    /// The sample workspace pointed at the sandbox on `sandboxPort`, without rate limits, caps
-    /// or quiet hours, with the bench campaign.
-    func prepareWorkspace(_ work: String, sandboxPort: Int) throws {
+    /// h2load replaying the APNs transport's request against the sandbox: `herald bench push`'s ceiling.
+    /// Returns the rate, and the streams in flight: the APNs transport's default, as the
+    /// workspace's provider (no `concurrency:` in herald.yml) keeps.
+    func pushCeiling(requests: Int, apnsPort: Int, work: String, http: ProviderHTTPClient) async -> (Swift.Result<Double, CLIError>, streams: Int) {
+        let configuration = APNsTransport.Configuration(
+            keyID: SandboxAccounts.sandboxAPNsKeyID, teamID: SandboxAccounts.sandboxAPNsTeamID,
+            privateKeyPEM: SandboxAccounts.sandboxAPNsPrivateKeyPEM, topic: SandboxAccounts.sandboxAPNsTopic,
+            baseURL: "https://127.0.0.1:\(apnsPort)", certificateAuthorityFile: work + "/sandbox-ca.pem"
+        )
+        do {
+            let bench = try PushBench.parse(["--streams", "\(configuration.concurrency)"])
+            let apns = try APNsTransport(name: "apns", configuration: configuration, http: http)
+            return (await bench.h2loadCeiling(PushBench.which("h2load"), apns: apns, port: apnsPort, requests: requests, work: work), configuration.concurrency)
+        } catch {
+            return (.failure(CLIError("the APNs transport could not be made: \(error)")), configuration.concurrency)
+        }
+    }
+
+    /// The sample workspace pointed at the sandbox on `sandboxPort` (and its APNs on `apnsPort`),
+    /// without rate limits, caps or quiet hours, with the bench campaign.
+    func prepareWorkspace(_ work: String, sandboxPort: Int, apnsPort: Int) throws {
         let configuration = work + "/herald.yml"
         var kept: [String] = []
         var inLimits = false
@@ -232,6 +286,8 @@ struct DeliverBench: AsyncParsableCommand {
             }
             guard !inLimits else { continue }
             var text = String(line).replacingOccurrences(of: "127.0.0.1:4010", with: "127.0.0.1:\(sandboxPort)")
+                .replacingOccurrences(of: "https://127.0.0.1:4443", with: "https://127.0.0.1:\(apnsPort)")
+                .replacingOccurrences(of: "ca_file: keys/sandbox-ca.pem", with: "ca_file: sandbox-ca.pem")
             if let range = text.range(of: #", rate: [0-9]+/[a-z]+"#, options: .regularExpression) { text.removeSubrange(range) }
             kept.append(text)
         }
@@ -240,7 +296,7 @@ struct DeliverBench: AsyncParsableCommand {
             campaign: bench
             description: herald bench deliver
             category: transactional
-            channels: [email]
+            channels: [\(channel.rawValue)]
             template: bench
             """.write(toFile: work + "/campaigns/bench.yml", atomically: true, encoding: .utf8)
         let subject = content == .identical ? Self.subject : "Your receipt, {{first_name}}"
@@ -251,18 +307,24 @@ struct DeliverBench: AsyncParsableCommand {
               subject: "\(subject)"
               html: bench.html
               text: bench.txt
+            push:
+              title: "\(subject)"
+              body: "\(text)"
             """.write(toFile: work + "/templates/bench.yml", atomically: true, encoding: .utf8)
         try "<p>\(text)</p>\n".write(toFile: work + "/templates/bench.html", atomically: true, encoding: .utf8)
         try "\(text)\n".write(toFile: work + "/templates/bench.txt", atomically: true, encoding: .utf8)
     }
 
-    /// `count` users with an email address each, written through the store.
-    static func writeUsers(_ count: Int, to database: String) async throws {
+    /// `count` users with an email address each (and an iPhone each for `push`), written through the store.
+    static func writeUsers(_ count: Int, to database: String, push: Bool = false) async throws {
         let store = try SQLiteStore(path: database, schema: AttributeSchema())
         let now = Date()
         for start in stride(from: 0, to: count, by: 10_000) {
             let users = (start..<min(start + 10_000, count)).map { index in
-                User(id: "u-\(index)", email: "user\(index)@example.com", firstName: "Ann \(index)")
+                User(
+                    id: "u-\(index)", email: "user\(index)@example.com", firstName: "Ann \(index)",
+                    devices: push ? [Device(platform: .ios, service: .apns, token: String(repeating: "0", count: 48) + String(format: "%016x", index))] : []
+                )
             }
             _ = try await store.upsertUsers(users, at: now)
         }
