@@ -64,8 +64,11 @@ struct DeliverBench: AsyncParsableCommand {
     @Option(help: "Messages of identical content per request.")
     var maximumBatch = Dispatcher.Configuration().maximumBatch
 
+    @Option(help: "Messages handed to a transport that sends one per request in one call, their outcomes recorded in one transaction.")
+    var groupSize = Dispatcher.Configuration().groupSize
+
     func validate() throws {
-        guard sizes.allSatisfy({ $0 > 0 }), concurrency > 0, batchSize > 0, maximumBatch > 0 else {
+        guard sizes.allSatisfy({ $0 > 0 }), concurrency > 0, batchSize > 0, maximumBatch > 0, groupSize > 0 else {
             throw ValidationError("sizes and counts must be at least 1")
         }
     }
@@ -174,7 +177,7 @@ struct DeliverBench: AsyncParsableCommand {
         let (workspace, diagnostics) = WorkspaceOptions.loadUsable(directory: work)
         guard let workspace else { throw CLIError("the bench workspace does not load: \(diagnostics.map(\.description).joined(separator: "; "))") }
         let claims = Mutex<(durations: [Duration], rows: Int)>(([], 0))
-        var dispatch = Dispatcher.Configuration(batchSize: batchSize, concurrency: concurrency, maximumBatch: maximumBatch)
+        var dispatch = Dispatcher.Configuration(batchSize: batchSize, concurrency: concurrency, groupSize: groupSize, maximumBatch: maximumBatch)
         dispatch.onClaim = { duration, rows in
             guard rows > 0 else { return }
             claims.withLock {
