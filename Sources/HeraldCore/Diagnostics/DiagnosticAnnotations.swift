@@ -8,7 +8,7 @@ import Foundation
 /// command line (`herald validate marketing` gives `marketing/campaigns/x.yml`).
 ///
 /// ```swift
-/// for line in DiagnosticAnnotations.github(diagnostics, workspace: "marketing") { print(line) }
+/// let lines = DiagnosticAnnotations.github(diagnostics, workspace: "marketing")
 /// ```
 public enum DiagnosticAnnotations {
     /// One workflow command per diagnostic:

@@ -116,25 +116,14 @@ public struct HTMLReport: Sendable {
             ("targeted", row.targeted), ("sent", row.sent + row.delivered), ("delivered", row.delivered), ("opened", row.opened), ("clicked", row.clicked),
         ]
         if let conversion { stages.append(("converted (people)", conversion.converted)) }
-        let top = max(1, stages.map(\.value).max() ?? 1)
-        let barHeight = 26, gap = 8, labelWidth = 150, width = 520
-        let height = stages.count * (barHeight + gap)
-        var svg = """
-            <figure class="chart" data-chart="funnel" data-channel="\(row.channel.rawValue)">
-            <figcaption>\(row.channel.rawValue)</figcaption>
-            <svg viewBox="0 0 \(width) \(height)" width="\(width)" height="\(height)" role="img" aria-label="\(row.channel.rawValue) funnel"><title>\(row.channel.rawValue) funnel</title>
-            """
-        for (index, stage) in stages.enumerated() {
-            let y = index * (barHeight + gap)
-            let length = Double(width - labelWidth - 90) * Double(stage.value) / Double(top)
-            svg += """
-                <g class="bar" data-stage="\(Self.escape(stage.name))" data-value="\(stage.value)">\
-                <text x="0" y="\(y + 18)">\(Self.escape(stage.name))</text>\
-                <rect x="\(labelWidth)" y="\(y)" width="\(Self.number(max(length, stage.value > 0 ? 1 : 0)))" height="\(barHeight)" class="s\(index)"></rect>\
-                <text x="\(Self.number(Double(labelWidth) + length + 6))" y="\(y + 18)" class="value">\(ReportFormatter.grouped(stage.value))\(Self.share(stage.value, of: row.targeted, when: index > 0 && index < 5))</text></g>
-                """
+        // The shares of targeted notifications: not for targeted itself, nor for people.
+        let bars = stages.enumerated().map { index, stage in
+            Bar(label: stage.name, value: stage.value, style: "s\(index)", note: index > 0 && index < 5 ? Self.share(stage.value, of: row.targeted) : "")
         }
-        return svg + "</svg></figure>"
+        return """
+            <figure class="chart" data-chart="funnel" data-channel="\(row.channel.rawValue)">
+            <figcaption>\(row.channel.rawValue)</figcaption>\(Self.barChart(bars, key: "data-stage", title: "\(row.channel.rawValue) funnel"))</figure>
+            """
     }
 
     func skips(_ campaign: CampaignData) -> String {
@@ -144,27 +133,40 @@ public struct HTMLReport: Sendable {
         }
         guard !totals.isEmpty else { return "<h3>Skipped</h3><p class=\"muted\">Nothing was skipped.</p>\n" }
         let reasons = totals.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        return "<h3>Skipped, by reason</h3>\n" + bars(chart: "skips", items: reasons.map { ($0.key, $0.value) })
+        let bars = reasons.map { Bar(label: $0.key, value: $0.value, style: "s5", note: "") }
+        return "<h3>Skipped, by reason</h3>\n<figure class=\"chart\" data-chart=\"skips\">" + Self.barChart(bars, key: "data-label", title: "skips") + "</figure>\n"
     }
 
-    /// Horizontal bars, one per item, with their numbers.
-    func bars(chart: String, items: [(label: String, value: Int)]) -> String {
-        let top = max(1, items.map(\.value).max() ?? 1)
-        let barHeight = 22, gap = 6, labelWidth = 150, width = 520
+    /// One labelled horizontal bar.
+    struct Bar {
+        var label: String
+        var value: Int
+        /// The fill's class (`s0` … `s6`).
+        var style: String
+        /// Text after the number, such as a share.
+        var note: String
+    }
+
+    /// An SVG of horizontal bars, one per item, each a `<g>` whose `key` attribute names it and
+    /// whose `data-value` holds its number, with the number written beside the bar.
+    static func barChart(_ bars: [Bar], key: String, title: String) -> String {
+        let top = max(1, bars.map(\.value).max() ?? 1)
+        let barHeight = 24, gap = 8, labelWidth = 150, width = 520
+        let height = bars.count * (barHeight + gap)
         var svg = """
-            <figure class="chart" data-chart="\(chart)"><svg viewBox="0 0 \(width) \(items.count * (barHeight + gap))" width="\(width)" height="\(items.count * (barHeight + gap))" role="img" aria-label="\(chart)"><title>\(chart)</title>
+            <svg viewBox="0 0 \(width) \(height)" width="\(width)" height="\(height)" role="img" aria-label="\(escape(title))"><title>\(escape(title))</title>
             """
-        for (index, item) in items.enumerated() {
+        for (index, bar) in bars.enumerated() {
             let y = index * (barHeight + gap)
-            let length = Double(width - labelWidth - 80) * Double(item.value) / Double(top)
+            let length = Double(width - labelWidth - 90) * Double(bar.value) / Double(top)
             svg += """
-                <g class="bar" data-label="\(Self.escape(item.label))" data-value="\(item.value)">\
-                <text x="0" y="\(y + 16)">\(Self.escape(item.label))</text>\
-                <rect x="\(labelWidth)" y="\(y)" width="\(Self.number(max(length, 1)))" height="\(barHeight)" class="s5"></rect>\
-                <text x="\(Self.number(Double(labelWidth) + length + 6))" y="\(y + 16)" class="value">\(ReportFormatter.grouped(item.value))</text></g>
+                <g class="bar" \(key)="\(escape(bar.label))" data-value="\(bar.value)">\
+                <text x="0" y="\(y + 17)">\(escape(bar.label))</text>\
+                <rect x="\(labelWidth)" y="\(y)" width="\(number(max(length, bar.value > 0 ? 1 : 0)))" height="\(barHeight)" class="\(bar.style)"></rect>\
+                <text x="\(number(Double(labelWidth) + length + 6))" y="\(y + 17)" class="value">\(ReportFormatter.grouped(bar.value))\(bar.note)</text></g>
                 """
         }
-        return svg + "</svg></figure>\n"
+        return svg + "</svg>"
     }
 
     /// Sends, opens and clicks per hour (per day beyond three days), as grouped columns.
@@ -313,8 +315,8 @@ public struct HTMLReport: Sendable {
         String(format: "%.\(digits)f", value)
     }
 
-    static func share(_ value: Int, of total: Int, when shown: Bool) -> String {
-        guard shown, total > 0 else { return "" }
+    static func share(_ value: Int, of total: Int) -> String {
+        guard total > 0 else { return "" }
         return String(format: " (%.1f%%)", Double(value) * 100 / Double(total))
     }
 

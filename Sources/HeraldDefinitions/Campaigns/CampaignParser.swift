@@ -149,14 +149,7 @@ public struct CampaignParser: Sendable {
             let expected = "{event: purchase, within: 3d}"
             if let conversion = reader.fields(node, name: "'conversion'", expected: expected, known: WorkspaceSchema.conversion.names) {
                 let event = reader.required(conversion, "event", expected: "the event the API receives when someone converts, e.g. event: purchase")
-                    .flatMap { node -> String? in
-                        guard let name = reader.text(node, name: "'event'", expected: "an event name") else { return nil }
-                        guard Self.isEventName(name) else {
-                            reader.error("invalid event name \(reader.quoted(name))", at: node, hint: "use letters, digits, '_', '-' and '.', e.g. purchase")
-                            return nil
-                        }
-                        return name
-                    }
+                    .flatMap { eventName($0, example: "purchase", reader: reader) }
                 let within = reader.required(conversion, "within", expected: "how long after the send a conversion counts, e.g. within: 3d")
                     .flatMap { reader.duration($0, name: "'within'") }
                 if let event, let within {
@@ -659,17 +652,20 @@ public struct CampaignParser: Sendable {
         let expected = "{event: cart_abandoned, delay: 1h}"
         guard let fields = reader.fields(node, name: "'trigger'", expected: expected, known: WorkspaceSchema.trigger.names) else { return nil }
         let event = reader.required(fields, "event", expected: "the event name the API receives, e.g. event: cart_abandoned")
-            .flatMap { node -> String? in
-                guard let name = reader.text(node, name: "'event'", expected: "an event name") else { return nil }
-                guard Self.isEventName(name) else {
-                    reader.error("invalid event name \(reader.quoted(name))", at: node, hint: "use letters, digits, '_', '-' and '.', e.g. cart_abandoned")
-                    return nil
-                }
-                return name
-            }
+            .flatMap { eventName($0, example: "cart_abandoned", reader: reader) }
         let delay = fields["delay"].map { reader.duration($0, name: "'delay'", allowZero: true) }
         guard let event, delay != .some(nil) else { return nil }
         return .trigger(event: event, delay: delay ?? nil)
+    }
+
+    /// An `event:` value: a name the API can receive.
+    private func eventName(_ node: Node, example: String, reader: YAMLReader) -> String? {
+        guard let name = reader.text(node, name: "'event'", expected: "an event name") else { return nil }
+        guard Self.isEventName(name) else {
+            reader.error("invalid event name \(reader.quoted(name))", at: node, hint: "use letters, digits, '_', '-' and '.', e.g. \(example)")
+            return nil
+        }
+        return name
     }
 
     static func isEventName(_ text: String) -> Bool {
