@@ -129,9 +129,6 @@ extension SQLiteStore {
             // Addresses and rendered content can hold personal data (names, order details), and
             // so can provider answers kept in the trail.
             try db.execute(sql: """
-                UPDATE sent_messages SET address = '', content = '' WHERE notification_id IN (SELECT id FROM notifications WHERE user_id = ?)
-                """, arguments: [id])
-            try db.execute(sql: """
                 UPDATE events SET detail = NULL WHERE notification_id IN (SELECT id FROM notifications WHERE user_id = ?)
                 """, arguments: [id])
             try db.execute(sql: """

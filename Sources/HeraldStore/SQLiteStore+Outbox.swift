@@ -255,18 +255,4 @@ extension SQLiteStore {
         case .except(let excluded): (" AND provider NOT IN (SELECT value FROM json_each(?))", [codec.encode(excluded)])
         }
     }
-
-    public func appendSentMessages(_ messages: [OutboundMessage], at now: Date) async throws {
-        try await write { db in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO sent_messages (notification_id, provider, channel, address, content, at) VALUES (?, ?, ?, ?, ?, ?)
-                """)
-            for message in messages {
-                try insert.execute(arguments: [
-                    message.notificationID, message.provider, message.channel.rawValue, message.address,
-                    message.content.jsonText, now.timeIntervalSince1970,
-                ])
-            }
-        }
-    }
 }

@@ -13,7 +13,7 @@ import Synchronization
 /// let store = try SQLiteStore(path: "herald.db", schema: workspace.configuration.attributes)
 /// let summary = try await store.upsertUsers(users, at: clock.now)
 /// ```
-public final class SQLiteStore: Store, SentMessageLog {
+public final class SQLiteStore: Store {
     public struct Configuration: Sendable {
         /// Whether the store may write.
         public enum Access: Sendable {

@@ -327,6 +327,13 @@ enum StoreMigrations {
                 ALTER TABLE campaigns ADD COLUMN conversion_window REAL; -- seconds
                 """)
         }
+        migrator.registerMigration("v10-no-stand-in-log") { db in
+            // `sent_messages` held what the stand-in transport of the first versions "sent"
+            // (nothing left the machine). The real transports record their outcome in
+            // `notifications` and `events`; the table is dropped with the copies of addresses
+            // and content it still holds.
+            try db.execute(sql: "DROP TABLE IF EXISTS sent_messages")
+        }
         return migrator
     }
 }

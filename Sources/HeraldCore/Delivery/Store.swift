@@ -274,11 +274,6 @@ extension PlanningStore {
     }
 }
 
-/// Keeps what a stand-in transport "sent", so that tests and the demo can see every message.
-public protocol SentMessageLog: Sendable {
-    func appendSentMessages(_ messages: [OutboundMessage], at now: Date) async throws
-}
-
 /// Which outbox rows of a channel a claim takes, by the provider they wait for: one dispatcher
 /// lane per provider, so that a slow provider does not hold up another.
 public enum ProviderSelection: Sendable, Hashable {
