@@ -73,7 +73,7 @@ enum Validation {
     static func check(directory: String) -> [Diagnostic] {
         // The templates of every usable campaign are checked even when other files have errors,
         // so that one run reports every problem.
-        let (workspace, diagnostics) = WorkspaceLoader().loadUsable(directory: directory)
+        let (workspace, diagnostics) = WorkspaceLoader(credentials: CredentialFiles.inspector).loadUsable(directory: directory)
         guard let workspace else { return diagnostics }
         return diagnostics + TemplateChecker.check(workspace) + pushPayloads(workspace)
     }

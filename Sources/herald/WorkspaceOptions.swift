@@ -3,6 +3,7 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldDefinitions
+import HeraldProviders
 import HeraldStore
 
 /// Where the workspace is: the option every command that reads one shares.
@@ -53,7 +54,7 @@ struct WorkspaceOptions: ParsableArguments {
     /// The workspace without the campaigns that have errors (in their file, template or
     /// segment), and every problem found; `nil` when herald.yml itself cannot be used.
     static func loadUsable(directory: String) -> (workspace: Workspace?, diagnostics: [Diagnostic]) {
-        let (loaded, found) = WorkspaceLoader().loadUsable(directory: directory)
+        let (loaded, found) = WorkspaceLoader(credentials: CredentialFiles.inspector).loadUsable(directory: directory)
         guard let loaded else { return (nil, found) }
         let checked = TemplateChecker.usable(loaded)
         return (checked.workspace, found + checked.diagnostics)
@@ -102,7 +103,7 @@ struct WorkspaceOptions: ParsableArguments {
         if let database {
             path = database
         } else {
-            let (configuration, diagnostics) = WorkspaceLoader().loadConfiguration(directory: workspace)
+            let (configuration, diagnostics) = WorkspaceLoader(credentials: CredentialFiles.inspector).loadConfiguration(directory: workspace)
             guard let configuration else {
                 for diagnostic in diagnostics { printError(diagnostic.description) }
                 throw CLIError("no database to read: name it with --database FILE, or run in a workspace whose herald.yml names it (`store: sqlite:herald.db`)")

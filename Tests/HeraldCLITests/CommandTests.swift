@@ -61,6 +61,34 @@ struct CommandTests {
         }
     }
 
+    /// A key file that looks right (a PEM block, a JSON object with every field) but that no
+    /// transport could use is refused by `herald validate` at its line, with what is wrong:
+    /// the same parser the transports use reads it.
+    @Test func validateParsesProvidersKeyFiles() async throws {
+        try await withSampleWorkspace { directory in
+            let garbage = "bm90IGEga2V5IGF0IGFsbA=="
+            _ = try directory.write("keys/apns-sandbox.p8", "-----BEGIN PRIVATE KEY-----\n\(garbage)\n-----END PRIVATE KEY-----\n")
+            _ = try directory.write("keys/sandbox-ca.pem", "-----BEGIN CERTIFICATE-----\n\(garbage)\n-----END CERTIFICATE-----\n")
+            let accountPath = directory.file("keys/fcm-sandbox-service-account.json")
+            var account = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: accountPath))) as? [String: Any])
+            // A P-256 key where Google's RS256 needs an RSA key.
+            account["private_key"] = try String(contentsOfFile: directory.file("keys/vapid-sandbox.pem"), encoding: .utf8)
+            try JSONSerialization.data(withJSONObject: account).write(to: URL(fileURLWithPath: accountPath))
+            // The raw 32-byte form of a VAPID key (`vapid --gen`): usable, so not reported.
+            _ = try directory.write("keys/vapid-sandbox.pem", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\n")
+            let run = try await HeraldBinary.run(["validate"], in: directory.path)
+            #expect(run.status == 1, "\(run.stdout)")
+            let output = run.stdout
+            #expect(output.contains("herald.yml:24:") && output.contains("invalid key_file 'keys/apns-sandbox.p8' in provider 'apns'"), "\(output)")
+            #expect(output.contains("apns-sandbox.p8 is not a P-256 private key in PEM"), "\(output)")
+            #expect(output.contains("invalid ca_file 'keys/sandbox-ca.pem' in provider 'apns'"), "\(output)")
+            #expect(output.contains("sandbox-ca.pem holds a certificate that cannot be read"), "\(output)")
+            #expect(output.contains("herald.yml:25:") && output.contains("invalid service_account_file"), "\(output)")
+            #expect(output.contains("not an RSA private key"), "\(output)")
+            #expect(!output.contains("vapid_private_key_file"), "\(output)")
+        }
+    }
+
     @Test func hostileTemplatesAndRulesGetErrorsNotCrashes() async throws {
         try await withSampleWorkspace { directory in
             try directory.write("templates/winter-sale.html", String(repeating: "{{#discount}}", count: 5000) + "x")

@@ -120,6 +120,13 @@ struct DemoTests {
             // The demo's API serves it: its base URL replaces tracking.base_url for the run.
             #expect(link.hasPrefix("<http://127.0.0.1:") && link.contains("/u/"), "\(link)")
             #expect(sale.html?.contains(String(link.dropFirst().dropLast())) == true)
+            // Twilio is told where to post each SMS's status: tracking.base_url's webhook route
+            // (the demo's API, the same base as the unsubscribe link).
+            let unsubscribePath = try #require(link.range(of: "/u/"))
+            let base = String(link[link.index(after: link.startIndex)..<unsubscribePath.lowerBound])
+            let sms = recorded.filter { $0.provider == .twilio }
+            #expect(!sms.isEmpty)
+            #expect(sms.allSatisfy { $0.callbackURL == base + "/webhooks/twilio" }, "\(base): \(Set(sms.map { $0.callbackURL ?? "none" }))")
             // Each campaign is in the report.
             let report = try await HeraldBinary.run(["report", "--database", "herald-demo.db", "--format", "csv"], in: directory.path)
             #expect(report.status == 0, "\(report.stderr)")

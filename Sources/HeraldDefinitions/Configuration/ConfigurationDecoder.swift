@@ -7,6 +7,8 @@ struct ConfigurationDecoder {
     let reader: YAMLReader
     /// Where relative key and certificate files are looked up; the current directory when nil.
     var workspaceRoot: String? = nil
+    /// Parses key and certificate files; without it only their outline is checked.
+    var credentials: CredentialFileInspector? = nil
 
     static let builtInUserFields = ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"]
     static let ruleWords = [
@@ -227,7 +229,8 @@ struct ConfigurationDecoder {
             names.append((name, kind))
             guard let kind else { continue }
             if !ProviderSchema.check(
-                name: name, kind: kind, entries: settings, values: values, mappingNode: entry.value, reader: reader, root: workspaceRoot
+                name: name, kind: kind, entries: settings, values: values, mappingNode: entry.value, reader: reader, root: workspaceRoot,
+                credentials: credentials
             ) {
                 failed = true
             }

@@ -17,11 +17,18 @@ public struct ConfigurationLoader: Sendable {
     /// Where relative file paths in herald.yml (an SMTP `ca_file`) are looked up; the current
     /// directory when nil.
     public var workspaceRoot: String?
+    /// Parses the key and certificate files providers name; without it only their outline is
+    /// checked (see ``CredentialFileInspector``).
+    public var credentials: CredentialFileInspector?
 
     /// - Parameter environment: the variables `${NAME}` reads; the process environment by default.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment, workspaceRoot: String? = nil) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment, workspaceRoot: String? = nil,
+        credentials: CredentialFileInspector? = nil
+    ) {
         self.environment = environment
         self.workspaceRoot = workspaceRoot
+        self.credentials = credentials
     }
 
     /// The fields herald.yml may have, in the order the documentation lists them.
@@ -34,7 +41,7 @@ public struct ConfigurationLoader: Sendable {
     public func load(text: String, file: String = "herald.yml") -> (configuration: HeraldConfiguration?, diagnostics: [Diagnostic]) {
         let reader = YAMLReader(file: file, text: text, environment: environment)
         let configuration = reader.root(expected: "the Herald configuration (store, providers, channels, …)", known: Self.fields, allowEmpty: true)
-            .map { ConfigurationDecoder(reader: reader, workspaceRoot: workspaceRoot).decode($0) }
+            .map { ConfigurationDecoder(reader: reader, workspaceRoot: workspaceRoot, credentials: credentials).decode($0) }
         return (reader.hasErrors ? nil : configuration, reader.sortedDiagnostics)
     }
 }

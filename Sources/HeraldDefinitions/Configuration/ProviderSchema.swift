@@ -169,7 +169,8 @@ struct ProviderSchema {
     /// - Parameter values: the settings' texts after `${ENV}` substitution; a setting missing
     ///   from it already had its error reported.
     static func check(
-        name: String, kind: ProviderKind, entries: [Fields.Entry], values: [String: String], mappingNode: Node, reader: YAMLReader, root: String?
+        name: String, kind: ProviderKind, entries: [Fields.Entry], values: [String: String], mappingNode: Node, reader: YAMLReader, root: String?,
+        credentials: CredentialFileInspector? = nil
     ) -> Bool {
         let schema = schema(for: kind)
         let known = schema.fields.map(\.name)
@@ -189,7 +190,7 @@ struct ProviderSchema {
                 continue
             }
             present[entry.key] = (entry.keyNode, entry.value, text)
-            if let problem = problem(with: text, check: field.check, root: root) {
+            if let problem = problem(with: text, check: field.check, root: root, parsing: credentials.map { inspector in { inspector.problem(kind, field.name, $0) } }) {
                 reader.error("invalid \(field.name) \(reader.quoted(text)) in provider '\(name)'", at: entry.value, hint: problem)
                 ok = false
             }
@@ -210,7 +211,10 @@ struct ProviderSchema {
     }
 
     /// What is wrong with a value, as a hint, or nil.
-    static func problem(with text: String, check: Check, root: String?) -> String? {
+    ///
+    /// - Parameter parsing: parses a key or certificate file's contents (what is wrong, or nil);
+    ///   without it only the file's outline is checked.
+    static func problem(with text: String, check: Check, root: String?, parsing: ((Data) -> String?)? = nil) -> String? {
         switch check {
         case .text:
             return text.isEmpty ? "the value is empty (is its environment variable set to nothing?)" : nil
@@ -254,6 +258,7 @@ struct ProviderSchema {
         case .privateKeyFile:
             let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path
             guard let data = FileManager.default.contents(atPath: path) else { return "no readable file at \(path)" }
+            if let parsing { return parsing(data).map { "\(path) \($0)" } }
             let pem = String(decoding: data.prefix(100_000), as: UTF8.self)
             guard pem.contains("-----BEGIN PRIVATE KEY-----") || pem.contains("-----BEGIN EC PRIVATE KEY-----") else {
                 return "\(path) holds no PEM private key (-----BEGIN PRIVATE KEY-----)"
@@ -262,6 +267,7 @@ struct ProviderSchema {
         case .serviceAccountFile:
             let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path
             guard let data = FileManager.default.contents(atPath: path) else { return "no readable file at \(path)" }
+            if let parsing { return parsing(data).map { "\(path) \($0)" } }
             guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
                 return "\(path) is not a JSON object (expected the service-account key file from the Firebase console)"
             }
@@ -271,6 +277,7 @@ struct ProviderSchema {
         case .certificateFile:
             let path = text.hasPrefix("/") || root == nil ? text : URL(fileURLWithPath: root!).appendingPathComponent(text).path
             guard let data = FileManager.default.contents(atPath: path) else { return "no readable file at \(path)" }
+            if let parsing { return parsing(data).map { "\(path) \($0)" } }
             guard String(decoding: data.prefix(1_000_000), as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
                 return "\(path) holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
             }

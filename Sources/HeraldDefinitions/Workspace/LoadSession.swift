@@ -4,6 +4,8 @@ import HeraldCore
 /// The state of one `load(directory:)`: the root and the diagnostics found so far.
 struct LoadSession {
     let root: String
+    /// Parses providers' key and certificate files (``WorkspaceLoader/credentials``).
+    var credentials: CredentialFileInspector? = nil
     private(set) var diagnostics: [Diagnostic] = []
     /// Campaign files that failed, by id when it could be read (else by file), with the reason.
     private(set) var failedCampaigns: [String: String] = [:]
@@ -11,8 +13,9 @@ struct LoadSession {
     /// that one run reports every problem.
     private(set) var failedCampaignRules: [RuleSource] = []
 
-    init(root: String) {
+    init(root: String, credentials: CredentialFileInspector? = nil) {
         self.root = root
+        self.credentials = credentials
     }
 
     /// Templates by name, and the names of those that exist but failed, so that a campaign using
@@ -34,7 +37,7 @@ struct LoadSession {
             diagnostics.append(diagnostic)
             return nil
         case .text(let text):
-            let (configuration, found) = ConfigurationLoader(environment: environment, workspaceRoot: root).load(text: text, file: "herald.yml")
+            let (configuration, found) = ConfigurationLoader(environment: environment, workspaceRoot: root, credentials: credentials).load(text: text, file: "herald.yml")
             diagnostics += found
             return configuration
         }

@@ -22,11 +22,17 @@ import HeraldCore
 public struct WorkspaceLoader: Sendable {
     /// The variables herald.yml's `${NAME}` reads.
     public var environment: [String: String]
+    /// Parses the key and certificate files herald.yml's providers name; without it only their
+    /// outline is checked (see ``CredentialFileInspector``).
+    public var credentials: CredentialFileInspector?
 
-    /// - Parameter environment: the variables herald.yml's `${NAME}` reads; the process
-    ///   environment by default.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// - Parameters:
+    ///   - environment: the variables herald.yml's `${NAME}` reads; the process environment by
+    ///     default.
+    ///   - credentials: parses providers' key files (the CLI passes the transports' parser).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment, credentials: CredentialFileInspector? = nil) {
         self.environment = environment
+        self.credentials = credentials
     }
 
     /// Loads every file, collecting every problem (not just the first).
@@ -50,7 +56,7 @@ public struct WorkspaceLoader: Sendable {
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             return (nil, [Diagnostic("workspace directory '\(directory)' does not exist", at: nil, hint: "run `herald init` to create one")])
         }
-        var session = LoadSession(root: directory)
+        var session = LoadSession(root: directory, credentials: credentials)
 
         let configuration = session.loadConfiguration(environment: environment)
         var segments = session.loadSegments()
@@ -105,7 +111,7 @@ public struct WorkspaceLoader: Sendable {
     /// - Returns: the configuration, `nil` when herald.yml is missing or has errors; and its
     ///   diagnostics.
     public func loadConfiguration(directory: String) -> (configuration: HeraldConfiguration?, diagnostics: [Diagnostic]) {
-        var session = LoadSession(root: directory)
+        var session = LoadSession(root: directory, credentials: credentials)
         let configuration = session.loadConfiguration(environment: environment)
         let diagnostics = session.sortedDiagnostics()
         guard !diagnostics.contains(where: { $0.severity == .error }) else { return (nil, diagnostics) }
