@@ -73,7 +73,7 @@ public final class SMTPTransport: Transport {
             timeoutMilliseconds: Int(configuration.timeout.components.seconds * 1000)
         )
         let sender = configuration.from.email
-        return await onOwnThread {
+        return await onOwnThread(ifCancelled: false) {
             guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else { return false }
             let result = connection.send(message, from: sender, to: recipient, settings: settings)
             self.idle.withLock { $0.append(connection) }
@@ -98,13 +98,17 @@ public final class SMTPTransport: Transport {
             timeoutMilliseconds: Int(configuration.timeout.components.seconds * 1000)
         )
         let sender = from.email
-        let result: CurlSMTPConnection.Result? = await onOwnThread {
-            guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else { return nil }
+        // nil: cancelled while the server had the message; .some(nil): no libcurl handle.
+        let answer: CurlSMTPConnection.Result?? = await onOwnThread(ifCancelled: nil) { () -> CurlSMTPConnection.Result?? in
+            guard let connection = self.idle.withLock({ $0.popLast() }) ?? CurlSMTPConnection() else { return .some(nil) }
             let result = connection.send(Array(text.utf8), from: sender, to: message.address, settings: settings)
             self.idle.withLock { $0.append(connection) }
-            return result
+            return .some(result)
         }
-        guard let result else { return .retry(after: nil, reason: "smtp: libcurl could not make a handle") }
+        guard let answer else {
+            return .retry(after: nil, reason: "smtp: stopped waiting for the server's answer; the message may have been delivered")
+        }
+        guard let result = answer else { return .retry(after: nil, reason: "smtp: libcurl could not make a handle") }
         return SMTPClassifier.outcome(result, messageID: messageID)
     }
 }
@@ -114,9 +118,26 @@ public final class SMTPTransport: Transport {
 /// default pool, which has a thread per core and adds more only slowly while they block, so a
 /// few blocking sends there stall every task of the process (HTTP transports, the engine's
 /// lanes, an in-process sandbox) for as long as they last.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
+///
+/// A cancelled caller gets `ifCancelled` at once and the thread finishes on its own: libcurl
+/// cannot be interrupted, and a worker that is stopping must not wait for an SMTP server's
+/// timeout (a minute) before giving the message back.
+func onOwnThread<T: Sendable>(ifCancelled: T, _ body: @escaping @Sendable () -> T) async -> T {
+    let waiting = Mutex<CheckedContinuation<T, Never>?>(nil)
+    return await withTaskCancellationHandler {
+        await withCheckedContinuation { continuation in
+            waiting.withLock { $0 = continuation }
+            if Task.isCancelled, let continuation = waiting.withLock({ $0.take() }) {
+                continuation.resume(returning: ifCancelled)
+                return
+            }
+            Thread {
+                let result = body()
+                waiting.withLock { $0.take() }?.resume(returning: result)
+            }.start()
+        }
+    } onCancel: {
+        waiting.withLock { $0.take() }?.resume(returning: ifCancelled)
     }
 }
 
