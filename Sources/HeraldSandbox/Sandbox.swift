@@ -38,6 +38,10 @@ public enum Sandbox {
         public var smtpPort: Int?
         /// The SMTPS port (implicit TLS); 0 picks a free one, nil runs none. Default nil.
         public var smtpsPort: Int?
+        /// Whether the SMTP server on `smtpPort` offers (and requires) STARTTLS. False runs it
+        /// in plain text with no TLS at all, taking AUTH and mail in the clear, to check that a
+        /// client refuses such a server. Default true.
+        public var smtpOffersSTARTTLS: Bool
         /// Where the certificate authority that signed the SMTP and APNs servers' certificates is
         /// written, for clients to trust (libcurl's CAINFO, `APNsTransport`'s
         /// `certificateAuthorityFile`). Default a file in the temporary directory.
@@ -58,8 +62,9 @@ public enum Sandbox {
             host: String = "127.0.0.1", port: Int = 0, accounts: SandboxAccounts = SandboxAccounts(), faults: FaultPlan = FaultPlan(),
             recordFile: String? = nil, maximumBodySizes: [SandboxProvider: Int] = [:], smtpPort: Int? = 0, smtpsPort: Int? = nil,
             certificateAuthorityFile: String? = nil, playback: PlaybackConfiguration? = nil, recordsRequests: Bool = false,
-            apnsPort: Int? = 0
+            apnsPort: Int? = 0, smtpOffersSTARTTLS: Bool = true
         ) {
+            self.smtpOffersSTARTTLS = smtpOffersSTARTTLS
             self.apnsPort = apnsPort
             self.playback = playback
             self.recordsRequests = recordsRequests
@@ -100,7 +105,8 @@ public enum Sandbox {
                 guard let port else { continue }
                 do {
                     smtpServers.append(try await SMTPServer.start(
-                        host: configuration.host, port: port, implicitTLS: implicitTLS, certificate: certificate,
+                        host: configuration.host, port: port, implicitTLS: implicitTLS,
+                        offersSTARTTLS: implicitTLS || configuration.smtpOffersSTARTTLS, certificate: certificate,
                         accounts: configuration.accounts, faults: configuration.faults[.smtp], draw: draw, started: started, log: log, events: events
                     ))
                 } catch {

@@ -20,6 +20,10 @@ public struct SandboxAccounts: Sendable, Hashable {
     /// SMTP AUTH user and password. Default `herald`, `sandbox-smtp-password`.
     public var smtpUsername: String
     public var smtpPassword: String
+    /// The envelope senders (MAIL FROM) the SMTP user may send as, as a submission server that
+    /// checks sender ownership (Postfix's `reject_sender_login_mismatch`); another sender gets
+    /// `553 5.7.1 … not owned by user`. Nil allows any sender. Default nil.
+    public var smtpAllowedSenders: Set<String>?
     /// The FCM service account whose assertions the token endpoint accepts. Default
     /// ``SandboxFCMServiceAccount/demo`` (SANDBOX ONLY).
     public var fcmServiceAccount: SandboxFCMServiceAccount
@@ -60,8 +64,10 @@ public struct SandboxAccounts: Sendable, Hashable {
         apnsPublicKeyPEM: String = SandboxAccounts.sandboxAPNsPublicKeyPEM,
         jpushAppKey: String = "sandboxjpushappkey000001",
         jpushMasterSecret: String = "sandbox-jpush-master-secret",
-        pushyAPIKey: String = "sandboxpushyapikey0000000000000001"
+        pushyAPIKey: String = "sandboxpushyapikey0000000000000001",
+        smtpAllowedSenders: Set<String>? = nil
     ) {
+        self.smtpAllowedSenders = smtpAllowedSenders
         self.fcmServiceAccount = fcmServiceAccount
         self.webPushVAPIDPublicKey = webPushVAPIDPublicKey
         self.apnsKeyID = apnsKeyID

@@ -108,6 +108,43 @@ struct SMTPTransportTests {
         }
     }
 
+    @Test func anOutageGreetingOf421IsARetryAndNothingIsDelivered() async throws {
+        let faults = FaultPlan(providers: [.smtp: ProviderFaults(outages: [.init(start: 0, end: 3600)])])
+        try await Sandbox.withRunning(Sandbox.Configuration(faults: faults)) { sandbox in
+            let outcome = try await transport(sandbox).send(email(1, to: "ann@example.com"))
+            #expect(kind(of: outcome) == "retry", "\(outcome)")
+            #expect(reason(of: outcome).contains("421 4.3.2 sandbox.herald.test Service not available"), "\(outcome)")
+            #expect(sandbox.log.connections >= 1, "the 421 came from the sandbox's server")
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
+    /// CURLUSESSL_ALL: a server that offers no STARTTLS gets nothing, not even the password,
+    /// although this one would take the message in plain text.
+    @Test func aServerWithoutSTARTTLSIsMisconfigurationAndNothingGoesInPlainText() async throws {
+        try await Sandbox.withRunning(Sandbox.Configuration(smtpOffersSTARTTLS: false)) { sandbox in
+            let outcome = try await transport(sandbox).send(email(1, to: "ann@example.com"))
+            #expect(kind(of: outcome) == "misconfigured", "\(outcome)")
+            #expect(reason(of: outcome).hasPrefix("smtp: the server does not offer STARTTLS, and Herald never sends in plain text"), "\(outcome)")
+            #expect(sandbox.log.connections == 1)
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
+    @Test func aSenderTheServerRefusesAtMAILIsMisconfiguration() async throws {
+        let accounts = SandboxAccounts(smtpAllowedSenders: ["news@example.com"])
+        try await Sandbox.withRunning(Sandbox.Configuration(accounts: accounts)) { sandbox in
+            var foreign = email(1, to: "ann@example.com", category: "transactional", provider: "smtp")
+            foreign.content = .email(EmailContent(subject: "Receipt", text: "Paid", fromEmail: "orders@shop.example"))
+            let outcomes = try await transport(sandbox).send([foreign, email(2, to: "bob@example.com")])
+            #expect(outcomes[0] == .misconfigured(
+                reason: "smtp MAIL failed: 553: 553 5.7.1 <orders@shop.example>: Sender address rejected: not owned by user herald (the server refused the sender)"
+            ), "\(outcomes[0])")
+            #expect(kind(of: outcomes[1]) == "accepted", "\(outcomes[1])")
+            #expect(sandbox.log.messages.map(\.to) == ["bob@example.com"])
+        }
+    }
+
     @Test func withoutTheSandboxCertificateTheServerIsNotTrusted() async throws {
         try await Sandbox.withRunning { sandbox in
             let smtp = SMTPTransport(name: "smtp", configuration: .init(

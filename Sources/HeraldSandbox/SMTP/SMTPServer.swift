@@ -10,9 +10,10 @@ import Synchronization
 final class SMTPServer: Sendable {
     let channel: any Channel
 
-    /// Starts listening; `implicitTLS` puts TLS first (smtps), otherwise the client must STARTTLS.
+    /// Starts listening; `implicitTLS` puts TLS first (smtps), otherwise the client must STARTTLS,
+    /// or, without `offersSTARTTLS`, talks in plain text.
     static func start(
-        host: String, port: Int, implicitTLS: Bool, certificate: SandboxCertificate, accounts: SandboxAccounts,
+        host: String, port: Int, implicitTLS: Bool, offersSTARTTLS: Bool = true, certificate: SandboxCertificate, accounts: SandboxAccounts,
         faults: ProviderFaults, draw: FaultState, started: Date, log: MessageLog, events: any DeliveryEventSink
     ) async throws -> SMTPServer {
         let tls = try NIOSSLContext(configuration: TLSConfiguration.makeServerConfiguration(
@@ -25,7 +26,7 @@ final class SMTPServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if implicitTLS { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(SMTPHandler(
-                        session: SMTPSession(accounts: accounts, faults: faults, isTLS: implicitTLS), tls: tls, draw: draw,
+                        session: SMTPSession(accounts: accounts, faults: faults, isTLS: implicitTLS, offersSTARTTLS: offersSTARTTLS), tls: tls, draw: draw,
                         faults: faults, started: started, log: log, events: events
                     ))
                 }

@@ -4,7 +4,9 @@ import Foundation
 /// the end of the greeting) and returns what to do, so that it is tested without a socket.
 ///
 /// It behaves like a submission server that requires STARTTLS (or implicit TLS) and AUTH PLAIN
-/// or LOGIN before MAIL, with real reply codes and enhanced status codes (RFC 3463).
+/// or LOGIN before MAIL, with real reply codes and enhanced status codes (RFC 3463). Without
+/// `offersSTARTTLS` it is a plain-text server with no TLS at all, which takes AUTH and mail in
+/// the clear: what a client that insists on TLS must refuse to talk to.
 struct SMTPSession {
     enum Action: Equatable {
         case reply(String)
@@ -27,6 +29,9 @@ struct SMTPSession {
     let faults: ProviderFaults
     /// The largest message DATA takes. Default 32 MiB (as aiosmtpd).
     let maximumSize: Int
+    /// Whether a plain connection is offered STARTTLS and must use it before AUTH and MAIL.
+    /// Default true.
+    let offersSTARTTLS: Bool
     private(set) var isTLS: Bool
     private(set) var mode = Mode.command
     private var greeted = false
@@ -36,12 +41,16 @@ struct SMTPSession {
     private var data: [String] = []
     private var dataSize = 0
 
-    init(accounts: SandboxAccounts, faults: ProviderFaults, isTLS: Bool, maximumSize: Int = 32 * 1024 * 1024) {
+    init(accounts: SandboxAccounts, faults: ProviderFaults, isTLS: Bool, maximumSize: Int = 32 * 1024 * 1024, offersSTARTTLS: Bool = true) {
         self.accounts = accounts
         self.faults = faults
         self.isTLS = isTLS
         self.maximumSize = maximumSize
+        self.offersSTARTTLS = offersSTARTTLS
     }
+
+    /// TLS is in place, or the server has none to offer.
+    private var isSecureEnough: Bool { isTLS || !offersSTARTTLS }
 
     func greeting(inOutage: Bool) -> [Action] {
         inOutage ? [.reply("421 4.3.2 \(hostname) Service not available, closing transmission channel"), .close]
@@ -87,17 +96,18 @@ struct SMTPSession {
             greeted = true
             reset()
             var lines = [hostname, "PIPELINING", "SIZE \(maximumSize)", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES"]
-            lines.append(isTLS ? "AUTH PLAIN LOGIN" : "STARTTLS")
+            lines.append(isSecureEnough ? "AUTH PLAIN LOGIN" : "STARTTLS")
             return [.reply(lines.enumerated().map { "250\($0.offset == lines.count - 1 ? " " : "-")\($0.element)" }.joined(separator: "\r\n"))]
         case "HELO":
             greeted = true
             reset()
             return [.reply("250 \(hostname)")]
         case "STARTTLS":
+            guard offersSTARTTLS else { return [.reply("502 5.5.1 Error: command not implemented")] }
             guard !isTLS else { return [.reply("503 5.5.1 TLS already active")] }
             return [.reply("220 2.0.0 Ready to start TLS"), .startTLS]
         case "AUTH":
-            guard isTLS else { return [.reply("530 5.7.0 Must issue a STARTTLS command first")] }
+            guard isSecureEnough else { return [.reply("530 5.7.0 Must issue a STARTTLS command first")] }
             guard greeted else { return [.reply("503 5.5.1 Error: send EHLO first")] }
             guard !authenticated else { return [.reply("503 5.5.1 Already authenticated")] }
             let parts = argument.split(separator: " ")
@@ -117,11 +127,14 @@ struct SMTPSession {
                 return [.reply("504 5.5.4 Unrecognized authentication type")]
             }
         case "MAIL":
-            guard isTLS else { return [.reply("530 5.7.0 Must issue a STARTTLS command first")] }
+            guard isSecureEnough else { return [.reply("530 5.7.0 Must issue a STARTTLS command first")] }
             guard authenticated else { return [.reply("530 5.7.0 Authentication required")] }
             guard sender == nil else { return [.reply("503 5.5.1 Error: nested MAIL command")] }
             guard argument.uppercased().hasPrefix("FROM:"), let address = Self.path(String(argument.dropFirst(5))) else {
                 return [.reply("501 5.5.4 Syntax: MAIL FROM:<address>")]
+            }
+            if let allowed = accounts.smtpAllowedSenders, !allowed.contains(address) {
+                return [.reply("553 5.7.1 <\(address)>: Sender address rejected: not owned by user \(accounts.smtpUsername)")]
             }
             sender = address
             return [.reply("250 2.1.0 Ok")]
