@@ -89,6 +89,50 @@ struct SandboxChecksTests {
         }
     }
 
+    /// SendGrid refuses the whole request with a 400 that names the field; Mandrill answers 200
+    /// and marks that recipient `invalid`, sending to the others.
+    @Test func sendGridAndMandrillRefuseAnAddressWithBadSyntaxAsTheyDo() async throws {
+        try await Sandbox.withRunning { sandbox in
+            try await withRawClient { client in
+                let sendGrid = sandbox.baseURL(for: .sendgrid) + "/v3/mail/send"
+                let headers = [("Content-Type", "application/json"), ("Authorization", "Bearer \(sandbox.accounts.sendGridAPIKey)")]
+                func mail(from: String, to: [String]) -> Data {
+                    try! JSONSerialization.data(withJSONObject: [
+                        "personalizations": to.map { ["to": [["email": $0]]] }, "from": ["email": from], "subject": "Hi",
+                        "content": [["type": "text/plain", "value": "Hello"]],
+                    ])
+                }
+                let badTo = try await raw(client, sendGrid, headers: headers, body: mail(from: "news@example.com", to: ["ann@example.com", "bob@@example.com"]))
+                #expect(badTo.status == 400)
+                #expect(badTo.body == #"{"errors":[{"field":"personalizations.1.to.0.email","help":null,"message":"Does not contain a valid address."}]}"#)
+                let badFrom = try await raw(client, sendGrid, headers: headers, body: mail(from: "news at example.com", to: ["ann@example.com"]))
+                #expect(badFrom.status == 400)
+                #expect(badFrom.body == #"{"errors":[{"field":"from.email","help":null,"message":"The from email does not contain a valid address."}]}"#)
+                #expect(sandbox.log.messages.isEmpty, "a refused request sends nothing, not even its valid personalizations")
+
+                let mandrill = sandbox.baseURL(for: .mandrill) + "/api/1.0/messages/send.json"
+                func send(from: String, to: [String]) -> Data {
+                    try! JSONSerialization.data(withJSONObject: [
+                        "key": sandbox.accounts.mandrillAPIKey,
+                        "message": ["from_email": from, "subject": "Hi", "text": "Hello", "to": to.map { ["email": $0, "type": "to"] }],
+                    ] as [String: Any])
+                }
+                let mixed = try await raw(client, mandrill, headers: [("Content-Type", "application/json")], body: send(from: "news@example.com", to: ["ann@example", "bob@example.com"]))
+                #expect(mixed.status == 200)
+                let results = try #require(try JSONSerialization.jsonObject(with: Data(mixed.body.utf8)) as? [[String: Any]])
+                #expect(results.count == 2)
+                #expect(results.first?["email"] as? String == "ann@example" && results.first?["status"] as? String == "invalid")
+                #expect(results.first?["reject_reason"] is NSNull)
+                #expect(results.last?["email"] as? String == "bob@example.com" && results.last?["status"] as? String == "sent")
+                #expect(sandbox.log.messages.map(\.to) == ["bob@example.com"])
+                let badSender = try await raw(client, mandrill, headers: [("Content-Type", "application/json")], body: send(from: "news.example.com", to: ["bob@example.com"]))
+                #expect(badSender.status == 400)
+                #expect(badSender.body == #"{"code":-2,"message":"Validation error: {\"message\":{\"from_email\":\"An email address must contain a single @\"}}","name":"ValidationError","status":"error"}"#)
+                #expect(sandbox.log.messages.count == 1)
+            }
+        }
+    }
+
     @Test func theRecordFileGetsOneJSONLinePerAcceptedMessage() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("sandbox-\(UUID().uuidString).jsonl").path
         defer { try? FileManager.default.removeItem(atPath: file) }

@@ -2,14 +2,15 @@ import Foundation
 import HeraldCore
 import HeraldProviders
 import HeraldSandbox
+import NIOHTTP1
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct SendGridTransportTests {
-    func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil) -> SendGridTransport {
+    func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil, baseURL: String? = nil) -> SendGridTransport {
         SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(
             apiKey: key ?? sandbox.accounts.sendGridAPIKey, from: EmailAddress(name: "Shop", email: "news@example.com"),
-            baseURL: sandbox.baseURL(for: .sendgrid), unsubscribeMailto: "unsubscribe@example.com"
+            baseURL: baseURL ?? sandbox.baseURL(for: .sendgrid), unsubscribeMailto: "unsubscribe@example.com"
         ), http: http)
     }
 
@@ -93,6 +94,60 @@ struct SendGridTransportTests {
         let errors = FaultPlan(providers: [.sendgrid: ProviderFaults(errorRates: [500: 1])])
         try await withSandbox(Sandbox.Configuration(faults: errors)) { sandbox, http in
             #expect(kind(of: await transport(sandbox, http).send(email(1, to: "a@example.com"))) == "retry")
+        }
+    }
+
+    @Test func aForbiddenKeyIsMisconfiguration() async throws {
+        let faults = FaultPlan(providers: [.sendgrid: ProviderFaults(errorRates: [403: 1])])
+        try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
+            let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com"))
+            #expect(outcome == .misconfigured(reason: "sendgrid 403: access forbidden (check api_key and the sender identity)"))
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
+    /// providers.md, section 4: 404 and 405 are PERM, like a 400.
+    @Test func aPathOrMethodSendGridDoesNotServeIsPermanent() async throws {
+        try await withSandbox { sandbox, http in
+            let misplaced = transport(sandbox, http, baseURL: sandbox.baseURL(for: .sendgrid) + "/v2")
+            let outcome = await misplaced.send(email(1, to: "a@example.com"))
+            #expect(outcome == .rejected(reason: "sendgrid 404: resource not found (check base_url)"))
+            let get = try await withRawClient { client in
+                try await raw(client, sandbox.baseURL(for: .sendgrid) + "/v3/mail/send", method: .GET, headers: [
+                    ("Authorization", "Bearer \(sandbox.accounts.sendGridAPIKey)"),
+                ])
+            }
+            #expect(get.status == 405)
+            let answer = ProviderHTTPClient.Answer(status: get.status, body: Data(get.body.utf8))
+            #expect(SendGridClassifier.classify(answer, count: 2, now: Date()) == .all(.rejected(reason: "sendgrid 405: method not allowed (check base_url)")))
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
+    /// SendGrid refuses a request in which an address appears twice, with a 400 naming the
+    /// personalization: those messages are rejected, and the others go again without them.
+    @Test func aPerFieldRefusalRejectsOnlyTheNamedMessagesAndSendsTheRestAgain() async throws {
+        try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
+            let addresses = ["ann@example.com", "bob@example.com", "ann@example.com", "cid@example.com", "bob@example.com"]
+            let messages = addresses.enumerated().map { email(Int64($0.offset + 1), to: $0.element, unsubscribe: false) }
+            let outcomes = await transport(sandbox, http).send(messages)
+            func duplicate(_ index: Int, _ address: String) -> DeliveryOutcome {
+                .rejected(reason: "sendgrid 400: personalizations.\(index).to: Each email address in the personalization block should be unique between to, cc, and bcc. We found the first duplicate instance of [\(address)] in the personalizations.\(index).to field.")
+            }
+            #expect(outcomes[2] == duplicate(2, "ann@example.com"))
+            #expect(outcomes[4] == duplicate(4, "bob@example.com"))
+            let sent = [outcomes[0], outcomes[1], outcomes[3]]
+            #expect(sent.allSatisfy { kind(of: $0) == "accepted" }, "\(sent)")
+            #expect(Set(sent.map { reason(of: $0) }).count == 1, "one X-Message-Id: the three went in one request")
+            // Two requests: all five, refused whole, then the three others.
+            let sizes = sandbox.log.requests.map { request in
+                ((try? JSONSerialization.jsonObject(with: request.body) as? [String: Any])?["personalizations"] as? [Any])?.count ?? 0
+            }
+            #expect(sizes == [5, 3])
+            let recorded = sandbox.log.messages
+            #expect(recorded.map(\.to) == ["ann@example.com", "bob@example.com", "cid@example.com"])
+            #expect(recorded.map { $0.metadata[SendGridTransport.notificationArgument] } == ["1", "2", "4"])
+            #expect(recorded.allSatisfy { $0.providerMessageID == reason(of: outcomes[0]) })
         }
     }
 

@@ -271,7 +271,8 @@ public enum SendGridClassifier {
         case 401, 403:
             return .all(.misconfigured(reason: reason + " (check api_key and the sender identity)"))
         case 404, 405:
-            return .all(.misconfigured(reason: reason + " (check base_url)"))
+            // Permanent for the message (providers.md, section 4); the hint names the likely cause.
+            return .all(.rejected(reason: reason + " (check base_url)"))
         case 413:
             return .all(.rejected(reason: reason))
         case 429:
