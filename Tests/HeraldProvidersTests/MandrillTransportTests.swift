@@ -76,8 +76,53 @@ struct MandrillTransportTests {
     @Test(arguments: [
         ("hard-bounce", "deadAddress"), ("soft-bounce", "retry"), ("spam", "optedOut"), ("unsub", "optedOut"), ("custom", "rejected"),
         ("rule", "rejected"), ("unsigned", "misconfigured"), ("invalid-sender", "misconfigured"), ("test-mode-limit", "misconfigured"),
+        ("invalid", "deadAddress"),
     ])
     func everyRejectReasonHasItsClass(rejectReason: String, expected: String) {
         #expect(kind(of: MandrillClassifier.outcome(["status": "rejected", "reject_reason": rejectReason, "_id": "x"])) == expected)
+    }
+
+    /// providers.md, section 10: sent, queued and scheduled are accepted; invalid is dead.
+    @Test(arguments: [("sent", "accepted"), ("queued", "accepted"), ("scheduled", "accepted"), ("invalid", "deadAddress")])
+    func everyStatusHasItsClass(status: String, expected: String) {
+        let outcome = MandrillClassifier.outcome(["email": "a@example.com", "status": status, "reject_reason": NSNull(), "_id": "m1"])
+        #expect(kind(of: outcome) == expected, "\(outcome)")
+        if expected == "accepted" { #expect(outcome == .accepted(providerMessageID: "m1")) }
+    }
+
+    /// By name, under today's statuses and under the legacy 500 alike (providers.md, section 10).
+    @Test(arguments: [
+        (500, "GeneralError", "retry"), (503, "ServiceUnavailable", "retry"), (402, "PaymentRequired", "misconfigured"),
+        (404, "Unknown_Subaccount", "misconfigured"), (404, "Unknown_Template", "misconfigured"), (500, "Unknown_Sender", "misconfigured"),
+        (500, "PaymentRequired", "misconfigured"), (500, "Unknown_Template", "misconfigured"), (500, "ServiceUnavailable", "retry"),
+    ])
+    func everyErrorNameHasItsClass(status: Int, name: String, expected: String) {
+        let body = #"{"status":"error","code":-1,"name":"\#(name)","message":"what \#(name) says"}"#
+        let outcomes = MandrillClassifier.outcomes(
+            ProviderHTTPClient.Answer(status: status, body: Data(body.utf8)), addresses: ["a@example.com", "b@example.com"], now: Date()
+        )
+        #expect(outcomes.map { kind(of: $0) } == [expected, expected])
+        #expect(outcomes.map { reason(of: $0) } == Array(repeating: "mandrill \(status) \(name): what \(name) says", count: 2))
+    }
+
+    @Test func injectedServerErrorsAreRetriedAndMoreThanTenRecipientsAreQueuedAndAccepted() async throws {
+        for status in [500, 503] {
+            let faults = FaultPlan(providers: [.mandrill: ProviderFaults(errorRates: [status: 1])])
+            try await withSandbox(Sandbox.Configuration(faults: faults)) { sandbox, http in
+                let outcome = await transport(sandbox, http).send(email(1, to: "a@example.com", provider: "mandrill"))
+                #expect(kind(of: outcome) == "retry", "\(outcome)")
+                #expect(reason(of: outcome).hasPrefix(status == 500 ? "mandrill 500 GeneralError: " : "mandrill 503 ServiceUnavailable: "), "\(outcome)")
+            }
+        }
+        try await withSandbox { sandbox, http in
+            // Eleven recipients share a request, which Mandrill answers `queued` for each.
+            let messages = (1...11).map { email(Int64($0), to: "user\($0)@example.com", category: "transactional", provider: "mandrill") }
+            let outcomes = await transport(sandbox, http).send(messages)
+            let recorded = Dictionary(uniqueKeysWithValues: sandbox.log.messages.map { ($0.to, $0.providerMessageID) })
+            #expect(recorded.count == 11)
+            for (message, outcome) in zip(messages, outcomes) {
+                #expect(outcome == .accepted(providerMessageID: recorded[message.address] ?? "?"))
+            }
+        }
     }
 }

@@ -48,6 +48,9 @@ struct SandboxRobustnessTests {
         (30001, "throttled"), (30002, "misconfigured"), (30003, "retry"), (30004, "rejected"), (30005, "deadAddress"),
         (30006, "deadAddress"), (30007, "rejected"), (30008, "retry"), (21211, "deadAddress"), (21610, "optedOut"),
         (21614, "deadAddress"), (21408, "misconfigured"), (20003, "misconfigured"), (20429, "throttled"), (21611, "throttled"),
+        // providers.md, section 3: a landline 'To' is PERM, an unverified 'To' of a trial account
+        // CONFIG, a bad StatusCallback PERM (a bug); a 'From' the account cannot use is its setup.
+        (21635, "rejected"), (21608, "misconfigured"), (21609, "rejected"), (21212, "misconfigured"), (21606, "misconfigured"),
     ])
     func everyCodeOfTheTableHasItsClass(code: Int, expected: String) throws {
         let outcome = try #require(TwilioClassifier.outcome(errorCode: code, reason: "twilio \(code)"))

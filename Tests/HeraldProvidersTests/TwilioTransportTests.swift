@@ -6,12 +6,15 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct TwilioTransportTests {
-    func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, token: String? = nil, apiKey: Bool = false) -> TwilioTransport {
+    func transport(
+        _ sandbox: RunningSandbox, _ http: ProviderHTTPClient, token: String? = nil, apiKey: Bool = false, from: String = "+15005550006",
+        statusCallback: String = "https://hooks.example.com/twilio/status", concurrency: Int = 32
+    ) -> TwilioTransport {
         TwilioTransport(name: "twilio", configuration: TwilioTransport.Configuration(
             accountSID: sandbox.accounts.twilioAccountSID,
             authToken: token ?? (apiKey ? sandbox.accounts.twilioAPIKeySecret : sandbox.accounts.twilioAuthToken),
             apiKeySID: apiKey ? sandbox.accounts.twilioAPIKeySID : nil,
-            from: "+15005550006", baseURL: sandbox.baseURL(for: .twilio), statusCallback: "https://hooks.example.com/twilio/status"
+            from: from, baseURL: sandbox.baseURL(for: .twilio), statusCallback: statusCallback, concurrency: concurrency
         ), http: http)
     }
 
@@ -51,6 +54,29 @@ struct TwilioTransportTests {
             let outcome = await transport(sandbox, http).send(sms(1, to: number))
             #expect(kind(of: outcome) == expected, "\(outcome)")
             #expect(reason(of: outcome).contains("twilio 400 \(code): "), "\(outcome)")
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
+    /// The magic `From` numbers: a sender the account cannot use is misconfiguration.
+    @Test(arguments: [
+        ("+15005550001", "misconfigured", "21212"),
+        ("+15005550007", "misconfigured", "21606"),
+        ("+15005550008", "throttled", "21611"),
+    ])
+    func everyMagicFromNumberMapsToItsOutcome(from: String, expected: String, code: String) async throws {
+        try await withSandbox { sandbox, http in
+            let outcome = await transport(sandbox, http, from: from).send(sms(1, to: "+14155550100"))
+            #expect(kind(of: outcome) == expected, "\(outcome)")
+            #expect(reason(of: outcome).contains("twilio 400 \(code): "), "\(outcome)")
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+
+    @Test func anInvalidStatusCallbackIsRejectedAs21609() async throws {
+        try await withSandbox { sandbox, http in
+            let outcome = await transport(sandbox, http, statusCallback: "https://hooks_example.com/status").send(sms(1, to: "+14155550100"))
+            #expect(outcome == .rejected(reason: "twilio 400 21609: The StatusCallback URL https://hooks_example.com/status is not a valid URL."))
             #expect(sandbox.log.messages.isEmpty)
         }
     }

@@ -46,4 +46,36 @@ struct VonageTransportTests {
             #expect(outcome == .retry(after: nil, reason: "vonage 502: an unexpected answer: <html><body>502</body></html>"))
         }
     }
+
+    @Test func aNumberVonageCannotParseIsRejectedNotDeactivated() async throws {
+        try await withSandbox { sandbox, http in
+            // E.164 by Herald's check, too short for Vonage: status 3, a bad parameter (PERM).
+            let outcome = await transport(sandbox, http).send(sms(1, to: "+12345"))
+            #expect(outcome == .rejected(reason: "vonage status 3: Invalid to address"))
+            #expect(sandbox.log.messages.isEmpty)
+        }
+    }
+}
+
+/// Each part's `status` of a 200, classified as providers.md, section 9 says.
+@Suite struct VonageStatusTests {
+    @Test(arguments: [
+        ("1", "Throughput Rate Exceeded - please wait [ 1000 ] and retry", "throttled"),
+        ("2", "Missing to param", "rejected"),
+        ("3", "Invalid to address", "rejected"),
+        ("4", "Bad Credentials", "misconfigured"),
+        ("5", "Internal Error", "retry"),
+        ("6", "Unroutable message - rejected", "rejected"),
+        ("7", "Number barred", "optedOut"),
+        ("8", "Partner account barred", "misconfigured"),
+        ("9", "Partner quota violation", "misconfigured"),
+        ("15", "Illegal Sender Address - rejected", "misconfigured"),
+        ("29", "Non-Whitelisted Destination", "misconfigured"),
+    ])
+    func everyStatusHasItsClass(status: String, text: String, expected: String) {
+        let body = #"{"message-count":"1","messages":[{"status":"\#(status)","error-text":"\#(text)"}]}"#
+        let outcome = VonageClassifier.outcome(ProviderHTTPClient.Answer(status: 200, body: Data(body.utf8)), now: Date())
+        #expect(kind(of: outcome) == expected, "\(outcome)")
+        #expect(reason(of: outcome) == "vonage status \(status): \(text)")
+    }
 }

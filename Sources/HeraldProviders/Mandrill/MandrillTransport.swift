@@ -149,9 +149,11 @@ public enum MandrillClassifier {
         let reason = "mandrill \(answer.status)\(name.isEmpty ? "" : " \(name)"): \(text)"
         let retryAfter = RetryAfter.parse(answer.header("Retry-After"), now: now)
         let classified: DeliveryOutcome = switch name {
-        case "Invalid_Key", "PaymentRequired", "Unknown_Subaccount", "Unknown_Sender": .misconfigured(reason: reason)
+        // An unknown subaccount or template is "permanent (config)" in providers.md, section 10:
+        // a setup to fix before anything sends, as JPush's 1020 is.
+        case "Invalid_Key", "PaymentRequired", "Unknown_Subaccount", "Unknown_Template", "Unknown_Sender": .misconfigured(reason: reason)
         case "ValidationError" where text.lowercased().contains("key"): .misconfigured(reason: reason)
-        case "ValidationError", "Unknown_Template", "Invalid_Template", "Invalid_Tag_Name": .rejected(reason: reason)
+        case "ValidationError", "Invalid_Template", "Invalid_Tag_Name": .rejected(reason: reason)
         case "RequestLimitExceeded": .throttled(after: retryAfter, reason: reason)
         case "GeneralError", "ServiceUnavailable": .retry(after: retryAfter, reason: reason)
         default:

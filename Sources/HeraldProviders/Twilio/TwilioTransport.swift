@@ -148,14 +148,15 @@ public enum TwilioClassifier {
     /// the table does not name (the HTTP status decides).
     public static func outcome(errorCode code: Int, reason: String, retryAfter: Duration? = nil) -> DeliveryOutcome? {
         switch code {
-        case 21211, 21614, 21635, 30005, 30006: return .deadAddress(reason: reason)
+        case 21211, 21614, 30005, 30006: return .deadAddress(reason: reason)
         case 21610: return .optedOut(reason: reason)
         case 20003: return .misconfigured(reason: reason + " (check account_sid and auth_token)")
         case 20404, 21408, 21606, 21608, 21212, 21603, 21701, 30002: return .misconfigured(reason: reason)
         // Too many requests, too many messages queued for the sender, the queue overflowed.
         case 20429, 21611, 30001: return .throttled(after: retryAfter, reason: reason)
         case 30003, 30008: return .retry(after: retryAfter, reason: reason)
-        case 21602, 21604, 21609, 21612, 21617, 21623, 30004, 30007: return .rejected(reason: reason)
+        // 21635 ('To' is a landline) is PERM in providers.md, section 3, not a number to deactivate.
+        case 21602, 21604, 21609, 21612, 21617, 21623, 21635, 30004, 30007: return .rejected(reason: reason)
         default: return nil
         }
     }

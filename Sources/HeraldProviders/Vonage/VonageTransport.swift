@@ -107,7 +107,8 @@ public enum VonageClassifier {
             // 1: throttled (faster than the account's limit); 5: an internal error.
             case "1": return .throttled(after: retryAfter, reason: reason)
             case "5": return .retry(after: retryAfter, reason: reason)
-            case "3" where reason.lowercased().contains("to address"): return .deadAddress(reason: reason)
+            // 2 and 3 (missing or invalid parameters, the `to` number among them) are PERM in
+            // providers.md, section 9: refused for this message, nothing to deactivate.
             case "2", "3", "6": return .rejected(reason: reason)
             case "7": return .optedOut(reason: reason)
             case "4", "8", "9", "15", "29": return .misconfigured(reason: reason)
