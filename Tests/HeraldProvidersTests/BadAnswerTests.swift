@@ -101,4 +101,68 @@ struct BadAnswerTests {
         let outcome = try await twilioOutcome(Array("SSH-2.0-OpenSSH_9.2\r\n".utf8))
         #expect(kind(of: outcome) == "retry", "\(outcome)")
     }
+
+    /// The outcomes of `send`, through a transport pointed at a server that answers `answer`.
+    func outcomes(
+        of answer: [UInt8], _ send: @Sendable (_ baseURL: String, _ http: ProviderHTTPClient) async -> [DeliveryOutcome]
+    ) async throws -> [DeliveryOutcome] {
+        let server = try await RawAnswerServer(answer: answer)
+        let http = ProviderHTTPClient()
+        let outcomes = await send("http://127.0.0.1:\(server.port)", http)
+        try await http.shutdown()
+        await server.stop()
+        return outcomes
+    }
+
+    static let unreadable = ["<html><body>Service Unavailable</body></html>", #"{"message-count":"1","messages":[{"to":"4477009"#, ""]
+
+    /// Vonage answers 200 for refusals too, so a 200 it cannot read says nothing of the message:
+    /// it counts as sent with no id, never as a retry that could send it twice.
+    @Test(arguments: BadAnswerTests.unreadable)
+    func anUnreadableVonage200CountsAsSent(body: String) async throws {
+        let outcomes = try await self.outcomes(of: Self.answer("200 OK", headers: ["Content-Type: application/json"], body: body)) { base, http in
+            await VonageTransport(name: "vonage", configuration: .init(apiKey: "k", apiSecret: "s", from: "Herald", baseURL: base), http: http)
+                .send([sms(1, to: "+447700900000")])
+        }
+        #expect(outcomes == [.accepted(providerMessageID: "")])
+    }
+
+    /// Mandrill's 200 carries one result per recipient; without a readable one, each recipient of
+    /// the request counts as sent with no id, for the same reason.
+    @Test(arguments: BadAnswerTests.unreadable + [#"[{"email":"a@example.com","status":"sent","_id":"m1"},{"email":"b@exa"#])
+    func anUnreadableMandrill200CountsEveryRecipientAsSent(body: String) async throws {
+        let outcomes = try await self.outcomes(of: Self.answer("200 OK", headers: ["Content-Type: application/json"], body: body)) { base, http in
+            await MandrillTransport(name: "mandrill", configuration: .init(apiKey: "k", from: EmailAddress(email: "news@example.com"), baseURL: base), http: http)
+                .send([
+                    email(1, to: "a@example.com", category: "transactional", provider: "mandrill"),
+                    email(2, to: "b@example.com", category: "transactional", provider: "mandrill"),
+                ])
+        }
+        #expect(outcomes == [.accepted(providerMessageID: ""), .accepted(providerMessageID: "")])
+    }
+
+    @Test func aMandrill200MissingARecipientCountsItAsSentAndKeepsTheOthersID() async throws {
+        let body = #"[{"email":"a@example.com","status":"sent","_id":"m1"}]"#
+        let outcomes = try await self.outcomes(of: Self.answer("200 OK", headers: ["Content-Type: application/json"], body: body)) { base, http in
+            await MandrillTransport(name: "mandrill", configuration: .init(apiKey: "k", from: EmailAddress(email: "news@example.com"), baseURL: base), http: http)
+                .send([
+                    email(1, to: "a@example.com", category: "transactional", provider: "mandrill"),
+                    email(2, to: "b@example.com", category: "transactional", provider: "mandrill"),
+                ])
+        }
+        #expect(outcomes == [.accepted(providerMessageID: "m1"), .accepted(providerMessageID: "")])
+    }
+
+    /// SendGrid's success has no body to read: a 2xx is accepted under its X-Message-Id, whatever
+    /// follows it.
+    @Test(arguments: [("202 Accepted", ["X-Message-Id: sgid-1"], "sgid-1"), ("200 OK", [], "")])
+    func aSendGridSuccessWithAnUnreadableBodyIsAccepted(status: String, headers: [String], id: String) async throws {
+        for body in Self.unreadable {
+            let outcomes = try await self.outcomes(of: Self.answer(status, headers: headers, body: body)) { base, http in
+                await SendGridTransport(name: "sendgrid", configuration: .init(apiKey: "k", from: EmailAddress(email: "news@example.com"), baseURL: base), http: http)
+                    .send([email(1, to: "a@example.com"), email(2, to: "b@example.com")])
+            }
+            #expect(outcomes == [.accepted(providerMessageID: id), .accepted(providerMessageID: id)], "\(body)")
+        }
+    }
 }
