@@ -53,6 +53,7 @@ public final class MessageLog: Sendable {
         var messages: [RecordedMessage] = []
         var total = 0
         var connections = 0
+        var httpConnections = 0
         var requests: [RecordedRequest] = []
         var file: FileHandle?
     }
@@ -104,6 +105,10 @@ public final class MessageLog: Sendable {
     /// SMTP connections accepted since the start: fewer than messages when clients reuse them.
     public var connections: Int { state.withLock { $0.connections } }
 
+    /// HTTP connections the emulators' server accepted since the start (not APNs, which has its
+    /// own server): fewer than requests when clients keep connections alive and reuse them.
+    public var httpConnections: Int { state.withLock { $0.httpConnections } }
+
     /// The raw requests kept with `Sandbox.Configuration.recordsRequests`, oldest first.
     public var requests: [RecordedRequest] { state.withLock { $0.requests } }
 
@@ -113,6 +118,10 @@ public final class MessageLog: Sendable {
 
     func countConnection() {
         state.withLock { $0.connections += 1 }
+    }
+
+    func countHTTPConnection() {
+        state.withLock { $0.httpConnections += 1 }
     }
 
     public func removeAll() {

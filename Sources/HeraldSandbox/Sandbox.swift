@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HeraldCore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -137,6 +138,7 @@ public enum Sandbox {
         logger.logLevel = .critical
         let application = Application(
             responder: responder,
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionCounter(log: log)])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "herald-sandbox"),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
@@ -373,6 +375,21 @@ struct SandboxResponder: HTTPResponder {
             status: HTTPResponse.Status(code: answer.status), headers: fields,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: answer.body))
         )
+    }
+}
+
+/// Counts the HTTP connections the server accepts (``MessageLog/httpConnections``): one is
+/// added to each connection's pipeline, and only passes data on.
+final class ConnectionCounter: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = NIOAny
+    let log: MessageLog
+
+    init(log: MessageLog) {
+        self.log = log
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        log.countHTTPConnection()
     }
 }
 

@@ -81,6 +81,21 @@ struct TwilioTransportTests {
         }
     }
 
+    /// Keep-alive: sends reuse the pool's connections instead of opening one per message.
+    @Test func manyMessagesShareAsManyConnectionsAsTheConcurrencyAtMost() async throws {
+        try await withSandbox { sandbox, http in
+            let twilio = transport(sandbox, http, concurrency: 4)
+            let together = await twilio.send((Int64(1)...50).map { sms($0, to: "+14155550100") })
+            #expect(together.allSatisfy { kind(of: $0) == "accepted" })
+            for id in Int64(51)...100 {
+                let outcome = await twilio.send(sms(id, to: "+14155550100"))
+                #expect(kind(of: outcome) == "accepted", "\(outcome)")
+            }
+            #expect(sandbox.log.messages.count == 100)
+            #expect((1...4).contains(sandbox.log.httpConnections), "\(sandbox.log.httpConnections) connections for 100 messages")
+        }
+    }
+
     @Test func aWrongAuthTokenIsMisconfiguration() async throws {
         try await withSandbox { sandbox, http in
             let outcome = await transport(sandbox, http, token: "wrong").send(sms(1, to: "+14155550100"))
