@@ -107,11 +107,11 @@ struct SendGridTransportTests {
     }
 
     /// providers.md, section 4: 404 and 405 are PERM, like a 400.
-    @Test func aPathOrMethodSendGridDoesNotServeIsPermanent() async throws {
+    @Test func aPathOrMethodSendGridDoesNotServeIsMisconfigurationNotAFailedMessage() async throws {
         try await withSandbox { sandbox, http in
             let misplaced = transport(sandbox, http, baseURL: sandbox.baseURL(for: .sendgrid) + "/v2")
             let outcome = await misplaced.send(email(1, to: "a@example.com"))
-            #expect(outcome == .rejected(reason: "sendgrid 404: resource not found (check base_url)"))
+            #expect(outcome == .misconfigured(reason: "sendgrid 404: resource not found (check base_url)"))
             let get = try await withRawClient { client in
                 try await raw(client, sandbox.baseURL(for: .sendgrid) + "/v3/mail/send", method: .GET, headers: [
                     ("Authorization", "Bearer \(sandbox.accounts.sendGridAPIKey)"),
@@ -119,7 +119,7 @@ struct SendGridTransportTests {
             }
             #expect(get.status == 405)
             let answer = ProviderHTTPClient.Answer(status: get.status, body: Data(get.body.utf8))
-            #expect(SendGridClassifier.classify(answer, count: 2, now: Date()) == .all(.rejected(reason: "sendgrid 405: method not allowed (check base_url)")))
+            #expect(SendGridClassifier.classify(answer, count: 2, now: Date()) == .all(.misconfigured(reason: "sendgrid 405: method not allowed (check base_url)")))
             #expect(sandbox.log.messages.isEmpty)
         }
     }

@@ -271,8 +271,11 @@ public enum SendGridClassifier {
         case 401, 403:
             return .all(.misconfigured(reason: reason + " (check api_key and the sender identity)"))
         case 404, 405:
-            // Permanent for the message (providers.md, section 4); the hint names the likely cause.
-            return .all(.rejected(reason: reason + " (check base_url)"))
+            // providers.md (section 4) calls these permanent, but mail/send exists at every
+            // SendGrid URL Herald posts to: a 404 or 405 means base_url is wrong, which no
+            // message can fix. Misconfigured pauses the provider and alerts instead of failing
+            // every message of the channel for good.
+            return .all(.misconfigured(reason: reason + " (check base_url)"))
         case 413:
             return .all(.rejected(reason: reason))
         case 429:
