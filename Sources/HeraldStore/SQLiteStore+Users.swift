@@ -120,6 +120,19 @@ extension SQLiteStore {
         }
     }
 
+    public func activeDevicesByService() async throws -> [PushService: Int] {
+        try await read { db in
+            var counts: [PushService: Int] = [:]
+            let rows = try Row.fetchAll(db, sql: "SELECT platform, service, COUNT(*) FROM devices WHERE active = 1 GROUP BY platform, service")
+            for row in rows {
+                let service = (row[1] as String?).flatMap(PushService.init(rawValue:))
+                    ?? (row[0] as String?).flatMap(DevicePlatform.init(rawValue:))?.defaultService
+                if let service { counts[service, default: 0] += row[2] as Int }
+            }
+            return counts
+        }
+    }
+
     /// The index SQLite makes for `users.id`, the table's TEXT primary key.
     static let userIDIndex = "sqlite_autoindex_users_1"
 

@@ -63,7 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
             print("1. using the workspace in \(root.path)")
         }
 
-        let diagnostics = Validation.check(directory: workspace)
+        let diagnostics = await Validation.check(directory: workspace)
         for diagnostic in diagnostics { print("   \(diagnostic)") }
         guard diagnostics.allSatisfy({ $0.severity != .error }) else {
             throw CLIError("the workspace has errors; fix them and run `herald validate`")

@@ -4,8 +4,9 @@ import HeraldContent
 import HeraldCore
 import HeraldDefinitions
 import HeraldProviders
+import HeraldStore
 
-struct ValidateCommand: ParsableCommand {
+struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check herald.yml, every campaign, segment and template; print every problem.",
@@ -35,8 +36,8 @@ struct ValidateCommand: ParsableCommand {
     ))
     var format: Format = .text
 
-    func run() throws {
-        let diagnostics = Validation.check(directory: directory)
+    func run() async throws {
+        let diagnostics = await Validation.check(directory: directory)
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors
         switch format {
@@ -70,12 +71,45 @@ struct ValidateCommand: ParsableCommand {
 /// The checks of `herald validate`: the workspace files, then (when they load) the templates'
 /// Mustache and variables.
 enum Validation {
-    static func check(directory: String) -> [Diagnostic] {
+    static func check(directory: String) async -> [Diagnostic] {
         // The templates of every usable campaign are checked even when other files have errors,
         // so that one run reports every problem.
         let (workspace, diagnostics) = WorkspaceLoader(credentials: CredentialFiles.inspector).loadUsable(directory: directory)
         guard let workspace else { return diagnostics }
-        return diagnostics + TemplateChecker.check(workspace) + pushPayloads(workspace)
+        return diagnostics + TemplateChecker.check(workspace) + pushPayloads(workspace) + (await unservedDevices(workspace, directory: directory))
+    }
+
+    /// A warning for each push service that has active devices in the workspace's database but
+    /// no provider in `channels.push`: their pushes would be skipped as no_provider. Nothing
+    /// when the database does not exist yet (or is not a SQLite file herald.yml names).
+    static func unservedDevices(_ workspace: Workspace, directory: String) async -> [Diagnostic] {
+        let configuration = workspace.configuration
+        guard configuration.store.hasPrefix("sqlite:") else { return [] }
+        let relative = String(configuration.store.dropFirst("sqlite:".count))
+        let path = relative.hasPrefix("/") ? relative : URL(fileURLWithPath: directory).appendingPathComponent(relative).path
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let counts: [PushService: Int]
+        do {
+            let store = try SQLiteStore(
+                path: path, schema: configuration.attributes, configuration: SQLiteStore.Configuration(access: .readOnly)
+            )
+            counts = try await store.activeDevicesByService()
+        } catch {
+            return [Diagnostic("could not read the devices in \(relative): \(error)", at: nil, hint: "the push routes were not checked against them", severity: .warning)]
+        }
+        // At the `channels:` line of herald.yml, where the fix goes.
+        let lines = (try? String(contentsOfFile: URL(fileURLWithPath: directory).appendingPathComponent("herald.yml").path, encoding: .utf8))?
+            .split(separator: "\n", omittingEmptySubsequences: false) ?? []
+        let line = (lines.firstIndex { $0.hasPrefix("channels:") } ?? 0) + 1
+        return PushService.allCases.compactMap { service in
+            guard let count = counts[service], count > 0, configuration.channels.push[service] == nil else { return nil }
+            return Diagnostic(
+                "\(count) active \(service.rawValue) device\(count == 1 ? "" : "s") in \(relative) but no provider for \(service.rawValue) in channels.push",
+                at: SourceLocation(file: "herald.yml", line: line, column: 1),
+                hint: "their pushes are skipped as no_provider; add e.g. \(service.rawValue): <a provider of kind \(service.rawValue)> under channels.push",
+                severity: .warning
+            )
+        }
     }
 
     /// The push templates that are over a limit of a push provider herald.yml routes to, even

@@ -89,6 +89,26 @@ struct CommandTests {
         }
     }
 
+    /// Devices whose push service has no provider would be skipped as no_provider at every
+    /// send: `herald validate` counts them in the database herald.yml names.
+    @Test func validateWarnsAboutDevicesOfAPushServiceWithNoProvider() async throws {
+        try await withSampleWorkspace { directory in
+            let clean = try await HeraldBinary.run(["validate"], in: directory.path)
+            #expect(clean.status == 0 && !clean.stdout.contains("no provider"), "no database yet: \(clean.stdout)")
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "300"], in: directory.path).status == 0)
+            let yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+            try yml.replacingOccurrences(of: ", jpush: jpush, pushy: pushy}", with: "}")
+                .write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+            let run = try await HeraldBinary.run(["validate"], in: directory.path)
+            #expect(run.status == 0, "warnings only: \(run.stdout)")
+            let warnings = run.stdout.split(separator: "\n").filter { $0.contains("but no provider for") }
+            #expect(warnings.count == 2, "\(run.stdout)")
+            #expect(warnings.contains { $0.hasPrefix("herald.yml:34:1: warning: ") && $0.contains("active jpush devices in herald.db but no provider for jpush in channels.push") }, "\(run.stdout)")
+            #expect(warnings.contains { $0.contains("active pushy devices in herald.db but no provider for pushy") }, "\(run.stdout)")
+            #expect(!run.stdout.contains("apns devices"), "\(run.stdout)")
+        }
+    }
+
     @Test func hostileTemplatesAndRulesGetErrorsNotCrashes() async throws {
         try await withSampleWorkspace { directory in
             try directory.write("templates/winter-sale.html", String(repeating: "{{#discount}}", count: 5000) + "x")

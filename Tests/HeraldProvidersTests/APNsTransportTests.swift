@@ -89,6 +89,30 @@ struct APNsTransportTests {
         }
     }
 
+    /// `apns-expiration` is the notification's expiry (`expires_after`), or the template's
+    /// `ttl` when that ends first: APNs then stops retrying an offline device in time.
+    @Test func apnsExpirationIsTheNotificationsExpiryOrTheTTLWhicheverEndsFirst() async throws {
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
+            // A whole second now (the sandbox checks the JWT's iat against its own clock).
+            let start = Int64(Date().timeIntervalSince1970)
+            let clock = ManualClock(Date(timeIntervalSince1970: TimeInterval(start)))
+            let transport = try Self.transport(sandbox, http, clock: clock)
+            let expiry = clock.now.addingTimeInterval(7200.6)
+            let plain = await transport.send(Self.push(1, to: Self.deviceToken(1), expiresAt: expiry))
+            let withTTL = PushContent(title: "Order", body: "Shipped", ttl: 600)
+            let shorter = await transport.send(Self.push(2, to: Self.deviceToken(2), withTTL, expiresAt: expiry))
+            let longTTL = PushContent(title: "Order", body: "Shipped", ttl: 86_400)
+            let longer = await transport.send(Self.push(3, to: Self.deviceToken(3), longTTL, expiresAt: expiry))
+            for outcome in [plain, shorter, longer] {
+                guard case .accepted = outcome else { Issue.record("\(outcome)"); return }
+            }
+            let expirations = Dictionary(uniqueKeysWithValues: sandbox.log.messages.map { ($0.to, $0.headers["apns-expiration"]) })
+            #expect(expirations[Self.deviceToken(1)] == "\(start + 7200)")
+            #expect(expirations[Self.deviceToken(2)] == "\(start + 600)")
+            #expect(expirations[Self.deviceToken(3)] == "\(start + 7200)")
+        }
+    }
+
     @Test func aSilentPushIsABackgroundPushAtPriorityFiveWithContentAvailableOnly() async throws {
         try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let content = PushContent(title: "ignored", body: "ignored", data: ["sync": "inbox"], badge: 1, priority: .high, silent: true)

@@ -3,7 +3,8 @@ import HTTPTypes
 import HeraldContent
 import HeraldCore
 import HeraldServer
-import HeraldStore
+import GRDB
+@testable import HeraldStore
 import HeraldTesting
 import Testing
 
@@ -187,6 +188,25 @@ import Testing
             #expect(again.status == .notFound && again.errorCode == "device.not_found")
             #expect(try await harness.rows("SELECT COUNT(*) FROM devices") == [["1"]])
             #expect(try await client.call(.get, "/v1/users/u1", auth: auth).json["email"] as? String == "ana@example.com", "the profile is untouched")
+        }
+    }
+
+    /// A token a provider declared dead stays off through re-imports (`OutboxTests`), but the
+    /// app registering it again through the API switches it back on: the app was just handed
+    /// that token by the push service, and APNs documents a token registered again after its
+    /// 410 as valid.
+    @Test func anAppRegisteringADeadTokenAgainSwitchesItBackOn() async throws {
+        try await APIHarness.run { harness, client in
+            let auth = try await harness.key([.users])
+            _ = try await client.call(.put, "/v1/users/u1", auth: auth, body: Self.ana)
+            let token = String(repeating: "cd", count: 32)
+            let device = #"{"platform": "ios", "token": "\#(token)"}"#
+            #expect(try await client.call(.post, "/v1/users/u1/devices", auth: auth, body: device).status == .created)
+            // What the dispatcher does with a 410 Unregistered.
+            try await harness.store.write { db in try db.execute(sql: "UPDATE devices SET active = 0") }
+            let again = try await client.call(.post, "/v1/users/u1/devices", auth: auth, body: device)
+            #expect(again.status == .created && again.json["changed"] as? Bool == true)
+            #expect(try await harness.rows("SELECT active FROM devices") == [["1"]])
         }
     }
 

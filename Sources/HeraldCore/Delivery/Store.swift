@@ -84,6 +84,11 @@ public protocol UserStore: Sendable {
 
     /// How many users match `filter`.
     func countUsers(matching filter: UserFilter) async throws -> Int
+
+    /// The active push devices per push service (a device without a recorded service counts
+    /// for its platform's default), so that `herald validate` can name the services with
+    /// devices but no provider.
+    func activeDevicesByService() async throws -> [PushService: Int]
 }
 
 /// Campaigns, occurrences, and the planning of their notifications with the cap ledger.
