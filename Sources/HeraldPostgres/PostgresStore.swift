@@ -1,0 +1,124 @@
+import Foundation
+import HeraldCore
+import Logging
+import PostgresNIO
+
+/// The store on PostgreSQL (`store: postgres://user@host:5432/herald` in herald.yml), for Herald
+/// processes on several machines sharing one database. SQLite stays the embedded default.
+///
+/// It runs its own connection pool (postgres-nio's `PostgresClient`) for as long as it is open;
+/// ``close()`` stops it. Opening applies the schema's migrations (append-only and versioned, as
+/// for SQLite), under an advisory lock so that processes starting together apply each once.
+///
+/// This version implements the users role (``UserStore``) for everyone and for users by id;
+/// audience rules in SQL (the Postgres dialect of the rules compiler) and the other roles
+/// (planning, outbox, events, scheduling, reports) come next.
+///
+/// ```swift
+/// let store = try await PostgresStore(url: "postgres://herald@db.internal:5432/herald", password: secret, attributes: schema)
+/// defer { Task { await store.close() } }
+/// _ = try await store.upsertUsers(users, at: Date())
+/// ```
+public final class PostgresStore: UserStore, Sendable {
+    /// Where the database is: host, port, user and database of a `postgres://` URL.
+    public struct Location: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String?
+        public var database: String
+
+        /// Reads `postgres://user[:password]@host[:port]/database` (also `postgresql://`);
+        /// nil when it is not such a URL, with the reason in `problem`.
+        public init(url: String) throws(StoreError) {
+            guard let components = URLComponents(string: url), let scheme = components.scheme,
+                  scheme == "postgres" || scheme == "postgresql"
+            else {
+                throw StoreError(.missing, "'\(url)' is not a postgres:// URL (expected postgres://user@host:5432/database)")
+            }
+            guard let host = components.host, !host.isEmpty else {
+                throw StoreError(.missing, "the PostgreSQL URL has no host (expected postgres://user@host:5432/database)")
+            }
+            guard let user = components.user, !user.isEmpty else {
+                throw StoreError(.missing, "the PostgreSQL URL names no user (expected postgres://user@\(host)/database)")
+            }
+            let database = String(components.path.drop { $0 == "/" })
+            guard !database.isEmpty else {
+                throw StoreError(.missing, "the PostgreSQL URL names no database (expected postgres://\(user)@\(host)/herald)")
+            }
+            self.host = host
+            self.port = components.port ?? 5432
+            self.username = user.removingPercentEncoding ?? user
+            self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+            self.database = database
+        }
+    }
+
+    let client: PostgresClient
+    let running: Task<Void, Never>
+    let schema: AttributeSchema
+    let logger: Logger
+
+    /// Connects, and applies the migrations the database lacks.
+    ///
+    /// - Parameters:
+    ///   - url: `postgres://user@host:port/database`.
+    ///   - password: the password when the URL has none (from `${ENV}` in herald.yml).
+    ///   - attributes: the attribute schema users' attributes are read with.
+    ///   - searchPath: the PostgreSQL schema Herald's tables live in, created when missing;
+    ///     default the user's (`public`). Tests give each run a schema of its own.
+    ///   - maximumConnections: the pool's size. Default 20.
+    public init(
+        url: String, password: String? = nil, attributes: AttributeSchema, searchPath: String? = nil, maximumConnections: Int = 20
+    ) async throws {
+        let location = try Location(url: url)
+        if let searchPath {
+            guard let first = searchPath.unicodeScalars.first, first == "_" || ("a"..."z").contains(first),
+                  searchPath.unicodeScalars.allSatisfy({ $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }), searchPath.count <= 63
+            else {
+                throw StoreError(.missing, "'\(searchPath)' is not a PostgreSQL schema name Herald uses (lower-case letters, digits and _, at most 63)")
+            }
+        }
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password ?? password,
+            database: location.database, tls: .disable
+        )
+        configuration.options.maximumConnections = maximumConnections
+        if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
+        let logger = Logger(label: "herald.postgres")
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.running = Task { await client.run() }
+        self.schema = attributes
+        self.logger = logger
+        do {
+            try await PostgresMigrations.migrate(client, schema: searchPath, logger: logger)
+        } catch {
+            running.cancel()
+            await running.value
+            throw Self.describe(error, location: location)
+        }
+    }
+
+    /// Stops the connection pool; the store cannot be used after.
+    public func close() async {
+        running.cancel()
+        await running.value
+    }
+
+    /// A PostgreSQL error as a store error that says what failed and where.
+    static func describe(_ error: any Error, location: Location) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? PostgresTransactionError, let cause = error.closureError ?? error.commitError ?? error.beginError {
+            return describe(cause, location: location)
+        }
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] {
+                let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
+                return StoreError(.corrupt, "PostgreSQL at \(location.host):\(location.port)/\(location.database): \(message)\(code)")
+            }
+            return StoreError(.missing, "cannot reach PostgreSQL at \(location.host):\(location.port)/\(location.database): \(error.code)")
+        }
+        return StoreError(.missing, "PostgreSQL at \(location.host):\(location.port)/\(location.database): \(error)")
+    }
+}

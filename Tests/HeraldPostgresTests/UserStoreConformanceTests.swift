@@ -1,0 +1,120 @@
+import Foundation
+import HeraldCore
+import HeraldPostgres
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// The users role, run the same way against both stores: a SQLite file and a PostgreSQL
+/// server (`HERALD_TEST_POSTGRES_URL`, which `.ci/run` and `make test` set by starting a
+/// throwaway cluster with scripts/postgres-cluster). Each PostgreSQL test works in a schema of
+/// its own.
+@Suite struct UserStoreConformanceTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["HERALD_TEST_POSTGRES_URL"]
+    static let schema = AttributeSchema([AttributeDefinition(name: "plan", type: .string), AttributeDefinition(name: "score", type: .number)])
+
+    /// Runs `body` with a fresh store of `kind`; PostgreSQL is skipped, and says why, when no
+    /// server was given.
+    func withStore(_ kind: Kind, _ body: (any UserStore) async throws -> Void) async throws {
+        switch kind {
+        case .sqlite:
+            try await withTemporaryDirectory { directory in
+                try await body(try SQLiteStore(path: directory.file("herald.db"), schema: Self.schema))
+            }
+        case .postgres:
+            guard let url = Self.postgresURL else {
+                print("skipped: PostgreSQL store tests need HERALD_TEST_POSTGRES_URL (scripts/postgres-cluster start DIR prints one; make test sets it)")
+                return
+            }
+            let schemaName = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+            let store = try await PostgresStore(url: url, attributes: Self.schema, searchPath: String(schemaName), maximumConnections: 4)
+            do {
+                try await body(store)
+            } catch {
+                await store.close()
+                throw error
+            }
+            await store.close()
+        }
+    }
+
+    static let ana = User(
+        id: "u-ana", email: "ana@example.com", phone: "+14155550100", locale: "ko-KR", timezone: "Asia/Seoul", firstName: "Ana",
+        createdAt: Date(timeIntervalSince1970: 1_700_000_000.5), attributes: ["plan": .string("pro"), "score": .number(4.5)],
+        devices: [Device(platform: .ios, token: "aa11"), Device(platform: .android, service: .jpush, token: "1a0018970a")],
+        preferences: Preferences(["email:marketing": false, "sms": true])
+    )
+    static let bo = User(id: "u-bo", email: "bo@example.com", devices: [Device(platform: .android, token: "fcm:bo")])
+    static let cy = User(id: "U-Cy", phone: "+4915123456789")
+
+    @Test(arguments: Kind.allCases)
+    func usersAreInsertedUpdatedOrLeftAloneAndReadBackWhole(_ kind: Kind) async throws {
+        try await withStore(kind) { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let first = try await store.upsertUsers([Self.ana, Self.bo, Self.cy], at: now)
+            #expect(first == UpsertSummary(inserted: 3, updated: 0, unchanged: 0))
+            #expect(try await store.upsertUsers([Self.ana, Self.bo, Self.cy], at: now) == UpsertSummary(inserted: 0, updated: 0, unchanged: 3))
+            var changed = Self.bo
+            changed.preferences["push"] = false
+            var renamed = Self.cy
+            renamed.firstName = "Cy"
+            let second = try await store.upsertUsers([changed, renamed, User(id: "u-dee")], at: now)
+            #expect(second == UpsertSummary(inserted: 1, updated: 2, unchanged: 0))
+
+            let everyone = try await store.users(matching: .everyone, after: nil, limit: 10)
+            // Ordered by the id's bytes: upper case before lower case.
+            #expect(everyone.map(\.id) == ["U-Cy", "u-ana", "u-bo", "u-dee"])
+            let ana = try #require(everyone.first { $0.id == "u-ana" })
+            #expect(ana.email == "ana@example.com" && ana.phone == "+14155550100" && ana.locale == "ko-KR" && ana.timezone == "Asia/Seoul")
+            #expect(ana.firstName == "Ana" && ana.lastName == nil && ana.createdAt == Self.ana.createdAt)
+            #expect(ana.attributes == ["plan": .string("pro"), "score": .number(4.5)])
+            #expect(Set(ana.devices) == Set(Self.ana.devices))
+            #expect(ana.preferences == Self.ana.preferences)
+            #expect(everyone.first { $0.id == "u-bo" }?.preferences["push"] == false)
+            #expect(everyone.first { $0.id == "U-Cy" }?.firstName == "Cy")
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func pagesFollowTheIDsAndFiltersPickUsersByID(_ kind: Kind) async throws {
+        try await withStore(kind) { store in
+            let users = (1...25).map { User(id: String(format: "user-%03d", $0), email: "u\($0)@example.com") }
+            _ = try await store.upsertUsers(users.shuffled(), at: Date())
+            var seen: [String] = []
+            var last: String?
+            while true {
+                let page = try await store.users(matching: .everyone, after: last, limit: 10)
+                guard let end = page.last else { break }
+                seen += page.map(\.id)
+                last = end.id
+            }
+            #expect(seen == users.map(\.id))
+            #expect(try await store.countUsers(matching: .everyone) == 25)
+            let picked = try await store.users(matching: .ids(["user-007", "user-003", "nobody"]), after: nil, limit: 10)
+            #expect(picked.map(\.id) == ["user-003", "user-007"])
+            #expect(try await store.countUsers(matching: .ids(["user-007", "user-003", "nobody"])) == 2)
+        }
+    }
+
+    /// A token a provider declared dead stays off when an import brings it again; the devices
+    /// per service count only live ones.
+    @Test(arguments: Kind.allCases)
+    func aDeadDeviceStaysDeadThroughAReimportAndIsNotCounted(_ kind: Kind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.upsertUsers([Self.ana, Self.bo], at: Date())
+            #expect(try await store.activeDevicesByService() == [.apns: 1, .jpush: 1, .fcm: 1])
+            var dead = Self.ana
+            dead.devices = [Device(platform: .ios, token: "aa11", isActive: false)]
+            #expect(try await store.upsertUsers([dead], at: Date()) == UpsertSummary(inserted: 0, updated: 1, unchanged: 0))
+            #expect(try await store.upsertUsers([Self.ana], at: Date()) == UpsertSummary(inserted: 0, updated: 0, unchanged: 1))
+            let ana = try #require(try await store.users(matching: .ids(["u-ana"]), after: nil, limit: 1).first)
+            #expect(ana.devices.first { $0.platform == .ios }?.isActive == false)
+            #expect(try await store.activeDevicesByService() == [.jpush: 1, .fcm: 1])
+        }
+    }
+}
