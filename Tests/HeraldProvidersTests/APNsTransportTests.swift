@@ -113,6 +113,19 @@ struct APNsTransportTests {
         }
     }
 
+    /// An outage window of the fault plan: APNs answers 503 ServiceUnavailable, a retry after
+    /// the plan's Retry-After, and nothing is delivered.
+    @Test func anOutageIsARetryAndNothingIsDelivered() async throws {
+        var configuration = Self.sandboxConfiguration
+        configuration.faults = FaultPlan(providers: [.apns: ProviderFaults(outages: [.init(start: 0, end: 3600)], retryAfter: 20)])
+        try await withSandbox(configuration, client: Self.client) { sandbox, http in
+            let outcome = try await Self.transport(sandbox, http).send(Self.push(1, to: Self.deviceToken(1)))
+            guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
+            #expect(after == .seconds(20) && reason.contains("503"), "\(reason)")
+            #expect(sandbox.log.count == 0)
+        }
+    }
+
     @Test func aSilentPushIsABackgroundPushAtPriorityFiveWithContentAvailableOnly() async throws {
         try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let content = PushContent(title: "ignored", body: "ignored", data: ["sync": "inbox"], badge: 1, priority: .high, silent: true)

@@ -124,6 +124,13 @@ struct JPushTransportTests {
             guard case .throttled(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
             #expect(after == .seconds(30) && reason.hasPrefix("provider 429 jpush 429 2002: "), "\(reason)")
         }
+        let outage = FaultPlan(providers: [.jpush: ProviderFaults(outages: [.init(start: 0, end: 3600)], retryAfter: 12)])
+        try await withSandbox(Sandbox.Configuration(faults: outage, smtpPort: nil, apnsPort: nil)) { sandbox, http in
+            let outcome = await Self.transport(sandbox, http).send(pushMessage(1, to: "abc123", provider: "jpush"))
+            guard case .retry(let after, let reason) = outcome else { Issue.record("\(outcome)"); return }
+            #expect(after == .seconds(12) && reason.contains("503"), "\(reason)")
+            #expect(sandbox.log.count == 0)
+        }
     }
 
     /// Every code of the spec's table, as JPush sends it.
