@@ -108,10 +108,6 @@ public struct APNsTransport: Transport {
     let tlsConfiguration: TLSConfiguration?
     let baseURL: String
 
-    /// The streams kept open on the connection (`concurrency`): the dispatcher hands over
-    /// enough pushes to fill them.
-    public var multiplexedRequests: Int? { configuration.concurrency }
-
     /// - Throws: ``APNsConfigurationError`` when the key, an id, the topic or the CA file is unusable.
     public init(name: String, configuration: Configuration, http: ProviderHTTPClient, clock: any WallClock = SystemWallClock()) throws {
         do {
