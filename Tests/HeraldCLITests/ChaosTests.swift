@@ -119,9 +119,12 @@ struct ChaosTests {
                     workers[victim] = try HeraldBinary.start(worker, in: directory.path)
                 }
                 let start = ContinuousClock.now
+                // A bound on liveness, not a speed test: beside the other end-to-end tests on 2
+                // cores the whole test took 316 s in one clean-clone run, and its drain alone went
+                // past 300 s in another.
                 while Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])! > 0 {
-                    #expect(ContinuousClock.now - start < .seconds(300), "the outbox did not empty within 5 minutes")
-                    guard ContinuousClock.now - start < .seconds(300) else { break }
+                    #expect(ContinuousClock.now - start < .seconds(450), "the outbox did not empty within 7.5 minutes")
+                    guard ContinuousClock.now - start < .seconds(450) else { break }
                     try await Task.sleep(for: .milliseconds(250))
                 }
                 for started in workers {
