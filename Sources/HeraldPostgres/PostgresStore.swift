@@ -28,8 +28,18 @@ public final class PostgresStore: UserStore, Sendable {
         public var password: String?
         public var database: String
 
-        /// Reads `postgres://user[:password]@host[:port]/database` (also `postgresql://`);
-        /// nil when it is not such a URL, with the reason in `problem`.
+        public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.database = database
+        }
+
+        /// Reads `postgres://user[:password]@host[:port]/database` (also `postgresql://`;
+        /// percent-escapes in the user and password are decoded).
+        ///
+        /// - Throws: ``StoreError`` saying what the URL lacks.
         public init(url: String) throws(StoreError) {
             guard let components = URLComponents(string: url), let scheme = components.scheme,
                   scheme == "postgres" || scheme == "postgresql"
@@ -98,6 +108,14 @@ public final class PostgresStore: UserStore, Sendable {
             await running.value
             throw Self.describe(error, location: location)
         }
+    }
+
+    /// The identifiers of the migrations applied to this database, in the order applied.
+    public func migrationsApplied() async throws -> [String] {
+        let rows = try await client.query("SELECT identifier FROM herald_migrations ORDER BY applied_at, identifier", logger: logger)
+        var identifiers: [String] = []
+        for try await identifier in rows.decode(String.self) { identifiers.append(identifier) }
+        return identifiers
     }
 
     /// Stops the connection pool; the store cannot be used after.

@@ -118,3 +118,47 @@ import Testing
         }
     }
 }
+
+/// Processes that open the same new PostgreSQL database at the same moment apply each migration
+/// once: the advisory lock makes the others wait and then find it applied.
+@Suite struct PostgresMigrationTests {
+    @Test func storesOpeningTogetherApplyEachMigrationOnce() async throws {
+        guard let url = UserStoreConformanceTests.postgresURL else {
+            print("skipped: PostgreSQL store tests need HERALD_TEST_POSTGRES_URL (scripts/postgres-cluster start DIR prints one; make test sets it)")
+            return
+        }
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    try await PostgresStore(url: url, attributes: UserStoreConformanceTests.schema, searchPath: String(schema), maximumConnections: 2)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(stores.count == 6)
+        // Every store sees the same tables: a user written through one is read through another.
+        _ = try await stores[0].upsertUsers([User(id: "u-1", email: "a@example.com")], at: Date())
+        #expect(try await stores[5].countUsers(matching: .everyone) == 1)
+        #expect(try await stores[3].migrationsApplied() == ["v1-users"])
+        for store in stores { await store.close() }
+    }
+
+    @Test func aURLThatIsNotPostgresIsRefusedWithTheReason() async throws {
+        for (url, reason) in [
+            ("mysql://herald@localhost/herald", "is not a postgres:// URL"),
+            ("postgres:///herald", "has no host"),
+            ("postgres://localhost:5432/herald", "names no user"),
+            ("postgres://herald@localhost:5432", "names no database"),
+        ] {
+            #expect(throws: StoreError.self) { _ = try PostgresStore.Location(url: url) }
+            do {
+                _ = try PostgresStore.Location(url: url)
+            } catch {
+                #expect(error.message.contains(reason), "\(url): \(error.message)")
+            }
+        }
+        let location = try PostgresStore.Location(url: "postgresql://app%40ops:s3cr%2Ft@db.internal:6432/herald")
+        #expect(location == PostgresStore.Location(host: "db.internal", port: 6432, username: "app@ops", password: "s3cr/t", database: "herald"))
+    }
+}
