@@ -76,6 +76,13 @@ struct BadAnswerTests {
         #expect(try await twilioOutcome(Self.answer("201 Created", body: "{\"sid\": ")) == .accepted(providerMessageID: ""))
     }
 
+    /// The provider said 201 and the connection broke before the body's end: the message was
+    /// taken, so it counts as sent; a retry would deliver it twice.
+    @Test func aSuccessCutOffBeforeItsBodyEndsCountsAsSent() async throws {
+        let outcome = try await twilioOutcome(Self.answer("201 Created", body: "{\"sid\": \"SM", contentLength: 1000))
+        #expect(outcome == .accepted(providerMessageID: ""), "\(outcome)")
+    }
+
     @Test func aTruncatedAnswerIsARetry() async throws {
         let outcome = try await twilioOutcome(Self.answer("503 Service Unavailable", body: "{\"code\":", contentLength: 1000))
         #expect(kind(of: outcome) == "retry", "\(outcome)")

@@ -26,10 +26,12 @@ extension ProviderHTTPClient {
         if let tlsConfiguration { request.tlsConfiguration = tlsConfiguration }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        var head: HTTPClientResponse?
+        var data = Data()
         do {
             let deadline = NIODeadline.now() + .nanoseconds(Int64((timeout ?? configuration.requestTimeout).seconds * 1e9))
             let response = try await client.execute(request, deadline: deadline)
-            var data = Data()
+            head = response
             var truncated = false
             for try await chunk in response.body {
                 if data.count + chunk.readableBytes > configuration.maximumAnswerSize {
@@ -42,6 +44,12 @@ extension ProviderHTTPClient {
             let answer = Answer(status: Int(response.status.code), headers: response.headers, body: data, isTruncated: truncated)
             return .success((answer, response.version))
         } catch {
+            // A success whose body broke off: the provider has taken the message, and sending it
+            // again would deliver it twice. The cut answer goes to the classifier (which counts
+            // a success it cannot read as sent); any other status is a failure to retry.
+            if let head, (200..<300).contains(Int(head.status.code)) {
+                return .success((Answer(status: Int(head.status.code), headers: head.headers, body: data, isTruncated: true), head.version))
+            }
             return .failure(Failure(description: Self.describe(error)))
         }
     }
