@@ -84,10 +84,10 @@ enum Validation {
     /// when the database does not exist yet (or is not a SQLite file herald.yml names).
     static func unservedDevices(_ workspace: Workspace, directory: String) async -> [Diagnostic] {
         let configuration = workspace.configuration
-        guard configuration.store.hasPrefix("sqlite:") else { return [] }
+        guard let path = WorkspaceOptions.sqlitePath(of: configuration.store, in: directory), FileManager.default.fileExists(atPath: path) else {
+            return []
+        }
         let relative = String(configuration.store.dropFirst("sqlite:".count))
-        let path = relative.hasPrefix("/") ? relative : URL(fileURLWithPath: directory).appendingPathComponent(relative).path
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
         let counts: [PushService: Int]
         do {
             let store = try SQLiteStore(

@@ -67,12 +67,18 @@ struct WorkspaceOptions: ParsableArguments {
 
     private func databasePath(configuration: HeraldConfiguration) throws -> String {
         if let database { return database }
-        let store = configuration.store
-        guard store.hasPrefix("sqlite:") else {
-            throw CLIError("store '\(store)' in herald.yml is not supported yet (use sqlite:PATH)")
+        guard let path = Self.sqlitePath(of: configuration.store, in: workspace) else {
+            throw CLIError("store '\(configuration.store)' in herald.yml is not supported yet (use sqlite:PATH)")
         }
+        return path
+    }
+
+    /// The file of a `sqlite:PATH` store, relative to `workspace` unless absolute; nil for
+    /// another kind of store.
+    static func sqlitePath(of store: String, in workspace: String) -> String? {
+        guard store.hasPrefix("sqlite:") else { return nil }
         let path = String(store.dropFirst("sqlite:".count))
-        return path.hasPrefix("/") ? path : URL(fileURLWithPath: self.workspace).appendingPathComponent(path).path
+        return path.hasPrefix("/") ? path : URL(fileURLWithPath: workspace).appendingPathComponent(path).path
     }
 
     /// Opens the store of `workspace`. A command that only reads opens it `.readOnly`: it never
