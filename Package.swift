@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "HeraldStore",
-            dependencies: ["HeraldCore", "HeraldRules", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["HeraldCore", "HeraldRules", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -211,18 +211,18 @@ extension SQLiteStore {
     /// Writes decisions: the notification (unless its key exists), its outbox row and cap slot
     /// when it is to be sent, and its event.
     static func insertPlanned(_ batch: [PlannedNotification], _ db: Database, at now: Date) throws -> PlanSummary {
-        let insertNotification = try db.cachedStatement(sql: """
+        let notification = try RowWriter(db, sql: """
             INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
                 address, content, state, reason, due_at, expires_at, created_at, updated_at, variant)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (occurrence_id, user_id, channel, device) DO NOTHING
             """)
-        let insertOutbox = try db.cachedStatement(sql: "INSERT INTO outbox (notification_id, channel, provider, due_at) VALUES (?, ?, ?, ?)")
-        let insertEvent = try db.cachedStatement(sql: """
+        let outbox = try RowWriter(db, sql: "INSERT INTO outbox (notification_id, channel, provider, due_at) VALUES (?, ?, ?, ?)")
+        let event = try RowWriter(db, sql: """
             INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
         // Every device of a push decision shares one slot: a cap counts sends, not devices.
-        let reserveSlot = try db.cachedStatement(sql: """
+        let slot = try RowWriter(db, sql: """
             INSERT OR IGNORE INTO cap_ledger (user_id, at, occurrence_id, channel, category, campaign_id) VALUES (?, ?, ?, ?, ?, ?)
             """)
         let timestamp = now.timeIntervalSince1970
@@ -231,45 +231,40 @@ extension SQLiteStore {
             let state: NotificationState
             var reason: String?
             var detail: String?
-            var content: String?
             switch planned.decision {
-            case .send(let rendered):
+            case .send:
                 state = .planned
-                content = rendered.jsonText
             case .skip(let skipReason, let skipDetail):
                 state = .skipped
                 reason = skipReason.rawValue
                 detail = skipDetail
             }
             let due = planned.dueAt.timeIntervalSince1970
-            try insertNotification.execute(arguments: [
-                planned.occurrenceID, planned.campaignID, planned.category, planned.userID,
-                planned.channel.rawValue, planned.device, planned.provider, planned.address, content, state.rawValue, reason,
-                due, planned.expiresAt?.timeIntervalSince1970, timestamp, timestamp, planned.variant,
-            ])
+            let channel = planned.channel.rawValue
+            try notification.run(
+                db, planned.occurrenceID, planned.campaignID, planned.category, planned.userID, channel, planned.device, planned.provider,
+                planned.address, planned.contentJSON, state.rawValue, reason, due, planned.expiresAt?.timeIntervalSince1970, timestamp,
+                timestamp, planned.variant
+            )
             guard db.changesCount > 0 else {
                 summary.duplicates += 1
                 continue
             }
             let id = db.lastInsertedRowID
             if state == .planned {
-                try insertOutbox.execute(arguments: [id, planned.channel.rawValue, planned.provider ?? "", due])
+                try outbox.run(db, id, channel, planned.provider ?? "", due)
                 if planned.category != Campaign.transactionalCategory {
-                    try reserveSlot.execute(arguments: [
-                        planned.userID, due, planned.occurrenceID, planned.channel.rawValue, planned.category, planned.campaignID,
-                    ])
+                    try slot.run(db, planned.userID, due, planned.occurrenceID, channel, planned.category, planned.campaignID)
                 }
                 summary.planned += 1
                 if due > timestamp { summary.dueLater += 1 }
             } else {
                 summary.skipped += 1
             }
-            let event: DeliveryEventType = state == .planned ? .planned : .skipped
-            try insertEvent.execute(arguments: [id, planned.campaignID, planned.channel.rawValue, event.rawValue, reason, timestamp, detail])
+            let type: DeliveryEventType = state == .planned ? .planned : .skipped
+            try event.run(db, id, planned.campaignID, channel, type.rawValue, reason, timestamp, detail)
             if let warning = planned.warning {
-                try insertEvent.execute(arguments: [
-                    id, planned.campaignID, planned.channel.rawValue, DeliveryEventType.renderWarning.rawValue, nil, timestamp, warning,
-                ])
+                try event.run(db, id, planned.campaignID, channel, DeliveryEventType.renderWarning.rawValue, nil as String?, timestamp, warning)
             }
         }
         return summary

@@ -124,7 +124,12 @@ public struct PlannedNotification: Sendable, Hashable {
     public var dueAt: Date
     /// Not sent after this instant (`expires_after`): `skipped(expired)`. `nil`: never expires.
     public var expiresAt: Date?
-    public var decision: Decision
+    public var decision: Decision {
+        didSet { contentJSON = Self.json(of: decision) }
+    }
+    /// The content to send as the store keeps it (`NotificationContent.jsonText`), made with the
+    /// decision, outside the store's write transaction; `nil` for a skip.
+    public private(set) var contentJSON: String?
     /// A problem that did not stop the send (a variable that rendered empty); recorded as a
     /// `render_warning` event.
     public var warning: String?
@@ -149,6 +154,11 @@ public struct PlannedNotification: Sendable, Hashable {
         self.address = address
         self.dueAt = dueAt
         self.decision = decision
+        self.contentJSON = Self.json(of: decision)
+    }
+
+    private static func json(of decision: Decision) -> String? {
+        if case .send(let content) = decision { content.jsonText } else { nil }
     }
 }
 
