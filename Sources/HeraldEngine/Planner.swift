@@ -181,8 +181,8 @@ public struct Planner: Sendable {
         var page: PlanningPage
     }
 
-    /// Pages through the audience. Each page is read and decided (its users' cap ledger read,
-    /// their content rendered) while the page before is being written by `save`, so that the
+    /// Pages through the audience. Pages are read and decided (their users' cap ledger read,
+    /// their content rendered) while the pages before are being written by `save`, so that the
     /// rendering and the writing each keep a core busy.
     private func walk(
         _ campaign: Campaign, occurrence: Occurrence, filter: UserFilter, state: PlanningState, skipsPlanned: Bool, progress: Progress?,
@@ -221,22 +221,54 @@ public struct Planner: Sendable {
             }
             return PreparedPage(users: users, alreadyPlanned: done.count, page: page)
         }
-        var recipients = 0
-        var defaultZone = 0
-        var summary = PlanSummary()
-        var next = try await prepare(after: nil)
-        while let current = next {
-            // Stopping (SIGTERM, a cancelled task) takes effect between pages: each page is
-            // written whole or not at all, and a later run resumes after the last one.
+        // Pages are prepared (read and decided) up to `lookahead` ahead of the one being
+        // written: a page that takes long to render then does not leave the writer idle, and
+        // one that is quick to write does not leave the renderer idle. The producer takes a
+        // credit per page and the writer gives one back per page it takes.
+        let lookahead = 3
+        let (pages, pageSink) = AsyncThrowingStream.makeStream(of: PreparedPage.self)
+        let (credits, creditSink) = AsyncStream.makeStream(of: Void.self)
+        for _ in 0..<lookahead { creditSink.yield() }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    var lastID: String?
+                    for await _ in credits {
+                        try Task.checkCancellation()
+                        guard let page = try await prepare(after: lastID) else {
+                            pageSink.finish()
+                            return
+                        }
+                        lastID = page.users.last?.id
+                        pageSink.yield(page)
+                    }
+                    // The credits ended before the audience did: the writer stopped, or the
+                    // task was cancelled. Never end the pages as if the audience were done.
+                    throw CancellationError()
+                } catch {
+                    pageSink.finish(throwing: error)
+                }
+            }
+            defer {
+                creditSink.finish()
+                group.cancelAll()
+            }
+            var recipients = 0
+            var defaultZone = 0
+            var summary = PlanSummary()
+            for try await current in pages {
+                // Stopping (SIGTERM, a cancelled task) takes effect between pages: each page is
+                // written whole or not at all, and a later run resumes after the last one.
+                try Task.checkCancellation()
+                creditSink.yield()
+                summary = summary + (try await save(current))
+                recipients += current.users.count
+                defaultZone += current.users.lazy.filter { recipientPlanner.zone(of: $0).isDefault }.count
+                progress?(recipients)
+            }
             try Task.checkCancellation()
-            async let following = prepare(after: current.users.last?.id)
-            summary = summary + (try await save(current))
-            recipients += current.users.count
-            defaultZone += current.users.lazy.filter { recipientPlanner.zone(of: $0).isDefault }.count
-            progress?(recipients)
-            next = try await following
+            return Result(occurrence: occurrence, recipients: recipients, summary: summary, defaultZoneRecipients: defaultZone)
         }
-        return Result(occurrence: occurrence, recipients: recipients, summary: summary, defaultZoneRecipients: defaultZone)
     }
 
     func audienceFilter(for campaign: Campaign, now: Date) throws -> UserFilter {
