@@ -1,5 +1,5 @@
 import Foundation
-import HeraldContent
+@testable import HeraldContent
 import HeraldCore
 import Testing
 
@@ -41,5 +41,20 @@ import Testing
         guard case .email(let email) = rendered.content else { Issue.record("not an email"); return }
         #expect(email.html == "<a href=\"\(links.url(for: key))\">stop</a>")
         #expect(email.text.contains(links.url(for: key)))
+    }
+}
+
+@Suite struct Base64URLTests {
+    /// Every length around the three-byte groups, and every byte value, against Foundation's
+    /// base64 with RFC 4648 §5's alphabet and no padding.
+    @Test func matchesFoundationsBase64WithTheURLAlphabetAndNoPadding() {
+        var generator = SplitMix64(seed: 3)
+        let inputs = (0..<70).map { length in Data((0..<length).map { _ in UInt8(truncatingIfNeeded: generator.next()) }) } + [Data(0...255)]
+        for data in inputs {
+            let expected = data.base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(UnsubscribeLinks.base64URL(data) == expected, "\(data.count) bytes")
+            #expect(UnsubscribeLinks.data(base64URL: Substring(UnsubscribeLinks.base64URL(data))) == data)
+        }
     }
 }

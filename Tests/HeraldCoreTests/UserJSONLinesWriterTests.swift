@@ -48,6 +48,26 @@ import Testing
     }
 }
 
+@Suite struct JSONStringTests {
+    /// Text mixing plain runs, every character JSON escapes, and multi-byte characters, at
+    /// every position (first, last, side by side), as another JSON parser reads it back.
+    @Test func everyEscapeAtEveryPositionReadsBackAsTheText() throws {
+        let pieces = ["", "a", "plain run ", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1}", "\u{1F}", "\u{7F}", "é", "한", "🎉", "</", "<a href=\"x\">"]
+        var random = SplitMix64(seed: 7)
+        var texts = pieces + pieces.flatMap { first in pieces.map { first + $0 } }
+        for _ in 0..<500 {
+            texts.append((0..<random.next() % 12).map { _ in pieces[Int(random.next() % UInt64(pieces.count))] }.joined())
+        }
+        for text in texts {
+            var json = ""
+            UserJSONLinesWriter.appendString(text, to: &json)
+            let read = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed) as? String
+            #expect(read == text, "\(Array(text.utf8)) was written as \(json)")
+            #expect(!json.utf8.dropFirst().dropLast().contains { $0 < 0x20 }, "a control character left raw in \(json)")
+        }
+    }
+}
+
 @Suite struct AttributeJSONTests {
     let schema = AttributeSchema([
         AttributeDefinition(name: "country", type: .string),

@@ -81,12 +81,18 @@ public struct TrackingLinks: Sendable, Hashable {
 
     /// An email's HTML with every http(s) link but `keeping` (the unsubscribe link) pointing at
     /// its click URL, and the open pixel before `</body>` (or at the end).
+    ///
+    /// Works on the UTF-8 bytes: what it looks for is ASCII (matched without regard to ASCII
+    /// case), and this runs for every planned email, where Foundation's searches cost more than
+    /// the signing.
     public func tracked(html: String, for notification: NotificationKey, keeping unsubscribeURL: String) -> String {
         var out = clicks ? rewriteLinks(html, for: notification, keeping: unsubscribeURL) : html
         if opens {
             let pixel = "<img src=\"\(baseURL)/o/\(token(.open, for: notification))\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\">"
-            if let body = out.range(of: "</body>", options: [.caseInsensitive, .backwards]) {
-                out.insert(contentsOf: pixel, at: body.lowerBound)
+            var bytes = Array(out.utf8)
+            if let body = Self.lastRange(of: Array("</body>".utf8), in: bytes) {
+                bytes.insert(contentsOf: pixel.utf8, at: body)
+                out = String(decoding: bytes, as: UTF8.self)
             } else {
                 out += pixel
             }
@@ -96,26 +102,66 @@ public struct TrackingLinks: Sendable, Hashable {
 
     /// Rewrites `href="…"` and `href='…'` values that are http or https URLs.
     func rewriteLinks(_ html: String, for notification: NotificationKey, keeping unsubscribeURL: String) -> String {
-        var out = ""
-        out.reserveCapacity(html.utf8.count + 256)
-        var rest = html[...]
-        while let found = rest.range(of: "href=", options: .caseInsensitive) {
-            out += rest[..<found.upperBound]
-            rest = rest[found.upperBound...]
-            guard let quote = rest.first, quote == "\"" || quote == "'", let end = rest.dropFirst().firstIndex(of: quote) else { continue }
-            let escaped = String(rest[rest.index(after: rest.startIndex)..<end])
+        let bytes = Array(html.utf8)
+        let href = Array("href=".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 256)
+        var position = 0
+        while let found = Self.firstRange(of: href, in: bytes, from: position) {
+            let valueStart = found + href.count
+            out.append(contentsOf: bytes[position..<valueStart])
+            position = valueStart
+            guard valueStart < bytes.count else { break }
+            let quote = bytes[valueStart]
+            guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'"),
+                  let end = bytes[(valueStart + 1)...].firstIndex(of: quote)
+            else { continue }
+            let escaped = String(decoding: bytes[(valueStart + 1)..<end], as: UTF8.self)
             let url = Self.unescape(escaped)
             out.append(quote)
             if (url.hasPrefix("https://") || url.hasPrefix("http://")) && url != unsubscribeURL && !url.hasPrefix(baseURL + "/") {
-                out += "\(baseURL)/c/\(token(.click, for: notification, url: url))"
+                out.append(contentsOf: "\(baseURL)/c/\(token(.click, for: notification, url: url))".utf8)
             } else {
-                out += escaped
+                out.append(contentsOf: bytes[(valueStart + 1)..<end])
             }
             out.append(quote)
-            rest = rest[rest.index(after: end)...]
+            position = end + 1
         }
-        out += rest
-        return out
+        out.append(contentsOf: bytes[position...])
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Where `needle` (ASCII, lowercase) first occurs in `bytes` at or after `start`, ignoring
+    /// ASCII case.
+    static func firstRange(of needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
+        guard bytes.count - start >= needle.count else { return nil }
+        var index = start
+        while index <= bytes.count - needle.count {
+            if matches(needle, in: bytes, at: index) { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Where `needle` (ASCII, lowercase) last occurs in `bytes`, ignoring ASCII case.
+    static func lastRange(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= needle.count else { return nil }
+        var index = bytes.count - needle.count
+        while index >= 0 {
+            if matches(needle, in: bytes, at: index) { return index }
+            index -= 1
+        }
+        return nil
+    }
+
+    private static func matches(_ needle: [UInt8], in bytes: [UInt8], at index: Int) -> Bool {
+        for offset in needle.indices {
+            let byte = bytes[index + offset]
+            // ASCII letters differ from their capitals by 0x20 only.
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if lowered != needle[offset] { return false }
+        }
+        return true
     }
 
     /// An attribute value as the browser reads it (the escapes HTML templates produce).

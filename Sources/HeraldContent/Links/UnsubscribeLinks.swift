@@ -69,17 +69,27 @@ public struct UnsubscribeLinks: Sendable, Hashable {
         return NotificationKey(occurrenceID: occurrence, userID: String(fields[3]), channel: channel, device: String(fields[4]))
     }
 
+    /// Base64url without padding (RFC 4648 §5), a group of three bytes at a time: a link is
+    /// signed for every planned notification.
     static func base64URL(_ data: Data) -> String {
-        // Byte by byte: a link is signed for every planned notification.
-        let bytes = data.base64EncodedData().compactMap { byte -> UInt8? in
-            switch byte {
-            case UInt8(ascii: "+"): UInt8(ascii: "-")
-            case UInt8(ascii: "/"): UInt8(ascii: "_")
-            case UInt8(ascii: "="): nil
-            default: byte
+        let alphabet = base64URLAlphabet
+        var out: [UInt8] = []
+        out.reserveCapacity((data.count * 4 + 2) / 3)
+        data.withUnsafeBytes { bytes in
+            var index = 0
+            while index < bytes.count {
+                let count = min(3, bytes.count - index)
+                var group = UInt32(bytes[index]) << 16
+                if count > 1 { group |= UInt32(bytes[index + 1]) << 8 }
+                if count > 2 { group |= UInt32(bytes[index + 2]) }
+                // Three bytes make four characters; one byte two, two bytes three.
+                for shift in stride(from: 18, through: 18 - 6 * count, by: -6) {
+                    out.append(alphabet[Int((group >> UInt32(shift)) & 0x3F)])
+                }
+                index += 3
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func data(base64URL text: Substring) -> Data? {
@@ -88,3 +98,5 @@ public struct UnsubscribeLinks: Sendable, Hashable {
         return Data(base64Encoded: base64)
     }
 }
+
+private let base64URLAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

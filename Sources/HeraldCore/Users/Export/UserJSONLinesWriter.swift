@@ -110,21 +110,37 @@ public enum UserJSONLinesWriter {
             out += "\""
             return
         }
-        let hex = Array("0123456789abcdef".utf8)
+        // Copies the runs between escapes whole: an HTML body has a quote or a newline every
+        // few dozen bytes.
+        func hex(_ digit: UInt8) -> UInt8 { digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10 }
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count + text.utf8.count / 8 + 2)
-        bytes.append(quote)
-        for byte in text.utf8 {
-            switch byte {
-            case quote, backslash: bytes += [backslash, byte]
-            case UInt8(ascii: "\n"): bytes += [backslash, UInt8(ascii: "n")]
-            case UInt8(ascii: "\r"): bytes += [backslash, UInt8(ascii: "r")]
-            case UInt8(ascii: "\t"): bytes += [backslash, UInt8(ascii: "t")]
-            case ..<0x20: bytes += [backslash, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-            default: bytes.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            bytes.reserveCapacity(utf8.count + utf8.count / 8 + 2)
+            bytes.append(quote)
+            var runStart = 0
+            for index in utf8.indices {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == quote || byte == backslash else { continue }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                runStart = index + 1
+                bytes.append(backslash)
+                switch byte {
+                case quote, backslash: bytes.append(byte)
+                case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "n"))
+                case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
+                case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
+                default:
+                    bytes.append(UInt8(ascii: "u"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(hex(byte >> 4))
+                    bytes.append(hex(byte & 0xF))
+                }
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            bytes.append(quote)
         }
-        bytes.append(quote)
         out += String(decoding: bytes, as: UTF8.self)
     }
 }
