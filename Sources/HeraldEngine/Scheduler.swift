@@ -213,6 +213,49 @@ public struct Scheduler: Service {
             }
         }
 
+        // Occurrences an event triggered whose planning stopped (the process that recorded the
+        // event stopped before planning it). Each is left alone for a lease's length, so that
+        // the process recording an event at this moment plans it itself.
+        let stalled: [StalledTrigger]
+        do {
+            stalled = try await store.stalledTriggeredOccurrences(
+                createdBefore: now.addingTimeInterval(-Self.seconds(configuration.lease)), at: now, limit: configuration.occurrencesPerPass
+            )
+        } catch let error where !(error is CancellationError) {
+            await note(.failed(campaignID: "*", fireAt: nil, message: "\(error)"))
+            stalled = []
+        }
+        for trigger in stalled {
+            if Task.isShuttingDownGracefully {
+                pass.isInterrupted = true
+                return pass
+            }
+            let occurrence = trigger.occurrence
+            guard var campaign = campaigns[occurrence.campaignID] else {
+                await note(.orphaned(campaignID: occurrence.campaignID, fireAt: occurrence.fireAt))
+                continue
+            }
+            let claimed: Bool
+            do {
+                claimed = try await store.claimTriggeredOccurrence(id: occurrence.id, owner: configuration.owner, lease: configuration.lease, at: now)
+            } catch let error where !(error is CancellationError) {
+                await note(.failed(campaignID: campaign.id, fireAt: occurrence.fireAt, message: "\(error)"))
+                continue
+            }
+            guard claimed else { continue }
+            // The event's user only, with the event's properties; no one when the event is gone
+            // (its user was erased), which finishes the occurrence with nothing planned.
+            if let properties = trigger.event?.properties { campaign.override(properties: properties) }
+            let event = try await plan(
+                campaign, claimed: occurrence, recipients: [trigger.event?.userID].compactMap { $0 }, planner: definitions.planner
+            )
+            await note(event)
+            if case .interrupted = event {
+                pass.isInterrupted = true
+                return pass
+            }
+        }
+
         for campaign in definitions.campaigns {
             switch campaign.schedule {
             case .manual, .trigger: continue
@@ -302,8 +345,15 @@ public struct Scheduler: Service {
         case .planned, .expired:
             return nil
         }
+        return try await plan(campaign, claimed: occurrence, planner: planner)
+    }
+
+    /// Plans an occurrence this scheduler claimed, for its audience or for `recipients`, while
+    /// holding the lease.
+    func plan(_ campaign: Campaign, claimed occurrence: Occurrence, recipients: [String]? = nil, planner: Planner) async throws -> Event {
+        let fireAt = occurrence.fireAt
         do {
-            let result = try await planHoldingLease(campaign, occurrence: occurrence, planner: planner)
+            let result = try await planHoldingLease(campaign, occurrence: occurrence, recipients: recipients, planner: planner)
             return .planned(campaignID: campaign.id, fireAt: fireAt, result: result, isResumed: !occurrence.isNew)
         } catch {
             let shuttingDown = Task.isShuttingDownGracefully
@@ -321,10 +371,10 @@ public struct Scheduler: Service {
 
     /// Plans while a second task renews the lease every third of its length; a graceful
     /// shutdown cancels both (the planner stops between pages).
-    func planHoldingLease(_ campaign: Campaign, occurrence: Occurrence, planner: Planner) async throws -> Planner.Result {
+    func planHoldingLease(_ campaign: Campaign, occurrence: Occurrence, recipients: [String]?, planner: Planner) async throws -> Planner.Result {
         try await cancelWhenGracefulShutdown { [self] in
             try await withThrowingTaskGroup(of: Planner.Result?.self) { group in
-                group.addTask { try await planner.plan(campaign, occurrence: occurrence) }
+                group.addTask { try await planner.plan(campaign, occurrence: occurrence, recipients: recipients) }
                 group.addTask {
                     let interval = Self.seconds(configuration.lease) / 3
                     while true {

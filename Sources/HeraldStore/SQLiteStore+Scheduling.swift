@@ -116,6 +116,42 @@ extension SQLiteStore {
         }
     }
 
+    public func stalledTriggeredOccurrences(createdBefore before: Date, at now: Date, limit: Int) async throws -> [StalledTrigger] {
+        try await read { db in
+            // `kind = 'trigger' AND state = 'planning'` as written: the partial index
+            // occurrences_trigger_unfinished serves exactly that condition.
+            try Row.fetchAll(db, sql: """
+                SELECT o.id, t.campaign_id, t.due_at, o.definition_hash, e.id, e.external_id, e.user_id, e.name, e.properties, e.received_at
+                FROM occurrences o
+                JOIN triggered_occurrences t ON t.occurrence_id = o.id
+                LEFT JOIN received_events e ON e.id = t.event_id
+                WHERE o.kind = 'trigger' AND o.state = 'planning' AND o.created_at < ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
+                ORDER BY o.created_at, o.id LIMIT ?
+                """, arguments: [before.timeIntervalSince1970, now.timeIntervalSince1970, limit]).map { row in
+                let occurrence = Self.triggeredOccurrence(
+                    id: row[0], campaignID: row[1], due: row[2], definitionHash: row[3], isNew: false, isPlanned: false
+                )
+                let event: ReceivedEvent? = (row[4] as Int64?).map { id in
+                    ReceivedEvent(
+                        id: id, externalID: row[5], userID: row[6], name: row[7], properties: EventProperties(storedJSON: row[8]),
+                        receivedAt: Date(timeIntervalSince1970: row[9])
+                    )
+                }
+                return StalledTrigger(occurrence: occurrence, event: event)
+            }
+        }
+    }
+
+    public func claimTriggeredOccurrence(id: Int64, owner: String, lease: Duration, at now: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE occurrences SET lease_owner = ?, lease_until = ?
+                WHERE id = ? AND kind = 'trigger' AND state = 'planning' AND (lease_until IS NULL OR lease_until <= ? OR lease_owner = ?)
+                """, arguments: [owner, now.timeIntervalSince1970 + Self.seconds(lease), id, now.timeIntervalSince1970, owner])
+            return db.changesCount > 0
+        }
+    }
+
     /// A lease length in seconds.
     static func seconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components

@@ -334,6 +334,13 @@ enum StoreMigrations {
             // and content it still holds.
             try db.execute(sql: "DROP TABLE IF EXISTS sent_messages")
         }
+        migrator.registerMigration("v11-stalled-triggers") { db in
+            // The scheduler looks for triggered occurrences whose planning stopped (a crash
+            // between recording the event and planning it): few rows among every trigger ever.
+            try db.execute(sql: """
+                CREATE INDEX occurrences_trigger_unfinished ON occurrences (created_at) WHERE kind = 'trigger' AND state = 'planning'
+                """)
+        }
         return migrator
     }
 }

@@ -64,7 +64,7 @@ struct SchedulerTests {
             _ = try await store.upsertUsers((1...users).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }, at: clock.now)
         }
 
-        func scheduler(owner: String = "s1", once: Bool = false) -> Scheduler {
+        func scheduler(owner: String = "s1", once: Bool = false, renderer: ClosureRenderer = .simple) -> Scheduler {
             let store = store, clock = clock, campaigns = campaigns
             return Scheduler(
                 store: store, clock: clock,
@@ -73,7 +73,7 @@ struct SchedulerTests {
             ) {
                 Scheduler.Definitions(
                     campaigns: campaigns.all,
-                    planner: Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock, configuration: .init(batchSize: 7))
+                    planner: Planner(store: store, renderer: renderer, routing: routing, clock: clock, configuration: .init(batchSize: 7))
                 )
             }
         }
@@ -170,6 +170,41 @@ struct SchedulerTests {
                 GROUP BY o.id ORDER BY o.fire_at
                 """) == [["planned", "30", "30"], ["planned", "30", "30"], ["planned", "30", "30"]])
             #expect(try await fixture.rows("SELECT COUNT(*) FROM notifications WHERE content LIKE '%before the crash%'") == [["3"]])
+        }
+    }
+
+    @Test func anEventWhosePlanningStoppedIsPlannedForItsUserOnlyOnceTheLeaseHasPassed() async throws {
+        try await withTemporaryDirectory { directory in
+            let welcome = Campaign(
+                id: "welcome", channels: [.email], template: "welcome", schedule: .trigger(event: "signup", delay: nil),
+                file: "campaigns/welcome.yml", definitionHash: "w1"
+            )
+            let fixture = try await Fixture(directory, at: "2026-12-01T10:00:00Z", campaigns: [welcome])
+            // A process recorded the event, then died before planning what it triggered.
+            let event = ReceivedEvent(
+                userID: "u-003", name: "signup", properties: try EventProperties(json: #"{"coupon": "HELLO-17"}"#), receivedAt: fixture.clock.now
+            )
+            _ = try await fixture.store.recordEvent(
+                event, triggering: [TriggeredCampaign(campaignID: "welcome", definitionHash: "w1", dueAt: fixture.clock.now)], at: fixture.clock.now
+            )
+            let renderer = ClosureRenderer { campaign, _, user in
+                .email(EmailContent(subject: campaign.id, text: "\(user.id): \(campaign.params["coupon"].map { "\($0)" } ?? "no coupon")"))
+            }
+            // Within a lease of its recording the process that records it may be planning it.
+            fixture.clock.advance(by: 30)
+            try await fixture.scheduler(once: true, renderer: renderer).run()
+            #expect(fixture.events.lines.isEmpty)
+            #expect(try await fixture.rows("SELECT state FROM occurrences") == [["planning"]])
+            fixture.clock.advance(by: 31)
+            try await fixture.scheduler(once: true, renderer: renderer).run()
+            #expect(fixture.events.lines == ["welcome resumed 10:00: 1 planned"])
+            // The event's user alone (the campaign has no audience rule: everyone would match),
+            // with the event's properties.
+            #expect(try await fixture.rows("SELECT user_id, state, content LIKE '%HELLO-17%' FROM notifications") == [["u-003", "planned", "1"]])
+            #expect(try await fixture.rows("SELECT state FROM occurrences") == [["planned"]])
+            // Nothing stalled is left: a later pass does nothing.
+            try await fixture.scheduler(once: true, renderer: renderer).run()
+            #expect(fixture.events.lines.count == 1)
         }
     }
 

@@ -226,6 +226,27 @@ public protocol ScheduleStore: Sendable {
     /// Every scheduled occurrence whose planning is not finished, oldest first, whoever holds it:
     /// the scheduler resumes each one whose lease it can claim.
     func unfinishedScheduledOccurrences() async throws -> [Occurrence]
+
+    /// Occurrences an event triggered, created before `before` and still not planned (the
+    /// process that recorded the event stopped before planning it), with no live planning
+    /// lease, oldest first, at most `limit`, each with the event (nil when the event is gone:
+    /// its user was erased).
+    func stalledTriggeredOccurrences(createdBefore before: Date, at now: Date, limit: Int) async throws -> [StalledTrigger]
+
+    /// Claims a stalled triggered occurrence for `owner` until `now + lease`; false when it was
+    /// planned meanwhile or another process holds a live lease on it.
+    func claimTriggeredOccurrence(id: Int64, owner: String, lease: Duration, at now: Date) async throws -> Bool
+}
+
+/// A triggered occurrence whose planning stopped, and the event that triggered it.
+public struct StalledTrigger: Sendable, Hashable {
+    public var occurrence: Occurrence
+    public var event: ReceivedEvent?
+
+    public init(occurrence: Occurrence, event: ReceivedEvent?) {
+        self.occurrence = occurrence
+        self.event = event
+    }
 }
 
 /// The counts `herald report` shows.
