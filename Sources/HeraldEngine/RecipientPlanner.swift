@@ -86,6 +86,12 @@ public struct RecipientPlanner: Sendable {
         // A schedule in each recipient's zone: due when their own clock shows the time.
         let intended = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt)?.instant(in: zone) ?? occurrence.fireAt
         let expiresAt = campaign.expiresAfter.map { intended.addingTimeInterval(Double($0.seconds)) }
+        // Planned late in each recipient's zone (a scheduler was down): one whose own time passed
+        // by the catch-up grace or more is not woken hours later; an occurrence in one zone
+        // missed by that much is not planned at all (`Schedule.due`). With `expires_after` the
+        // expiry below says the same.
+        let isRecipientTime = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt) != nil
+        let isMissed = isRecipientTime && campaign.expiresAfter == nil && now.timeIntervalSince(intended) >= campaign.catchUpGrace
         let quietHours = campaign.isTransactional ? nil : campaign.quietHours ?? limits.quietHours
         var history = history
         var result: [PlannedNotification] = []
@@ -128,6 +134,13 @@ public struct RecipientPlanner: Sendable {
             case .quiet(let instant):
                 let window = quietHours.map { "\($0.from)–\($0.to)" } ?? ""
                 result.append(skip(.quietHours, "due at \(ISO8601.string(from: instant, in: zone)) in quiet hours \(window) (then: drop)", dueAt: instant))
+                continue
+            }
+            if isMissed {
+                result.append(skip(
+                    .expired, "due at \(ISO8601.string(from: intended, in: zone)), planned at \(ISO8601.string(from: now)): "
+                        + "more than the catch-up grace of 1h late (no expires_after)"
+                ))
                 continue
             }
             if let expiresAt, due >= expiresAt || expiresAt <= now {

@@ -303,10 +303,13 @@ public struct Scheduler: Service {
     }
 
     func recordExpired(_ campaign: Campaign, fireAt: Date, now: Date) async throws -> Event? {
-        let missedBy = now.timeIntervalSince(fireAt)
+        // In each recipient's zone, what counts is the last recipient's time, 26 hours on.
+        let spread = campaign.schedule.recipientSpread
+        let missedBy = now.timeIntervalSince(fireAt) - spread
         let grace = campaign.catchUpGrace
         let limit = campaign.expiresAfter.map { "expires_after \($0)" } ?? "the grace of 1h (no expires_after)"
-        let detail = "occurrence of \(ISO8601.string(from: fireAt)) missed by \(Self.describe(missedBy)), not less than \(limit)"
+        let what = spread > 0 ? "occurrence of \(ISO8601.string(from: fireAt)) in each recipient's zone, its last recipient's time" : "occurrence of \(ISO8601.string(from: fireAt))"
+        let detail = "\(what) missed by \(Self.describe(missedBy)), not less than \(limit)"
         do {
             let recorded = try await store.recordExpiredOccurrence(
                 campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, detail: detail, at: now

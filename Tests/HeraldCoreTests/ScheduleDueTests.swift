@@ -67,6 +67,29 @@ import Testing
             == ["2026-12-06T19:00:00Z", "next 2026-12-13T19:00:00Z"])
     }
 
+    @Test func inEachRecipientsZoneTheGraceCountsFromTheLastRecipientsTime() {
+        // Fired at 20:00Z (10:00 at UTC+14:00); the last zone, UTC−12:00, reaches 10:00 at 22:00Z
+        // the next day. A scheduler back ten hours late still plans it (New York's 10:00 is
+        // ahead); past the last recipient's time by the grace, it is expired.
+        let schedule = Schedule.at(LocalDateTime(year: 2026, month: 12, day: 1, hour: 10), zone: .recipient)
+        #expect(schedule.recipientSpread == 26 * hour)
+        #expect(describe(schedule.due(lastFireAt: nil, firstSeen: longAgo, now: instant("2026-12-01T06:00:00Z"), grace: hour))
+            == ["2026-11-30T20:00:00Z", "next none"])
+        #expect(describe(schedule.due(lastFireAt: nil, firstSeen: longAgo, now: instant("2026-12-01T22:59:59Z"), grace: hour))
+            == ["2026-11-30T20:00:00Z", "next none"])
+        #expect(describe(schedule.due(lastFireAt: nil, firstSeen: longAgo, now: instant("2026-12-01T23:00:00Z"), grace: hour))
+            == ["2026-11-30T20:00:00Z expired", "next none"])
+        // The same schedule in one zone is expired an hour after its instant.
+        let tokyo = Schedule.at(LocalDateTime(year: 2026, month: 12, day: 1, hour: 10), zone: .fixed("Asia/Tokyo"))
+        #expect(tokyo.recipientSpread == 0)
+        #expect(describe(tokyo.due(lastFireAt: nil, firstSeen: longAgo, now: instant("2026-12-01T02:00:00Z"), grace: hour))
+            == ["2026-12-01T01:00:00Z expired", "next none"])
+        // A cron in each recipient's zone likewise.
+        let daily = cron("0 9 * * *", zone: .recipient)
+        #expect(describe(daily.due(lastFireAt: instant("2026-11-29T19:00:00Z"), firstSeen: longAgo, now: instant("2026-12-01T08:00:00Z"), grace: hour))
+            == ["2026-11-30T19:00:00Z", "next 2026-12-01T19:00:00Z"])
+    }
+
     // MARK: cron
 
     @Test func aNewCronStartsWhenFirstSeenWithoutBackfill() {

@@ -114,6 +114,24 @@ import Testing
         #expect(Self.describe(Self.plan(newYork, campaign, fireAt: "2026-11-30T08:00:00Z")) == ["email=send@2026-11-30T08:00:00Z"])
     }
 
+    @Test func plannedLateInEachRecipientsZoneARecipientWhoseTimePassedByTheGraceIsNotWokenHoursLater() {
+        // 10:00 in each recipient's zone fires at 20:00Z; a scheduler back at 06:00Z the next
+        // day: Seoul's 10:00 (01:00Z) is five hours past, New York's (15:00Z) still ahead.
+        let time = LocalDateTime(year: 2026, month: 12, day: 1, hour: 10)
+        let campaign = Self.sale(schedule: .at(time, zone: .recipient))
+        let fire = ISO8601.string(from: time.instant(in: Schedule.earliestZone))
+        #expect(Self.describe(Self.plan(Self.seoul, campaign, fireAt: fire, now: "2026-12-01T06:00:00Z")) == [
+            "email=expired (due at 2026-12-01T10:00:00+09:00, planned at 2026-12-01T06:00:00Z: more than the catch-up grace of 1h late (no expires_after))",
+        ])
+        let newYork = User(id: "u-2", email: "b@example.com", timezone: "America/New_York")
+        #expect(Self.describe(Self.plan(newYork, campaign, fireAt: fire, now: "2026-12-01T06:00:00Z")) == ["email=send@2026-12-01T15:00:00Z"])
+        // Within the grace, late but sent.
+        #expect(Self.describe(Self.plan(Self.seoul, campaign, fireAt: fire, now: "2026-12-01T01:59:00Z")) == ["email=send@2026-12-01T01:00:00Z"])
+        // With expires_after, the expiry decides (a 12-hour one keeps Seoul).
+        let patient = Self.sale(schedule: .at(time, zone: .recipient), expiresAfter: DurationLiteral(amount: 12, unit: .hours))
+        #expect(Self.describe(Self.plan(Self.seoul, patient, fireAt: fire, now: "2026-12-01T06:00:00Z")) == ["email=send@2026-12-01T01:00:00Z"])
+    }
+
     @Test func aRecurringScheduleInTheRecipientsZoneAcrossDST() throws {
         // 01:30 on Sundays: on 2026-11-01 New York's clock shows 01:30 twice; the first is used.
         let cron = CronSchedule(expression: try CronExpression("30 1 * * SUN"), zone: .recipient)

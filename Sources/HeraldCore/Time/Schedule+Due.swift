@@ -56,7 +56,10 @@ extension Schedule {
     /// (no backfill of earlier instants); after that it goes on from the last recorded fire
     /// instant, so every instant missed while no scheduler ran is either planned late or
     /// recorded expired. A one-off `at` is due once whether or not it was seen before: in the
-    /// past and never recorded, the same grace decides.
+    /// past and never recorded, the same grace decides. With `timezone: recipient` the grace is
+    /// counted from the last recipient's time (``recipientSpread``, 26 hours after the fire
+    /// instant): a scheduler back after ten hours still plans the occurrence, and the planner
+    /// skips as expired each recipient whose own time passed by the grace or more.
     ///
     /// ```swift
     /// // cron "0 * * * *" in UTC, last recorded 09:00, now 12:30, grace 1h:
@@ -72,8 +75,9 @@ extension Schedule {
     ///   - limit: at most this many occurrences (a cron of every minute after a month of
     ///     downtime); `next` then names the first left out.
     public func due(lastFireAt: Date?, firstSeen: Date, now: Date, grace: TimeInterval, limit: Int = 1000) -> ScheduleDue {
+        let spread = recipientSpread
         func occurrence(_ fireAt: Date) -> DueOccurrence {
-            DueOccurrence(fireAt: fireAt, isExpired: now.timeIntervalSince(fireAt) >= grace)
+            DueOccurrence(fireAt: fireAt, isExpired: now.timeIntervalSince(fireAt) >= grace + spread)
         }
         switch self {
         case .manual, .trigger:
@@ -99,6 +103,17 @@ extension Schedule {
                 after = fireAt
             }
             return due
+        }
+    }
+
+    /// How long after its fire instant an occurrence's last recipient is due: 26 hours for a
+    /// schedule in each recipient's zone (from UTC+14:00, where it fires, to UTC−12:00), zero
+    /// for a schedule in one zone.
+    public var recipientSpread: TimeInterval {
+        switch self {
+        case .at(_, zone: .recipient): 26 * 3600
+        case .cron(let cron) where cron.zone == .recipient: 26 * 3600
+        default: 0
         }
     }
 
