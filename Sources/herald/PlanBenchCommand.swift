@@ -61,7 +61,7 @@ struct PlanBench: AsyncParsableCommand {
             print("\(campaign), \(size) users:")
             print(String(format: "  planning: %.2f s wall, %.2f s CPU, peak %.0f MB", plan.wall, plan.cpu, plan.peakMB))
             print("  wrote \(grouped(decisions)) decisions (\(grouped(sends)) to send), \(grouped(rows.events)) events, \(grouped(rows.capSlots)) cap slots")
-            print(String(format: "  %.0f decisions/s, %.0f sends/s; %.0f bytes per decision on disk", Double(decisions) / plan.wall, Double(sends) / plan.wall,
+            print(String(format: "  %.0f decisions/s, %.0f sends/s; %.0f bytes per notification (a decision: its row, event, outbox row, cap slot, indexes) on disk", Double(decisions) / plan.wall, Double(sends) / plan.wall,
                          Double(rows.bytes) / Double(max(decisions, 1))))
             print(String(format: "  raw insert of the same %@ rows: %.2f s (%.0f decisions/s); ratio %.2f", grouped(rows.rows), ceiling,
                          Double(decisions) / ceiling, ceiling / plan.wall))

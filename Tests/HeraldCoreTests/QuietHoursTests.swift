@@ -47,16 +47,25 @@ import Testing
 }
 
 @Suite struct ThrottleTests {
-    @Test func noIntervalHasMoreThanTheRate() {
-        let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let rate = RateLiteral(count: 2000, per: .minute)
-        #expect(rate.dueAt(position: 0, start: start) == start)
-        #expect(rate.dueAt(position: 1999, start: start) == start)
-        #expect(rate.dueAt(position: 2000, start: start) == start.addingTimeInterval(60))
-        #expect(rate.dueAt(position: 5999, start: start) == start.addingTimeInterval(120))
-        let dues = (0..<7000).map { rate.dueAt(position: $0, start: start) }
-        let perMinute = Dictionary(grouping: dues, by: { $0 }).mapValues(\.count)
-        #expect(perMinute.values.allSatisfy { $0 <= 2000 } && perMinute.count == 4)
-        #expect(RateLiteral(count: 3, per: .second).dueAt(position: 7, start: start) == start.addingTimeInterval(2))
+    /// 7,000 sends wanted at 12:00:30 at 2000/min: each takes the first instant whose minute of
+    /// the clock has room, so no minute gets more than 2,000 and the spill starts at :00.
+    @Test func noMinuteOfTheClockHasMoreThanTheRate() {
+        let start = Date(timeIntervalSince1970: 1_800_000_030)  // 30 s into a minute
+        var slots = ThrottleSlots(rate: RateLiteral(count: 2000, per: .minute))
+        var dues: [Date] = []
+        for _ in 0..<7000 {
+            let due = slots.firstFree(atOrAfter: start)
+            slots.reserve(1, at: due)
+            dues.append(due)
+        }
+        let perMinute = Dictionary(grouping: dues) { Int($0.timeIntervalSince1970 / 60) }.mapValues(\.count)
+        #expect(perMinute.values.sorted() == [1000, 2000, 2000, 2000])
+        #expect(dues[0] == start && dues[1999] == start)
+        #expect(dues[2000] == Date(timeIntervalSince1970: 1_800_000_060))
+        // A push to several devices is one group: it goes whole into the first second with room.
+        var small = ThrottleSlots(rate: RateLiteral(count: 3, per: .second))
+        small.reserve(2, at: start)
+        #expect(small.firstFree(atOrAfter: start, count: 2) == start.addingTimeInterval(1))
+        #expect(small.firstFree(atOrAfter: start, count: 1) == start)
     }
 }

@@ -128,15 +128,3 @@ public struct TimeOfDay: Sendable, Hashable, Codable, Comparable, CustomStringCo
         lhs.minutesSinceMidnight < rhs.minutesSinceMidnight
     }
 }
-
-extension RateLiteral {
-    /// When the notification at `position` (0, 1, 2, … in planning order) of a campaign throttled
-    /// to this rate becomes due: the first `count` at `start`, the next `count` one interval
-    /// later, and so on, so that no interval has more than `count` notifications due.
-    ///
-    /// At `2000/min`, positions 0…1999 are due at `start`, 2000…3999 a minute later.
-    public func dueAt(position: Int, start: Date) -> Date {
-        guard count > 0, position >= 0 else { return start }
-        return start.addingTimeInterval(Double(position / count) * per.seconds)
-    }
-}
