@@ -64,10 +64,15 @@ public struct Scheduler: Service {
         public var campaigns: [Campaign]
         /// Plans an occurrence of any of `campaigns` (their templates, segments and routing).
         public var planner: Planner
+        /// Reads a campaign file's text as it was when an occurrence started (kept with the
+        /// occurrence): an occurrence resumed after its campaign was edited is finished with
+        /// the definition it started with. Nil: the current definition is used.
+        public var restore: (@Sendable (_ text: String, _ file: String) -> Campaign?)?
 
-        public init(campaigns: [Campaign], planner: Planner) {
+        public init(campaigns: [Campaign], planner: Planner, restore: (@Sendable (_ text: String, _ file: String) -> Campaign?)? = nil) {
             self.campaigns = campaigns
             self.planner = planner
+            self.restore = restore
         }
     }
 
@@ -204,7 +209,7 @@ public struct Scheduler: Service {
                 await note(.orphaned(campaignID: occurrence.campaignID, fireAt: occurrence.fireAt))
                 continue
             }
-            if let event = try await claimAndPlan(campaign, fireAt: occurrence.fireAt, planner: definitions.planner, now: now) {
+            if let event = try await claimAndPlan(campaign, fireAt: occurrence.fireAt, definitions: definitions, now: now) {
                 await note(event)
                 if case .interrupted = event {
                     pass.isInterrupted = true
@@ -280,7 +285,7 @@ public struct Scheduler: Service {
                 if occurrence.isExpired {
                     event = try await recordExpired(campaign, fireAt: occurrence.fireAt, now: now)
                 } else {
-                    event = try await claimAndPlan(campaign, fireAt: occurrence.fireAt, planner: definitions.planner, now: now)
+                    event = try await claimAndPlan(campaign, fireAt: occurrence.fireAt, definitions: definitions, now: now)
                 }
                 guard let event else { continue }
                 await note(event)
@@ -322,12 +327,13 @@ public struct Scheduler: Service {
 
     /// Claims the occurrence and plans it while holding the lease; nil when there is nothing
     /// to do (planned or expired before).
-    func claimAndPlan(_ campaign: Campaign, fireAt: Date, planner: Planner, now: Date) async throws -> Event? {
+    func claimAndPlan(_ campaign: Campaign, fireAt: Date, definitions: Definitions, now: Date) async throws -> Event? {
+        var campaign = campaign
         let claim: OccurrenceClaim
         do {
             claim = try await store.claimOccurrence(
-                campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, owner: configuration.owner,
-                lease: configuration.lease, at: now
+                campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, definitionText: campaign.definitionText,
+                owner: configuration.owner, lease: configuration.lease, at: now
             )
         } catch let error where !(error is CancellationError) {
             return .failed(campaignID: campaign.id, fireAt: fireAt, message: "\(error)")
@@ -339,16 +345,27 @@ public struct Scheduler: Service {
         case .resumed(let resumed):
             occurrence = resumed
             if resumed.definitionHash != campaign.definitionHash {
-                logger.warning("resuming an occurrence whose campaign was edited since it started; recipients not planned yet get the edited campaign", metadata: [
-                    "campaign.id": "\(campaign.id)", "occurrence.id": "\(resumed.id)",
-                ])
+                // Edited since the occurrence started: the rest of its recipients get what the
+                // first ones got, from the campaign's text as it was then.
+                if let text = resumed.definitionText, let original = definitions.restore?(text, campaign.file),
+                   original.id == campaign.id, original.definitionHash == resumed.definitionHash {
+                    campaign = original
+                    logger.notice("resuming an occurrence whose campaign was edited since it started, with the definition it started with", metadata: [
+                        "campaign.id": "\(campaign.id)", "occurrence.id": "\(resumed.id)",
+                    ])
+                } else {
+                    logger.warning(
+                        "resuming an occurrence whose campaign was edited since it started, and whose first definition cannot be read again; recipients not planned yet get the edited campaign",
+                        metadata: ["campaign.id": "\(campaign.id)", "occurrence.id": "\(resumed.id)"]
+                    )
+                }
             }
         case .held(let owner, let until):
             return .held(campaignID: campaign.id, fireAt: fireAt, owner: owner, until: until)
         case .planned, .expired:
             return nil
         }
-        return try await plan(campaign, claimed: occurrence, planner: planner)
+        return try await plan(campaign, claimed: occurrence, planner: definitions.planner)
     }
 
     /// Plans an occurrence this scheduler claimed, for its audience or for `recipients`, while

@@ -6,7 +6,7 @@ import HeraldCore
 /// recorded, and when each campaign was first seen.
 extension SQLiteStore {
     public func claimOccurrence(
-        campaignID: String, fireAt: Date, definitionHash: String, owner: String, lease: Duration, at now: Date
+        campaignID: String, fireAt: Date, definitionHash: String, definitionText: String?, owner: String, lease: Duration, at now: Date
     ) async throws -> OccurrenceClaim {
         let fire = Self.milliseconds(fireAt)
         let until = now.timeIntervalSince1970 + Self.seconds(lease)
@@ -14,22 +14,22 @@ extension SQLiteStore {
         // same moment waits for this one, then finds the row it wrote and its lease.
         return try await write { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT id, definition_hash, params, state, lease_owner, lease_until FROM occurrences WHERE campaign_id = ? AND fire_at = ?
+                SELECT id, definition_hash, params, state, lease_owner, lease_until, definition FROM occurrences WHERE campaign_id = ? AND fire_at = ?
                 """, arguments: [campaignID, fire])
             else {
                 try db.execute(sql: """
-                    INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params, scheduled, lease_owner, lease_until)
-                    VALUES (?, ?, ?, 'planning', ?, 'audience', '{}', 1, ?, ?)
-                    """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970, owner, until])
+                    INSERT INTO occurrences (campaign_id, fire_at, definition_hash, state, created_at, kind, params, scheduled, lease_owner, lease_until, definition)
+                    VALUES (?, ?, ?, 'planning', ?, 'audience', '{}', 1, ?, ?, ?)
+                    """, arguments: [campaignID, fire, definitionHash, now.timeIntervalSince1970, owner, until, definitionText])
                 return .created(Occurrence(
                     id: db.lastInsertedRowID, campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: definitionHash,
-                    kind: .audience, isNew: true
+                    kind: .audience, isNew: true, definitionText: definitionText
                 ))
             }
             let id: Int64 = row[0]
             let occurrence = Occurrence(
                 id: id, campaignID: campaignID, fireAt: Self.date(milliseconds: fire), definitionHash: row[1], kind: .audience,
-                params: Self.decodeParams(row[2]), isNew: false, isPlanned: (row[3] as String) == "planned"
+                params: Self.decodeParams(row[2]), isNew: false, isPlanned: (row[3] as String) == "planned", definitionText: row[6]
             )
             switch row[3] as String {
             case "planning":
@@ -105,12 +105,12 @@ extension SQLiteStore {
     public func unfinishedScheduledOccurrences() async throws -> [Occurrence] {
         try await read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, campaign_id, fire_at, definition_hash, params FROM occurrences
+                SELECT id, campaign_id, fire_at, definition_hash, params, definition FROM occurrences
                 WHERE scheduled = 1 AND state = 'planning' ORDER BY fire_at, id
                 """).map { row in
                 Occurrence(
                     id: row[0], campaignID: row[1], fireAt: Self.date(milliseconds: row[2]), definitionHash: row[3], kind: .audience,
-                    params: Self.decodeParams(row[4]), isNew: false
+                    params: Self.decodeParams(row[4]), isNew: false, definitionText: row[5]
                 )
             }
         }

@@ -341,6 +341,11 @@ enum StoreMigrations {
                 CREATE INDEX occurrences_trigger_unfinished ON occurrences (created_at) WHERE kind = 'trigger' AND state = 'planning'
                 """)
         }
+        migrator.registerMigration("v12-occurrence-definitions") { db in
+            // The campaign file's text when a scheduled occurrence started: resumed after an
+            // edit, it is finished with the definition it started with.
+            try db.execute(sql: "ALTER TABLE occurrences ADD COLUMN definition TEXT")
+        }
         return migrator
     }
 }

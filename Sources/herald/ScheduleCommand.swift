@@ -288,7 +288,10 @@ extension ScheduleCommand {
             let planner = HeraldApp.makePlanner(
                 workspace: workspace, store: store, routing: routing, clock: clock, configuration: plannerConfiguration, logger: logger
             )
-            return Scheduler.Definitions(campaigns: workspace.campaigns, planner: planner)
+            let parser = CampaignParser(defaultTimezone: workspace.configuration.defaultTimezone)
+            return Scheduler.Definitions(campaigns: workspace.campaigns, planner: planner) { text, file in
+                parser.parse(text: text, file: file).campaign
+            }
         }
 
         private func load() throws -> Workspace {

@@ -110,6 +110,16 @@ struct ScheduleRunTests {
             #expect(process.terminationReason == .uncaughtSignal)
             let partial = try await store.rows(sql: "SELECT COUNT(DISTINCT user_id) FROM notifications")
             #expect(Int(partial[0][0])! < 20_000, "killed after planning everyone")
+            // The campaign is edited before the next scheduler comes: the occurrence is finished
+            // as it started (the edit is for later occurrences).
+            try directory.write("campaigns/launch.yml", """
+                campaign: launch
+                channels: [email]
+                template: weekly-digest
+                params:
+                  issue_title: Edited after the kill
+                schedule: {at: 2026-12-01T09:00:00Z}
+                """)
 
             // While its claim lasts (60 s), another scheduler leaves the occurrence alone.
             let early = try await HeraldBinary.run(["schedule", "run", "--once", "--now", "2026-12-01T09:00:30Z"], in: directory.path)
@@ -122,6 +132,9 @@ struct ScheduleRunTests {
             #expect(again.stdout.contains("recipients already planned before"), "\(again.stdout)")
 
             #expect(try await store.rows(sql: "SELECT state FROM occurrences") == [["planned"]])
+            #expect(try await store.rows(sql: """
+                SELECT content LIKE '%News%', content LIKE '%Edited after the kill%', COUNT(*) FROM notifications WHERE state = 'planned' GROUP BY 1, 2
+                """) == [["1", "0", "\(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])"]])
             // Nobody missing: every user the audience counts has exactly one email decision.
             let audience = try await HeraldBinary.run(["audience", "launch", "--format", "json", "--sample", "0"], in: directory.path)
             let count = try #require(try JSONSerialization.jsonObject(with: Data(audience.stdout.utf8)) as? [String: Any])["count"] as? Int

@@ -64,7 +64,10 @@ struct SchedulerTests {
             _ = try await store.upsertUsers((1...users).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }, at: clock.now)
         }
 
-        func scheduler(owner: String = "s1", once: Bool = false, renderer: ClosureRenderer = .simple) -> Scheduler {
+        func scheduler(
+            owner: String = "s1", once: Bool = false, renderer: ClosureRenderer = .simple,
+            restore: (@Sendable (String, String) -> Campaign?)? = nil
+        ) -> Scheduler {
             let store = store, clock = clock, campaigns = campaigns
             return Scheduler(
                 store: store, clock: clock,
@@ -73,7 +76,8 @@ struct SchedulerTests {
             ) {
                 Scheduler.Definitions(
                     campaigns: campaigns.all,
-                    planner: Planner(store: store, renderer: renderer, routing: routing, clock: clock, configuration: .init(batchSize: 7))
+                    planner: Planner(store: store, renderer: renderer, routing: routing, clock: clock, configuration: .init(batchSize: 7)),
+                    restore: restore
                 )
             }
         }
@@ -240,6 +244,49 @@ struct SchedulerTests {
             #expect(try await fixture.rows("""
                 SELECT o.definition_hash, COUNT(n.id) FROM occurrences o LEFT JOIN notifications n ON n.occurrence_id = o.id GROUP BY o.id ORDER BY o.fire_at
                 """) == [["h1", "30"], ["h2", "60"]])
+        }
+    }
+
+    @Test func anOccurrenceResumedAfterAnEditIsFinishedWithTheDefinitionItStartedWith() async throws {
+        try await withTemporaryDirectory { directory in
+            func digest(_ hash: String, offer: String) -> Campaign {
+                var campaign = Self.hourly(hash: hash)
+                campaign.params["offer"] = .string(offer)
+                campaign.definitionText = "campaign: digest # \(hash)"
+                return campaign
+            }
+            let first = digest("h1", offer: "10% off")
+            let fixture = try await Fixture(directory, at: "2026-12-01T10:30:00Z", campaigns: [first])
+            // A scheduler died while planning 10:00 (two users done) with the first definition…
+            guard case .created(let occurrence) = try await fixture.store.claimOccurrence(
+                campaignID: "digest", fireAt: Self.instant("2026-12-01T10:00:00Z"), definitionHash: "h1", definitionText: first.definitionText,
+                owner: "dead", lease: .seconds(60), at: Self.instant("2026-12-01T10:00:00Z")
+            ) else {
+                Issue.record("not created")
+                return
+            }
+            _ = try await fixture.store.savePlanned(["u-001", "u-002"].map { user in
+                PlannedNotification(
+                    occurrenceID: occurrence.id, campaignID: "digest", category: "marketing", userID: user, channel: .email,
+                    provider: "sendgrid", address: "\(user)@example.com", dueAt: occurrence.fireAt,
+                    decision: .send(.email(EmailContent(subject: "digest", text: "10% off")))
+                )
+            }, at: occurrence.fireAt)
+            // …and the file was edited before the next scheduler started.
+            fixture.campaigns.set([digest("h2", offer: "50% off")])
+            let renderer = ClosureRenderer { campaign, _, user in
+                .email(EmailContent(subject: campaign.id, text: campaign.params["offer"].map { "\($0)" } ?? "no offer"))
+            }
+            let restore: @Sendable (String, String) -> Campaign? = { text, _ in text == first.definitionText ? first : nil }
+            try await fixture.scheduler(once: true, renderer: renderer, restore: restore).run()
+            fixture.clock.set(Self.instant("2026-12-01T11:00:00Z"))
+            try await fixture.scheduler(once: true, renderer: renderer, restore: restore).run()
+            #expect(fixture.events.lines == ["digest resumed 10:00: 28 planned, 2 already", "digest planned 11:00: 30 planned"])
+            // 10:00 went out as it started, to everyone; 11:00, begun after the edit, is the edit.
+            #expect(try await fixture.rows("""
+                SELECT strftime('%H:%M', o.fire_at / 1000, 'unixepoch'), o.definition_hash, n.content LIKE '%10\\% off%' ESCAPE '\\', COUNT(*)
+                FROM occurrences o JOIN notifications n ON n.occurrence_id = o.id GROUP BY 1, 2, 3 ORDER BY 1
+                """) == [["10:00", "h1", "1", "30"], ["11:00", "h2", "0", "30"]])
         }
     }
 

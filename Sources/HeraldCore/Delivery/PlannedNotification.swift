@@ -24,11 +24,15 @@ public struct Occurrence: Sendable, Hashable {
     public var isNew: Bool
     /// True when its planning finished: a resumed send only has to deliver what is left.
     public var isPlanned: Bool
+    /// The campaign file's text when the occurrence started (scheduled occurrences), so that
+    /// one resumed after an edit is finished with the definition it started with.
+    public var definitionText: String?
 
     public init(
         id: Int64, campaignID: String, fireAt: Date, definitionHash: String, kind: Kind = .audience,
-        params: [String: String] = [:], isNew: Bool, isPlanned: Bool = false
+        params: [String: String] = [:], isNew: Bool, isPlanned: Bool = false, definitionText: String? = nil
     ) {
+        self.definitionText = definitionText
         self.id = id
         self.campaignID = campaignID
         self.fireAt = fireAt

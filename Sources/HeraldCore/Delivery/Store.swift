@@ -199,8 +199,10 @@ public protocol ScheduleStore: Sendable {
     /// `now + lease`, or takes over one whose lease ended, was released or is `owner`'s own
     /// (a crashed or stopped scheduler: resumed), or reports that another scheduler holds it, or
     /// that it was planned or recorded expired before. An existing occurrence keeps the
-    /// definition hash it was created with.
-    func claimOccurrence(campaignID: String, fireAt: Date, definitionHash: String, owner: String, lease: Duration, at now: Date) async throws -> OccurrenceClaim
+    /// definition hash and text (`definitionText`, the campaign file) it was created with.
+    func claimOccurrence(
+        campaignID: String, fireAt: Date, definitionHash: String, definitionText: String?, owner: String, lease: Duration, at now: Date
+    ) async throws -> OccurrenceClaim
 
     /// Extends `owner`'s planning lease on occurrence `id` to `now + lease`; false when the lease
     /// is no longer `owner`'s (another scheduler took it over) or the occurrence is planned.
@@ -236,6 +238,16 @@ public protocol ScheduleStore: Sendable {
     /// Claims a stalled triggered occurrence for `owner` until `now + lease`; false when it was
     /// planned meanwhile or another process holds a live lease on it.
     func claimTriggeredOccurrence(id: Int64, owner: String, lease: Duration, at now: Date) async throws -> Bool
+}
+
+extension ScheduleStore {
+    /// ``claimOccurrence(campaignID:fireAt:definitionHash:definitionText:owner:lease:at:)``
+    /// without the campaign's text.
+    public func claimOccurrence(
+        campaignID: String, fireAt: Date, definitionHash: String, owner: String, lease: Duration, at now: Date
+    ) async throws -> OccurrenceClaim {
+        try await claimOccurrence(campaignID: campaignID, fireAt: fireAt, definitionHash: definitionHash, definitionText: nil, owner: owner, lease: lease, at: now)
+    }
 }
 
 /// A triggered occurrence whose planning stopped, and the event that triggered it.

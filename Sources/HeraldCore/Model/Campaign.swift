@@ -34,6 +34,9 @@ public struct Campaign: Sendable, Hashable {
     /// A hash of the file's bytes, kept with each occurrence so that an edit changes only later
     /// occurrences.
     public var definitionHash: String
+    /// The campaign file's text, kept with each scheduled occurrence so that one resumed after an
+    /// edit is finished as it started; nil for a campaign not read from a file.
+    public var definitionText: String?
     /// Content an API send gave as is, sent in place of `template`'s; nil for every campaign file.
     public var rawContent: RawContent?
     /// Variants, holdout and conversion event; empty for a campaign that tests nothing.

@@ -60,6 +60,7 @@ public struct CampaignParser: Sendable {
         details.diagnostics = reader.sortedDiagnostics
         if reader.hasErrors { details.campaign = nil }
         details.campaign?.definitionHash = DefinitionHash.fnv1a64(text.utf8)
+        details.campaign?.definitionText = text
         return details
     }
 
