@@ -3,6 +3,7 @@ import GRDB
 import HeraldCore
 import HeraldRules
 import HeraldStore
+import HeraldTesting
 import Testing
 
 /// Extra parentheses around a condition when it runs: more room than the store's queries take

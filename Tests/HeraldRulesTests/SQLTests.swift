@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import HeraldRules
+import HeraldTesting
 import Testing
 
 @Suite("SQL back end")
