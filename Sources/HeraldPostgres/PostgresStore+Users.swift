@@ -22,10 +22,10 @@ extension PostgresStore {
             var changed = Set<String>()
             let written = try await connection.query("""
                 INSERT INTO users (id, email, phone, locale, timezone, first_name, last_name, created_at, attributes, updated_at)
-                SELECT id, email, phone, locale, timezone, first_name, last_name, created_at, COALESCE(attributes, '{}'::jsonb), \(timestamp)
+                SELECT id, email, phone, locale, timezone, first_name, last_name, created_at, COALESCE(CAST(attributes AS jsonb), '{}'::jsonb), \(timestamp)
                 FROM jsonb_to_recordset(\(userRows)::jsonb) AS t(
                     id text, email text, phone text, locale text, timezone text, first_name text, last_name text,
-                    created_at double precision, attributes jsonb)
+                    created_at double precision, attributes text)
                 ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, phone = EXCLUDED.phone, locale = EXCLUDED.locale,
                     timezone = EXCLUDED.timezone, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
                     created_at = EXCLUDED.created_at, attributes = EXCLUDED.attributes, updated_at = EXCLUDED.updated_at
@@ -164,7 +164,9 @@ extension PostgresStore {
         var deviceRows: [[String: Any]] = []
         var preferenceRows: [[String: Any]] = []
         for user in users {
-            let attributes = try JSONSerialization.jsonObject(with: Data(AttributeJSON.encode(user.attributes).utf8))
+            // The attributes' own JSON text, which PostgreSQL parses: Foundation's JSON parser drops
+            // a leading U+FEFF from strings, so a round trip through it would change "\u{FEFF}bom".
+            let attributes = AttributeJSON.encode(user.attributes)
             userRows.append([
                 "id": user.id, "email": user.email ?? NSNull(), "phone": user.phone ?? NSNull(), "locale": user.locale ?? NSNull(),
                 "timezone": user.timezone ?? NSNull(), "first_name": user.firstName ?? NSNull(), "last_name": user.lastName ?? NSNull(),
