@@ -160,7 +160,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldPostgresTests",
-            dependencies: ["HeraldPostgres", "HeraldStore", "HeraldCore", "HeraldTesting"],
+            dependencies: [
+                "HeraldPostgres", "HeraldStore", "HeraldRules", "HeraldCore", "HeraldTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),

@@ -64,7 +64,8 @@ public final class PostgresStore: UserStore, Sendable {
         }
     }
 
-    let client: PostgresClient
+    /// The connection pool; tests reach the tables through it.
+    package let client: PostgresClient
     let running: Task<Void, Never>
     let schema: AttributeSchema
     let logger: Logger
