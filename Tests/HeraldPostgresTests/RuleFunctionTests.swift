@@ -252,4 +252,65 @@ import Testing
             }
         }
     }
+
+    /// Days where a zone's clock changes near midnight, and one where the day has two midnights.
+    static let transitionDays = [
+        "2024-11-03", // Havana goes back from 01:00 to 00:00: two midnights, the first counts.
+        "2024-10-27", // The Azores go back from 01:00 to 00:00.
+        "2024-03-10", // Havana skips from 00:00 to 01:00: the day starts at 01:00.
+        "2024-03-31", "2025-03-30", // Europe forward, the Azores at midnight.
+        "2026-09-21", "2024-09-08", "2024-04-07", "2025-12-31", "2026-01-01",
+    ]
+
+    @Test("today() is the evaluator's start of the day in every zone Foundation or the server knows, and the default's in any other")
+    func today() async throws {
+        try await TestPostgres.withStore(attributes: Self.schema) { store in
+            var zones: [String?] = Array(Set(TimeZone.knownTimeZoneIdentifiers + store.zoneNames)).sorted()
+            zones += [nil, "", "Invalid/Zone", "asia/seoul", "UTC", "GMT", "EST", "PST", "US/Pacific", "Europe/Kiev", "posix/Asia/Seoul", "GMT+3"]
+            let users = zones.enumerated().map { index, zone in User(id: String(format: "u%04d", index), timezone: zone) }
+            _ = try await store.upsertUsers(users, at: RuleFixtures.now)
+            let rule = try RuleFixtures.makeRule("today() == 2000-01-01")
+            var checked = 0
+            var differentFromDefault = 0
+            for day in Self.transitionDays {
+                for defaultZone in ["UTC", "Asia/Seoul", "America/Havana", "Not/AZone"] {
+                    for hour in stride(from: -14, through: 38, by: 4) {
+                        let now = (ISO8601.date(from: day) ?? RuleFixtures.now).addingTimeInterval(Double(hour) * 3600 + 1)
+                        let context = RuleContext(now: now, campaignID: "c", defaultTimezone: defaultZone)
+                        let condition = rule.sql(in: context, dialect: .postgres(zoneNames: store.zoneNames))
+                        // The comparison's left side is today()'s value: read it for each user.
+                        let prefix = "(", suffix = " = $3)"
+                        guard condition.sql.hasPrefix(prefix), condition.sql.hasSuffix(suffix) else {
+                            Issue.record("today() compiles to \(condition.sql)")
+                            return
+                        }
+                        let expression = String(condition.sql.dropFirst(prefix.count).dropLast(suffix.count))
+                        var bindings = PostgresBindings()
+                        for argument in condition.arguments.prefix(2) { bindings.append(argument) }
+                        let starts = try await store.rows(
+                            PostgresQuery(unsafeSQL: "SELECT \(expression) FROM users ORDER BY id", binds: bindings), as: Double.self
+                        )
+                        let fallback = RuleFunctions.today(now: now.timeIntervalSince1970, zone: nil, defaultZone: defaultZone)
+                        for (user, start) in zip(users, starts) {
+                            let expected = RuleFunctions.today(now: now.timeIntervalSince1970, zone: user.timezone, defaultZone: defaultZone)
+                            checked += 1
+                            if expected != fallback { differentFromDefault += 1 }
+                            let message = "today() at \(now) in \(String(describing: user.timezone)) (default \(defaultZone)): \(start) in PostgreSQL, \(expected) in Swift"
+                            if user.timezone == "GMT+3" {
+                                // The one known difference: Foundation reads GMT+3 as a fixed offset,
+                                // but no list of zone names has such names, so PostgreSQL falls back
+                                // to the default. Imports and the API refuse them
+                                // (UserFieldRules.timezone), so no stored user has one.
+                                #expect(start == fallback, "\(message)")
+                            } else if start != expected {
+                                Issue.record("\(message)")
+                                return
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(checked > 100_000 && differentFromDefault > checked / 2, "\(differentFromDefault) of \(checked)")
+        }
+    }
 }

@@ -27,11 +27,13 @@ enum TestPostgres {
     /// Runs `body` with a store in a schema of its own, closed after; skipped, saying why, without
     /// a server.
     static func withStore(
-        attributes: AttributeSchema, test: String = #function,
+        attributes: AttributeSchema, defaultTimezone: String = "UTC", test: String = #function,
         _ body: (PostgresStore) async throws -> Void
     ) async throws {
         guard let url else { return skip(test) }
-        let store = try await PostgresStore(url: url, attributes: attributes, searchPath: schemaName(), maximumConnections: 4)
+        let store = try await PostgresStore(
+            url: url, attributes: attributes, searchPath: schemaName(), maximumConnections: 4, defaultTimezone: defaultTimezone
+        )
         do {
             try await body(store)
         } catch {
@@ -69,5 +71,17 @@ extension PostgresStore {
     /// `SELECT id FROM users WHERE <condition> ORDER BY id`, as the planner runs it.
     func selectIDs(where sql: String, _ arguments: PostgresBindings) async throws -> [String] {
         try await rows(PostgresQuery(unsafeSQL: "SELECT id FROM users WHERE \(sql) ORDER BY id", binds: arguments))
+    }
+}
+
+/// The users with a token of its own for each device: PostgreSQL's store keeps one device per
+/// token, as an import does, and the rules generator gives every device the same one.
+func distinctDevices(_ users: [User]) -> [User] {
+    users.map { user in
+        var user = user
+        user.devices = user.devices.enumerated().map { index, device in
+            Device(platform: device.platform, token: "t\(index)", isActive: device.isActive)
+        }
+        return user
     }
 }
