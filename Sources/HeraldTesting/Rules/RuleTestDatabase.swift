@@ -66,6 +66,14 @@ public final class RuleTestDatabase {
         }
     }
 
+    /// Writes a user's attributes as the given JSON text, which need not fit the schema: as a
+    /// database written before the schema changed holds them.
+    public func setAttributes(_ json: String, of userID: String) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE users SET attributes = ? WHERE id = ?", arguments: [json, userID])
+        }
+    }
+
     /// Replaces every received event (`performed()`, `count()`).
     public func replaceEvents(_ events: [(userID: String, name: String, at: Date)]) throws {
         try queue.write { db in
