@@ -109,28 +109,55 @@ struct UnicodeTables {
 
     /// The SQL of the functions, each statement a `CREATE OR REPLACE FUNCTION`.
     var statements: [String] {
-        [lowerFunction, graphemeCountFunction, lengthFunction]
+        lowerFunctions + [graphemeCodeFunction, graphemeCountFunction, lengthFunction]
     }
 
-    /// `herald_lower(text)`: unchanged when no scalar has a lowercase mapping, ASCII lowercasing
-    /// (`lower` in the "C" collation) for ASCII text, else the mapping with `replace` and
-    /// `translate`.
-    var lowerFunction: String {
+    /// Where `herald_lower_scripts` splits the non-ASCII mappings: `translate` looks each scalar
+    /// up in its list one by one, so a text pays only for the lists of the scripts it holds
+    /// (Latin, Greek and Cyrillic, then the rest of the BMP below U+2000, then the others).
+    static let lowercaseGroups: [Range<UInt32>] = [0x80..<0x250, 0x250..<0x600, 0x600..<0x2000, 0x2000..<0x110000]
+
+    /// The SQL of the case functions: `herald_lower(text)` leaves a text without any scalar to
+    /// map as it is, and lowers ASCII text with `lower` in the "C" collation (ASCII only), both
+    /// inlined into the query; other texts go to `herald_lower_scripts`, which expands the
+    /// mappings of several scalars with `replace`, lowers ASCII, and maps each script present
+    /// with `translate`.
+    var lowerFunctions: [String] {
         let changing = Self.ranges(lowercase.map(\.from) + lowercaseExpanding.map(\.from))
         var mapped = "value"
         for (from, to) in lowercaseExpanding {
             mapped = "replace(\(mapped), \(Self.literal([from])), \(Self.literal(to)))"
         }
-        let translated = "translate(\(mapped), \(Self.literal(lowercase.map(\.from))), \(Self.literal(lowercase.map(\.to))))"
-        return """
+        var steps = ""
+        for group in Self.lowercaseGroups {
+            let pairs = lowercase.filter { group.contains($0.from) }
+            guard !pairs.isEmpty else { continue }
+            steps += """
+                    IF result COLLATE "C" ~ \(Self.bracket(Self.ranges(pairs.map(\.from)))) THEN
+                        result := translate(result, \(Self.literal(pairs.map(\.from))), \(Self.literal(pairs.map(\.to))));
+                    END IF;
+
+                """
+        }
+        let scripts = """
+            CREATE OR REPLACE FUNCTION herald_lower_scripts(value text) RETURNS text LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+            DECLARE
+                result text := lower(\(mapped) COLLATE "C");
+            BEGIN
+            \(steps)    RETURN result;
+            END
+            $$
+            """
+        let lower = """
             CREATE OR REPLACE FUNCTION herald_lower(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             SELECT CASE
                 WHEN value COLLATE "C" !~ \(Self.bracket(changing)) THEN value
                 WHEN octet_length(value) = char_length(value) THEN lower(value COLLATE "C")
-                ELSE \(translated)
+                ELSE herald_lower_scripts(value)
             END
             $$
             """
+        return [scripts, lower]
     }
 
     /// `herald_len(text)`: when no two neighbouring scalars can be in one grapheme cluster (no
@@ -164,84 +191,81 @@ struct UnicodeTables {
             """
     }
 
-    /// `herald_grapheme_count(text)`: the extended grapheme clusters of UAX #29 (GB3 to GB999),
-    /// scalar by scalar, with each scalar's properties found by binary search in the runs.
-    var graphemeCountFunction: String {
-        let entries = graphemeRuns.map { String(Int($0.start) * 128 + $0.code) }.joined(separator: ",")
+    /// `herald_grapheme_code(scalar)`: a scalar's grapheme break properties, by `width_bucket`
+    /// (a binary search in C) in the runs. A SQL expression on constant arrays, which PostgreSQL
+    /// inlines where it is called: held in PL/pgSQL variables, the arrays were copied on every
+    /// call, which cost 15 times the count itself.
+    var graphemeCodeFunction: String {
+        let starts = graphemeRuns.map { String($0.start) }.joined(separator: ",")
+        let codes = graphemeRuns.map { String($0.code) }.joined(separator: ",")
         return """
-            CREATE OR REPLACE FUNCTION herald_grapheme_count(value text) RETURNS integer LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-            DECLARE
-                -- Runs of scalars with the same properties: first scalar × 128 + code, where code is
-                -- the Grapheme_Cluster_Break (0 Other, 1 CR, 2 LF, 3 Control, 4 Extend, 5 ZWJ,
-                -- 6 Regional_Indicator, 7 Prepend, 8 SpacingMark, 9 L, 10 V, 11 T, 12 LV, 13 LVT)
-                -- + 16 for Extended_Pictographic + 32 × Indic_Conjunct_Break (1 Consonant,
-                -- 2 Linker, 3 Extend).
-                runs CONSTANT integer[] := '{\(entries)}';
-                clusters integer := 0;
-                previous integer := -1;
-                letter text;
-                scalar integer;
-                code integer;
-                gcb integer;
-                low integer;
-                high integer;
-                middle integer;
-                -- 1: Extended_Pictographic Extend*; 2: the same and a ZWJ (GB11).
-                emoji integer := 0;
-                -- 1: a consonant and conjunct extenders; 2: the same with a linker (GB9c).
-                conjunct integer := 0;
-                -- An odd number of regional indicators ends at the previous scalar (GB12, GB13).
-                oddFlags boolean := false;
-                joins boolean;
-            BEGIN
-                FOREACH letter IN ARRAY string_to_array(value, NULL) LOOP
-                    scalar := ascii(letter);
-                    IF scalar < 128 THEN
-                        code := CASE WHEN scalar = 13 THEN 1 WHEN scalar = 10 THEN 2 WHEN scalar < 32 OR scalar = 127 THEN 3 ELSE 0 END;
-                    ELSE
-                        low := 1;
-                        high := \(graphemeRuns.count);
-                        WHILE low < high LOOP
-                            middle := (low + high + 1) / 2;
-                            IF runs[middle] <= scalar * 128 + 127 THEN low := middle; ELSE high := middle - 1; END IF;
-                        END LOOP;
-                        code := runs[low] % 128;
-                    END IF;
-                    gcb := code % 16;
-                    joins := CASE
-                        WHEN previous < 0 THEN false
-                        WHEN previous = 1 AND gcb = 2 THEN true
-                        WHEN previous IN (1, 2, 3) OR gcb IN (1, 2, 3) THEN false
-                        WHEN previous = 9 AND gcb IN (9, 10, 12, 13) THEN true
-                        WHEN previous IN (10, 12) AND gcb IN (10, 11) THEN true
-                        WHEN previous IN (11, 13) AND gcb = 11 THEN true
-                        WHEN gcb IN (4, 5, 8) THEN true
-                        WHEN previous = 7 THEN true
-                        WHEN conjunct = 2 AND code / 32 = 1 THEN true
-                        WHEN emoji = 2 AND (code / 16) % 2 = 1 THEN true
-                        WHEN previous = 6 AND gcb = 6 AND oddFlags THEN true
-                        ELSE false
-                    END;
-                    IF NOT joins THEN clusters := clusters + 1; END IF;
-                    emoji := CASE
-                        WHEN (code / 16) % 2 = 1 THEN 1
-                        WHEN emoji = 1 AND gcb = 4 THEN 1
-                        WHEN emoji = 1 AND gcb = 5 THEN 2
-                        ELSE 0
-                    END;
-                    conjunct := CASE code / 32
-                        WHEN 1 THEN 1
-                        WHEN 2 THEN CASE WHEN conjunct > 0 THEN 2 ELSE 0 END
-                        WHEN 3 THEN conjunct
-                        ELSE 0
-                    END;
-                    oddFlags := gcb = 6 AND NOT (previous = 6 AND oddFlags);
-                    previous := gcb;
-                END LOOP;
-                RETURN clusters;
-            END
+            CREATE OR REPLACE FUNCTION herald_grapheme_code(scalar integer) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            -- The code of the run of scalars that holds `scalar`: its Grapheme_Cluster_Break (0 Other,
+            -- 1 CR, 2 LF, 3 Control, 4 Extend, 5 ZWJ, 6 Regional_Indicator, 7 Prepend, 8 SpacingMark,
+            -- 9 L, 10 V, 11 T, 12 LV, 13 LVT) + 16 for Extended_Pictographic + 32 × Indic_Conjunct_Break
+            -- (1 Consonant, 2 Linker, 3 Extend). First the codes of the runs, then their first scalars.
+            SELECT (CAST('{\(codes)}' AS integer[]))[width_bucket(scalar, CAST('{\(starts)}' AS integer[]))]
             $$
             """
+    }
+
+    /// `herald_grapheme_count(text)`: the extended grapheme clusters of UAX #29 (GB3 to GB999),
+    /// scalar by scalar.
+    var graphemeCountFunction: String {
+        """
+        CREATE OR REPLACE FUNCTION herald_grapheme_count(value text) RETURNS integer LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        DECLARE
+            clusters integer := 0;
+            previous integer := -1;
+            letter text;
+            code integer;
+            gcb integer;
+            -- 1: Extended_Pictographic Extend*; 2: the same and a ZWJ (GB11).
+            emoji integer := 0;
+            -- 1: a consonant and conjunct extenders; 2: the same with a linker (GB9c).
+            conjunct integer := 0;
+            -- An odd number of regional indicators ends at the previous scalar (GB12, GB13).
+            oddFlags boolean := false;
+            joins boolean;
+        BEGIN
+            FOREACH letter IN ARRAY string_to_array(value, NULL) LOOP
+                code := herald_grapheme_code(ascii(letter));
+                gcb := code % 16;
+                -- PL/pgSQL would end an IF condition at the first THEN inside a CASE.
+                joins := CASE
+                    WHEN previous < 0 THEN false
+                    WHEN previous = 1 AND gcb = 2 THEN true
+                    WHEN previous IN (1, 2, 3) OR gcb IN (1, 2, 3) THEN false
+                    WHEN previous = 9 AND gcb IN (9, 10, 12, 13) THEN true
+                    WHEN previous IN (10, 12) AND gcb IN (10, 11) THEN true
+                    WHEN previous IN (11, 13) AND gcb = 11 THEN true
+                    WHEN gcb IN (4, 5, 8) THEN true
+                    WHEN previous = 7 THEN true
+                    WHEN conjunct = 2 AND code / 32 = 1 THEN true
+                    WHEN emoji = 2 AND (code / 16) % 2 = 1 THEN true
+                    WHEN previous = 6 AND gcb = 6 AND oddFlags THEN true
+                    ELSE false
+                END;
+                IF NOT joins THEN clusters := clusters + 1; END IF;
+                emoji := CASE
+                    WHEN (code / 16) % 2 = 1 THEN 1
+                    WHEN emoji = 1 AND gcb = 4 THEN 1
+                    WHEN emoji = 1 AND gcb = 5 THEN 2
+                    ELSE 0
+                END;
+                conjunct := CASE code / 32
+                    WHEN 1 THEN 1
+                    WHEN 2 THEN CASE WHEN conjunct > 0 THEN 2 ELSE 0 END
+                    WHEN 3 THEN conjunct
+                    ELSE 0
+                END;
+                oddFlags := gcb = 6 AND NOT (previous = 6 AND oddFlags);
+                previous := gcb;
+            END LOOP;
+            RETURN clusters;
+        END
+        $$
+        """
     }
 
     /// Consecutive values as ranges.
@@ -298,7 +322,7 @@ struct UnicodeTables {
             // statements for v2-rules, generate the new ones into a second enum and run them in a
             // new migration (they are CREATE OR REPLACE).
 
-            /// `herald_lower`, `herald_len` and `herald_grapheme_count`: Swift's `lowercased()` and
+            /// `herald_lower`, `herald_len` and their helpers: Swift's `lowercased()` and
             /// `count` in PostgreSQL, for \(lowercase.count + lowercaseExpanding.count) case mappings and \(graphemeRuns.count) runs of grapheme break properties.
             package enum PostgresUnicodeFunctions {
                 package static let statements: [String] = [
