@@ -10,12 +10,16 @@ public enum RuleSamples {
         "  x ", "KR", "kr", "US", "JP", "DE", "vip", "VIP", "new", "null", "NULL", "true", "0", "1.5", "x@example.com",
         "X@Example.COM", "\t", "a\nb", "O'Brien", "[1,2]", "{}", "$.country", "'", "\"", "OR 1=1", "\u{FEFF}bom", "ǅ", "ﬁ",
     ]
+    /// `matches` patterns: anchors, classes, escapes, repeats, non-ASCII.
     public static let patterns: [String] = [
         "^a", "b$", "a.c", "[a-c]+", "^[^@]+@example\\.com$", "\\d", "^$", "é", "(ab|cd)", "x*", "^K", "R$", "[%_]", "\\.",
         "S{2}", "^.{0,3}$", "\\w+@", "😀", "[é]", "^\\s", "'", "^(a|b)*$", "[^a-z]",
     ]
+    /// Numbers, with fractions that doubles round, a large one and -0.
     public static let numbers: [Double] = [0, 1, -1, 0.5, 2.25, 17, 18, 30, 65.5, 100, 1e15, -3.75, 1234.5, 42, 0.1, 0.2, 0.3, 1e-7, 123_456_789.125, -0.0, 3]
+    /// Zones of users: valid, invalid, empty and none.
     public static let zones: [String?] = ["Asia/Seoul", "America/New_York", "UTC", "Europe/Berlin", "Pacific/Kiritimati", "Invalid/Zone", "", nil, "Asia/Kolkata"]
+    /// The closed set of `country` in `RuleFixtures.schema`.
     public static let allowedCountries = ["KR", "US", "JP", "DE", "FR"]
     /// The events users receive in the generated populations: plain, and with quotes to escape.
     public static let eventNames = ["purchase", "viewed_item", "x'y", "a\"b"]
@@ -29,6 +33,7 @@ enum Level: Int, Comparable {
 
 /// Generated text, and how tightly it binds.
 public struct Rendered {
+    /// The expression.
     public var text: String
     var level: Level
 
@@ -44,6 +49,7 @@ public struct RuleExpressionGenerator {
     var random: SeededRandom
     let now: Date
 
+    /// A generator whose times lie around `now`.
     public init(random: SeededRandom, now: Date) {
         self.random = random
         self.now = now
@@ -51,6 +57,7 @@ public struct RuleExpressionGenerator {
 
     private mutating func space() -> String { random.chance(0.05) ? "\n  " : (random.chance(0.05) ? "  " : " ") }
 
+    /// `text` as a rules string literal, in single or double quotes, escaped as needed.
     public static func quote(_ text: String, single: Bool) -> String {
         var result = single ? "'" : "\""
         for scalar in text.unicodeScalars {
@@ -213,6 +220,7 @@ public struct RuleExpressionGenerator {
         return Rendered(text: "\(left.at(.sum))\(space())\(op) \(right.at(.sum))", level: .test)
     }
 
+    /// A random test, nested up to `depth` levels.
     public mutating func condition(_ depth: Int) -> Rendered {
         let choice = random.int(depth > 0 ? 12 : 8)
         switch choice {

@@ -23,11 +23,13 @@ public enum RuleFixtures {
 
     /// 2026-09-21T14:13:20Z, a Monday.
     public static let now = Date(timeIntervalSince1970: 1_790_000_000)
+    /// `now`, the campaign "restock", UTC.
     public static let context = RuleContext(now: now, campaignID: "restock", defaultTimezone: "UTC")
 
     /// Where test expressions "are": line 6, column 14 of a campaign file.
     public static let location = SourceLocation(file: "campaigns/restock.yml", line: 6, column: 14)
 
+    /// The rule of `text`, checked against `schema`, as if written at `location`.
     public static func makeRule(_ text: String, schema: AttributeSchema = schema) throws(DiagnosticList) -> Rule {
         try Rule(RuleSource(text: text, location: location), schema: schema)
     }

@@ -1,5 +1,6 @@
 /// Random patterns over the documented syntax, and texts made of the scalars they mention.
 public struct RulePatternGenerator {
+    /// A generator; the randomness comes with each call.
     public init() {}
 
     let literals = ["a", "b", "c", "x", "1", "_", " ", "é", "한", "😀", "\\.", "\\-", "\\n", "\\t", "\\\\", "\\$", "\\(", "\\["]
@@ -9,6 +10,7 @@ public struct RulePatternGenerator {
     ]
     let textScalars: [Character] = ["a", "b", "c", "x", "1", "_", " ", "é", "한", "😀", "😁", ".", "-", "\n", "\t", "\\", "$", "(", "[", "]", "z"]
 
+    /// A random pattern source, nested up to `depth` groups; not always valid.
     public func pattern(_ random: inout SeededRandom, depth: Int) -> String {
         let count = random.int(4)
         var result = ""
@@ -37,6 +39,7 @@ public struct RulePatternGenerator {
         return atom
     }
 
+    /// A random text of the scalars the patterns mention, mostly short.
     public func text(_ random: inout SeededRandom) -> String {
         let length = random.chance(0.1) ? random.int(200) : random.int(10)
         return String((0..<length).map { _ in random.pick(textScalars) })

@@ -7,9 +7,11 @@ import HeraldStore
 /// A SQLite file with the store's `users` and `devices` tables and the rule functions, as the
 /// store sets them up.
 public final class RuleTestDatabase {
+    /// The database, for tests that run SQL of their own.
     public let queue: DatabaseQueue
     private let directory: URL
 
+    /// A new file in a temporary directory, removed with the object.
     public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-rules-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -7,6 +7,7 @@ public struct RuleUserGenerator {
     var random: SeededRandom
     let now: Date
 
+    /// A generator whose times lie around `now`.
     public init(random: SeededRandom, now: Date) {
         self.random = random
         self.now = now
@@ -28,6 +29,7 @@ public struct RuleUserGenerator {
         }
     }
 
+    /// `count` users, ids `u0`… with odd suffixes.
     public mutating func users(count: Int) -> [User] {
         (0..<count).map { index in
             var attributes: [String: AttributeValue] = [:]

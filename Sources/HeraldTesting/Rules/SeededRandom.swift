@@ -5,10 +5,12 @@ import Foundation
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
+    /// The sequence of `seed`.
     public init(seed: UInt64) {
         state = seed
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -17,8 +19,11 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// A number in 0..<bound.
     public mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    /// True with the given probability.
     public mutating func chance(_ probability: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < probability }
+    /// One of `items`, which must not be empty.
     public mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
 
     /// The seed of this run of a randomized test: `HERALD_TEST_SEED` when set, a new random one
@@ -36,5 +41,6 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return seed
     }
 
+    /// The environment variable that fixes the seed.
     public static let seedVariable = "HERALD_TEST_SEED"
 }
