@@ -122,7 +122,10 @@ let package = Package(
         ),
         .target(
             name: "HeraldTesting",
-            dependencies: ["HeraldCore", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine"],
+            dependencies: [
+                "HeraldCore", "HeraldRules", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -157,7 +160,10 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldPostgresTests",
-            dependencies: ["HeraldPostgres", "HeraldStore", "HeraldCore", "HeraldTesting"],
+            dependencies: [
+                "HeraldPostgres", "HeraldStore", "HeraldRules", "HeraldCore", "HeraldTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),

@@ -53,6 +53,9 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // What audience rules need (`Rule.sql(in:dialect: .postgres)`): the events `performed()`
+        // and `count()` read, and the functions SQLite gets from Swift, with the same results.
+        ("v2-rules", PostgresRuleFunctions.receivedEvents + PostgresRuleFunctions.statements + PostgresUnicodeFunctions.statements),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldRules
 import PostgresNIO
 
 extension PostgresStore {
@@ -22,10 +23,10 @@ extension PostgresStore {
             var changed = Set<String>()
             let written = try await connection.query("""
                 INSERT INTO users (id, email, phone, locale, timezone, first_name, last_name, created_at, attributes, updated_at)
-                SELECT id, email, phone, locale, timezone, first_name, last_name, created_at, COALESCE(attributes, '{}'::jsonb), \(timestamp)
+                SELECT id, email, phone, locale, timezone, first_name, last_name, created_at, COALESCE(CAST(attributes AS jsonb), '{}'::jsonb), \(timestamp)
                 FROM jsonb_to_recordset(\(userRows)::jsonb) AS t(
                     id text, email text, phone text, locale text, timezone text, first_name text, last_name text,
-                    created_at double precision, attributes jsonb)
+                    created_at double precision, attributes text)
                 ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, phone = EXCLUDED.phone, locale = EXCLUDED.locale,
                     timezone = EXCLUDED.timezone, first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
                     created_at = EXCLUDED.created_at, attributes = EXCLUDED.attributes, updated_at = EXCLUDED.updated_at
@@ -67,7 +68,7 @@ extension PostgresStore {
     }
 
     public func users(matching filter: UserFilter, after lastID: String?, limit: Int) async throws -> [User] {
-        var (condition, bindings) = try Self.condition(for: filter)
+        var (condition, bindings) = try condition(for: filter)
         var sql = """
             SELECT id, email, phone, locale, timezone, first_name, last_name, created_at, attributes::text FROM users WHERE (\(condition))
             """
@@ -116,11 +117,26 @@ extension PostgresStore {
     }
 
     public func checkAudience(_ filter: UserFilter) async throws {
-        _ = try Self.condition(for: filter)
+        let (condition, bindings) = try condition(for: filter)
+        do {
+            // Planned and run on no row: PostgreSQL checks the query without reading the table.
+            let rows = try await client.query(
+                PostgresQuery(unsafeSQL: "SELECT id FROM users WHERE (\(condition)) LIMIT 0", binds: bindings), logger: logger
+            )
+            for try await _ in rows {}
+        } catch let error as PSQLError {
+            var place = ""
+            switch filter {
+            case .rule(let source, _, _), .ruleAmong(_, let source, _, _): place = "\(source.location): "
+            case .everyone, .ids: break
+            }
+            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            throw StoreError(.invalidAudience, "\(place)the audience rule cannot run in PostgreSQL (\(message)); simplify it")
+        }
     }
 
     public func countUsers(matching filter: UserFilter) async throws -> Int {
-        let (condition, bindings) = try Self.condition(for: filter)
+        let (condition, bindings) = try condition(for: filter)
         let rows = try await client.query(
             PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM users WHERE (\(condition))", binds: bindings), logger: logger
         )
@@ -140,9 +156,9 @@ extension PostgresStore {
         return counts
     }
 
-    /// The WHERE condition of a filter and its parameters. Guests are in no audience: only sends
-    /// that name them by id reach them.
-    static func condition(for filter: UserFilter) throws -> (sql: String, bindings: PostgresBindings) {
+    /// The WHERE condition of a filter and its parameters, `$1`… Guests are in no audience: only
+    /// sends that name them by id reach them.
+    func condition(for filter: UserFilter) throws -> (sql: String, bindings: PostgresBindings) {
         var bindings = PostgresBindings()
         switch filter {
         case .everyone:
@@ -150,11 +166,17 @@ extension PostgresStore {
         case .ids(let ids):
             bindings.append(ids)
             return ("id = ANY($1)", bindings)
-        case .rule(let source, _, _), .ruleAmong(_, let source, _, _):
-            throw StoreError(
-                .invalidAudience,
-                "\(source.location): audience rules do not run on PostgreSQL yet (the rules compiler's PostgreSQL dialect is still to come); use sqlite: for campaigns with a where: rule"
-            )
+        case .rule(let source, let now, let campaignID):
+            let rule = try ruleCondition(source, now: now, campaignID: campaignID)
+            for argument in rule.arguments { bindings.append(argument) }
+            return ("NOT guest AND (\(rule.sql))", bindings)
+        case .ruleAmong(let ids, let source, let now, let campaignID):
+            // The rule's parameters come first; the ids follow them. PostgreSQL looks the users
+            // up by primary key and tests the rule on them alone.
+            let rule = try ruleCondition(source, now: now, campaignID: campaignID)
+            for argument in rule.arguments { bindings.append(argument) }
+            bindings.append(ids)
+            return ("id = ANY($\(bindings.count)) AND NOT guest AND (\(rule.sql))", bindings)
         }
     }
 
@@ -164,7 +186,9 @@ extension PostgresStore {
         var deviceRows: [[String: Any]] = []
         var preferenceRows: [[String: Any]] = []
         for user in users {
-            let attributes = try JSONSerialization.jsonObject(with: Data(AttributeJSON.encode(user.attributes).utf8))
+            // The attributes' own JSON text, which PostgreSQL parses: Foundation's JSON parser drops
+            // a leading U+FEFF from strings, so a round trip through it would change "\u{FEFF}bom".
+            let attributes = AttributeJSON.encode(user.attributes)
             userRows.append([
                 "id": user.id, "email": user.email ?? NSNull(), "phone": user.phone ?? NSNull(), "locale": user.locale ?? NSNull(),
                 "timezone": user.timezone ?? NSNull(), "first_name": user.firstName ?? NSNull(), "last_name": user.lastName ?? NSNull(),

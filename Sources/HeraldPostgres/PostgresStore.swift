@@ -1,7 +1,9 @@
 import Foundation
 import HeraldCore
+import HeraldRules
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The store on PostgreSQL (`store: postgres://user@host:5432/herald` in herald.yml), for Herald
 /// processes on several machines sharing one database. SQLite stays the embedded default.
@@ -10,9 +12,10 @@ import PostgresNIO
 /// ``close()`` stops it. Opening applies the schema's migrations (append-only and versioned, as
 /// for SQLite), under an advisory lock so that processes starting together apply each once.
 ///
-/// This version implements the users role (``UserStore``) for everyone and for users by id;
-/// audience rules in SQL (the Postgres dialect of the rules compiler) and the other roles
-/// (planning, outbox, events, scheduling, reports) come next.
+/// This version implements the users role (``UserStore``): everyone, users by id, and audience
+/// rules, compiled to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users
+/// as on SQLite and in memory. The other roles (planning, outbox, events, scheduling, reports)
+/// come next.
 ///
 /// ```swift
 /// let store = try await PostgresStore(url: "postgres://herald@db.internal:5432/herald", password: secret, attributes: schema)
@@ -64,10 +67,17 @@ public final class PostgresStore: UserStore, Sendable {
         }
     }
 
-    let client: PostgresClient
+    /// The connection pool; tests reach the tables through it.
+    package let client: PostgresClient
     let running: Task<Void, Never>
     let schema: AttributeSchema
     let logger: Logger
+    /// herald.yml's `default_timezone`, for `today()` of users without a valid zone.
+    let defaultTimezone: String
+    /// The server's zone names (see `zoneNames(_:logger:)`).
+    package let zoneNames: [String]
+    /// Audience rules by source, parsed and checked once.
+    let rules = Mutex<[RuleSource: Rule]>([:])
 
     /// Connects, and applies the migrations the database lacks.
     ///
@@ -78,8 +88,11 @@ public final class PostgresStore: UserStore, Sendable {
     ///   - searchPath: the PostgreSQL schema Herald's tables live in, created when missing;
     ///     default the user's (`public`). Tests give each run a schema of its own.
     ///   - maximumConnections: the pool's size. Default 20.
+    ///   - defaultTimezone: herald.yml's `default_timezone`, the zone of `today()` for users
+    ///     without a valid one. Default UTC.
     public init(
-        url: String, password: String? = nil, attributes: AttributeSchema, searchPath: String? = nil, maximumConnections: Int = 20
+        url: String, password: String? = nil, attributes: AttributeSchema, searchPath: String? = nil, maximumConnections: Int = 20,
+        defaultTimezone: String = "UTC"
     ) async throws {
         let location = try Location(url: url)
         if let searchPath {
@@ -97,17 +110,23 @@ public final class PostgresStore: UserStore, Sendable {
         if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
         let logger = Logger(label: "herald.postgres")
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
-        self.running = Task { await client.run() }
-        self.schema = attributes
-        self.logger = logger
+        let running = Task { await client.run() }
+        let zoneNames: [String]
         do {
             try await PostgresMigrations.migrate(client, schema: searchPath, logger: logger)
+            try await Self.ensureAttributeIndexes(client, schema: attributes, logger: logger)
+            zoneNames = try await Self.zoneNames(client, logger: logger)
         } catch {
             running.cancel()
             await running.value
             throw Self.describe(error, location: location)
         }
+        self.client = client
+        self.running = running
+        self.schema = attributes
+        self.logger = logger
+        self.defaultTimezone = defaultTimezone
+        self.zoneNames = zoneNames
     }
 
     /// The identifiers of the migrations applied to this database, in the order applied.

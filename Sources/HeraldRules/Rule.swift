@@ -98,9 +98,13 @@ public struct Rule: Sendable {
 
     /// A parameterised WHERE condition over the `users` table that selects exactly the users
     /// `evaluate` accepts; every literal, `now()` and the campaign id are bound arguments.
-    public func sql(in context: RuleContext) -> SQLCondition {
-        var compiler = SQLCompiler(context: context)
-        let fragment = compiler.condition(condition)
+    ///
+    /// - Parameter dialect: SQLite's (`?` parameters) or PostgreSQL's (`$1`, `$2`, …); see
+    ///   `SQLDialect`.
+    public func sql(in context: RuleContext, dialect: SQLDialect = .sqlite) -> SQLCondition {
+        var compiler = SQLCompiler(context: context, dialect: dialect)
+        var fragment = compiler.condition(condition)
+        if case .postgres = dialect { fragment = fragment.numbered() }
         return SQLCondition(sql: fragment.sql, arguments: fragment.arguments)
     }
 }

@@ -73,6 +73,7 @@ extension SQLValue {
         case .integer(let integer): integer.databaseValue
         case .real(let real), .time(let real): real.databaseValue
         case .text(let text): text.databaseValue
+        case .bool(let flag): (flag ? 1 : 0).databaseValue
         }
     }
 }

@@ -101,6 +101,25 @@ import Testing
         }
     }
 
+    /// Attributes come back byte for byte: Foundation's JSON parser, which the PostgreSQL store
+    /// once sent them through, dropped a leading U+FEFF.
+    @Test(arguments: Kind.allCases)
+    func attributesComeBackByteForByte(_ kind: Kind) async throws {
+        try await withStore(kind) { store in
+            let texts = ["\u{FEFF}bom", "e\u{301}", "\u{E9}", "😀", "a\\\"b\n", "İ", "\u{2028}", " x "]
+            let users = texts.enumerated().map { index, text in User(id: "u\(index)", attributes: ["plan": .string(text), "score": .number(0.1)]) }
+            _ = try await store.upsertUsers(users, at: Date())
+            let read = try await store.users(matching: .everyone, after: nil, limit: 20)
+            // By their bytes: Swift's == would take "e\u{301}" for "\u{E9}".
+            let bytes = read.map { user -> [UInt8] in
+                if case .string(let text)? = user.attributes["plan"] { return Array(text.utf8) }
+                return []
+            }
+            #expect(bytes == texts.map { Array($0.utf8) })
+            #expect(try await store.upsertUsers(users, at: Date()) == UpsertSummary(inserted: 0, updated: 0, unchanged: texts.count))
+        }
+    }
+
     /// A token a provider declared dead stays off when an import brings it again; the devices
     /// per service count only live ones.
     @Test(arguments: Kind.allCases)
@@ -140,7 +159,7 @@ import Testing
         // Every store sees the same tables: a user written through one is read through another.
         _ = try await stores[0].upsertUsers([User(id: "u-1", email: "a@example.com")], at: Date())
         #expect(try await stores[5].countUsers(matching: .everyone) == 1)
-        #expect(try await stores[3].migrationsApplied() == ["v1-users"])
+        #expect(try await stores[3].migrationsApplied() == ["v1-users", "v2-rules"])
         for store in stores { await store.close() }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldRules
+import HeraldTesting
 import Testing
 
 @Suite("Broken input never crashes")

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import HeraldRules
+import HeraldTesting
 import Testing
 
 @Suite("Literals can never change the query")
@@ -19,14 +20,17 @@ struct InjectionTests {
             #"tags == [X, X]"#, #"first_name < X"#,
         ]
         for template in templates {
-            let harmless = try makeRule(template.replacingOccurrences(of: "X", with: #""a""#)).sql(in: testContext)
-            for text in Self.hostile where !template.contains("matches") || (try? RulePattern(text)) != nil {
-                let quoted = ExpressionGenerator.quote(text, single: false)
-                let rule = try makeRule(template.replacingOccurrences(of: "X", with: quoted))
-                let condition = rule.sql(in: testContext)
-                #expect(condition.sql == harmless.sql, "\(template) with \(text)")
-                #expect(condition.arguments.contains(.text(text)), "\(template) with \(text)")
-                #expect(condition.arguments.count == harmless.arguments.count)
+            for dialect in [SQLDialect.sqlite, .postgres(zoneNames: [])] {
+                let harmless = try makeRule(template.replacingOccurrences(of: "X", with: #""a""#)).sql(in: testContext, dialect: dialect)
+                for text in Self.hostile where !template.contains("matches") || (try? RulePattern(text)) != nil {
+                    let quoted = ExpressionGenerator.quote(text, single: false)
+                    let rule = try makeRule(template.replacingOccurrences(of: "X", with: quoted))
+                    let condition = rule.sql(in: testContext, dialect: dialect)
+                    #expect(condition.sql == harmless.sql, "\(template) with \(text)")
+                    // PostgreSQL gets a pattern translated into its own syntax.
+                    #expect(template.contains("matches") || condition.arguments.contains(.text(text)), "\(template) with \(text)")
+                    #expect(condition.arguments.count == harmless.arguments.count)
+                }
             }
         }
     }
@@ -38,6 +42,11 @@ struct InjectionTests {
         let hostile = rule.sql(in: RuleContext(now: testNow, campaignID: "x'); DROP TABLE users; --", defaultTimezone: "'; --"))
         #expect(plain.sql == hostile.sql)
         #expect(hostile.arguments.contains(.text("x'); DROP TABLE users; --")))
+        let postgres = rule.sql(in: RuleContext(now: testNow, campaignID: "c", defaultTimezone: "UTC"), dialect: .postgres(zoneNames: ["'; --"]))
+        let hostilePostgres = rule.sql(
+            in: RuleContext(now: testNow, campaignID: "x'); DROP TABLE users; --", defaultTimezone: "'; --"), dialect: .postgres(zoneNames: ["'; --"])
+        )
+        #expect(postgres.sql == hostilePostgres.sql)
     }
 
     @Test("Hostile strings select exactly the users that have them, and nothing else happens")

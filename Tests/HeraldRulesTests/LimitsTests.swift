@@ -3,6 +3,7 @@ import GRDB
 import HeraldCore
 import HeraldRules
 import HeraldStore
+import HeraldTesting
 import Testing
 
 /// Extra parentheses around a condition when it runs: more room than the store's queries take
@@ -138,7 +139,7 @@ struct LimitsTests {
         var accepted = 0
         var refused = 0
         for _ in 0..<300 {
-            let text = Self.deepTest(&random, budget: random.int(14) + 2)
+            let text = RuleFixtures.deepTest(&random, budget: random.int(14) + 2)
             let rule: Rule
             do {
                 rule = try makeRule(text)
@@ -161,28 +162,5 @@ struct LimitsTests {
             accepted += 1
         }
         #expect(accepted > 30 && refused > 30, "seed \(seed): \(accepted) accepted, \(refused) refused")
-    }
-
-    /// A test nesting the costliest shapes up to `budget` levels, with chains and sums around the
-    /// limits.
-    static func deepTest(_ random: inout SeededRandom, budget: Int) -> String {
-        if budget <= 0 { return random.pick(["vip", "age > 1", #"name == "x""#, "has_device()", "tags contains \"vip\""]) }
-        let inner = deepTest(&random, budget: budget - 1)
-        switch random.int(9) {
-        case 0, 1:
-            let count = random.chance(0.3) ? random.int(300) + 1 : random.int(4) + 1
-            var terms = (0..<count).map { _ in random.pick(["vip", "age > 1", "score < 3"]) }
-            terms.insert("(\(inner))", at: random.int(terms.count + 1))
-            return "(" + terms.joined(separator: random.chance(0.5) ? " and " : " or ") + ")"
-        case 2: return "not (\(inner))"
-        case 3: return "(vip == (\(inner)))"
-        case 4: return "((\(inner)) in flags)"
-        case 5: return "((\(inner)) not in [true])"
-        case 6: return "((\(inner)) is not null)"
-        case 7:
-            let steps = random.chance(0.3) ? random.int(70) + 1 : random.int(4) + 1
-            return "(age" + String(repeating: " + score", count: steps) + " > len(lower(name)) and (\(inner)))"
-        default: return "(flags contains (\(inner)))"
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldRules
+import HeraldTesting
 import Testing
 
 /// The hostile patterns of issue 6: before the DFA, each took about a second per 100,000-character
@@ -134,7 +135,7 @@ struct PatternComplexityTests {
     func randomPatternsAgreeWithTheReference() {
         let seed = testSeed()
         var random = SeededRandom(seed: seed)
-        let generator = PatternGenerator()
+        let generator = RulePatternGenerator()
         var compiled = 0
         var matched = 0
         var checked = 0
@@ -166,48 +167,5 @@ struct PatternComplexityTests {
         // everything or nothing.
         #expect(compiled > 2_000, "seed \(seed): only \(compiled) patterns compiled")
         #expect(matched > checked / 5 && matched < checked * 4 / 5, "seed \(seed): \(matched) of \(checked) matched")
-    }
-}
-
-/// Random patterns over the documented syntax, and texts made of the scalars they mention.
-private struct PatternGenerator {
-    let literals = ["a", "b", "c", "x", "1", "_", " ", "é", "한", "😀", "\\.", "\\-", "\\n", "\\t", "\\\\", "\\$", "\\(", "\\["]
-    let classes = [
-        ".", "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "[abc]", "[^abc]", "[a-c]", "[^a-c\\n]", "[a-c😀]",
-        "[\\d_]", "[^\\w]", "[]a]", "[a-]", "[가-힣]", "[^가-힣]", "[😀-😂]", "[.]", "[\\s\\S]",
-    ]
-    let textScalars: [Character] = ["a", "b", "c", "x", "1", "_", " ", "é", "한", "😀", "😁", ".", "-", "\n", "\t", "\\", "$", "(", "[", "]", "z"]
-
-    func pattern(_ random: inout SeededRandom, depth: Int) -> String {
-        let count = random.int(4)
-        var result = ""
-        for _ in 0..<count { result += item(&random, depth: depth) }
-        if random.chance(0.1) { result = "^" + result }
-        if random.chance(0.1) { result += "$" }
-        if depth > 0, random.chance(0.2) {
-            result += "|" + pattern(&random, depth: depth - 1)
-        }
-        return result
-    }
-
-    private func item(_ random: inout SeededRandom, depth: Int) -> String {
-        var atom: String
-        switch random.int(10) {
-        case 0..<4: atom = random.pick(literals)
-        case 4..<7: atom = random.pick(classes)
-        case 7: atom = random.pick(["^", "$"])
-        default:
-            atom = depth > 0 ? random.pick(["(", "(?:"]) + pattern(&random, depth: depth - 1) + ")" : random.pick(literals)
-        }
-        if atom == "^" || atom == "$" { return atom }
-        if random.chance(0.35) {
-            atom += random.pick(["*", "+", "?", "{0}", "{1}", "{2}", "{0,2}", "{1,3}", "{2,}", "{0,}", "*?", "+?"])
-        }
-        return atom
-    }
-
-    func text(_ random: inout SeededRandom) -> String {
-        let length = random.chance(0.1) ? random.int(200) : random.int(10)
-        return String((0..<length).map { _ in random.pick(textScalars) })
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldRules
+import HeraldTesting
 import Testing
 
 @Suite("Both back ends select the same users")

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 import HeraldRules
+import HeraldTesting
 import Testing
 
 @Suite("SQL back end")
@@ -21,6 +22,52 @@ struct SQLTests {
         ])
         // --explain shows times as instants, not as seconds.
         #expect(condition.description.hasSuffix("-- 'KR', 18.0, 'vip', \(ISO8601.string(from: testNow.addingTimeInterval(-30 * 86_400))), 'web'"))
+    }
+
+    @Test("In PostgreSQL's dialect: typed JSONB reads, strings in the C collation, booleans, numbered parameters")
+    func postgresDialect() throws {
+        let rule = try makeRule(#"country == "KR" and age >= 18 and tags contains "vip" and last_seen > now() - 30d and not has_device("web") and not vip"#)
+        let condition = rule.sql(in: testContext, dialect: .postgres(zoneNames: []))
+        #expect(condition.sql == """
+            (((herald_string(users.attributes -> 'country') COLLATE "C") = $1) AND (herald_number(users.attributes -> 'age') >= $2) \
+            AND EXISTS (SELECT 1 FROM jsonb_array_elements(herald_list(users.attributes -> 'tags', 'string')) AS je1(value) \
+            WHERE herald_string(je1.value) = $3) \
+            AND (herald_number(users.attributes -> 'last_seen') > $4) \
+            AND NOT EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id AND devices.platform = $5 AND devices.active) \
+            AND (herald_bool(users.attributes -> 'vip') IS NOT TRUE))
+            """)
+        #expect(condition.arguments == [
+            .text("KR"), .real(18), .text("vip"), .time(testNow.timeIntervalSince1970 - 30 * 86_400), .text("web"),
+        ])
+        // A test used as a value is a boolean, a null is typed, a sum cannot raise an overflow error.
+        #expect(try makeRule("vip == (age > 3) or score + age - 1 > 2 or name == lower(null)").sql(in: testContext, dialect: .postgres(zoneNames: [])).sql == """
+            ((herald_bool(users.attributes -> 'vip') = (CASE WHEN (herald_number(users.attributes -> 'age') > $1) THEN TRUE ELSE FALSE END)) \
+            OR (herald_subtract(herald_add(herald_number(users.attributes -> 'score'), herald_number(users.attributes -> 'age')), $2) > $3) \
+            OR ((herald_string(users.attributes -> 'name') COLLATE "C") = herald_lower(CAST(NULL AS text))))
+            """)
+        // The index element is the expression the condition compares.
+        #expect(SQLCondition.postgresIndexElement(for: "country", type: .string) == #"(herald_string(attributes -> 'country')) COLLATE "C""#)
+        #expect(SQLCondition.postgresIndexElement(for: "age", type: .number) == "(herald_number(attributes -> 'age'))")
+        #expect(SQLCondition.postgresIndexElement(for: "tags", type: .list(.string)) == nil)
+        #expect(SQLCondition.postgresIndexElement(for: "x') OR 1=1 --", type: .string) == nil)
+    }
+
+    @Test("today() in PostgreSQL looks the user's zone up in the evaluator's day starts")
+    func postgresToday() throws {
+        let condition = try makeRule("today() < now()").sql(
+            in: RuleContext(now: testNow, campaignID: "c", defaultTimezone: "Asia/Seoul"), dialect: .postgres(zoneNames: ["Mars/Base", "US/Pacific"])
+        )
+        #expect(condition.sql == #"(COALESCE(CAST(CAST($1 AS jsonb) ->> users.timezone AS double precision), $2) < $3)"#)
+        guard case .text(let table) = condition.arguments[0] else {
+            Issue.record("no table: \(condition.arguments)")
+            return
+        }
+        // Zones whose day starts as the fallback's (Seoul's, here) are left out, and so are
+        // names Foundation does not know; aliases the server knows are in.
+        #expect(table.contains(#""America/New_York":1789963200.0"#))
+        #expect(table.contains(#""US/Pacific":"#))
+        #expect(!table.contains("Asia/Seoul") && !table.contains("Asia/Tokyo") && !table.contains("Mars/Base"))
+        #expect(condition.arguments[1] == .time(RuleFunctions.today(now: testNow.timeIntervalSince1970, zone: nil, defaultZone: "Asia/Seoul")))
     }
 
     @Test("Negations keep two-valued logic: IS NOT 1 is true for false and for missing")

@@ -1,39 +1,27 @@
 import Foundation
-import GRDB
 import HeraldCore
 import HeraldRules
-import HeraldStore
+import HeraldTesting
 import Testing
 
 extension Tag {
     @Tag static var slow: Self
 }
 
-/// The schema of the tests: one attribute of every type, and a closed set for `country`.
-let testSchema = AttributeSchema([
-    AttributeDefinition(name: "country", type: .string, allowedValues: ["KR", "US", "JP", "DE", "FR"]),
-    AttributeDefinition(name: "name", type: .string),
-    AttributeDefinition(name: "age", type: .number),
-    AttributeDefinition(name: "score", type: .number),
-    AttributeDefinition(name: "vip", type: .bool),
-    AttributeDefinition(name: "last_seen", type: .time),
-    AttributeDefinition(name: "birthday", type: .time),
-    AttributeDefinition(name: "tags", type: .list(.string)),
-    AttributeDefinition(name: "scores", type: .list(.number)),
-    AttributeDefinition(name: "flags", type: .list(.bool)),
-    AttributeDefinition(name: "dates", type: .list(.time)),
-    AttributeDefinition(name: "nested", type: .list(.list(.string))),
-])
-
-/// 2026-09-21T14:13:20Z, a Monday.
-let testNow = Date(timeIntervalSince1970: 1_790_000_000)
-let testContext = RuleContext(now: testNow, campaignID: "restock", defaultTimezone: "UTC")
-
-/// Where test expressions "are": line 6, column 14 of a campaign file.
-let testLocation = SourceLocation(file: "campaigns/restock.yml", line: 6, column: 14)
+// The fixtures and generators these tests share with HeraldPostgresTests (HeraldTesting), by
+// the names these tests use.
+let testSchema = RuleFixtures.schema
+let testNow = RuleFixtures.now
+let testContext = RuleFixtures.context
+let testLocation = RuleFixtures.location
+let semanticsUsers = RuleFixtures.semanticsUsers
+let semanticsCases = RuleFixtures.semanticsCases
+typealias TestDatabase = RuleTestDatabase
+typealias ExpressionGenerator = RuleExpressionGenerator
+typealias UserGenerator = RuleUserGenerator
 
 func makeRule(_ text: String, schema: AttributeSchema = testSchema) throws(DiagnosticList) -> Rule {
-    try Rule(RuleSource(text: text, location: testLocation), schema: schema)
+    try RuleFixtures.makeRule(text, schema: schema)
 }
 
 /// The diagnostics an expression gets, as a user reads them.
@@ -46,105 +34,7 @@ func problems(_ text: String, schema: AttributeSchema = testSchema) -> [String] 
     }
 }
 
-/// A SQLite file with the store's `users` and `devices` tables and the rule functions, as the
-/// store sets them up.
-final class TestDatabase {
-    let queue: DatabaseQueue
-    private let directory: URL
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-rules-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            SQLiteStore.registerRuleFunctions(db)
-        }
-        queue = try DatabaseQueue(path: directory.appendingPathComponent("herald.db").path, configuration: configuration)
-        try queue.write { db in
-            try db.execute(sql: """
-                CREATE TABLE users (
-                  id TEXT PRIMARY KEY NOT NULL, email TEXT, phone TEXT, locale TEXT, timezone TEXT,
-                  first_name TEXT, last_name TEXT, created_at REAL,
-                  attributes TEXT NOT NULL DEFAULT '{}',
-                  updated_at REAL NOT NULL DEFAULT 0);
-                CREATE TABLE devices (
-                  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, platform TEXT NOT NULL, address TEXT NOT NULL,
-                  subscription TEXT, active INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (user_id, platform, address));
-                CREATE TABLE received_events (
-                  id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, received_at REAL NOT NULL);
-                CREATE INDEX received_events_by_user ON received_events (user_id, name, received_at);
-                """)
-        }
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// Replaces every user, writing attributes as the store does (`AttributeValue.jsonValue`).
-    func replaceUsers(_ users: [User]) throws {
-        try queue.write { db in
-            try db.execute(sql: "DELETE FROM devices")
-            try db.execute(sql: "DELETE FROM users")
-            for user in users {
-                let json = try JSONSerialization.data(withJSONObject: user.attributes.mapValues(\.jsonValue), options: [.sortedKeys])
-                try db.execute(
-                    sql: """
-                        INSERT INTO users (id, email, phone, locale, timezone, first_name, last_name, created_at, attributes)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        user.id, user.email, user.phone, user.locale, user.timezone, user.firstName, user.lastName,
-                        user.createdAt?.timeIntervalSince1970, String(decoding: json, as: UTF8.self),
-                    ]
-                )
-                for (index, device) in user.devices.enumerated() {
-                    try db.execute(
-                        sql: "INSERT INTO devices (user_id, platform, address, active) VALUES (?, ?, ?, ?)",
-                        arguments: [user.id, device.platform.rawValue, "\(device.address)-\(index)", device.isActive]
-                    )
-                }
-            }
-        }
-    }
-
-    /// Replaces every received event (`performed()`, `count()`).
-    func replaceEvents(_ events: [(userID: String, name: String, at: Date)]) throws {
-        try queue.write { db in
-            try db.execute(sql: "DELETE FROM received_events")
-            for event in events {
-                try db.execute(
-                    sql: "INSERT INTO received_events (user_id, name, received_at) VALUES (?, ?, ?)",
-                    arguments: [event.userID, event.name, event.at.timeIntervalSince1970]
-                )
-            }
-        }
-    }
-
-    /// `SELECT id FROM users WHERE <condition> ORDER BY id`, as the planner runs it.
-    func select(_ condition: SQLCondition) throws -> [String] {
-        try queue.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT id FROM users WHERE \(condition.sql) ORDER BY id",
-                arguments: StatementArguments(condition.arguments.map(\.databaseValue))
-            )
-        }
-    }
-
-    /// The query plan's details, for checking index use.
-    func plan(_ condition: SQLCondition) throws -> [String] {
-        try queue.read { db in
-            try Row.fetchAll(
-                db, sql: "EXPLAIN QUERY PLAN SELECT id FROM users WHERE \(condition.sql) ORDER BY id",
-                arguments: StatementArguments(condition.arguments.map(\.databaseValue))
-            ).map { $0["detail"] as String }
-        }
-    }
-}
-
-
 /// The ids `rule` accepts among `users`, by the in-memory evaluator, sorted as SQL sorts them.
 func evaluatedIDs(_ rule: Rule, _ users: [User], _ context: RuleContext = testContext) -> [String] {
-    users.filter { rule.evaluate($0, in: context) }.map(\.id).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    RuleFixtures.evaluatedIDs(rule, users, context)
 }
-

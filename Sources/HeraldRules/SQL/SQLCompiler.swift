@@ -21,6 +21,24 @@ struct SQLFragment: ExpressibleByStringLiteral {
     /// The pieces one after the other.
     static func join(_ pieces: SQLFragment...) -> SQLFragment { join(pieces) }
 
+    /// The same SQL with PostgreSQL's numbered parameters, `$1`, `$2`, … in place of each `?`.
+    /// The compiler writes `?` only as a parameter: never in a name, a literal or an operator.
+    func numbered() -> SQLFragment {
+        var result = ""
+        result.reserveCapacity(sql.utf8.count + arguments.count * 2)
+        var number = 0
+        for character in sql {
+            if character == "?" {
+                number += 1
+                result += "$\(number)"
+            } else {
+                result.append(character)
+            }
+        }
+        precondition(number == arguments.count, "\(number) parameters for \(arguments.count) arguments")
+        return SQLFragment(result, arguments)
+    }
+
     static func join(_ pieces: [SQLFragment], separator: String = "") -> SQLFragment {
         var result = SQLFragment("")
         for (index, piece) in pieces.enumerated() {
@@ -40,14 +58,28 @@ struct SQLFragment: ExpressibleByStringLiteral {
 /// of two polarities: the positive form is TRUE exactly when the test holds (and FALSE or NULL
 /// otherwise, which WHERE treats alike), the negative form TRUE exactly when it does not. `not`
 /// switches polarity, `and`/`or` follow De Morgan, and a comparison's negative form is
-/// `(comparison) IS NOT 1`. Plain comparisons thus stay plain (`json_extract(…) = ?`), which an
-/// expression index can serve.
+/// `(comparison) IS NOT 1` (`IS NOT TRUE` in PostgreSQL). Plain comparisons thus stay plain
+/// (`json_extract(…) = ?`), which an expression index can serve.
+///
+/// PostgreSQL differs in spelling (see `SQLDialect`): attributes are read from JSONB by
+/// `herald_string`, `herald_number`, `herald_bool` and `herald_list`, which give NULL for a value
+/// of another type, as the evaluator treats it as missing; strings are compared in the "C"
+/// collation, which orders them by bytes as SQLite and the evaluator do; booleans are booleans;
+/// sums call `herald_add` and `herald_subtract`, which overflow to infinity as doubles do instead
+/// of raising an error.
 struct SQLCompiler {
     let context: RuleContext
+    let dialect: SQLDialect
     private var aliases = 0
 
-    init(context: RuleContext) {
+    init(context: RuleContext, dialect: SQLDialect = .sqlite) {
         self.context = context
+        self.dialect = dialect
+    }
+
+    private var isPostgres: Bool {
+        if case .postgres = dialect { return true }
+        return false
     }
 
     /// The user's received events named `event`, up to now (and within `within` seconds):
@@ -75,6 +107,7 @@ struct SQLCompiler {
                 return positive ? exists : .join("NOT ", exists)
             default:
                 let read = self.value(value)
+                if isPostgres { return .join("(", read, positive ? " = TRUE)" : " IS NOT TRUE)") }
                 return .join("(", read, positive ? " = 1)" : " IS NOT 1)")
             }
         case .not(let inner):
@@ -92,7 +125,7 @@ struct SQLCompiler {
             case .notEqual: " <> "
             default: " \(op.rawValue) "
             }
-            return polarized(.join(value(left), SQLFragment(sqlOperator), value(right)), positive: positive)
+            return polarized(.join(ordered(value(left), left.type), SQLFragment(sqlOperator), value(right)), positive: positive)
         case .isNull(let operand, let negated):
             let isNull = positive != negated
             return .join("(", value(operand), isNull ? " IS NULL)" : " IS NOT NULL)")
@@ -100,16 +133,25 @@ struct SQLCompiler {
             let read = value(operand)
             if constants.isEmpty {
                 // `x in []` is false; `x not in []` holds for any x that is not missing.
-                if !negated { return positive ? "0" : "1" }
+                if !negated { return SQLFragment(truth(!positive)) }
                 return .join("(", read, positive ? " IS NOT NULL)" : " IS NULL)")
             }
-            let list = SQLFragment.join(constants.map { .bind(Self.argument($0)) }, separator: ", ")
-            return polarized(.join(read, negated ? " NOT IN (" : " IN (", list, ")"), positive: positive)
+            let list = SQLFragment.join(constants.map { .bind(argument($0)) }, separator: ", ")
+            return polarized(.join(ordered(read, operand.type), negated ? " NOT IN (" : " IN (", list, ")"), positive: positive)
         case .inList(let element, let list, let negated):
             let read = value(element)
-            let exists = SQLFragment.join(
-                "EXISTS (SELECT 1 FROM json_each(", source(of: list), ") AS ", alias(), " WHERE ", lastAlias, ".value = ", read, ")"
-            )
+            let exists: SQLFragment
+            if isPostgres {
+                let item = alias()
+                exists = .join(
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements(", source(of: list), ") AS ", item, "(value) WHERE ",
+                    typedElement(.join(item, ".value"), of: list.type), " = ", read, ")"
+                )
+            } else {
+                exists = .join(
+                    "EXISTS (SELECT 1 FROM json_each(", source(of: list), ") AS ", alias(), " WHERE ", lastAlias, ".value = ", read, ")"
+                )
+            }
             if !negated { return positive ? exists : .join("NOT ", exists) }
             let whole = value(list)
             if positive {
@@ -117,13 +159,23 @@ struct SQLCompiler {
             }
             return .join("(", read, " IS NULL OR ", whole, " IS NULL OR ", exists, ")")
         case .text(let op, let left, let right):
-            let test: SQLFragment = switch op {
-            case .contains: .join("instr(", value(left), ", ", value(right), ") > 0")
-            case .startsWith: .join("instr(", value(left), ", ", value(right), ") = 1")
-            default: .join("herald_ends_with(", value(left), ", ", value(right), ")")
+            let test: SQLFragment = switch (op, isPostgres) {
+            case (.contains, false): .join("instr(", value(left), ", ", value(right), ") > 0")
+            case (.startsWith, false): .join("instr(", value(left), ", ", value(right), ") = 1")
+            case (_, false): .join("herald_ends_with(", value(left), ", ", value(right), ")")
+            // Both compare UTF-8 bytes in any deterministic collation, and every database
+            // default collation is deterministic.
+            case (.contains, true): .join("strpos(", value(left), ", ", value(right), ") > 0")
+            case (.startsWith, true): .join("starts_with(", value(left), ", ", value(right), ")")
+            case (_, true): .join("herald_ends_with(", value(left), ", ", value(right), ")")
             }
             return polarized(test, positive: positive)
         case .matches(let operand, let pattern):
+            if isPostgres {
+                // A translation into PostgreSQL's own syntax, written only of literal scalars,
+                // scalar ranges and groups, so that no locale or collation plays a part.
+                return polarized(.join(value(operand), " COLLATE \"C\" ~ ", .bind(.text(pattern.postgresSource))), positive: positive)
+            }
             return polarized(.join("herald_matches(", value(operand), ", ", .bind(.text(pattern.source)), ")"), positive: positive)
         }
     }
@@ -131,7 +183,21 @@ struct SQLCompiler {
     /// A test that is NULL when an operand is missing: as is, or negated with `IS NOT 1`, which is
     /// TRUE for both FALSE and NULL.
     private func polarized(_ test: SQLFragment, positive: Bool) -> SQLFragment {
-        positive ? .join("(", test, ")") : .join("((", test, ") IS NOT 1)")
+        if positive { return .join("(", test, ")") }
+        return .join("((", test, isPostgres ? ") IS NOT TRUE)" : ") IS NOT 1)")
+    }
+
+    /// A condition that is always true or always false.
+    private func truth(_ value: Bool) -> String {
+        isPostgres ? (value ? "TRUE" : "FALSE") : (value ? "1" : "0")
+    }
+
+    /// The left operand of an ordering or an equality: a string is compared in PostgreSQL's "C"
+    /// collation, which orders by bytes (`RuleFunctions.compare`) whatever the database's default,
+    /// and is the collation of the attribute indexes.
+    private func ordered(_ read: SQLFragment, _ type: ValueType) -> SQLFragment {
+        guard isPostgres, type == .string else { return read }
+        return .join("(", read, " COLLATE \"C\")")
     }
 
     private var lastAlias: SQLFragment { SQLFragment("je\(aliases)") }
@@ -144,17 +210,24 @@ struct SQLCompiler {
     }
 
     /// The arguments of `json_each` or `json_array_length` for a list: the attribute's path in
-    /// `users.attributes` (no JSON copy), or the list's JSON.
+    /// `users.attributes` (no JSON copy), or the list's JSON. In PostgreSQL, the list's JSONB.
     private mutating func source(of list: Value) -> SQLFragment {
-        if case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
+        if !isPostgres, case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
             return SQLFragment("users.attributes, '\(path)'")
         }
         return value(list)
     }
 
+    /// A JSONB element of a list of `type`, read as the SQL value of its element type.
+    private func typedElement(_ json: SQLFragment, of type: ValueType) -> SQLFragment {
+        guard case .list(let element) = type else { return json }
+        return .join(SQLFragment(Self.postgresReader(of: element.map(ValueType.init) ?? .string)), "(", json, ")")
+    }
+
     private mutating func listComparison(_ op: ComparisonOperator, _ left: Value, _ right: Value, positive: Bool) -> SQLFragment {
         let equal: SQLFragment
         let bothPresent: SQLFragment
+        let arrayLength = isPostgres ? "jsonb_array_length(" : "json_array_length("
         switch (left, right) {
         case (.list(let a, _), .list(let b, _)):
             let same = a.count == b.count && zip(a, b).allSatisfy { x, y in
@@ -162,26 +235,36 @@ struct SQLCompiler {
                 return Evaluator.same(x, y)
             }
             equal = .join("(", .bind(.integer(same ? 1 : 0)), " = 1)")
-            bothPresent = "1"
+            bothPresent = SQLFragment(truth(true))
         case (.list(let constants, _), let list), (let list, .list(let constants, _)):
             // Element by element against bound values: exact, with no JSON written here.
-            let length = SQLFragment.join("json_array_length(", source(of: list), ")")
+            let length = SQLFragment.join(SQLFragment(arrayLength), source(of: list), ")")
             var terms = [SQLFragment.join(length, " = ", .bind(.integer(Int64(constants.count))))]
             for (index, constant) in constants.enumerated() {
-                terms.append(.join(element(index, of: list), " = ", .bind(Self.argument(constant))))
+                terms.append(.join(element(index, of: list), " = ", .bind(argument(constant))))
             }
             equal = .join("(", .join(terms, separator: " AND "), ")")
             bothPresent = .join("(", length, " IS NOT NULL)")
         default:
-            let leftLength = SQLFragment.join("json_array_length(", source(of: left), ")")
-            let rightLength = SQLFragment.join("json_array_length(", source(of: right), ")")
+            let leftLength = SQLFragment.join(SQLFragment(arrayLength), source(of: left), ")")
+            let rightLength = SQLFragment.join(SQLFragment(arrayLength), source(of: right), ")")
             let first = alias()
             let second = alias()
-            equal = .join(
-                "(", leftLength, " = ", rightLength, " AND NOT EXISTS (SELECT 1 FROM json_each(", source(of: left), ") AS ", first,
-                " JOIN json_each(", source(of: right), ") AS ", second, " ON ", first, ".key = ", second, ".key WHERE ",
-                first, ".value IS NOT ", second, ".value))"
-            )
+            if isPostgres {
+                equal = .join(
+                    "(", leftLength, " = ", rightLength, " AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(", source(of: left),
+                    ") WITH ORDINALITY AS ", first, "(value, key) JOIN jsonb_array_elements(", source(of: right),
+                    ") WITH ORDINALITY AS ", second, "(value, key) ON ", first, ".key = ", second, ".key WHERE ",
+                    typedElement(.join(first, ".value"), of: left.type), " IS DISTINCT FROM ",
+                    typedElement(.join(second, ".value"), of: left.type), "))"
+                )
+            } else {
+                equal = .join(
+                    "(", leftLength, " = ", rightLength, " AND NOT EXISTS (SELECT 1 FROM json_each(", source(of: left), ") AS ", first,
+                    " JOIN json_each(", source(of: right), ") AS ", second, " ON ", first, ".key = ", second, ".key WHERE ",
+                    first, ".value IS NOT ", second, ".value))"
+                )
+            }
             bothPresent = .join("(", leftLength, " IS NOT NULL AND ", rightLength, " IS NOT NULL)")
         }
         if op == .equal { return polarized(equal, positive: positive) }
@@ -190,6 +273,9 @@ struct SQLCompiler {
 
     /// The `index`th element of a list value.
     private mutating func element(_ index: Int, of list: Value) -> SQLFragment {
+        if isPostgres {
+            return typedElement(.join(value(list), SQLFragment(" -> \(index)")), of: list.type)
+        }
         if case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
             return SQLFragment("json_extract(users.attributes, '\(path)[\(index)]')")
         }
@@ -228,19 +314,69 @@ struct SQLCompiler {
         }
     }
 
+    /// A literal's bound value: SQLite has no booleans (1 and 0), PostgreSQL has.
+    private func argument(_ constant: Constant) -> SQLValue {
+        if isPostgres, case .bool(let flag) = constant { return .bool(flag) }
+        return Self.argument(constant)
+    }
+
+    /// PostgreSQL's type for a value of `type`, for a typed NULL.
+    private static func postgresType(of type: ValueType) -> String? {
+        switch type {
+        case .string: "text"
+        case .number, .time, .duration: "double precision"
+        case .bool: "boolean"
+        case .list: "jsonb"
+        case .null: nil
+        }
+    }
+
+    /// The function that reads a JSONB value as the SQL value of `type`, and NULL for a value of
+    /// another type (as `AttributeJSON.decode` leaves it out).
+    static func postgresReader(of type: ValueType) -> String {
+        switch type {
+        case .string: "herald_string"
+        case .bool: "herald_bool"
+        default: "herald_number"
+        }
+    }
+
+    /// The JSON type of a list's elements, as `jsonb_typeof` names it.
+    private static func jsonType(of element: ScalarType?) -> String {
+        switch element {
+        case .string, nil: "string"
+        case .number, .time: "number"
+        case .bool: "boolean"
+        }
+    }
+
     // MARK: Values
 
     /// A value that is NULL exactly when the evaluator's is missing. Strings are TEXT, numbers,
     /// times (seconds) and durations (seconds) are numbers, bools are 0 or 1, lists JSON arrays.
+    /// In PostgreSQL numbers are `double precision`, bools `boolean` and lists JSONB.
     mutating func value(_ value: Value) -> SQLFragment {
         switch value {
         case .constant(let constant):
-            return .bind(Self.argument(constant))
+            if isPostgres, case .null(let type) = constant {
+                // A bare NULL has no type, and PostgreSQL cannot always infer one.
+                return SQLFragment(Self.postgresType(of: type).map { "CAST(NULL AS \($0))" } ?? "NULL")
+            }
+            return .bind(argument(constant))
         case .list(let constants, _):
-            return .join("json_array(", .join(constants.map { .bind(Self.argument($0)) }, separator: ", "), ")")
+            let items = SQLFragment.join(constants.map { .bind(argument($0)) }, separator: ", ")
+            return .join(isPostgres ? "jsonb_build_array(" : "json_array(", items, ")")
         case .field(let field):
             return SQLFragment("users.\(field.column)")
-        case .attribute(let name, _):
+        case .attribute(let name, let type):
+            if isPostgres {
+                let json: SQLFragment = SQLCondition.jsonPath(for: name) != nil
+                    ? SQLFragment("users.attributes -> '\(name)'") : .join("users.attributes -> ", .bind(.text(name)))
+                if case .list(let element) = type {
+                    return .join("herald_list(", json, SQLFragment(", '\(Self.jsonType(of: element))')"))
+                }
+                return .join(SQLFragment(Self.postgresReader(of: type)), "(", json, ")")
+            }
             if let path = SQLCondition.jsonPath(for: name) {
                 return SQLFragment("json_extract(users.attributes, '\(path)')")
             }
@@ -248,6 +384,15 @@ struct SQLCompiler {
         case .now:
             return .bind(.time(context.now.timeIntervalSince1970))
         case .today:
+            if case .postgres(let zoneNames) = dialect {
+                // The day starts the evaluator computes, for every zone whose day does not start
+                // when the fallback's does; any other zone, valid or not, starts with the fallback.
+                let table = TodayTable(now: context.now.timeIntervalSince1970, defaultZone: context.defaultTimezone, extraZoneNames: zoneNames)
+                return .join(
+                    "COALESCE(CAST(CAST(", .bind(.text(table.json)), " AS jsonb) ->> users.timezone AS double precision), ",
+                    .bind(.time(table.fallback)), ")"
+                )
+            }
             return .join(
                 "herald_today(", .bind(.time(context.now.timeIntervalSince1970)), ", users.timezone, ",
                 .bind(.text(context.defaultTimezone)), ")"
@@ -255,27 +400,45 @@ struct SQLCompiler {
         case .lower(let operand):
             return .join("herald_lower(", self.value(operand), ")")
         case .length(let operand):
-            if case .list(let constants, _) = operand { return .bind(.integer(Int64(constants.count))) }
+            if case .list(let constants, _) = operand {
+                return .bind(isPostgres ? .real(Double(constants.count)) : .integer(Int64(constants.count)))
+            }
+            if isPostgres {
+                if case .list = operand.type { return .join("CAST(jsonb_array_length(", source(of: operand), ") AS double precision)") }
+                return .join("CAST(herald_len(", self.value(operand), ") AS double precision)")
+            }
             if case .list = operand.type { return .join("json_array_length(", source(of: operand), ")") }
             return .join("herald_len(", self.value(operand), ")")
         case .daysSince(let operand):
             return .join("herald_days_since(", .bind(.time(context.now.timeIntervalSince1970)), ", ", self.value(operand), ")")
         case .bucket(let count):
-            return .join("herald_bucket(", .bind(.text(context.campaignID)), ", users.id, ", .bind(.integer(count)), ")")
+            let call = SQLFragment.join("herald_bucket(", .bind(.text(context.campaignID)), ", users.id, ", .bind(.integer(count)), ")")
+            return isPostgres ? .join("CAST(", call, " AS double precision)") : call
         case .performed(let event, let within):
             return .join("EXISTS (", receivedEvents(event, within: within, selecting: "1"), ")")
         case .eventCount(let event, let within):
-            return .join("(", receivedEvents(event, within: within, selecting: "COUNT(*)"), ")")
+            let count = isPostgres ? "CAST(COUNT(*) AS double precision)" : "COUNT(*)"
+            return .join("(", receivedEvents(event, within: within, selecting: count), ")")
         case .hasDevice(let platform):
             var sql = SQLFragment("EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id")
             if let platform {
                 sql = .join(sql, " AND devices.platform = ", .bind(.text(platform.rawValue)))
             }
-            return .join(sql, " AND devices.active = 1)")
+            return .join(sql, isPostgres ? " AND devices.active)" : " AND devices.active = 1)")
         case .arithmetic(let base, let steps, let type):
             if let folded = constantNumber(value) {
                 // `now() - 30d` is one bound value, which the planner can compare with an index.
+                if folded.isNaN, isPostgres { return "CAST(NULL AS double precision)" }
                 return .bind(folded.isNaN ? .null : type == .time ? .time(folded) : .real(folded))
+            }
+            if isPostgres {
+                // PostgreSQL raises an error where a double sum overflows; these give infinity,
+                // and NULL for infinity minus infinity, as the evaluator does.
+                var result = self.value(base)
+                for step in steps {
+                    result = .join(step.isSubtraction ? "herald_subtract(" : "herald_add(", result, ", ", self.value(step.operand), ")")
+                }
+                return result
             }
             // REAL arithmetic throughout, as in Swift: integers read from JSON would otherwise add
             // exactly beyond 2^53 where doubles round.
@@ -292,6 +455,7 @@ struct SQLCompiler {
             }
             return result
         case .condition(let condition):
+            if isPostgres { return .join("(CASE WHEN ", self.condition(condition), " THEN TRUE ELSE FALSE END)") }
             return .join("(CASE WHEN ", self.condition(condition), " THEN 1 ELSE 0 END)")
         }
     }

@@ -1,59 +1,29 @@
 import Foundation
 import HeraldCore
 
-/// A small, fast, seedable generator (SplitMix64), so that a failing run is reproducible from the
-/// seed it prints.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    mutating func chance(_ probability: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < probability }
-    mutating func pick<T>(_ items: [T]) -> T { items[int(items.count)] }
-
-    /// The seed of this run of a randomized test: `HERALD_TEST_SEED` when set, a new random one
-    /// otherwise. Printed either way, so that any failure of the run can be replayed with
-    /// `HERALD_TEST_SEED=<seed> swift test --filter <test>`. A case a random run finds belongs in
-    /// the fixed cases too (`semanticsCases`), where every run checks it.
-    static func runSeed(_ test: String = #function) -> UInt64 {
-        let seed: UInt64
-        if let text = ProcessInfo.processInfo.environment[seedVariable], let given = UInt64(text) {
-            seed = given
-        } else {
-            seed = UInt64.random(in: 0...UInt64.max)
-        }
-        print("\(test): seed \(seed) (rerun with \(seedVariable)=\(seed))")
-        return seed
-    }
-
-    static let seedVariable = "HERALD_TEST_SEED"
+/// The values the generators draw from.
+public enum RuleSamples {
+    /// Strings that break naive SQL, LIKE patterns, JSON and case mapping.
+    public static let oddStrings: [String] = [
+        "", "a", "A", "abc", "ABC", "Ab'c", "a\"b", "it's", "'; DROP TABLE users; --", "--", "; SELECT 1", "%", "_", "a%b",
+        "a_b", "%_%", "é", "e\u{301}", "É", "İstanbul", "ß", "STRASSE", "Σίσυφος", "ΣΑΣ", "日本", "😀", "a😀b", "\\", "\\d", " ",
+        "  x ", "KR", "kr", "US", "JP", "DE", "vip", "VIP", "new", "null", "NULL", "true", "0", "1.5", "x@example.com",
+        "X@Example.COM", "\t", "a\nb", "O'Brien", "[1,2]", "{}", "$.country", "'", "\"", "OR 1=1", "\u{FEFF}bom", "ǅ", "ﬁ",
+    ]
+    /// `matches` patterns: anchors, classes, escapes, repeats, non-ASCII.
+    public static let patterns: [String] = [
+        "^a", "b$", "a.c", "[a-c]+", "^[^@]+@example\\.com$", "\\d", "^$", "é", "(ab|cd)", "x*", "^K", "R$", "[%_]", "\\.",
+        "S{2}", "^.{0,3}$", "\\w+@", "😀", "[é]", "^\\s", "'", "^(a|b)*$", "[^a-z]",
+    ]
+    /// Numbers, with fractions that doubles round, a large one and -0.
+    public static let numbers: [Double] = [0, 1, -1, 0.5, 2.25, 17, 18, 30, 65.5, 100, 1e15, -3.75, 1234.5, 42, 0.1, 0.2, 0.3, 1e-7, 123_456_789.125, -0.0, 3]
+    /// Zones of users: valid, invalid, empty and none.
+    public static let zones: [String?] = ["Asia/Seoul", "America/New_York", "UTC", "Europe/Berlin", "Pacific/Kiritimati", "Invalid/Zone", "", nil, "Asia/Kolkata"]
+    /// The closed set of `country` in `RuleFixtures.schema`.
+    public static let allowedCountries = ["KR", "US", "JP", "DE", "FR"]
+    /// The events users receive in the generated populations: plain, and with quotes to escape.
+    public static let eventNames = ["purchase", "viewed_item", "x'y", "a\"b"]
 }
-
-/// Strings that break naive SQL, LIKE patterns, JSON and case mapping.
-let oddStrings: [String] = [
-    "", "a", "A", "abc", "ABC", "Ab'c", "a\"b", "it's", "'; DROP TABLE users; --", "--", "; SELECT 1", "%", "_", "a%b",
-    "a_b", "%_%", "é", "e\u{301}", "É", "İstanbul", "ß", "STRASSE", "Σίσυφος", "ΣΑΣ", "日本", "😀", "a😀b", "\\", "\\d", " ",
-    "  x ", "KR", "kr", "US", "JP", "DE", "vip", "VIP", "new", "null", "NULL", "true", "0", "1.5", "x@example.com",
-    "X@Example.COM", "\t", "a\nb", "O'Brien", "[1,2]", "{}", "$.country", "'", "\"", "OR 1=1", "\u{FEFF}bom", "ǅ", "ﬁ",
-]
-let patterns: [String] = [
-    "^a", "b$", "a.c", "[a-c]+", "^[^@]+@example\\.com$", "\\d", "^$", "é", "(ab|cd)", "x*", "^K", "R$", "[%_]", "\\.",
-    "S{2}", "^.{0,3}$", "\\w+@", "😀", "[é]", "^\\s", "'", "^(a|b)*$", "[^a-z]",
-]
-let numbers: [Double] = [0, 1, -1, 0.5, 2.25, 17, 18, 30, 65.5, 100, 1e15, -3.75, 1234.5, 42, 0.1, 0.2, 0.3, 1e-7, 123_456_789.125, -0.0, 3]
-let zones: [String?] = ["Asia/Seoul", "America/New_York", "UTC", "Europe/Berlin", "Pacific/Kiritimati", "Invalid/Zone", "", nil, "Asia/Kolkata"]
-let allowedCountries = ["KR", "US", "JP", "DE", "FR"]
 
 /// How tightly a piece of generated text binds, to know when it needs parentheses.
 enum Level: Int, Comparable {
@@ -61,8 +31,10 @@ enum Level: Int, Comparable {
     static func < (lhs: Level, rhs: Level) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
-struct Rendered {
-    var text: String
+/// Generated text, and how tightly it binds.
+public struct Rendered {
+    /// The expression.
+    public var text: String
     var level: Level
 
     func at(_ level: Level) -> String { self.level >= level ? text : "(\(text))" }
@@ -72,14 +44,21 @@ enum ElementType: CaseIterable {
     case string, number, bool, time
 }
 
-/// Random well-typed expressions over `testSchema`, covering every operator and function.
-struct ExpressionGenerator {
+/// Random well-typed expressions over `RuleFixtures.schema`, covering every operator and function.
+public struct RuleExpressionGenerator {
     var random: SeededRandom
     let now: Date
 
+    /// A generator whose times lie around `now`.
+    public init(random: SeededRandom, now: Date) {
+        self.random = random
+        self.now = now
+    }
+
     private mutating func space() -> String { random.chance(0.05) ? "\n  " : (random.chance(0.05) ? "  " : " ") }
 
-    static func quote(_ text: String, single: Bool) -> String {
+    /// `text` as a rules string literal, in single or double quotes, escaped as needed.
+    public static func quote(_ text: String, single: Bool) -> String {
         var result = single ? "'" : "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -96,12 +75,12 @@ struct ExpressionGenerator {
     }
 
     mutating func stringLiteral(forCountry: Bool = false) -> Rendered {
-        let text = forCountry || random.chance(0.2) ? random.pick(allowedCountries) : random.pick(oddStrings)
+        let text = forCountry || random.chance(0.2) ? random.pick(RuleSamples.allowedCountries) : random.pick(RuleSamples.oddStrings)
         return Rendered(text: Self.quote(text, single: random.chance(0.3)), level: .atom)
     }
 
     mutating func numberLiteral() -> String {
-        let number = random.pick(numbers)
+        let number = random.pick(RuleSamples.numbers)
         if number == 0, number.sign == .minus { return "-0" }
         return number.description
     }
@@ -135,7 +114,7 @@ struct ExpressionGenerator {
 
     /// `"purchase"` or `"purchase", within: 7d`: the arguments of `performed()` and `count()`.
     mutating func eventArguments() -> String {
-        let name = Self.quote(random.pick(eventNames), single: random.chance(0.3))
+        let name = Self.quote(random.pick(RuleSamples.eventNames), single: random.chance(0.3))
         return random.chance(0.6) ? "\(name), within: \(random.pick(["1d", "7d", "30d", "12h", "90d", "2w"]))" : name
     }
 
@@ -241,7 +220,8 @@ struct ExpressionGenerator {
         return Rendered(text: "\(left.at(.sum))\(space())\(op) \(right.at(.sum))", level: .test)
     }
 
-    mutating func condition(_ depth: Int) -> Rendered {
+    /// A random test, nested up to `depth` levels.
+    public mutating func condition(_ depth: Int) -> Rendered {
         let choice = random.int(depth > 0 ? 12 : 8)
         switch choice {
         case 0, 1:
@@ -273,7 +253,7 @@ struct ExpressionGenerator {
             let op = random.pick(["contains", "starts_with", "ends_with"])
             return Rendered(text: "\(string(depth - 1).at(.sum)) \(op) \(string(depth - 1).at(.sum))", level: .test)
         case 6:
-            let pattern = Self.quote(random.pick(patterns), single: random.chance(0.3))
+            let pattern = Self.quote(random.pick(RuleSamples.patterns), single: random.chance(0.3))
             return Rendered(text: "\(string(depth - 1).at(.sum)) matches \(pattern)", level: .test)
         case 7:
             return bool(0)
@@ -285,64 +265,6 @@ struct ExpressionGenerator {
             return Rendered(text: parts.joined(separator: "\(space())\(isAnd ? "and" : "or") "), level: isAnd ? .and : .or)
         default:
             return Rendered(text: "(\(condition(depth - 1).text))", level: .atom)
-        }
-    }
-}
-
-/// Random users: missing attributes, odd strings, every type, devices on and off.
-/// The events users receive in the generated populations: plain, and with quotes to escape.
-let eventNames = ["purchase", "viewed_item", "x'y", "a\"b"]
-
-struct UserGenerator {
-    var random: SeededRandom
-    let now: Date
-
-    private mutating func maybe<T>(_ value: @autoclosure () -> T) -> T? { random.chance(0.75) ? value() : nil }
-
-    private mutating func time() -> Date {
-        now.addingTimeInterval((Double(random.int(4000)) - 2000) * 3600 + (random.chance(0.2) ? 0.5 : 0))
-    }
-
-    /// Up to five events per user, a whole number of hours from `now` (on a window's edge now
-    /// and then), a few of them after `now` (not performed yet).
-    mutating func events(of users: [User]) -> [(userID: String, name: String, at: Date)] {
-        users.flatMap { user in
-            (0..<random.int(6)).map { _ in
-                (user.id, random.pick(eventNames), now.addingTimeInterval(Double(random.int(2400) - 2200) * 3600))
-            }
-        }
-    }
-
-    mutating func users(count: Int) -> [User] {
-        (0..<count).map { index in
-            var attributes: [String: AttributeValue] = [:]
-            if random.chance(0.75) { attributes["country"] = .string(random.chance(0.9) ? random.pick(allowedCountries) : random.pick(oddStrings)) }
-            if random.chance(0.75) { attributes["name"] = .string(random.pick(oddStrings)) }
-            if random.chance(0.75) { attributes["age"] = .number(random.pick(numbers)) }
-            if random.chance(0.75) { attributes["score"] = .number(random.pick(numbers)) }
-            if random.chance(0.75) { attributes["vip"] = .bool(random.chance(0.5)) }
-            if random.chance(0.75) { attributes["last_seen"] = .time(time()) }
-            if random.chance(0.75) { attributes["birthday"] = .time(time()) }
-            if random.chance(0.75) { attributes["tags"] = .list((0..<random.int(4)).map { _ in .string(random.pick(oddStrings)) }) }
-            if random.chance(0.75) { attributes["scores"] = .list((0..<random.int(4)).map { _ in .number(random.pick(numbers)) }) }
-            if random.chance(0.75) { attributes["flags"] = .list((0..<random.int(3)).map { _ in .bool(random.chance(0.5)) }) }
-            if random.chance(0.75) { attributes["dates"] = .list((0..<random.int(3)).map { _ in .time(time()) }) }
-            let devices = (0..<random.int(3)).map { _ in
-                Device(platform: random.pick(DevicePlatform.allCases), token: "t", isActive: random.chance(0.7))
-            }
-            let suffix = random.pick(["", "", "'x", ";--", " é", "%", "_"])
-            return User(
-                id: "u\(index)\(suffix)",
-                email: random.chance(0.7) ? random.pick(oddStrings + ["ana@example.com", "Ben@Example.com", "kr@x.kr"]) : nil,
-                phone: random.chance(0.5) ? random.pick(oddStrings) : nil,
-                locale: random.chance(0.5) ? random.pick(["ko-KR", "en", "KR", "de-DE"]) : nil,
-                timezone: random.pick(zones),
-                firstName: random.chance(0.5) ? random.pick(oddStrings) : nil,
-                lastName: random.chance(0.5) ? random.pick(oddStrings) : nil,
-                createdAt: random.chance(0.8) ? time() : nil,
-                attributes: attributes,
-                devices: devices
-            )
         }
     }
 }
