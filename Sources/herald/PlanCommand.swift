@@ -15,7 +15,7 @@ struct PlanCommand: AsyncParsableCommand {
             recipients were already sent, quiet hours, throttle, expiry, rendering), against the users in the store \
             as they are now, with nothing written. It shows the audience, skips by reason (capped ones by the cap that \
             stopped them), notifications per channel and provider, when they fall due (per hour, on the clock of \
-            default_timezone), SMS segments and, with prices in herald.yml, the cost; and one rendered sample per \
+            default_timezone), SMS segments (GSM-7 or UCS-2) and, with prices in herald.yml, the cost; and one rendered sample per \
             channel and locale.
 
             Without --at, a scheduled campaign is planned for its next occurrence and any other for now.
@@ -72,7 +72,7 @@ struct PlanCommand: AsyncParsableCommand {
         let result = try await planner.dryRun(
             campaign, fireAt: fireAt, params: try SendCommand.parseParams(params), progress: { progress.update(done: $0, total: total) }
         ) { users, decisions in
-            tally.add(decisions, users: users) { body, _ in SMSSegments(text: body).count }
+            tally.add(decisions, users: users) { body, _ in SMSSegments(text: body) }
         }
         progress.finish()
         let cost = CostEstimate(

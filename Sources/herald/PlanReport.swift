@@ -1,4 +1,5 @@
 import Foundation
+import HeraldContent
 import HeraldCore
 import HeraldEngine
 
@@ -49,7 +50,7 @@ struct PlanReport {
         if !tally.smsMessages.isEmpty {
             lines.append("")
             for (provider, messages) in tally.smsMessages.sorted(by: { $0.key < $1.key }) {
-                lines.append("sms via \(provider): \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))")
+                lines.append("sms via \(provider): \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))\(encodings(of: provider))")
             }
         }
         if !cost.totals.isEmpty {
@@ -68,6 +69,15 @@ struct PlanReport {
             lines += Self.describe(sample.content).map { "  " + $0 }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `, all GSM-7` or `; GSM-7: 3 messages in 6 segments, UCS-2: 1 message in 2 segments`: the
+    /// encodings of a provider's SMS, which decide how many characters a segment holds.
+    func encodings(of provider: String) -> String {
+        let counts = (tally.smsEncodings[provider] ?? [:]).sorted { $0.key.rawValue < $1.key.rawValue }
+        if counts.count == 1, let only = counts.first { return ", all \(only.key.rawValue)" }
+        guard !counts.isEmpty else { return "" }
+        return "; " + counts.map { "\($0.key.rawValue): \(plural($0.value.messages, "message")) in \(plural($0.value.segments, "segment"))" }.joined(separator: ", ")
     }
 
     /// The groups of the campaign's test in the order it declares them, the holdout last.
@@ -125,8 +135,11 @@ struct PlanReport {
             if let cost = line.cost { row["amount"] = "\(cost.amount)"; row["currency"] = cost.currency }
             return row
         }
-        object["sms"] = tally.smsMessages.sorted { $0.key < $1.key }.map {
-            ["provider": $0.key, "messages": $0.value, "segments": tally.smsSegments[$0.key] ?? 0] as [String: Any]
+        object["sms"] = tally.smsMessages.sorted { $0.key < $1.key }.map { provider, messages -> [String: Any] in
+            let encodings = (tally.smsEncodings[provider] ?? [:]).sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                ["encoding": $0.key.rawValue, "messages": $0.value.messages, "segments": $0.value.segments] as [String: Any]
+            }
+            return ["provider": provider, "messages": messages, "segments": tally.smsSegments[provider] ?? 0, "encodings": encodings]
         }
         object["groups"] = groupRows.map { row -> [String: Any] in
             ["group": row.group, "weight": row.weight.map { $0 as Any } ?? NSNull(), "people": row.people]
@@ -158,7 +171,7 @@ extension PlanReport {
                 + (cost.unpriced.isEmpty ? "" : " (no price in herald.yml for \(cost.unpriced.joined(separator: ", ")))"))
         }
         for (provider, messages) in tally.smsMessages.sorted(by: { $0.key < $1.key }) {
-            lines.append("- **SMS via \(Self.escaped(provider)):** \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))")
+            lines.append("- **SMS via \(Self.escaped(provider)):** \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))\(encodings(of: provider))")
         }
         let routes = tally.sends.sorted { $0.key < $1.key }
         if !routes.isEmpty {

@@ -168,8 +168,11 @@ struct PlanCommandTests {
             // cy has no zone and dee's does not exist: both are read in default_timezone.
             #expect(Self.section(text, startingWith: "audience:").first?.hasPrefix("audience: 4 recipients (2 without a valid time zone: their local times are read in ") == true, "\(text)")
             #expect(text.contains("notifications: 8 to send, 0 skipped\n"))
-            // Four SMS of two segments each at 0.0079 USD, and four emails at 0.0004 USD.
-            #expect(Self.section(text, startingWith: "sms via") == ["sms via twilio: 4 messages, 8 segments", "estimated cost: 0.0648 USD"])
+            // Four SMS of two segments each at 0.0079 USD, and four emails at 0.0004 USD; the
+            // Korean one is UCS-2.
+            #expect(Self.section(text, startingWith: "sms via") == [
+                "sms via twilio: 4 messages, 8 segments; GSM-7: 3 messages in 6 segments, UCS-2: 1 message in 2 segments", "estimated cost: 0.0648 USD",
+            ])
             // Due at 09:00 on each clock: 00:00Z in Seoul, 14:00Z in New York, 09:00Z for the two
             // in the default zone (UTC); two notifications each (SMS and email).
             let due = Self.section(text, startingWith: "due (per hour, ")
@@ -210,6 +213,8 @@ struct PlanCommandTests {
             #expect(object["recipients_in_default_zone"] as? Int == 2)
             let sms = try #require((object["sms"] as? [[String: Any]])?.first)
             #expect(sms["provider"] as? String == "twilio" && sms["messages"] as? Int == 4 && sms["segments"] as? Int == 8)
+            let encodings = ((sms["encodings"] as? [[String: Any]]) ?? []).map { "\($0["encoding"] ?? "") \($0["messages"] ?? "") \($0["segments"] ?? "")" }
+            #expect(encodings == ["GSM-7 3 6", "UCS-2 1 2"])
             let cost = ((object["cost"] as? [[String: Any]]) ?? []).map { "\($0["provider"] ?? "") \($0["amount"] ?? "") \($0["currency"] ?? "")" }.sorted()
             #expect(cost == ["sendgrid 0.0016 USD", "twilio 0.0632 USD"])
             let samples = ((object["samples"] as? [[String: Any]]) ?? []).map { sample -> String in
