@@ -64,7 +64,8 @@ struct PlanCommand: AsyncParsableCommand {
             unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             limits: RecipientPlanner.Limits(workspace.configuration), clock: FixedClock(now: fireAt)
         )
-        let zone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone) ?? TimeZone(identifier: "UTC")!
+        let defaultZone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone)
+        let zone = defaultZone ?? TimeZone(identifier: "UTC")!
         var tally = PlanTally(zone: zone)
         tally.sampleVariant = campaign.experiment.variants.first?.name
         let progress = ProgressReporter.standardError(label: "planning \(campaign.id) (dry run)", quiet: quiet)
@@ -79,7 +80,9 @@ struct PlanCommand: AsyncParsableCommand {
             usage: tally.sends.map { CostEstimate.Usage(provider: $0.key.provider, messages: $0.value, segments: tally.smsSegments[$0.key.provider] ?? 0) },
             configuration: workspace.configuration
         )
-        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, cost: cost, zone: zone)
+        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, cost: cost,
+            zoneName: defaultZone == nil ? "UTC" : workspace.configuration.defaultTimezone
+        )
         switch format {
         case .table: print(report.text(width: Terminal.width))
         case .json: print(report.json())

@@ -12,14 +12,16 @@ struct PlanReport {
     var result: Planner.Result
     var tally: PlanTally
     var cost: CostEstimate
-    /// default_timezone: the clock the due-time histogram is read on.
-    var zone: TimeZone
+    /// default_timezone as herald.yml names it (UTC when it names no zone): the clock the
+    /// due-time histogram is read on. Not the zone's `identifier`, which Foundation gives as
+    /// "GMT" for UTC.
+    var zoneName: String
 
     func text(width: Int?) -> String {
         var lines = ["\(campaign.id): \(when) (a dry run: nothing is written)"]
         var audience = "audience: \(plural(result.recipients, "recipient"))"
         if result.defaultZoneRecipients > 0 {
-            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone: their local times are read in \(zone.identifier))"
+            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone: their local times are read in \(zoneName))"
         }
         lines.append(audience)
         lines.append("notifications: \(grouped(tally.planned)) to send, \(grouped(tally.skipped)) skipped")
@@ -60,7 +62,7 @@ struct PlanReport {
         }
         if tally.dueTimes.total > 0 {
             lines.append("")
-            lines.append("due (\(tally.dueTimes.resolution == .day ? "per day" : "per hour"), \(zone.identifier)):")
+            lines.append("due (\(tally.dueTimes.resolution == .day ? "per day" : "per hour"), \(zoneName)):")
             lines.append(tally.dueTimes.render(width: width))
         }
         for (key, sample) in tally.samples.sorted(by: { $0.key < $1.key }) {
@@ -162,7 +164,7 @@ extension PlanReport {
         var lines = ["### Plan for `\(campaign.id)`", "", "\(Self.escaped(when.prefix(1).uppercased() + when.dropFirst())); a dry run against the users in the store, nothing written.", ""]
         var audience = "- **Audience:** \(plural(result.recipients, "recipient"))"
         if result.defaultZoneRecipients > 0 {
-            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone, read in \(zone.identifier))"
+            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone, read in \(zoneName))"
         }
         lines.append(audience)
         lines.append("- **Notifications:** \(grouped(tally.planned)) to send, \(grouped(tally.skipped)) skipped")
@@ -191,7 +193,7 @@ extension PlanReport {
         let hours = tally.dueTimes.buckets(resolution: tally.dueTimes.resolution).filter { $0.count > 0 }
         if !hours.isEmpty {
             let unit = tally.dueTimes.resolution == .day ? "day" : "hour"
-            lines += ["", "<details><summary>When they fall due, per \(unit) (\(zone.identifier))</summary>", "", "| \(unit) | notifications |", "|---|---:|"]
+            lines += ["", "<details><summary>When they fall due, per \(unit) (\(zoneName))</summary>", "", "| \(unit) | notifications |", "|---|---:|"]
             lines += hours.map { "| \($0.start) | \(grouped($0.count)) |" }
             lines += ["", "</details>"]
         }
