@@ -47,6 +47,76 @@ struct PlanCommandTests {
         }
     }
 
+    /// The same equality for a marketing campaign whose limits skip people for every reason
+    /// planning has: its own cap (one a day, so the second channel of `delivery: all` is
+    /// capped), quiet hours with `then: drop`, and a throttle slower than its expiry. The dry
+    /// run at the occurrence's instant, then the scheduler planning it for real (with `--now`,
+    /// so that neither depends on the hour the test runs at).
+    @Test func aDryRunOfAMarketingCampaignDecidesAsItsPlanningDoesCapsQuietHoursAndExpiryIncluded() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try routePushNowhere(inWorkspace: directory.path)
+            for sample in ["winter-sale", "weekly-digest"] {
+                try FileManager.default.removeItem(atPath: directory.file("campaigns/\(sample).yml"))
+            }
+            try directory.write("campaigns/flash.yml", """
+                campaign: flash
+                category: marketing
+                channels: [email, sms]
+                delivery: all
+                template: flash
+                schedule: {at: 2026-12-01T10:00:00Z}
+                frequency_caps:
+                  - {max: 1, per: 1d}
+                quiet_hours: {from: "22:00", to: "08:00", then: drop}
+                throttle: 40/min
+                expires_after: 3m
+                """)
+            try directory.write("templates/flash.yml", """
+                template: flash
+                sms:
+                  body: "Flash sale, {{first_name}}: 20% off today. Reply STOP to opt out"
+                email:
+                  subject: "{{first_name}}, a flash sale"
+                  html: flash.html
+                """)
+            try directory.write("templates/flash.html", "<p>Flash sale: 20% off today.</p>\n")
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "300", "--seed", "5"], in: directory.path).status == 0)
+
+            let plan = try await HeraldBinary.run(["plan", "flash", "--format", "json"], in: directory.path)
+            #expect(plan.status == 0, "\(plan.stderr)")
+            let planned = try Self.json(plan.stdout)
+            #expect(planned["fire_at"] as? String == "2026-12-01T10:00:00Z")
+            let skips = Self.skips(planned)
+            // Every limit stops someone, so each is part of the comparison.
+            #expect(skips["capped:at most 1 per 1d (campaign flash)", default: 0] > 0)
+            #expect(skips["quiet_hours", default: 0] > 0)
+            #expect(skips["expired", default: 0] > 0)
+
+            let run = try await HeraldBinary.run(["schedule", "run", "--once", "--now", "2026-12-01T10:00:20Z"], in: directory.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stdout.contains("flash: planned the occurrence of 2026-12-01T10:00:00Z: 300 recipients"), "\(run.stdout)")
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema(), configuration: .init(access: .readOnly))
+            let stored = try await store.rows(sql: """
+                SELECT n.reason || CASE WHEN n.reason = 'capped' THEN ':' || e.detail ELSE '' END, COUNT(*)
+                FROM notifications n LEFT JOIN events e ON e.notification_id = n.id AND e.type = 'skipped'
+                WHERE n.state = 'skipped' GROUP BY 1
+                """)
+            #expect(skips == Dictionary(uniqueKeysWithValues: stored.map { ($0[0], Int($0[1])!) }))
+            let channels = try await store.rows(sql: "SELECT channel, provider, COUNT(*) FROM notifications WHERE state = 'planned' GROUP BY channel, provider")
+            let byChannel = ((planned["by_channel"] as? [[String: Any]]) ?? []).map { row in
+                [row["channel"] as? String ?? "", row["provider"] as? String ?? "", "\(row["notifications"] as? Int ?? -1)"]
+            }
+            #expect(byChannel.sorted { $0[0] < $1[0] } == channels.sorted { $0[0] < $1[0] })
+            // The throttle's spread: the same due minutes, the same number in each.
+            let dueMinutes = try await store.rows(sql: "SELECT CAST(due_at AS INTEGER) / 60, COUNT(*) FROM notifications WHERE state = 'planned' GROUP BY 1 ORDER BY 1")
+            #expect(dueMinutes.map { $0[1] } == ["40", "40", "40"])
+            #expect(planned["planned"] as? Int == 120)
+            let hours = ((planned["due_by_hour"] as? [[String: Any]]) ?? []).map { "\($0["start"] ?? "") \($0["notifications"] ?? "")" }
+            #expect(hours == ["2026-12-01T10:00:00+00:00 120"])
+        }
+    }
+
     @Test func aPlanShowsWhoACapStopsAndWhatQuietHoursHoldBack() async throws {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
