@@ -1,4 +1,5 @@
 import Foundation
+import HeraldContent
 import HeraldCore
 
 /// What a dry run of a campaign would do, counted page by page as the planner decides
@@ -20,6 +21,12 @@ public struct PlanTally: Sendable {
         public var cap: String?
 
         public static func < (lhs: Skip, rhs: Skip) -> Bool { (lhs.reason.rawValue, lhs.cap ?? "") < (rhs.reason.rawValue, rhs.cap ?? "") }
+    }
+
+    /// SMS messages of one encoding and the segments they take.
+    public struct SMSCount: Sendable, Hashable {
+        public var messages = 0
+        public var segments = 0
     }
 
     /// A channel and a recipient locale, for one rendered sample each.
@@ -44,6 +51,9 @@ public struct PlanTally: Sendable {
     /// SMS messages and the segments they take, by provider.
     public var smsMessages: [String: Int] = [:]
     public var smsSegments: [String: Int] = [:]
+    /// The same by provider and encoding: one character outside GSM-7 makes a whole message
+    /// UCS-2, whose segments hold 70 characters instead of 160, so a review needs to see which.
+    public var smsEncodings: [String: [SMSSegments.Encoding: SMSCount]] = [:]
     /// People per group of the campaign's test (a variant, `treatment`, `holdout`): those a send
     /// would reach, and the holdout's where a send would have been. Empty without a test.
     public var groupPeople: [String: Int] = [:]
@@ -70,8 +80,8 @@ public struct PlanTally: Sendable {
     public var skipped: Int { skips.values.reduce(0, +) }
 
     /// Counts one page of decisions; `users` gives each recipient's locale for the samples, and
-    /// `segments` the segments an SMS body takes with a provider.
-    public mutating func add(_ decisions: [PlannedNotification], users: [User], segments: (_ body: String, _ provider: String) -> Int) {
+    /// `segments` the segments and encoding an SMS body takes with a provider.
+    public mutating func add(_ decisions: [PlannedNotification], users: [User], segments: (_ body: String, _ provider: String) -> SMSSegments) {
         var locales: [String: String]?
         // A page holds each of its users once, so people are distinct within it.
         var people: [String: Set<String>] = [:]
@@ -89,8 +99,11 @@ public struct PlanTally: Sendable {
                 sends[Route(channel: decision.channel, provider: decision.provider ?? "-"), default: 0] += 1
                 dueTimes.add(decision.dueAt)
                 if case .sms(let sms) = content, let provider = decision.provider {
+                    let counted = segments(sms.body, provider)
                     smsMessages[provider, default: 0] += 1
-                    smsSegments[provider, default: 0] += segments(sms.body, provider)
+                    smsSegments[provider, default: 0] += counted.count
+                    smsEncodings[provider, default: [:]][counted.encoding, default: SMSCount()].messages += 1
+                    smsEncodings[provider, default: [:]][counted.encoding, default: SMSCount()].segments += counted.count
                 }
                 guard sampleVariant == nil || decision.variant == sampleVariant else { continue }
                 if locales == nil { locales = Dictionary(users.map { ($0.id, $0.locale ?? "") }, uniquingKeysWith: { first, _ in first }) }

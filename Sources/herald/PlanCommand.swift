@@ -15,7 +15,7 @@ struct PlanCommand: AsyncParsableCommand {
             recipients were already sent, quiet hours, throttle, expiry, rendering), against the users in the store \
             as they are now, with nothing written. It shows the audience, skips by reason (capped ones by the cap that \
             stopped them), notifications per channel and provider, when they fall due (per hour, on the clock of \
-            default_timezone), SMS segments and, with prices in herald.yml, the cost; and one rendered sample per \
+            default_timezone), SMS segments (GSM-7 or UCS-2) and, with prices in herald.yml, the cost; and one rendered sample per \
             channel and locale.
 
             Without --at, a scheduled campaign is planned for its next occurrence and any other for now.
@@ -64,7 +64,8 @@ struct PlanCommand: AsyncParsableCommand {
             unsubscribeLinks: workspace.configuration.tracking.map(UnsubscribeLinks.init),
             limits: RecipientPlanner.Limits(workspace.configuration), clock: FixedClock(now: fireAt)
         )
-        let zone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone) ?? TimeZone(identifier: "UTC")!
+        let defaultZone = TimeZoneCache.shared.zone(named: workspace.configuration.defaultTimezone)
+        let zone = defaultZone ?? TimeZone(identifier: "UTC")!
         var tally = PlanTally(zone: zone)
         tally.sampleVariant = campaign.experiment.variants.first?.name
         let progress = ProgressReporter.standardError(label: "planning \(campaign.id) (dry run)", quiet: quiet)
@@ -72,14 +73,16 @@ struct PlanCommand: AsyncParsableCommand {
         let result = try await planner.dryRun(
             campaign, fireAt: fireAt, params: try SendCommand.parseParams(params), progress: { progress.update(done: $0, total: total) }
         ) { users, decisions in
-            tally.add(decisions, users: users) { body, _ in SMSSegments(text: body).count }
+            tally.add(decisions, users: users) { body, _ in SMSSegments(text: body) }
         }
         progress.finish()
         let cost = CostEstimate(
             usage: tally.sends.map { CostEstimate.Usage(provider: $0.key.provider, messages: $0.value, segments: tally.smsSegments[$0.key.provider] ?? 0) },
             configuration: workspace.configuration
         )
-        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, cost: cost, zone: zone)
+        let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, cost: cost,
+            zoneName: defaultZone == nil ? "UTC" : workspace.configuration.defaultTimezone
+        )
         switch format {
         case .table: print(report.text(width: Terminal.width))
         case .json: print(report.json())

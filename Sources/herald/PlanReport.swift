@@ -1,4 +1,5 @@
 import Foundation
+import HeraldContent
 import HeraldCore
 import HeraldEngine
 
@@ -11,14 +12,16 @@ struct PlanReport {
     var result: Planner.Result
     var tally: PlanTally
     var cost: CostEstimate
-    /// default_timezone: the clock the due-time histogram is read on.
-    var zone: TimeZone
+    /// default_timezone as herald.yml names it (UTC when it names no zone): the clock the
+    /// due-time histogram is read on. Not the zone's `identifier`, which Foundation gives as
+    /// "GMT" for UTC.
+    var zoneName: String
 
     func text(width: Int?) -> String {
         var lines = ["\(campaign.id): \(when) (a dry run: nothing is written)"]
         var audience = "audience: \(plural(result.recipients, "recipient"))"
         if result.defaultZoneRecipients > 0 {
-            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone: their local times are read in \(zone.identifier))"
+            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone: their local times are read in \(zoneName))"
         }
         lines.append(audience)
         lines.append("notifications: \(grouped(tally.planned)) to send, \(grouped(tally.skipped)) skipped")
@@ -49,7 +52,7 @@ struct PlanReport {
         if !tally.smsMessages.isEmpty {
             lines.append("")
             for (provider, messages) in tally.smsMessages.sorted(by: { $0.key < $1.key }) {
-                lines.append("sms via \(provider): \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))")
+                lines.append("sms via \(provider): \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))\(encodings(of: provider))")
             }
         }
         if !cost.totals.isEmpty {
@@ -59,7 +62,7 @@ struct PlanReport {
         }
         if tally.dueTimes.total > 0 {
             lines.append("")
-            lines.append("due (\(tally.dueTimes.resolution == .day ? "per day" : "per hour"), \(zone.identifier)):")
+            lines.append("due (\(tally.dueTimes.resolution == .day ? "per day" : "per hour"), \(zoneName)):")
             lines.append(tally.dueTimes.render(width: width))
         }
         for (key, sample) in tally.samples.sorted(by: { $0.key < $1.key }) {
@@ -68,6 +71,15 @@ struct PlanReport {
             lines += Self.describe(sample.content).map { "  " + $0 }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `, all GSM-7` or `; GSM-7: 3 messages in 6 segments, UCS-2: 1 message in 2 segments`: the
+    /// encodings of a provider's SMS, which decide how many characters a segment holds.
+    func encodings(of provider: String) -> String {
+        let counts = (tally.smsEncodings[provider] ?? [:]).sorted { $0.key.rawValue < $1.key.rawValue }
+        if counts.count == 1, let only = counts.first { return ", all \(only.key.rawValue)" }
+        guard !counts.isEmpty else { return "" }
+        return "; " + counts.map { "\($0.key.rawValue): \(plural($0.value.messages, "message")) in \(plural($0.value.segments, "segment"))" }.joined(separator: ", ")
     }
 
     /// The groups of the campaign's test in the order it declares them, the holdout last.
@@ -125,8 +137,11 @@ struct PlanReport {
             if let cost = line.cost { row["amount"] = "\(cost.amount)"; row["currency"] = cost.currency }
             return row
         }
-        object["sms"] = tally.smsMessages.sorted { $0.key < $1.key }.map {
-            ["provider": $0.key, "messages": $0.value, "segments": tally.smsSegments[$0.key] ?? 0] as [String: Any]
+        object["sms"] = tally.smsMessages.sorted { $0.key < $1.key }.map { provider, messages -> [String: Any] in
+            let encodings = (tally.smsEncodings[provider] ?? [:]).sorted { $0.key.rawValue < $1.key.rawValue }.map {
+                ["encoding": $0.key.rawValue, "messages": $0.value.messages, "segments": $0.value.segments] as [String: Any]
+            }
+            return ["provider": provider, "messages": messages, "segments": tally.smsSegments[provider] ?? 0, "encodings": encodings]
         }
         object["groups"] = groupRows.map { row -> [String: Any] in
             ["group": row.group, "weight": row.weight.map { $0 as Any } ?? NSNull(), "people": row.people]
@@ -149,7 +164,7 @@ extension PlanReport {
         var lines = ["### Plan for `\(campaign.id)`", "", "\(Self.escaped(when.prefix(1).uppercased() + when.dropFirst())); a dry run against the users in the store, nothing written.", ""]
         var audience = "- **Audience:** \(plural(result.recipients, "recipient"))"
         if result.defaultZoneRecipients > 0 {
-            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone, read in \(zone.identifier))"
+            audience += " (\(grouped(result.defaultZoneRecipients)) without a valid time zone, read in \(zoneName))"
         }
         lines.append(audience)
         lines.append("- **Notifications:** \(grouped(tally.planned)) to send, \(grouped(tally.skipped)) skipped")
@@ -158,7 +173,7 @@ extension PlanReport {
                 + (cost.unpriced.isEmpty ? "" : " (no price in herald.yml for \(cost.unpriced.joined(separator: ", ")))"))
         }
         for (provider, messages) in tally.smsMessages.sorted(by: { $0.key < $1.key }) {
-            lines.append("- **SMS via \(Self.escaped(provider)):** \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))")
+            lines.append("- **SMS via \(Self.escaped(provider)):** \(plural(messages, "message")), \(plural(tally.smsSegments[provider] ?? 0, "segment"))\(encodings(of: provider))")
         }
         let routes = tally.sends.sorted { $0.key < $1.key }
         if !routes.isEmpty {
@@ -178,7 +193,7 @@ extension PlanReport {
         let hours = tally.dueTimes.buckets(resolution: tally.dueTimes.resolution).filter { $0.count > 0 }
         if !hours.isEmpty {
             let unit = tally.dueTimes.resolution == .day ? "day" : "hour"
-            lines += ["", "<details><summary>When they fall due, per \(unit) (\(zone.identifier))</summary>", "", "| \(unit) | notifications |", "|---|---:|"]
+            lines += ["", "<details><summary>When they fall due, per \(unit) (\(zoneName))</summary>", "", "| \(unit) | notifications |", "|---|---:|"]
             lines += hours.map { "| \($0.start) | \(grouped($0.count)) |" }
             lines += ["", "</details>"]
         }

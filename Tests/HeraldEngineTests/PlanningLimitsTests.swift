@@ -45,6 +45,57 @@ import Testing
         }
     }
 
+    /// Plans one campaign per fire instant, in the order given and all of them a day ahead, for
+    /// a single recipient in `zone` under `cap` (herald.yml's only limit), and reads back what
+    /// was decided, in due order: `campaign state reason`, and the skipped events' details.
+    static func planAhead(_ campaigns: [(id: String, at: String)], zone: String, cap: FrequencyCap, in directory: TemporaryDirectory) async throws -> (rows: [String], details: [[String]]) {
+        let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+        let fireTimes = campaigns.map { ISO8601.date(from: $0.at)! }
+        let clock = ManualClock(fireTimes.min()!.addingTimeInterval(-86_400))
+        _ = try await store.upsertUsers([User(id: "u-1", email: "u1@example.com", timezone: zone)], at: clock.now)
+        let limits = RecipientPlanner.Limits(frequencyCaps: [cap])
+        for (campaign, fireAt) in zip(campaigns, fireTimes) {
+            _ = try await Self.planner(store, clock, limits: limits).plan(Self.campaign(campaign.id), fireAt: fireAt)
+        }
+        let rows = try await store.rows(sql: "SELECT campaign_id, state, COALESCE(reason, '') FROM notifications ORDER BY due_at")
+        let details = try await store.rows(sql: "SELECT campaign_id, detail FROM events WHERE type = 'skipped' ORDER BY id")
+        return (rows.map { $0.joined(separator: " ").trimmingCharacters(in: .whitespaces) }, details)
+    }
+
+    /// `{max: 1, per: calendar_day}` for a recipient in New York on the days the clocks change:
+    /// 00:30 and 23:30 are one local day (23 or 25 hours long), 00:05 the next day is another.
+    /// The later slots are planned first, so that each day's end is tested from both sides.
+    @Test(arguments: [
+        // 2026-03-08, 23 hours: 00:30 EST, 23:30 EDT, then 00:05 EDT on the 9th.
+        ("2026-03-08T05:30:00Z", "2026-03-09T03:30:00Z", "2026-03-09T04:05:00Z"),
+        // 2026-11-01, 25 hours: 00:30 EDT, 23:30 EST (24 hours later), then 00:05 EST on the 2nd.
+        ("2026-11-01T04:30:00Z", "2026-11-02T04:30:00Z", "2026-11-02T05:05:00Z"),
+    ])
+    func aCalendarDayCapCountsTheRecipientsOwnDayWhenTheClocksChange(early: String, late: String, nextDay: String) async throws {
+        try await withTemporaryDirectory { directory in
+            let (rows, details) = try await Self.planAhead(
+                [("next-day", nextDay), ("late", late), ("early", early)], zone: "America/New_York", cap: FrequencyCap(max: 1, per: .calendarDay), in: directory
+            )
+            #expect(rows == ["early skipped capped", "late planned", "next-day planned"])
+            #expect(details == [["early", "at most 1 per calendar_day (herald.yml limits)"]])
+        }
+    }
+
+    /// `{max: 1, per: calendar_week}` for a recipient in Tokyo: weeks run Monday to Sunday on
+    /// their clock (README), so Monday 00:10 there (Sunday 15:10Z) starts a new week.
+    @Test func aCalendarWeekCapCountsMondayToSundayOnTheRecipientsClock() async throws {
+        try await withTemporaryDirectory { directory in
+            let (rows, details) = try await Self.planAhead([
+                ("sunday", "2026-12-06T14:30:00Z"),       // Sunday 23:30 in Tokyo
+                ("monday", "2026-12-06T15:10:00Z"),       // Monday 00:10
+                ("next-sunday", "2026-12-13T14:50:00Z"),  // Sunday 23:50, the same week as Monday
+                ("next-monday", "2026-12-13T15:00:00Z"),  // Monday 00:00, a new week
+            ], zone: "Asia/Tokyo", cap: FrequencyCap(max: 1, per: .calendarWeek), in: directory)
+            #expect(rows == ["sunday planned", "monday planned", "next-sunday skipped capped", "next-monday planned"])
+            #expect(details == [["next-sunday", "at most 1 per calendar_week (herald.yml limits)"]])
+        }
+    }
+
     @Test func theThrottleHoldsAcrossPagesAndWhenAnInterruptedPlanningResumes() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())

@@ -49,18 +49,15 @@ extension CronExpression {
         return best?.instant
     }
 
-    /// Whether the day matches the day-of-month and day-of-week fields: both when only one is
-    /// restricted, either when both are (Vixie cron).
+    /// Whether the day matches the day-of-month and day-of-week fields: either when both are
+    /// restricted, both otherwise (Vixie cron's `find_jobs`). A field that starts with `*` only
+    /// chooses between the two: its values still count, so `0 0 */2 * *` fires on odd days of
+    /// the month and `0 8 */2 * MON` on Mondays that fall on one.
     func matchesDay(year: Int, month: Int, day: Int, dayNumber: Int) -> Bool {
         let weekday = ISO8601.weekday(ofDay: dayNumber)
         let byMonth = daysOfMonth.contains(day)
         let byWeek = daysOfWeek.contains(weekday)
-        switch (isDayOfMonthRestricted, isDayOfWeekRestricted) {
-        case (true, true): return byMonth || byWeek
-        case (true, false): return byMonth
-        case (false, true): return byWeek
-        case (false, false): return true
-        }
+        return isDayOfMonthRestricted && isDayOfWeekRestricted ? byMonth || byWeek : byMonth && byWeek
     }
 
     /// Whether the expression fires at this wall-clock minute (DST aside).

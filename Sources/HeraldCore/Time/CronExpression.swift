@@ -6,7 +6,8 @@ import Foundation
 /// months (`JAN`…`DEC`) and days (`SUN`…`SAT`, where 0 and 7 are Sunday), and the shorthands
 /// `@hourly`, `@daily` (`@midnight`), `@weekly`, `@monthly` and `@yearly` (`@annually`). As in
 /// Vixie cron, when both day fields are restricted a day matches if either does, and a day field
-/// that starts with `*` (`*`, `*/2`) counts as unrestricted.
+/// that starts with `*` (`*`, `*/2`) counts as unrestricted: the day then has to match both fields
+/// (`*/2` still means odd days of the month).
 public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     public var source: String
     public var minutes: Set<Int>
