@@ -95,11 +95,18 @@ public struct Planner: Sendable {
         // Resolve the audience first: a bad rule must fail before anything is written.
         let filter = try await audience(of: campaign, at: occurrence.fireAt, recipients: recipients)
         try await store.saveCampaign(id: campaign.id, definitionHash: campaign.definitionHash, conversion: campaign.experiment.conversion, at: clock.now)
+        // The throttle holds across the campaign's sends: it starts from every send of the
+        // campaign already due from this one's instant on (its ledger), and a resumed planning
+        // from its own sends too (those planned before the ledger existed are only there).
         var throttle = campaign.throttle.map(ThrottleSlots.init)
-        if let rate = campaign.throttle, !occurrence.isNew {
-            for (start, count) in try await store.plannedSendsByInterval(occurrenceID: occurrence.id, intervalSeconds: rate.per.seconds) {
-                throttle?.reserve(count, at: start)
+        if let rate = campaign.throttle {
+            var usage = try await store.throttleUsage(campaignID: campaign.id, intervalSeconds: rate.per.seconds, since: occurrence.fireAt)
+            if !occurrence.isNew {
+                for (start, count) in try await store.plannedSendsByInterval(occurrenceID: occurrence.id, intervalSeconds: rate.per.seconds) {
+                    usage[start] = max(usage[start] ?? 0, count)
+                }
             }
+            for (start, count) in usage { throttle?.reserve(count, at: start) }
         }
         let state = PlanningState(throttle: throttle)
         // When resuming, a user already planned keeps the decisions made then: planning them
@@ -154,7 +161,13 @@ public struct Planner: Sendable {
         campaign.override(params: params)
         let filter = try await audience(of: campaign, at: fireAt)
         let occurrence = Occurrence(id: 0, campaignID: campaign.id, fireAt: fireAt, definitionHash: campaign.definitionHash, params: params, isNew: true)
-        let state = PlanningState(throttle: campaign.throttle.map(ThrottleSlots.init))
+        var throttle = campaign.throttle.map(ThrottleSlots.init)
+        if let rate = campaign.throttle {
+            for (start, count) in try await store.throttleUsage(campaignID: campaign.id, intervalSeconds: rate.per.seconds, since: fireAt) {
+                throttle?.reserve(count, at: start)
+            }
+        }
+        let state = PlanningState(throttle: throttle)
         let now = clock.now
         return try await walk(campaign, occurrence: occurrence, filter: filter, state: state, skipsPlanned: false, progress: progress) { prepared in
             let decisions = prepared.page.decisions
@@ -214,10 +227,22 @@ public struct Planner: Sendable {
             let pending = done.isEmpty ? users : users.filter { !done.contains($0.id) }
             var history: [String: [CapEntry]] = [:]
             if let historySince, !pending.isEmpty { history = try await store.capHistory(of: pending.map(\.id), since: historySince) }
-            let page = PlanningPage(
+            var page = PlanningPage(
                 userIDs: pending.map(\.id), capHistorySince: historySince, expectedHistory: history, decisions: decide(pending, history)
             ) { changed, history in
                 decide(pending.filter { changed.contains($0.id) }, history)
+            }
+            if let rate = campaign.throttle {
+                page.throttle = PageThrottle(campaignID: campaign.id, rate: rate, since: occurrence.fireAt) { usage, history in
+                    // Start again from the ledger as the transaction reads it, this page's
+                    // users included afresh.
+                    state.throttle.withLock { throttle in
+                        var fresh = ThrottleSlots(rate: rate)
+                        for (start, count) in usage { fresh.reserve(count, at: start) }
+                        throttle = fresh
+                    }
+                    return decide(pending, history)
+                }
             }
             return PreparedPage(users: users, alreadyPlanned: done.count, page: page)
         }

@@ -171,8 +171,59 @@ extension SQLiteStore {
         let users = page.capHistorySince.map { _ in codec.encode(page.userIDs) }
         return try await write { db in
             let history = try page.capHistorySince.map { try Self.capHistory(db, users: users ?? "[]", since: $0) } ?? [:]
-            return try Self.insertPlanned(page.decisions(given: history), db, at: now)
+            var decisions = page.decisions(given: history)
+            guard let throttle = page.throttle else { return try Self.insertPlanned(decisions, db, at: now) }
+            let counts = throttle.usage(of: decisions)
+            if throttle.overfills(counts, given: try Self.throttleUsage(db, throttle, intervals: Array(counts.keys))) {
+                // Another send of the campaign filled an interval meanwhile: decide again, from
+                // the whole ledger as it is now.
+                let stored = try Self.throttleUsage(db, throttle, intervals: nil)
+                let usage = Dictionary(uniqueKeysWithValues: stored.map { (Date(timeIntervalSince1970: Double($0.key) * throttle.rate.per.seconds), $0.value) })
+                decisions = throttle.redecide(usage, history)
+            }
+            var added: [Int64: Int] = [:]
+            let summary = try Self.insertPlanned(decisions, db, at: now) { added[throttle.interval(of: $0), default: 0] += 1 }
+            let add = try db.cachedStatement(sql: """
+                INSERT INTO throttle_ledger (campaign_id, seconds, interval, used) VALUES (?, ?, ?, ?)
+                ON CONFLICT (campaign_id, seconds, interval) DO UPDATE SET used = used + excluded.used
+                """)
+            for (interval, count) in added {
+                try add.execute(arguments: [throttle.campaignID, throttle.rate.per.seconds, interval, count])
+            }
+            return summary
         }
+    }
+
+    public func throttleUsage(campaignID: String, intervalSeconds: Double, since: Date) async throws -> [Date: Int] {
+        try await read { db in
+            var usage: [Date: Int] = [:]
+            let from = Int64((since.timeIntervalSince1970 / intervalSeconds).rounded(.down))
+            for row in try Row.fetchAll(db, sql: """
+                SELECT interval, used FROM throttle_ledger WHERE campaign_id = ? AND seconds = ? AND interval >= ?
+                """, arguments: [campaignID, intervalSeconds, from]) {
+                usage[Date(timeIntervalSince1970: Double(row[0] as Int64) * intervalSeconds)] = row[1]
+            }
+            return usage
+        }
+    }
+
+    /// The throttle ledger of the campaign: the given intervals, or every one from the
+    /// interval of `throttle.since` on.
+    static func throttleUsage(_ db: Database, _ throttle: PageThrottle, intervals: [Int64]?) throws -> [Int64: Int] {
+        var usage: [Int64: Int] = [:]
+        let rows: [Row]
+        if let intervals {
+            rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT interval, used FROM throttle_ledger
+                WHERE campaign_id = ? AND seconds = ? AND interval IN (SELECT value FROM json_each(?))
+                """), arguments: [throttle.campaignID, throttle.rate.per.seconds, "[" + intervals.map(String.init).joined(separator: ",") + "]"])
+        } else {
+            rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT interval, used FROM throttle_ledger WHERE campaign_id = ? AND seconds = ? AND interval >= ?
+                """), arguments: [throttle.campaignID, throttle.rate.per.seconds, throttle.interval(of: throttle.since)])
+        }
+        for row in rows { usage[row[0]] = row[1] }
+        return usage
     }
 
     public func capHistory(of userIDs: [String], since: Date) async throws -> [String: [CapEntry]] {
@@ -210,7 +261,11 @@ extension SQLiteStore {
 
     /// Writes decisions: the notification (unless its key exists), its outbox row and cap slot
     /// when it is to be sent, and its event.
-    static func insertPlanned(_ batch: [PlannedNotification], _ db: Database, at now: Date) throws -> PlanSummary {
+    /// - Parameter planned: called with the due time of each send written (not of skips, nor of
+    ///   keys already present).
+    static func insertPlanned(
+        _ batch: [PlannedNotification], _ db: Database, at now: Date, planned sent: (Date) -> Void = { _ in }
+    ) throws -> PlanSummary {
         let notification = try RowWriter(db, sql: """
             INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
                 address, content, state, reason, due_at, expires_at, created_at, updated_at, variant)
@@ -252,6 +307,7 @@ extension SQLiteStore {
             }
             let id = db.lastInsertedRowID
             if state == .planned {
+                sent(planned.dueAt)
                 try outbox.run(db, id, channel, planned.provider ?? "", due)
                 if planned.category != Campaign.transactionalCategory {
                     try slot.run(db, planned.userID, due, planned.occurrenceID, channel, planned.category, planned.campaignID)

@@ -346,6 +346,20 @@ enum StoreMigrations {
             // edit, it is finished with the definition it started with.
             try db.execute(sql: "ALTER TABLE occurrences ADD COLUMN definition TEXT")
         }
+        migrator.registerMigration("v13-throttle-ledger") { db in
+            // A throttled campaign's sends per interval, every occurrence together, written with
+            // each page: a campaign's throttle holds across its sends and processes. (Sends
+            // planned before this version are not in it.)
+            try db.execute(sql: """
+                CREATE TABLE throttle_ledger (
+                    campaign_id TEXT NOT NULL,
+                    seconds REAL NOT NULL, -- the rate's interval
+                    interval INTEGER NOT NULL, -- instant / seconds, rounded down
+                    used INTEGER NOT NULL,
+                    PRIMARY KEY (campaign_id, seconds, interval)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

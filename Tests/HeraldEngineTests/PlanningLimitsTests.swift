@@ -120,6 +120,78 @@ import Testing
         }
     }
 
+    /// Sends per minute from `fireAt`, every occurrence together.
+    static func perMinute(_ store: SQLiteStore, from fireAt: Date) async throws -> [String] {
+        try await store.rows(sql: """
+            SELECT CAST(due_at / 60 AS INTEGER) - \(Int(fireAt.timeIntervalSince1970) / 60), COUNT(*) FROM notifications
+            WHERE state = 'planned' GROUP BY 1 ORDER BY 1
+            """).map { "\($0[0]):\($0[1])" }
+    }
+
+    @Test func theThrottleHoldsAcrossTheCampaignsSendsWhoseSpreadsOverlap() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Self.start)
+            let users = Self.users(50)
+            _ = try await store.upsertUsers(users, at: clock.now)
+            let sale = Self.campaign("sale", throttle: RateLiteral(count: 20, per: .minute))
+            let fireAt = clock.now
+            // An hourly send of 50 at 20 a minute spreads over three minutes; the next one starts
+            // a minute later, while the first still fills minutes 1 and 2.
+            _ = try await Self.planner(store, clock).plan(sale, fireAt: fireAt)
+            _ = try await Self.planner(store, clock).plan(sale, fireAt: fireAt.addingTimeInterval(60))
+            #expect(try await Self.perMinute(store, from: fireAt) == ["0:20", "1:20", "2:20", "3:20", "4:20"])
+            // Another campaign has a throttle of its own.
+            _ = try await Self.planner(store, clock).plan(Self.campaign("news", throttle: RateLiteral(count: 20, per: .minute)), fireAt: fireAt)
+            #expect(try await store.rows(sql: """
+                SELECT CAST(due_at / 60 AS INTEGER) - \(Int(fireAt.timeIntervalSince1970) / 60), COUNT(*) FROM notifications
+                WHERE campaign_id = 'news' GROUP BY 1 ORDER BY 1
+                """) == [["0", "20"], ["1", "20"], ["2", "10"]])
+        }
+    }
+
+    @Test func sendsTriggeredOneUserAtATimeShareTheCampaignsThrottle() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Self.start)
+            let users = Self.users(25)
+            _ = try await store.upsertUsers(users, at: clock.now)
+            let welcome = Self.campaign("welcome", throttle: RateLiteral(count: 10, per: .minute))
+            // 25 events at the same moment: each its own send of one user.
+            for (index, user) in users.enumerated() {
+                let occurrence = Occurrence(
+                    id: try await store.beginOccurrence(
+                        campaignID: "welcome", fireAt: clock.now.addingTimeInterval(Double(index) / 1000), definitionHash: "h", at: clock.now
+                    ).id,
+                    campaignID: "welcome", fireAt: clock.now, definitionHash: "h", kind: .trigger, isNew: true
+                )
+                _ = try await Self.planner(store, clock).plan(welcome, occurrence: occurrence, recipients: [user.id])
+            }
+            #expect(try await Self.perMinute(store, from: clock.now) == ["0:10", "1:10", "2:5"])
+        }
+    }
+
+    @Test func twoSendsOfOneCampaignPlannedAtTheSameMomentNeverOverfillAMinute() async throws {
+        for round in 0..<5 {
+            try await withTemporaryDirectory { directory in
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+                let clock = ManualClock(Self.start)
+                _ = try await store.upsertUsers(Self.users(120), at: clock.now)
+                let sale = Self.campaign("sale", throttle: RateLiteral(count: 25, per: .minute))
+                let fireAt = clock.now
+                // Pages of 7: the two planners' pages interleave in the store's transactions, and
+                // each decided its pages before it saw the other's.
+                async let first = Self.planner(store, clock, batchSize: 7).plan(sale, fireAt: fireAt)
+                async let second = Self.planner(store, clock, batchSize: 7).plan(sale, fireAt: fireAt.addingTimeInterval(1))
+                let planned = try await first.summary.planned + second.summary.planned
+                #expect(planned == 240)
+                let minutes = try await Self.perMinute(store, from: fireAt)
+                let counts = minutes.map { Int($0.split(separator: ":")[1])! }
+                #expect(counts.allSatisfy { $0 <= 25 } && counts.reduce(0, +) == 240, "round \(round): \(minutes)")
+            }
+        }
+    }
+
     @Test func aNotificationNotSentBeforeItsExpiryIsSkippedExpiredAndNeverSent() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())

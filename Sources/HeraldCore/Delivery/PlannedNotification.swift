@@ -184,6 +184,8 @@ public struct PlanningPage: Sendable {
     /// Decides again for the given users, from their ledger entries as they are in the
     /// transaction. Called only when some user's entries changed.
     public var decide: @Sendable (_ userIDs: Set<String>, _ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+    /// The campaign's throttle, shared by all its sends; nil without one.
+    public var throttle: PageThrottle?
 
     public init(
         userIDs: [String], capHistorySince: Date?, expectedHistory: [String: [CapEntry]], decisions: [PlannedNotification],
@@ -208,6 +210,57 @@ public struct PlanningPage: Sendable {
         let changed = Set(userIDs.filter { history[$0] != expectedHistory[$0] })
         guard !changed.isEmpty else { return decisions }
         return decisions.filter { !changed.contains($0.userID) } + decide(changed, history.filter { changed.contains($0.key) })
+    }
+}
+
+/// A throttled campaign's part in writing a page. The page's due times were chosen from the
+/// campaign's throttle ledger as the planner last knew it; in the write transaction the store
+/// reads the ledger again for the intervals the page fills, and when another send of the
+/// campaign (another occurrence, another process) has filled one meanwhile, decides the page
+/// again from the ledger as it is, so that no interval gets more than the rate. The store then
+/// adds the page's sends to the ledger in the same transaction.
+public struct PageThrottle: Sendable {
+    public var campaignID: String
+    public var rate: RateLiteral
+    /// The ledger is read from the interval holding this instant on (the occurrence's fire
+    /// instant: no send of it is due earlier).
+    public var since: Date
+    /// Decides every user of the page again once the throttle holds `usage` (sends per
+    /// interval, by the interval's first instant), with the cap ledger `capHistory`.
+    public var redecide: @Sendable (_ usage: [Date: Int], _ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+
+    public init(
+        campaignID: String, rate: RateLiteral, since: Date,
+        redecide: @escaping @Sendable (_ usage: [Date: Int], _ capHistory: [String: [CapEntry]]) -> [PlannedNotification]
+    ) {
+        self.campaignID = campaignID
+        self.rate = rate
+        self.since = since
+        self.redecide = redecide
+    }
+
+    /// The interval of `instant` (aligned to 1970, as ``ThrottleSlots`` counts).
+    public func interval(of instant: Date) -> Int64 {
+        Int64((instant.timeIntervalSince1970 / rate.per.seconds).rounded(.down))
+    }
+
+    /// Sends per interval among `decisions`.
+    public func usage(of decisions: [PlannedNotification]) -> [Int64: Int] {
+        var counts: [Int64: Int] = [:]
+        for planned in decisions {
+            if case .send = planned.decision { counts[interval(of: planned.dueAt), default: 0] += 1 }
+        }
+        return counts
+    }
+
+    /// Whether the page's `counts` go past the rate given what the ledger holds (`stored`): an
+    /// interval another send has started filling takes no more than the rate (an empty one
+    /// may take one group larger than the rate, as ``ThrottleSlots`` allows).
+    public func overfills(_ counts: [Int64: Int], given stored: [Int64: Int]) -> Bool {
+        counts.contains { interval, count in
+            let used = stored[interval] ?? 0
+            return used > 0 && used + count > rate.count
+        }
     }
 }
 

@@ -130,6 +130,11 @@ public protocol PlanningStore: Sendable {
     /// resumed planning continues the campaign's throttle.
     func plannedSendsByInterval(occurrenceID: Int64, intervalSeconds: Double) async throws -> [Date: Int]
 
+    /// How many sends of the campaign, every occurrence together, fall due in each interval of
+    /// `intervalSeconds` from the one holding `since` on (the throttle ledger, which every
+    /// throttled page writes in its transaction): where a campaign's throttle starts.
+    func throttleUsage(campaignID: String, intervalSeconds: Double, since: Date) async throws -> [Date: Int]
+
     /// The decisions planned for an occurrence, one per notification, in the order they were
     /// planned: what a triggered or API send did for its user.
     func decisions(occurrenceID: Int64) async throws -> [PlanDecision]
