@@ -84,14 +84,14 @@ public struct RecipientPlanner: Sendable {
         if case .variant(let variant?) = group { campaign = campaign.applying(variant) }
         let zone = zone(of: user).zone
         // A schedule in each recipient's zone: due when their own clock shows the time.
-        let intended = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt)?.instant(in: zone) ?? occurrence.fireAt
+        let recipientTime = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt)
+        let intended = recipientTime?.instant(in: zone) ?? occurrence.fireAt
         let expiresAt = campaign.expiresAfter.map { intended.addingTimeInterval(Double($0.seconds)) }
         // Planned late in each recipient's zone (a scheduler was down): one whose own time passed
         // by the catch-up grace or more is not woken hours later; an occurrence in one zone
         // missed by that much is not planned at all (`Schedule.due`). With `expires_after` the
         // expiry below says the same.
-        let isRecipientTime = campaign.schedule.recipientWallClock(forFireAt: occurrence.fireAt) != nil
-        let isMissed = isRecipientTime && campaign.expiresAfter == nil && now.timeIntervalSince(intended) >= campaign.catchUpGrace
+        let isMissed = recipientTime != nil && campaign.expiresAfter == nil && now.timeIntervalSince(intended) >= campaign.catchUpGrace
         let quietHours = campaign.isTransactional ? nil : campaign.quietHours ?? limits.quietHours
         var history = history
         var result: [PlannedNotification] = []

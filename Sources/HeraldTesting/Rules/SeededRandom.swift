@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A small, fast, seedable generator (SplitMix64), so that a failing run is reproducible from the
 /// seed it prints.
@@ -37,7 +38,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         } else {
             seed = UInt64.random(in: 0...UInt64.max)
         }
-        print("\(test): seed \(seed) (rerun with \(seedVariable)=\(seed))")
+        Logger(label: "herald.test").notice("\(test): seed \(seed) (rerun with \(seedVariable)=\(seed))")
         return seed
     }
 
