@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import HeraldCore
 import NIOHTTP1
@@ -15,14 +14,14 @@ import NIOSSL
 /// ), http: http)
 /// ```
 ///
-/// The connection: with `httpVersion = .automatic` (``ProviderHTTPClient``'s), async-http-client
-/// starts a new host's pool in HTTP/2 mode: it opens one connection, queues the requests until
-/// ALPN has said `h2`, then runs every request as a stream of that connection, as many at once
-/// as the server's `SETTINGS_MAX_CONCURRENT_STREAMS` allows (APNs allows one until the first
-/// valid token, then raises it), and never opens a second connection to the same host while
-/// that one lives. Pushes of transports with the same TLS configuration share the connection,
-/// so two APNs transports with keys of different teams need their own ``ProviderHTTPClient``
-/// (Apple answers `UnrelatedKeyIdInToken` to a second key on a connection).
+/// The connection: one TLS connection per origin and trust (``HTTP2Client``, shared through the
+/// ``ProviderHTTPClient``), opened on the first push with ALPN `h2` and kept. The pushes of one
+/// `send` go out together, each on a stream of its own, as many at once as the server's
+/// `SETTINGS_MAX_CONCURRENT_STREAMS` allows (APNs allows one until the first valid token, then
+/// raises it; swift-nio-http2 holds the others back until then). After a GOAWAY or a close the
+/// next `send` opens a new connection. Transports of the same origin and trust share the
+/// connection, so two APNs transports with keys of different teams need their own
+/// ``ProviderHTTPClient`` (Apple answers `UnrelatedKeyIdInToken` to a second key on a connection).
 ///
 /// The token: an ES256 JWT reused for ``Configuration/tokenRefreshInterval`` (``APNsProviderToken``).
 /// After `ExpiredProviderToken` or `InvalidProviderToken` a new one is minted and the push is
@@ -56,7 +55,8 @@ public struct APNsTransport: Transport {
         /// `apns-push-type` of a push that is not silent; silent pushes are `background`.
         /// Default `alert`.
         public var pushType: String
-        /// Pushes in flight at once (streams on the connection). Default 100.
+        /// The most pushes of one `send` written at once; more go in turns. Default 100 (the
+        /// server's stream limit also holds: swift-nio-http2 queues streams above it).
         public var concurrency: Int
         /// How long one JWT is reused; Apple wants 20 to 60 minutes. Default 50 minutes.
         public var tokenRefreshInterval: Duration
@@ -103,10 +103,15 @@ public struct APNsTransport: Transport {
     public let configuration: Configuration
     /// The JWT shared by every push of this transport.
     public let token: APNsProviderToken
-    let http: ProviderHTTPClient
     let clock: any WallClock
-    let tlsConfiguration: TLSConfiguration?
-    let baseURL: String
+    /// The connection to `baseURL`'s origin, shared through the ``ProviderHTTPClient``.
+    let connection: HTTP2Client
+    /// The path of `baseURL`, if it has one, before `/3/device/…`.
+    let basePath: String
+
+    /// The streams kept open on the connection (`concurrency`): the dispatcher hands over
+    /// enough pushes to fill them.
+    public var multiplexedRequests: Int? { configuration.concurrency }
 
     /// - Throws: ``APNsConfigurationError`` when the key, an id, the topic or the CA file is unusable.
     public init(name: String, configuration: Configuration, http: ProviderHTTPClient, clock: any WallClock = SystemWallClock()) throws {
@@ -128,6 +133,7 @@ public struct APNsTransport: Transport {
         else {
             throw APNsConfigurationError("provider \(name): '\(configuration.pushType)' is not an apns-push-type (alert, background, voip, …)")
         }
+        let tlsConfiguration: TLSConfiguration?
         if let file = configuration.certificateAuthorityFile {
             let certificates: [NIOSSLCertificate]
             do {
@@ -144,17 +150,59 @@ public struct APNsTransport: Transport {
         } else {
             tlsConfiguration = nil
         }
+        do {
+            connection = try http.http2Client(
+                baseURL: configuration.baseURL, certificateAuthorityFile: configuration.certificateAuthorityFile, tlsConfiguration: tlsConfiguration
+            )
+        } catch {
+            throw APNsConfigurationError("provider \(name): \(error)")
+        }
+        var path = URLComponents(string: configuration.baseURL)?.path ?? ""
+        while path.hasSuffix("/") { path.removeLast() }
+        basePath = path
         self.name = name
         self.configuration = configuration
-        self.http = http
         self.clock = clock
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        baseURL = base
     }
 
+    /// Sends every push of `messages` at once, each on a stream of the one connection, and
+    /// classifies each answer. Pushes refused with an expired or invalid provider token are
+    /// sent once more with a new token.
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
-        await concurrentMap(messages, width: configuration.concurrency) { await self.sendOne($0) }
+        let now = clock.now
+        var outcomes = [DeliveryOutcome?](repeating: nil, count: messages.count)
+        var pending: [(index: Int, request: HTTP2Client.Request)] = []
+        pending.reserveCapacity(messages.count)
+        for (index, message) in messages.enumerated() {
+            switch prepare(message, now: now) {
+            case .refused(let outcome): outcomes[index] = outcome
+            case .request(let request): pending.append((index, request))
+            }
+        }
+        var jwt = token.current()
+        var answers: [Result<ProviderHTTPClient.Answer, ProviderHTTPClient.Failure>] = []
+        answers.reserveCapacity(pending.count)
+        for start in stride(from: 0, to: pending.count, by: max(configuration.concurrency, 1)) {
+            let turn = pending[start..<min(start + max(configuration.concurrency, 1), pending.count)]
+            answers += await post(turn.map(\.request), jwt: jwt)
+        }
+        let refused = answers.indices.filter { position in
+            guard case .success(let answer) = answers[position], answer.status == 403, let reason = APNsClassifier.reason(answer) else { return false }
+            return APNsClassifier.reauthorizingReasons.contains(reason)
+        }
+        if !refused.isEmpty {
+            jwt = token.refresh(replacing: jwt)
+            let again = await post(refused.map { pending[$0].request }, jwt: jwt)
+            for (position, answer) in zip(refused, again) { answers[position] = answer }
+        }
+        let answered = clock.now
+        for ((index, _), answer) in zip(pending, answers) {
+            switch answer {
+            case .failure(let failure): outcomes[index] = .retry(after: nil, reason: "apns: \(failure.description)")
+            case .success(let answer): outcomes[index] = APNsClassifier.outcome(answer, now: answered)
+            }
+        }
+        return outcomes.map { $0! }
     }
 
     /// The headers of one push, but `authorization`, in the order Apple's documentation lists them.
@@ -179,48 +227,43 @@ public struct APNsTransport: Transport {
         return headers
     }
 
-    func sendOne(_ message: OutboundMessage) async -> DeliveryOutcome {
-        let now = clock.now
-        if let refused = MessageChecks.expiry(message, now: now) { return refused }
+    enum Prepared {
+        case refused(DeliveryOutcome)
+        case request(HTTP2Client.Request)
+    }
+
+    /// The request of one push, or why it is not sent: checked before anything goes out.
+    func prepare(_ message: OutboundMessage, now: Date) -> Prepared {
+        if let refused = MessageChecks.expiry(message, now: now) { return .refused(refused) }
         guard case .push(let content) = message.content else {
-            return .rejected(reason: "\(name) carries push, and this is \(message.content.channel.rawValue) content")
+            return .refused(.rejected(reason: "\(name) carries push, and this is \(message.content.channel.rawValue) content"))
         }
         guard Self.isDeviceToken(message.address) else {
-            return .deadAddress(reason: "'\(message.address.prefix(80))' is not an APNs device token (hex digits)")
+            return .refused(.deadAddress(reason: "'\(message.address.prefix(80))' is not an APNs device token (hex digits)"))
         }
         if let refusal = APNsPayload.refusal(content) ?? PushPayloadLimits.collapseKeyRefusal(content.collapseKey, service: .apns) {
-            return .rejected(reason: refusal)
+            return .refused(.rejected(reason: refusal))
         }
         if let injected = content.collapseKey.flatMap(MessageChecks.headerInjection(in:)) {
-            return .rejected(reason: "the collapse key contains \(injected)")
+            return .refused(.rejected(reason: "the collapse key contains \(injected)"))
         }
         let payload = APNsPayload.encode(content)
         guard payload.count <= configuration.maximumPayloadSize else {
-            return .rejected(reason: "the APNs payload is \(payload.count) bytes; APNs takes at most \(configuration.maximumPayloadSize) (shorten the title, body or data)")
+            return .refused(.rejected(
+                reason: "the APNs payload is \(payload.count) bytes; APNs takes at most \(configuration.maximumPayloadSize) (shorten the title, body or data)"
+            ))
         }
-        let url = baseURL + "/3/device/" + message.address
-        let headers = headers(for: message, content: content, now: now)
-        var jwt = token.current()
-        var result = await post(url: url, headers: headers, jwt: jwt, payload: payload)
-        if case .success(let answer) = result, answer.status == 403,
-           let reason = APNsClassifier.reason(answer), APNsClassifier.reauthorizingReasons.contains(reason) {
-            jwt = token.refresh(replacing: jwt)
-            result = await post(url: url, headers: headers, jwt: jwt, payload: payload)
-        }
-        switch result {
-        case .failure(let failure):
-            return .retry(after: nil, reason: "apns: \(failure.description)")
-        case .success(let answer):
-            return APNsClassifier.outcome(answer, now: clock.now)
-        }
+        return .request(HTTP2Client.Request(path: basePath + "/3/device/" + message.address, headers: headers(for: message, content: content, now: now), body: payload))
     }
 
-    /// One request with the token.
-    func post(url: String, headers: [(String, String)], jwt: APNsProviderToken.Token, payload: [UInt8]) async -> Result<ProviderHTTPClient.Answer, ProviderHTTPClient.Failure> {
-        await http.execute(
-            method: .POST, url: url, headers: [("authorization", "bearer " + jwt.jwt)] + headers, body: payload,
-            tlsConfiguration: tlsConfiguration
-        ).map(\.0)
+    /// The requests with the token, on the connection.
+    func post(_ requests: [HTTP2Client.Request], jwt: APNsProviderToken.Token) async -> [Result<ProviderHTTPClient.Answer, ProviderHTTPClient.Failure>] {
+        let authorization = "bearer " + jwt.jwt
+        return await connection.execute(requests.map { request in
+            var request = request
+            request.headers.insert(("authorization", authorization), at: 0)
+            return request
+        })
     }
 
     /// Hex digits only, at least one: Apple says not to assume a length.

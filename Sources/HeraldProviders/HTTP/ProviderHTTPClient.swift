@@ -3,6 +3,7 @@ import Foundation
 import HeraldCore
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// The HTTP side that every HTTP transport shares: one `HTTPClient` (connection pool, timeouts),
@@ -46,6 +47,9 @@ public final class ProviderHTTPClient: Sendable {
     let client: HTTPClient
     public let configuration: Configuration
     private let isShutDown = Mutex(false)
+    /// The HTTP/2 clients of ``http2Client(baseURL:certificateAuthorityFile:tlsConfiguration:)``,
+    /// by origin and trust.
+    private let http2Clients = Mutex<[String: HTTP2Client]>([:])
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -66,13 +70,29 @@ public final class ProviderHTTPClient: Sendable {
     /// Closes every connection. Call once, after the last send.
     public func shutdown() async throws {
         guard isShutDown.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        for http2 in http2Clients.withLock({ Array($0.values) }) { await http2.shutdown() }
         try await client.shutdown()
+    }
+
+    /// The HTTP/2 client of `baseURL`'s origin that trusts `certificateAuthorityFile` (nil: the
+    /// system's roots), made on first use with `tlsConfiguration` and this client's timeouts,
+    /// then shared: transports of one origin and trust share its one connection, and
+    /// ``shutdown()`` closes it.
+    public func http2Client(baseURL: String, certificateAuthorityFile: String?, tlsConfiguration: TLSConfiguration?) throws -> HTTP2Client {
+        let made = try HTTP2Client(baseURL: baseURL, tlsConfiguration: tlsConfiguration, configuration: configuration)
+        let key = made.origin + " " + (certificateAuthorityFile ?? "")
+        return http2Clients.withLock { clients in
+            if let existing = clients[key] { return existing }
+            clients[key] = made
+            return made
+        }
     }
 
     deinit {
         // A command that ends without `shutdown()` (an error on the way out) still closes its
         // connections; the last reference is never dropped on one of the client's event loops.
         if isShutDown.withLock({ let was = $0; $0 = true; return !was }) {
+            for http2 in http2Clients.withLock({ Array($0.values) }) { http2.close() }
             try? client.syncShutdown()
         }
     }
