@@ -28,8 +28,9 @@ public struct Dispatcher: Sendable {
         public var concurrency: Int
         /// Messages handed to a transport in one call, whose outcomes are recorded in one
         /// transaction. Small, because a transport answers for its whole call at once: a crash
-        /// can repeat at most the groups at a provider (`concurrency × groupSize` per lane).
-        /// Default 8.
+        /// can repeat at most the groups at a provider (`concurrency × groupSize` per lane). A
+        /// transport that multiplexes requests (APNs) gets groups that fill its streams
+        /// (``Transport/multiplexedRequests``). Default 8.
         public var groupSize: Int
         /// The most messages handed over together to a transport that sends several in one
         /// request (``Transport/batchKey(for:)``: SendGrid's personalizations), capping its
@@ -286,11 +287,23 @@ public struct Dispatcher: Sendable {
     }
 
     /// The most rows a lane hands over at once: the transport's batch (capped by
-    /// `maximumBatch`) when its provider sends several messages per request, else `groupSize`.
+    /// `maximumBatch`) when its provider sends several messages per request, else a group of
+    /// single messages (``groupSize(for:)``).
     func laneGroupSize(_ lane: ProviderSelection) -> Int {
+        guard case .only(let provider) = lane, let transport = transports[provider] else { return max(configuration.groupSize, 1) }
+        guard transport.batchLimit > 1 else { return groupSize(for: transport) }
+        return max(groupSize(for: transport), min(transport.batchLimit, max(configuration.maximumBatch, 1)))
+    }
+
+    /// Messages sent one per request handed to `transport` in one call: `groupSize`, or more for
+    /// a transport that multiplexes many requests on one connection, so that the lane's
+    /// `concurrency` groups fill its streams (APNs' 100 streams: 4 groups of 25). A crash can
+    /// repeat what is at the provider, which is then the transport's own bound. At most 128.
+    func groupSize(for transport: (any Transport)?) -> Int {
         let small = max(configuration.groupSize, 1)
-        guard case .only(let provider) = lane, let transport = transports[provider], transport.batchLimit > 1 else { return small }
-        return max(small, min(transport.batchLimit, max(configuration.maximumBatch, 1)))
+        guard let streams = transport?.multiplexedRequests, streams > 0 else { return small }
+        let width = max(configuration.concurrency, 1)
+        return min(max(small, (streams + width - 1) / width), max(small, 128))
     }
 
     /// Sleeps on the clock until `deadline`, or until the signal rings after `generation`.
@@ -318,10 +331,10 @@ public struct Dispatcher: Sendable {
                 byProvider[item.message.provider, default: []].append(item)
             }
         }
-        let small = max(configuration.groupSize, 1)
         var groups: [[ClaimedNotification]] = []
         for provider in byProvider.keys.sorted() {
             let items = byProvider[provider]!
+            let small = self.groupSize(for: transports[provider])
             guard let transport = transports[provider], transport.batchLimit > 1 else {
                 for start in stride(from: 0, to: items.count, by: small) {
                     groups.append(Array(items[start..<min(start + small, items.count)]))

@@ -42,6 +42,27 @@ private final class SubjectBatchingTransport: Transport {
     }
 }
 
+/// A transport that sends each message in a request of its own, `streams` of them at once on
+/// one connection (APNs over HTTP/2 when `streams` is set); it records each call's size.
+private final class StreamingTransport: Transport {
+    let name = "sendgrid"
+    let streams: Int?
+    private let calls = Mutex<[Int]>([])
+
+    init(streams: Int?) {
+        self.streams = streams
+    }
+
+    var multiplexedRequests: Int? { streams }
+
+    var callSizes: [Int] { calls.withLock { $0 } }
+
+    func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
+        calls.withLock { $0.append(messages.count) }
+        return messages.map { .accepted(providerMessageID: "m-\($0.notificationID)") }
+    }
+}
+
 /// The dispatcher hands a claimed batch to the transports grouped by provider.
 @Suite struct BatchDispatchTests {
     static let links = UnsubscribeLinks(baseURL: "https://t.example.com/", secret: "0123456789abcdef-secret")
@@ -65,6 +86,26 @@ private final class SubjectBatchingTransport: Transport {
             #expect(summary.sent == 29 && summary.failed == 1)
             let rows = try await fixture.store.rows(sql: "SELECT address, state FROM notifications WHERE state != 'sent'")
             #expect(rows == [["user3@example.com", "failed"]])
+        }
+    }
+
+    /// Single-message sends go in groups of `groupSize` (8), except to a transport that
+    /// multiplexes requests: its lane's 4 groups fill its streams (100: groups of 25).
+    @Test func aMultiplexingTransportGetsGroupsThatFillItsStreams() async throws {
+        for (streams, expected) in [(Int?.none, [8, 8, 8, 8, 8, 8, 8, 4]), (100, [25, 25, 10])] {
+            try await withTemporaryDirectory { directory in
+                let fixture = try DeliveryPipelineTests.Fixture(directory)
+                let users = (1...60).map { User(id: String(format: "u-%02d", $0), email: "user\($0)@example.com") }
+                try await plan(fixture, users: users, routing: ChannelRouting(email: ["sendgrid"]))
+                let transport = StreamingTransport(streams: streams)
+                let dispatcher = Dispatcher(
+                    channel: .email, store: fixture.store, transports: [transport], retryPolicy: RetryPolicy(), clock: fixture.clock,
+                    configuration: Dispatcher.Configuration(batchSize: 200, concurrency: 4, groupSize: 8)
+                )
+                let summary = try await dispatcher.drain()
+                #expect(summary.sent == 60)
+                #expect(transport.callSizes.sorted(by: >) == expected, "streams \(String(describing: streams))")
+            }
         }
     }
 

@@ -137,12 +137,18 @@ public protocol Transport: Sendable {
     func batchKey(for message: OutboundMessage) -> AnyHashable?
     /// The most messages of one key in one request. Default 1.
     var batchLimit: Int { get }
+    /// How many requests a transport that multiplexes them on one connection (APNs' HTTP/2
+    /// streams) keeps at its provider at once, so that the dispatcher hands it enough messages
+    /// to fill them. `nil`: the dispatcher's own bound (`concurrency × groupSize`). Default `nil`.
+    var multiplexedRequests: Int? { get }
 }
 
 extension Transport {
     public func batchKey(for message: OutboundMessage) -> AnyHashable? { nil }
 
     public var batchLimit: Int { 1 }
+
+    public var multiplexedRequests: Int? { nil }
 
     /// Sends one message: a batch of one.
     public func send(_ message: OutboundMessage) async -> DeliveryOutcome {
