@@ -39,20 +39,20 @@ final class APNsEmulator: Sendable {
     let maximumPayloadSize: Int
     /// Tokens the test declared expired, by JWT text.
     let expired: Mutex<Set<String>>
-    /// Every token that verified, by JWT text: checked once, and expired together by
-    /// ``RunningSandbox/expireAPNsProviderTokens()``.
-    let seen: Mutex<Set<String>>
+    /// Every token that verified, by JWT text, decoded: parsed and checked once, and expired
+    /// together by ``RunningSandbox/expireAPNsProviderTokens()``.
+    let seen: Mutex<[String: JWT]>
 
     init(accounts: SandboxAccounts, maximumPayloadSize: Int) {
         self.accounts = accounts
         publicKey = try? P256.Signing.PublicKey(pemRepresentation: accounts.apnsPublicKeyPEM)
         self.maximumPayloadSize = maximumPayloadSize
         expired = Mutex([])
-        seen = Mutex([])
+        seen = Mutex([:])
     }
 
     func expireSeenTokens() {
-        let tokens = seen.withLock { $0 }
+        let tokens = seen.withLock { Set($0.keys) }
         expired.withLock { $0.formUnion(tokens) }
     }
 
@@ -97,16 +97,21 @@ final class APNsEmulator: Sendable {
 
         // 2. The provider token.
         guard let authorization = request.header("authorization") else { return fail(403, "MissingProviderToken") }
-        guard authorization.lowercased().hasPrefix("bearer "), let jwt = Self.parse(String(authorization.dropFirst(7))) else {
-            return fail(403, "InvalidProviderToken")
+        guard authorization.utf8.count > 7, authorization.prefix(7).lowercased() == "bearer " else { return fail(403, "InvalidProviderToken") }
+        let text = String(authorization.dropFirst(7))
+        // A token is parsed and verified once, as APNs does, not on every request that carries it.
+        let jwt: JWT
+        if let known = seen.withLock({ $0[text] }) {
+            jwt = known
+        } else {
+            guard let parsed = Self.parse(text) else { return fail(403, "InvalidProviderToken") }
+            guard isValid(parsed) else {
+                connection.refused()
+                return fail(403, "InvalidProviderToken")
+            }
+            seen.withLock { $0[text] = parsed }
+            jwt = parsed
         }
-        // A token is verified once, as APNs does, not on every request that carries it.
-        let known = seen.withLock { $0.contains(jwt.text) }
-        guard known || isValid(jwt) else {
-            connection.refused()
-            return fail(403, "InvalidProviderToken")
-        }
-        if !known { seen.withLock { _ = $0.insert(jwt.text) } }
         let age = now.timeIntervalSince1970 - Double(jwt.issuedAt)
         if age > 3600 || expired.withLock({ $0.contains(jwt.text) }) {
             connection.refused()
@@ -175,7 +180,7 @@ final class APNsEmulator: Sendable {
     }
 
     /// A compact JWS, decoded but not yet verified.
-    struct JWT {
+    struct JWT: Sendable {
         var text: String
         var algorithm: String
         var keyID: String
