@@ -57,6 +57,19 @@ struct APNsTransportTests {
         return Data(base64Encoded: base64).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
     }
 
+    /// herald.yml's `timeout:` gives a provider a ``ProviderHTTPClient`` of its own that only its
+    /// transport holds: the transport keeps it, and with it its connection, alive.
+    @Test func aTransportKeepsAClientThatNobodyElseHolds() async throws {
+        try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, _ in
+            let transport = try Self.transport(sandbox, ProviderHTTPClient(configuration: Self.client))
+            for round in 0..<2 {
+                let outcomes = await transport.send((1...30).map { Self.push(Int64(round * 100 + $0), to: Self.deviceToken($0)) })
+                #expect(outcomes.allSatisfy { if case .accepted = $0 { true } else { false } }, "\(outcomes)")
+            }
+            #expect(sandbox.log.messages.count == 60)
+        }
+    }
+
     @Test func anAlertIsAcceptedWithItsHeadersAndPayloadAsAPNsWantsThem() async throws {
         try await withSandbox(Self.sandboxConfiguration, client: Self.client) { sandbox, http in
             let clock = ManualClock(Date())

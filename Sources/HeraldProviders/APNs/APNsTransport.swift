@@ -104,6 +104,9 @@ public struct APNsTransport: Transport {
     /// The JWT shared by every push of this transport.
     public let token: APNsProviderToken
     let clock: any WallClock
+    /// Kept for as long as the transport lives: its connections close when it goes (a client
+    /// made for this provider alone, for its own `timeout:`, has no other owner).
+    let http: ProviderHTTPClient
     /// The connection to `baseURL`'s origin, shared through the ``ProviderHTTPClient``.
     let connection: HTTP2Client
     /// The path of `baseURL`, if it has one, before `/3/device/…`.
@@ -162,6 +165,7 @@ public struct APNsTransport: Transport {
         basePath = path
         self.name = name
         self.configuration = configuration
+        self.http = http
         self.clock = clock
     }
 
