@@ -15,15 +15,16 @@ import Synchronization
 /// This version implements the users role (``UserStore``): everyone, users by id, and audience
 /// rules, compiled to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users
 /// as on SQLite and in memory; the planning role (``PlanningStore``), with the cap ledger and
-/// the throttle ledger checked under locks in the transaction that writes a page. The other
-/// roles (outbox, events, scheduling, reports) come next.
+/// the throttle ledger checked under row locks in the transaction that writes a page; and the
+/// outbox (``OutboxStore``), claimed with `FOR UPDATE SKIP LOCKED` so that dispatchers in several
+/// processes never take the same row. The other roles (events, scheduling, reports) come next.
 ///
 /// ```swift
 /// let store = try await PostgresStore(url: "postgres://herald@db.internal:5432/herald", password: secret, attributes: schema)
 /// defer { Task { await store.close() } }
 /// _ = try await store.upsertUsers(users, at: Date())
 /// ```
-public final class PostgresStore: UserStore, PlanningStore, Sendable {
+public final class PostgresStore: UserStore, PlanningStore, OutboxStore, Sendable {
     /// Where the database is: host, port, user and database of a `postgres://` URL.
     public struct Location: Sendable, Hashable {
         public var host: String

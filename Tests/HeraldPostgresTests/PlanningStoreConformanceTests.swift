@@ -233,6 +233,61 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func anUnfinishedSendIsResumedAFinishedOneIsReportedAndAgainStartsANewOne(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind) { stores in
+            let (store, rows) = (stores[0].store, stores[0].rows)
+            var firstRequest = request(at: now)
+            firstRequest.params = ["order_id": "A-7", "note": "naïve \"quote\""]
+            guard case .started(let first) = try await store.startOccurrence(firstRequest, at: now) else {
+                Issue.record("the first send did not start an occurrence")
+                return
+            }
+            #expect(first.isNew && !first.isPlanned && first.kind == .audience)
+
+            // Still planning (a crash, or another process right now): the same occurrence.
+            let later = now.addingTimeInterval(30)
+            #expect(try await store.startOccurrence(request(at: later), at: later) == .resumed(Occurrence(
+                id: first.id, campaignID: "spring", fireAt: now, definitionHash: "h", params: ["order_id": "A-7", "note": "naïve \"quote\""],
+                isNew: false, isPlanned: false
+            )))
+
+            // Planned, with two notifications still in the outbox: resumed, and known to be planned.
+            _ = try await store.upsertUsers([User(id: "u-1"), User(id: "u-2"), User(id: "u-3")], at: now)
+            _ = try await store.savePlanned([
+                plannedEmail(user: "u-1", occurrence: first.id, due: now), plannedEmail(user: "u-2", occurrence: first.id, due: now),
+                plannedEmail(user: "u-3", occurrence: first.id, due: now, skip: .optedOut),
+            ], at: now)
+            try await store.finishOccurrence(id: first.id, at: later)
+            guard case .resumed(let waiting) = try await store.startOccurrence(request(at: later), at: later) else {
+                Issue.record("a send with notifications waiting was not resumed")
+                return
+            }
+            #expect(waiting.id == first.id && waiting.isPlanned)
+
+            // Delivered: the campaign was sent, and a plain send says so and creates nothing.
+            let claimed = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: later)
+            try await store.resolve(claimed.map { ($0, .sent(providerMessageID: "m-\($0.message.userID)", provider: "sendgrid")) }, at: later)
+            let third = now.addingTimeInterval(3600)
+            guard case .alreadySent(let record) = try await store.startOccurrence(request(at: third), at: third) else {
+                Issue.record("a finished send was not reported")
+                return
+            }
+            #expect(record.occurrence.id == first.id && record.recipients == 2 && record.sent == 2 && record.finishedAt == later)
+            #expect(try await rows("SELECT COUNT(*) FROM occurrences") == [["1"]])
+
+            // --again starts a second occurrence; a send to named users always starts its own.
+            guard case .started(let again) = try await store.startOccurrence(request(at: third, again: true), at: third),
+                  case .started(let named) = try await store.startOccurrence(request(at: third, kind: .users), at: third)
+            else {
+                Issue.record("--again or a send to named users did not start a new occurrence")
+                return
+            }
+            #expect(again.id != first.id && again.fireAt == third)
+            #expect(named.kind == .users && named.id != again.id && Self.milliseconds(named.fireAt) == Self.milliseconds(third) + 1)
+        }
+    }
+
     /// Four stores (four processes) start the same campaign at once, each with its own clock a
     /// few milliseconds apart: one occurrence is created and the others resume it. Twenty
     /// campaigns in a row on the same stores.
