@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "HeraldPostgresTests",
             dependencies: [
-                "HeraldPostgres", "HeraldStore", "HeraldRules", "HeraldCore", "HeraldTesting",
+                "HeraldPostgres", "HeraldStore", "HeraldEngine", "HeraldRules", "HeraldCore", "HeraldTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
