@@ -192,6 +192,29 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Events and the scheduler, as SQLite's v3-received-events and v3-occurrence-leases: which
+        // occurrence each campaign an event triggered got, and when a scheduler first saw each
+        // campaign (its cron occurrences start there).
+        ("v4-events-and-schedules", [
+            """
+            CREATE TABLE triggered_occurrences (
+                event_id BIGINT NOT NULL REFERENCES received_events (id) ON DELETE CASCADE,
+                campaign_id TEXT COLLATE "C" NOT NULL,
+                occurrence_id BIGINT NOT NULL REFERENCES occurrences (id),
+                -- Milliseconds since 1970: the event's instant plus the delay.
+                due_at BIGINT NOT NULL,
+                PRIMARY KEY (event_id, campaign_id)
+            )
+            """,
+            "CREATE INDEX triggered_occurrences_by_occurrence ON triggered_occurrences (occurrence_id)",
+            """
+            CREATE TABLE scheduled_campaigns (
+                campaign_id TEXT COLLATE "C" PRIMARY KEY,
+                -- Milliseconds since 1970, like occurrences.fire_at.
+                first_seen_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

@@ -12,19 +12,20 @@ import Synchronization
 /// ``close()`` stops it. Opening applies the schema's migrations (append-only and versioned, as
 /// for SQLite), under an advisory lock so that processes starting together apply each once.
 ///
-/// This version implements the users role (``UserStore``): everyone, users by id, and audience
-/// rules, compiled to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users
-/// as on SQLite and in memory; the planning role (``PlanningStore``), with the cap ledger and
-/// the throttle ledger checked under row locks in the transaction that writes a page; and the
-/// outbox (``OutboxStore``), claimed with `FOR UPDATE SKIP LOCKED` so that dispatchers in several
-/// processes never take the same row. The other roles (events, scheduling, reports) come next.
+/// It implements every role but the reports: users and audience rules (``UserStore``), compiled
+/// to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users as on SQLite and
+/// in memory; planning (``PlanningStore``), with the cap ledger and the throttle ledger checked
+/// under locks in the transaction that writes a page; the outbox (``OutboxStore``), claimed with
+/// `FOR UPDATE SKIP LOCKED` so that dispatchers in several processes never take the same row;
+/// received events (``EventStore``) and the scheduler's occurrences (``ScheduleStore``), each
+/// created once across processes. Reports (``ReportStore``) come next.
 ///
 /// ```swift
 /// let store = try await PostgresStore(url: "postgres://herald@db.internal:5432/herald", password: secret, attributes: schema)
 /// defer { Task { await store.close() } }
 /// _ = try await store.upsertUsers(users, at: Date())
 /// ```
-public final class PostgresStore: UserStore, PlanningStore, OutboxStore, Sendable {
+public final class PostgresStore: UserStore, PlanningStore, OutboxStore, EventStore, ScheduleStore, Sendable {
     /// Where the database is: host, port, user and database of a `postgres://` URL.
     public struct Location: Sendable, Hashable {
         public var host: String
@@ -148,8 +149,8 @@ public final class PostgresStore: UserStore, PlanningStore, OutboxStore, Sendabl
         await running.value
     }
 
-    /// Runs `body` in one transaction and turns what fails into a ``StoreError`` naming the
-    /// server and the SQLSTATE. A transaction PostgreSQL ended to break a deadlock (SQLSTATE
+    /// Runs `body` in one transaction and turns what PostgreSQL refuses into a ``StoreError``
+    /// naming the server and the SQLSTATE. A transaction PostgreSQL ended to break a deadlock (SQLSTATE
     /// 40P01: two writers waiting on each other's rows) is run again from the start, up to three
     /// times in all: it wrote nothing, and `body` decides again from what it reads.
     func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
@@ -162,6 +163,8 @@ public final class PostgresStore: UserStore, PlanningStore, OutboxStore, Sendabl
                     attempt += 1
                     continue
                 }
+                // What `body` threw itself (an `EventError`, a `StoreError`) reaches the caller as it is.
+                if let failed = error as? PostgresTransactionError, let cause = failed.closureError, cause is EventError { throw cause }
                 throw Self.describe(error, location: location, serverErrorCode: .database)
             }
         }

@@ -17,7 +17,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 /// share; each value comes back as text (`NULL` for null), so they should select text and
 /// integers.
 struct RoleStore: Sendable {
-    let store: any UserStore & PlanningStore & OutboxStore
+    let store: any UserStore & PlanningStore & OutboxStore & EventStore & ScheduleStore
     let rows: @Sendable (String) async throws -> [[String]]
 
     /// How many events of each type the trail holds.
