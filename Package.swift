@@ -162,7 +162,7 @@ let package = Package(
             name: "HeraldPostgresTests",
             dependencies: [
                 "HeraldPostgres", "HeraldStore", "HeraldEngine", "HeraldRules", "HeraldCore", "HeraldTesting",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -12,20 +12,20 @@ import Synchronization
 /// ``close()`` stops it. Opening applies the schema's migrations (append-only and versioned, as
 /// for SQLite), under an advisory lock so that processes starting together apply each once.
 ///
-/// It implements every role but the reports: users and audience rules (``UserStore``), compiled
+/// It implements every role of ``Store``: users and audience rules (``UserStore``), compiled
 /// to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users as on SQLite and
 /// in memory; planning (``PlanningStore``), with the cap ledger and the throttle ledger checked
 /// under locks in the transaction that writes a page; the outbox (``OutboxStore``), claimed with
 /// `FOR UPDATE SKIP LOCKED` so that dispatchers in several processes never take the same row;
 /// received events (``EventStore``) and the scheduler's occurrences (``ScheduleStore``), each
-/// created once across processes. Reports (``ReportStore``) come next.
+/// created once across processes; and the report's counts (``ReportStore``).
 ///
 /// ```swift
 /// let store = try await PostgresStore(url: "postgres://herald@db.internal:5432/herald", password: secret, attributes: schema)
 /// defer { Task { await store.close() } }
 /// _ = try await store.upsertUsers(users, at: Date())
 /// ```
-public final class PostgresStore: UserStore, PlanningStore, OutboxStore, EventStore, ScheduleStore, Sendable {
+public final class PostgresStore: Store, Sendable {
     /// Where the database is: host, port, user and database of a `postgres://` URL.
     public struct Location: Sendable, Hashable {
         public var host: String

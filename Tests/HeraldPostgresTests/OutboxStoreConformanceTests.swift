@@ -141,6 +141,24 @@ import Testing
         }
     }
 
+    /// A provider's webhook can overtake the outcome (SendGrid names the notification in its
+    /// events): what it said is further along than `sent` and is kept.
+    @Test(arguments: StoreKind.allCases)
+    func aDeliveryReportThatOvertookTheOutcomeIsKept(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind) { stores in
+            let (store, rows) = (stores[0].store, stores[0].rows)
+            try await plan(["u-1", "u-2", "u-3"], stores[0])
+            let claimed = try await store.claim(channel: .email, limit: 3, leaseOwner: "a", lease: .seconds(60), at: now)
+            try await stores[0].execute("UPDATE notifications SET state = 'delivered' WHERE user_id = 'u-1'")
+            try await stores[0].execute("UPDATE notifications SET state = 'failed', reason = 'bounced' WHERE user_id = 'u-2'")
+            try await store.resolve(claimed.map { ($0, .sent(providerMessageID: "m-\($0.message.userID)", provider: "sendgrid")) }, at: now)
+            #expect(try await rows("SELECT user_id, state, COALESCE(reason, '-'), provider_message_id FROM notifications ORDER BY user_id") == [
+                ["u-1", "delivered", "-", "m-u-1"], ["u-2", "failed", "bounced", "m-u-2"], ["u-3", "sent", "-", "m-u-3"],
+            ])
+            #expect(try await rows("SELECT COUNT(*) FROM outbox") == [["0"]])
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func aReleasedClaimIsFreeAtOnceOrRepeatedWithTheSameIdempotencyID(_ kind: StoreKind) async throws {
         try await withRoleStores(kind) { stores in

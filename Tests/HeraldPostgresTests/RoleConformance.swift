@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HeraldCore
 import HeraldPostgres
 import HeraldStore
@@ -13,12 +14,13 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 }
 
 /// One store under test (one process's view of the database), with plain SQL on its tables for
-/// what the roles do not read back. Queries given to `rows` are written in the SQL both stores
-/// share; each value comes back as text (`NULL` for null), so they should select text and
-/// integers.
+/// what the roles do not read back or write. Queries given to `rows` are written in the SQL both
+/// stores share; each value comes back as text (`NULL` for null), so they should select text and
+/// integers. `execute` runs a statement that writes (what a webhook or a tracking link would).
 struct RoleStore: Sendable {
-    let store: any UserStore & PlanningStore & OutboxStore & EventStore & ScheduleStore
+    let store: any Store
     let rows: @Sendable (String) async throws -> [[String]]
+    let execute: @Sendable (String) async throws -> Void
 
     /// How many events of each type the trail holds.
     func eventCounts() async throws -> [String: Int] {
@@ -38,8 +40,14 @@ func withRoleStores(
     switch kind {
     case .sqlite:
         try await withTemporaryDirectory { directory in
-            let stores = try (0..<count).map { _ in try SQLiteStore(path: directory.file("herald.db"), schema: attributes) }
-            try await body(stores.map { store in RoleStore(store: store, rows: { try await store.rows(sql: $0) }) })
+            let path = directory.file("herald.db")
+            let stores = try (0..<count).map { _ in try SQLiteStore(path: path, schema: attributes) }
+            let execute: @Sendable (String) async throws -> Void = { sql in
+                let queue = try DatabaseQueue(path: path)
+                try await queue.write { try $0.execute(sql: sql) }
+                try queue.close()
+            }
+            try await body(stores.map { store in RoleStore(store: store, rows: { try await store.rows(sql: $0) }, execute: execute) })
         }
     case .postgres:
         guard let url = TestPostgres.url else { return TestPostgres.skip(test) }
@@ -49,7 +57,9 @@ func withRoleStores(
             for _ in 0..<count {
                 stores.append(try await PostgresStore(url: url, attributes: attributes, searchPath: schema, maximumConnections: 4))
             }
-            try await body(stores.map { store in RoleStore(store: store, rows: { try await store.textRows($0) }) })
+            try await body(stores.map { store in
+                RoleStore(store: store, rows: { try await store.textRows($0) }, execute: { try await store.execute(PostgresQuery(unsafeSQL: $0)) })
+            })
         } catch {
             for store in stores { await store.close() }
             throw error
