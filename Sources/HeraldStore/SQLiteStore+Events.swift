@@ -59,7 +59,7 @@ extension SQLiteStore {
         }
     }
 
-    /// The decisions planned for an occurrence, one per notification, in channel order: what a
+    /// The decisions planned for an occurrence, one per notification, in the order planned: what a
     /// triggered send did for its user (`planned`, or `skipped` with a reason).
     public func decisions(occurrenceID: Int64) async throws -> [PlanDecision] {
         try await read { db in try Self.decisions(db, occurrenceID: occurrenceID) }
