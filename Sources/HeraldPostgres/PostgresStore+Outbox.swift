@@ -191,6 +191,9 @@ extension PostgresStore {
                     """, logger: logger)
             }
             if !deactivated.users.isEmpty {
+                // In one order, as the opt-outs below: fewer chances to deadlock with an import.
+                let pairs = zip(deactivated.users, deactivated.addresses).sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+                deactivated = (pairs.map(\.0), pairs.map(\.1))
                 try await connection.perform("""
                     UPDATE devices d SET active = FALSE FROM unnest(\(deactivated.users)::text[], \(deactivated.addresses)::text[]) AS x(user_id, address)
                     WHERE d.user_id = x.user_id AND d.address = x.address
@@ -240,8 +243,12 @@ extension PostgresStore {
 
     public func releaseLeases(at now: Date) async throws -> Int {
         let timestamp = now.timeIntervalSince1970
+        // The rows locked in id order, as outcomes lock theirs, so that the two wait rather than
+        // deadlock.
         return try await fetch("""
-            WITH ended AS (UPDATE outbox SET lease_until = \(timestamp) WHERE lease_until > \(timestamp) RETURNING 1) SELECT COUNT(*) FROM ended
+            WITH leased AS (SELECT notification_id FROM outbox WHERE lease_until > \(timestamp) ORDER BY notification_id FOR UPDATE),
+            ended AS (UPDATE outbox o SET lease_until = \(timestamp) FROM leased WHERE o.notification_id = leased.notification_id RETURNING 1)
+            SELECT COUNT(*) FROM ended
             """) { rows in
             for try await count in rows.decode(Int.self) { return count }
             return 0
@@ -258,14 +265,18 @@ extension PostgresStore {
         }
     }
 
+    /// Rows another transaction holds at this moment (a resolve or release of the same claims)
+    /// are passed over, not waited for: the dispatcher renews while its outcomes are recorded, and
+    /// waiting there could deadlock with them; such a row is resolved, or renewed next time.
     public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Int {
         guard !notificationIDs.isEmpty else { return 0 }
         let until = now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970
         return try await fetch("""
-            WITH renewed AS (
-                UPDATE outbox SET lease_until = \(until)
+            WITH held AS (
+                SELECT notification_id FROM outbox
                 WHERE notification_id = ANY(\(notificationIDs)) AND lease_owner = \(owner) AND lease_until > \(now.timeIntervalSince1970)
-                RETURNING 1)
+                ORDER BY notification_id FOR UPDATE SKIP LOCKED),
+            renewed AS (UPDATE outbox o SET lease_until = \(until) FROM held WHERE o.notification_id = held.notification_id RETURNING 1)
             SELECT COUNT(*) FROM renewed
             """) { rows in
             for try await count in rows.decode(Int.self) { return count }
