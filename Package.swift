@@ -166,8 +166,8 @@ let package = Package(
         .testTarget(
             name: "HeraldPostgresTests",
             dependencies: [
-                "HeraldPostgres", "HeraldStore", "HeraldRules", "HeraldCore", "HeraldTesting",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "HeraldPostgres", "HeraldStore", "HeraldEngine", "HeraldRules", "HeraldCore", "HeraldTesting",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

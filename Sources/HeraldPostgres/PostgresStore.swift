@@ -12,17 +12,20 @@ import Synchronization
 /// ``close()`` stops it. Opening applies the schema's migrations (append-only and versioned, as
 /// for SQLite), under an advisory lock so that processes starting together apply each once.
 ///
-/// This version implements the users role (``UserStore``): everyone, users by id, and audience
-/// rules, compiled to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users
-/// as on SQLite and in memory. The other roles (planning, outbox, events, scheduling, reports)
-/// come next.
+/// It implements every role of ``Store``: users and audience rules (``UserStore``), compiled
+/// to PostgreSQL's dialect (`SQLDialect.postgres`) and selecting the same users as on SQLite and
+/// in memory; planning (``PlanningStore``), with the cap ledger and the throttle ledger checked
+/// under locks in the transaction that writes a page; the outbox (``OutboxStore``), claimed with
+/// `FOR UPDATE SKIP LOCKED` so that dispatchers in several processes never take the same row;
+/// received events (``EventStore``) and the scheduler's occurrences (``ScheduleStore``), each
+/// created once across processes; and the report's counts (``ReportStore``).
 ///
 /// ```swift
 /// let store = try await PostgresStore(url: "postgres://herald@db.internal:5432/herald", password: secret, attributes: schema)
 /// defer { Task { await store.close() } }
 /// _ = try await store.upsertUsers(users, at: Date())
 /// ```
-public final class PostgresStore: UserStore, Sendable {
+public final class PostgresStore: Store, Sendable {
     /// Where the database is: host, port, user and database of a `postgres://` URL.
     public struct Location: Sendable, Hashable {
         public var host: String
@@ -70,6 +73,8 @@ public final class PostgresStore: UserStore, Sendable {
     /// The connection pool; tests reach the tables through it.
     package let client: PostgresClient
     let running: Task<Void, Never>
+    /// The server, named in errors.
+    let location: Location
     let schema: AttributeSchema
     let logger: Logger
     /// herald.yml's `default_timezone`, for `today()` of users without a valid zone.
@@ -123,6 +128,7 @@ public final class PostgresStore: UserStore, Sendable {
         }
         self.client = client
         self.running = running
+        self.location = location
         self.schema = attributes
         self.logger = logger
         self.defaultTimezone = defaultTimezone
@@ -143,16 +149,57 @@ public final class PostgresStore: UserStore, Sendable {
         await running.value
     }
 
+    /// Runs `body` in one transaction and turns what PostgreSQL refuses into a ``StoreError``
+    /// naming the server and the SQLSTATE. A transaction PostgreSQL ended to break a deadlock (SQLSTATE
+    /// 40P01: two writers waiting on each other's rows) is run again from the start, up to three
+    /// times in all: it wrote nothing, and `body` decides again from what it reads.
+    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        var attempt = 1
+        while true {
+            do {
+                return try await client.withTransaction(logger: logger) { try await body($0) }
+            } catch {
+                if attempt < 3, Self.sqlState(of: error) == "40P01" {
+                    attempt += 1
+                    continue
+                }
+                // What `body` threw itself (an `EventError`, a `StoreError`) reaches the caller as it is.
+                if let failed = error as? PostgresTransactionError, let cause = failed.closureError, cause is EventError { throw cause }
+                throw Self.describe(error, location: location, serverErrorCode: .database)
+            }
+        }
+    }
+
+    /// Runs one statement outside a transaction and collects its rows; errors as in ``transaction(_:)``.
+    func fetch<Row: Sendable>(_ query: PostgresQuery, _ read: (PostgresRowSequence) async throws -> Row) async throws -> Row {
+        do {
+            return try await read(try await client.query(query, logger: logger))
+        } catch {
+            throw Self.describe(error, location: location, serverErrorCode: .database)
+        }
+    }
+
+    /// The SQLSTATE a PostgreSQL error carries, also inside a failed transaction.
+    static func sqlState(of error: any Error) -> String? {
+        if let error = error as? PostgresTransactionError, let cause = error.closureError ?? error.commitError ?? error.beginError {
+            return sqlState(of: cause)
+        }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
     /// A PostgreSQL error as a store error that says what failed and where.
-    static func describe(_ error: any Error, location: Location) -> StoreError {
+    ///
+    /// - Parameter serverErrorCode: the code of an error the server reported; opening the store
+    ///   says `.corrupt` (the database is not as Herald needs it), the roles `.database`.
+    static func describe(_ error: any Error, location: Location, serverErrorCode: StoreError.Code = .corrupt) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? PostgresTransactionError, let cause = error.closureError ?? error.commitError ?? error.beginError {
-            return describe(cause, location: location)
+            return describe(cause, location: location, serverErrorCode: serverErrorCode)
         }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] {
                 let code = error.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
-                return StoreError(.corrupt, "PostgreSQL at \(location.host):\(location.port)/\(location.database): \(message)\(code)")
+                return StoreError(serverErrorCode, "PostgreSQL at \(location.host):\(location.port)/\(location.database): \(message)\(code)")
             }
             return StoreError(.missing, "cannot reach PostgreSQL at \(location.host):\(location.port)/\(location.database): \(error.code)")
         }

@@ -7,7 +7,7 @@ extension SQLiteStore {
         try await write { db in
             if let externalID = event.externalID, let first = try Self.receivedEvent(db, where: "external_id = ?", arguments: [externalID]) {
                 guard first.userID == event.userID, first.name == event.name, first.properties == event.properties else {
-                    throw EventError(.conflictingID, Self.conflictMessage(first, event))
+                    throw EventError.conflictingID(first, event)
                 }
                 return EventReceipt(event: first, isNew: false, occurrences: try Self.triggeredOccurrences(db, eventID: first.id))
             }
@@ -59,7 +59,7 @@ extension SQLiteStore {
         }
     }
 
-    /// The decisions planned for an occurrence, one per notification, in channel order: what a
+    /// The decisions planned for an occurrence, one per notification, in the order planned: what a
     /// triggered send did for its user (`planned`, or `skipped` with a reason).
     public func decisions(occurrenceID: Int64) async throws -> [PlanDecision] {
         try await read { db in try Self.decisions(db, occurrenceID: occurrenceID) }
@@ -119,14 +119,5 @@ extension SQLiteStore {
             id: id, campaignID: campaignID, fireAt: date(milliseconds: due), definitionHash: definitionHash, kind: .trigger,
             isNew: isNew, isPlanned: isPlanned
         )
-    }
-
-    static func conflictMessage(_ first: ReceivedEvent, _ event: ReceivedEvent) -> String {
-        var differences: [String] = []
-        if first.userID != event.userID { differences.append("user \(Quoted.visible(first.userID))") }
-        if first.name != event.name { differences.append("name \(Quoted.visible(first.name))") }
-        if first.properties != event.properties { differences.append("properties \(Quoted.visible(first.properties.jsonText, limit: 120))") }
-        return "event id \(Quoted.visible(first.externalID ?? "")) was received on \(ISO8601.string(from: first.receivedAt)) with "
-            + differences.joined(separator: ", ") + "; an id names one event: give a new id for a new event"
     }
 }

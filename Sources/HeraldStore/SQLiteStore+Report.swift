@@ -157,7 +157,8 @@ extension SQLiteStore {
         }
     }
 
-    /// The ids of every campaign the store has planned, sorted.
+    /// The first notification sent of each campaign and channel, and of its recipients whose
+    /// locale is Korean (`ko…`; SQLite's LIKE ignores ASCII case): what the demo shows as samples.
     public func firstSends() async throws -> [SentSample] {
         try await read { db in
             let rows = try Row.fetchCursor(db, sql: """
@@ -180,6 +181,7 @@ extension SQLiteStore {
         }
     }
 
+    /// The ids of every campaign the store has planned, sorted.
     public func campaignIDs() async throws -> [String] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT id FROM campaigns ORDER BY id")

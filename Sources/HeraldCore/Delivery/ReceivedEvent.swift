@@ -225,6 +225,22 @@ public struct EventError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { message }
 }
 
+extension EventError {
+    /// An external id recorded before for another user, event name or properties: says what the
+    /// first event had, the same on every store.
+    public static func conflictingID(_ first: ReceivedEvent, _ event: ReceivedEvent) -> EventError {
+        var differences: [String] = []
+        if first.userID != event.userID { differences.append("user \(Quoted.visible(first.userID))") }
+        if first.name != event.name { differences.append("name \(Quoted.visible(first.name))") }
+        if first.properties != event.properties { differences.append("properties \(Quoted.visible(first.properties.jsonText, limit: 120))") }
+        return EventError(
+            .conflictingID,
+            "event id \(Quoted.visible(first.externalID ?? "")) was received on \(ISO8601.string(from: first.receivedAt)) with "
+                + differences.joined(separator: ", ") + "; an id names one event: give a new id for a new event"
+        )
+    }
+}
+
 extension Campaign {
     /// Lays an event's properties over the campaign's params, as `send --param` does: a property
     /// replaces the param of the same name in every locale of `locale_params`.
