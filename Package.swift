@@ -39,6 +39,8 @@ let package = Package(
     targets: [
         .target(name: "HeraldCore", swiftSettings: swiftSettings),
         .target(name: "HeraldRules", dependencies: ["HeraldCore"], swiftSettings: swiftSettings),
+        // Reading user files (CSV, JSON Lines), the synthetic user generator and the exporter.
+        .target(name: "HeraldImport", dependencies: ["HeraldCore"], swiftSettings: swiftSettings),
         .target(
             name: "HeraldDefinitions",
             dependencies: ["HeraldCore", "HeraldRules", .product(name: "Yams", package: "Yams")],
@@ -136,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldCore", "HeraldRules", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine",
+                "HeraldCore", "HeraldRules", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine", "HeraldImport",
                 "HeraldProviders", "HeraldSandbox", "HeraldServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -152,7 +154,7 @@ let package = Package(
         // `swift build -c release --product herald-render-bench`: render throughput (Benchmarks/).
         .executableTarget(
             name: "herald-render-bench",
-            dependencies: ["HeraldCore", "HeraldDefinitions", "HeraldContent", "HeraldEngine"],
+            dependencies: ["HeraldCore", "HeraldDefinitions", "HeraldContent", "HeraldEngine", "HeraldImport"],
             path: "Benchmarks/RenderBenchmark",
             swiftSettings: swiftSettings
         ),
@@ -172,6 +174,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "HeraldImportTests", dependencies: ["HeraldImport", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldRulesTests",
             dependencies: ["HeraldCore", "HeraldRules", "HeraldStore", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
@@ -181,7 +184,7 @@ let package = Package(
         .testTarget(name: "HeraldContentTests", dependencies: ["HeraldContent", "HeraldCore", "HeraldTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldStoreTests",
-            dependencies: ["HeraldStore", "HeraldRules", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["HeraldStore", "HeraldRules", "HeraldImport", "HeraldTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@ import HeraldContent
 import HeraldCore
 import HeraldDefinitions
 import HeraldEngine
+import HeraldImport
 
 /// Render throughput of one campaign's template over synthetic users, on one core.
 ///

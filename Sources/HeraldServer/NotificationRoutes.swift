@@ -101,7 +101,7 @@ extension APIServer {
         sendID: Int64, category: String, template: String?, decisions: [PlanDecision], index: [String: Int], guests: Set<String>
     ) -> String {
         var out = "{\"category\":"
-        UserJSONLinesWriter.appendString(category, to: &out)
+        JSONText.appendString(category, to: &out)
         out += ",\"notifications\":["
         for (position, decision) in decisions.enumerated() {
             if position > 0 { out += "," }
@@ -109,7 +109,7 @@ extension APIServer {
             func field(_ name: String, _ value: String?) {
                 guard let value else { return }
                 out += ",\"\(name)\":"
-                UserJSONLinesWriter.appendString(value, to: &out)
+                JSONText.appendString(value, to: &out)
             }
             field("detail", decision.detail)
             field("device", decision.device.isEmpty ? nil : decision.device)
@@ -125,7 +125,7 @@ extension APIServer {
         out += "],\"send_id\":\(sendID)"
         if let template {
             out += ",\"template\":"
-            UserJSONLinesWriter.appendString(template, to: &out)
+            JSONText.appendString(template, to: &out)
         }
         return out + "}"
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldImport
 import HeraldEngine
 import HeraldRules
 import HeraldStore

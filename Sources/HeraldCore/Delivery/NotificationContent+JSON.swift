@@ -9,7 +9,7 @@ extension NotificationContent {
         func string(_ key: String, _ value: String?) {
             guard let value else { return }
             var json = ""
-            UserJSONLinesWriter.appendString(value, to: &json)
+            JSONText.appendString(value, to: &json)
             fields.append((key, json))
         }
         string("channel", channel.rawValue)
@@ -31,9 +31,9 @@ extension NotificationContent {
             var object = "{"
             for (index, key) in push.data.keys.sorted().enumerated() {
                 if index > 0 { object += "," }
-                UserJSONLinesWriter.appendString(key, to: &object)
+                JSONText.appendString(key, to: &object)
                 object += ":"
-                UserJSONLinesWriter.appendString(push.data[key]!, to: &object)
+                JSONText.appendString(push.data[key]!, to: &object)
             }
             fields.append(("data", object + "}"))
         case .sms(let sms):
@@ -48,7 +48,7 @@ extension NotificationContent {
         var out = "{"
         for (index, field) in fields.sorted(by: { $0.key < $1.key }).enumerated() {
             if index > 0 { out += "," }
-            UserJSONLinesWriter.appendString(field.key, to: &out)
+            JSONText.appendString(field.key, to: &out)
             out += ":" + field.json
         }
         return out + "}"

@@ -115,7 +115,7 @@ public struct EventProperties: Sendable, Hashable {
             }
             out += TemplateValue.number(number).description
         case .string(let text):
-            UserJSONLinesWriter.appendString(text, to: &out)
+            JSONText.appendString(text, to: &out)
         case .array(let nodes):
             try checkDepth(depth, offset: offset, bytes: bytes)
             out += "["
@@ -129,7 +129,7 @@ public struct EventProperties: Sendable, Hashable {
             out += "{"
             for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { out += "," }
-                UserJSONLinesWriter.appendString(member.key, to: &out)
+                JSONText.appendString(member.key, to: &out)
                 out += ":"
                 try encode(member.node.value, depth: depth + 1, offset: member.node.offset, bytes: bytes, into: &out)
             }

@@ -13,7 +13,7 @@ public enum AttributeJSON {
         var out = "{"
         for (index, name) in attributes.keys.sorted().enumerated() {
             if index > 0 { out += "," }
-            UserJSONLinesWriter.appendString(name, to: &out)
+            JSONText.appendString(name, to: &out)
             out += ":"
             append(attributes[name]!, to: &out)
         }
@@ -35,7 +35,7 @@ public enum AttributeJSON {
 
     static func append(_ value: AttributeValue, to out: inout String) {
         switch value {
-        case .string(let text): UserJSONLinesWriter.appendString(text, to: &out)
+        case .string(let text): JSONText.appendString(text, to: &out)
         case .number(let number): out += number.isFinite ? "\(number)" : "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .time(let date): out += "\(date.timeIntervalSince1970)"
@@ -70,11 +70,11 @@ extension WebPushSubscription {
     /// as `AttributeJSON`.
     public var jsonText: String {
         var out = "{\"auth\":"
-        UserJSONLinesWriter.appendString(auth, to: &out)
+        JSONText.appendString(auth, to: &out)
         out += ",\"endpoint\":"
-        UserJSONLinesWriter.appendString(endpoint, to: &out)
+        JSONText.appendString(endpoint, to: &out)
         out += ",\"p256dh\":"
-        UserJSONLinesWriter.appendString(p256dh, to: &out)
+        JSONText.appendString(p256dh, to: &out)
         return out + "}"
     }
 

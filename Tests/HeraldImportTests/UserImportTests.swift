@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldImport
 import Testing
 
 @Suite("JSON Lines user import")

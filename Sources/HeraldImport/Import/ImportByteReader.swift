@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// Reads a file in fixed-size chunks, so that an import never holds more than one chunk plus the
 /// row being assembled, whatever the size of the file.

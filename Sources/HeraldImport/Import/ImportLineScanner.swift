@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// Splits a byte stream into LF-terminated lines (a CR before the LF is dropped), in bounded
 /// memory: a line longer than the limit is skipped to its end and returned without its bytes.
 struct ImportLineScanner {

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// Turns CSV records into users: checks the header once, then converts each row by column.
 struct CSVUserDecoder {
@@ -20,7 +21,7 @@ struct CSVUserDecoder {
         }
         switch header.problem {
         case .tooLong:
-            throw Diagnostic("header longer than 1 MiB", at: location(1), hint: "a row may be at most \(UserImportReader.maximumRowLength) bytes")
+            throw Diagnostic("header longer than 1 MiB", at: location(1), hint: "a row may be at most \(UserFieldRules.maximumRowLength) bytes")
         case .bareQuote(let field), .textAfterQuote(let field):
             throw Diagnostic("misplaced '\"' in the header", at: location(field), hint: "quote the whole column name")
         case .unterminatedQuote(let field):
@@ -103,7 +104,7 @@ struct CSVUserDecoder {
         }
         switch record.problem {
         case .tooLong:
-            throw Diagnostic("line longer than 1 MiB", at: location(1), hint: "a row may be at most \(UserImportReader.maximumRowLength) bytes")
+            throw Diagnostic("line longer than 1 MiB", at: location(1), hint: "a row may be at most \(UserFieldRules.maximumRowLength) bytes")
         case .bareQuote(let field):
             throw Diagnostic("unexpected '\"' in an unquoted field", at: location(field), hint: "quote the whole field and double the quote: \"a \"\"b\"\"\"")
         case .textAfterQuote(let field):

@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// The tables behind `UserGenerator`: locales with their country, time zones and phone numbering,
 /// and names per language.
 ///

@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// One CSV record as raw bytes: the content of every field (quotes removed, `""` unescaped),
 /// laid end to end, and where each field ends.
 struct CSVRecord {

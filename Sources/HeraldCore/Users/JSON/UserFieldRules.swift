@@ -2,11 +2,11 @@ import Foundation
 
 /// Why one field of an import row is unusable: the message and what would be valid. The
 /// format reader adds the location.
-struct FieldProblem: Error {
-    var message: String
-    var hint: String?
+public struct FieldProblem: Error {
+    public var message: String
+    public var hint: String?
 
-    init(_ message: String, hint: String? = nil) {
+    public init(_ message: String, hint: String? = nil) {
         self.message = message
         self.hint = hint
     }
@@ -14,30 +14,36 @@ struct FieldProblem: Error {
 
 /// The validation rules for the built-in user fields and the conversion of CSV cells to
 /// attribute values, shared by the CSV and JSON Lines readers so both report the same words.
-struct UserFieldRules {
+public struct UserFieldRules {
+    /// The longest row of a user file accepted, in bytes: 1 MiB. Longer rows are reported and
+    /// skipped.
+    public static let maximumRowLength = 1 << 20
+
     /// The built-in fields, in the order the spec lists them; also the CSV column names.
-    static let builtInFields = ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"]
-    static let maximumIDLength = 128
-    static let maximumEmailLength = 254
+    public static let builtInFields = ["id", "email", "phone", "locale", "timezone", "first_name", "last_name", "created_at"]
+    public static let maximumIDLength = 128
+    public static let maximumEmailLength = 254
     /// The longest free-text value (a name, a string attribute or list item), in Unicode scalars.
     /// Audience rules (`matches`, `contains`) read these values for every user a campaign
     /// considers, so their length bounds what a rule can cost.
-    static let maximumTextLength = 1000
+    public static let maximumTextLength = 1000
     /// The most items a list attribute may hold.
-    static let maximumListCount = 1000
+    public static let maximumListCount = 1000
     /// A longer value is cut in messages, so that an error about a huge cell stays one line.
-    static let maximumQuotedLength = 64
+    public static let maximumQuotedLength = 64
 
     /// Time zone names already checked, because `TimeZone(identifier:)` is the slowest check of
     /// a row and real files repeat a handful of zones. Bounded so that a hostile file cannot grow it.
     private var knownTimeZones: Set<String> = []
+
+    public init() {}
     private static let maximumCachedTimeZones = 1024
 
     // MARK: Built-in fields
 
     /// The id of a user a row or `PUT /v1/users/{id}` writes: any id that names a user
     /// (`anyID`), except the ones Herald gives guests.
-    static func id(_ text: String) throws(FieldProblem) -> String {
+    public static func id(_ text: String) throws(FieldProblem) -> String {
         let id = try anyID(text)
         if id.hasPrefix(guestIDPrefix) {
             throw FieldProblem(
@@ -47,10 +53,10 @@ struct UserFieldRules {
         return id
     }
 
-    static var guestIDPrefix: String { UserJSON.guestIDPrefix }
+    public static var guestIDPrefix: String { UserJSON.guestIDPrefix }
 
     /// An id that can name a user, a guest's included: not empty, no control characters, not too long.
-    static func anyID(_ text: String) throws(FieldProblem) -> String {
+    public static func anyID(_ text: String) throws(FieldProblem) -> String {
         if text.isEmpty {
             throw FieldProblem("missing id", hint: "every row needs a non-empty id")
         }
@@ -65,7 +71,7 @@ struct UserFieldRules {
 
     /// A pragmatic check, not RFC 5322: one `@`, a non-empty local part, a dotted domain with
     /// non-empty labels, no spaces or control characters, at most 254 characters.
-    static func email(_ text: String) throws(FieldProblem) -> String {
+    public static func email(_ text: String) throws(FieldProblem) -> String {
         let example = "expected an address like ana@example.com"
         if text.utf8.count > maximumEmailLength {
             throw FieldProblem("invalid email \(quoted(text))", hint: "at most \(maximumEmailLength) characters")
@@ -86,7 +92,7 @@ struct UserFieldRules {
 
     /// E.164: `+`, then 8 to 15 digits, the first not 0. When the text is a phone number written
     /// with spaces, dashes, dots or parentheses, the hint offers the E.164 form.
-    static func phone(_ text: String) throws(FieldProblem) -> String {
+    public static func phone(_ text: String) throws(FieldProblem) -> String {
         if isE164(text.utf8) { return text }
         let compact = String(text.unicodeScalars.filter { !" -.()".unicodeScalars.contains($0) })
         if compact != text, compact.count <= 16, isE164(compact.utf8) {
@@ -104,7 +110,7 @@ struct UserFieldRules {
     /// The shape of a BCP 47 tag: a 2–3 letter language (or 4–8 for registered ones), then an
     /// optional script, region, variants, extensions and private use. Whether the subtags are
     /// registered is not checked; renderers fall back to the default locale for unknown ones.
-    static func locale(_ text: String) throws(FieldProblem) -> String {
+    public static func locale(_ text: String) throws(FieldProblem) -> String {
         if isLanguageTag(text) { return text }
         let dashed = text.replacingOccurrences(of: "_", with: "-")
         if dashed != text, isLanguageTag(dashed) {
@@ -113,7 +119,7 @@ struct UserFieldRules {
         throw FieldProblem("invalid locale \(quoted(text))", hint: "expected a BCP 47 tag, e.g. ko-KR")
     }
 
-    static func isLanguageTag(_ text: String) -> Bool {
+    public static func isLanguageTag(_ text: String) -> Bool {
         guard text.utf8.count <= 64, text.utf8.allSatisfy({ isASCIIAlphanumeric($0) || $0 == UInt8(ascii: "-") }) else {
             return false
         }
@@ -151,9 +157,9 @@ struct UserFieldRules {
     /// `UTC` or `GMT`. Abbreviations such as `EST` or `KST` are refused even where Foundation
     /// accepts them, because they are ambiguous and do not follow daylight saving rules.
     /// The zone names suggestions are drawn from, built once.
-    static let zoneNames = TimeZone.knownTimeZoneIdentifiers.filter { $0.contains("/") } + ["UTC", "GMT"]
+    public static let zoneNames = TimeZone.knownTimeZoneIdentifiers.filter { $0.contains("/") } + ["UTC", "GMT"]
 
-    mutating func timezone(_ text: String) throws(FieldProblem) -> String {
+    public mutating func timezone(_ text: String) throws(FieldProblem) -> String {
         if knownTimeZones.contains(text) { return text }
         let isNameShape = text == "UTC" || text == "GMT" || (text.contains("/") && !text.contains(" "))
         guard isNameShape, text.utf8.count <= 64, TimeZone(identifier: text) != nil else {
@@ -168,7 +174,7 @@ struct UserFieldRules {
         return text
     }
 
-    static func name(_ text: String, field: String) throws(FieldProblem) -> String {
+    public static func name(_ text: String, field: String) throws(FieldProblem) -> String {
         if text.unicodeScalars.contains(where: isControl) {
             throw FieldProblem("invalid \(field) \(quoted(text))", hint: "no control characters")
         }
@@ -177,7 +183,7 @@ struct UserFieldRules {
     }
 
     /// Refuses a text longer than `maximumTextLength` scalars.
-    static func checkLength(_ text: String, _ subject: @autoclosure () -> String) throws(FieldProblem) {
+    public static func checkLength(_ text: String, _ subject: @autoclosure () -> String) throws(FieldProblem) {
         // UTF-8 bytes bound the scalars from above, so most values need no count.
         guard text.utf8.count > maximumTextLength else { return }
         let scalars = text.unicodeScalars.count
@@ -185,7 +191,7 @@ struct UserFieldRules {
         throw FieldProblem("\(subject()) is too long (\(scalars) characters)", hint: "at most \(maximumTextLength) characters")
     }
 
-    static func createdAt(_ text: String) throws(FieldProblem) -> Date {
+    public static func createdAt(_ text: String) throws(FieldProblem) -> Date {
         guard let date = ISO8601.date(from: text) else {
             throw FieldProblem("invalid created_at \(quoted(text))", hint: "expected ISO 8601, e.g. 2026-11-20T10:00:00Z")
         }
@@ -201,7 +207,7 @@ struct UserFieldRules {
     /// (`ios:8f3a…;android/jpush:1a0018970a`). The token is everything after the first `:`, so
     /// an FCM token's own colons are kept. Web subscriptions have three parts (endpoint and two
     /// keys) and come from JSON Lines.
-    static func devices(cell text: String) throws(FieldProblem) -> [Device] {
+    public static func devices(cell text: String) throws(FieldProblem) -> [Device] {
         let form = "platform:token or platform/service:token, separated by ';'"
         var devices: [Device] = []
         for item in text.split(separator: ";") {
@@ -247,7 +253,7 @@ struct UserFieldRules {
         return devices
     }
 
-    static func attribute(cell text: String, definition: AttributeDefinition) throws(FieldProblem) -> AttributeValue {
+    public static func attribute(cell text: String, definition: AttributeDefinition) throws(FieldProblem) -> AttributeValue {
         if case .list(let element) = definition.type {
             var items: [AttributeValue] = []
             for item in text.split(separator: ";") {
@@ -292,7 +298,7 @@ struct UserFieldRules {
     }
 
     /// Checks a string attribute value against the allowed values and control characters.
-    static func string(_ text: String, definition: AttributeDefinition, problem: (String) -> FieldProblem) throws(FieldProblem) -> String {
+    public static func string(_ text: String, definition: AttributeDefinition, problem: (String) -> FieldProblem) throws(FieldProblem) -> String {
         try checkLength(text, "value \(quoted(text)) of attribute '\(definition.name)'")
         if let allowed = definition.allowedValues, !allowed.contains(text) {
             throw problem(Suggestion.hint(for: text, in: allowed))
@@ -304,12 +310,12 @@ struct UserFieldRules {
         return text
     }
 
-    static let boolHint = "expected a bool: true, false, yes, no, 1 or 0"
-    static let timeHint = "expected a time in ISO 8601, e.g. 2026-11-20T10:00:00Z"
+    public static let boolHint = "expected a bool: true, false, yes, no, 1 or 0"
+    public static let timeHint = "expected a time in ISO 8601, e.g. 2026-11-20T10:00:00Z"
 
     /// A decimal number: sign, digits, fraction, exponent. `Double(_:)` alone would also take
     /// `nan`, `inf` and hexadecimal, which no spreadsheet means.
-    static func decimalNumber(_ text: String) -> Double? {
+    public static func decimalNumber(_ text: String) -> Double? {
         var sawDigit = false
         for byte in text.utf8 {
             switch byte {
@@ -326,30 +332,30 @@ struct UserFieldRules {
 
     /// `'value'` for a message, with invisible characters shown and long values cut
     /// (`Quoted.visible`), so that the message stays one readable line whatever the input.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         Quoted.visible(text, limit: maximumQuotedLength)
     }
 
     /// Whitespace of any script or a control character; the Unicode property lookup runs only
     /// for non-ASCII scalars, since it dominates the cost of a row otherwise.
-    static func isSpaceOrControl(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isSpaceOrControl(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII { return scalar.value <= 0x20 || scalar.value == 0x7F }
         return isControl(scalar) || scalar.properties.isWhitespace
     }
 
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
-    static func isASCIILetter(_ byte: UInt8) -> Bool {
+    public static func isASCIILetter(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 
-    static func isASCIIDigit(_ byte: UInt8) -> Bool {
+    public static func isASCIIDigit(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 
-    static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+    public static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
         isASCIILetter(byte) || isASCIIDigit(byte)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// Deterministic synthetic users for the demo, tests and benchmarks.
 ///

@@ -105,9 +105,9 @@ public enum UserJSON {
     /// the object `bytes` with `"id": id` added first.
     static func wrapped(_ bytes: [UInt8], id: String, around field: String?) -> [UInt8] {
         var head = "{"
-        UserJSONLinesWriter.appendString("id", to: &head)
+        JSONText.appendString("id", to: &head)
         head += ":"
-        UserJSONLinesWriter.appendString(id, to: &head)
+        JSONText.appendString(id, to: &head)
         guard let field else {
             // Only an object gets the id; anything else is left to fail as what it is.
             let body = bytes.drop(while: { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 })
@@ -116,7 +116,7 @@ public enum UserJSON {
             return Array(head.utf8) + (rest.first == UInt8(ascii: "}") ? [] : Array(",".utf8)) + Array(body.dropFirst())
         }
         head += ","
-        UserJSONLinesWriter.appendString(field, to: &head)
+        JSONText.appendString(field, to: &head)
         head += field == "devices" ? ":[" : ":"
         return Array(head.utf8) + bytes + Array((field == "devices" ? "]}" : "}").utf8)
     }

@@ -2,30 +2,30 @@ import Foundation
 
 /// Turns one JSON Lines line into a user: built-in fields at the top level, declared attributes
 /// under `attributes`, and optional `devices` and `preferences`.
-struct JSONLinesUserDecoder {
-    static let topLevelFields = UserFieldRules.builtInFields + ["attributes", "devices", "preferences"]
-    static let deviceFields = ["platform", "service", "token", "subscription", "active"]
+public struct JSONLinesUserDecoder {
+    public static let topLevelFields = UserFieldRules.builtInFields + ["attributes", "devices", "preferences"]
+    public static let deviceFields = ["platform", "service", "token", "subscription", "active"]
     /// `expirationTime` is what a browser's `PushSubscription.toJSON()` writes beside the others;
     /// it is accepted and ignored so that subscriptions can be stored as the browser sent them.
-    static let subscriptionFields = ["endpoint", "keys", "expirationTime"]
-    static let keyFields = ["p256dh", "auth"]
+    public static let subscriptionFields = ["endpoint", "keys", "expirationTime"]
+    public static let keyFields = ["p256dh", "auth"]
     /// APNs tokens are 64 hex digits and FCM tokens about 160 characters; anything near this
     /// bound is not a token.
-    static let maximumTokenLength = 4096
+    public static let maximumTokenLength = 4096
 
-    let file: String
-    let schema: AttributeSchema
-    let preferenceKeys: PreferenceVocabulary?
+    public let file: String
+    public let schema: AttributeSchema
+    public let preferenceKeys: PreferenceVocabulary?
     private var rules = UserFieldRules()
 
-    init(file: String, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil) {
+    public init(file: String, schema: AttributeSchema, preferenceKeys: PreferenceVocabulary? = nil) {
         self.file = file
         self.schema = schema
         self.preferenceKeys = preferenceKeys
     }
 
     /// The row for one non-blank line; `bytes` excludes the line break.
-    mutating func decode(line: Int, bytes: [UInt8]) -> ImportRow {
+    public mutating func decode(line: Int, bytes: [UInt8]) -> ImportRow {
         do throws(RejectedRow) {
             return ImportRow(line: line, result: .success(try user(line: line, bytes: bytes)))
         } catch {
@@ -34,10 +34,10 @@ struct JSONLinesUserDecoder {
     }
 
     /// The row for a line that was longer than the limit and was not kept.
-    func tooLong(line: Int) -> ImportRow {
+    public func tooLong(line: Int) -> ImportRow {
         ImportRow(line: line, result: .failure(RejectedRow(Diagnostic(
             "line longer than 1 MiB", at: SourceLocation(file: file, line: line, column: 1),
-            hint: "a row may be at most \(UserImportReader.maximumRowLength) bytes"
+            hint: "a row may be at most \(UserFieldRules.maximumRowLength) bytes"
         ))))
     }
 
@@ -404,7 +404,7 @@ struct JSONLinesUserDecoder {
 
     /// The number of bytes a base64url (or base64) text decodes to, padding optional; `nil` when
     /// it is not base64 at all.
-    static func base64DecodedLength(_ text: String) -> Int? {
+    public static func base64DecodedLength(_ text: String) -> Int? {
         var count = 0
         var padding = 0
         for byte in text.utf8 {

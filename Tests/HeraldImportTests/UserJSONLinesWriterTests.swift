@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldImport
 import HeraldTesting
 import Testing
 
@@ -60,7 +61,7 @@ import Testing
         }
         for text in texts {
             var json = ""
-            UserJSONLinesWriter.appendString(text, to: &json)
+            JSONText.appendString(text, to: &json)
             let read = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed) as? String
             #expect(read == text, "\(Array(text.utf8)) was written as \(json)")
             #expect(!json.utf8.dropFirst().dropLast().contains { $0 < 0x20 }, "a control character left raw in \(json)")

@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// Reads a user import file (CSV or JSON Lines) a batch of rows at a time, in bounded memory.
 ///
 /// ```swift
@@ -42,7 +44,7 @@ public struct UserImportReader: ~Copyable {
     }
 
     /// The longest row accepted, in bytes: 1 MiB. Longer rows are reported and skipped.
-    public static let maximumRowLength = 1 << 20
+    public static let maximumRowLength = UserFieldRules.maximumRowLength
 
     /// The path as given, which is also the file name in diagnostics.
     public let path: String
