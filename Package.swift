@@ -139,7 +139,7 @@ let package = Package(
             name: "herald",
             dependencies: [
                 "HeraldCore", "HeraldRules", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine", "HeraldImport",
-                "HeraldProviders", "HeraldSandbox", "HeraldServer",
+                "HeraldProviders", "HeraldSandbox", "HeraldServer", "HeraldPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

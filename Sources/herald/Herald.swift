@@ -11,7 +11,7 @@ struct Herald: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, ValidateCommand.self, UsersCommand.self, AudienceCommand.self, PreviewCommand.self, PlanCommand.self, SendCommand.self,
             TriggerCommand.self, DeliverCommand.self, WorkerCommand.self, RunCommand.self, ServeCommand.self, ReportCommand.self, QueueCommand.self, TraceCommand.self,
-            DeadLetterCommand.self, ScheduleCommand.self, KeysCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self, SchemaCommand.self,
+            DeadLetterCommand.self, ScheduleCommand.self, KeysCommand.self, StoreCommand.self, DemoCommand.self, BenchCommand.self, SandboxCommand.self, SchemaCommand.self,
         ]
     )
 }
