@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldRules
 import Logging
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -113,7 +114,26 @@ public final class PostgresStore: Store, Sendable {
         )
         configuration.options.maximumConnections = maximumConnections
         if let searchPath { configuration.options.additionalStartupParameters = [("search_path", searchPath)] }
-        let logger = Logger(label: "herald.postgres")
+        // postgres-nio warns when the first query is queued before `run()` has started (it is
+        // served as soon as it has), and logs each reconnection: noise on every command line.
+        // What fails reaches the caller as a thrown ``StoreError``.
+        var logger = Logger(label: "herald.postgres")
+        logger.logLevel = .error
+        // One connection first, on its own: the pool retries a server that refuses it and ends
+        // with an error that says nothing of why (a wrong password, an unknown database).
+        do {
+            let probe = try await PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(),
+                configuration: PostgresConnection.Configuration(
+                    host: location.host, port: location.port, username: location.username, password: location.password ?? password,
+                    database: location.database, tls: .disable
+                ),
+                id: 0, logger: logger
+            ).get()
+            try await probe.close()
+        } catch {
+            throw Self.describe(error, location: location)
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let running = Task { await client.run() }
         let zoneNames: [String]
