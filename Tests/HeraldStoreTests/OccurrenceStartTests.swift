@@ -36,60 +36,6 @@ import Testing
         }
     }
 
-    @Test func anUnfinishedSendIsResumedAFinishedOneIsReportedAndAgainStartsANewOne() async throws {
-        try await withTemporaryDirectory { directory in
-            let store = try makeStore(directory)
-            guard case .started(let first) = try await store.startOccurrence(request(at: now), at: now) else {
-                Issue.record("the first send did not start an occurrence")
-                return
-            }
-            #expect(first.isNew && !first.isPlanned && first.kind == .audience)
-
-            // Still planning (a crash, or another process right now): the same occurrence.
-            let later = now.addingTimeInterval(30)
-            #expect(try await store.startOccurrence(request(at: later), at: later) == .resumed(Occurrence(
-                id: first.id, campaignID: "spring", fireAt: now, definitionHash: "h", isNew: false, isPlanned: false
-            )))
-
-            // Planned, with two notifications still in the outbox: resumed, and known to be planned.
-            _ = try await store.upsertUsers([User(id: "u-1"), User(id: "u-2"), User(id: "u-3")], at: now)
-            _ = try await store.savePlanned([
-                planned(user: "u-1", due: now, occurrence: first.id), planned(user: "u-2", due: now, occurrence: first.id),
-                planned(user: "u-3", skip: .optedOut, due: now, occurrence: first.id),
-            ], at: now)
-            try await store.finishOccurrence(id: first.id, at: later)
-            guard case .resumed(let waiting) = try await store.startOccurrence(request(at: later), at: later) else {
-                Issue.record("a send with notifications waiting was not resumed")
-                return
-            }
-            #expect(waiting.id == first.id && waiting.isPlanned)
-
-            // Delivered: the campaign was sent, and a plain send says so and creates nothing.
-            let claimed = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: later)
-            try await store.resolve(claimed.map { ($0, .sent(providerMessageID: "m-\($0.message.userID)", provider: "sendgrid")) }, at: later)
-            let third = now.addingTimeInterval(3600)
-            guard case .alreadySent(let record) = try await store.startOccurrence(request(at: third), at: third) else {
-                Issue.record("a finished send was not reported")
-                return
-            }
-            #expect(record.occurrence.id == first.id && record.recipients == 2 && record.sent == 2 && record.finishedAt == later)
-            #expect(try await store.rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
-
-            // --again starts a second occurrence; a send to named users always starts its own.
-            guard case .started(let again) = try await store.startOccurrence(request(at: third, again: true), at: third) else {
-                Issue.record("--again did not start a new occurrence")
-                return
-            }
-            #expect(again.id != first.id && again.fireAt == third)
-            guard case .started(let named) = try await store.startOccurrence(request(at: third, kind: .users), at: third) else {
-                Issue.record("a send to named users did not start its own occurrence")
-                return
-            }
-            // Same campaign, same millisecond: a distinct instant, since occurrences are unique by both.
-            #expect(named.kind == .users && named.id != again.id && SQLiteStore.milliseconds(named.fireAt) == SQLiteStore.milliseconds(third) + 1)
-        }
-    }
-
     @Test func paramsGivenForOneSendAreKeptWithItsOccurrence() async throws {
         try await withTemporaryDirectory { directory in
             let store = try makeStore(directory)
@@ -152,34 +98,6 @@ import Testing
 }
 
 @Suite struct ConcurrentStartTests {
-    /// Several stores on one file behave as several processes do: each has its own connections,
-    /// and SQLite's file lock is all they share.
-    @Test(arguments: 0..<20)
-    func sendsStartedTogetherShareOneOccurrence(round: Int) async throws {
-        try await withTemporaryDirectory { directory in
-            let stores = try (0..<4).map { _ in try makeStore(directory) }
-            let base = Date(timeIntervalSince1970: 1_800_000_000)
-            let starts = try await withThrowingTaskGroup(of: OccurrenceStart.self) { group in
-                for (index, store) in stores.enumerated() {
-                    // Each process reads its own clock: the instants differ by a few milliseconds.
-                    let instant = base.addingTimeInterval(Double(index) * 0.003)
-                    group.addTask {
-                        try await store.startOccurrence(OccurrenceRequest(campaignID: "sale", definitionHash: "h", fireAt: instant), at: instant)
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
-            }
-            let ids = Set(starts.map { start -> Int64 in
-                switch start {
-                case .started(let occurrence), .resumed(let occurrence): occurrence.id
-                case .alreadySent: -1
-                }
-            })
-            #expect(ids.count == 1 && !ids.contains(-1), "round \(round): \(starts)")
-            #expect(starts.filter { if case .started = $0 { true } else { false } }.count == 1)
-            #expect(try await stores[0].rows(sql: "SELECT COUNT(*) FROM occurrences") == [["1"]])
-        }
-    }
 }
 
 @Suite struct AudiencePageTests {
