@@ -16,14 +16,16 @@ extension SQLiteStore {
             var arguments: StatementArguments = [leaseOwner, leaseUntil.timeIntervalSince1970, channel.rawValue]
             arguments += providerArguments
             arguments += [timestamp, timestamp, limit]
-            let claimed = try Row.fetchAll(db, sql: """
+            // Cached statements: a lane claims many times a second, and preparing these took a
+            // tenth of the writer's time.
+            let claimed = try Row.fetchAll(db.cachedStatement(sql: """
                 UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + (lease_until IS NULL), claims = claims + 1
                 WHERE notification_id IN (
                     SELECT notification_id FROM outbox
                     WHERE channel = ?\(providerClause) AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
                     ORDER BY due_at, notification_id LIMIT ?)
                 RETURNING notification_id, attempts, claims
-                """, arguments: arguments)
+                """), arguments: arguments)
             guard !claimed.isEmpty else { return [] }
             var attempts: [Int64: Int] = [:]
             var claimNumbers: [Int64: Int] = [:]
@@ -32,7 +34,7 @@ extension SQLiteStore {
                 claimNumbers[row[0]] = row[2]
             }
             let ids = codec.encode(Array(attempts.keys))
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
                 SELECT n.id, n.device, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
                        n.category, n.due_at, n.state, d.subscription, d.active, n.occurrence_id, n.expires_at, n.requeues
                 FROM notifications n
@@ -41,12 +43,12 @@ extension SQLiteStore {
                     ORDER BY active DESC LIMIT 1)
                 WHERE n.id IN (SELECT value FROM json_each(?))
                 ORDER BY n.due_at, n.id
-                """, arguments: [ids])
+                """), arguments: [ids])
             let userIDs = codec.encode(Array(Set(rows.map { $0[3] as String })))
             var preferences: [String: Preferences] = [:]
-            let preferenceRows = try Row.fetchCursor(db, sql: """
+            let preferenceRows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT user_id, key, opted_in FROM preferences WHERE user_id IN (SELECT value FROM json_each(?))
-                """, arguments: [userIDs])
+                """), arguments: [userIDs])
             while let row = try preferenceRows.next() {
                 preferences[row[0], default: Preferences()][row[1]] = row[2]
             }
