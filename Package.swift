@@ -137,7 +137,7 @@ let package = Package(
             name: "herald",
             dependencies: [
                 "HeraldCore", "HeraldRules", "HeraldDefinitions", "HeraldContent", "HeraldStore", "HeraldEngine",
-                "HeraldProviders", "HeraldSandbox", "HeraldServer",
+                "HeraldProviders", "HeraldSandbox", "HeraldServer", "HeraldPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -222,8 +222,9 @@ let package = Package(
         .testTarget(
             name: "HeraldCLITests",
             dependencies: [
-                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox",
+                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox", "HeraldPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
