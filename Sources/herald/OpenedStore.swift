@@ -19,6 +19,14 @@ enum OpenedStore: Sendable {
         }
     }
 
+    /// Notifications with their trails (`herald trace`), on either database.
+    var tracing: any TraceStore {
+        switch self {
+        case .sqlite(let store): store
+        case .postgres(let store): store
+        }
+    }
+
     /// The SQLite store, or an error saying that `command` needs one.
     ///
     /// - Parameter command: the command as the user types it, e.g. `herald serve`.
@@ -42,10 +50,5 @@ enum OpenedStore: Sendable {
     /// Updates SQLite's planner statistics after a load; PostgreSQL's autovacuum does that itself.
     func analyze() async throws {
         if case .sqlite(let store) = self { try await store.analyze() }
-    }
-
-    /// Ends the connection pool of a PostgreSQL store; nothing for SQLite.
-    func close() async {
-        if case .postgres(let store) = self { await store.close() }
     }
 }

@@ -8,7 +8,8 @@ import Testing
 
 /// Herald on PostgreSQL as an operator runs it: herald.yml names the database (its password
 /// from the environment), and `herald users import`, `herald send`, two `herald worker`
-/// processes and `herald report` all work on it, against `herald sandbox` as its own process.
+/// processes, `herald report` and `herald trace` all work on it, against `herald sandbox` as its
+/// own process.
 @Suite(.tags(.slow), .timeLimit(.minutes(5)))
 struct PostgresEndToEndTests {
     static let users = 1500
@@ -105,6 +106,13 @@ struct PostgresEndToEndTests {
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [[String: Any]], "\(report.stdout)")
             let reported = rows.filter { $0["channel"] as? String == "email" && $0["occurrence"] as? Int != nil }.compactMap { $0["sent"] as? Int }
             #expect(reported == [accepted.count], "\(report.stdout)")
+
+            // `herald trace` reads one notification's trail from the same database.
+            let traced = try #require(sent.sorted().first)
+            let trace = try await HeraldBinary.run(["trace", traced], in: directory.path, environment: environment)
+            #expect(trace.status == 0, "\(trace.stderr)")
+            #expect(trace.stdout.contains("  state       sent\n") && trace.stdout.contains("winter-sale"), "\(trace.stdout)")
+            #expect(trace.stdout.contains("planned") && trace.stdout.contains("sending"), "\(trace.stdout)")
         }
         }
     }
