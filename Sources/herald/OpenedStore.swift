@@ -4,9 +4,10 @@ import HeraldStore
 
 /// The store herald.yml names, opened: a SQLite file or a PostgreSQL database.
 ///
-/// Commands that run on either talk to ``store``; the few that need what only SQLite has yet
-/// (the HTTP API, inspection, experiments, the benchmarks) ask for ``sqlite(for:)``, which says
-/// so when herald.yml names PostgreSQL.
+/// Commands that run on either talk to ``store`` (or ``tracing``); those that need what only
+/// SQLite has yet (the HTTP API and its keys, the queue and dead letters, provider health,
+/// experiments and the report's other views) ask for ``sqlite(for:)``, which says so when
+/// herald.yml names PostgreSQL. The benchmarks measure SQLite and open their own files.
 enum OpenedStore: Sendable {
     case sqlite(SQLiteStore)
     case postgres(PostgresStore)
