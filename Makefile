@@ -38,17 +38,17 @@ demo: build
 # from their child processes, in a debug build) take the process's two event-loop threads for
 # tens of seconds, and the provider tests beside them time out waiting for theirs.
 #
-# The PostgreSQL store's tests run against a throwaway cluster on a free local port
-# (scripts/postgres-cluster installs Debian's PostgreSQL when missing), stopped after, whatever
-# the tests' outcome.
+# The PostgreSQL store's tests, and the end-to-end test of herald on it, run against a throwaway
+# cluster on a free local port (scripts/postgres-cluster installs Debian's PostgreSQL when
+# missing), stopped after, whatever the tests' outcome.
 PG_TEST_DIR ?= /tmp/herald-test-pg-$(notdir $(CURDIR))
 
 test: test-setup
 	scripts/python-venv > /dev/null
 	$(SWIFT) build --build-tests
 	url=$$(scripts/postgres-cluster start $(PG_TEST_DIR)) && trap 'scripts/postgres-cluster stop $(PG_TEST_DIR)' EXIT && \
-		HERALD_TEST_POSTGRES_URL=$$url $(SWIFT) test --skip-build --skip HeraldCLITests
-	$(SWIFT) test --skip-build --filter HeraldCLITests
+		HERALD_TEST_POSTGRES_URL=$$url $(SWIFT) test --skip-build --skip HeraldCLITests && \
+		HERALD_TEST_POSTGRES_URL=$$url $(SWIFT) test --skip-build --filter HeraldCLITests
 	scripts/api-check
 
 # The unit tests alone: skips the end-to-end tests that run the herald binary.

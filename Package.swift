@@ -225,8 +225,9 @@ let package = Package(
         .testTarget(
             name: "HeraldCLITests",
             dependencies: [
-                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox",
+                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox", "HeraldPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

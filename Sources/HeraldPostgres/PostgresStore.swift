@@ -28,48 +28,7 @@ import Synchronization
 /// ```
 public final class PostgresStore: Store, Sendable {
     /// Where the database is: host, port, user and database of a `postgres://` URL.
-    public struct Location: Sendable, Hashable {
-        public var host: String
-        public var port: Int
-        public var username: String
-        public var password: String?
-        public var database: String
-
-        public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
-            self.host = host
-            self.port = port
-            self.username = username
-            self.password = password
-            self.database = database
-        }
-
-        /// Reads `postgres://user[:password]@host[:port]/database` (also `postgresql://`;
-        /// percent-escapes in the user and password are decoded).
-        ///
-        /// - Throws: ``StoreError`` saying what the URL lacks.
-        public init(url: String) throws(StoreError) {
-            guard let components = URLComponents(string: url), let scheme = components.scheme,
-                  scheme == "postgres" || scheme == "postgresql"
-            else {
-                throw StoreError(.missing, "'\(url)' is not a postgres:// URL (expected postgres://user@host:5432/database)")
-            }
-            guard let host = components.host, !host.isEmpty else {
-                throw StoreError(.missing, "the PostgreSQL URL has no host (expected postgres://user@host:5432/database)")
-            }
-            guard let user = components.user, !user.isEmpty else {
-                throw StoreError(.missing, "the PostgreSQL URL names no user (expected postgres://user@\(host)/database)")
-            }
-            let database = String(components.path.drop { $0 == "/" })
-            guard !database.isEmpty else {
-                throw StoreError(.missing, "the PostgreSQL URL names no database (expected postgres://\(user)@\(host)/herald)")
-            }
-            self.host = host
-            self.port = components.port ?? 5432
-            self.username = user.removingPercentEncoding ?? user
-            self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
-            self.database = database
-        }
-    }
+    public typealias Location = PostgresLocation
 
     /// The connection pool; tests reach the tables through it.
     package let client: PostgresClient
@@ -96,11 +55,22 @@ public final class PostgresStore: Store, Sendable {
     ///   - maximumConnections: the pool's size. Default 20.
     ///   - defaultTimezone: herald.yml's `default_timezone`, the zone of `today()` for users
     ///     without a valid one. Default UTC.
-    public init(
+    public convenience init(
         url: String, password: String? = nil, attributes: AttributeSchema, searchPath: String? = nil, maximumConnections: Int = 20,
         defaultTimezone: String = "UTC"
     ) async throws {
-        let location = try Location(url: url)
+        var location = try Location(url: url)
+        if location.password == nil { location.password = password }
+        try await self.init(
+            location: location, attributes: attributes, searchPath: searchPath, maximumConnections: maximumConnections, defaultTimezone: defaultTimezone
+        )
+    }
+
+    /// Connects to the database at `location` (herald.yml's `store:`, read with ``StoreLocation``),
+    /// and applies the migrations it lacks; the other parameters as for ``init(url:password:attributes:searchPath:maximumConnections:defaultTimezone:)``.
+    public init(
+        location: Location, attributes: AttributeSchema, searchPath: String? = nil, maximumConnections: Int = 20, defaultTimezone: String = "UTC"
+    ) async throws {
         if let searchPath {
             guard let first = searchPath.unicodeScalars.first, first == "_" || ("a"..."z").contains(first),
                   searchPath.unicodeScalars.allSatisfy({ $0 == "_" || ("a"..."z").contains($0) || ("0"..."9").contains($0) }), searchPath.count <= 63
@@ -109,7 +79,7 @@ public final class PostgresStore: Store, Sendable {
             }
         }
         var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password ?? password,
+            host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: .disable
         )
         configuration.options.maximumConnections = maximumConnections
@@ -125,7 +95,7 @@ public final class PostgresStore: Store, Sendable {
             let probe = try await PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(),
                 configuration: PostgresConnection.Configuration(
-                    host: location.host, port: location.port, username: location.username, password: location.password ?? password,
+                    host: location.host, port: location.port, username: location.username, password: location.password,
                     database: location.database, tls: .disable
                 ),
                 id: 0, logger: logger

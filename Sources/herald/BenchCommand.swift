@@ -14,7 +14,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Herald's hot paths; build with -c release for meaningful figures.",
+        abstract: "Measure Herald's hot paths on SQLite (each benchmark makes its own database files); build with -c release for meaningful figures.",
         subcommands: [Rules.self, TransportBench.self, PushBench.self, PlanBench.self, DeliverBench.self]
     )
 

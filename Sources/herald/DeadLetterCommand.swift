@@ -69,7 +69,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try options.openStoreForReading()
+            let store = try await options.openStoreForReading().sqlite(for: "herald dead-letter")
             try await filter.check(in: store)
             let page = try await store.deadLetters(matching: filter.value, limit: limit)
             switch format {
@@ -144,7 +144,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let store = try options.openStoreForReading(access: .readWrite)
+            let store = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald dead-letter")
             try await selection.filter.check(in: store)
             let change = try await DeadLetterCommand.apply { try await store.requeueDeadLetters(selection.value, at: SystemWallClock().now) }
             DeadLetterCommand.report(change, selection: selection, verb: "requeued", note: "`herald deliver` or a running worker sends them")
@@ -158,7 +158,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let store = try options.openStoreForReading(access: .readWrite)
+            let store = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald dead-letter")
             try await selection.filter.check(in: store)
             let change = try await DeadLetterCommand.apply { try await store.discardDeadLetters(selection.value, at: SystemWallClock().now) }
             DeadLetterCommand.report(change, selection: selection, verb: "discarded", note: "they are failed with reason `discarded`; their trail is kept")

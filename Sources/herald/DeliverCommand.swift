@@ -22,7 +22,7 @@ struct DeliverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
-        let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
+        let app = try await HeraldApp.open(workspace, options: options)
         if takeOverLeases {
             let released = try await app.store.releaseLeases(at: app.clock.now)
             if released > 0 { print("took over \(released) lease\(released == 1 ? "" : "s")") }

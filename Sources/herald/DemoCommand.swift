@@ -109,7 +109,7 @@ struct DemoCommand: AsyncParsableCommand {
         )
         var apiLogger = Logger(label: "herald.api")
         apiLogger.logLevel = .critical
-        let server = app.apiServer(webhooks: secrets).application(host: "127.0.0.1", port: api.port, logger: apiLogger)
+        let server = try app.apiServer(command: "herald demo", webhooks: secrets).application(host: "127.0.0.1", port: api.port, logger: apiLogger)
         var services = ServiceGroupConfiguration(services: [server], logger: apiLogger)
         services.maximumGracefulShutdownDuration = .seconds(5)
         let group = ServiceGroup(configuration: services)
@@ -129,7 +129,7 @@ struct DemoCommand: AsyncParsableCommand {
             _ = try await app.store.upsertUsers(batch, at: app.clock.now)
             remaining -= batch.count
         }
-        try await app.store.analyze()
+        try await app.opened.sqlite(for: "herald demo").analyze()
         print("3. created \(databasePath) with \(users) synthetic users (seed \(seed)); the provider sandbox listens on \(sandbox.host):\(sandbox.port)")
 
         print("4. sending every campaign now (frequency caps, quiet hours, throttle and expiry applied; notifications due later wait in the outbox):")

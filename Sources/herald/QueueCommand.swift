@@ -47,7 +47,7 @@ struct QueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openStoreForReading()
+        let store = try await options.openStoreForReading().sqlite(for: "herald queue")
         let clock = SystemWallClock()
         // Clearing the screen is for a person watching a terminal; a pipe or a file gets one
         // block per tick, separated by a blank line.

@@ -86,7 +86,23 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         // The report reads the store only: it needs no valid campaign, and it never creates or
         // writes the database.
-        let store = try options.openStoreForReading()
+        let opened = try await options.openStoreForReading()
+        if case .postgres = opened {
+            let store = opened.store
+            // PostgreSQL has the counts per send; the other views read what only SQLite has yet.
+            guard !recipients, !links, !variants, format != .html, by == .send else {
+                _ = try opened.sqlite(for: "herald report --recipients, --links, --variants, --by or --format html")
+                return
+            }
+            let rows = try await store.report(campaignID: campaign)
+            if let campaign, rows.isEmpty {
+                let known = Set(try await store.report(campaignID: nil).map(\.campaignID)).sorted()
+                throw CLIError("no campaign \(Quoted.visible(campaign)) in the store (\(known.isEmpty ? "nothing was sent yet" : Suggestion.hint(for: campaign, in: known)))")
+            }
+            print(ReportFormatter.format(rows, as: format.listFormat, width: Terminal.width, by: by))
+            return
+        }
+        let store = try opened.sqlite(for: "herald report")
         if let campaign {
             let known = try await store.campaignIDs()
             guard known.contains(campaign) else {

@@ -44,10 +44,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
-        let app = try HeraldApp(
-            workspace: workspace, databasePath: options.databasePath(for: workspace),
-            dispatch: Dispatcher.Configuration(lease: .seconds(lease))
-        )
+        let app = try await HeraldApp.open(workspace, options: options, dispatch: Dispatcher.Configuration(lease: .seconds(lease)))
         var logger = Logger(label: "herald")
         logger.logLevel = .warning
         let reader = ScheduleCommand.WorkspaceReader(
@@ -80,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             var apiLogger = Logger(label: "herald.api")
             apiLogger.logLevel = .warning
             services.append(.init(
-                service: app.apiServer().application(host: host, port: port, logger: apiLogger) { port in
+                service: try app.apiServer(command: "herald run with the HTTP API (api: in herald.yml, or --listen)").application(host: host, port: port, logger: apiLogger) { port in
                     print("serving the HTTP API on http://\(host):\(port)")
                     fflush(nil)
                 },

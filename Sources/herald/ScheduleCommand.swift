@@ -177,7 +177,7 @@ extension ScheduleCommand {
         func run() async throws {
             let workspace = try options.loadWorkspace()
             let clock: any WallClock = now.flatMap(ISO8601.date(from:)).map { OffsetWallClock(startingAt: $0) } ?? SystemWallClock()
-            let store = try options.openStore(for: workspace)
+            let store = try await options.openAnyStore(for: workspace).store
             var logger = Logger(label: "herald.scheduler")
             logger.logLevel = .warning
             let reader = WorkspaceReader(
@@ -266,14 +266,14 @@ extension ScheduleCommand {
     /// they change, and builds the planner for what it read.
     final class WorkspaceReader: Sendable {
         let directory: String
-        let store: SQLiteStore
+        let store: any Store
         let clock: any WallClock
         let plannerConfiguration: Planner.Configuration
         let logger: Logger
         /// The problems printed last, and whether the first (already loaded) workspace was used.
         private let state: Mutex<(problems: [String], first: Workspace?)>
 
-        init(directory: String, first: Workspace, store: SQLiteStore, clock: any WallClock, planner: Planner.Configuration, logger: Logger) {
+        init(directory: String, first: Workspace, store: any Store, clock: any WallClock, planner: Planner.Configuration, logger: Logger) {
             self.directory = directory
             self.store = store
             self.clock = clock

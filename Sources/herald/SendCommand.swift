@@ -84,7 +84,7 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try options.loadWorkspace()
         let campaign = try options.campaign(self.campaign, in: workspace)
-        let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
+        let app = try await HeraldApp.open(workspace, options: options)
         if case .trigger(let event, _) = campaign.schedule, users.isEmpty, !all {
             let audience = try await app.store.countUsers(matching: app.planner.audience(of: campaign, at: app.clock.now))
             throw CLIError(

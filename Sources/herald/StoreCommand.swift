@@ -40,7 +40,7 @@ struct StoreCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let source = try options.openStoreForReading(access: .readOnly)
+            let source = try await options.openStoreForReading(access: .readOnly).sqlite(for: "herald store copy")
             let target = try await PostgresStore(
                 url: url, password: ProcessInfo.processInfo.environment["PGPASSWORD"], attributes: AttributeSchema(), searchPath: schema, maximumConnections: 2
             )

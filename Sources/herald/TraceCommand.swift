@@ -45,7 +45,7 @@ struct TraceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.openStoreForReading()
+        let store = try await options.openStoreForReading().tracing
         let traces: [NotificationTrace]
         if let notificationID {
             let id = try OperatorText.notificationID(notificationID)

@@ -77,7 +77,7 @@ struct TriggerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
-        let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace))
+        let app = try await HeraldApp.open(workspace, options: options)
         let now = app.clock.now
         // Now to the whole second by default: the due times printed and stored are then exact.
         let happened = try instant() ?? Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))

@@ -49,7 +49,8 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let workspace = try options.loadWorkspace()
-            let store = try options.openStore(for: workspace)
+            let opened = try await options.openAnyStore(for: workspace)
+            let store = opened.store
             let importer = UserImporter(
                 store: store, schema: workspace.configuration.attributes, preferenceKeys: workspace.preferenceKeys, clock: SystemWallClock()
             )
@@ -61,8 +62,8 @@ struct UsersCommand: AsyncParsableCommand {
             // A large file (about 50,000 users and more) builds the attribute indexes once at the
             // end, so that its cost grows with the number of users, not faster.
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            let result = size >= Self.bulkFileSize ? try await store.withAttributeIndexesDeferred(run) : try await run()
-            if result.upserts.inserted + result.upserts.updated > 0 { try await store.analyze() }
+            let result = size >= Self.bulkFileSize ? try await opened.withAttributeIndexesDeferred(run) : try await run()
+            if result.upserts.inserted + result.upserts.updated > 0 { try await opened.analyze() }
             print(result.summaryLine(file: file))
             if result.rejected > 0 { throw ExitCode(Self.rejectedRowsExitCode) }
         }
@@ -125,7 +126,8 @@ struct UsersCommand: AsyncParsableCommand {
                 if output != "-" { print("wrote \(count) users to \(output) (seed \(seed))") }
                 return
             }
-            let store = try options.openStore(for: workspace)
+            let opened = try await options.openAnyStore(for: workspace)
+            let store = opened.store
             var summary = UpsertSummary()
             var remaining = count
             // A large load writes in bigger transactions and builds the attribute indexes once
@@ -140,11 +142,11 @@ struct UsersCommand: AsyncParsableCommand {
                 }
             }
             if isBulk {
-                try await store.withAttributeIndexesDeferred(load)
+                try await opened.withAttributeIndexesDeferred(load)
             } else {
                 try await load()
             }
-            try await store.analyze()
+            try await opened.analyze()
             print("generated \(count) users (seed \(seed)): \(summary.inserted) inserted, \(summary.updated) updated, \(summary.unchanged) unchanged")
         }
 

@@ -56,9 +56,11 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
-        let app = try HeraldApp(workspace: workspace, databasePath: options.databasePath(for: workspace), dispatch: dispatch)
+        let app = try await HeraldApp.open(workspace, options: options, dispatch: dispatch)
         let selected = channels.isEmpty ? Channel.allCases : channels
         print("delivering \(selected.map(\.rawValue).joined(separator: ", ")) (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
+        // At once also into a pipe or a log file: a supervisor may wait for it.
+        fflush(nil)
         let delivery = app.deliveryService(channels: selected, shutdownDeadline: .interval(shutdownDeadline)) { summaries in
             print("stopped")
             for line in HeraldApp.describe(summaries) { print(line) }

@@ -3,6 +3,7 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldDefinitions
+import HeraldPostgres
 import HeraldProviders
 import HeraldStore
 
@@ -16,7 +17,7 @@ struct WorkspaceLocation: ParsableArguments {
 struct WorkspaceOptions: ParsableArguments {
     @OptionGroup var location: WorkspaceLocation
 
-    @Option(name: .customLong("database"), help: "The SQLite database file. Default: the `store:` of herald.yml, relative to the workspace.")
+    @Option(name: .customLong("database"), help: "A SQLite database file, instead of the `store:` of herald.yml (a sqlite: path relative to the workspace, or a postgres:// URL).")
     var database: String?
 
     var workspace: String { location.workspace }
@@ -68,9 +69,45 @@ struct WorkspaceOptions: ParsableArguments {
     private func databasePath(configuration: HeraldConfiguration) throws -> String {
         if let database { return database }
         guard let path = Self.sqlitePath(of: configuration.store, in: workspace) else {
-            throw CLIError("store '\(configuration.store)' in herald.yml is not supported yet (use sqlite:PATH)")
+            // Never the URL itself: it may hold the password.
+            throw CLIError("this command works on a SQLite store only, and herald.yml's store is a postgres:// URL (see \"Running on PostgreSQL\" in the README; --database FILE reads a SQLite file instead)")
         }
         return path
+    }
+
+    /// The store to open: `--database` (a SQLite file), else herald.yml's `store:`, a `sqlite:`
+    /// path made relative to the workspace.
+    func storeLocation(configuration: HeraldConfiguration) throws -> StoreLocation {
+        if let database { return .sqlite(path: database) }
+        if let path = Self.sqlitePath(of: configuration.store, in: workspace) { return .sqlite(path: path) }
+        do {
+            return try StoreLocation(configuration.store)
+        } catch {
+            // herald.yml's decoder refuses a bad URL at its line; this is the last guard.
+            throw CLIError("herald.yml's store: \(error.message)")
+        }
+    }
+
+    /// Opens the store of `workspace`, SQLite or PostgreSQL as herald.yml says (`access` is
+    /// SQLite's; PostgreSQL is always shared).
+    func openAnyStore(for workspace: Workspace, access: SQLiteStore.Configuration.Access = .readWrite) async throws -> OpenedStore {
+        try await Self.open(
+            storeLocation(configuration: workspace.configuration), schema: workspace.configuration.attributes,
+            defaultTimezone: workspace.configuration.defaultTimezone, access: access
+        )
+    }
+
+    /// Opens the store at `location`.
+    static func open(
+        _ location: StoreLocation, schema: AttributeSchema, defaultTimezone: String = "UTC", access: SQLiteStore.Configuration.Access = .readWrite
+    ) async throws -> OpenedStore {
+        switch location {
+        case .sqlite(let path):
+            return .sqlite(try open(path: path, schema: schema, configuration: SQLiteStore.Configuration(defaultTimezone: defaultTimezone, access: access)))
+        case .postgres(let postgres):
+            // A few connections: a CLI process runs one dispatcher per channel and a planner.
+            return .postgres(try await PostgresStore(location: postgres, attributes: schema, maximumConnections: 8, defaultTimezone: defaultTimezone))
+        }
     }
 
     /// The file of a `sqlite:PATH` store, relative to `workspace` unless absolute; nil for
@@ -104,19 +141,22 @@ struct WorkspaceOptions: ParsableArguments {
     /// Opens the store without loading the workspace: `--database`, else the store that
     /// herald.yml names (only herald.yml is read, so a bad campaign file changes nothing).
     /// Read-only unless `access` says otherwise (the operator commands that change a few rows).
-    func openStoreForReading(access: SQLiteStore.Configuration.Access = .readOnly) throws -> SQLiteStore {
-        let path: String
+    func openStoreForReading(access: SQLiteStore.Configuration.Access = .readOnly) async throws -> OpenedStore {
+        let location: StoreLocation
         if let database {
-            path = database
+            location = .sqlite(path: database)
         } else {
             let (configuration, diagnostics) = WorkspaceLoader(credentials: CredentialFiles.inspector).loadConfiguration(directory: workspace)
             guard let configuration else {
                 for diagnostic in diagnostics { printError(diagnostic.description) }
-                throw CLIError("no database to read: name it with --database FILE, or run in a workspace whose herald.yml names it (`store: sqlite:herald.db`)")
+                let hasFile = FileManager.default.fileExists(atPath: URL(fileURLWithPath: workspace).appendingPathComponent("herald.yml").path)
+                throw CLIError(!hasFile
+                    ? "no database to read: name it with --database FILE, or run in a workspace whose herald.yml names it (`store: sqlite:herald.db`)"
+                    : "herald.yml cannot be used (its problems are above), so its store is unknown; fix it, or name a SQLite file with --database FILE")
             }
-            path = try databasePath(configuration: configuration)
+            location = try storeLocation(configuration: configuration)
         }
-        return try Self.open(path: path, schema: AttributeSchema(), configuration: SQLiteStore.Configuration(access: access))
+        return try await Self.open(location, schema: AttributeSchema(), access: access)
     }
 }
 

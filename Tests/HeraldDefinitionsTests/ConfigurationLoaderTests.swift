@@ -48,6 +48,24 @@ struct ConfigurationLoaderTests {
         #expect(loaded.provider(named: "twilio")?.rate == RateLiteral(count: 10, per: .second))
     }
 
+    @Test func aPostgresStoreTakesItsPasswordFromTheEnvironmentAndABadURLSaysWhyAtItsLine() throws {
+        let good = load("store: postgres://herald:${HERALD_DB_PASSWORD}@db:5432/herald\n", environment: ["HERALD_DB_PASSWORD": "s3cret"])
+        #expect(good.messages == [])
+        #expect(good.configuration?.store == "postgres://herald:s3cret@db:5432/herald")
+        #expect(try StoreLocation(#require(good.configuration?.store)) == .postgres(PostgresLocation(host: "db", username: "herald", password: "s3cret", database: "herald")))
+        #expect(load("default_timezone: UTC\nstore: postgres://herald:${HERALD_DB_PASSWORD}@db:5432/herald\n").messages == [
+            "herald.yml:2:26: environment variable 'HERALD_DB_PASSWORD' is not set (set HERALD_DB_PASSWORD before starting herald, or write the value in place of ${HERALD_DB_PASSWORD})",
+        ])
+        // The reason, never the password.
+        let bad = load("\nstore: postgres://herald:${PASSWORD}@db:5432\n", environment: ["PASSWORD": "s3cret"])
+        #expect(bad.messages == [
+            "herald.yml:2:8: invalid store URL: the PostgreSQL URL names no database (expected postgres://herald@db/herald)",
+        ])
+        #expect(load("store: postgres://:5432/herald\n").messages == [
+            "herald.yml:1:8: invalid store URL: the PostgreSQL URL has no host (expected postgres://user@host:5432/database)",
+        ])
+    }
+
     @Test func environmentProblemsAreReportedAtTheirPosition() {
         let text = """
         store: sqlite:${DATA_DIR}

@@ -1,5 +1,16 @@
 import Foundation
 
+/// Notifications with their event trails, for `herald trace`: the part of the inspection that
+/// both stores have.
+public protocol TraceStore: Sendable {
+    /// One notification with its whole event trail, or nil when no notification has this id.
+    func trace(notificationID: Int64) async throws -> NotificationTrace?
+
+    /// Every notification of `campaignID` for `userID` (each channel, device and occurrence) with
+    /// its trail, by send time, then channel, then id. Empty when there is none.
+    func traces(userID: String, campaignID: String) async throws -> [NotificationTrace]
+}
+
 /// What an operator looks at and does while notifications are being delivered: the queues per
 /// channel and provider, one notification's trail, and the dead letters, which can be sent again
 /// or closed. Providers' health is written here by the delivery workers and read by `herald queue`.
@@ -12,18 +23,11 @@ import Foundation
 /// let snapshot = try await store.queueSnapshot(at: clock.now)
 /// let dead = snapshot.rows.filter { $0.dead > 0 }.map { "\($0.channel.rawValue)/\($0.provider): \($0.dead)" }
 /// ```
-public protocol OutboxInspection: Sendable {
+public protocol OutboxInspection: TraceStore {
     /// The queues per channel and provider at `now`, with the providers' breakers: one row per
     /// (channel, provider) that has anything queued, dead, sent in the last minute, or a health
     /// record. Ordered by channel, then provider.
     func queueSnapshot(at now: Date) async throws -> QueueSnapshot
-
-    /// One notification with its whole event trail, or nil when no notification has this id.
-    func trace(notificationID: Int64) async throws -> NotificationTrace?
-
-    /// Every notification of `campaignID` for `userID` (each channel, device and occurrence) with
-    /// its trail, by send time, then channel, then id. Empty when there is none.
-    func traces(userID: String, campaignID: String) async throws -> [NotificationTrace]
 
     /// Up to `limit` dead notifications matching `filter`, in id order, and how many match in all.
     func deadLetters(matching filter: DeadLetterFilter, limit: Int) async throws -> DeadLetterPage

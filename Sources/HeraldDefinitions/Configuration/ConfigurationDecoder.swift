@@ -82,7 +82,22 @@ struct ConfigurationDecoder {
         let expected = "sqlite:PATH, e.g. sqlite:herald.db, or a postgres:// URL"
         guard let text = reader.text(node, name: "'store'", expected: expected) else { return nil }
         if text.hasPrefix("sqlite:"), text.count > "sqlite:".count { return text }
-        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") { return text }
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            do {
+                _ = try PostgresLocation(url: text)
+                return text
+            } catch {
+                // The reason only, never the value: it may hold a password from ${…}.
+                var reason = error.message
+                var hint = "expected postgres://user:${PASSWORD}@host:5432/database"
+                if reason.hasSuffix(")"), let open = reason.range(of: " (", options: .backwards) {
+                    hint = String(reason[open.upperBound..<reason.index(before: reason.endIndex)])
+                    reason = String(reason[..<open.lowerBound])
+                }
+                reader.error("invalid store URL: \(reason)", at: node, hint: hint)
+                return nil
+            }
+        }
         reader.error("unsupported store \(reader.quoted(text))", at: node, hint: "expected \(expected)")
         return nil
     }
