@@ -276,8 +276,13 @@ extension SQLiteStore: OutboxInspection {
             func snapshot(_ channel: Channel) -> ChannelHealthSnapshot {
                 snapshots[channel] ?? ChannelHealthSnapshot(channel: channel, attempts: 0, failures: 0, deadLetters: 0, oldestDueAge: nil, providers: [])
             }
+            // A failure is an attempt to retry, the last attempt, or a send the provider
+            // answered with a permanent failure (a refused message, a dead address): the
+            // channel did not carry it. Such an outcome's `failed` event has no detail; the
+            // `failed` events of a provider's later report (a bounce, a drop) name the provider
+            // in theirs, and are not attempts that failed.
             let events = try Row.fetchAll(db, sql: """
-                SELECT channel, COUNT(*), SUM(type IN ('retry_scheduled', 'dead')), SUM(type = 'dead') FROM events
+                SELECT channel, COUNT(*), SUM(type IN ('retry_scheduled', 'dead') OR (type = 'failed' AND detail IS NULL)), SUM(type = 'dead') FROM events
                 WHERE type IN ('sent', 'retry_scheduled', 'failed', 'dead') AND at > ?
                 GROUP BY channel
                 """, arguments: [timestamp - window])
