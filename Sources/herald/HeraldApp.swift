@@ -246,9 +246,9 @@ struct HeraldApp {
         let health = DeliveryHealth(
             configuration: DeliveryHealth.Configuration(
                 providers: [.push: Array(Set(routing.push.values)).sorted(), .sms: routing.sms, .email: routing.email],
-                alerts: workspace.configuration.alerts
+                alerts: workspace.configuration.alerts, channels: Set(channels)
             ),
-            store: store, gates: gates, sink: sink, logger: logger
+            store: store, incidents: store, gates: gates, sink: sink, logger: logger
         )
         return DeliveryService(
             dispatchers: dispatchers.filter { channels.contains($0.channel) }, signal: signal, clock: clock,
