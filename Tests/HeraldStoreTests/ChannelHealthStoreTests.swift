@@ -11,7 +11,8 @@ import Testing
 
     /// Eleven emails and two texts planned due at `now` (and one email due at +600 s); nine
     /// emails claimed at +30 s, eight of them resolved: 3 sent, 1 to retry, 1 dead, 1 refused,
-    /// 1 sent to a dead address, 1 skipped at send time; one stays leased, two wait.
+    /// 1 sent to a dead address, 1 skipped at send time; one stays leased, two wait. SendGrid then
+    /// reports a bounce of one sent email and a deferral of another.
     func makeFixture(_ directory: TemporaryDirectory) async throws -> SQLiteStore {
         let store = try makeStore(directory)
         let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
@@ -39,6 +40,13 @@ import Testing
             (emails[6], .failed(reason: "550 no such mailbox", deactivateAddress: true)),
             (emails[7], .skipped(.expired, detail: "expired before it was sent")),
         ], at: claimedAt)
+        // What SendGrid reports later about two sent emails, a bounce and a deferral, are not
+        // attempts of their own.
+        let summary = try await store.applyProviderEvents([
+            ProviderEvent(target: .providerMessage("sg-1"), kind: .bounced(hard: true), provider: "sendgrid", eventKey: "b-1", at: claimedAt, detail: "550 no such user"),
+            ProviderEvent(target: .providerMessage("sg-2"), kind: .deferred, provider: "sendgrid", eventKey: "d-2", at: claimedAt, detail: "421 try later"),
+        ], at: claimedAt)
+        #expect(summary.applied == 2)
         return store
     }
 
@@ -48,9 +56,9 @@ import Testing
             let health = try await store.channelHealth(window: 120, at: now.addingTimeInterval(60))
             #expect(health.map(\.channel) == Channel.allCases)
             let byChannel = Dictionary(uniqueKeysWithValues: health.map { ($0.channel, $0) })
-            // Attempts: every outcome of a send (not the skip). Failures: the retry, the dead
-            // letter, the refused message and the dead address: a channel's failure rate counts
-            // every send it did not carry. The two waiting emails have been due for 60 s (the
+            // Attempts: every outcome of a send (not the skip, nor SendGrid's later bounce and
+            // deferral). Failures: the retry, the dead letter, the refused message and the dead
+            // address: a channel's failure rate counts every send it did not carry. The two waiting emails have been due for 60 s (the
             // leased one and the one due later do not count).
             #expect(byChannel[.email] == ChannelHealthSnapshot(channel: .email, attempts: 7, failures: 4, deadLetters: 1, oldestDueAge: 60))
             #expect(byChannel[.sms] == ChannelHealthSnapshot(channel: .sms, attempts: 0, failures: 0, deadLetters: 0, oldestDueAge: 60))
