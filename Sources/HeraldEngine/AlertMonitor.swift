@@ -87,7 +87,7 @@ public struct AlertMonitor: Sendable {
         apply(Alert.Key(kind: .failureRate, channel: channel), failureRate(snapshot))
         apply(Alert.Key(kind: .deadLetters, channel: channel), deadLetters(snapshot))
         apply(Alert.Key(kind: .oldestDue, channel: channel), oldestDue(snapshot))
-        for provider in snapshot.providers {
+        for provider in snapshot.providers where provider.hasAnswered {
             apply(Alert.Key(kind: .misconfigured, channel: channel, provider: provider.name), misconfigured(provider, channel: channel))
             apply(Alert.Key(kind: .breakerOpen, channel: channel, provider: provider.name), breaker(provider, channel: channel, now: now))
         }
@@ -98,6 +98,16 @@ public struct AlertMonitor: Sendable {
             apply(key, .clear("\(channel.rawValue): provider \(key.provider ?? "") no longer carries \(channel.rawValue)"))
         }
         return actions
+    }
+
+    /// Takes `incidents` (those open in the store, opened by any process) as the open incidents
+    /// of `channels`, in place of its own: the next check fires only what is not open anywhere,
+    /// and resolves what another process opened.
+    public mutating func adopt(_ incidents: [Alert], channels: Set<Channel>) {
+        openIncidents = openIncidents.filter { !channels.contains($0.key.channel) }
+        for incident in incidents where channels.contains(incident.channel) {
+            openIncidents[incident.key] = incident
+        }
     }
 
     /// ``check(_:now:)`` for several channels, in the order given.

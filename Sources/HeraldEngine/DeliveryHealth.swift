@@ -6,6 +6,11 @@ import Synchronization
 /// Looks at the delivery workers of a process now and then: writes each provider's breaker and
 /// pause to the store (for `herald queue` in any process), and turns the channels' health into
 /// alerts (``AlertMonitor``), logged and posted once per incident (``AlertDispatcher``).
+///
+/// With an ``AlertIncidentStore``, an incident is open once for every process on the database:
+/// each check starts from the incidents open in the store, and an alert is posted only by the
+/// process whose check opened its incident there, a recovery only by the one that closed it. A
+/// process watches only its own channels (`herald worker --channel sms` alerts about SMS only).
 public final class DeliveryHealth: Sendable {
     public struct Configuration: Sendable {
         /// How often it looks. Default 10 seconds.
@@ -14,27 +19,36 @@ public final class DeliveryHealth: Sendable {
         public var providers: [Channel: [String]]
         /// herald.yml `alerts:`; nil: no alerts, only provider health.
         public var alerts: AlertsConfiguration?
+        /// The channels whose alerts this process raises and clears: those it delivers. Default
+        /// every channel.
+        public var channels: Set<Channel>
 
-        public init(interval: Duration = .seconds(10), providers: [Channel: [String]], alerts: AlertsConfiguration?) {
+        public init(
+            interval: Duration = .seconds(10), providers: [Channel: [String]], alerts: AlertsConfiguration?,
+            channels: Set<Channel> = Set(Channel.allCases)
+        ) {
             self.interval = interval
             self.providers = providers
             self.alerts = alerts
+            self.channels = channels
         }
     }
 
     let configuration: Configuration
     let store: any OutboxInspection
+    let incidents: (any AlertIncidentStore)?
     let gates: ProviderGates
     let dispatcher: AlertDispatcher
     let monitor: Mutex<AlertMonitor?>
     let logger: Logger
 
     public init(
-        configuration: Configuration, store: any OutboxInspection, gates: ProviderGates, sink: (any AlertSink)?,
-        logger: Logger = Logger(label: "herald.health")
+        configuration: Configuration, store: any OutboxInspection, incidents: (any AlertIncidentStore)? = nil, gates: ProviderGates,
+        sink: (any AlertSink)?, logger: Logger = Logger(label: "herald.health")
     ) {
         self.configuration = configuration
         self.store = store
+        self.incidents = incidents
         self.gates = gates
         self.dispatcher = AlertDispatcher(sink: sink, logger: logger)
         self.monitor = Mutex(configuration.alerts.map { AlertMonitor($0) })
@@ -58,17 +72,39 @@ public final class DeliveryHealth: Sendable {
         }
         guard let window = configuration.alerts?.window.duration else { return [] }
         let byName = Dictionary(health.map { ($0.provider, $0) }, uniquingKeysWith: { first, _ in first })
-        var snapshots = try await store.channelHealth(window: window.timeInterval, at: now)
+        var snapshots = try await store.channelHealth(window: window.timeInterval, at: now).filter { configuration.channels.contains($0.channel) }
         for index in snapshots.indices {
             snapshots[index].providers = (configuration.providers[snapshots[index].channel] ?? []).map { name in
                 let gate = byName[name]
                 return ChannelHealthSnapshot.Provider(
-                    name: name, misconfigured: gate?.pausedBecause,
-                    breakerOpenSince: gate.flatMap { $0.breaker == "closed" ? nil : $0.openedAt }
+                    name: name, misconfigured: gate?.misconfigured,
+                    breakerOpenSince: gate.flatMap { $0.breaker == "closed" ? nil : $0.openedAt }, hasAnswered: gate?.hasAnswered ?? false
                 )
             }
         }
-        let actions = monitor.withLock { monitor in monitor?.check(snapshots, now: now) ?? [] }
+        guard let incidents else {
+            let actions = monitor.withLock { monitor in monitor?.check(snapshots, now: now) ?? [] }
+            _ = await dispatcher.dispatch(actions)
+            return actions
+        }
+        let open = try await incidents.openIncidents()
+        let proposed = monitor.withLock { monitor in
+            monitor?.adopt(open, channels: configuration.channels)
+            return monitor?.check(snapshots, now: now) ?? []
+        }
+        // Only what this process opened or closed in the store is posted: another process may
+        // have done either between the read above and here.
+        var actions: [AlertAction] = []
+        for action in proposed {
+            switch action {
+            case .fire(let alert):
+                if try await incidents.openIncident(alert) { actions.append(action) }
+            case .resolve(var alert):
+                guard let opened = try await incidents.closeIncident(alert.key, at: now) else { continue }
+                alert.startedAt = opened.startedAt
+                actions.append(.resolve(alert))
+            }
+        }
         _ = await dispatcher.dispatch(actions)
         return actions
     }

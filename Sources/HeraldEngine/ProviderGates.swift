@@ -48,6 +48,12 @@ public final class ProviderGates: Sendable {
         public var openedAt: Date?
         /// Why the provider is paused (misconfigured), if it is.
         public var pausedBecause: String?
+        /// Why the provider last answered "misconfigured", until it next takes a send (accepts
+        /// it, or judges the message itself): the pause lapsing says nothing about whether the
+        /// credentials were fixed.
+        public var misconfigured: String?
+        /// Whether the provider has answered a send of this process yet.
+        public var hasAnswered: Bool
         /// The rate the limiter allows now, per second; nil when unlimited.
         public var effectiveRate: Double?
     }
@@ -57,6 +63,8 @@ public final class ProviderGates: Sendable {
         var breaker: CircuitBreaker
         var pausedUntil: Date?
         var pausedBecause: String?
+        var misconfigured: String?
+        var hasAnswered = false
         /// Answers and 429s in the current second, to tell being over the limit from a stray 429.
         var windowStart: Date?
         var windowAnswers = 0
@@ -141,6 +149,7 @@ public final class ProviderGates: Sendable {
             } else {
                 (gate.windowStart, gate.windowAnswers, gate.windowThrottles) = (now, outcomes.count, 0)
             }
+            gate.hasAnswered = gate.hasAnswered || !outcomes.isEmpty
             for outcome in outcomes {
                 switch outcome {
                 case .throttled(let after, _):
@@ -156,9 +165,11 @@ public final class ProviderGates: Sendable {
                     gate.breaker.record(.failure, at: now)
                     gate.pausedUntil = now.addingTimeInterval(configuration.misconfiguredPause.timeInterval)
                     gate.pausedBecause = "misconfigured: \(reason)"
+                    gate.misconfigured = reason
                 case .accepted, .rejected, .deadAddress, .optedOut:
                     gate.limiter.record(.succeeded, at: now)
                     gate.breaker.record(.success, at: now)
+                    gate.misconfigured = nil
                 }
             }
         }
@@ -172,7 +183,8 @@ public final class ProviderGates: Sendable {
                 let paused = gate.pausedUntil.map { $0 > now } ?? false
                 return Health(
                     provider: name, breaker: gate.breaker.state(at: now).rawValue, openedAt: gate.breaker.openedAt,
-                    pausedBecause: paused ? gate.pausedBecause : nil, effectiveRate: gate.limiter.effectiveRate
+                    pausedBecause: paused ? gate.pausedBecause : nil, misconfigured: gate.misconfigured, hasAnswered: gate.hasAnswered,
+                    effectiveRate: gate.limiter.effectiveRate
                 )
             }
         }

@@ -9,13 +9,14 @@ extension FaultPlan {
     /// twilio:
     ///   error_rate: {429: 0.05, 503: 0.01}        # share of requests per status (SMTP: reply code to DATA)
     ///   latency: {min: 20ms, max: 200ms}          # or 50ms, or {mean: 100ms, stddev: 30ms}
-    ///   outages: [{from: 30s, to: 60s}]           # seconds since the sandbox started
+    ///   outages: [{from: 30s, to: 60s}]           # seconds since the sandbox started (or see outages_from)
     ///   retry_after: 5                            # seconds, on injected 429 and 503
     ///   timeout_rate: 0.02                        # share of requests left unanswered (not recorded)
     ///   invalid: ["+15551230000"]
     ///   unreachable: ["+15551230001"]
     ///   opted_out: ["+15551230002"]
     /// sendgrid: {error_rate: {500: 0.02}}
+    /// outages_from: first_request                 # count outages from the first provider request (default: start)
     /// ```
     ///
     /// - Throws: ``SandboxError`` naming `file:line:column` and what would be valid.
@@ -32,7 +33,7 @@ extension FaultPlan {
             let line = node.mark?.line ?? 1, column = node.mark?.column ?? 1
             return SandboxError("\(file):\(line):\(column): \(message)")
         }
-        guard let root = node.mapping else { throw fail("expected a mapping of providers (twilio, vonage, sendgrid, mandrill, smtp) and seed", at: node) }
+        guard let root = node.mapping else { throw fail("expected a mapping of providers (twilio, vonage, sendgrid, mandrill, smtp), seed and outages_from", at: node) }
         let providers = SandboxProvider.allCases.map(\.rawValue)
         for (keyNode, value) in root {
             let key = keyNode.string ?? ""
@@ -41,8 +42,15 @@ extension FaultPlan {
                 plan.seed = UInt64(seed)
                 continue
             }
+            if key == "outages_from" {
+                guard let origin = value.string.flatMap(FaultPlan.OutageOrigin.init(rawValue:)) else {
+                    throw fail("outages_from is start (the default) or first_request", at: value)
+                }
+                plan.outagesFrom = origin
+                continue
+            }
             guard let provider = SandboxProvider(rawValue: key) else {
-                throw fail("unknown provider '\(key)'\(suggestion(key, providers + ["seed"]))", at: keyNode)
+                throw fail("unknown provider '\(key)'\(suggestion(key, providers + ["seed", "outages_from"]))", at: keyNode)
             }
             guard let fields = value.mapping else { throw fail("the faults of \(key) must be a mapping, e.g. {error_rate: {429: 0.05}}", at: value) }
             var faults = ProviderFaults()

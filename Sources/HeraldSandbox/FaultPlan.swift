@@ -5,10 +5,22 @@ public struct FaultPlan: Sendable, Hashable {
     public var providers: [SandboxProvider: ProviderFaults]
     /// Seeds the draws of error rates and latencies, so that a run can be repeated. Default 1.
     public var seed: UInt64
+    /// What the outages' `from` and `to` count from. Default ``OutageOrigin/start``.
+    public var outagesFrom: OutageOrigin
 
-    public init(providers: [SandboxProvider: ProviderFaults] = [:], seed: UInt64 = 1) {
+    /// The instant an outage window is counted from.
+    public enum OutageOrigin: String, Sendable, Hashable {
+        /// The sandbox started.
+        case start
+        /// The sandbox received its first provider request: an outage then falls inside the
+        /// delivery of whatever was planned while the sandbox sat idle.
+        case firstRequest = "first_request"
+    }
+
+    public init(providers: [SandboxProvider: ProviderFaults] = [:], seed: UInt64 = 1, outagesFrom: OutageOrigin = .start) {
         self.providers = providers
         self.seed = seed
+        self.outagesFrom = outagesFrom
     }
 
     public subscript(provider: SandboxProvider) -> ProviderFaults {
@@ -23,8 +35,8 @@ public struct ProviderFaults: Sendable, Hashable {
     public var errorRates: [Int: Double]
     /// How long each answer takes.
     public var latency: Latency?
-    /// Intervals, in seconds since the sandbox started, during which every request gets a 503
-    /// (SMTP: a 421 greeting).
+    /// Intervals, in seconds since the sandbox started (or since its first provider request, by
+    /// ``FaultPlan/outagesFrom``), during which every request gets a 503 (SMTP: a 421 greeting).
     public var outages: [Outage]
     /// The Retry-After (seconds) sent with injected 429 and 503 answers. Default none.
     public var retryAfter: Int?
@@ -75,9 +87,24 @@ public struct ProviderFaults: Sendable, Hashable {
 /// fault plan gives the same sequence of answers every run.
 struct FaultDraw {
     private var state: UInt64
+    /// Whether outages count from the first request rather than the sandbox's start.
+    let outagesFromFirstRequest: Bool
+    /// Seconds from the sandbox's start to its first provider request, once there was one.
+    private(set) var firstRequest: Double?
 
-    init(seed: UInt64) {
+    init(seed: UInt64, outagesFrom: FaultPlan.OutageOrigin = .start) {
         state = seed
+        outagesFromFirstRequest = outagesFrom == .firstRequest
+    }
+
+    /// Whether a request `elapsed` seconds after the sandbox started falls in one of `faults`'
+    /// outages. Every provider request passes here (whatever its provider's faults), so the
+    /// first one sets the origin of ``FaultPlan/OutageOrigin/firstRequest``.
+    mutating func isInOutage(_ faults: ProviderFaults, elapsed: Double) -> Bool {
+        let origin = firstRequest ?? elapsed
+        firstRequest = origin
+        let since = outagesFromFirstRequest ? elapsed - origin : elapsed
+        return faults.outages.contains { since >= $0.start && since < $0.end }
     }
 
     /// A uniform number in [0, 1): SplitMix64.
@@ -93,7 +120,7 @@ struct FaultDraw {
     /// The injected status for one request, or nil; statuses are tried in ascending order so that
     /// the draw does not depend on dictionary order.
     mutating func status(for faults: ProviderFaults, elapsed: Double) -> Int? {
-        if faults.outages.contains(where: { elapsed >= $0.start && elapsed < $0.end }) { return 503 }
+        if isInOutage(faults, elapsed: elapsed) { return 503 }
         guard !faults.errorRates.isEmpty else { return nil }
         var point = next()
         for (status, rate) in faults.errorRates.sorted(by: { $0.key < $1.key }) {

@@ -88,7 +88,7 @@ public enum Sandbox {
         _ body: @Sendable (RunningSandbox) async throws -> T
     ) async throws -> T {
         let log = try MessageLog(recordFile: configuration.recordFile)
-        let draw = FaultState(FaultDraw(seed: configuration.faults.seed))
+        let draw = FaultState(FaultDraw(seed: configuration.faults.seed, outagesFrom: configuration.faults.outagesFrom))
         let started = Date()
         let inbox = WebhookInbox()
         let queue = configuration.playback.map { PlaybackQueue(delay: $0.delay) }

@@ -276,9 +276,15 @@ extension SQLiteStore: OutboxInspection {
             func snapshot(_ channel: Channel) -> ChannelHealthSnapshot {
                 snapshots[channel] ?? ChannelHealthSnapshot(channel: channel, attempts: 0, failures: 0, deadLetters: 0, oldestDueAge: nil, providers: [])
             }
+            // An attempt is a send's outcome as the dispatcher recorded it; a failure is one to
+            // retry, the last attempt, or a send the provider answered with a permanent failure
+            // (a refused message, a dead address): the channel did not carry it. A provider's
+            // later report about a sent message (a bounce or drop: `failed` naming the provider
+            // in its detail; a deferral: `retry_scheduled` with reason `deferred`) is not an
+            // attempt; the dispatcher's `failed` has no detail, its `retry_scheduled` no reason.
             let events = try Row.fetchAll(db, sql: """
-                SELECT channel, COUNT(*), SUM(type IN ('retry_scheduled', 'dead')), SUM(type = 'dead') FROM events
-                WHERE type IN ('sent', 'retry_scheduled', 'failed', 'dead') AND at > ?
+                SELECT channel, COUNT(*), SUM(type <> 'sent'), SUM(type = 'dead') FROM events
+                WHERE at > ? AND (type IN ('sent', 'dead') OR (type = 'retry_scheduled' AND reason IS NULL) OR (type = 'failed' AND detail IS NULL))
                 GROUP BY channel
                 """, arguments: [timestamp - window])
             for row in events {

@@ -360,6 +360,22 @@ enum StoreMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v14-alert-incidents") { db in
+            // The alert incidents open now, one row per incident key, shared by every process on
+            // the file: the process whose insert adds the row posts the alert, the one whose
+            // delete removes it posts the recovery. `provider` is '' for channel-wide kinds.
+            try db.execute(sql: """
+                CREATE TABLE alert_incidents (
+                    kind TEXT NOT NULL,
+                    channel TEXT NOT NULL,
+                    provider TEXT NOT NULL DEFAULT '',
+                    severity TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    started_at REAL NOT NULL,
+                    PRIMARY KEY (kind, channel, provider)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

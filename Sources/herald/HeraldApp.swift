@@ -267,9 +267,9 @@ struct HeraldApp {
             health = DeliveryHealth(
                 configuration: DeliveryHealth.Configuration(
                     providers: [.push: Array(Set(routing.push.values)).sorted(), .sms: routing.sms, .email: routing.email],
-                    alerts: workspace.configuration.alerts
+                    alerts: workspace.configuration.alerts, channels: Set(channels)
                 ),
-                store: store, gates: gates, sink: sink, logger: logger
+                store: store, incidents: store, gates: gates, sink: sink, logger: logger
             )
         case .postgres:
             // Provider health is kept with the outbox inspection, which PostgresStore lacks yet.

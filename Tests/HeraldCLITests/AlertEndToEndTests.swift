@@ -59,6 +59,48 @@ struct AlertEndToEndTests {
         }
     }
 
+    /// Two workers on one database see the same failure rate in the store: the alert is posted
+    /// once, by the worker whose check opened the incident there.
+    @Test func twoWorkersOnOneDatabasePostEachAlertOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            try await ChaosTests.makeWorkspace(directory)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "40"], in: directory.path).status == 0)
+            let down = ProviderFaults(errorRates: [503: 1.0])
+            let faults = FaultPlan(providers: [.sendgrid: down, .mandrill: down])
+            try await Sandbox.withRunning(Sandbox.Configuration(port: 0, faults: faults, smtpPort: nil)) { sandbox in
+                var yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+                yml = yml.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+                yml += "\nalerts: {webhook: \"\(sandbox.inboxURL("alerts"))\", min_attempts: 1}\n"
+                try yml.write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+                let plan = try await HeraldBinary.run(["send", "chaos", "--now", "--plan-only"], in: directory.path)
+                #expect(plan.status == 0, "\(plan.stderr)")
+
+                // Every email attempt fails and is retried; both workers look every 10 s.
+                let workers = try (0..<2).map { _ in try HeraldBinary.start(["worker", "--channel", "email", "--batch-size", "5"], in: directory.path) }
+                let waiting = ContinuousClock.now
+                while Self.alerts(sandbox).isEmpty, ContinuousClock.now - waiting < .seconds(60) {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                // Two more looks by each.
+                try await Task.sleep(for: .seconds(21))
+                for started in workers { kill(started.process.processIdentifier, SIGTERM) }
+                var stderr = ""
+                for started in workers {
+                    let output = await HeraldBinary.finish(started)
+                    #expect(output.status == 0, "\(output.stderr)")
+                    stderr += output.stderr
+                }
+                let posted = Self.alerts(sandbox).compactMap { $0["herald"] as? [String: Any] }.map {
+                    "\($0["event"] as? String ?? "?") \($0["kind"] as? String ?? "?") \($0["channel"] as? String ?? "?") \($0["provider"] as? String ?? "-")"
+                }
+                #expect(posted.contains("fired failure_rate email -"), "\(posted)")
+                #expect(Set(posted).count == posted.count, "an alert posted by both workers: \(posted.sorted())")
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM alert_incidents WHERE kind = 'failure_rate' AND channel = 'email'") == [["1"]])
+            }
+        }
+    }
+
     /// The JSON bodies the sandbox's inbox received at /sandbox/inbox/alerts.
     static func alerts(_ sandbox: RunningSandbox) -> [[String: Any]] {
         sandbox.inbox.received.filter { $0.path.hasSuffix("alerts") }.compactMap {

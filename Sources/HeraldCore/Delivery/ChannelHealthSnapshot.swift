@@ -16,19 +16,24 @@ public struct ChannelHealthSnapshot: Sendable, Hashable {
         public var misconfigured: String?
         /// When its circuit breaker opened; `nil` while it is closed (or half-open and probing).
         public var breakerOpenSince: Date?
+        /// Whether the process looking has heard from the provider (sent through it) yet. A
+        /// provider it has not heard from tells it nothing: its incidents, perhaps opened by
+        /// another process that did, are neither fired nor cleared on its word. Default true.
+        public var hasAnswered: Bool
 
-        public init(name: String, misconfigured: String? = nil, breakerOpenSince: Date? = nil) {
+        public init(name: String, misconfigured: String? = nil, breakerOpenSince: Date? = nil, hasAnswered: Bool = true) {
             self.name = name
             self.misconfigured = misconfigured
             self.breakerOpenSince = breakerOpenSince
+            self.hasAnswered = hasAnswered
         }
     }
 
     public var channel: Channel
     /// Send attempts that ended in the window, whatever their outcome.
     public var attempts: Int
-    /// Those of `attempts` that failed (retry, rejected, misconfigured; not dead addresses or
-    /// opt-outs, which are the recipient's state, not the channel's health).
+    /// Those of `attempts` that failed: a retry, the last attempt, a send the provider failed for
+    /// good (a refused message, a dead address). Not opt-outs, which are skipped, not failed.
     public var failures: Int
     /// Notifications dead-lettered (no attempts left) in the window.
     public var deadLetters: Int

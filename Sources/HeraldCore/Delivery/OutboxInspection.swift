@@ -56,9 +56,9 @@ public protocol OutboxInspection: TraceStore {
     /// Every provider's last recorded health, by provider name.
     func providerHealth() async throws -> [ProviderHealth]
 
-    /// Per channel, what alerts look at: attempts and provider failures (retries scheduled and
-    /// dead letters; a refused message is the message's fault, not the provider's) in the last
-    /// `window` seconds, dead letters in it, and the age of the oldest notification due and not
+    /// Per channel, what alerts look at: attempts and failures (retries scheduled, dead letters
+    /// and sends the provider failed for good, a refused message or a dead address: the channel
+    /// did not carry them) in the last `window` seconds, dead letters in it, and the age of the oldest notification due and not
     /// being sent. `providers` is left empty for the caller, who knows the breakers.
     func channelHealth(window: TimeInterval, at now: Date) async throws -> [ChannelHealthSnapshot]
 }

@@ -74,7 +74,7 @@ final class SMTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         log.countConnection()
         let elapsed = Date().timeIntervalSince(started)
-        let inOutage = faults.outages.contains { elapsed >= $0.start && elapsed < $0.end }
+        let inOutage = draw.state.withLock { $0.isInOutage(faults, elapsed: elapsed) }
         perform(session.greeting(inOutage: inOutage), context: context)
     }
 
