@@ -65,6 +65,35 @@ struct DeliveryServiceTests {
         }
     }
 
+    /// A group's outcomes are recorded as soon as its call returns, not with the rest of its
+    /// claim: a crash then repeats only what is still at the provider.
+    @Test func eachGroupIsRecordedAsSoonAsItsCallReturns() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 15)
+            try await fixture.plan([.email])
+            let sendgrid = GatedTransport(name: "sendgrid")
+            let service = DeliveryService(dispatchers: [fixture.dispatcher(.email, [sendgrid])], signal: fixture.signal, clock: fixture.clock)
+            try await withRunning(service, fixture) {
+                // One claim of 15 rows, at the provider in three calls of 5 at once.
+                try await sendgrid.waitForCalls(3)
+                var returned: Set<Int64> = []
+                for step in 1...2 {
+                    let group = Set(sendgrid.letOneThrough().map(\.notificationID))
+                    #expect(group.count == 5)
+                    returned.formUnion(group)
+                    try await waitUntil { try await fixture.states()["email:sent"] == 5 * step }
+                    let rows = try await fixture.store.rows(sql: "SELECT id, state FROM notifications ORDER BY id")
+                    let sent = Set(rows.filter { $0[1] == "sent" }.compactMap { Int64($0[0]) })
+                    #expect(sent == returned, "exactly the rows of the calls that returned are sent")
+                    #expect(rows.filter { $0[1] == "sending" }.count == 15 - 5 * step, "the other groups' rows are still in flight")
+                    #expect(try await fixture.store.eventCounts()["sent"] == 5 * step)
+                }
+                sendgrid.open()
+                try await waitUntil { try await fixture.states()["email:sent"] == 15 }
+            }
+        }
+    }
+
     @Test func aSlowProviderHoldsOnlyThePlacesItUsesInItsLane() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = try await Fixture(directory, users: 20)
