@@ -6,7 +6,8 @@ import HeraldTesting
 import Testing
 
 /// What the gates in front of each provider do to a dispatcher, in virtual time over a real
-/// SQLite file: the breaker that sends traffic to the fallback or postpones it.
+/// SQLite file: the bound on calls at a provider that failing-over lanes share, and the breaker
+/// that sends traffic to the fallback or postpones it.
 @Suite(.timeLimit(.minutes(2)))
 struct GatedDispatchTests {
     typealias Fixture = DeliveryServiceTests.Fixture
@@ -23,6 +24,73 @@ struct GatedDispatchTests {
             clock: fixture.clock, configuration: .init(concurrency: concurrency, groupSize: 5, idlePoll: .seconds(3600)), routing: routing, gates: gates,
             signal: fixture.signal
         )
+    }
+
+    /// Twilio is down, so its lane's groups fail over into Vonage, which has a lane of its own:
+    /// together they never have more calls at Vonage than its bound (the lanes' `concurrency`).
+    @Test func lanesFailingOverIntoAProviderShareItsPlaces() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 20)
+            try await fixture.plan([.sms], id: "sale", routing: Self.sms)
+            try await fixture.plan([.sms], id: "news", routing: ChannelRouting(sms: ["vonage"]))
+            let twilio = ScriptedTransport(name: "twilio", fallback: Self.down)
+            let vonage = GatedTransport(name: "vonage")
+            let gates = ProviderGates()
+            let dispatcher = dispatcher(fixture, .sms, [twilio, vonage], routing: Self.sms, gates: gates)
+            let summary = try await withThrowingTaskGroup(of: Dispatcher.Summary.self) { group in
+                group.addTask { try await dispatcher.drain() }
+                // Each lane has its four groups out (20 rows in groups of 5): at Vonage, or waiting
+                // for one of its places.
+                try await waitUntil { vonage.waitingCalls + gates.calls(of: "vonage").waiting == 8 }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(vonage.waitingCalls == 4, "calls at Vonage")
+                #expect(gates.calls(of: "vonage") == (inFlight: 4, waiting: 4))
+                vonage.open()
+                return try await group.next()!
+            }
+            #expect(vonage.mostConcurrentCalls == 4)
+            #expect(summary.sent == 40)
+            #expect(try await fixture.store.rows(sql: "SELECT provider, state, COUNT(*) FROM notifications GROUP BY 1, 2") == [["vonage", "sent", "40"]])
+            #expect(gates.calls(of: "vonage") == (inFlight: 0, waiting: 0), "every place was given back")
+            #expect(gates.calls(of: "twilio") == (inFlight: 0, waiting: 0))
+        }
+    }
+
+    /// A waiter for a place that is cancelled leaves the line without taking one, and a place
+    /// freed afterwards goes to the next in line.
+    @Test func aCancelledWaitForAPlaceLeaksNothing() async throws {
+        let gates = ProviderGates(configuration: .init(concurrency: ["vonage": 1]))
+        let signal = WorkSignal()
+        try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: signal)
+        let waiter = Task { try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: signal) }
+        try await waitUntil { gates.calls(of: "vonage").waiting == 1 }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(gates.calls(of: "vonage") == (inFlight: 1, waiting: 0))
+        gates.releaseCall(for: "vonage")
+        #expect(gates.calls(of: "vonage") == (inFlight: 0, waiting: 0))
+        // Stopping the signal ends a wait the same way.
+        try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: signal)
+        let stopped = Task { try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: signal) }
+        try await waitUntil { gates.calls(of: "vonage").waiting == 1 }
+        signal.stop(deadline: Date())
+        await #expect(throws: CancellationError.self) { try await stopped.value }
+        gates.releaseCall(for: "vonage")
+        #expect(gates.calls(of: "vonage") == (inFlight: 0, waiting: 0))
+    }
+
+    /// A place given back goes to the first in line.
+    @Test func aPlaceGivenBackGoesToTheFirstInLine() async throws {
+        let gates = ProviderGates(configuration: .init(concurrency: ["vonage": 1]))
+        let signal = WorkSignal()
+        try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: signal)
+        let waiter = Task { try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: signal) }
+        try await waitUntil { gates.calls(of: "vonage").waiting == 1 }
+        gates.releaseCall(for: "vonage")
+        try await waiter.value
+        #expect(gates.calls(of: "vonage") == (inFlight: 1, waiting: 0))
+        gates.releaseCall(for: "vonage")
+        #expect(gates.calls(of: "vonage") == (inFlight: 0, waiting: 0))
     }
 
     /// Five failures in a row open Twilio's breaker: the next group goes to Vonage without
