@@ -6,8 +6,8 @@ import HeraldTesting
 import Testing
 
 /// What the gates in front of each provider do to a dispatcher, in virtual time over a real
-/// SQLite file: the bound on calls at a provider that failing-over lanes share, and the breaker
-/// that sends traffic to the fallback or postpones it.
+/// SQLite file: the bound on calls at a provider that failing-over lanes share, the breaker that
+/// sends traffic to the fallback or postpones it, and expiry after waiting at the rate limiter.
 @Suite(.timeLimit(.minutes(2)))
 struct GatedDispatchTests {
     typealias Fixture = DeliveryServiceTests.Fixture
@@ -139,5 +139,42 @@ struct GatedDispatchTests {
             let postponedIDs = Set(try await fixture.store.rows(sql: "SELECT notification_id FROM events WHERE type = 'postponed'").compactMap { Int64($0[0]) })
             #expect(again.filter { postponedIDs.contains($0.message.notificationID) }.map(\.message.attempt) == Array(repeating: 1, count: 5))
         }
+    }
+
+    /// A Retry-After storm holds the claimed rows at the rate limiter past their expiry: they are
+    /// skipped as expired when the wait ends, never sent late.
+    @Test func aMessageHeldAtTheRateLimiterPastItsExpiryIsSkippedNotSent() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 4)
+            let planner = Planner(store: fixture.store, renderer: ClosureRenderer.simple, routing: routing, clock: fixture.clock)
+            let flash = Campaign(
+                id: "flash", channels: [.email], delivery: .all, template: "flash", schedule: .manual,
+                expiresAfter: DurationLiteral(amount: 10, unit: .seconds), file: "campaigns/flash.yml"
+            )
+            _ = try await planner.plan(flash, fireAt: fixture.clock.now)
+            let gates = ProviderGates()
+            gates.record(Self.storm(retryAfter: .seconds(60)), for: "sendgrid", at: fixture.clock.now)
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let dispatcher = dispatcher(fixture, .email, [sendgrid], routing: routing, gates: gates)
+            let summary = try await withThrowingTaskGroup(of: Dispatcher.Summary.self) { group in
+                group.addTask { try await dispatcher.drain() }
+                // Claimed before their expiry, then held until the Retry-After has passed.
+                try await fixture.clock.waitForSleeper(until: fixture.clock.now.addingTimeInterval(60))
+                #expect(try await fixture.states() == ["email:sending": 4])
+                fixture.clock.advance(by: 120)
+                return try await group.next()!
+            }
+            #expect(sendgrid.messages.isEmpty)
+            #expect(summary.skipped == 4 && summary.sent == 0)
+            let rows = try await fixture.store.rows(sql: "SELECT state, reason FROM notifications")
+            #expect(rows == Array(repeating: ["skipped", "expired"], count: 4))
+        }
+    }
+
+    /// Answers of one second in which a tenth are 429s with `retryAfter`: enough to block the
+    /// provider, not enough failures in a row to open its breaker.
+    static func storm(retryAfter: Duration) -> [DeliveryOutcome] {
+        Array(repeating: .throttled(after: retryAfter, reason: "429 Too Many Requests"), count: 4)
+            + Array(repeating: .accepted(providerMessageID: "ok"), count: 36)
     }
 }
