@@ -9,11 +9,13 @@ import Synchronization
 ///
 /// A lane claims due rows of its provider with a lease (the claim marks them in flight, in the
 /// same transaction), re-checks consent and expiry, hands them to the transport in small groups
-/// (at most `concurrency` groups at once, each within the provider's rate limit and circuit
-/// breaker), and records each group's outcomes in one transaction as soon as they are known, so
-/// that a crash can repeat only the sends that were at a provider. The lease is renewed while a
-/// batch is slow. A row whose lease ran out without an outcome (a crash) is claimed again as
-/// `reclaimed`, with the same attempt number and therefore the same idempotency id.
+/// (at most `concurrency` groups of the lane at once, and at most `concurrency` transport calls
+/// at each provider, whichever lanes they come from; each within the provider's rate limit and
+/// circuit breaker, and checked for expiry again after waiting for them), and records each
+/// group's outcomes in one transaction as soon as they are known, so that a crash can repeat
+/// only the sends that were at a provider. The lease is renewed while a batch is slow. A row
+/// whose lease ran out without an outcome (a crash) is claimed again as `reclaimed`, with the
+/// same attempt number and therefore the same idempotency id.
 ///
 /// ``drain()`` delivers what is due now and returns (`herald deliver`); ``run()`` delivers until
 /// told to stop (`herald worker`, `herald run`): it sleeps until the next row is due, a ring of
@@ -22,9 +24,11 @@ public struct Dispatcher: Sendable {
     public struct Configuration: Sendable {
         /// Rows claimed per lane per transaction. Default 200.
         public var batchSize: Int
-        /// Groups of one lane at a provider at once. With `groupSize` it bounds the requests a lane
-        /// has at its provider (32 by default, within the HTTP client's 64 connections per host).
-        /// Default 4.
+        /// Groups of one lane at a provider at once, and transport calls at one provider at once
+        /// across every lane of the process (unless ``ProviderGates/Configuration/concurrency``
+        /// names the provider): groups failing over into a provider wait for its places. With
+        /// `groupSize` it bounds the requests at a provider (32 by default, within the HTTP
+        /// client's 64 connections per host). Default 4.
         public var concurrency: Int
         /// Messages handed to a transport in one call, whose outcomes are recorded in one
         /// transaction. Small, because a transport answers for its whole call at once: a crash
@@ -434,6 +438,8 @@ public struct Dispatcher: Sendable {
     func outcomes(of items: [ClaimedNotification]) async -> GroupResult {
         var messages = items.map { prepared($0.message) }
         var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
+        /// Resolved without a provider's answer: expired while waiting to be sent.
+        var skipped = [DeliveryResolution?](repeating: nil, count: items.count)
         var pending = Array(items.indices)
         var heldUntil: Date?
         var heldBecause: [String] = []
@@ -458,7 +464,16 @@ public struct Dispatcher: Sendable {
                 ])
             }
             for index in pending { messages[index].provider = candidate }
-            let isFirstRequest = pending.count == items.count && outcomes.allSatisfy { $0 == nil }
+            let isFirstRequest = pending.count == items.count && outcomes.allSatisfy { $0 == nil } && skipped.allSatisfy { $0 == nil }
+            // One of the provider's places, shared with every lane that sends through it (its
+            // own, and those failing over into it); given back when this candidate is done.
+            do {
+                try await gates.acquireCall(for: candidate, maximum: max(configuration.concurrency, 1), unlessStopping: signal)
+            } catch {
+                if isFirstRequest { return .notSent }
+                return .abandoned
+            }
+            defer { gates.releaseCall(for: candidate) }
             do {
                 try await gates.acquire(pending.count, for: candidate, clock: clock, unlessStopping: signal)
             } catch {
@@ -466,6 +481,15 @@ public struct Dispatcher: Sendable {
                 return .abandoned
             }
             if isFirstRequest, signal.isStopping { return .notSent }
+            // The waits above can outlast a message's expiry (a Retry-After, a slow provider):
+            // never sent late.
+            let checkedAt = clock.now
+            pending = pending.filter { index in
+                guard let expiresAt = messages[index].expiresAt, expiresAt <= checkedAt else { return true }
+                skipped[index] = .skipped(.expired, detail: "not sent by its expiry at \(ISO8601.string(from: expiresAt))")
+                return false
+            }
+            if pending.isEmpty { break }
             guard let answers = await outcomesUnlessAbandoned(of: pending.map { messages[$0] }, through: transport) else {
                 return .abandoned
             }
@@ -481,6 +505,7 @@ public struct Dispatcher: Sendable {
         let now = clock.now
         return .resolved(items.indices.map { index in
             let message = messages[index]
+            if let resolution = skipped[index] { return (items[index], resolution) }
             guard let outcome = outcomes[index] else {
                 // No provider admitted it: wait for the first breaker to half-open.
                 let until = heldUntil ?? now.addingTimeInterval(configuration.idlePoll.timeInterval)

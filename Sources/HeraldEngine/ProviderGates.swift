@@ -3,7 +3,8 @@ import HeraldCore
 import Synchronization
 
 /// What stands between the dispatchers of a process and each provider: its rate limit (with the
-/// slow-down after 429s), its circuit breaker, and the pause after it answered "misconfigured".
+/// slow-down after 429s), its circuit breaker, the pause after it answered "misconfigured", and
+/// the bound on the transport calls it has at once.
 /// Shared by every dispatcher of the process, so that a provider carrying failed-over traffic of
 /// another lane counts it too.
 ///
@@ -21,14 +22,20 @@ public final class ProviderGates: Sendable {
         /// How long a provider that answered "misconfigured" (bad credentials) is paused before
         /// it is tried again. Default 5 minutes.
         public var misconfiguredPause: Duration
+        /// Transport calls (groups of messages) at a provider at once, across every lane and
+        /// dispatcher of the process: traffic failing over into a provider shares its places
+        /// with the provider's own lane instead of adding to it. Default none: a provider not
+        /// named here gets the `concurrency` of the first dispatcher that calls it.
+        public var concurrency: [String: Int]
 
         public init(
             rates: [String: RateLiteral] = [:], breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
-            misconfiguredPause: Duration = .seconds(300)
+            misconfiguredPause: Duration = .seconds(300), concurrency: [String: Int] = [:]
         ) {
             self.rates = rates
             self.breaker = breaker
             self.misconfiguredPause = misconfiguredPause
+            self.concurrency = concurrency
         }
     }
 
@@ -79,8 +86,16 @@ public final class ProviderGates: Sendable {
     /// ten answers of a second says little).
     static let throttleSample = 20
 
+    /// A provider's places for transport calls, and the calls waiting for one, first come first
+    /// served.
+    struct Calls {
+        var limit: ConcurrencyLimit
+        var waiters: [(id: UUID, continuation: CheckedContinuation<Void, any Error>)] = []
+    }
+
     let configuration: Configuration
     private let gates = Mutex<[String: Gate]>([:])
+    private let calls = Mutex<[String: Calls]>([:])
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -134,6 +149,96 @@ public final class ProviderGates: Sendable {
                 defer { group.cancelAll() }
                 try await group.next()
             }
+        }
+    }
+
+    /// Waits until `provider` has a place for one more transport call, and takes it; give it back
+    /// with ``releaseCall(for:)`` once the call has returned. A provider has at most
+    /// `configuration.concurrency[provider]` calls at once, or `maximum` when it is not named
+    /// there; places are handed out in the order they were asked for.
+    ///
+    /// - Throws: `CancellationError` when the task is cancelled or `signal` stops while it waits;
+    ///   then it holds no place (a place handed to it at that very moment is given back).
+    public func acquireCall(for provider: String, maximum: Int, unlessStopping signal: WorkSignal) async throws {
+        if takeCall(for: provider, maximum: maximum) { return }
+        if signal.isStopping { throw CancellationError() }
+        let acquired = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await self.waitForCall(for: provider, maximum: maximum)) != nil }
+            group.addTask {
+                await signal.waitUntilStopping()
+                return false
+            }
+            var acquired = await group.next() ?? false
+            group.cancelAll()
+            // The place may have been handed over just as stopping began: whoever finished
+            // first, a place taken is the caller's to use and give back.
+            for await result in group { acquired = acquired || result }
+            return acquired
+        }
+        if !acquired {
+            // Both tasks have returned: if the waiter had got the place, `acquired` would say so.
+            throw CancellationError()
+        }
+    }
+
+    /// Gives back a place taken with ``acquireCall(for:maximum:unlessStopping:)``: to the
+    /// first call waiting for one, if any.
+    public func releaseCall(for provider: String) {
+        let next = calls.withLock { calls -> CheckedContinuation<Void, any Error>? in
+            guard var entry = calls[provider] else { return nil }
+            defer { calls[provider] = entry }
+            if !entry.waiters.isEmpty { return entry.waiters.removeFirst().continuation }
+            entry.limit.release()
+            return nil
+        }
+        next?.resume()
+    }
+
+    /// Calls of `provider` at the provider now, and calls waiting for a place.
+    public func calls(of provider: String) -> (inFlight: Int, waiting: Int) {
+        calls.withLock { calls in
+            guard let entry = calls[provider] else { return (0, 0) }
+            return (entry.limit.inFlight, entry.waiters.count)
+        }
+    }
+
+    private func makeCalls(for provider: String, maximum: Int) -> Calls {
+        Calls(limit: ConcurrencyLimit(maximum: configuration.concurrency[provider] ?? maximum))
+    }
+
+    /// Takes a place at once if one is free and nobody waits for one.
+    private func takeCall(for provider: String, maximum: Int) -> Bool {
+        calls.withLock { calls in
+            var entry = calls[provider] ?? makeCalls(for: provider, maximum: maximum)
+            defer { calls[provider] = entry }
+            return entry.waiters.isEmpty && entry.limit.tryAcquire()
+        }
+    }
+
+    /// Waits in line for a place. A cancelled waiter leaves the line; one that was handed the
+    /// place before its cancellation was seen returns normally, holding it.
+    private func waitForCall(for provider: String, maximum: Int) async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                // Under the lock the cancellation handler also takes: either it finds this
+                // waiter in line, or this sees the task already cancelled.
+                let now: Result<Void, any Error>? = calls.withLock { calls in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    var entry = calls[provider] ?? makeCalls(for: provider, maximum: maximum)
+                    defer { calls[provider] = entry }
+                    if entry.waiters.isEmpty, entry.limit.tryAcquire() { return .success(()) }
+                    entry.waiters.append((id, continuation))
+                    return nil
+                }
+                if let now { continuation.resume(with: now) }
+            }
+        } onCancel: {
+            let waiter = calls.withLock { calls -> CheckedContinuation<Void, any Error>? in
+                guard let index = calls[provider]?.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return calls[provider]?.waiters.remove(at: index).continuation
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 

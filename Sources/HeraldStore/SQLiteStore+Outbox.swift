@@ -107,6 +107,8 @@ extension SQLiteStore {
             let postpone = try db.cachedStatement(sql: """
                 UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0) WHERE notification_id = ?
                 """)
+            // The claim counted it on the notification too (as a release that was never handed over).
+            let uncount = try db.cachedStatement(sql: "UPDATE notifications SET attempts = MAX(attempts - 1, 0) WHERE id = ?")
             let deactivate = try db.cachedStatement(sql: "UPDATE devices SET active = 0 WHERE user_id = ? AND address = ?")
             let holdsClaim = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE notification_id = ? AND lease_owner = ? AND claims = ?")
             let optOut = try db.cachedStatement(sql: """
@@ -153,6 +155,7 @@ extension SQLiteStore {
                 case .postponed(let at, let why):
                     (state, event, detail) = (.planned, .postponed, why)
                     try postpone.execute(arguments: [at.timeIntervalSince1970, id])
+                    try uncount.execute(arguments: [id])
                 case .optedOutAtProvider(let why):
                     (state, event, reason, detail) = (.skipped, .skipped, SkipReason.optedOut.rawValue, why)
                     try optOut.execute(arguments: [message.userID, message.channel.rawValue, timestamp])

@@ -65,6 +65,35 @@ struct DeliveryServiceTests {
         }
     }
 
+    /// A group's outcomes are recorded as soon as its call returns, not with the rest of its
+    /// claim: a crash then repeats only what is still at the provider.
+    @Test func eachGroupIsRecordedAsSoonAsItsCallReturns() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 15)
+            try await fixture.plan([.email])
+            let sendgrid = GatedTransport(name: "sendgrid")
+            let service = DeliveryService(dispatchers: [fixture.dispatcher(.email, [sendgrid])], signal: fixture.signal, clock: fixture.clock)
+            try await withRunning(service, fixture) {
+                // One claim of 15 rows, at the provider in three calls of 5 at once.
+                try await sendgrid.waitForCalls(3)
+                var returned: Set<Int64> = []
+                for step in 1...2 {
+                    let group = Set(sendgrid.letOneThrough().map(\.notificationID))
+                    #expect(group.count == 5)
+                    returned.formUnion(group)
+                    try await waitUntil { try await fixture.states()["email:sent"] == 5 * step }
+                    let rows = try await fixture.store.rows(sql: "SELECT id, state FROM notifications ORDER BY id")
+                    let sent = Set(rows.filter { $0[1] == "sent" }.compactMap { Int64($0[0]) })
+                    #expect(sent == returned, "exactly the rows of the calls that returned are sent")
+                    #expect(rows.filter { $0[1] == "sending" }.count == 15 - 5 * step, "the other groups' rows are still in flight")
+                    #expect(try await fixture.store.eventCounts()["sent"] == 5 * step)
+                }
+                sendgrid.open()
+                try await waitUntil { try await fixture.states()["email:sent"] == 15 }
+            }
+        }
+    }
+
     @Test func aSlowProviderHoldsOnlyThePlacesItUsesInItsLane() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = try await Fixture(directory, users: 20)
@@ -172,12 +201,29 @@ struct DeliveryServiceTests {
         try await withTemporaryDirectory { directory in
             let fixture = try await Fixture(directory, users: 4)
             try await fixture.plan([.email])
-            let claimed = try await fixture.store.claim(channel: .email, limit: 4, leaseOwner: "w", lease: .seconds(60), at: fixture.clock.now)
-            try await fixture.store.release(claimed, wasHandedOver: false, at: fixture.clock.now)
+            // SendGrid asked for 60 s of quiet (a storm of 429s with Retry-After).
+            let gates = ProviderGates()
+            gates.record(GatedDispatchTests.storm(retryAfter: .seconds(60)), for: "sendgrid", at: fixture.clock.now)
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let dispatcher = Dispatcher(
+                channel: .email, store: fixture.store, transports: [sendgrid], retryPolicy: RetryPolicy(), clock: fixture.clock,
+                configuration: .init(groupSize: 5, idlePoll: .seconds(3600)), routing: routing, gates: gates, signal: fixture.signal
+            )
+            let stopped = try await withThrowingTaskGroup(of: Dispatcher.Summary.self) { group in
+                group.addTask { await dispatcher.run() }
+                // Claimed, and waiting at the limiter until the Retry-After has passed.
+                try await fixture.clock.waitForSleeper(until: fixture.clock.now.addingTimeInterval(60))
+                #expect(try await fixture.states() == ["email:sending": 4])
+                fixture.signal.stop(deadline: fixture.clock.now.addingTimeInterval(10))
+                return try await group.next()!
+            }
+            #expect(stopped.released == 4 && stopped.sent == 0)
+            #expect(sendgrid.messages.isEmpty)
+            // Never handed to the provider: free at once, the attempt not counted.
             let rows = try await fixture.store.rows(sql: "SELECT n.state, n.attempts, o.attempts, COALESCE(o.lease_until, 'free') FROM notifications n JOIN outbox o ON o.notification_id = n.id")
             #expect(rows == Array(repeating: ["planned", "0", "0", "free"], count: 4))
             let again = try await fixture.store.claim(channel: .email, limit: 4, leaseOwner: "w2", lease: .seconds(60), at: fixture.clock.now)
-            #expect(again.allSatisfy { $0.message.attempt == 1 && !$0.wasInFlight })
+            #expect(again.count == 4 && again.allSatisfy { $0.message.attempt == 1 && !$0.wasInFlight })
         }
     }
 
