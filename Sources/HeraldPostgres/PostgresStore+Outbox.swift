@@ -189,6 +189,10 @@ extension PostgresStore {
                     UPDATE outbox o SET due_at = r.due, lease_owner = NULL, lease_until = NULL, attempts = GREATEST(o.attempts - 1, 0)
                     FROM unnest(\(postponed.ids)::bigint[], \(postponed.due)::double precision[]) AS r(id, due) WHERE o.notification_id = r.id
                     """, logger: logger)
+                // The claim counted it on the notification too (as a release never handed over).
+                try await connection.perform(
+                    "UPDATE notifications SET attempts = GREATEST(attempts - 1, 0) WHERE id = ANY(\(postponed.ids))", logger: logger
+                )
             }
             if !deactivated.users.isEmpty {
                 // In one order, as the opt-outs below: fewer chances to deadlock with an import.

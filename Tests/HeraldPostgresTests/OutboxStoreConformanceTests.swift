@@ -91,6 +91,8 @@ import Testing
             #expect(try await rows("""
                 SELECT n.user_id, o.attempts, COALESCE(o.lease_owner, '-') FROM outbox o JOIN notifications n ON n.id = o.notification_id ORDER BY n.user_id
                 """) == [["u-2", "1", "-"], ["u-6", "0", "-"]])
+            // And on the notification, which the claim counted too.
+            #expect(try await rows("SELECT user_id, attempts FROM notifications WHERE user_id IN ('u-2', 'u-6') ORDER BY user_id") == [["u-2", "1"], ["u-6", "0"]])
             #expect(try await rows("""
                 SELECT n.user_id, e.type, COALESCE(e.reason, '-'), COALESCE(e.detail, '-') FROM events e JOIN notifications n ON n.id = e.notification_id
                 WHERE e.type NOT IN ('planned', 'sending') ORDER BY e.id
