@@ -215,6 +215,66 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // The tables of SQLite's API, webhook, health and alert roles (v5 to v9, v11 and v14 there),
+        // so that `herald store copy` keeps their rows before PostgresStore uses them. No guest id
+        // key is made here (SQLite makes one with its table): a copied store brings its own, and a
+        // new one is made when the API first needs it.
+        ("v5-api-health-and-secrets", [
+            """
+            CREATE TABLE provider_health (
+                provider TEXT COLLATE "C" PRIMARY KEY,
+                channel TEXT,
+                breaker TEXT NOT NULL DEFAULT 'closed',
+                paused_reason TEXT,
+                opened_at DOUBLE PRECISION,
+                updated_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE api_keys (
+                app_key TEXT COLLATE "C" PRIMARY KEY,
+                salt BYTEA NOT NULL,
+                secret_hash BYTEA NOT NULL,
+                scopes TEXT NOT NULL,
+                rate TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                revoked_at DOUBLE PRECISION
+            )
+            """,
+            """
+            CREATE TABLE api_requests (
+                app_key TEXT COLLATE "C" NOT NULL,
+                idempotency_key TEXT COLLATE "C" NOT NULL,
+                request_hash TEXT NOT NULL,
+                occurrence_id BIGINT NOT NULL REFERENCES occurrences (id),
+                status INTEGER,
+                response TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (app_key, idempotency_key)
+            )
+            """,
+            "CREATE INDEX api_requests_by_age ON api_requests (created_at)",
+            """
+            CREATE TABLE webhook_receipts (
+                provider TEXT COLLATE "C" NOT NULL,
+                event_key TEXT COLLATE "C" NOT NULL,
+                received_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (provider, event_key)
+            )
+            """,
+            "CREATE TABLE store_secrets (name TEXT COLLATE \"C\" PRIMARY KEY, value BYTEA NOT NULL)",
+            """
+            CREATE TABLE alert_incidents (
+                kind TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                provider TEXT NOT NULL DEFAULT '',
+                severity TEXT NOT NULL,
+                message TEXT NOT NULL,
+                started_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (kind, channel, provider)
+            )
+            """,
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

@@ -40,7 +40,8 @@ struct StoreCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let source = try await options.openStoreForReading(access: .readOnly).sqlite(for: "herald store copy")
+            // Read-write, so that a store of an older herald is upgraded first: PostgreSQL has the newest tables.
+            let source = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald store copy")
             let target = try await PostgresStore(
                 url: url, password: ProcessInfo.processInfo.environment["PGPASSWORD"], attributes: AttributeSchema(), searchPath: schema, maximumConnections: 2
             )

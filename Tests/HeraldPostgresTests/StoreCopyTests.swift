@@ -13,12 +13,6 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct StoreCopyTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    /// Until PostgreSQL has the API's tables, the SQLite store's guest id key (`store_secrets`,
-    /// a row in every store) needs a table to land in.
-    static func prepareSecrets(_ store: PostgresStore) async throws {
-        try await store.execute("CREATE TABLE IF NOT EXISTS store_secrets (name text PRIMARY KEY, value bytea NOT NULL)")
-    }
-
     /// A SQLite store where a campaign was planned for 120 users, its pushes sent and its email
     /// still waiting in the outbox.
     static func sqliteStore(_ directory: TemporaryDirectory) async throws -> SQLiteStore {
@@ -29,6 +23,16 @@ import Testing
         _ = try await planner.plan(Self.sale, fireAt: clock.now)
         let push = DeliveryConformanceTests.dispatcher(.push, store: store, owner: "sqlite", transports: [ScriptedTransport(name: "apns")], clock: clock)
         _ = try await push.drain()
+        // A row in each table of the API, webhooks, provider health and alerts.
+        let queue = try DatabaseQueue(path: directory.file("herald.db"))
+        try await queue.write { db in
+            let occurrence = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM occurrences")!
+            try db.execute(sql: "INSERT INTO api_keys (app_key, salt, secret_hash, scopes, rate, created_at) VALUES ('key-1', x'00ff10', x'abcdef', 'send,read', '100/s', 1800000000)")
+            try db.execute(sql: "INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, status, response, created_at) VALUES ('key-1', 'idem-1', 'h', ?, 202, '{\"ok\":true}', 1800000000)", arguments: [occurrence])
+            try db.execute(sql: "INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES ('sendgrid', 'sg-event-1', 1800000000.5)")
+            try db.execute(sql: "INSERT INTO provider_health (provider, channel, breaker, paused_reason, opened_at, updated_at) VALUES ('twilio', 'sms', 'open', NULL, 1800000000, 1800000001)")
+            try db.execute(sql: "INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at) VALUES ('breaker_open', 'sms', 'twilio', 'error', 'Twilio is failing', 1800000000)")
+        }
         return store
     }
 
@@ -41,10 +45,12 @@ import Testing
         try await withTemporaryDirectory { directory in
             let sqlite = try await Self.sqliteStore(directory)
             try await TestPostgres.withStore(attributes: AttributeSchema()) { postgres in
-                try await Self.prepareSecrets(postgres)
                 let copies = try await postgres.copy(from: sqlite, pageSize: 7)
                 let byTable = Dictionary(uniqueKeysWithValues: copies.map { ($0.table, $0) })
-                for table in ["users", "devices", "preferences", "campaigns", "occurrences", "notifications", "outbox", "events", "store_secrets"] {
+                for table in [
+                    "users", "devices", "preferences", "campaigns", "occurrences", "notifications", "outbox", "events", "store_secrets", "api_keys",
+                    "api_requests", "webhook_receipts", "provider_health", "alert_incidents",
+                ] {
                     let copy = try #require(byTable[table], "\(table) was not copied: \(copies.map(\.table))")
                     #expect(copy.sourceRows > 0 && copy.targetRows == copy.sourceRows, "\(copy)")
                     #expect(copy.sourceRows == Int(try await sqlite.rows(sql: "SELECT COUNT(*) FROM \(table)")[0][0]), "\(table)")
@@ -59,6 +65,8 @@ import Testing
                 let secret = try await sqlite.guestIDKey()
                 let copied: [ByteBuffer] = try await postgres.rows("SELECT value FROM store_secrets WHERE name = 'guest_ids'")
                 #expect(copied.map { Array($0.readableBytesView) } == [secret])
+                let salts: [ByteBuffer] = try await postgres.rows("SELECT salt FROM api_keys WHERE app_key = 'key-1'")
+                #expect(salts.map { Array($0.readableBytesView) } == [[0x00, 0xff, 0x10]])
 
                 // The email left in the outbox goes out from PostgreSQL, and a new campaign's
                 // notifications take ids after the copied ones.
@@ -86,7 +94,6 @@ import Testing
         try await withTemporaryDirectory { directory in
             let sqlite = try await Self.sqliteStore(directory)
             try await TestPostgres.withStore(attributes: AttributeSchema()) { postgres in
-                try await Self.prepareSecrets(postgres)
                 _ = try await postgres.upsertUsers([User(id: "someone", email: "someone@example.com")], at: Self.start)
                 let refusal = await #expect(throws: StoreError.self) { try await postgres.copy(from: sqlite) }
                 #expect(refusal?.message.contains("already holds Herald data (table users has rows)") == true, "\(String(describing: refusal))")
@@ -94,7 +101,6 @@ import Testing
                 #expect(try await postgres.rows("SELECT COUNT(*)::bigint FROM notifications") == [Int64(0)])
             }
             try await TestPostgres.withStore(attributes: AttributeSchema()) { postgres in
-                try await Self.prepareSecrets(postgres)
                 let queue = try DatabaseQueue(path: directory.file("herald.db"))
                 try await queue.write { db in
                     try db.execute(sql: "CREATE TABLE surprise (id INTEGER PRIMARY KEY, note TEXT)")
@@ -118,11 +124,11 @@ import Testing
             // users.attributes is JSON text in SQLite and jsonb in PostgreSQL.
             try await queue.write { db in try db.execute(sql: "UPDATE users SET attributes = '{not json' WHERE id = 'u-120'") }
             try await TestPostgres.withStore(attributes: AttributeSchema()) { postgres in
-                try await Self.prepareSecrets(postgres)
                 let refusal = await #expect(throws: StoreError.self) { try await postgres.copy(from: sqlite, pageSize: 50) }
                 #expect(refusal?.message.contains("table users, column attributes") == true, "\(String(describing: refusal))")
                 for table in ["users", "devices", "store_secrets"] {
-                    #expect(try await postgres.rows(PostgresQuery(unsafeSQL: "SELECT COUNT(*)::bigint FROM \(table)")) == [Int64(0)], "\(table)")
+                    let count: [Int64] = try await postgres.rows(PostgresQuery(unsafeSQL: "SELECT COUNT(*)::bigint FROM \(table)"))
+                    #expect(count == [0], "\(table)")
                 }
             }
         }
