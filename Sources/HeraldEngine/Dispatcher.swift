@@ -450,6 +450,13 @@ public struct Dispatcher: Sendable {
             candidates.append(next)
             provider = next
         }
+        // A throttled campaign's rate holds at send time too (a backlog after downtime); nothing
+        // was handed over while waiting for it.
+        do {
+            try await gates.acquireThrottles(for: messages.map(\.campaignID), clock: clock, unlessStopping: signal)
+        } catch {
+            return .notSent
+        }
         for (position, candidate) in candidates.enumerated() where !pending.isEmpty {
             guard let transport = transports[candidate] else { continue }
             let now = clock.now

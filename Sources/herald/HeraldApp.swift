@@ -67,7 +67,8 @@ struct HeraldApp {
         self.signal = signal
         let gates = ProviderGates(configuration: ProviderGates.Configuration(
             rates: Dictionary(workspace.configuration.providers.compactMap { provider in provider.rate.map { (provider.name, $0) } }, uniquingKeysWith: { first, _ in first }),
-            misconfiguredPause: retryPolicy.misconfiguredPause
+            misconfiguredPause: retryPolicy.misconfiguredPause,
+            campaignThrottles: Dictionary(workspace.campaigns.compactMap { campaign in campaign.throttle.map { (campaign.id, $0) } }, uniquingKeysWith: { first, _ in first })
         ))
         self.gates = gates
         dispatchers = Channel.allCases.map {

@@ -171,6 +171,36 @@ struct GatedDispatchTests {
         }
     }
 
+    /// A throttled campaign's backlog (every notification due at once, as after an hour with the
+    /// workers stopped) goes out at the campaign's rate, not the provider's: 30 emails at
+    /// 10 a minute, in groups of 5, never more than 5 per 30 s of the clock.
+    @Test func aThrottledCampaignsBacklogGoesOutAtItsRate() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 30)
+            try await fixture.plan([.email], id: "sale")
+            let start = fixture.clock.now
+            let gates = ProviderGates(configuration: .init(campaignThrottles: ["sale": RateLiteral(count: 10, per: .minute)]))
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let dispatcher = dispatcher(fixture, .email, [sendgrid], routing: routing, gates: gates)
+            var samples: [(seconds: Double, sent: Int)] = []
+            let drain = Task { try await dispatcher.drain() }
+            // The clock moves 5 s at a time once the dispatcher has had a moment at each step;
+            // slowness only makes the counts lower, never higher.
+            for _ in 0..<400 where sendgrid.messages.count < 30 {
+                try await Task.sleep(for: .milliseconds(20))
+                samples.append((fixture.clock.now.timeIntervalSince(start), sendgrid.messages.count))
+                fixture.clock.advance(by: 5)
+            }
+            let summary = try await drain.value
+            #expect(summary.sent == 30 && sendgrid.messages.count == 30)
+            for sample in samples {
+                #expect(sample.sent <= 5 * (Int(sample.seconds / 30) + 1), "\(sample.sent) sent by \(sample.seconds) s")
+            }
+            let finished = fixture.clock.now.timeIntervalSince(start)
+            #expect(finished >= 150, "30 at 10 a minute took \(finished) s")
+        }
+    }
+
     /// Answers of one second in which a tenth are 429s with `retryAfter`: enough to block the
     /// provider, not enough failures in a row to open its breaker.
     static func storm(retryAfter: Duration) -> [DeliveryOutcome] {
