@@ -147,17 +147,7 @@ public final class ProviderGates: Sendable {
         while true {
             let decision = withGate(provider) { $0.limiter.take(count, at: clock.now) }
             guard case .wait(let until) = decision else { return }
-            let generation = signal.generation
-            if signal.isStopping { throw CancellationError() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await clock.sleep(until: until) }
-                group.addTask {
-                    await signal.wait(after: generation)
-                    if signal.isStopping { throw CancellationError() }
-                }
-                defer { group.cancelAll() }
-                try await group.next()
-            }
+            try await sleep(until: until, clock: clock, unlessStopping: signal)
         }
     }
 
