@@ -190,7 +190,7 @@ extension PostgresStore {
             JSONText.appendString(string, to: &text)
         case (.blob(let bytes), _):
             // bytea's hex input form.
-            text += "\"\\\\x" + bytes.map { String(format: "%02x", $0) }.joined() + "\""
+            text += "\"\\\\x" + bytes.lowercaseHex + "\""
         }
     }
 

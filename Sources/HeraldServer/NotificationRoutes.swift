@@ -31,7 +31,7 @@ extension APIServer {
         let parsed = try parseSend(try JSONBody.object(fromBytes: bytes), channel: fixed, guestKey: try await store.guestIDKey())
         let send = parsed.request
         let path = fixed.map { "/v1/\($0.rawValue)/send" } ?? "/v1/notifications"
-        let hash = SHA256.hash(data: Data(path.utf8) + Data([0]) + Data(bytes)).map { String(format: "%02x", $0) }.joined()
+        let hash = SHA256.hash(data: Data(path.utf8) + Data([0]) + Data(bytes)).lowercaseHex
         let now = self.now
         let decider = parts.directSend.decider(for: send)
         let index = parsed.index
@@ -320,7 +320,7 @@ extension APIServer {
     /// of the address to anyone without the database.
     static func guestID(kind: String, address: String, key: [UInt8]) -> String {
         let code = HMAC<SHA256>.authenticationCode(for: Data((kind + "\u{0}" + address).utf8), using: SymmetricKey(data: key))
-        return UserJSON.guestIDPrefix + code.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return UserJSON.guestIDPrefix + code.prefix(16).lowercaseHex
     }
 
     /// The raw form's `subject`, `content` and `from`.

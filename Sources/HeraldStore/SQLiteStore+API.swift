@@ -103,7 +103,7 @@ extension SQLiteStore {
     public func eraseUser(id: String, at now: Date) async throws -> ErasureSummary? {
         // One pseudonym per erasure: the user's rows stay distinct from each other's recipients,
         // and unrelated to the id.
-        let pseudonym = "erased-" + (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let pseudonym = "erased-" + (0..<8).map { _ in UInt8.random(in: 0...255) }.lowercaseHex
         return try await write { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE id = ?", arguments: [id]) != nil else { return nil }
             let timestamp = now.timeIntervalSince1970

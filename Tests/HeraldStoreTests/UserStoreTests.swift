@@ -93,6 +93,24 @@ let ana = User(
         }
     }
 
+    /// Ids reach SQLite as a JSON array (`json_each(?)`) written by hand: every character an id
+    /// may hold must come back as it was, devices and preferences included.
+    @Test func usersWhoseIDsNeedEscapingAreFoundByID() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let ids = ["quote\"d", "back\\slash", "tab\tand\u{1}", "slash/é/🙂", "line\u{2028}sep", "[\"x\"]"]
+            let users = ids.map { id in
+                User(id: id, devices: [Device(platform: .ios, token: "t-" + id)], preferences: Preferences(["sms": false]))
+            }
+            _ = try await store.upsertUsers(users + [User(id: "other")], at: Date())
+            let found = try await store.users(matching: .ids(ids), after: nil, limit: 10)
+            #expect(found.map(\.id) == ids.sorted())
+            #expect(found.map { $0.devices.first?.token } == ids.sorted().map { "t-" + $0 })
+            #expect(found.allSatisfy { $0.preferences.allows(channel: .sms, category: "marketing") == false })
+            #expect(try await store.countUsers(matching: .ids(ids + ["quote"])) == ids.count)
+        }
+    }
+
     @Test func aDatabaseFileThatIsNotSQLiteGivesAClearError() async throws {
         try await withTemporaryDirectory { directory in
             let path = try directory.write("broken.db", String(repeating: "not a database ", count: 400))
