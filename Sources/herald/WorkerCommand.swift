@@ -5,6 +5,7 @@ import HeraldEngine
 import HeraldStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -56,6 +57,18 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
+        // How long claims take, said when the worker stops: what several workers on one
+        // database cost each other.
+        let claims = Mutex((latency: LatencyHistogram(), rows: 0))
+        var dispatch = self.dispatch
+        dispatch.onClaim = { duration, rows in
+            // An empty claim is an idle lane looking for work, not a claim that took rows.
+            guard rows > 0 else { return }
+            claims.withLock { claims in
+                claims.latency.record(duration)
+                claims.rows += rows
+            }
+        }
         let app = try await HeraldApp.open(workspace, options: options, dispatch: dispatch)
         let selected = channels.isEmpty ? Channel.allCases : channels
         print("delivering \(selected.map(\.rawValue).joined(separator: ", ")) (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
@@ -64,6 +77,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let delivery = app.deliveryService(channels: selected, shutdownDeadline: .interval(shutdownDeadline)) { summaries in
             print("stopped")
             for line in HeraldApp.describe(summaries) { print(line) }
+            if let line = Self.describe(claims.withLock { $0 }) { print(line) }
         }
         var logger = Logger(label: "herald.worker")
         logger.logLevel = .warning
@@ -73,6 +87,17 @@ struct WorkerCommand: AsyncParsableCommand {
             logger: logger
         ))
         try await group.run()
+    }
+}
+
+extension WorkerCommand {
+    /// `  claims: 1,204 of 24.9 rows on average; p50 1.2 ms, p99 9.5 ms, max 17.8 ms`, or nil
+    /// when nothing was claimed.
+    static func describe(_ claims: (latency: LatencyHistogram, rows: Int)) -> String? {
+        guard claims.rows > 0, let p50 = claims.latency.percentile(0.5), let p99 = claims.latency.percentile(0.99) else { return nil }
+        func milliseconds(_ duration: Duration) -> String { String(format: "%.1f ms", duration.timeInterval * 1000) }
+        return "  claims: \(grouped(claims.latency.count)) of \(String(format: "%.1f", Double(claims.rows) / Double(claims.latency.count))) rows on average; "
+            + "p50 \(milliseconds(p50)), p99 \(milliseconds(p99)), max \(milliseconds(claims.latency.maximum))"
     }
 }
 

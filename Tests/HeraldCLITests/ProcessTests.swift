@@ -96,6 +96,16 @@ struct ProcessTests {
                 #expect(done, "the SMS were not all sent within 60 s: \(output.stderr)")
                 #expect(output.status == 0, "\(output.stderr)")
                 #expect(output.stdout.contains("delivering sms (pid"), "\(output.stdout)")
+                // Its claims, said when it stops: the rows they took are the SMS it sent.
+                let claims = try #require(
+                    output.stdout.firstMatch(of: /claims: ([0-9,]+) of ([0-9.]+) rows on average; p50 ([0-9.]+) ms, p99 ([0-9.]+) ms, max ([0-9.]+) ms/),
+                    "\(output.stdout)"
+                )
+                let count = try #require(Double(claims.1.replacingOccurrences(of: ",", with: "")))
+                let average = try #require(Double(claims.2))
+                #expect(abs(count * average - Double(sms)) <= count * 0.05 + 0.5, "\(claims.0) for \(sms) SMS")
+                let (p50, p99, maximum) = (try #require(Double(claims.3)), try #require(Double(claims.4)), try #require(Double(claims.5)))
+                #expect(p50 > 0 && p50 <= p99 && p99 <= maximum, "\(claims.0)")
 
                 #expect(Set(sandbox.log.messages.map(\.provider)).isSubset(of: [.twilio, .vonage]), "\(Set(sandbox.log.messages.map(\.provider)))")
                 #expect(sandbox.log.count == sms)
