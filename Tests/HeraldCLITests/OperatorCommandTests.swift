@@ -41,6 +41,19 @@ struct OperatorCommandTests {
         #expect(send.stdout.contains("winter-sale: 2 recipients"), "\(send.stdout)\n\(send.stderr)")
     }
 
+    /// What `herald queue` prints after ``makeDeadEmails(in:environment:)``: a row of two dead
+    /// sendgrid emails, and nothing queued.
+    static func expectQueueOfDeadEmails(_ stdout: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        let lines = stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("queue at ") == true, "\(stdout)", sourceLocation: sourceLocation)
+        #expect(
+            lines.dropFirst().first == "channel  provider  queued  due  in_flight  retrying  dead  oldest_due  sent/s  breaker", "\(stdout)",
+            sourceLocation: sourceLocation
+        )
+        #expect(lines.dropFirst(2).first == "email    sendgrid       0    0          0         0     2           -       0  closed", "\(stdout)", sourceLocation: sourceLocation)
+        #expect(lines.last == "nothing queued; 2 dead notifications (`herald dead-letter list`)", "\(stdout)", sourceLocation: sourceLocation)
+    }
+
     static func rewrite(_ path: String, _ replacements: [(String, String)]) throws {
         var text = try String(contentsOfFile: path, encoding: .utf8)
         for (old, new) in replacements {
@@ -59,11 +72,7 @@ struct OperatorCommandTests {
         try await withDeadEmails { directory in
             let table = try await HeraldBinary.run(["queue"], in: directory.path)
             #expect(table.status == 0, "\(table.stderr)")
-            let lines = table.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.first?.hasPrefix("queue at ") == true, "\(table.stdout)")
-            #expect(lines.dropFirst().first == "channel  provider  queued  due  in_flight  retrying  dead  oldest_due  sent/s  breaker", "\(table.stdout)")
-            #expect(lines.dropFirst(2).first == "email    sendgrid       0    0          0         0     2           -       0  closed", "\(table.stdout)")
-            #expect(lines.last == "nothing queued; 2 dead notifications (`herald dead-letter list`)", "\(table.stdout)")
+            Self.expectQueueOfDeadEmails(table.stdout)
 
             let json = try await HeraldBinary.run(["queue", "--format", "json"], in: directory.path)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])

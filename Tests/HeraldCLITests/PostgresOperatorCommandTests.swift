@@ -67,11 +67,7 @@ struct PostgresOperatorCommandTests {
         try await withDeadEmails { directory, environment, location in
             let table = try await HeraldBinary.run(["queue"], in: directory.path, environment: environment)
             #expect(table.status == 0, "\(table.stderr)")
-            let lines = table.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.first?.hasPrefix("queue at ") == true, "\(table.stdout)")
-            #expect(lines.dropFirst().first == "channel  provider  queued  due  in_flight  retrying  dead  oldest_due  sent/s  breaker", "\(table.stdout)")
-            #expect(lines.dropFirst(2).first == "email    sendgrid       0    0          0         0     2           -       0  closed", "\(table.stdout)")
-            #expect(lines.last == "nothing queued; 2 dead notifications (`herald dead-letter list`)", "\(table.stdout)")
+            OperatorCommandTests.expectQueueOfDeadEmails(table.stdout)
             let json = try await HeraldBinary.run(["queue", "--format", "json"], in: directory.path, environment: environment)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)\(json.stderr)")
             #expect(object["totals"] as? [String: Int] == ["queued": 0, "due_now": 0, "in_flight": 0, "retrying": 0, "dead": 2, "sent_last_minute": 0])
