@@ -153,8 +153,11 @@ public final class PostgresStore: Store, Sendable {
                     attempt += 1
                     continue
                 }
-                // What `body` threw itself (an `EventError`, a `StoreError`) reaches the caller as it is.
-                if let failed = error as? PostgresTransactionError, let cause = failed.closureError, cause is EventError { throw cause }
+                // What `body` threw itself (an `EventError`, an `OutboxInspectionError`, a
+                // `StoreError`) reaches the caller as it is.
+                if let failed = error as? PostgresTransactionError, let cause = failed.closureError, cause is EventError || cause is OutboxInspectionError {
+                    throw cause
+                }
                 throw Self.describe(error, location: location, serverErrorCode: .database)
             }
         }

@@ -38,12 +38,6 @@ extension SQLiteStore: AlertIncidentStore {
     /// An incident row as the alert that opened it (`at` is when it was observed, its start by
     /// default); nil for a kind or channel this version does not know.
     static func incident(_ row: Row, at: Date?) -> Alert? {
-        guard let kind = Alert.Kind(rawValue: row[0]), let channel = Channel(rawValue: row[1]) else { return nil }
-        let provider: String = row[2]
-        let startedAt = Date(timeIntervalSince1970: row[5])
-        return Alert(
-            kind: kind, channel: channel, provider: provider.isEmpty ? nil : provider, message: row[4],
-            severity: Alert.Severity(rawValue: row[3]) ?? .critical, startedAt: startedAt, at: at ?? startedAt
-        )
+        Alert(storedKind: row[0], channel: row[1], provider: row[2], severity: row[3], message: row[4], startedAt: row[5], at: at)
     }
 }

@@ -3,17 +3,6 @@ import GRDB
 import HeraldCore
 
 extension SQLiteStore {
-    /// Per campaign that splits its recipients, per group (each variant, `treatment`,
-    /// `holdout`): the people in it, and how many were sent to, opened, clicked and converted.
-    ///
-    /// A person belongs to a group through their notifications of the campaign that were sent
-    /// or were to be (the holdout's: `skipped(holdout)`); a person skipped for another reason
-    /// (no address, opted out) is in no group, as they would be in none had there been no test.
-    /// A conversion is the campaign's conversion event received for the person within the
-    /// window after their first send (its `sent` event, else its due time); for the holdout,
-    /// after the due time of the send they would have had. The window opens at the second of the
-    /// send, since events are often dated to the second (`herald trigger`, ISO 8601 without a
-    /// fraction): a purchase in the same second as the send counts.
     public func experimentReport(campaignID: String?) async throws -> [ExperimentGroupCounts] {
         try await read { db in
             let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
@@ -61,12 +50,7 @@ extension SQLiteStore {
                 groups[id]?.opened = row[2]
                 groups[id]?.clicked = row[3]
             }
-            // Variants in name order, the holdout last, as the report compares each with it.
-            return groups.values.sorted { lhs, rhs in
-                if lhs.campaignID != rhs.campaignID { return lhs.campaignID < rhs.campaignID }
-                if lhs.isHoldout != rhs.isHoldout { return !lhs.isHoldout }
-                return lhs.group < rhs.group
-            }
+            return groups.values.sorted(by: ExperimentGroupCounts.reportOrder)
         }
     }
 }

@@ -2,12 +2,9 @@ import Foundation
 import GRDB
 import HeraldCore
 
-extension SQLiteStore {
-    /// Sends (accepted by a provider), first human opens and clicks per campaign and UTC hour,
-    /// from the event trail: what the HTML report draws over time.
+extension SQLiteStore: InsightStore {
     public func activity(campaignID: String?) async throws -> [ActivityCount] {
         try await read { db in
-            let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT n.campaign_id, CAST(e.at / 3600 AS INTEGER) AS hour,
                     SUM(e.type = 'sent'), SUM(e.type = 'opened' AND e.reason = 'first'), SUM(e.type = 'clicked')
@@ -23,8 +20,6 @@ extension SQLiteStore {
         }
     }
 
-    /// Per campaign and recipient locale (as the user's record holds it now; `""` for none or
-    /// an erased user): people targeted, people sent to, and people who opened or clicked.
     public func localeBreakdown(campaignID: String?) async throws -> [LocaleCount] {
         try await read { db in
             let filter = campaignID == nil ? "" : "WHERE n.campaign_id = ?"
@@ -49,8 +44,6 @@ extension SQLiteStore {
         }
     }
 
-    /// Per campaign with a `conversion:` and channel: the people sent to on the channel, and those
-    /// of them who converted within the window after their send on it.
     public func conversionsByChannel(campaignID: String?) async throws -> [ChannelConversions] {
         try await read { db in
             let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
@@ -67,7 +60,7 @@ extension SQLiteStore {
                     WHERE r.user_id = s.user_id AND r.name = c.conversion_event
                         AND r.received_at >= CAST(s.start AS INTEGER) AND r.received_at <= s.start + c.conversion_window))
                 FROM sends s JOIN campaigns c ON c.id = s.campaign_id
-                GROUP BY s.campaign_id, s.channel
+                GROUP BY s.campaign_id, s.channel ORDER BY s.campaign_id, s.channel
                 """, arguments: campaignID.map { [$0] } ?? [])
             var result: [ChannelConversions] = []
             while let row = try rows.next() {

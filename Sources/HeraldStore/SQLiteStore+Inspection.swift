@@ -6,21 +6,10 @@ extension SQLiteStore: OutboxInspection {
     public func queueSnapshot(at now: Date) async throws -> QueueSnapshot {
         try await read { db in
             let timestamp = now.timeIntervalSince1970
-            struct Key: Hashable {
-                var channel: String
-                var provider: String
-            }
-            var rows: [Key: QueueRow] = [:]
-            func update(_ channel: String, _ provider: String?, _ change: (inout QueueRow) -> Void) {
-                guard let parsed = Channel(rawValue: channel) else { return }
-                let key = Key(channel: channel, provider: provider ?? "")
-                var row = rows[key] ?? QueueRow(channel: parsed, provider: key.provider)
-                change(&row)
-                rows[key] = row
-            }
+            var builder = QueueSnapshot.Builder()
             let outbox = try Row.fetchCursor(db, sql: Self.queuedSQL, arguments: ["now": timestamp])
             while let record = try outbox.next() {
-                update(record[0], record[1]) { row in
+                builder.update(channel: record[0], provider: record[1]) { row in
                     row.queued = record[2]
                     row.dueNow = record[3]
                     row.inFlight = record[4]
@@ -30,24 +19,14 @@ extension SQLiteStore: OutboxInspection {
             }
             let dead = try Row.fetchCursor(db, sql: Self.deadSQL)
             while let record = try dead.next() {
-                update(record[0], record[1]) { $0.dead = record[2] }
+                builder.update(channel: record[0], provider: record[1]) { $0.dead = record[2] }
             }
             let sent = try Row.fetchCursor(db, sql: Self.sentSQL, arguments: ["since": timestamp - 60, "now": timestamp])
             while let record = try sent.next() {
-                update(record[0], record[1]) { $0.sentLastMinute = record[2] }
+                builder.update(channel: record[0], provider: record[1]) { $0.sentLastMinute = record[2] }
             }
-            for health in try Self.fetchProviderHealth(db) {
-                // A provider with nothing queued still shows when its breaker is recorded.
-                if !rows.keys.contains(where: { $0.provider == health.provider }), let channel = health.channel {
-                    update(channel.rawValue, health.provider) { _ in }
-                }
-                for key in rows.keys where key.provider == health.provider {
-                    rows[key]?.breaker = health.breaker
-                    rows[key]?.pausedReason = health.pausedReason
-                }
-            }
-            let ordered = rows.values.sorted { ($0.channel, $0.provider) < ($1.channel, $1.provider) }
-            return QueueSnapshot(at: now, rows: ordered)
+            builder.apply(try Self.fetchProviderHealth(db))
+            return builder.snapshot(at: now)
         }
     }
 
@@ -189,17 +168,7 @@ extension SQLiteStore: OutboxInspection {
                     SELECT id, state FROM notifications WHERE id IN (SELECT value FROM json_each(?))
                     """, arguments: [codec.encode(named)])
                 while let row = try rows.next() { states[row[0]] = row[1] }
-                var unknown: [Int64] = []
-                var seen = Set<Int64>()
-                dead = []
-                for id in named where seen.insert(id).inserted {
-                    switch states[id] {
-                    case nil: unknown.append(id)
-                    case NotificationState.dead.rawValue?: dead.append(id)
-                    case let state?: notDead.append(.init(notificationID: id, state: NotificationState(rawValue: state) ?? .failed))
-                    }
-                }
-                guard unknown.isEmpty else { throw OutboxInspectionError(unknownNotifications: unknown) }
+                (dead, notDead) = try DeadLetterChange.sort(named: named, states: states)
             case .all(let filter):
                 let (condition, arguments) = Self.deadCondition(filter)
                 dead = try Int64.fetchAll(db, sql: "SELECT id FROM notifications WHERE \(condition)", arguments: arguments)
@@ -262,8 +231,7 @@ extension SQLiteStore: OutboxInspection {
             """).map { row in
             ProviderHealth(
                 provider: row[0], channel: (row[1] as String?).flatMap(Channel.init(rawValue:)),
-                // A state written by a newer version is shown as open: something is wrong with it.
-                breaker: ProviderHealth.Breaker(rawValue: row[2]) ?? .open, pausedReason: row[3],
+                breaker: ProviderHealth.Breaker(stored: row[2]), pausedReason: row[3],
                 openedAt: (row[4] as Double?).map(Date.init(timeIntervalSince1970:)), updatedAt: Date(timeIntervalSince1970: row[5])
             )
         }

@@ -2,8 +2,7 @@ import Foundation
 import GRDB
 import HeraldCore
 
-extension SQLiteStore {
-    /// Stores a new API key. An app key that exists already is a `StoreError(.conflict)`.
+extension SQLiteStore: APIKeyStore {
     public func insertAPIKey(_ key: APIKeyRecord) async throws {
         try await write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM api_keys WHERE app_key = ?", arguments: [key.appKey]) == true {
@@ -12,28 +11,24 @@ extension SQLiteStore {
             try db.execute(sql: """
                 INSERT INTO api_keys (app_key, salt, secret_hash, scopes, rate, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
-                    key.appKey, Data(key.salt), Data(key.secretHash), key.scopes.map(\.rawValue).joined(separator: ","),
+                    key.appKey, Data(key.salt), Data(key.secretHash), key.storedScopes,
                     key.rate?.description, key.createdAt.timeIntervalSince1970, key.revokedAt?.timeIntervalSince1970,
                 ])
         }
     }
 
-    /// Every API key, oldest first, revoked ones included.
     public func apiKeys() async throws -> [APIKeyRecord] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM api_keys ORDER BY created_at, app_key").map(Self.apiKey)
         }
     }
 
-    /// The key with this app key, revoked or not; nil when there is none.
     public func apiKey(_ appKey: String) async throws -> APIKeyRecord? {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE app_key = ?", arguments: [appKey]).map(Self.apiKey)
         }
     }
 
-    /// Switches a key off from `now` on. Returns the key as it is afterwards (revoked at its first
-    /// revocation, which a second one keeps), or nil when there is no such key.
     public func revokeAPIKey(_ appKey: String, at now: Date) async throws -> APIKeyRecord? {
         try await write { db in
             try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE app_key = ? AND revoked_at IS NULL", arguments: [now.timeIntervalSince1970, appKey])
@@ -42,13 +37,9 @@ extension SQLiteStore {
     }
 
     static func apiKey(_ row: Row) -> APIKeyRecord {
-        let scopes: String = row["scopes"]
-        let rate: String? = row["rate"]
-        let revoked: Double? = row["revoked_at"]
-        return APIKeyRecord(
+        APIKeyRecord(
             appKey: row["app_key"], salt: Array(row["salt"] as Data), secretHash: Array(row["secret_hash"] as Data),
-            scopes: scopes.split(separator: ",").compactMap { APIScope(rawValue: String($0)) }, rate: rate.flatMap(RateLiteral.init),
-            createdAt: Date(timeIntervalSince1970: row["created_at"]), revokedAt: revoked.map(Date.init(timeIntervalSince1970:))
+            storedScopes: row["scopes"], storedRate: row["rate"], createdAt: row["created_at"], revokedAt: row["revoked_at"]
         )
     }
 }

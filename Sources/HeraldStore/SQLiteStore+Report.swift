@@ -13,7 +13,6 @@ extension SQLiteStore {
         try await report(campaignID: campaignID, by: .send)
     }
 
-    /// Counts per campaign and channel, and per send, provider or day.
     public func report(campaignID: String?, by grouping: ReportGrouping) async throws -> [ReportRow] {
         if grouping != .send { return try await groupedReport(campaignID: campaignID, by: grouping) }
         return try await read { db in
@@ -103,32 +102,17 @@ extension SQLiteStore {
         return try await read { db in
             let filter = campaignID == nil ? "" : " AND n.campaign_id = ?"
             let arguments: StatementArguments = campaignID.map { [$0] } ?? []
-            struct Key: Hashable {
-                var campaign: String
-                var group: String
-                var channel: String
-            }
-            var rows: [Key: ReportRow] = [:]
-            func row(_ key: Key) -> ReportRow {
-                var row = rows[key] ?? ReportRow(campaignID: key.campaign, channel: Channel(rawValue: key.channel) ?? .email)
-                row.group = key.group.isEmpty ? "none" : key.group
-                return row
-            }
+            var tally = ReportGroupTally()
             for record in try Row.fetchAll(db, sql: """
                 SELECT n.campaign_id, \(group), n.channel, n.state, n.reason, COUNT(*) FROM notifications n
                 WHERE 1\(filter) GROUP BY 1, 2, 3, 4, 5
                 """, arguments: arguments) {
-                guard Channel(rawValue: record[2]) != nil, let state = NotificationState(rawValue: record[3]) else { continue }
-                let key = Key(campaign: record[0], group: record[1] ?? "", channel: record[2])
-                let count: Int = record[5]
-                var entry = row(key)
-                entry.add(count, in: state, reason: record[4])
-                rows[key] = entry
+                tally.add(record[5], campaignID: record[0], group: record[1], channel: record[2], state: record[3], reason: record[4])
             }
             for record in try Row.fetchAll(db, sql: """
                 SELECT n.campaign_id, \(group), n.channel, COUNT(DISTINCT n.user_id) FROM notifications n WHERE 1\(filter) GROUP BY 1, 2, 3
                 """, arguments: arguments) {
-                rows[Key(campaign: record[0], group: record[1] ?? "", channel: record[2])]?.recipients = record[3]
+                tally.setRecipients(record[3], campaignID: record[0], group: record[1], channel: record[2])
             }
             for record in try Row.fetchAll(db, sql: """
                 SELECT n.campaign_id, \(group), n.channel,
@@ -140,20 +124,12 @@ extension SQLiteStore {
                 FROM events e JOIN notifications n ON n.id = e.notification_id
                 WHERE e.type IN ('opened', 'clicked', 'unsubscribed')\(filter) GROUP BY 1, 2, 3
                 """, arguments: arguments) {
-                let key = Key(campaign: record[0], group: record[1] ?? "", channel: record[2])
-                guard var entry = rows[key] else { continue }
-                entry.opened = record[3]
-                entry.machineOpened = record[4]
-                entry.clicked = record[5]
-                entry.unsubscribed = record[6]
-                entry.complained = record[7]
-                rows[key] = entry
+                let engagement = ReportGroupTally.Engagement(
+                    opened: record[3], machineOpened: record[4], clicked: record[5], unsubscribed: record[6], complained: record[7]
+                )
+                tally.setEngagement(engagement, campaignID: record[0], group: record[1], channel: record[2])
             }
-            return rows.values.sorted { lhs, rhs in
-                if lhs.campaignID != rhs.campaignID { return lhs.campaignID < rhs.campaignID }
-                if lhs.group != rhs.group { return (lhs.group ?? "") < (rhs.group ?? "") }
-                return lhs.channel < rhs.channel
-            }
+            return tally.rows
         }
     }
 
@@ -181,7 +157,6 @@ extension SQLiteStore {
         }
     }
 
-    /// The ids of every campaign the store has planned, sorted.
     public func campaignIDs() async throws -> [String] {
         try await read { db in
             try String.fetchAll(db, sql: "SELECT id FROM campaigns ORDER BY id")
@@ -207,39 +182,7 @@ extension SQLiteStore {
     }
 }
 
-/// One notification of a campaign, for `herald report --recipients`.
-public struct RecipientRow: Sendable, Hashable {
-    public var notificationID: Int64
-    public var campaignID: String
-    public var fireAt: Date
-    public var userID: String
-    public var channel: Channel
-    /// The email, phone or device token it went (or would have gone) to, if known.
-    public var address: String?
-    public var state: NotificationState
-    public var reason: String?
-    public var provider: String?
-    public var updatedAt: Date
-}
-
-/// Which notifications `recipients(matching:after:limit:)` lists.
-public struct RecipientFilter: Sendable, Hashable {
-    public var campaignID: String?
-    public var channel: Channel?
-    public var state: NotificationState?
-    public var reason: String?
-
-    public init(campaignID: String? = nil, channel: Channel? = nil, state: NotificationState? = nil, reason: String? = nil) {
-        self.campaignID = campaignID
-        self.channel = channel
-        self.state = state
-        self.reason = reason
-    }
-}
-
 extension SQLiteStore {
-    /// Up to `limit` notifications matching `filter` whose id is after `lastID`, in id order: a
-    /// page of the recipients list.
     public func recipients(matching filter: RecipientFilter, after lastID: Int64?, limit: Int) async throws -> [RecipientRow] {
         try await read { db in
             var conditions = ["n.id > ?"]
@@ -277,26 +220,7 @@ extension SQLiteStore {
     }
 }
 
-/// How often one link of a campaign was clicked.
-public struct LinkClicks: Sendable, Hashable {
-    public var campaignID: String
-    public var url: String
-    /// Every click.
-    public var clicks: Int
-    /// Notifications (people, per channel) that clicked it at least once.
-    public var notifications: Int
-
-    public init(campaignID: String, url: String, clicks: Int, notifications: Int) {
-        self.campaignID = campaignID
-        self.url = url
-        self.clicks = clicks
-        self.notifications = notifications
-    }
-}
-
 extension SQLiteStore {
-    /// The most clicked links of each campaign (or of one), most people first: from the click
-    /// events of tracked links and of provider webhooks.
     public func topLinks(campaignID: String?, limit: Int) async throws -> [LinkClicks] {
         try await read { db in
             // A click's detail is `source: URL`.

@@ -39,7 +39,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         }
 
         /// Refuses a campaign the store never planned, with the nearest one.
-        func check(in store: SQLiteStore) async throws {
+        func check(in store: any InsightStore) async throws {
             guard let campaign else { return }
             let known = try await store.campaignIDs()
             guard known.contains(campaign) else {
@@ -69,9 +69,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try await options.openStoreForReading().sqlite(for: "herald dead-letter")
-            try await filter.check(in: store)
-            let page = try await store.deadLetters(matching: filter.value, limit: limit)
+            let opened = try await options.openStoreForReading()
+            try await filter.check(in: opened.insights)
+            let page = try await opened.inspection.deadLetters(matching: filter.value, limit: limit)
             switch format {
             case .json:
                 let letters: [[String: Any]] = page.letters.map { letter in
@@ -144,8 +144,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let store = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald dead-letter")
-            try await selection.filter.check(in: store)
+            let opened = try await options.openStoreForReading(access: .readWrite)
+            try await selection.filter.check(in: opened.insights)
+            let store = opened.inspection
             let change = try await DeadLetterCommand.apply { try await store.requeueDeadLetters(selection.value, at: SystemWallClock().now) }
             DeadLetterCommand.report(change, selection: selection, verb: "requeued", note: "`herald deliver` or a running worker sends them")
         }
@@ -158,8 +159,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @OptionGroup var selection: Selection
 
         func run() async throws {
-            let store = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald dead-letter")
-            try await selection.filter.check(in: store)
+            let opened = try await options.openStoreForReading(access: .readWrite)
+            try await selection.filter.check(in: opened.insights)
+            let store = opened.inspection
             let change = try await DeadLetterCommand.apply { try await store.discardDeadLetters(selection.value, at: SystemWallClock().now) }
             DeadLetterCommand.report(change, selection: selection, verb: "discarded", note: "they are failed with reason `discarded`; their trail is kept")
         }

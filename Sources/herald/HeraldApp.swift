@@ -262,20 +262,13 @@ struct HeraldApp {
         }
         var logger = Logger(label: "herald.health")
         logger.logLevel = .notice
-        var health: DeliveryHealth?
-        switch opened {
-        case .sqlite(let store):
-            health = DeliveryHealth(
-                configuration: DeliveryHealth.Configuration(
-                    providers: [.push: Array(Set(routing.push.values)).sorted(), .sms: routing.sms, .email: routing.email],
-                    alerts: workspace.configuration.alerts, channels: Set(channels)
-                ),
-                store: store, incidents: store, gates: gates, sink: sink, logger: logger
-            )
-        case .postgres:
-            // Provider health is kept with the outbox inspection, which PostgresStore lacks yet.
-            printError("note: on PostgreSQL, provider health (`herald queue`) and herald.yml's alerts: are not recorded yet; delivery is not affected")
-        }
+        let health = DeliveryHealth(
+            configuration: DeliveryHealth.Configuration(
+                providers: [.push: Array(Set(routing.push.values)).sorted(), .sms: routing.sms, .email: routing.email],
+                alerts: workspace.configuration.alerts, channels: Set(channels)
+            ),
+            store: opened.inspection, incidents: opened.incidents, gates: gates, sink: sink, logger: logger
+        )
         return DeliveryService(
             dispatchers: dispatchers.filter { channels.contains($0.channel) }, signal: signal, clock: clock,
             configuration: DeliveryService.Configuration(shutdownDeadline: shutdownDeadline), health: health, onStop: onStop

@@ -47,7 +47,7 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald keys")
+            let store = try await options.openStoreForReading(access: .readWrite).keys
             let (record, secret) = APIKeys.make(scopes: try Self.scopes(scopes), rate: rate.flatMap(RateLiteral.init), now: Date())
             try await store.insertAPIKey(record)
             print("app key: \(record.appKey)")
@@ -70,7 +70,7 @@ struct KeysCommand: AsyncParsableCommand {
         var format: Format = .table
 
         func run() async throws {
-            let keys = try await options.openStoreForReading().sqlite(for: "herald keys").apiKeys()
+            let keys = try await options.openStoreForReading().keys.apiKeys()
             switch format {
             case .json:
                 let items: [[String: Any]] = keys.map { key in
@@ -107,7 +107,7 @@ struct KeysCommand: AsyncParsableCommand {
         var appKey: String
 
         func run() async throws {
-            let store = try await options.openStoreForReading(access: .readWrite).sqlite(for: "herald keys")
+            let store = try await options.openStoreForReading(access: .readWrite).keys
             let before = try await store.apiKey(appKey)
             guard let after = try await store.revokeAPIKey(appKey, at: Date()), let revokedAt = after.revokedAt else {
                 let known = try await store.apiKeys().map(\.appKey)

@@ -4,29 +4,47 @@ import HeraldStore
 
 /// The store herald.yml names, opened: a SQLite file or a PostgreSQL database.
 ///
-/// Commands that run on either talk to ``store`` (or ``tracing``); those that need what only
-/// SQLite has yet (the HTTP API and its keys, the queue and dead letters, provider health,
-/// experiments and the report's other views) ask for ``sqlite(for:)``, which says so when
-/// herald.yml names PostgreSQL. The benchmarks measure SQLite and open their own files.
+/// Commands talk to the store through its roles, which both databases implement: ``store`` (the
+/// engine's: sending, workers, the scheduler, triggers, imports), ``tracing`` (`herald trace`),
+/// ``inspection`` (`herald queue`, `herald dead-letter`, the workers' provider health),
+/// ``insights`` (every view of `herald report`), ``keys`` (`herald keys`) and ``incidents`` (the
+/// workers' alerts), gathered in ``roles``. What only SQLite
+/// has yet (the HTTP API: `herald serve`, `herald run` with the API) asks for ``sqlite(for:)``,
+/// which says so when herald.yml names PostgreSQL. The benchmarks measure SQLite and open their
+/// own files.
 enum OpenedStore: Sendable {
     case sqlite(SQLiteStore)
     case postgres(PostgresStore)
 
-    /// Every role of ``Store``, on whichever database.
-    var store: any Store {
+    /// Every role both databases implement.
+    typealias Roles = Store & OutboxInspection & InsightStore & APIKeyStore & AlertIncidentStore
+
+    /// The store, on whichever database, as each of its roles.
+    var roles: any Roles {
         switch self {
         case .sqlite(let store): store
         case .postgres(let store): store
         }
     }
 
-    /// Notifications with their trails (`herald trace`), on either database.
-    var tracing: any TraceStore {
-        switch self {
-        case .sqlite(let store): store
-        case .postgres(let store): store
-        }
-    }
+    /// Every role of ``Store``, the engine's.
+    var store: any Store { roles }
+
+    /// Notifications with their trails (`herald trace`).
+    var tracing: any TraceStore { roles }
+
+    /// The queues, dead letters and providers' health (`herald queue`, `herald dead-letter`, the
+    /// workers).
+    var inspection: any OutboxInspection { roles }
+
+    /// What `herald report` shows, every view of it.
+    var insights: any InsightStore { roles }
+
+    /// The API keys (`herald keys`).
+    var keys: any APIKeyStore { roles }
+
+    /// The alert incidents open across processes (the workers).
+    var incidents: any AlertIncidentStore { roles }
 
     /// The SQLite store, or an error saying that `command` needs one.
     ///

@@ -6,7 +6,6 @@ import Darwin
 import ArgumentParser
 import Foundation
 import HeraldCore
-import HeraldStore
 
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +46,7 @@ struct QueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await options.openStoreForReading().sqlite(for: "herald queue")
+        let store = try await options.openStoreForReading().inspection
         let clock = SystemWallClock()
         // Clearing the screen is for a person watching a terminal; a pipe or a file gets one
         // block per tick, separated by a blank line.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
-import HeraldStore
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,24 +84,8 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         // The report reads the store only: it needs no valid campaign, and it never creates or
-        // writes the database.
-        let opened = try await options.openStoreForReading()
-        if case .postgres = opened {
-            let store = opened.store
-            // PostgreSQL has the counts per send; the other views read what only SQLite has yet.
-            guard !recipients, !links, !variants, format != .html, by == .send else {
-                _ = try opened.sqlite(for: "herald report --recipients, --links, --variants, --by or --format html")
-                return
-            }
-            let rows = try await store.report(campaignID: campaign)
-            if let campaign, rows.isEmpty {
-                let known = Set(try await store.report(campaignID: nil).map(\.campaignID)).sorted()
-                throw CLIError("no campaign \(Quoted.visible(campaign)) in the store (\(known.isEmpty ? "nothing was sent yet" : Suggestion.hint(for: campaign, in: known)))")
-            }
-            print(ReportFormatter.format(rows, as: format.listFormat, width: Terminal.width, by: by))
-            return
-        }
-        let store = try opened.sqlite(for: "herald report")
+        // writes the database. SQLite or PostgreSQL: the same views, through the same role.
+        let store = try await options.openStoreForReading().insights
         if let campaign {
             let known = try await store.campaignIDs()
             guard known.contains(campaign) else {
@@ -130,7 +113,7 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     /// The whole report as one HTML page, to `--output` or the standard output.
-    func writeHTML(_ store: SQLiteStore) async throws {
+    func writeHTML(_ store: any InsightStore) async throws {
         let rows = try await store.report(campaignID: campaign, by: .send)
         let providers = try await store.report(campaignID: campaign, by: .provider)
         let groups = try await store.experimentReport(campaignID: campaign)
@@ -161,7 +144,7 @@ struct ReportCommand: AsyncParsableCommand {
     }
 
     /// Each tested campaign's groups side by side, each against the holdout.
-    func listExperiments(_ store: SQLiteStore) async throws {
+    func listExperiments(_ store: any InsightStore) async throws {
         let groups = try await store.experimentReport(campaignID: campaign)
         let holdouts = Dictionary(groups.filter(\.isHoldout).map { ($0.campaignID, $0) }, uniquingKeysWith: { first, _ in first })
         switch format.listFormat {
@@ -235,9 +218,8 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
-    /// Streams the notifications page by page, so that a campaign of millions lists in bounded memory.
     /// The ten most clicked links of each campaign.
-    func listLinks(_ store: SQLiteStore) async throws {
+    func listLinks(_ store: any InsightStore) async throws {
         let rows = try await store.topLinks(campaignID: campaign, limit: 10)
         switch format.listFormat {
         case .json:
@@ -262,7 +244,8 @@ struct ReportCommand: AsyncParsableCommand {
         }
     }
 
-    func listRecipients(_ store: SQLiteStore) async throws {
+    /// Streams the notifications page by page, so that a campaign of millions lists in bounded memory.
+    func listRecipients(_ store: any InsightStore) async throws {
         let filter = RecipientFilter(
             campaignID: campaign, channel: channel.flatMap(Channel.init(rawValue:)),
             state: reason != nil ? .skipped : state.flatMap(NotificationState.init(rawValue:)), reason: reason

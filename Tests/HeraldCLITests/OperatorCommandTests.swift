@@ -16,25 +16,45 @@ struct OperatorCommandTests {
         try await withTemporaryDirectory { directory in
             #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
             try removeLimits(fromWorkspace: directory.path)
-            try rewrite(directory.file("herald.yml"), [
-                ("retry: {max_attempts: 8,", "retry: {max_attempts: 1,"),
-                ("http://127.0.0.1:4010/", "http://127.0.0.1:1/"),
-                ("  push: {apns: apns, fcm: fcm, webpush: webpush, jpush: jpush, pushy: pushy}   # a provider per push service\n", ""),
-            ])
-            let recent = ISO8601.string(from: Date().addingTimeInterval(-86_400))
-            try directory.write("users.jsonl", [
-                #"{"id":"ana","email":"ana@example.com","first_name":"Ana","attributes":{"plan":"pro","last_seen_at":"\#(recent)"},"devices":[{"platform":"ios","token":"a1b2c3d4e5f6a7b8c9d0"}]}"#,
-                #"{"id":"bo","email":"bo@example.com","first_name":"Bo","attributes":{"plan":"free","last_seen_at":"\#(recent)"}}"#,
-            ].joined(separator: "\n") + "\n")
-            let imported = try await HeraldBinary.run(["users", "import", "users.jsonl"], in: directory.path)
-            #expect(imported.status == 0, "\(imported.stderr)")
-            let send = try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path)
-            #expect(send.stdout.contains("winter-sale: 2 recipients"), "\(send.stdout)\n\(send.stderr)")
+            try await Self.makeDeadEmails(in: directory)
             try await body(directory)
         }
     }
 
-    func rewrite(_ path: String, _ replacements: [(String, String)]) throws {
+    /// Kills ana's and bo's winter-sale emails in a sample workspace, in the store herald.yml
+    /// names (`environment` holds what its `${…}` need): one attempt each, to providers at a port
+    /// nobody listens on. Ana's push is skipped: push has no provider in `channels:`.
+    static func makeDeadEmails(in directory: TemporaryDirectory, environment: [String: String] = [:]) async throws {
+        try rewrite(directory.file("herald.yml"), [
+            ("retry: {max_attempts: 8,", "retry: {max_attempts: 1,"),
+            ("http://127.0.0.1:4010/", "http://127.0.0.1:1/"),
+            ("  push: {apns: apns, fcm: fcm, webpush: webpush, jpush: jpush, pushy: pushy}   # a provider per push service\n", ""),
+        ])
+        let recent = ISO8601.string(from: Date().addingTimeInterval(-86_400))
+        try directory.write("users.jsonl", [
+            #"{"id":"ana","email":"ana@example.com","first_name":"Ana","attributes":{"plan":"pro","last_seen_at":"\#(recent)"},"devices":[{"platform":"ios","token":"a1b2c3d4e5f6a7b8c9d0"}]}"#,
+            #"{"id":"bo","email":"bo@example.com","first_name":"Bo","attributes":{"plan":"free","last_seen_at":"\#(recent)"}}"#,
+        ].joined(separator: "\n") + "\n")
+        let imported = try await HeraldBinary.run(["users", "import", "users.jsonl"], in: directory.path, environment: environment)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let send = try await HeraldBinary.run(["send", "winter-sale", "--now"], in: directory.path, environment: environment)
+        #expect(send.stdout.contains("winter-sale: 2 recipients"), "\(send.stdout)\n\(send.stderr)")
+    }
+
+    /// What `herald queue` prints after ``makeDeadEmails(in:environment:)``: a row of two dead
+    /// sendgrid emails, and nothing queued.
+    static func expectQueueOfDeadEmails(_ stdout: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        let lines = stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("queue at ") == true, "\(stdout)", sourceLocation: sourceLocation)
+        #expect(
+            lines.dropFirst().first == "channel  provider  queued  due  in_flight  retrying  dead  oldest_due  sent/s  breaker", "\(stdout)",
+            sourceLocation: sourceLocation
+        )
+        #expect(lines.dropFirst(2).first == "email    sendgrid       0    0          0         0     2           -       0  closed", "\(stdout)", sourceLocation: sourceLocation)
+        #expect(lines.last == "nothing queued; 2 dead notifications (`herald dead-letter list`)", "\(stdout)", sourceLocation: sourceLocation)
+    }
+
+    static func rewrite(_ path: String, _ replacements: [(String, String)]) throws {
         var text = try String(contentsOfFile: path, encoding: .utf8)
         for (old, new) in replacements {
             #expect(text.contains(old), "\(old) is not in \(path)")
@@ -52,11 +72,7 @@ struct OperatorCommandTests {
         try await withDeadEmails { directory in
             let table = try await HeraldBinary.run(["queue"], in: directory.path)
             #expect(table.status == 0, "\(table.stderr)")
-            let lines = table.stdout.split(separator: "\n").map(String.init)
-            #expect(lines.first?.hasPrefix("queue at ") == true, "\(table.stdout)")
-            #expect(lines.dropFirst().first == "channel  provider  queued  due  in_flight  retrying  dead  oldest_due  sent/s  breaker", "\(table.stdout)")
-            #expect(lines.dropFirst(2).first == "email    sendgrid       0    0          0         0     2           -       0  closed", "\(table.stdout)")
-            #expect(lines.last == "nothing queued; 2 dead notifications (`herald dead-letter list`)", "\(table.stdout)")
+            Self.expectQueueOfDeadEmails(table.stdout)
 
             let json = try await HeraldBinary.run(["queue", "--format", "json"], in: directory.path)
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -158,7 +174,7 @@ struct OperatorCommandTests {
             #expect(queued.stdout.contains("email    sendgrid       1    1          0         0     1"), "\(queued.stdout)")
 
             // The provider works again: the requeued email goes out with a fresh first attempt.
-            try rewrite(directory.file("herald.yml"), [("http://127.0.0.1:1/", "http://127.0.0.1:4010/")])
+            try Self.rewrite(directory.file("herald.yml"), [("http://127.0.0.1:1/", "http://127.0.0.1:4010/")])
             try await withSandbox(workspace: directory.path) { sandbox in
                 let deliver = try await HeraldBinary.run(["deliver"], in: directory.path)
                 #expect(deliver.status == 0, "\(deliver.stderr)")

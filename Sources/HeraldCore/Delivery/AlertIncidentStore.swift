@@ -27,3 +27,17 @@ public protocol AlertIncidentStore: Sendable {
     /// The incidents open now, on every channel, each with the alert that opened it.
     func openIncidents() async throws -> [Alert]
 }
+
+extension Alert {
+    /// An incident as a store keeps it: kind, channel, provider (`""` for none), severity and
+    /// message as written, its start in seconds since 1970; `at` is when it was observed, its
+    /// start by default. Nil for a kind or channel this version does not know.
+    public init?(storedKind kind: String, channel: String, provider: String, severity: String, message: String, startedAt: Double, at: Date?) {
+        guard let kind = Kind(rawValue: kind), let channel = Channel(rawValue: channel) else { return nil }
+        let start = Date(timeIntervalSince1970: startedAt)
+        self.init(
+            kind: kind, channel: channel, provider: provider.isEmpty ? nil : provider, message: message,
+            severity: Severity(rawValue: severity) ?? .critical, startedAt: start, at: at ?? start
+        )
+    }
+}

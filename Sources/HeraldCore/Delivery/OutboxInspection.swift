@@ -327,3 +327,34 @@ public struct OutboxInspectionError: Error, Sendable, Hashable, CustomStringConv
         return notificationIDs.count == 1 ? "no notification \(list) in the store" : "no notifications \(list) in the store"
     }
 }
+
+extension ProviderHealth.Breaker {
+    /// A stored breaker state; one written by a newer version is shown as open: something is
+    /// wrong with it.
+    public init(stored: String) {
+        self = Self(rawValue: stored) ?? .open
+    }
+}
+
+extension DeadLetterChange {
+    /// Sorts the notifications an operator named by their current state (`states`, by id, as the
+    /// store read them under its write lock): the ones to change (still dead) in id order, and
+    /// the ones left as they are, in the order named. Each id counts once.
+    ///
+    /// - Throws: ``OutboxInspectionError`` naming the ids `states` lacks; then nothing changes.
+    public static func sort(named: [Int64], states: [Int64: String]) throws -> (dead: [Int64], notDead: [Unchanged]) {
+        var unknown: [Int64] = []
+        var seen = Set<Int64>()
+        var dead: [Int64] = []
+        var notDead: [Unchanged] = []
+        for id in named where seen.insert(id).inserted {
+            switch states[id] {
+            case nil: unknown.append(id)
+            case NotificationState.dead.rawValue?: dead.append(id)
+            case let state?: notDead.append(Unchanged(notificationID: id, state: NotificationState(rawValue: state) ?? .failed))
+            }
+        }
+        guard unknown.isEmpty else { throw OutboxInspectionError(unknownNotifications: unknown) }
+        return (dead.sorted(), notDead)
+    }
+}
