@@ -40,6 +40,22 @@ extension PostgresStore {
     }
 }
 
+extension PostgresStore: AudienceExplaining {
+    /// The rule's condition in PostgreSQL's dialect and PostgreSQL's plan for the audience
+    /// query (`herald audience --explain`).
+    public func explain(_ source: RuleSource, now: Date, campaignID: String) async throws -> (sql: String, plan: [String]) {
+        let condition = try ruleCondition(source, now: now, campaignID: campaignID)
+        var bindings = PostgresBindings()
+        for argument in condition.arguments { bindings.append(argument) }
+        let rows = try await client.query(
+            PostgresQuery(unsafeSQL: "EXPLAIN SELECT id FROM users WHERE (\(condition.sql)) ORDER BY id", binds: bindings), logger: logger
+        )
+        var plan: [String] = []
+        for try await line in rows.decode(String.self) { plan.append(line) }
+        return (condition.description, plan)
+    }
+}
+
 extension PostgresBindings {
     /// Appends a rule's argument with its PostgreSQL type: text, double precision (numbers and
     /// instants), bigint or boolean.

@@ -4,7 +4,7 @@ import HeraldCore
 import HeraldRules
 import Synchronization
 
-extension SQLiteStore {
+extension SQLiteStore: AudienceExplaining {
     /// The WHERE condition of an audience rule: parsed and type-checked against the store's
     /// schema (once per rule text), then compiled to parameterised SQL for this instant.
     ///

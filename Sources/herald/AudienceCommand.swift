@@ -25,7 +25,7 @@ struct AudienceCommand: AsyncParsableCommand {
     @Argument(help: "A campaign id, a segment name, or an expression.")
     var target: String
 
-    @Flag(help: "Show the SQL the audience compiles to and SQLite's query plan.")
+    @Flag(help: "Show the SQL the audience compiles to and the database's query plan (SQLite's or PostgreSQL's).")
     var explain = false
 
     @Option(help: "How many matching users to show.")
@@ -46,7 +46,7 @@ struct AudienceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let workspace = try options.loadWorkspace()
-        let store = try options.openStore(for: workspace, access: .readOnly)
+        let store = try await options.openAnyStore(for: workspace, access: .readOnly).roles
         let (label, source, campaignID) = try resolve(in: workspace)
         let now = Date()
         let filter: UserFilter = source.map { .rule($0, now: now, campaignID: campaignID) } ?? .everyone
@@ -97,7 +97,7 @@ struct AudienceCommand: AsyncParsableCommand {
     /// Evaluates the rule for one user in memory, as single-user checks (previews, API sends) do,
     /// and says which terms of the rule hold for them.
     func check(
-        _ id: String, label: String, source: RuleSource?, campaignID: String, now: Date, store: SQLiteStore, workspace: Workspace
+        _ id: String, label: String, source: RuleSource?, campaignID: String, now: Date, store: any OpenedStore.Roles, workspace: Workspace
     ) async throws {
         guard let found = try await store.users(matching: .ids([id]), after: nil, limit: 1).first else {
             throw CLIError("no user with id \(Quoted.visible(id))")

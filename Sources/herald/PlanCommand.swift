@@ -53,7 +53,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let workspace = try options.loadWorkspace()
         let campaign = try options.campaign(self.campaign, in: workspace)
-        let store = try options.openStore(for: workspace, access: .readOnly)
+        let store = try await options.openAnyStore(for: workspace, access: .readOnly).store
         let now = Date()
         let (fireAt, when) = at.flatMap(ISO8601.date(from:)).map { ($0, "as if sent at \(ISO8601.string(from: $0))") }
             ?? Self.nextFire(of: campaign.schedule, after: now).map { ($0, "its \($0 < now ? "scheduled" : "next") occurrence, \(ISO8601.string(from: $0))") }
@@ -77,7 +77,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         progress.finish()
         let cost = CostEstimate(
-            usage: tally.sends.map { CostEstimate.Usage(provider: $0.key.provider, messages: $0.value, segments: tally.smsSegments[$0.key.provider] ?? 0) },
+            usage: tally.sends.sorted { $0.key < $1.key }.map { CostEstimate.Usage(provider: $0.key.provider, messages: $0.value, segments: tally.smsSegments[$0.key.provider] ?? 0) },
             configuration: workspace.configuration
         )
         let report = PlanReport(campaign: campaign, when: when, fireAt: fireAt, result: result, tally: tally, cost: cost,

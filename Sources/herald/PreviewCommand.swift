@@ -45,7 +45,7 @@ struct PreviewCommand: AsyncParsableCommand {
         let workspace = try options.loadWorkspace()
         var campaign = try options.campaign(self.campaign, in: workspace)
         campaign.override(params: try SendCommand.parseParams(params))
-        let store = try options.openStore(for: workspace, access: .readOnly)
+        let store = try await options.openAnyStore(for: workspace, access: .readOnly).store
         guard let recipient = try await store.users(matching: .ids([user]), after: nil, limit: 1).first else {
             throw CLIError("no user with id \(Quoted.visible(user))")
         }

@@ -91,6 +91,13 @@ public protocol UserStore: Sendable {
     func activeDevicesByService() async throws -> [PushService: Int]
 }
 
+/// How the database runs an audience rule (`herald audience --explain`): the condition it
+/// compiles to, and the database's own query plan for it.
+public protocol AudienceExplaining: Sendable {
+    /// The rule's condition as SQL with its arguments, and the plan's lines.
+    func explain(_ source: RuleSource, now: Date, campaignID: String) async throws -> (sql: String, plan: [String])
+}
+
 /// Campaigns, occurrences, and the planning of their notifications with the cap ledger.
 public protocol PlanningStore: Sendable {
     /// Records the campaign's current definition hash, and what counts as its conversion (for
