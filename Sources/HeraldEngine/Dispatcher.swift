@@ -214,15 +214,19 @@ public struct Dispatcher: Sendable {
     func runLane(_ lane: ProviderSelection, untilIdle: Bool) async throws -> Summary {
         let width = max(configuration.concurrency, 1)
         let groupSize = laneGroupSize(lane)
-        let unresolved = UnresolvedClaims([])
+        let unresolved = UnresolvedClaims()
         return try await withThrowingTaskGroup(of: Summary?.self) { group in
             group.addTask {
                 while true {
                     try await clock.sleep(until: clock.now.addingTimeInterval(configuration.lease.timeInterval / 3))
                     let ids = unresolved.ids
                     guard !ids.isEmpty else { continue }
-                    let renewed = try await store.renewLeases(of: ids, owner: configuration.leaseOwner, lease: configuration.lease, at: clock.now)
-                    logger.debug("renewed leases", metadata: ["channel": "\(channel.rawValue)", "renewed": "\(renewed)"])
+                    let renewedAt = clock.now
+                    let renewed = try await store.renewLeases(of: ids, owner: configuration.leaseOwner, lease: configuration.lease, at: renewedAt)
+                    // Only what the store extended is held longer; a lease that ended may be
+                    // another dispatcher's claim now, and its rows are not sent from here.
+                    unresolved.extend(renewed, until: renewedAt.addingTimeInterval(configuration.lease.timeInterval))
+                    logger.debug("renewed leases", metadata: ["channel": "\(channel.rawValue)", "renewed": "\(renewed.count)", "of": "\(ids.count)"])
                 }
             }
             var summary = Summary()
@@ -235,7 +239,7 @@ public struct Dispatcher: Sendable {
                         let items = waiting.removeFirst()
                         inFlight += 1
                         group.addTask {
-                            let part = try await deliver(items)
+                            let part = try await deliver(items, holding: unresolved)
                             unresolved.remove(items.map(\.message.notificationID))
                             return part
                         }
@@ -243,9 +247,11 @@ public struct Dispatcher: Sendable {
                     guard inFlight < width else { break }
                     let generation = signal.generation
                     let started = ContinuousClock.now
+                    // The lease runs from this instant, whenever the store gets to the claim.
+                    let claimedAt = clock.now
                     let claimed = try await store.claim(
                         channel: channel, providers: lane, limit: min(max(configuration.batchSize, groupSize), (width - inFlight) * groupSize),
-                        leaseOwner: configuration.leaseOwner, lease: configuration.lease, at: clock.now
+                        leaseOwner: configuration.leaseOwner, lease: configuration.lease, at: claimedAt
                     )
                     configuration.onClaim?(ContinuousClock.now - started, claimed.count)
                     guard !claimed.isEmpty else {
@@ -261,7 +267,8 @@ public struct Dispatcher: Sendable {
                     let (groups, skipped) = split(claimed, into: groupSize)
                     try await store.resolve(skipped, at: clock.now)
                     for (_, resolution) in skipped { summary.count(resolution) }
-                    for items in groups { unresolved.insert(items.map(\.message.notificationID)) }
+                    let heldUntil = claimedAt.addingTimeInterval(configuration.lease.timeInterval)
+                    for items in groups { unresolved.insert(items.map(\.message.notificationID), heldUntil: heldUntil) }
                     waiting += groups
                 }
                 if signal.isStopping, !waiting.isEmpty {
@@ -369,12 +376,21 @@ public struct Dispatcher: Sendable {
 
     /// One group of one provider: routed through its gate (or a fallback's), sent, and recorded
     /// in one transaction.
-    func deliver(_ items: [ClaimedNotification]) async throws -> Summary {
+    func deliver(_ items: [ClaimedNotification], holding claims: UnresolvedClaims) async throws -> Summary {
         var summary = Summary()
-        switch await outcomes(of: items) {
-        case .resolved(let resolved):
+        switch await outcomes(of: items, holding: claims) {
+        case .resolved(let resolved, let lost):
             try await store.resolve(resolved, at: clock.now)
             for (_, resolution) in resolved { summary.count(resolution) }
+            if !lost.isEmpty {
+                // Never handed to a provider: given back if still this dispatcher's (a no-op
+                // for a row another dispatcher has claimed since), the attempt not counted.
+                try await store.release(lost, wasHandedOver: false, at: clock.now)
+                summary.released += lost.count
+                logger.warning("claims ran out before their send; not sent from here", metadata: [
+                    "channel": "\(channel.rawValue)", "notifications": "\(lost.count)",
+                ])
+            }
         case .notSent:
             // Stopping before the provider saw them: free at once, the attempt not counted.
             try await store.release(items, wasHandedOver: false, at: clock.now)
@@ -389,7 +405,9 @@ public struct Dispatcher: Sendable {
     }
 
     enum GroupResult {
-        case resolved([(ClaimedNotification, DeliveryResolution)])
+        /// The outcomes, and the claims whose lease ran out before their send (not sent: the
+        /// rows may be another dispatcher's by then).
+        case resolved([(ClaimedNotification, DeliveryResolution)], lost: [ClaimedNotification])
         /// Stopping before any provider saw the group.
         case notSent
         /// Stopping, and the deadline passed while a provider had the group.
@@ -435,12 +453,14 @@ public struct Dispatcher: Sendable {
     /// takes a message is recorded as its provider. A message no provider would admit (breakers
     /// open, no fallback) is postponed without counting the attempt. `.abandoned` when the
     /// shutdown deadline passed while a provider had the group.
-    func outcomes(of items: [ClaimedNotification]) async -> GroupResult {
+    func outcomes(of items: [ClaimedNotification], holding claims: UnresolvedClaims) async -> GroupResult {
         var messages = items.map { prepared($0.message) }
         var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
         /// Resolved without a provider's answer: expired while waiting to be sent.
         var skipped = [DeliveryResolution?](repeating: nil, count: items.count)
         var pending = Array(items.indices)
+        /// Claims that ran out while waiting: not sent, not resolved from here.
+        var lost = Set<Int>()
         var heldUntil: Date?
         var heldBecause: [String] = []
         let first = messages[0].provider
@@ -492,6 +512,12 @@ public struct Dispatcher: Sendable {
             // never sent late.
             let checkedAt = clock.now
             pending = pending.filter { index in
+                // Nor after its claim ran out: another dispatcher may have taken it over and
+                // sent it (a margin of a tenth of the lease covers clocks that differ a little).
+                guard claims.holds(items[index].message.notificationID, at: checkedAt, margin: configuration.lease.timeInterval / 10) else {
+                    lost.insert(index)
+                    return false
+                }
                 guard let expiresAt = messages[index].expiresAt, expiresAt <= checkedAt else { return true }
                 skipped[index] = .skipped(.expired, detail: "not sent by its expiry at \(ISO8601.string(from: expiresAt))")
                 return false
@@ -510,7 +536,7 @@ public struct Dispatcher: Sendable {
             pending = failed
         }
         let now = clock.now
-        return .resolved(items.indices.map { index in
+        return .resolved(items.indices.filter { !lost.contains($0) }.map { index in
             let message = messages[index]
             if let resolution = skipped[index] { return (items[index], resolution) }
             guard let outcome = outcomes[index] else {
@@ -526,7 +552,7 @@ public struct Dispatcher: Sendable {
                 return (item, .postponed(at: now.addingTimeInterval(gates.misconfiguredPause.timeInterval), reason: "\(message.provider) misconfigured: \(reason)"))
             }
             return (item, retryPolicy.resolve(outcome, of: message, at: now, jitter: Self.jitter(for: message)))
-        })
+        }, lost: lost.sorted().map { items[$0] })
     }
 
     /// The transport's outcomes, or nil when the shutdown deadline passes first.
@@ -599,25 +625,38 @@ extension DeliveryOutcome {
     }
 }
 
-/// The claims of a batch still without a recorded outcome, whose leases are renewed.
+/// The claims of a lane still without a recorded outcome, whose leases are renewed, each with
+/// the instant its lease is known to last until (the claim's or the last renewal's).
 final class UnresolvedClaims: Sendable {
-    private let state: Mutex<Set<Int64>>
+    private let state: Mutex<[Int64: Date]>
 
-    init(_ ids: some Sequence<Int64>) {
-        state = Mutex(Set(ids))
+    init(_ claims: [Int64: Date] = [:]) {
+        state = Mutex(claims)
     }
 
-    var ids: [Int64] { state.withLock { Array($0) } }
+    var ids: [Int64] { state.withLock { Array($0.keys) } }
 
-    func insert(_ ids: [Int64]) {
-        state.withLock { set in
-            for id in ids { set.insert(id) }
+    func insert(_ ids: [Int64], heldUntil: Date) {
+        state.withLock { claims in
+            for id in ids { claims[id] = heldUntil }
         }
     }
 
     func remove(_ ids: [Int64]) {
-        state.withLock { set in
-            for id in ids { set.remove(id) }
+        state.withLock { claims in
+            for id in ids { claims[id] = nil }
         }
+    }
+
+    /// Extends the claims among `ids` that are still unresolved.
+    func extend(_ ids: Set<Int64>, until: Date) {
+        state.withLock { claims in
+            for id in ids where claims[id] != nil { claims[id] = max(claims[id]!, until) }
+        }
+    }
+
+    /// Whether the claim on `id` lasts past `now` by more than `margin` seconds.
+    func holds(_ id: Int64, at now: Date, margin: TimeInterval) -> Bool {
+        state.withLock { $0[id].map { $0.timeIntervalSince(now) > margin } ?? false }
     }
 }

@@ -272,19 +272,21 @@ extension PostgresStore {
     /// Rows another transaction holds at this moment (a resolve or release of the same claims)
     /// are passed over, not waited for: the dispatcher renews while its outcomes are recorded, and
     /// waiting there could deadlock with them; such a row is resolved, or renewed next time.
-    public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Int {
-        guard !notificationIDs.isEmpty else { return 0 }
+    public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Set<Int64> {
+        guard !notificationIDs.isEmpty else { return [] }
         let until = now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970
         return try await fetch("""
             WITH held AS (
                 SELECT notification_id FROM outbox
                 WHERE notification_id = ANY(\(notificationIDs)) AND lease_owner = \(owner) AND lease_until > \(now.timeIntervalSince1970)
                 ORDER BY notification_id FOR UPDATE SKIP LOCKED),
-            renewed AS (UPDATE outbox o SET lease_until = \(until) FROM held WHERE o.notification_id = held.notification_id RETURNING 1)
-            SELECT COUNT(*) FROM renewed
+            renewed AS (
+                UPDATE outbox o SET lease_until = \(until) FROM held WHERE o.notification_id = held.notification_id RETURNING o.notification_id)
+            SELECT notification_id FROM renewed
             """) { rows in
-            for try await count in rows.decode(Int.self) { return count }
-            return 0
+            var renewed = Set<Int64>()
+            for try await id in rows.decode(Int64.self) { renewed.insert(id) }
+            return renewed
         }
     }
 

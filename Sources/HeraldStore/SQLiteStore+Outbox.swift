@@ -201,15 +201,15 @@ extension SQLiteStore {
         }
     }
 
-    public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Int {
-        guard !notificationIDs.isEmpty else { return 0 }
+    public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Set<Int64> {
+        guard !notificationIDs.isEmpty else { return [] }
         let ids = codec.encode(notificationIDs)
         return try await write { db in
-            try db.execute(sql: """
+            Set(try Int64.fetchAll(db, sql: """
                 UPDATE outbox SET lease_until = ?
                 WHERE notification_id IN (SELECT value FROM json_each(?)) AND lease_owner = ? AND lease_until > ?
-                """, arguments: [now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970, ids, owner, now.timeIntervalSince1970])
-            return db.changesCount
+                RETURNING notification_id
+                """, arguments: [now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970, ids, owner, now.timeIntervalSince1970]))
         }
     }
 

@@ -164,6 +164,41 @@ struct DeliveryServiceTests {
         }
     }
 
+    /// A claim whose lease ran out while it waited for its provider (a process that stalled, a
+    /// database that answered the renewal too late) may be another worker's by then: it is not
+    /// sent from here, so that the other worker's send is the only one.
+    @Test func aClaimThatRanOutWhileWaitingForItsProviderIsNotSent() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 2)
+            try await fixture.plan([.email])
+            let sendgrid = GatedTransport(name: "sendgrid")
+            // Two groups of one; SendGrid takes one call at a time, so the second group waits
+            // for the first, which hangs at the provider.
+            let gates = ProviderGates(configuration: ProviderGates.Configuration(concurrency: ["sendgrid": 1]))
+            let dispatcher = Dispatcher(
+                channel: .email, store: fixture.store, transports: [sendgrid], retryPolicy: RetryPolicy(maxAttempts: 3, initial: .seconds(2), maximum: .seconds(60)),
+                clock: fixture.clock, configuration: Dispatcher.Configuration(concurrency: 2, groupSize: 1, lease: .seconds(30), leaseOwner: "stalled", idlePoll: .seconds(3600)),
+                routing: routing, gates: gates, signal: fixture.signal
+            )
+            let service = DeliveryService(dispatchers: [dispatcher], signal: fixture.signal, clock: fixture.clock)
+            try await withRunning(service, fixture) {
+                try await sendgrid.waitForCalls(1)
+                // The process stalls for 40 s: the renewal comes after the 30-second lease ended,
+                // and another worker has taken both rows over meanwhile.
+                fixture.clock.advance(by: 40)
+                let other = try await fixture.store.claim(channel: .email, limit: 10, leaseOwner: "other", lease: .seconds(30), at: fixture.clock.now)
+                #expect(other.count == 2)
+                sendgrid.open()
+                // The first group was at SendGrid already (its outcome comes late); the second
+                // never goes.
+                try await waitUntil { try await fixture.store.eventCounts()["late_outcome"] != nil || sendgrid.answered.count > 1 }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(sendgrid.received.count == 1, "sent after its claim ran out: \(sendgrid.received.map(\.userID))")
+            }
+            #expect(sendgrid.received.count == 1)
+        }
+    }
+
     @Test func stoppingGivesBackWhatWasNotSentAndAbandonsSendsStillAtTheProviderAtTheDeadline() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = try await Fixture(directory, users: 30)

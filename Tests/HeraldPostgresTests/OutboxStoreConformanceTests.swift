@@ -195,13 +195,13 @@ import Testing
             try await plan(["u-1", "u-2"], stores[0])
             let claimed = try await store.claim(channel: .email, limit: 2, leaseOwner: "a", lease: .seconds(60), at: now)
             let ids = claimed.map(\.message.notificationID)
-            #expect(try await store.renewLeases(of: ids, owner: "b", lease: .seconds(60), at: now.addingTimeInterval(30)) == 0)
-            #expect(try await store.renewLeases(of: ids, owner: "a", lease: .seconds(60), at: now.addingTimeInterval(30)) == 2)
-            #expect(try await store.renewLeases(of: [], owner: "a", lease: .seconds(60), at: now.addingTimeInterval(30)) == 0)
+            #expect(try await store.renewLeases(of: ids, owner: "b", lease: .seconds(60), at: now.addingTimeInterval(30)).isEmpty)
+            #expect(try await store.renewLeases(of: ids + [999_999], owner: "a", lease: .seconds(60), at: now.addingTimeInterval(30)) == Set(ids))
+            #expect(try await store.renewLeases(of: [], owner: "a", lease: .seconds(60), at: now.addingTimeInterval(30)).isEmpty)
             #expect(try await store.claim(channel: .email, limit: 2, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(80)).isEmpty)
             #expect(try await store.leases(channel: .email, at: now.addingTimeInterval(80)) == (2, now.addingTimeInterval(90)))
             // A lease that ended is not renewed: the row may be someone else's by now.
-            #expect(try await store.renewLeases(of: ids, owner: "a", lease: .seconds(60), at: now.addingTimeInterval(95)) == 0)
+            #expect(try await store.renewLeases(of: ids, owner: "a", lease: .seconds(60), at: now.addingTimeInterval(95)).isEmpty)
 
             #expect(try await store.releaseLeases(at: now.addingTimeInterval(81)) == 2)
             #expect(try await store.releaseLeases(at: now.addingTimeInterval(81)) == 0)

@@ -163,8 +163,9 @@ public protocol OutboxStore: Sendable {
     func claim(channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification]
 
     /// Extends the leases that `owner` still holds on `notificationIDs` to `now + lease`, so that
-    /// a slow send is not taken over. Returns how many it extended.
-    func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Int
+    /// a slow send is not taken over. Returns the ids it extended: a lease that ended (the row
+    /// may be another dispatcher's by now) is not among them.
+    func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Set<Int64>
 
     /// Gives claims back without an outcome, in one transaction (a graceful shutdown).
     ///
