@@ -8,8 +8,8 @@ import HeraldStore
 /// engine's: sending, workers, the scheduler, triggers, imports), ``tracing`` (`herald trace`),
 /// ``inspection`` (`herald queue`, `herald dead-letter`, the workers' provider health),
 /// ``insights`` (every view of `herald report`), ``keys`` (`herald keys`) and ``incidents`` (the
-/// workers' alerts), gathered in ``roles``. What only SQLite
-/// has yet (the HTTP API: `herald serve`, `herald run` with the API) asks for ``sqlite(for:)``,
+/// workers' alerts), gathered in ``roles`` with the HTTP API's (`herald serve`, `herald run`).
+/// What only SQLite has (`herald store copy`'s source, the demo) asks for ``sqlite(for:)``,
 /// which says so when herald.yml names PostgreSQL. The benchmarks measure SQLite and open their
 /// own files.
 enum OpenedStore: Sendable {
@@ -17,7 +17,7 @@ enum OpenedStore: Sendable {
     case postgres(PostgresStore)
 
     /// Every role both databases implement.
-    typealias Roles = Store & OutboxInspection & InsightStore & APIKeyStore & AlertIncidentStore
+    typealias Roles = Store & OutboxInspection & InsightStore & APIKeyStore & AlertIncidentStore & APIStore & ProviderEventStore
 
     /// The store, on whichever database, as each of its roles.
     var roles: any Roles {
