@@ -175,25 +175,32 @@ extension PostgresStore {
     /// The decisions planned for an occurrence, one per notification, in the order they were
     /// planned (by id): what a triggered send did for its user.
     public func decisions(occurrenceID: Int64) async throws -> [PlanDecision] {
-        try await fetch("""
+        try await fetch(Self.decisionsQuery(occurrenceID: occurrenceID)) { try await Self.decisions($0) }
+    }
+
+    static func decisionsQuery(occurrenceID: Int64) -> PostgresQuery {
+        """
             SELECT n.id, n.channel, n.state, n.reason, n.due_at, n.user_id, n.device,
                 CASE WHEN n.state = 'skipped' THEN
                     (SELECT e.detail FROM events e WHERE e.notification_id = n.id AND e.type = 'skipped' ORDER BY e.id DESC LIMIT 1)
                 END
             FROM notifications n WHERE n.occurrence_id = \(occurrenceID) ORDER BY n.id
-            """) { rows in
-            var decisions: [PlanDecision] = []
-            for try await (id, channelName, stateName, reason, due, userID, device, detail) in rows.decode(
-                (Int64, String, String, String?, Double, String, String, String?).self
-            ) {
-                guard let channel = HeraldCore.Channel(rawValue: channelName), let state = NotificationState(rawValue: stateName) else { continue }
-                decisions.append(PlanDecision(
-                    notificationID: id, userID: userID, channel: channel, device: device, state: state, reason: reason, detail: detail,
-                    dueAt: Date(timeIntervalSince1970: due)
-                ))
-            }
-            return decisions
+            """
+    }
+
+    /// The decisions the rows of ``decisionsQuery(occurrenceID:)`` hold.
+    static func decisions(_ rows: PostgresRowSequence) async throws -> [PlanDecision] {
+        var decisions: [PlanDecision] = []
+        for try await (id, channelName, stateName, reason, due, userID, device, detail) in rows.decode(
+            (Int64, String, String, String?, Double, String, String, String?).self
+        ) {
+            guard let channel = HeraldCore.Channel(rawValue: channelName), let state = NotificationState(rawValue: stateName) else { continue }
+            decisions.append(PlanDecision(
+                notificationID: id, userID: userID, channel: channel, device: device, state: state, reason: reason, detail: detail,
+                dueAt: Date(timeIntervalSince1970: due)
+            ))
         }
+        return decisions
     }
 
     // MARK: - Occurrences

@@ -78,10 +78,18 @@ extension PostgresStore {
         }
         bindings.append(limit)
         sql += " ORDER BY id LIMIT $\(bindings.count)"
-        let schema = self.schema
+        return try await Self.users(PostgresQuery(unsafeSQL: sql, binds: bindings), schema: schema) { try await client.query($0, logger: logger) }
+    }
+
+    /// The users a query of `id, email, phone, locale, timezone, first_name, last_name,
+    /// created_at, attributes::text` selects, with their devices and preferences, each query run
+    /// by `run` (on the pool, or on a transaction's connection).
+    static func users(
+        _ query: PostgresQuery, schema: AttributeSchema, run: (PostgresQuery) async throws -> PostgresRowSequence
+    ) async throws -> [User] {
         var users: [User] = []
         var index: [String: Int] = [:]
-        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        let rows = try await run(query)
         for try await (id, email, phone, locale, timezone, firstName, lastName, createdAt, attributes) in rows.decode(
             (String, String?, String?, String?, String?, String?, String?, Double?, String).self
         ) {
@@ -93,10 +101,10 @@ extension PostgresStore {
         }
         guard !users.isEmpty else { return [] }
         let ids = users.map(\.id)
-        let devices = try await client.query("""
+        let devices = try await run("""
             SELECT user_id, platform, address, subscription, active, service FROM devices
             WHERE user_id = ANY(\(ids)) ORDER BY user_id, platform, address
-            """, logger: logger)
+            """)
         for try await (userID, platformName, address, subscription, active, service) in devices.decode(
             (String, String, String, String?, Bool, String?).self
         ) {
@@ -106,9 +114,7 @@ extension PostgresStore {
                 subscription: subscription.flatMap(WebPushSubscription.init(jsonText:)), isActive: active
             ))
         }
-        let preferences = try await client.query(
-            "SELECT user_id, key, opted_in FROM preferences WHERE user_id = ANY(\(ids))", logger: logger
-        )
+        let preferences = try await run("SELECT user_id, key, opted_in FROM preferences WHERE user_id = ANY(\(ids))")
         for try await (userID, key, optedIn) in preferences.decode((String, String, Bool).self) {
             guard let position = index[userID] else { continue }
             users[position].preferences[key] = optedIn

@@ -142,20 +142,22 @@ public final class PostgresStore: Store, Sendable {
     /// Runs `body` in one transaction and turns what PostgreSQL refuses into a ``StoreError``
     /// naming the server and the SQLSTATE. A transaction PostgreSQL ended to break a deadlock (SQLSTATE
     /// 40P01: two writers waiting on each other's rows) is run again from the start, up to three
-    /// times in all: it wrote nothing, and `body` decides again from what it reads.
-    func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    /// times in all: it wrote nothing, and `body` decides again from what it reads. `retrying`
+    /// names further SQLSTATEs treated so (an API send that met a key another server inserted
+    /// meanwhile, 23505, finds it the next time).
+    func transaction<Result: Sendable>(retrying: Set<String> = [], _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         var attempt = 1
         while true {
             do {
                 return try await client.withTransaction(logger: logger) { try await body($0) }
             } catch {
-                if attempt < 3, Self.sqlState(of: error) == "40P01" {
+                if attempt < 3, let state = Self.sqlState(of: error), state == "40P01" || retrying.contains(state) {
                     attempt += 1
                     continue
                 }
-                // What `body` threw itself (an `EventError`, an `OutboxInspectionError`, a
-                // `StoreError`) reaches the caller as it is.
-                if let failed = error as? PostgresTransactionError, let cause = failed.closureError, cause is EventError || cause is OutboxInspectionError {
+                // What `body` threw itself (an `EventError`, an `OutboxInspectionError`, an API
+                // send's `UnknownUsers` or `GuestIDTaken`, a `StoreError`) reaches the caller as it is.
+                if let failed = error as? PostgresTransactionError, let cause = failed.closureError, cause is EventError || cause is OutboxInspectionError || cause is UnknownUsers || cause is GuestIDTaken {
                     throw cause
                 }
                 throw Self.describe(error, location: location, serverErrorCode: .database)

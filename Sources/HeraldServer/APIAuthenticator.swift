@@ -1,7 +1,6 @@
 import Foundation
 import HeraldCore
 import HeraldEngine
-import HeraldStore
 import Hummingbird
 import Synchronization
 
@@ -63,7 +62,7 @@ public struct APIAuthenticator: RouterMiddleware {
 /// read per second rather than one per request; a revoked key therefore stops working within a
 /// second of `herald keys revoke`.
 public final class APIKeyring: Sendable {
-    let store: SQLiteStore
+    let store: any APIKeyStore
     let clock: any WallClock
     private let state = Mutex(State())
 
@@ -76,7 +75,7 @@ public final class APIKeyring: Sendable {
     /// Unknown app keys are cached too, but only this many, so that random guesses cannot fill memory.
     static let maximumCached = 10_000
 
-    public init(store: SQLiteStore, clock: any WallClock) {
+    public init(store: any APIKeyStore, clock: any WallClock) {
         self.store = store
         self.clock = clock
     }

@@ -1,6 +1,5 @@
 import Foundation
 import HeraldCore
-import HeraldStore
 import Hummingbird
 import Logging
 import NIOCore
@@ -39,7 +38,7 @@ public final class APIMetrics: Sendable {
     }
 
     /// The text of a scrape, after reading the outbox.
-    func scrape(store: SQLiteStore, now: Date) async throws -> [UInt8] {
+    func scrape(store: any OutboxInspection, now: Date) async throws -> [UInt8] {
         let snapshot = try await store.queueSnapshot(at: now)
         var shown: Set<[String]> = []
         for row in snapshot.rows {

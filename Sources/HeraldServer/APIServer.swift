@@ -2,7 +2,6 @@ import Foundation
 import HeraldContent
 import HeraldCore
 import HeraldEngine
-import HeraldStore
 import Hummingbird
 import Logging
 import NIOCore
@@ -11,9 +10,13 @@ import NIOCore
 /// one-click unsubscribe, and health. Every `/v1` route needs an API key with the route's scope;
 /// the others are public and authenticate what they carry (signed tokens).
 public struct APIServer: Sendable {
+    /// What the routes read and write: the API's own role, provider events, API keys, users, and
+    /// the outbox's figures for `/metrics`. ``SQLiteStore`` and `PostgresStore` are each one.
+    public typealias Storage = APIStore & ProviderEventStore & APIKeyStore & UserStore & OutboxInspection
+
     /// What the routes work with.
     public struct Parts: Sendable {
-        public var store: SQLiteStore
+        public var store: any Storage
         public var clock: any WallClock
         /// Records events and plans what they trigger.
         public var events: EventIntake
@@ -38,7 +41,7 @@ public struct APIServer: Sendable {
         public var allowsSender: @Sendable (String) -> Bool
 
         public init(
-            store: SQLiteStore, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
+            store: any Storage, clock: any WallClock, events: EventIntake, unsubscribeLinks: UnsubscribeLinks?, schema: AttributeSchema,
             preferenceKeys: PreferenceVocabulary, directSend: DirectSend, templates: [String: Template], webhooks: WebhookSecrets = WebhookSecrets(),
             trackingLinks: TrackingLinks? = nil, metrics: APIMetrics = APIMetrics(), onPlanned: @escaping @Sendable () -> Void = {},
             allowsSender: @escaping @Sendable (String) -> Bool = { _ in false }
@@ -71,7 +74,7 @@ public struct APIServer: Sendable {
         keyring = APIKeyring(store: parts.store, clock: parts.clock)
     }
 
-    var store: SQLiteStore { parts.store }
+    var store: any Storage { parts.store }
     var now: Date { parts.clock.now }
 
     /// Every route.

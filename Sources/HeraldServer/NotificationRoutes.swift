@@ -3,7 +3,6 @@ import Foundation
 import HeraldCore
 import HeraldEngine
 import HTTPTypes
-import HeraldStore
 import Hummingbird
 
 extension APIServer {
@@ -315,7 +314,7 @@ extension APIServer {
     }
 
     /// The id a guest is stored under: `guest-` and 128 bits of an HMAC-SHA256 of the kind and
-    /// the address, keyed with the store's own secret (`SQLiteStore.guestIDKey()`), so that every
+    /// the address, keyed with the store's own secret (`APIStore.guestIDKey()`), so that every
     /// send to the address reaches the same guest (and their opt-outs), and the id tells nothing
     /// of the address to anyone without the database.
     static func guestID(kind: String, address: String, key: [UInt8]) -> String {

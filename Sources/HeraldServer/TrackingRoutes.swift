@@ -1,7 +1,6 @@
 import Foundation
 import HeraldContent
 import HeraldCore
-import HeraldStore
 import Hummingbird
 import NIOCore
 

@@ -1,6 +1,5 @@
 import Foundation
 import HeraldCore
-import HeraldStore
 import Hummingbird
 
 extension APIServer {

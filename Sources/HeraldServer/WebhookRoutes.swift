@@ -1,7 +1,6 @@
 import Foundation
 import HeraldCore
 import HTTPTypes
-import HeraldStore
 import Hummingbird
 import NIOCore
 

@@ -3,28 +3,7 @@ import GRDB
 import HeraldCore
 import Synchronization
 
-/// What erasing a user (GDPR) did.
-public struct ErasureSummary: Sendable, Hashable, Codable {
-    /// Notifications that waited in the outbox and will not be sent.
-    public var cancelled: Int
-    /// Notifications whose recipient, address and content were cleared; they still count in reports.
-    public var anonymised: Int
-
-    public init(cancelled: Int = 0, anonymised: Int = 0) {
-        self.cancelled = cancelled
-        self.anonymised = anonymised
-    }
-}
-
-/// What a one-click unsubscribe did.
-public enum UnsubscribeResult: Sendable, Hashable {
-    /// The preference `key` is now off for the user (`changed` false when it was off before).
-    case optedOut(userID: String, key: String, changed: Bool)
-    /// The notification or its user no longer exists (erased): there is nobody to opt out.
-    case nobody
-}
-
-extension SQLiteStore {
+extension SQLiteStore: APIStore {
     /// The key of the HMAC that gives a guest their id (`store_secrets.guest_ids`, random, made
     /// with the table): ids differ from one database to another and tell nothing of an address
     /// without it.
@@ -256,62 +235,6 @@ extension SQLiteStore {
     }
 }
 
-/// An API send as the store writes it in one transaction (``SQLiteStore/apiSend(_:at:)``).
-public struct APISendPlan: Sendable {
-    public var request: OccurrenceRequest
-    public var appKey: String
-    public var idempotencyKey: String?
-    public var requestHash: String
-    /// People named by address, stored as guests in the same transaction.
-    public var guests: [User]
-    /// Every recipient, users and guests, in the request's order.
-    public var userIDs: [String]
-    /// How far back the cap ledger matters, from the occurrence's fire instant; nil when no
-    /// cap applies (a transactional send).
-    public var capReach: Double?
-    /// The decisions for the occurrence's users, given their cap ledger (the planner's).
-    public var decide: @Sendable (_ occurrence: Occurrence, _ users: [User], _ history: [String: [CapEntry]]) -> [PlannedNotification]
-    /// The answer to the request, kept with its Idempotency-Key.
-    public var answer: @Sendable (_ occurrence: Occurrence, _ decisions: [PlanDecision]) -> String
-
-    public init(
-        request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User], userIDs: [String], capReach: Double?,
-        decide: @escaping @Sendable (Occurrence, [User], [String: [CapEntry]]) -> [PlannedNotification],
-        answer: @escaping @Sendable (Occurrence, [PlanDecision]) -> String
-    ) {
-        self.request = request
-        self.appKey = appKey
-        self.idempotencyKey = idempotencyKey
-        self.requestHash = requestHash
-        self.guests = guests
-        self.userIDs = userIDs
-        self.capReach = capReach
-        self.decide = decide
-        self.answer = answer
-    }
-}
-
-/// What an API send did.
-public enum APISendResult: Sendable {
-    /// Planned now, or before under the same Idempotency-Key and not answered (a crash).
-    case planned(Occurrence, [PlanDecision], answer: String)
-    /// The same key and body were answered before: the same answer.
-    case replay(status: Int, body: String)
-    /// The key was used with another body.
-    case keyReused(firstAt: Date)
-}
-
-/// Users an API send names by id that do not exist: the send is refused and nothing of it written.
-public struct UnknownUsers: Error, Sendable {
-    public var ids: [String]
-}
-
-/// A guest's id (derived from their address) that belongs to a user who is not a guest: the
-/// send is refused and nothing of it written.
-public struct GuestIDTaken: Error, Sendable {
-    public var id: String
-}
-
 /// How an API send starts.
 public enum APISendStart: Sendable {
     /// A new send: plan `occurrence`.
@@ -327,7 +250,7 @@ public enum APISendStart: Sendable {
 
 extension SQLiteStore {
     /// How long an Idempotency-Key is remembered.
-    public static let idempotencyLifetime: TimeInterval = 86_400
+    public static let idempotencyLifetime = APISendPlan.idempotencyLifetime
 
     /// Starts an API send: a new occurrence of `request`, or, for an idempotency key seen in the
     /// last 24 hours, what that request started (see ``APISendStart``), with its guests stored.

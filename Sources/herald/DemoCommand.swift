@@ -109,7 +109,7 @@ struct DemoCommand: AsyncParsableCommand {
         )
         var apiLogger = Logger(label: "herald.api")
         apiLogger.logLevel = .critical
-        let server = try app.apiServer(command: "herald demo", webhooks: secrets).application(host: "127.0.0.1", port: api.port, logger: apiLogger)
+        let server = app.apiServer(webhooks: secrets).application(host: "127.0.0.1", port: api.port, logger: apiLogger)
         var services = ServiceGroupConfiguration(services: [server], logger: apiLogger)
         services.maximumGracefulShutdownDuration = .seconds(5)
         let group = ServiceGroup(configuration: services)

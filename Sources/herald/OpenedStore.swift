@@ -9,8 +9,9 @@ import HeraldStore
 /// ``inspection`` (`herald queue`, `herald dead-letter`, the workers' provider health),
 /// ``insights`` (every view of `herald report`), ``keys`` (`herald keys`) and ``incidents`` (the
 /// workers' alerts) and ``AudienceExplaining`` (`herald audience --explain`), gathered in
-/// ``roles``; `herald plan`, `audience` and `preview` read through them too. What only SQLite
-/// has yet (the HTTP API: `herald serve`, `herald run` with the API) asks for ``sqlite(for:)``,
+/// ``roles`` with the HTTP API's (`herald serve`, `herald run`); `herald plan`, `audience` and
+/// `preview` read through them too. What only SQLite has (`herald store copy`'s source, the
+/// demo) asks for ``sqlite(for:)``,
 /// which says so when herald.yml names PostgreSQL. The benchmarks measure SQLite and open their
 /// own files.
 enum OpenedStore: Sendable {
@@ -18,7 +19,8 @@ enum OpenedStore: Sendable {
     case postgres(PostgresStore)
 
     /// Every role both databases implement.
-    typealias Roles = Store & OutboxInspection & InsightStore & APIKeyStore & AlertIncidentStore & AudienceExplaining
+    typealias Roles = Store & OutboxInspection & InsightStore & APIKeyStore & AlertIncidentStore & AudienceExplaining & APIStore
+        & ProviderEventStore
 
     /// The store, on whichever database, as each of its roles.
     var roles: any Roles {

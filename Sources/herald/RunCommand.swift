@@ -77,7 +77,7 @@ struct RunCommand: AsyncParsableCommand {
             var apiLogger = Logger(label: "herald.api")
             apiLogger.logLevel = .warning
             services.append(.init(
-                service: try app.apiServer(command: "herald run with the HTTP API (api: in herald.yml, or --listen)").application(host: host, port: port, logger: apiLogger) { port in
+                service: app.apiServer().application(host: host, port: port, logger: apiLogger) { port in
                     print("serving the HTTP API on http://\(host):\(port)")
                     fflush(nil)
                 },

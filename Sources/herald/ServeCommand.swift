@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = try Self.address(listen ?? workspace.configuration.api?.listen ?? APIConfiguration().listen)
         var logger = Logger(label: "herald.api")
         logger.logLevel = .warning
-        let server = try app.apiServer(command: "herald serve", accessLog: accessLog).application(host: host, port: port, logger: logger) { port in
+        let server = app.apiServer(accessLog: accessLog).application(host: host, port: port, logger: logger) { port in
             print("serving the HTTP API on http://\(host):\(port) (pid \(ProcessInfo.processInfo.processIdentifier)); SIGINT or SIGTERM stops")
             fflush(nil)
         }
@@ -112,11 +112,8 @@ extension HeraldApp {
 
     /// The HTTP API on this process's store and workspace. What it plans rings the workers of
     /// this process, if any.
-    ///
-    /// - Parameter command: the command serving it, named when the store is PostgreSQL (the API
-    ///   does not run there yet).
-    func apiServer(command: String, accessLog: Bool = false, webhooks: WebhookSecrets? = nil) throws -> APIServer {
-        let store = try opened.sqlite(for: command)
+    func apiServer(accessLog: Bool = false, webhooks: WebhookSecrets? = nil) -> APIServer {
+        let store = opened.roles
         let metrics = APIMetrics()
         // One registry for the API's metrics and, through swift-metrics, the dispatchers' sends
         // in the same process. swift-metrics takes one factory per process, at most once.
