@@ -376,6 +376,20 @@ enum StoreMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v15-send-ledger") { db in
+            // A throttled campaign's sends at delivery time, every process together: the slot
+            // of its rate last claimed in and how many were claimed in it, read and written in
+            // the transaction that claims (SendLedger), so that N workers draining a backlog
+            // send at the campaign's rate, not N times it.
+            try db.execute(sql: """
+                CREATE TABLE send_ledger (
+                    campaign_id TEXT PRIMARY KEY NOT NULL,
+                    slot_seconds REAL NOT NULL, -- the slot length the slot is counted in
+                    slot INTEGER NOT NULL, -- instant / slot_seconds, rounded down
+                    used INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }
