@@ -287,6 +287,11 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // SQLite's v16-alert-confirmations: when a process last saw an open incident's
+        // condition hold, so that `herald store copy` keeps it.
+        ("v7-alert-confirmations", [
+            "ALTER TABLE alert_incidents ADD COLUMN confirmed_at DOUBLE PRECISION",
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

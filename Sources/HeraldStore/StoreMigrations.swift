@@ -390,6 +390,13 @@ enum StoreMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v16-alert-confirmations") { db in
+            // When a process last saw an open incident's condition hold: a provider's incident
+            // (each process sees the provider through its own breaker) is closed only once no
+            // process has seen it for a while, so that two processes that disagree do not post
+            // its recovery and then the same alert again. NULL: not seen since it was opened.
+            try db.execute(sql: "ALTER TABLE alert_incidents ADD COLUMN confirmed_at REAL")
+        }
         return migrator
     }
 }

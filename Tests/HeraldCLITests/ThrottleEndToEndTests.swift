@@ -27,14 +27,20 @@ struct ThrottleEndToEndTests {
 
         """
 
+    /// The sample workspace without limits, with the campaign `paced`: an email to everyone at
+    /// `throttle`, and `users` generated users.
+    static func makeWorkspace(_ directory: TemporaryDirectory, throttle: String = "600/min", users: Int = 300) async throws {
+        #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+        try removeLimits(fromWorkspace: directory.path)
+        _ = try directory.write("campaigns/paced.yml", campaign.replacingOccurrences(of: "600/min", with: throttle))
+        _ = try directory.write("templates/paced.yml", template)
+        _ = try directory.write("templates/paced.txt", "Hello {{id}}\n")
+        #expect(try await HeraldBinary.run(["users", "generate", "--count", "\(users)"], in: directory.path).status == 0)
+    }
+
     @Test func twoWorkersSendAThrottledCampaignsBacklogAtItsRateBetweenThem() async throws {
         try await withTemporaryDirectory { directory in
-            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
-            try removeLimits(fromWorkspace: directory.path)
-            _ = try directory.write("campaigns/paced.yml", Self.campaign)
-            _ = try directory.write("templates/paced.yml", Self.template)
-            _ = try directory.write("templates/paced.txt", "Hello {{id}}\n")
-            #expect(try await HeraldBinary.run(["users", "generate", "--count", "300"], in: directory.path).status == 0)
+            try await Self.makeWorkspace(directory)
             try await Sandbox.withRunning(Sandbox.Configuration(port: 0, smtpPort: nil, apnsPort: nil)) { sandbox in
                 let yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
                 try yml.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")

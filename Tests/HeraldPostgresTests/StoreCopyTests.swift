@@ -31,7 +31,7 @@ import Testing
             try db.execute(sql: "INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, status, response, created_at) VALUES ('key-1', 'idem-1', 'h', ?, 202, '{\"ok\":true}', 1800000000)", arguments: [occurrence])
             try db.execute(sql: "INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES ('sendgrid', 'sg-event-1', 1800000000.5)")
             try db.execute(sql: "INSERT INTO provider_health (provider, channel, breaker, paused_reason, opened_at, updated_at) VALUES ('twilio', 'sms', 'open', NULL, 1800000000, 1800000001)")
-            try db.execute(sql: "INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at) VALUES ('breaker_open', 'sms', 'twilio', 'error', 'Twilio is failing', 1800000000)")
+            try db.execute(sql: "INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at, confirmed_at) VALUES ('breaker_open', 'sms', 'twilio', 'error', 'Twilio is failing', 1800000000, 1800000010)")
             try db.execute(sql: "INSERT INTO send_ledger (campaign_id, slot_seconds, slot, used) VALUES ('sale', 1, 1800000000, 3)")
         }
         return store
