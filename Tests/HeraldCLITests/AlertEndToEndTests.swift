@@ -78,18 +78,7 @@ struct AlertEndToEndTests {
             while Self.alerts(sandbox).isEmpty, ContinuousClock.now - waiting < .seconds(60) {
                 try await Task.sleep(for: .milliseconds(200))
             }
-            // Two more looks by each.
-            try await Task.sleep(for: .seconds(21))
-            for started in workers { kill(started.process.processIdentifier, SIGTERM) }
-            var stderr = ""
-            for started in workers {
-                let output = await HeraldBinary.finish(started)
-                #expect(output.status == 0, "\(output.stderr)")
-                stderr += output.stderr
-            }
-            let posted = Self.alerts(sandbox).compactMap { $0["herald"] as? [String: Any] }.map {
-                "\($0["event"] as? String ?? "?") \($0["kind"] as? String ?? "?") \($0["channel"] as? String ?? "?") \($0["provider"] as? String ?? "-")"
-            }
+            let (posted, _) = try await Self.stopAfterTwoMoreLooks(workers, postingTo: sandbox)
             #expect(posted.contains("fired failure_rate email -"), "\(posted)")
             #expect(Set(posted).count == posted.count, "an alert posted by both workers: \(posted.sorted())")
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
@@ -138,18 +127,8 @@ struct AlertEndToEndTests {
                               ContinuousClock.now - waiting < .seconds(130) {
                             try await Task.sleep(for: .milliseconds(200))
                         }
-                        // Two more looks by each: nothing is posted again.
-                        try await Task.sleep(for: .seconds(21))
-                        for started in workers { kill(started.process.processIdentifier, SIGTERM) }
-                        var stderr = ""
-                        for started in workers {
-                            let output = await HeraldBinary.finish(started)
-                            #expect(output.status == 0, "\(output.stderr)")
-                            stderr += output.stderr
-                        }
-                        let posted = Self.alerts(far).compactMap { $0["herald"] as? [String: Any] }.map {
-                            "\($0["event"] as? String ?? "?") \($0["kind"] as? String ?? "?") \($0["channel"] as? String ?? "?") \($0["provider"] as? String ?? "-")"
-                        }
+                        // Nothing is posted again.
+                        let (posted, stderr) = try await Self.stopAfterTwoMoreLooks(workers, postingTo: far)
                         #expect(posted == ["fired breaker_open email sendgrid", "resolved breaker_open email sendgrid"], "\(posted)")
                         #expect(stderr.components(separatedBy: "alert fired").count - 1 == 1, "\(stderr)")
                         #expect(stderr.components(separatedBy: "alert resolved").count - 1 == 1, "\(stderr)")
@@ -161,6 +140,26 @@ struct AlertEndToEndTests {
                 }
             }
         }
+    }
+
+    /// Lets each worker look twice more (they look every 10 s), stops them with SIGTERM (each
+    /// exits 0), and returns what `sandbox`'s inbox received, one `event kind channel provider`
+    /// line per alert, and the workers' stderr.
+    static func stopAfterTwoMoreLooks(
+        _ workers: [(process: Process, stdout: Pipe, stderr: Pipe)], postingTo sandbox: RunningSandbox
+    ) async throws -> (posted: [String], stderr: String) {
+        try await Task.sleep(for: .seconds(21))
+        for started in workers { kill(started.process.processIdentifier, SIGTERM) }
+        var stderr = ""
+        for started in workers {
+            let output = await HeraldBinary.finish(started)
+            #expect(output.status == 0, "\(output.stderr)")
+            stderr += output.stderr
+        }
+        let posted = alerts(sandbox).compactMap { $0["herald"] as? [String: Any] }.map {
+            "\($0["event"] as? String ?? "?") \($0["kind"] as? String ?? "?") \($0["channel"] as? String ?? "?") \($0["provider"] as? String ?? "-")"
+        }
+        return (posted, stderr)
     }
 
     /// The JSON bodies the sandbox's inbox received at /sandbox/inbox/alerts.

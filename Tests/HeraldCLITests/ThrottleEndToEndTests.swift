@@ -72,14 +72,18 @@ struct ThrottleEndToEndTests {
                 let accepted = sandbox.log.messages.map(\.acceptedAt).sorted()
                 #expect(accepted.count == planned && Set(sandbox.log.messages.map(\.to)).count == planned, "each email once")
                 #expect(sentByWorker.count == 2 && sentByWorker.allSatisfy { $0 > 0 } && sentByWorker.reduce(0, +) == planned, "\(sentByWorker)")
-                // 10 a second between them: any 5 s of the sandbox's clock holds at most 50, and
-                // one second's more for a send claimed at the end of a second that arrives in the
-                // next. Two workers each at the rate would put about 100 there.
+                // 10 a second between them. The workers claimed no more than 10 in any second of
+                // their clock (the `sending` event is written with the claim)…
+                let claimedPerSecond = try await store.rows(sql: "SELECT CAST(at AS INTEGER), COUNT(*) FROM events WHERE type = 'sending' GROUP BY 1")
+                #expect(claimedPerSecond.count >= planned / 10 && claimedPerSecond.allSatisfy { Int($0[1])! <= 10 }, "\(claimedPerSecond)")
+                // …and the sandbox saw it: any 10 s of its clock hold at most 100, and up to 3 s
+                // more of them for sends that a loaded machine handed over late. Two workers each
+                // at the rate would put about 200 there.
                 var busiest = 0
                 for (index, start) in accepted.enumerated() {
-                    busiest = max(busiest, accepted[index...].prefix { $0 < start + 5 }.count)
+                    busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
                 }
-                #expect(busiest <= 60, "\(busiest) emails within 5 s")
+                #expect(busiest <= 130, "\(busiest) emails within 10 s")
                 let took = accepted.last! - accepted.first!
                 #expect(took >= Double(planned) / 10 - 2, "\(planned) emails at 10 a second took \(took) s")
                 // Held back, an email was never claimed: one attempt each, nothing postponed.
