@@ -255,8 +255,9 @@ extension SQLiteStore {
         let timestamp = now.timeIntervalSince1970
         let (providerClause, providerArguments) = providerFilter(providers, codec: codec, table: "o")
         var ledger = SendLedger(throttles: throttles, entries: try sendLedgerEntries(db, of: Array(throttles.keys), codec: codec), at: now)
-        // Outbox first, in due order through its lane index, each row's campaign by key: a
-        // campaign without room is passed over without reading the rows behind it twice.
+        // The outbox first (CROSS JOIN keeps that order), in due order through its lane index,
+        // each row's campaign read by key; a campaign without room is left out in SQL, so that
+        // its backlog is stepped over rather than returned.
         let candidates = try db.cachedStatement(sql: """
             SELECT o.notification_id, n.campaign_id, n.expires_at FROM outbox o CROSS JOIN notifications n ON n.id = o.notification_id
             WHERE o.channel = ?\(providerClause) AND o.due_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
