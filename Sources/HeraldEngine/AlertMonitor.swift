@@ -43,6 +43,10 @@ public struct AlertMonitor: Sendable {
     public let configuration: Configuration
     /// The incidents fired and not yet resolved, with the alert that fired each.
     public private(set) var openIncidents: [Alert.Key: Alert] = [:]
+    /// The conditions found failing by the last check of each channel, open before or not, each
+    /// as the alert it fires (observed then): what a process reports as still seen when the
+    /// incident is shared with other processes (``AlertIncidentStore/openIncident(_:)``).
+    public private(set) var failing: [Alert.Key: Alert] = [:]
 
     public init(_ thresholds: AlertsConfiguration, configuration: Configuration = Configuration()) {
         self.thresholds = thresholds
@@ -65,13 +69,15 @@ public struct AlertMonitor: Sendable {
     public mutating func check(_ snapshot: ChannelHealthSnapshot, now: Date) -> [AlertAction] {
         let channel = snapshot.channel
         var actions: [AlertAction] = []
+        failing = failing.filter { $0.key.channel != channel }
         func apply(_ key: Alert.Key, _ verdict: Verdict) {
             switch verdict {
             case .failing(let message, let severity):
-                guard openIncidents[key] == nil else { return }
                 let alert = Alert(
                     kind: key.kind, channel: key.channel, provider: key.provider, message: message, severity: severity, startedAt: now, at: now
                 )
+                failing[key] = alert
+                guard openIncidents[key] == nil else { return }
                 openIncidents[key] = alert
                 actions.append(.fire(alert))
             case .clear(let message):

@@ -11,10 +11,21 @@ import Synchronization
 /// each check starts from the incidents open in the store, and an alert is posted only by the
 /// process whose check opened its incident there, a recovery only by the one that closed it. A
 /// process watches only its own channels (`herald worker --channel sms` alerts about SMS only).
+///
+/// The channel's counts come from the store, so every process judges them alike. A provider's
+/// state does not: each process sees the provider through its own breaker and its own answers,
+/// and one may see it open while another sees it closed. So every check that finds a condition
+/// still failing says so in the store, and an incident about a provider is closed only once no
+/// process has seen it for `recoveryHold`: the one that sees the provider closed does not post a
+/// recovery that the other would follow with the same alert again.
 public final class DeliveryHealth: Sendable {
     public struct Configuration: Sendable {
         /// How often it looks. Default 10 seconds.
         public var interval: Duration
+        /// How long nobody must have seen a provider's incident (misconfigured, breaker open)
+        /// before it is closed and its recovery posted: longer than every process's `interval`,
+        /// so that a process that still sees it says so in time. Default 30 seconds.
+        public var recoveryHold: Duration
         /// The providers of each channel, whose breakers count for that channel's alerts.
         public var providers: [Channel: [String]]
         /// herald.yml `alerts:`; nil: no alerts, only provider health.
@@ -25,9 +36,10 @@ public final class DeliveryHealth: Sendable {
 
         public init(
             interval: Duration = .seconds(10), providers: [Channel: [String]], alerts: AlertsConfiguration?,
-            channels: Set<Channel> = Set(Channel.allCases)
+            channels: Set<Channel> = Set(Channel.allCases), recoveryHold: Duration = .seconds(30)
         ) {
             self.interval = interval
+            self.recoveryHold = recoveryHold
             self.providers = providers
             self.alerts = alerts
             self.channels = channels
@@ -88,9 +100,9 @@ public final class DeliveryHealth: Sendable {
             return actions
         }
         let open = try await incidents.openIncidents()
-        let proposed = monitor.withLock { monitor in
+        let (proposed, failing) = monitor.withLock { monitor in
             monitor?.adopt(open, channels: configuration.channels)
-            return monitor?.check(snapshots, now: now) ?? []
+            return (monitor?.check(snapshots, now: now) ?? [], monitor?.failing ?? [:])
         }
         // Only what this process opened or closed in the store is posted: another process may
         // have done either between the read above and here.
@@ -100,13 +112,25 @@ public final class DeliveryHealth: Sendable {
             case .fire(let alert):
                 if try await incidents.openIncident(alert) { actions.append(action) }
             case .resolve(var alert):
-                guard let opened = try await incidents.closeIncident(alert.key, at: now) else { continue }
+                let hold = alert.provider == nil ? 0 : configuration.recoveryHold.timeInterval
+                guard let opened = try await incidents.closeIncident(alert.key, unseenSince: now.addingTimeInterval(-hold), at: now) else { continue }
                 alert.startedAt = opened.startedAt
                 actions.append(.resolve(alert))
             }
         }
+        // Conditions still failing on incidents open already: seen again, so that no process
+        // closes them meanwhile. One closed since the read above is a new incident, posted.
+        let fired = Set(proposed.map(\.alert.key))
+        for (key, alert) in failing.sorted(by: { Self.order($0.key) < Self.order($1.key) }) where !fired.contains(key) {
+            if try await incidents.openIncident(alert) { actions.append(.fire(alert)) }
+        }
         _ = await dispatcher.dispatch(actions)
         return actions
+    }
+
+    /// A stable order of incidents: by channel, kind, then provider.
+    static func order(_ key: Alert.Key) -> String {
+        "\(key.channel.rawValue)|\(key.kind.rawValue)|\(key.provider ?? "")"
     }
 
     /// Looks every `interval` until `signal` stops; a failed look is logged and the next one

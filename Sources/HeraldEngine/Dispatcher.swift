@@ -13,11 +13,15 @@ import Synchronization
 /// at each provider, whichever lanes they come from; each within the provider's rate limit and
 /// circuit breaker, and checked for expiry again after waiting for them), and records each
 /// group's outcomes in one transaction as soon as they are known, so that a crash can repeat
-/// only the sends that were at a provider. The lease is renewed while a batch is slow. A row
-/// whose lease ran out without an outcome (a crash) is claimed again as `reclaimed`, with the
-/// same attempt number and therefore the same idempotency id.
+/// only the sends that were at a provider. A claim takes a throttled campaign's rows only while
+/// its send ledger in the store has room (``Configuration/campaignThrottles``: every process
+/// counts in the same ledger); a row held back is left as it is, and a lane with nothing it may
+/// claim sleeps until a row comes due or a throttle has room again. The lease is renewed while a
+/// batch is slow. A row whose lease ran out without an outcome (a crash) is claimed again as
+/// `reclaimed`, with the same attempt number and therefore the same idempotency id.
 ///
-/// ``drain()`` delivers what is due now and returns (`herald deliver`); ``run()`` delivers until
+/// ``drain()`` delivers what is due now (waiting for throttles to let it go) and returns
+/// (`herald deliver`); ``run()`` delivers until
 /// told to stop (`herald worker`, `herald run`): it sleeps until the next row is due, a ring of
 /// its ``WorkSignal`` or the idle poll interval, whichever comes first.
 public struct Dispatcher: Sendable {
@@ -53,6 +57,11 @@ public struct Dispatcher: Sendable {
         /// Told how long each claim took and how many rows it returned, for measurements
         /// (`herald bench deliver`). Default none.
         public var onClaim: (@Sendable (Duration, Int) -> Void)?
+        /// Each throttled campaign's `throttle`, by campaign id. Planning spreads a campaign's due
+        /// times over its rate; claims hold it at send time too, across every process on the
+        /// database (the store's send ledger), so that a backlog (workers stopped for an hour)
+        /// goes out at the campaign's rate, not the providers'. Default none.
+        public var campaignThrottles: [String: RateLiteral] = [:]
 
         public init(
             batchSize: Int = 200, concurrency: Int = 4, groupSize: Int = 8, maximumBatch: Int = 1000, lease: Duration = .seconds(60),
@@ -234,6 +243,8 @@ public struct Dispatcher: Sendable {
             var waiting: [[ClaimedNotification]] = []
             while true {
                 var claimedNothing = false
+                // Due rows that a campaign's throttle holds back: `untilIdle` waits for them.
+                var heldBack = false
                 while !signal.isStopping {
                     while inFlight < width, !waiting.isEmpty {
                         let items = waiting.removeFirst()
@@ -251,15 +262,21 @@ public struct Dispatcher: Sendable {
                     let claimedAt = clock.now
                     let claimed = try await store.claim(
                         channel: channel, providers: lane, limit: min(max(configuration.batchSize, groupSize), (width - inFlight) * groupSize),
-                        leaseOwner: configuration.leaseOwner, lease: configuration.lease, at: claimedAt
+                        leaseOwner: configuration.leaseOwner, lease: configuration.lease, throttles: configuration.campaignThrottles, at: claimedAt
                     )
                     configuration.onClaim?(ContinuousClock.now - started, claimed.count)
                     guard !claimed.isEmpty else {
                         claimedNothing = true
-                        if inFlight == 0, !untilIdle {
-                            let next = try await store.nextDue(channel: channel, providers: lane)
-                            let poll = clock.now.addingTimeInterval(configuration.idlePoll.timeInterval)
-                            await sleep(until: min(next ?? poll, poll), orRingAfter: generation)
+                        if inFlight == 0 {
+                            // Sleeps until a claim can take something: a row comes due, or a
+                            // throttled campaign's ledger has room again (no spinning on rows it
+                            // holds back, nor on rows another process has leased).
+                            let next = try await store.nextClaimable(channel: channel, providers: lane, throttles: configuration.campaignThrottles, at: clock.now)
+                            heldBack = next.isHeldBack
+                            if !untilIdle || heldBack {
+                                let poll = clock.now.addingTimeInterval(configuration.idlePoll.timeInterval)
+                                await sleep(until: min(next.at ?? poll, poll), orRingAfter: generation)
+                            }
                         }
                         break
                     }
@@ -280,7 +297,7 @@ public struct Dispatcher: Sendable {
                     summary.released += items.count
                 }
                 if inFlight == 0 {
-                    if untilIdle, claimedNothing || signal.isStopping { break }
+                    if untilIdle, (claimedNothing && !heldBack) || signal.isStopping { break }
                     if signal.isStopping || Task.isCancelled { break }
                     continue
                 }
@@ -469,13 +486,6 @@ public struct Dispatcher: Sendable {
         while let next = nextProvider(after: provider, on: channel) {
             candidates.append(next)
             provider = next
-        }
-        // A throttled campaign's rate holds at send time too (a backlog after downtime); nothing
-        // was handed over while waiting for it.
-        do {
-            try await gates.acquireThrottles(for: messages.map(\.campaignID), clock: clock, unlessStopping: signal)
-        } catch {
-            return .notSent
         }
         for (position, candidate) in candidates.enumerated() where !pending.isEmpty {
             guard let transport = transports[candidate] else { continue }

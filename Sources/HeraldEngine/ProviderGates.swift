@@ -27,21 +27,15 @@ public final class ProviderGates: Sendable {
         /// with the provider's own lane instead of adding to it. Default none: a provider not
         /// named here gets the `concurrency` of the first dispatcher that calls it.
         public var concurrency: [String: Int]
-        /// Each throttled campaign's `throttle` (sends per interval), by campaign id. Planning
-        /// spreads a campaign's due times over its rate; this holds the rate at send time too, so
-        /// that a backlog (workers stopped for an hour) does not go out at the provider's rate.
-        /// Default none.
-        public var campaignThrottles: [String: RateLiteral]
 
         public init(
             rates: [String: RateLiteral] = [:], breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
-            misconfiguredPause: Duration = .seconds(300), concurrency: [String: Int] = [:], campaignThrottles: [String: RateLiteral] = [:]
+            misconfiguredPause: Duration = .seconds(300), concurrency: [String: Int] = [:]
         ) {
             self.rates = rates
             self.breaker = breaker
             self.misconfiguredPause = misconfiguredPause
             self.concurrency = concurrency
-            self.campaignThrottles = campaignThrottles
         }
     }
 
@@ -101,9 +95,6 @@ public final class ProviderGates: Sendable {
 
     let configuration: Configuration
     private let gates = Mutex<[String: Gate]>([:])
-    /// The throttled campaigns' buckets, by campaign id, with a second's worth of burst (at
-    /// least 1), so that a backlog goes out evenly.
-    private let throttles = Mutex<[String: TokenBucket]>([:])
     private let calls = Mutex<[String: Calls]>([:])
 
     public init(configuration: Configuration = Configuration()) {
@@ -148,28 +139,6 @@ public final class ProviderGates: Sendable {
             let decision = withGate(provider) { $0.limiter.take(count, at: clock.now) }
             guard case .wait(let until) = decision else { return }
             try await sleep(until: until, clock: clock, unlessStopping: signal)
-        }
-    }
-
-    /// Waits on `clock` until every throttled campaign among `campaignIDs` (one per message) has
-    /// room for its messages under its `throttle`, and takes it. Campaigns without a throttle
-    /// pass at once.
-    ///
-    /// - Throws: `CancellationError` when the task is cancelled or `signal` stops while it waits.
-    public func acquireThrottles(for campaignIDs: [String], clock: any WallClock, unlessStopping signal: WorkSignal) async throws {
-        var counts: [String: Int] = [:]
-        for id in campaignIDs where configuration.campaignThrottles[id] != nil { counts[id, default: 0] += 1 }
-        for (campaign, count) in counts.sorted(by: { $0.key < $1.key }) {
-            guard let rate = configuration.campaignThrottles[campaign] else { continue }
-            while true {
-                let decision = throttles.withLock { buckets in
-                    var bucket = buckets[campaign] ?? TokenBucket(rate: rate.perSecond, burst: max(1, rate.perSecond))
-                    defer { buckets[campaign] = bucket }
-                    return bucket.take(count, at: clock.now)
-                }
-                guard case .wait(let until) = decision else { break }
-                try await sleep(until: until, clock: clock, unlessStopping: signal)
-            }
         }
     }
 

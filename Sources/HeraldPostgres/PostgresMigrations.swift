@@ -275,6 +275,23 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // SQLite's v15-send-ledger: a throttled campaign's sends at delivery time, every worker
+        // together (read and written, its row locked, by each claim that takes from it).
+        ("v6-send-ledger", [
+            """
+            CREATE TABLE send_ledger (
+                campaign_id TEXT COLLATE "C" PRIMARY KEY,
+                slot_seconds DOUBLE PRECISION NOT NULL,
+                slot BIGINT NOT NULL,
+                used BIGINT NOT NULL
+            )
+            """,
+        ]),
+        // SQLite's v16-alert-confirmations: when a process last saw an open incident's
+        // condition hold, so that `herald store copy` keeps it.
+        ("v7-alert-confirmations", [
+            "ALTER TABLE alert_incidents ADD COLUMN confirmed_at DOUBLE PRECISION",
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

@@ -258,21 +258,26 @@ extension PostgresStore: OutboxInspection {
 /// incident at once exactly one is told it did.
 extension PostgresStore: AlertIncidentStore {
     public func openIncident(_ alert: Alert) async throws -> Bool {
-        try await fetch("""
-            INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at)
+        // One statement: of two workers seeing it at once, one inserts it; an open incident
+        // records that its condition was seen again (`xmax = 0` tells an insert from an update).
+        let seen = alert.at.timeIntervalSince1970
+        return try await fetch("""
+            INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at, confirmed_at)
             VALUES (\(alert.kind.rawValue), \(alert.channel.rawValue), \(alert.provider ?? ""), \(alert.severity.rawValue), \(alert.message),
-                \(alert.startedAt.timeIntervalSince1970))
-            ON CONFLICT (kind, channel, provider) DO NOTHING
-            RETURNING 1
+                \(alert.startedAt.timeIntervalSince1970), \(seen))
+            ON CONFLICT (kind, channel, provider) DO UPDATE
+                SET confirmed_at = GREATEST(COALESCE(alert_incidents.confirmed_at, alert_incidents.started_at), excluded.confirmed_at)
+            RETURNING xmax = 0
             """) { rows in
-            for try await _ in rows { return true }
+            for try await inserted in rows.decode(Bool.self) { return inserted }
             return false
         }
     }
 
-    public func closeIncident(_ key: Alert.Key, at now: Date) async throws -> Alert? {
+    public func closeIncident(_ key: Alert.Key, unseenSince cutoff: Date, at now: Date) async throws -> Alert? {
         try await fetch("""
             DELETE FROM alert_incidents WHERE kind = \(key.kind.rawValue) AND channel = \(key.channel.rawValue) AND provider = \(key.provider ?? "")
+                AND COALESCE(confirmed_at, started_at) <= \(cutoff.timeIntervalSince1970)
             RETURNING kind, channel, provider, severity, message, started_at
             """) { rows in
             var closed: Alert?

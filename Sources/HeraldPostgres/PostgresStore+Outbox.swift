@@ -11,7 +11,8 @@ import PostgresNIO
 /// the rows they name (`FOR UPDATE`) and change only a claim still held, as on SQLite.
 extension PostgresStore {
     public func claim(
-        channel: HeraldCore.Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date
+        channel: HeraldCore.Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, throttles: [String: RateLiteral],
+        at now: Date
     ) async throws -> [ClaimedNotification] {
         let timestamp = now.timeIntervalSince1970
         let leaseUntil = now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970
@@ -24,9 +25,12 @@ extension PostgresStore {
         let providerClause = Self.providerFilter(providers, bindings: &bindings)
         // A row with a lease that ran out (`lease_until` set, no outcome: a crash) repeats the
         // same attempt; any other row starts the next one. SET reads the row as it was.
-        let claimRows = PostgresQuery(unsafeSQL: """
+        let take = """
             UPDATE outbox o SET lease_owner = $1, lease_until = $2,
                 attempts = o.attempts + CASE WHEN o.lease_until IS NULL THEN 1 ELSE 0 END, claims = o.claims + 1
+            """
+        let claimDue = PostgresQuery(unsafeSQL: """
+            \(take)
             FROM (
                 SELECT notification_id FROM outbox
                 WHERE channel = $3\(providerClause) AND due_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)
@@ -37,6 +41,16 @@ extension PostgresStore {
             RETURNING o.notification_id, o.attempts, o.claims
             """, binds: bindings)
         return try await transaction { connection in
+            var claimRows = claimDue
+            if !throttles.isEmpty {
+                let picked = try await pickThrottled(connection, channel: channel, providers: providers, limit: limit, throttles: throttles, at: now)
+                guard !picked.isEmpty else { return [] }
+                var bindings = PostgresBindings()
+                bindings.append(leaseOwner)
+                bindings.append(leaseUntil)
+                bindings.append(picked)
+                claimRows = PostgresQuery(unsafeSQL: "\(take) WHERE o.notification_id = ANY($3) RETURNING o.notification_id, o.attempts, o.claims", binds: bindings)
+            }
             var ids: [Int64] = []
             var attempts: [Int64] = []
             var claimNumbers: [Int64: Int] = [:]
@@ -269,6 +283,143 @@ extension PostgresStore {
         }
     }
 
+    public func nextClaimable(
+        channel: HeraldCore.Channel, providers: ProviderSelection, throttles: [String: RateLiteral], at now: Date
+    ) async throws -> NextClaimable {
+        let timestamp = now.timeIntervalSince1970
+        let campaigns = throttles.keys.sorted()
+        var entries: [String: SendLedger.Entry] = [:]
+        if !campaigns.isEmpty {
+            entries = try await fetch(Self.sendLedgerQuery(campaigns, lock: "")) { rows in try await Self.sendLedgerEntries(rows) }
+        }
+        let ledger = SendLedger(throttles: throttles, entries: entries, at: now)
+        let full = ledger.full
+        var bindings = PostgresBindings()
+        bindings.append(channel.rawValue)
+        bindings.append(timestamp)
+        let providerClause = Self.providerFilter(providers, bindings: &bindings, table: "o")
+        // Rows leased to a dispatcher are its to finish (a lease that runs out is seen at the
+        // next idle poll): counting them would wake this lane for nothing, again and again.
+        let lane = "o.channel = $1\(providerClause) AND (o.lease_until IS NULL OR o.lease_until <= $2)"
+        let first = { (query: PostgresQuery) in
+            try await self.fetch(query) { rows in
+                for try await due in rows.decode(Double.self) { return Optional(due) }
+                return nil
+            }
+        }
+        guard !full.isEmpty else {
+            let due = try await first(PostgresQuery(unsafeSQL: "SELECT o.due_at FROM outbox o WHERE \(lane) ORDER BY o.due_at LIMIT 1", binds: bindings))
+            return NextClaimable(at: due.map(Date.init(timeIntervalSince1970:)), isHeldBack: false)
+        }
+        bindings.append(full)
+        let fullCampaigns = "$\(bindings.count)"
+        let open = try await first(PostgresQuery(unsafeSQL: """
+            SELECT o.due_at FROM outbox o JOIN notifications n ON n.id = o.notification_id
+            WHERE \(lane) AND n.campaign_id <> ALL(\(fullCampaigns)) ORDER BY o.due_at LIMIT 1
+            """, binds: bindings))
+        let isHeldBack = try await fetch(PostgresQuery(unsafeSQL: """
+            SELECT EXISTS (SELECT 1 FROM outbox o JOIN notifications n ON n.id = o.notification_id
+                WHERE \(lane) AND o.due_at <= $2 AND n.campaign_id = ANY(\(fullCampaigns)))
+            """, binds: bindings)) { rows in
+            for try await exists in rows.decode(Bool.self) { return exists }
+            return false
+        }
+        let at = [open.map(Date.init(timeIntervalSince1970:)), ledger.nextRoom].compactMap { $0 }.min()
+        return NextClaimable(at: at, isHeldBack: isHeldBack)
+    }
+
+    /// The due, unleased rows of a lane that a throttled claim takes, in due order, at most
+    /// `limit`, locked for the caller to claim in the same transaction: every row of a campaign
+    /// without a throttle, and a campaign's rows while its send ledger has room. The ledger rows
+    /// of the campaigns taken from are locked, counted and written here.
+    ///
+    /// Locks: the rows are picked `FOR UPDATE SKIP LOCKED` (never waited for); the ledger rows
+    /// of the throttled campaigns among them are then locked in campaign order, waited for in
+    /// the first pass (so that two claims wait for each other in one order only), passed over
+    /// in a later one (the claim then leaves that campaign to the claim counting it).
+    func pickThrottled(
+        _ connection: PostgresConnection, channel: HeraldCore.Channel, providers: ProviderSelection, limit: Int, throttles: [String: RateLiteral],
+        at now: Date
+    ) async throws -> [Int64] {
+        let timestamp = now.timeIntervalSince1970
+        let campaigns = throttles.keys.sorted()
+        // Every throttled campaign has its ledger row before any is locked, inserted in campaign
+        // order (an insert waits only for another claim inserting the same row).
+        try await connection.perform("""
+            INSERT INTO send_ledger (campaign_id, slot_seconds, slot, used)
+            SELECT c, 0, 0, 0 FROM unnest(\(campaigns)::text[]) AS c ORDER BY c
+            ON CONFLICT (campaign_id) DO NOTHING
+            """, logger: logger)
+        let snapshot = try await Self.sendLedgerEntries(try await connection.query(Self.sendLedgerQuery(campaigns, lock: ""), logger: logger))
+        var ledger = SendLedger(throttles: throttles, entries: snapshot, at: now)
+        var locked = Set<String>()
+        var picked: [Int64] = []
+        var pass = 0
+        while picked.count < limit {
+            pass += 1
+            var bindings = PostgresBindings()
+            bindings.append(channel.rawValue)
+            bindings.append(timestamp)
+            bindings.append(ledger.full)
+            bindings.append(picked)
+            bindings.append(limit - picked.count)
+            let providerClause = Self.providerFilter(providers, bindings: &bindings, table: "o")
+            var rows: [(id: Int64, campaign: String, expiresAt: Double?)] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: """
+                SELECT o.notification_id, n.campaign_id, n.expires_at FROM outbox o JOIN notifications n ON n.id = o.notification_id
+                WHERE o.channel = $1\(providerClause) AND o.due_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2)
+                    AND n.campaign_id <> ALL($3) AND o.notification_id <> ALL($4)
+                ORDER BY o.due_at, o.notification_id LIMIT $5
+                FOR UPDATE OF o SKIP LOCKED
+                """, binds: bindings), logger: logger).decode((Int64, String, Double?).self) {
+                rows.append(row)
+            }
+            let fresh = Set(rows.map(\.campaign)).filter { throttles[$0] != nil && !locked.contains($0) }.sorted()
+            if !fresh.isEmpty {
+                let lock = pass == 1 ? "FOR UPDATE" : "FOR UPDATE SKIP LOCKED"
+                let entries = try await Self.sendLedgerEntries(try await connection.query(Self.sendLedgerQuery(fresh, lock: lock), logger: logger))
+                ledger.update(entries)
+                for campaign in fresh {
+                    if entries[campaign] != nil { locked.insert(campaign) } else { ledger.withhold(campaign) }
+                }
+            }
+            var heldBack = false
+            for row in rows where picked.count < limit {
+                let isExpired = row.expiresAt.map { $0 <= timestamp } ?? false
+                if ledger.take(row.campaign, isExpired: isExpired) { picked.append(row.id) } else { heldBack = true }
+            }
+            guard heldBack else { break }
+        }
+        let changes = ledger.changes.sorted { $0.key < $1.key }
+        if !changes.isEmpty {
+            try await connection.perform("""
+                UPDATE send_ledger l SET slot_seconds = x.s, slot = x.k, used = x.u
+                FROM unnest(\(changes.map(\.key))::text[], \(changes.map(\.value.slotSeconds))::double precision[],
+                    \(changes.map(\.value.slot))::bigint[], \(changes.map { Int64($0.value.used) })::bigint[]) AS x(c, s, k, u)
+                WHERE l.campaign_id = x.c
+                """, logger: logger)
+        }
+        return picked
+    }
+
+    /// The send ledger rows of `campaigns` in campaign order, with `lock` (`FOR UPDATE`…) or none.
+    static func sendLedgerQuery(_ campaigns: [String], lock: String) -> PostgresQuery {
+        var bindings = PostgresBindings()
+        bindings.append(campaigns)
+        return PostgresQuery(unsafeSQL: """
+            SELECT campaign_id, slot_seconds, slot, used FROM send_ledger WHERE campaign_id = ANY($1) ORDER BY campaign_id \(lock)
+            """, binds: bindings)
+    }
+
+    /// The entries a ``sendLedgerQuery(_:lock:)`` returned, by campaign.
+    static func sendLedgerEntries(_ rows: PostgresRowSequence) async throws -> [String: SendLedger.Entry] {
+        var entries: [String: SendLedger.Entry] = [:]
+        for try await (campaign, seconds, slot, used) in rows.decode((String, Double, Int64, Int64).self) {
+            entries[campaign] = SendLedger.Entry(slotSeconds: seconds, slot: slot, used: Int(used))
+        }
+        return entries
+    }
+
     /// Rows another transaction holds at this moment (a resolve or release of the same claims)
     /// are passed over, not waited for: the dispatcher renews while its outcomes are recorded, and
     /// waiting there could deadlock with them; such a row is resolved, or renewed next time.
@@ -429,18 +580,19 @@ extension PostgresStore {
         }
     }
 
-    /// The SQL condition (after `channel = $1`) for a provider selection; its parameter, if any,
-    /// is appended to `bindings`.
-    static func providerFilter(_ providers: ProviderSelection, bindings: inout PostgresBindings) -> String {
+    /// The SQL condition (after `channel = $1`) for a provider selection, on the outbox as
+    /// `table` when it is named; its parameter, if any, is appended to `bindings`.
+    static func providerFilter(_ providers: ProviderSelection, bindings: inout PostgresBindings, table: String? = nil) -> String {
+        let column = table.map { "\($0).provider" } ?? "provider"
         switch providers {
         case .any:
             return ""
         case .only(let provider):
             bindings.append(provider)
-            return " AND provider = $\(bindings.count)"
+            return " AND \(column) = $\(bindings.count)"
         case .except(let excluded):
             bindings.append(excluded)
-            return " AND provider <> ALL($\(bindings.count))"
+            return " AND \(column) <> ALL($\(bindings.count))"
         }
     }
 }

@@ -4,7 +4,8 @@ import HeraldCore
 
 extension SQLiteStore {
     public func claim(
-        channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date
+        channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, throttles: [String: RateLiteral],
+        at now: Date
     ) async throws -> [ClaimedNotification] {
         let codec = self.codec
         let leaseUntil = now.addingTimeInterval(lease.timeInterval)
@@ -13,19 +14,31 @@ extension SQLiteStore {
             let timestamp = now.timeIntervalSince1970
             // A row with a lease that ran out (`lease_until` set, no outcome: a crash) repeats the
             // same attempt; any other row starts the next one.
-            var arguments: StatementArguments = [leaseOwner, leaseUntil.timeIntervalSince1970, channel.rawValue]
-            arguments += providerArguments
-            arguments += [timestamp, timestamp, limit]
-            // Cached statements: a lane claims many times a second, and preparing these took a
-            // tenth of the writer's time.
-            let claimed = try Row.fetchAll(db.cachedStatement(sql: """
-                UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + (lease_until IS NULL), claims = claims + 1
-                WHERE notification_id IN (
-                    SELECT notification_id FROM outbox
-                    WHERE channel = ?\(providerClause) AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-                    ORDER BY due_at, notification_id LIMIT ?)
-                RETURNING notification_id, attempts, claims
-                """), arguments: arguments)
+            let take = "UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + (lease_until IS NULL), claims = claims + 1"
+            var arguments: StatementArguments = [leaseOwner, leaseUntil.timeIntervalSince1970]
+            let claimed: [Row]
+            if throttles.isEmpty {
+                arguments += [channel.rawValue]
+                arguments += providerArguments
+                arguments += [timestamp, timestamp, limit]
+                // Cached statements: a lane claims many times a second, and preparing these took a
+                // tenth of the writer's time.
+                claimed = try Row.fetchAll(db.cachedStatement(sql: """
+                    \(take)
+                    WHERE notification_id IN (
+                        SELECT notification_id FROM outbox
+                        WHERE channel = ?\(providerClause) AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                        ORDER BY due_at, notification_id LIMIT ?)
+                    RETURNING notification_id, attempts, claims
+                    """), arguments: arguments)
+            } else {
+                let picked = try Self.pickThrottled(db, channel: channel, providers: providers, limit: limit, throttles: throttles, at: now, codec: codec)
+                guard !picked.isEmpty else { return [] }
+                arguments += [codec.encode(picked)]
+                claimed = try Row.fetchAll(db.cachedStatement(sql: """
+                    \(take) WHERE notification_id IN (SELECT value FROM json_each(?)) RETURNING notification_id, attempts, claims
+                    """), arguments: arguments)
+            }
             guard !claimed.isEmpty else { return [] }
             var attempts: [Int64: Int] = [:]
             var claimNumbers: [Int64: Int] = [:]
@@ -201,6 +214,93 @@ extension SQLiteStore {
         }
     }
 
+    public func nextClaimable(channel: Channel, providers: ProviderSelection, throttles: [String: RateLiteral], at now: Date) async throws -> NextClaimable {
+        let codec = self.codec
+        let (providerClause, providerArguments) = Self.providerFilter(providers, codec: codec, table: "o")
+        return try await read { db in
+            let timestamp = now.timeIntervalSince1970
+            let ledger = SendLedger(throttles: throttles, entries: try Self.sendLedgerEntries(db, of: Array(throttles.keys), codec: codec), at: now)
+            let full = codec.encode(ledger.full)
+            var arguments: StatementArguments = [channel.rawValue]
+            arguments += providerArguments
+            arguments += [timestamp]
+            // Rows leased to a dispatcher are its to finish (a lease that runs out is seen at
+            // the next idle poll): counting them would wake this lane for nothing, again and again.
+            let lane = "o.channel = ?\(providerClause) AND (o.lease_until IS NULL OR o.lease_until <= ?)"
+            guard !ledger.full.isEmpty else {
+                let due = try Double.fetchOne(db.cachedStatement(sql: "SELECT o.due_at FROM outbox o WHERE \(lane) ORDER BY o.due_at LIMIT 1"), arguments: arguments)
+                return NextClaimable(at: due.map(Date.init(timeIntervalSince1970:)), isHeldBack: false)
+            }
+            let open = try Double.fetchOne(db.cachedStatement(sql: """
+                SELECT o.due_at FROM outbox o CROSS JOIN notifications n ON n.id = o.notification_id
+                WHERE \(lane) AND n.campaign_id NOT IN (SELECT value FROM json_each(?))
+                ORDER BY o.due_at LIMIT 1
+                """), arguments: arguments + [full])
+            let isHeldBack = try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM outbox o CROSS JOIN notifications n ON n.id = o.notification_id
+                    WHERE \(lane) AND o.due_at <= ? AND n.campaign_id IN (SELECT value FROM json_each(?)))
+                """), arguments: arguments + [timestamp, full]) ?? false
+            let at = [open.map(Date.init(timeIntervalSince1970:)), ledger.nextRoom].compactMap { $0 }.min()
+            return NextClaimable(at: at, isHeldBack: isHeldBack)
+        }
+    }
+
+    /// The due, unleased rows of a lane that a throttled claim takes, in due order, at most
+    /// `limit`: every row of a campaign without a throttle, and a campaign's rows while its send
+    /// ledger has room; the ledger entries are written back at once (the caller claims the rows
+    /// in the same transaction).
+    static func pickThrottled(
+        _ db: Database, channel: Channel, providers: ProviderSelection, limit: Int, throttles: [String: RateLiteral], at now: Date, codec: StoreCodec
+    ) throws -> [Int64] {
+        let timestamp = now.timeIntervalSince1970
+        let (providerClause, providerArguments) = providerFilter(providers, codec: codec, table: "o")
+        var ledger = SendLedger(throttles: throttles, entries: try sendLedgerEntries(db, of: Array(throttles.keys), codec: codec), at: now)
+        // The outbox first (CROSS JOIN keeps that order), in due order through its lane index,
+        // each row's campaign read by key; a campaign without room is left out in SQL, so that
+        // its backlog is stepped over rather than returned.
+        let candidates = try db.cachedStatement(sql: """
+            SELECT o.notification_id, n.campaign_id, n.expires_at FROM outbox o CROSS JOIN notifications n ON n.id = o.notification_id
+            WHERE o.channel = ?\(providerClause) AND o.due_at <= ? AND (o.lease_until IS NULL OR o.lease_until <= ?)
+                AND n.campaign_id NOT IN (SELECT value FROM json_each(?)) AND o.notification_id NOT IN (SELECT value FROM json_each(?))
+            ORDER BY o.due_at, o.notification_id LIMIT ?
+            """)
+        var picked: [Int64] = []
+        // A pass ends early when a campaign runs out of room; the next one looks past its rows.
+        while picked.count < limit {
+            var arguments: StatementArguments = [channel.rawValue]
+            arguments += providerArguments
+            arguments += [timestamp, timestamp, codec.encode(ledger.full), codec.encode(picked), limit - picked.count]
+            let rows = try Row.fetchAll(candidates, arguments: arguments)
+            var heldBack = false
+            for row in rows where picked.count < limit {
+                let isExpired = (row[2] as Double?).map { $0 <= timestamp } ?? false
+                if ledger.take(row[1], isExpired: isExpired) { picked.append(row[0]) } else { heldBack = true }
+            }
+            guard heldBack else { break }
+        }
+        let save = try db.cachedStatement(sql: """
+            INSERT INTO send_ledger (campaign_id, slot_seconds, slot, used) VALUES (?, ?, ?, ?)
+            ON CONFLICT (campaign_id) DO UPDATE SET slot_seconds = excluded.slot_seconds, slot = excluded.slot, used = excluded.used
+            """)
+        for (campaign, entry) in ledger.changes.sorted(by: { $0.key < $1.key }) {
+            try save.execute(arguments: [campaign, entry.slotSeconds, entry.slot, entry.used])
+        }
+        return picked
+    }
+
+    /// The send ledger entries of `campaigns` that have one.
+    static func sendLedgerEntries(_ db: Database, of campaigns: [String], codec: StoreCodec) throws -> [String: SendLedger.Entry] {
+        guard !campaigns.isEmpty else { return [:] }
+        var entries: [String: SendLedger.Entry] = [:]
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT campaign_id, slot_seconds, slot, used FROM send_ledger WHERE campaign_id IN (SELECT value FROM json_each(?))
+            """), arguments: [codec.encode(campaigns)])
+        while let row = try rows.next() {
+            entries[row[0]] = SendLedger.Entry(slotSeconds: row[1], slot: row[2], used: row[3])
+        }
+        return entries
+    }
+
     public func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Set<Int64> {
         guard !notificationIDs.isEmpty else { return [] }
         let ids = codec.encode(notificationIDs)
@@ -252,12 +352,14 @@ extension SQLiteStore {
         }
     }
 
-    /// The SQL condition (after `channel = ?`) and its arguments for a provider selection.
-    static func providerFilter(_ providers: ProviderSelection, codec: StoreCodec) -> (String, StatementArguments) {
+    /// The SQL condition (after `channel = ?`) and its arguments for a provider selection, on
+    /// the outbox as `table` when it is named.
+    static func providerFilter(_ providers: ProviderSelection, codec: StoreCodec, table: String? = nil) -> (String, StatementArguments) {
+        let column = table.map { "\($0).provider" } ?? "provider"
         switch providers {
-        case .any: ("", [])
-        case .only(let provider): (" AND provider = ?", [provider])
-        case .except(let excluded): (" AND provider NOT IN (SELECT value FROM json_each(?))", [codec.encode(excluded)])
+        case .any: return ("", [])
+        case .only(let provider): return (" AND \(column) = ?", [provider])
+        case .except(let excluded): return (" AND \(column) NOT IN (SELECT value FROM json_each(?))", [codec.encode(excluded)])
         }
     }
 }

@@ -376,6 +376,27 @@ enum StoreMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v15-send-ledger") { db in
+            // A throttled campaign's sends at delivery time, every process together: the slot
+            // of its rate last claimed in and how many were claimed in it, read and written in
+            // the transaction that claims (SendLedger), so that N workers draining a backlog
+            // send at the campaign's rate, not N times it.
+            try db.execute(sql: """
+                CREATE TABLE send_ledger (
+                    campaign_id TEXT PRIMARY KEY NOT NULL,
+                    slot_seconds REAL NOT NULL, -- the slot length the slot is counted in
+                    slot INTEGER NOT NULL, -- instant / slot_seconds, rounded down
+                    used INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """)
+        }
+        migrator.registerMigration("v16-alert-confirmations") { db in
+            // When a process last saw an open incident's condition hold: a provider's incident
+            // (each process sees the provider through its own breaker) is closed only once no
+            // process has seen it for a while, so that two processes that disagree do not post
+            // its recovery and then the same alert again. NULL: not seen since it was opened.
+            try db.execute(sql: "ALTER TABLE alert_incidents ADD COLUMN confirmed_at REAL")
+        }
         return migrator
     }
 }

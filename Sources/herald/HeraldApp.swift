@@ -67,10 +67,13 @@ struct HeraldApp {
         self.signal = signal
         let gates = ProviderGates(configuration: ProviderGates.Configuration(
             rates: Dictionary(workspace.configuration.providers.compactMap { provider in provider.rate.map { (provider.name, $0) } }, uniquingKeysWith: { first, _ in first }),
-            misconfiguredPause: retryPolicy.misconfiguredPause,
-            campaignThrottles: Dictionary(workspace.campaigns.compactMap { campaign in campaign.throttle.map { (campaign.id, $0) } }, uniquingKeysWith: { first, _ in first })
+            misconfiguredPause: retryPolicy.misconfiguredPause
         ))
         self.gates = gates
+        var dispatch = dispatch
+        dispatch.campaignThrottles = Dictionary(
+            workspace.campaigns.compactMap { campaign in campaign.throttle.map { (campaign.id, $0) } }, uniquingKeysWith: { first, _ in first }
+        )
         dispatchers = Channel.allCases.map {
             Dispatcher(
                 channel: $0, store: store, transports: transports, retryPolicy: retryPolicy, clock: clock, configuration: dispatch,

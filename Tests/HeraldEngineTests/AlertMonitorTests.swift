@@ -41,6 +41,28 @@ struct AlertMonitorTests {
         #expect(monitor.openIncidents.isEmpty)
     }
 
+    /// What a check found still failing, fired or open already, is kept per channel until that
+    /// channel's next check: what a worker tells the other processes it still sees.
+    @Test func eachCheckSaysWhichConditionsStillFailOpenOrNot() {
+        var monitor = AlertMonitor(Self.thresholds)
+        let twilio = ChannelHealthSnapshot.Provider(name: "twilio", breakerOpenSince: Self.at(0))
+        _ = monitor.check(Self.sms(attempts: 100, failures: 30, providers: [twilio]), now: Self.at(130))
+        #expect(Set(monitor.failing.keys) == [
+            Alert.Key(kind: .failureRate, channel: .sms), Alert.Key(kind: .breakerOpen, channel: .sms, provider: "twilio"),
+        ])
+        // Open already: nothing fired, still failing, seen at this check.
+        #expect(monitor.check(Self.sms(attempts: 100, failures: 25, providers: [twilio]), now: Self.at(140)).isEmpty)
+        #expect(monitor.failing[Alert.Key(kind: .failureRate, channel: .sms)]?.message == "sms: 25% of 100 attempts failed in the last 5m (threshold 20%)")
+        #expect(monitor.failing[Alert.Key(kind: .breakerOpen, channel: .sms, provider: "twilio")]?.at == Self.at(140))
+        // Another channel's check leaves SMS's as they were; SMS's next check replaces them.
+        _ = monitor.check(ChannelHealthSnapshot(channel: .email), now: Self.at(145))
+        #expect(monitor.failing.count == 2)
+        // In the hysteresis band the rate is neither failing nor cleared; the breaker closed.
+        _ = monitor.check(Self.sms(attempts: 100, failures: 16, providers: [ChannelHealthSnapshot.Provider(name: "twilio")]), now: Self.at(150))
+        #expect(monitor.failing.isEmpty)
+        #expect(Set(monitor.openIncidents.keys) == [Alert.Key(kind: .failureRate, channel: .sms)])
+    }
+
     @Test func aRateJustBelowTheThresholdHoldsAnOpenIncidentButDoesNotFireOne() {
         var monitor = AlertMonitor(Self.thresholds)
         // 18% is under the threshold: no alert.

@@ -52,12 +52,48 @@ struct DeliveryHealthTests {
             #expect(receiver.posted.map(\.event) == ["fired"])
             #expect(receiver.posted.first?.alert.key == Alert.Key(kind: .misconfigured, channel: .sms, provider: "twilio"))
 
-            // The credentials are fixed: both send through Twilio again.
+            // The credentials are fixed: both send through Twilio again. The incident was last
+            // seen at 11 s: it is closed 30 s later, by one of them.
             for worker in workers { worker.gates.record([Self.accepted], for: "twilio", at: Self.at(20)) }
             try await Self.lookTogether(workers, at: Self.at(21))
             try await Self.lookTogether(workers, at: Self.at(31))
+            #expect(receiver.posted.map(\.event) == ["fired"])
+            try await Self.lookTogether(workers, at: Self.at(41))
+            try await Self.lookTogether(workers, at: Self.at(51))
             #expect(receiver.posted.map(\.event) == ["fired", "resolved"])
             #expect(receiver.posted.last?.alert.startedAt == Self.at(1))
+        }
+    }
+
+    /// Two workers whose breakers for Twilio disagree: one has seen five failures in a row and
+    /// holds it open, the other has only seen it answer. The incident stays open, posted once,
+    /// however often the second looks (it would otherwise post a recovery, and the first the same
+    /// alert again); once the first's breaker closes too, the recovery is posted once.
+    @Test func workersWhoseBreakersDisagreePostOneAlertAndOneRecovery() async throws {
+        try await withTemporaryDirectory { directory in
+            let receiver = ListSink()
+            let open = try Worker(path: directory.file("herald.db"), sink: receiver)
+            let closed = try Worker(path: directory.file("herald.db"), sink: receiver)
+            open.gates.record(Array(repeating: .retry(after: nil, reason: "503"), count: 5), for: "twilio", at: Self.at(0))
+            closed.gates.record([Self.accepted], for: "twilio", at: Self.at(0))
+            #expect(open.gates.health(at: Self.at(1)).first?.breaker == "open")
+            #expect(closed.gates.health(at: Self.at(1)).first?.breaker == "closed")
+            // The breaker alert's threshold is 2 minutes; they look every 10 s from then on.
+            for seconds in stride(from: 121.0, through: 201, by: 10) {
+                try await Self.lookTogether([open, closed], at: Self.at(seconds))
+            }
+            #expect(receiver.posted.map { "\($0.event) \($0.alert.kind.rawValue)" } == ["fired breaker_open"], "\(receiver.posted)")
+
+            // The first's probe gets through: now neither sees it open. Last seen at 201 s, the
+            // incident is closed 30 s later, once.
+            #expect(open.gates.admit("twilio", at: Self.at(205)) == .allowed)
+            open.gates.record([Self.accepted], for: "twilio", at: Self.at(205))
+            for seconds in stride(from: 211.0, through: 261, by: 10) {
+                try await Self.lookTogether([open, closed], at: Self.at(seconds))
+            }
+            #expect(receiver.posted.map { "\($0.event) \($0.alert.kind.rawValue)" } == ["fired breaker_open", "resolved breaker_open"], "\(receiver.posted)")
+            #expect(receiver.posted.last?.alert.startedAt == Self.at(121))
+            #expect(receiver.posted.last?.alert.at == Self.at(231))
         }
     }
 

@@ -237,7 +237,12 @@ import Testing
             #expect(try await incidents[1].openIncident(queued))
             #expect(try await incidents[0].openIncidents() == [alert, queued])
             let later = now.addingTimeInterval(60)
-            let closed = try await concurrently(stores) { index, _ in try await incidents[index].closeIncident(alert.key, at: later) }
+            // Seen again by one process at +40 s: a close that wants it unseen since +30 s keeps it.
+            var seenAgain = alert
+            seenAgain.at = now.addingTimeInterval(40)
+            #expect(try await incidents[1].openIncident(seenAgain) == false)
+            #expect(try await incidents[0].closeIncident(alert.key, unseenSince: now.addingTimeInterval(30), at: later) == nil)
+            let closed = try await concurrently(stores) { index, _ in try await incidents[index].closeIncident(alert.key, unseenSince: later, at: later) }
             #expect(closed.compactMap { $0 } == [Alert(kind: .misconfigured, channel: .email, provider: "sendgrid", message: "401", severity: .critical, startedAt: now, at: later)])
             #expect(try await incidents[0].openIncidents() == [queued])
         }

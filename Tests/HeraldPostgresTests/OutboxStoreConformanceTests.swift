@@ -261,4 +261,89 @@ import Testing
             }
         }
     }
+
+    /// A throttled campaign's backlog (120 emails due at once at 600 a minute) claimed by four
+    /// stores (four processes) at once, second after second: between them they take exactly the
+    /// second's 10, the store's send ledger counting for all; the rows held back stay as they
+    /// were (not leased, no attempt), a campaign without a throttle is not held up behind them,
+    /// and a row already past its expiry takes no room (it is skipped, not sent).
+    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    func aThrottledBacklogIsClaimedAtTheCampaignsRateByEveryProcessTogether(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind, count: 4) { stores in
+            let throttles = ["sale": RateLiteral(count: 600, per: .minute)]
+            try await plan((1...120).map { String(format: "s%03d", $0) }, stores[0], campaign: "sale")
+            try await plan((1...15).map { "r\($0)" }, stores[0], campaign: "receipt")
+            try await stores[0].execute("UPDATE notifications SET expires_at = \(now.timeIntervalSince1970) WHERE user_id IN ('s005', 's006', 's007')")
+            var claimedSales: [String] = []
+            for second in 0..<5 {
+                // Part way into the second, as a worker's clock would be.
+                let instant = now.addingTimeInterval(Double(second) + 0.25)
+                let claims = try await concurrently(stores) { index, store in
+                    var mine: [ClaimedNotification] = []
+                    while true {
+                        let batch = try await store.store.claim(
+                            channel: .email, providers: .any, limit: 7, leaseOwner: "p\(index)", lease: .seconds(60), throttles: throttles, at: instant
+                        )
+                        if batch.isEmpty { return mine }
+                        mine += batch
+                    }
+                }.flatMap { $0 }
+                let sales = claims.filter { $0.message.campaignID == "sale" }.map(\.message.userID)
+                #expect(Set(sales).count == sales.count, "second \(second): a row claimed twice")
+                if second == 0 {
+                    let receipts = claims.filter { $0.message.campaignID == "receipt" }.map(\.message.userID)
+                    #expect(receipts.count == 15, "the unthrottled campaign waits for nothing: \(receipts.sorted()), sales \(sales.sorted())")
+                    #expect(sales.count == 13, "the second's 10 and the 3 expired rows: \(sales.sorted())")
+                    #expect(Set(["s005", "s006", "s007"]).isSubset(of: sales))
+                } else {
+                    #expect(sales.count == 10, "second \(second): \(sales.count) claimed")
+                }
+                claimedSales += sales
+                // The rest wait until the next second, and a dispatcher sleeps until then.
+                let next = try await stores[0].store.nextClaimable(channel: .email, providers: .any, throttles: throttles, at: instant)
+                #expect(next == NextClaimable(at: now.addingTimeInterval(Double(second + 1)), isHeldBack: true), "second \(second)")
+            }
+            #expect(claimedSales.count == 53 && Set(claimedSales).count == 53)
+            // Rows held back were never touched: no lease, no attempt, no event.
+            #expect(try await stores[0].rows("""
+                SELECT COUNT(*), SUM(o.attempts), COUNT(o.lease_owner) FROM outbox o JOIN notifications n ON n.id = o.notification_id
+                WHERE n.campaign_id = 'sale' AND n.state = 'planned'
+                """) == [["67", "0", "0"]])
+            #expect(try await stores[0].rows("SELECT COUNT(*) FROM events WHERE type = 'sending' AND campaign_id = 'sale'") == [["53"]])
+            #expect(try await stores[0].rows("SELECT COUNT(*) FROM send_ledger") == [["1"]])
+
+            // Without throttles, nothing is held back, and rows leased to a dispatcher are its
+            // own: the lane has nothing else to wait for.
+            let rest = try await stores[1].store.claim(channel: .email, limit: 100, leaseOwner: "p1", lease: .seconds(60), at: now.addingTimeInterval(5))
+            #expect(rest.count == 67)
+            #expect(try await stores[0].store.nextClaimable(channel: .email, providers: .any, throttles: [:], at: now.addingTimeInterval(5))
+                == NextClaimable(at: nil, isHeldBack: false))
+            try await stores[1].store.resolve(rest.map { ($0, .retry(at: now.addingTimeInterval(120), reason: "503")) }, at: now.addingTimeInterval(5))
+            #expect(try await stores[0].store.nextClaimable(channel: .email, providers: .any, throttles: throttles, at: now.addingTimeInterval(5))
+                == NextClaimable(at: now.addingTimeInterval(120), isHeldBack: false))
+        }
+    }
+
+    /// Lanes of one channel, and channels, share a campaign's throttle: its rate is for all its
+    /// sends together, as planning counts it.
+    @Test(arguments: StoreKind.allCases)
+    func aCampaignsThrottleIsSharedByEveryLaneAndChannelItSendsOn(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind, count: 2) { stores in
+            let throttles = ["sale": RateLiteral(count: 120, per: .minute)]
+            let occurrence = try await stores[0].store.beginOccurrence(campaignID: "sale", fireAt: now, definitionHash: "h", at: now)
+            let batch = (1...6).map { index in
+                var email = plannedEmail(user: "u-\(index)", occurrence: occurrence.id, campaign: "sale", due: now)
+                email.provider = index.isMultiple(of: 2) ? "sendgrid" : "mandrill"
+                return email
+            } + (1...6).map { plannedPush(user: "u-\($0)", token: "t\($0)", occurrence: occurrence.id, campaign: "sale", due: now) }
+            _ = try await stores[0].store.savePlanned(batch, at: now)
+            var claimed = 0
+            for (index, (channel, lane)) in [(Channel.email, ProviderSelection.only("sendgrid")), (.email, .except(["sendgrid"])), (.push, .any)].enumerated() {
+                claimed += try await stores[index % 2].store.claim(
+                    channel: channel, providers: lane, limit: 10, leaseOwner: "p", lease: .seconds(60), throttles: throttles, at: now
+                ).count
+            }
+            #expect(claimed == 2, "120 a minute is 2 a second, whatever the lane")
+        }
+    }
 }

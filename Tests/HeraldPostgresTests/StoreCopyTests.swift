@@ -23,7 +23,7 @@ import Testing
         _ = try await planner.plan(Self.sale, fireAt: clock.now)
         let push = DeliveryConformanceTests.dispatcher(.push, store: store, owner: "sqlite", transports: [ScriptedTransport(name: "apns")], clock: clock)
         _ = try await push.drain()
-        // A row in each table of the API, webhooks, provider health and alerts.
+        // A row in each table of the API, webhooks, provider health, alerts and the send ledger.
         let queue = try DatabaseQueue(path: directory.file("herald.db"))
         try await queue.write { db in
             let occurrence = try Int64.fetchOne(db, sql: "SELECT MIN(id) FROM occurrences")!
@@ -31,7 +31,8 @@ import Testing
             try db.execute(sql: "INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, status, response, created_at) VALUES ('key-1', 'idem-1', 'h', ?, 202, '{\"ok\":true}', 1800000000)", arguments: [occurrence])
             try db.execute(sql: "INSERT INTO webhook_receipts (provider, event_key, received_at) VALUES ('sendgrid', 'sg-event-1', 1800000000.5)")
             try db.execute(sql: "INSERT INTO provider_health (provider, channel, breaker, paused_reason, opened_at, updated_at) VALUES ('twilio', 'sms', 'open', NULL, 1800000000, 1800000001)")
-            try db.execute(sql: "INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at) VALUES ('breaker_open', 'sms', 'twilio', 'error', 'Twilio is failing', 1800000000)")
+            try db.execute(sql: "INSERT INTO alert_incidents (kind, channel, provider, severity, message, started_at, confirmed_at) VALUES ('breaker_open', 'sms', 'twilio', 'error', 'Twilio is failing', 1800000000, 1800000010)")
+            try db.execute(sql: "INSERT INTO send_ledger (campaign_id, slot_seconds, slot, used) VALUES ('sale', 1, 1800000000, 3)")
         }
         return store
     }
@@ -49,7 +50,7 @@ import Testing
                 let byTable = Dictionary(uniqueKeysWithValues: copies.map { ($0.table, $0) })
                 for table in [
                     "users", "devices", "preferences", "campaigns", "occurrences", "notifications", "outbox", "events", "store_secrets", "api_keys",
-                    "api_requests", "webhook_receipts", "provider_health", "alert_incidents",
+                    "api_requests", "webhook_receipts", "provider_health", "alert_incidents", "send_ledger",
                 ] {
                     let copy = try #require(byTable[table], "\(table) was not copied: \(copies.map(\.table))")
                     #expect(copy.sourceRows > 0 && copy.targetRows == copy.sourceRows, "\(copy)")

@@ -160,7 +160,20 @@ public protocol OutboxStore: Sendable {
     /// A row whose earlier lease ran out without an outcome (a crash) keeps its attempt number,
     /// so that the repeated send carries the same idempotency id (APNs' `apns-id`) as the one
     /// that may have reached the provider; any other row starts its next attempt.
-    func claim(channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification]
+    ///
+    /// `throttles` (campaign id to its `throttle`) hold those campaigns' rates across every
+    /// process on the database: the same transaction reads and updates the campaign's send
+    /// ledger (``SendLedger``), and a due row of a campaign without room now is left as it is
+    /// (not leased, no attempt counted) for a later claim.
+    func claim(
+        channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, throttles: [String: RateLiteral], at now: Date
+    ) async throws -> [ClaimedNotification]
+
+    /// When a claim of the lane with `throttles` may next take a row, for a dispatcher to sleep
+    /// until: the earliest due time among rows not leased, where a campaign whose send ledger is
+    /// full counts from when it has room again; and whether rows due by `now` are held back by
+    /// their campaign's throttle.
+    func nextClaimable(channel: Channel, providers: ProviderSelection, throttles: [String: RateLiteral], at now: Date) async throws -> NextClaimable
 
     /// Extends the leases that `owner` still holds on `notificationIDs` to `now + lease`, so that
     /// a slow send is not taken over. Returns the ids it extended: a lease that ended (the row
@@ -307,9 +320,14 @@ public struct SentSample: Sendable, Hashable {
 }
 
 extension OutboxStore {
+    /// Claims rows of `providers` of `channel`, no campaign throttled.
+    public func claim(channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification] {
+        try await claim(channel: channel, providers: providers, limit: limit, leaseOwner: leaseOwner, lease: lease, throttles: [:], at: now)
+    }
+
     /// Claims rows of every provider of `channel`.
     public func claim(channel: Channel, limit: Int, leaseOwner: String, lease: Duration, at now: Date) async throws -> [ClaimedNotification] {
-        try await claim(channel: channel, providers: .any, limit: limit, leaseOwner: leaseOwner, lease: lease, at: now)
+        try await claim(channel: channel, providers: .any, limit: limit, leaseOwner: leaseOwner, lease: lease, throttles: [:], at: now)
     }
 
     /// The earliest due time among all outbox rows of `channel`.
@@ -322,6 +340,22 @@ extension PlanningStore {
     /// Writes a batch of decisions already made (no caps to check) in one transaction.
     public func savePlanned(_ batch: [PlannedNotification], at now: Date) async throws -> PlanSummary {
         try await savePlanned(PlanningPage(batch), at: now)
+    }
+}
+
+/// When a dispatcher's lane may next claim something (``OutboxStore/nextClaimable(channel:providers:throttles:at:)``).
+public struct NextClaimable: Sendable, Hashable {
+    /// The earliest instant a claim may take a row: a row's due time, or for a campaign whose
+    /// send ledger is full, when it has room again (which may be early: the campaign need not
+    /// have rows in the lane). Nil when the lane has no row that is not leased.
+    public var at: Date?
+    /// Whether rows due by then are held back by their campaign's throttle (a claim would take
+    /// them if it had room): `herald deliver` waits for them rather than stopping.
+    public var isHeldBack: Bool
+
+    public init(at: Date?, isHeldBack: Bool) {
+        self.at = at
+        self.isHeldBack = isHeldBack
     }
 }
 

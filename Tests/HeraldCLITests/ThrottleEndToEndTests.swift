@@ -1,0 +1,95 @@
+import Foundation
+import HeraldCore
+import HeraldSandbox
+import HeraldStore
+import HeraldTesting
+import Testing
+
+/// A campaign's `throttle` at send time, as the sandbox sees it: two real `herald worker`
+/// processes on one database draining a throttled campaign's backlog send at the campaign's
+/// rate between them, not twice it.
+@Suite(.tags(.slow), .timeLimit(.minutes(3)))
+struct ThrottleEndToEndTests {
+    static let campaign = """
+        campaign: paced
+        category: transactional
+        channels: [email]
+        template: paced
+        throttle: 600/min
+
+        """
+
+    static let template = """
+        template: paced
+        email:
+          subject: "Paced {{id}}"
+          text: paced.txt
+
+        """
+
+    /// The sample workspace without limits, with the campaign `paced`: an email to everyone at
+    /// `throttle`, and `users` generated users.
+    static func makeWorkspace(_ directory: TemporaryDirectory, throttle: String = "600/min", users: Int = 300) async throws {
+        #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+        try removeLimits(fromWorkspace: directory.path)
+        _ = try directory.write("campaigns/paced.yml", campaign.replacingOccurrences(of: "600/min", with: throttle))
+        _ = try directory.write("templates/paced.yml", template)
+        _ = try directory.write("templates/paced.txt", "Hello {{id}}\n")
+        #expect(try await HeraldBinary.run(["users", "generate", "--count", "\(users)"], in: directory.path).status == 0)
+    }
+
+    @Test func twoWorkersSendAThrottledCampaignsBacklogAtItsRateBetweenThem() async throws {
+        try await withTemporaryDirectory { directory in
+            try await Self.makeWorkspace(directory)
+            try await Sandbox.withRunning(Sandbox.Configuration(port: 0, smtpPort: nil, apnsPort: nil)) { sandbox in
+                let yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+                try yml.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+                    .write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+                // Planned with the workers stopped: at 600 a minute the whole send fits in this
+                // minute, so every email is due at once, as a backlog after downtime would be.
+                let plan = try await HeraldBinary.run(["send", "paced", "--now", "--plan-only"], in: directory.path)
+                #expect(plan.status == 0, "\(plan.stderr)")
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+                let planned = try #require(Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox WHERE channel = 'email'")[0][0]))
+                #expect(planned > 200)
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox WHERE due_at > \(Date().timeIntervalSince1970)") == [["0"]])
+
+                let worker = ["worker", "--channel", "email", "--idle-poll", "0.2"]
+                let workers = try (0..<2).map { _ in try HeraldBinary.start(worker, in: directory.path) }
+                let waiting = ContinuousClock.now
+                while sandbox.log.messages.count < planned, ContinuousClock.now - waiting < .seconds(120) {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                for started in workers { kill(started.process.processIdentifier, SIGTERM) }
+                var sentByWorker: [Int] = []
+                for started in workers {
+                    let output = await HeraldBinary.finish(started)
+                    #expect(output.status == 0, "\(output.stderr)")
+                    let line = output.stdout.split(separator: "\n").first { $0.contains("email outbox:") }
+                    sentByWorker.append(line.flatMap { Int($0.split(separator: ":")[1].split(separator: " ")[0]) } ?? 0)
+                }
+
+                let accepted = sandbox.log.messages.map(\.acceptedAt).sorted()
+                #expect(accepted.count == planned && Set(sandbox.log.messages.map(\.to)).count == planned, "each email once")
+                #expect(sentByWorker.count == 2 && sentByWorker.allSatisfy { $0 > 0 } && sentByWorker.reduce(0, +) == planned, "\(sentByWorker)")
+                // 10 a second between them. The workers claimed no more than 10 in any second of
+                // their clock (the `sending` event is written with the claim)…
+                let claimedPerSecond = try await store.rows(sql: "SELECT CAST(at AS INTEGER), COUNT(*) FROM events WHERE type = 'sending' GROUP BY 1")
+                #expect(claimedPerSecond.count >= planned / 10 && claimedPerSecond.allSatisfy { Int($0[1])! <= 10 }, "\(claimedPerSecond)")
+                // …and the sandbox saw it: any 10 s of its clock hold at most 100, and up to 3 s
+                // more of them for sends that a loaded machine handed over late. Two workers each
+                // at the rate would put about 200 there.
+                var busiest = 0
+                for (index, start) in accepted.enumerated() {
+                    busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
+                }
+                #expect(busiest <= 130, "\(busiest) emails within 10 s")
+                let took = accepted.last! - accepted.first!
+                #expect(took >= Double(planned) / 10 - 2, "\(planned) emails at 10 a second took \(took) s")
+                // Held back, an email was never claimed: one attempt each, nothing postponed.
+                #expect(try await store.rows(sql: "SELECT state, attempts, COUNT(*) FROM notifications WHERE state <> 'skipped' GROUP BY 1, 2") == [["sent", "1", "\(planned)"]])
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM events WHERE type IN ('postponed', 'released', 'reclaimed')") == [["0"]])
+            }
+        }
+    }
+}
