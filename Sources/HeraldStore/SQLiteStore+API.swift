@@ -321,9 +321,7 @@ extension SQLiteStore {
                 let guests = plan.userIDs.filter { guestIDs.contains($0) }.compactMap { byID[$0] }
                 let optOuts = try Self.optOuts(db, emails: guests.compactMap(\.email), phones: guests.compactMap(\.phone), codec: codec)
                 for var guest in guests {
-                    for address in [guest.email?.lowercased(), guest.phone].compactMap({ $0 }) {
-                        for key in optOuts[address] ?? [] { guest.preferences[key] = false }
-                    }
+                    guest.takeOptOuts(atItsAddresses: optOuts)
                     byID[guest.id] = guest
                 }
                 var users = plan.userIDs.compactMap { byID[$0] }

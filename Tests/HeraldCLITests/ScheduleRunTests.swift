@@ -212,6 +212,8 @@ struct ScheduleRunTests {
             ]
             #expect(lines.count == expected.count, "\(late.stdout)")
             for (line, start) in zip(lines, expected) {
+                // The stale occurrence's lateness counts the seconds the run took to get there.
+                let line = line.replacingOccurrences(of: #"missed by 2h [0-9]s"#, with: "missed by 2h 1s", options: .regularExpression)
                 #expect(line.hasPrefix(start), "\(late.stdout)")
             }
             let store = try Self.store(directory)

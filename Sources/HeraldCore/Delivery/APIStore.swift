@@ -147,3 +147,14 @@ public struct GuestIDTaken: Error, Sendable {
     }
 }
 
+
+extension User {
+    /// Turns off the preferences that users who are not guests turned off at this guest's email
+    /// or phone (`optOuts`, by lowercased email or phone): a send to an address honours the
+    /// opt-outs of the people at it. The same on every store.
+    public mutating func takeOptOuts(atItsAddresses optOuts: [String: Set<String>]) {
+        for address in [email?.lowercased(), phone].compactMap({ $0 }) {
+            for key in optOuts[address] ?? [] { preferences[key] = false }
+        }
+    }
+}
