@@ -223,6 +223,7 @@ public struct Dispatcher: Sendable {
     func runLane(_ lane: ProviderSelection, untilIdle: Bool) async throws -> Summary {
         let width = max(configuration.concurrency, 1)
         let groupSize = laneGroupSize(lane)
+        var sizing = ClaimSizing(group: groupSize, single: singleGroupSize(lane), most: max(configuration.batchSize, groupSize))
         let unresolved = UnresolvedClaims()
         return try await withThrowingTaskGroup(of: Summary?.self) { group in
             group.addTask {
@@ -260,8 +261,9 @@ public struct Dispatcher: Sendable {
                     let started = ContinuousClock.now
                     // The lease runs from this instant, whenever the store gets to the claim.
                     let claimedAt = clock.now
+                    let limit = sizing.limit(free: width - inFlight)
                     let claimed = try await store.claim(
-                        channel: channel, providers: lane, limit: min(max(configuration.batchSize, groupSize), (width - inFlight) * groupSize),
+                        channel: channel, providers: lane, limit: limit,
                         leaseOwner: configuration.leaseOwner, lease: configuration.lease, throttles: configuration.campaignThrottles, at: claimedAt
                     )
                     configuration.onClaim?(ContinuousClock.now - started, claimed.count)
@@ -281,7 +283,8 @@ public struct Dispatcher: Sendable {
                         break
                     }
                     summary.reclaimed += claimed.filter(\.wasInFlight).count
-                    let (groups, skipped) = split(claimed, into: groupSize)
+                    let (groups, skipped, roomLeft) = split(claimed, into: groupSize)
+                    sizing.learn(claimed: claimed.count, limit: limit, groups: groups.count, roomLeft: roomLeft)
                     try await store.resolve(skipped, at: clock.now)
                     for (_, resolution) in skipped { summary.count(resolution) }
                     let heldUntil = claimedAt.addingTimeInterval(configuration.lease.timeInterval)
@@ -323,6 +326,12 @@ public struct Dispatcher: Sendable {
         return max(groupSize(for: transport), min(transport.batchLimit, max(configuration.maximumBatch, 1)))
     }
 
+    /// The group of single-message requests of a lane (``groupSize(for:)`` of its provider).
+    func singleGroupSize(_ lane: ProviderSelection) -> Int {
+        guard case .only(let provider) = lane, let transport = transports[provider] else { return max(configuration.groupSize, 1) }
+        return groupSize(for: transport)
+    }
+
     /// Messages sent one per request handed to `transport` in one call: `groupSize`, or more for
     /// a transport that multiplexes many requests on one connection, so that the lane's
     /// `concurrency` groups fill its streams (APNs' 100 streams: 4 groups of 25). A crash can
@@ -348,8 +357,11 @@ public struct Dispatcher: Sendable {
     /// The claimed rows that must not be sent (the last checks), and the rest in groups of one
     /// provider: the messages its transport sends in one request together (equal
     /// ``Transport/batchKey(for:)``, up to its batch limit and `maximumBatch`), each other
-    /// message in groups of at most `groupSize`.
-    func split(_ claimed: [ClaimedNotification], into groupSize: Int) -> (groups: [[ClaimedNotification]], skipped: [(ClaimedNotification, DeliveryResolution)]) {
+    /// message in groups of at most `groupSize`. `roomLeft`: a batch could have taken more of
+    /// the claim's rows (the content is shared; a larger claim would fill it).
+    func split(_ claimed: [ClaimedNotification], into groupSize: Int) -> (
+        groups: [[ClaimedNotification]], skipped: [(ClaimedNotification, DeliveryResolution)], roomLeft: Bool
+    ) {
         var skipped: [(ClaimedNotification, DeliveryResolution)] = []
         var byProvider: [String: [ClaimedNotification]] = [:]
         for item in claimed {
@@ -360,6 +372,7 @@ public struct Dispatcher: Sendable {
             }
         }
         var groups: [[ClaimedNotification]] = []
+        var roomLeft = false
         for provider in byProvider.keys.sorted() {
             let items = byProvider[provider]!
             let small = self.groupSize(for: transports[provider])
@@ -384,11 +397,12 @@ public struct Dispatcher: Sendable {
                     groups.append([item])
                 }
             }
+            roomLeft = roomLeft || batches.values.contains { groups[$0].count < limit }
             for start in stride(from: 0, to: alone.count, by: small) {
                 groups.append(Array(alone[start..<min(start + small, alone.count)]))
             }
         }
-        return (groups, skipped)
+        return (groups, skipped, roomLeft)
     }
 
     /// One group of one provider: routed through its gate (or a fallback's), sent, and recorded
@@ -419,6 +433,25 @@ public struct Dispatcher: Sendable {
             summary.released += items.count
         }
         return summary
+    }
+
+    /// How close to its end a claim is treated as ended: a tenth of the lease, for clocks of
+    /// different machines that differ a little.
+    var leaseMargin: TimeInterval { configuration.lease.timeInterval / 10 }
+
+    /// Renews the claims among `ids` whose lease ends within twice ``leaseMargin``, at once:
+    /// those the store still holds for this dispatcher are held a whole lease longer. A store
+    /// error renews nothing (the claims then count as ended, and are not sent from here).
+    func renewExpiring(_ ids: [Int64], holding claims: UnresolvedClaims) async {
+        let now = clock.now
+        let expiring = ids.filter { !claims.holds($0, at: now, margin: 2 * leaseMargin) }
+        guard !expiring.isEmpty else { return }
+        do {
+            let renewed = try await store.renewLeases(of: expiring, owner: configuration.leaseOwner, lease: configuration.lease, at: now)
+            claims.extend(renewed, until: now.addingTimeInterval(configuration.lease.timeInterval))
+        } catch {
+            logger.warning("cannot renew claims about to run out", metadata: ["channel": "\(channel.rawValue)", "error": "\(error)"])
+        }
     }
 
     enum GroupResult {
@@ -518,13 +551,17 @@ public struct Dispatcher: Sendable {
                 return .abandoned
             }
             if isFirstRequest, signal.isStopping { return .notSent }
+            // A claim about to run out (its renewal is late: a store busy with other writers, a
+            // claim that waited long for the store) is renewed now; the store extends only what
+            // nobody else has claimed meanwhile.
+            await renewExpiring(pending.map { items[$0].message.notificationID }, holding: claims)
             // The waits above can outlast a message's expiry (a Retry-After, a slow provider):
             // never sent late.
             let checkedAt = clock.now
             pending = pending.filter { index in
                 // Nor after its claim ran out: another dispatcher may have taken it over and
                 // sent it (a margin of a tenth of the lease covers clocks that differ a little).
-                guard claims.holds(items[index].message.notificationID, at: checkedAt, margin: configuration.lease.timeInterval / 10) else {
+                guard claims.holds(items[index].message.notificationID, at: checkedAt, margin: leaseMargin) else {
                     lost.insert(index)
                     return false
                 }
@@ -632,6 +669,47 @@ extension DeliveryOutcome {
         case .retry, .throttled, .misconfigured: true
         case .accepted, .rejected, .deadAddress, .optedOut: false
         }
+    }
+}
+
+/// How many rows a lane claims at once: enough for the groups its free places can send, no more,
+/// so that one worker does not hold (leased, unsent) what another could be sending.
+///
+/// A lane whose provider sends many messages in one request (SendGrid's personalizations)
+/// cannot know how many of its rows share their content, so that they go as one batch, before it
+/// claims them: it starts with a group of single messages per free place and learns from each
+/// full claim. When a batch had room left (the rows shared their content), the next claims are
+/// twice as large per place, up to the batch limit; when every group was full (personal mail,
+/// one request per message), they are as large as those groups were. For other lanes it is the
+/// group size per free place, capped by `most`.
+struct ClaimSizing: Sendable, Hashable {
+    /// The most rows in one group (a batch's limit, or the group of single messages).
+    let group: Int
+    /// The group of single-message requests.
+    let single: Int
+    /// The most rows in one claim.
+    let most: Int
+    /// Rows one free place is expected to send in one group.
+    private(set) var perPlace: Int
+
+    init(group: Int, single: Int, most: Int) {
+        self.group = max(group, 1)
+        self.single = min(max(single, 1), self.group)
+        self.most = max(most, 1)
+        perPlace = self.single
+    }
+
+    /// Rows to claim with `free` places free (at least one row).
+    func limit(free: Int) -> Int {
+        max(1, min(most, max(free, 1) * perPlace))
+    }
+
+    /// Learns from a claim of `limit` rows that returned `claimed`, in `groups` groups.
+    mutating func learn(claimed: Int, limit: Int, groups: Int, roomLeft: Bool) {
+        // A claim that took less than it asked for emptied the outbox: it says nothing.
+        guard claimed >= limit, groups > 0 else { return }
+        let average = claimed / groups
+        perPlace = roomLeft ? min(group, max(2 * perPlace, average)) : min(group, max(single, average))
     }
 }
 

@@ -432,7 +432,7 @@ extension PostgresStore {
                 WHERE notification_id = ANY(\(notificationIDs)) AND lease_owner = \(owner) AND lease_until > \(now.timeIntervalSince1970)
                 ORDER BY notification_id FOR UPDATE SKIP LOCKED),
             renewed AS (
-                UPDATE outbox o SET lease_until = \(until) FROM held WHERE o.notification_id = held.notification_id RETURNING o.notification_id)
+                UPDATE outbox o SET lease_until = GREATEST(o.lease_until, \(until)) FROM held WHERE o.notification_id = held.notification_id RETURNING o.notification_id)
             SELECT notification_id FROM renewed
             """) { rows in
             var renewed = Set<Int64>()

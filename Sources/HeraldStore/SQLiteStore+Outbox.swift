@@ -306,7 +306,7 @@ extension SQLiteStore {
         let ids = codec.encode(notificationIDs)
         return try await write { db in
             Set(try Int64.fetchAll(db, sql: """
-                UPDATE outbox SET lease_until = ?
+                UPDATE outbox SET lease_until = MAX(lease_until, ?)
                 WHERE notification_id IN (SELECT value FROM json_each(?)) AND lease_owner = ? AND lease_until > ?
                 RETURNING notification_id
                 """, arguments: [now.addingTimeInterval(lease.timeInterval).timeIntervalSince1970, ids, owner, now.timeIntervalSince1970]))

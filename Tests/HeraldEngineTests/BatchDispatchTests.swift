@@ -145,9 +145,11 @@ private final class StreamingTransport: Transport {
             _ = try await Planner(store: store, renderer: renderer, routing: ChannelRouting(email: ["sendgrid"]), clock: clock)
                 .plan(campaign(channels: [.email], category: "transactional"), fireAt: clock.now)
             let transport = SubjectBatchingTransport(limit: 100)
+            let claims = Mutex<[Int]>([])
+            var configuration = Dispatcher.Configuration(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
+            configuration.onClaim = { _, rows in claims.withLock { $0.append(rows) } }
             let dispatcher = Dispatcher(
-                channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock,
-                configuration: .init(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
+                channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock, configuration: configuration
             )
             let summary = try await dispatcher.drain()
             #expect(summary.sent == 270)
@@ -155,12 +157,45 @@ private final class StreamingTransport: Transport {
             #expect(requests.flatMap { $0 }.sorted() == users.map(\.id))
             let announcements = requests.filter { $0.first! <= "u-250" }
             let receipts = requests.filter { $0.first! > "u-250" }
-            #expect(announcements.map(\.count) == [100, 100, 50])
+            // The lane cannot know that the rows share their content before it claims them: its
+            // first claim is a group of 8 per free place (16), and each batch that had room
+            // doubles the rows per place, up to the transport's limit. (The lane for rows of
+            // other providers claims nothing.)
+            let sizes = claims.withLock { $0 }.filter { $0 > 0 }
+            #expect(sizes.allSatisfy { $0 <= 100 } && sizes.prefix(5) == [16, 16, 32, 64, 100], "\(sizes)")
+            #expect(announcements.map(\.count).sorted() == [16, 16, 22, 32, 64, 100])
             #expect(announcements.allSatisfy { $0.allSatisfy { $0 <= "u-250" } })
             #expect(receipts.allSatisfy { $0.count <= 8 && $0.allSatisfy { $0 > "u-250" } })
             #expect(receipts.map(\.count).reduce(0, +) == 20)
             let sent = try await store.rows(sql: "SELECT COUNT(*) FROM events WHERE type = 'sent'")
             #expect(sent == [["270"]])
+        }
+    }
+
+    /// Personal mail goes to SendGrid one request per message: a lane with two places claims two
+    /// groups of 8 at a time, not a batch's 100 rows that it would hold leased and unsent while
+    /// another worker could be sending them.
+    @Test func personalMailIsClaimedOnlyAsFastAsTheLanesPlacesSendIt() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let users = (1...100).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }
+            _ = try await store.upsertUsers(users, at: clock.now)
+            let renderer = ClosureRenderer { _, _, user in .email(EmailContent(subject: "Receipt for \(user.id)", html: nil, text: user.id)) }
+            _ = try await Planner(store: store, renderer: renderer, routing: ChannelRouting(email: ["sendgrid"]), clock: clock)
+                .plan(campaign(channels: [.email], category: "transactional"), fireAt: clock.now)
+            let transport = SubjectBatchingTransport(limit: 100)
+            let claims = Mutex<[Int]>([])
+            var configuration = Dispatcher.Configuration(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
+            configuration.onClaim = { _, rows in claims.withLock { $0.append(rows) } }
+            let dispatcher = Dispatcher(
+                channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock, configuration: configuration
+            )
+            #expect(try await dispatcher.drain().sent == 100)
+            #expect(transport.requests.flatMap { $0 }.sorted() == users.map(\.id))
+            #expect(transport.requests.allSatisfy { $0.count <= 8 })
+            let sizes = claims.withLock { $0 }
+            #expect(sizes.allSatisfy { $0 <= 16 } && sizes.reduce(0, +) == 100, "\(sizes)")
         }
     }
 

@@ -3,6 +3,7 @@ import HeraldCore
 import HeraldEngine
 import HeraldStore
 import HeraldTesting
+import Synchronization
 import Testing
 
 /// The dispatchers running as a service, in virtual time, over a real SQLite file: channels and
@@ -199,6 +200,43 @@ struct DeliveryServiceTests {
         }
     }
 
+    /// A claim whose renewal is late (the store is busy with other writers) but that nobody
+    /// else has taken is renewed right before its send, and sent: under a loaded store, claims
+    /// must not run out, go back and be claimed again over and over.
+    @Test func aClaimAboutToRunOutIsRenewedBeforeItsSendAndSent() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 2)
+            try await fixture.plan([.email])
+            let store = LateRenewalStore(fixture.store)
+            let sendgrid = GatedTransport(name: "sendgrid")
+            // Two groups of one; SendGrid takes one call at a time, so the second group waits
+            // for the first, which hangs at the provider.
+            let gates = ProviderGates(configuration: ProviderGates.Configuration(concurrency: ["sendgrid": 1]))
+            let dispatcher = Dispatcher(
+                channel: .email, store: store, transports: [sendgrid], retryPolicy: RetryPolicy(maxAttempts: 3, initial: .seconds(2), maximum: .seconds(60)),
+                clock: fixture.clock, configuration: Dispatcher.Configuration(concurrency: 2, groupSize: 1, lease: .seconds(30), leaseOwner: "busy", idlePoll: .seconds(3600)),
+                routing: routing, gates: gates, signal: fixture.signal
+            )
+            let service = DeliveryService(dispatchers: [dispatcher], signal: fixture.signal, clock: fixture.clock)
+            let start = fixture.clock.now
+            try await withRunning(service, fixture) {
+                try await sendgrid.waitForCalls(1)
+                // The renewal due at +10 s hangs in the store; at +27 s the second group's claim
+                // has 3 s left when SendGrid takes its call.
+                try await fixture.clock.waitForSleeper(until: start.addingTimeInterval(10))
+                fixture.clock.advance(by: 10)
+                try await waitUntil { store.renewals == 1 }
+                fixture.clock.advance(by: 17)
+                sendgrid.open()
+                try await waitUntil { try await fixture.states()["email:sent"] == 2 }
+                store.letRenewalsThrough()
+            }
+            #expect(sendgrid.received.count == 2)
+            let events = try await fixture.store.eventCounts()
+            #expect(events["sending"] == 2 && events["released"] == nil, "\(events)")
+        }
+    }
+
     @Test func stoppingGivesBackWhatWasNotSentAndAbandonsSendsStillAtTheProviderAtTheDeadline() async throws {
         try await withTemporaryDirectory { directory in
             let fixture = try await Fixture(directory, users: 30)
@@ -284,5 +322,62 @@ func waitUntil(timeout: Duration = .seconds(60), _ condition: () async throws ->
     while try await !condition() {
         guard ContinuousClock.now - start < timeout else { throw ManualClockError(message: "condition not met within \(timeout)") }
         try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// The outbox of a SQLite store whose first lease renewal hangs until the test lets it through:
+/// a store busy with other writers, as the dispatcher's periodic renewal meets it.
+final class LateRenewalStore: OutboxStore {
+    let store: SQLiteStore
+    private let state = Mutex((renewals: 0, open: false))
+
+    init(_ store: SQLiteStore) {
+        self.store = store
+    }
+
+    /// Renewals asked for so far.
+    var renewals: Int { state.withLock { $0.renewals } }
+
+    func letRenewalsThrough() {
+        state.withLock { $0.open = true }
+    }
+
+    func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Set<Int64> {
+        let first = state.withLock { state in
+            state.renewals += 1
+            return state.renewals == 1
+        }
+        while first, !state.withLock({ $0.open }) { try await Task.sleep(for: .milliseconds(2)) }
+        return try await store.renewLeases(of: notificationIDs, owner: owner, lease: lease, at: now)
+    }
+
+    func leases(channel: Channel, at now: Date) async throws -> (count: Int, until: Date?) {
+        try await store.leases(channel: channel, at: now)
+    }
+
+    func claim(
+        channel: Channel, providers: ProviderSelection, limit: Int, leaseOwner: String, lease: Duration, throttles: [String: RateLiteral], at now: Date
+    ) async throws -> [ClaimedNotification] {
+        try await store.claim(channel: channel, providers: providers, limit: limit, leaseOwner: leaseOwner, lease: lease, throttles: throttles, at: now)
+    }
+
+    func nextClaimable(channel: Channel, providers: ProviderSelection, throttles: [String: RateLiteral], at now: Date) async throws -> NextClaimable {
+        try await store.nextClaimable(channel: channel, providers: providers, throttles: throttles, at: now)
+    }
+
+    func release(_ claimed: [ClaimedNotification], wasHandedOver: Bool, at now: Date) async throws {
+        try await store.release(claimed, wasHandedOver: wasHandedOver, at: now)
+    }
+
+    func resolve(_ results: [(ClaimedNotification, DeliveryResolution)], at now: Date) async throws {
+        try await store.resolve(results, at: now)
+    }
+
+    func nextDue(channel: Channel, providers: ProviderSelection) async throws -> Date? {
+        try await store.nextDue(channel: channel, providers: providers)
+    }
+
+    func releaseLeases(at now: Date) async throws -> Int {
+        try await store.releaseLeases(at: now)
     }
 }

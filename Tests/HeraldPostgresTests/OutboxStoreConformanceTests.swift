@@ -198,6 +198,9 @@ import Testing
             #expect(try await store.renewLeases(of: ids, owner: "b", lease: .seconds(60), at: now.addingTimeInterval(30)).isEmpty)
             #expect(try await store.renewLeases(of: ids + [999_999], owner: "a", lease: .seconds(60), at: now.addingTimeInterval(30)) == Set(ids))
             #expect(try await store.renewLeases(of: [], owner: "a", lease: .seconds(60), at: now.addingTimeInterval(30)).isEmpty)
+            // A renewal that began earlier but committed later (a slow write) keeps the longer lease.
+            #expect(try await store.renewLeases(of: ids, owner: "a", lease: .seconds(60), at: now.addingTimeInterval(10)) == Set(ids))
+            #expect(try await store.leases(channel: .email, at: now.addingTimeInterval(80)) == (2, now.addingTimeInterval(90)))
             #expect(try await store.claim(channel: .email, limit: 2, leaseOwner: "b", lease: .seconds(60), at: now.addingTimeInterval(80)).isEmpty)
             #expect(try await store.leases(channel: .email, at: now.addingTimeInterval(80)) == (2, now.addingTimeInterval(90)))
             // A lease that ended is not renewed: the row may be someone else's by now.

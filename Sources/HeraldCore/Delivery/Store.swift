@@ -176,8 +176,9 @@ public protocol OutboxStore: Sendable {
     func nextClaimable(channel: Channel, providers: ProviderSelection, throttles: [String: RateLiteral], at now: Date) async throws -> NextClaimable
 
     /// Extends the leases that `owner` still holds on `notificationIDs` to `now + lease`, so that
-    /// a slow send is not taken over. Returns the ids it extended: a lease that ended (the row
-    /// may be another dispatcher's by now) is not among them.
+    /// a slow send is not taken over; a lease that already lasts longer (a later renewal that
+    /// committed first) is kept. Returns the ids it holds: a lease that ended (the row may be
+    /// another dispatcher's by now) is not among them.
     func renewLeases(of notificationIDs: [Int64], owner: String, lease: Duration, at now: Date) async throws -> Set<Int64>
 
     /// Gives claims back without an outcome, in one transaction (a graceful shutdown).
