@@ -142,13 +142,7 @@ public final class DeliveryHealth: Sendable {
             } catch {
                 logger.error("cannot check delivery health", metadata: ["error": "\(error)"])
             }
-            let wake = clock.now.addingTimeInterval(configuration.interval.timeInterval)
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await clock.sleep(until: wake) }
-                group.addTask { await signal.waitUntilStopping() }
-                await group.next()
-                group.cancelAll()
-            }
+            await signal.sleep(until: clock.now.addingTimeInterval(configuration.interval.timeInterval), on: clock)
         }
     }
 }

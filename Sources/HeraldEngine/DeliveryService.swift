@@ -31,17 +31,22 @@ public struct DeliveryService: Service {
     let clock: any WallClock
     let configuration: Configuration
     let health: DeliveryHealth?
+    let roster: WorkerRoster?
     let onStop: @Sendable ([Channel: Dispatcher.Summary]) async -> Void
 
     /// - Parameters:
     ///   - dispatchers: one per channel to deliver; they should share `signal`.
     ///   - health: records provider health and raises alerts while the dispatchers run.
+    ///   - roster: announces this worker before the first claim and while the dispatchers run,
+    ///     so that the workers on the database divide each provider's rate; withdraws it after.
     ///   - onStop: told what each channel did, once every lane has stopped.
     public init(
         dispatchers: [Dispatcher], signal: WorkSignal, clock: any WallClock, configuration: Configuration = Configuration(),
-        health: DeliveryHealth? = nil, onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void = { _ in }
+        health: DeliveryHealth? = nil, roster: WorkerRoster? = nil,
+        onStop: @escaping @Sendable ([Channel: Dispatcher.Summary]) async -> Void = { _ in }
     ) {
         self.health = health
+        self.roster = roster
         self.dispatchers = dispatchers
         self.signal = signal
         self.clock = clock
@@ -50,6 +55,8 @@ public struct DeliveryService: Service {
     }
 
     public func run() async throws {
+        // Its share of each provider's rate before its first send (the loop below logs a failure).
+        _ = try? await roster?.announce(at: clock.now)
         let summaries = await withGracefulShutdownHandler {
             await withTaskGroup(of: (Channel, Dispatcher.Summary)?.self) { group in
                 for dispatcher in dispatchers {
@@ -58,6 +65,12 @@ public struct DeliveryService: Service {
                 if let health {
                     group.addTask {
                         await health.run(clock: clock, signal: signal)
+                        return nil
+                    }
+                }
+                if let roster {
+                    group.addTask {
+                        await roster.run(clock: clock, signal: signal)
                         return nil
                     }
                 }
@@ -71,6 +84,7 @@ public struct DeliveryService: Service {
         } onGracefulShutdown: { [signal, clock, configuration] in
             signal.stop(deadline: clock.now.addingTimeInterval(configuration.shutdownDeadline.timeInterval))
         }
+        await roster?.withdraw()
         await onStop(summaries)
     }
 }

@@ -95,6 +95,8 @@ public final class ProviderGates: Sendable {
 
     let configuration: Configuration
     private let gates = Mutex<[String: Gate]>([:])
+    /// Each provider's share of its rate (``setShares(_:at:)``); 1 when not named.
+    private let shares = Mutex<[String: Double]>([:])
     private let calls = Mutex<[String: Calls]>([:])
 
     public init(configuration: Configuration = Configuration()) {
@@ -106,13 +108,34 @@ public final class ProviderGates: Sendable {
 
     private func withGate<T>(_ provider: String, _ body: (inout Gate) -> T) -> T {
         gates.withLock { gates in
-            var gate = gates[provider] ?? Gate(
-                limiter: ProviderRateLimiter(configuration: ProviderRateLimiter.Configuration(rate: configuration.rates[provider])),
-                breaker: CircuitBreaker(configuration: configuration.breaker)
-            )
+            var gate = gates[provider] ?? newGate(provider)
             defer { gates[provider] = gate }
             return body(&gate)
         }
+    }
+
+    private func newGate(_ provider: String) -> Gate {
+        var limiter = ProviderRateLimiter(configuration: ProviderRateLimiter.Configuration(rate: configuration.rates[provider]))
+        if let share = shares.withLock({ $0[provider] }) { limiter.setShare(share, at: Date(timeIntervalSince1970: 0)) }
+        return Gate(limiter: limiter, breaker: CircuitBreaker(configuration: configuration.breaker))
+    }
+
+    /// Gives each provider of `shares` that fraction of its `rate:` from `now` on: the workers
+    /// sending through a provider divide its rate between them (``ProviderShares``). A provider
+    /// not named keeps its share.
+    public func setShares(_ shares: [String: Double], at now: Date) {
+        // Under the gates' lock, so that a gate made meanwhile starts from the new shares.
+        gates.withLock { gates in
+            self.shares.withLock { $0.merge(shares) { _, new in new } }
+            for (provider, share) in shares {
+                gates[provider]?.limiter.setShare(share, at: now)
+            }
+        }
+    }
+
+    /// The share of `provider`'s rate this process uses now.
+    public func share(of provider: String) -> Double {
+        shares.withLock { $0[provider] } ?? 1
     }
 
     /// Whether `provider` takes a send at `now`: not while it is paused as misconfigured, nor

@@ -135,6 +135,11 @@ public struct TokenBucket: Sendable, Hashable {
 /// second (`unlimitedFallbackRate`, 100/s, when nothing was observed), the effective rate half of
 /// it, and once recovery reaches the reference the provider is unlimited again.
 ///
+/// A configured rate is the provider's, shared by every worker that sends through it: with a
+/// ``share`` below 1 (``setShare(_:at:)``, one over the live workers), the bucket lets through
+/// that fraction of the effective rate and of its burst, and the adaptation works on the whole.
+/// An unlimited provider's observed reference is this process's own, so its share stays 1.
+///
 /// ```swift
 /// var limiter = ProviderRateLimiter(configuration: .init(rate: RateLiteral(count: 100, per: .second)))
 /// if case .wait(let until) = limiter.take(batch.count, at: clock.now) { /* sleep until `until`, take again */ }
@@ -194,9 +199,11 @@ public struct ProviderRateLimiter: Sendable, Hashable {
 
     /// The configuration it was made with.
     public let configuration: Configuration
-    /// The rate the limiter lets through now, per second; `nil` while unlimited. For display
-    /// and metrics.
+    /// The rate the limiter lets through now, per second (this process's share of it); `nil`
+    /// while unlimited. For display and metrics.
     public var effectiveRate: Double? { bucket?.rate }
+    /// The fraction of the configured rate this process may use (``setShare(_:at:)``). Default 1.
+    public private(set) var share: Double = 1
     /// Until when the provider's last Retry-After holds every send back; `nil` when it never asked.
     public private(set) var blockedUntil: Date?
 
@@ -237,6 +244,23 @@ public struct ProviderRateLimiter: Sendable, Hashable {
         return decision
     }
 
+    /// Takes `share` of the provider's rate from `now` on (one over the workers sending through
+    /// it; clamped to 1/1000…1): the effective rate and the burst scale with it, the tokens saved
+    /// up are kept up to the new burst. No effect on a provider without a configured rate.
+    public mutating func setShare(_ share: Double, at now: Date) {
+        let share = share.isFinite ? min(1, max(0.001, share)) : 1
+        guard configuration.rate != nil, share != self.share else { return }
+        let whole = currentRate
+        self.share = share
+        if let whole, let reference = referenceRate { setRate(whole, reference: reference, at: now) }
+    }
+
+    /// The share that applies: a configured rate is divided between workers, an observed one is not.
+    private var appliedShare: Double { configuration.rate == nil ? 1 : share }
+
+    /// The effective rate of the provider as a whole (every worker's share together).
+    private var currentRate: Double? { bucket.map { $0.rate / appliedShare } }
+
     /// Adapts the rate to one answer of the provider (see the type's documentation).
     public mutating func record(_ event: Event, at now: Date) {
         switch event {
@@ -261,13 +285,13 @@ public struct ProviderRateLimiter: Sendable, Hashable {
         let reference = referenceRate ?? observedThroughput(at: now) ?? configuration.unlimitedFallbackRate
         referenceRate = reference
         let floor = reference * configuration.minimumFraction
-        let current = bucket?.rate ?? reference
+        let current = currentRate ?? reference
         setRate(max(floor, current * configuration.decreaseFactor), reference: reference, at: now)
         restartAfterBlock(at: now)
     }
 
     private mutating func increaseIfQuiet(at now: Date) {
-        guard let reference = referenceRate, let current = bucket?.rate, current < reference else { return }
+        guard let reference = referenceRate, let current = currentRate, current < reference * (1 - 1e-9) else { return }
         let quiet = RetryPolicy.seconds(configuration.quietPeriod)
         let since = [lastThrottle, lastIncrease].compactMap { $0 }.max()
         if let since, now.timeIntervalSince(since) < quiet { return }
@@ -283,8 +307,10 @@ public struct ProviderRateLimiter: Sendable, Hashable {
         setRate(min(next, reference), reference: reference, at: now)
     }
 
-    private mutating func setRate(_ rate: Double, reference: Double, at now: Date) {
-        let burst = Self.referenceBurst(configuration, reference: reference) * rate / reference
+    /// Sets the provider's effective rate as a whole; the bucket gets this process's share of it.
+    private mutating func setRate(_ whole: Double, reference: Double, at now: Date) {
+        let burst = Self.referenceBurst(configuration, reference: reference) * whole / reference * appliedShare
+        let rate = whole * appliedShare
         if var bucket {
             bucket.setRate(rate, burst: burst, at: now)
             self.bucket = bucket

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import Synchronization
 
 /// Wakes sleeping dispatcher lanes: new work was planned, or the process is stopping.
@@ -62,6 +63,17 @@ public final class WorkSignal: Sendable {
             }
         } onCancel: {
             state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+        }
+    }
+
+    /// Sleeps on `clock` until `wake`, or returns earlier once stopping (or when the task is
+    /// cancelled): the pause of a loop that runs until stopped.
+    public func sleep(until wake: Date, on clock: any WallClock) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(until: wake) }
+            group.addTask { await self.waitUntilStopping() }
+            await group.next()
+            group.cancelAll()
         }
     }
 

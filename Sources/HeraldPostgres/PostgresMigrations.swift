@@ -292,6 +292,20 @@ enum PostgresMigrations {
         ("v7-alert-confirmations", [
             "ALTER TABLE alert_incidents ADD COLUMN confirmed_at DOUBLE PRECISION",
         ]),
+        // SQLite's v17-workers: the delivery workers alive on the database, which divide each
+        // provider's `rate:` between them.
+        ("v8-workers", [
+            """
+            CREATE TABLE workers (
+                id TEXT COLLATE "C" PRIMARY KEY,
+                channels TEXT NOT NULL,
+                host TEXT NOT NULL,
+                process_id BIGINT NOT NULL,
+                started_at DOUBLE PRECISION NOT NULL,
+                seen_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

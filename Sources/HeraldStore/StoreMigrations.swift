@@ -397,6 +397,20 @@ enum StoreMigrations {
             // its recovery and then the same alert again. NULL: not seen since it was opened.
             try db.execute(sql: "ALTER TABLE alert_incidents ADD COLUMN confirmed_at REAL")
         }
+        migrator.registerMigration("v17-workers") { db in
+            // The delivery workers alive on this database (WorkerPresenceStore): each says so
+            // every few seconds, and the workers sending through a provider divide its `rate:`.
+            try db.execute(sql: """
+                CREATE TABLE workers (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    channels TEXT NOT NULL, -- comma-separated, sorted
+                    host TEXT NOT NULL,
+                    process_id INTEGER NOT NULL,
+                    started_at REAL NOT NULL,
+                    seen_at REAL NOT NULL
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 }

@@ -272,9 +272,15 @@ struct HeraldApp {
             ),
             store: opened.inspection, incidents: opened.incidents, gates: gates, sink: sink, logger: logger
         )
+        var rosterLogger = Logger(label: "herald.workers")
+        rosterLogger.logLevel = .notice
+        let roster = WorkerRoster(
+            store: opened.workers, gates: gates, providers: ProviderShares.channels(of: routing), channels: Set(channels),
+            startedAt: clock.now, logger: rosterLogger
+        )
         return DeliveryService(
             dispatchers: dispatchers.filter { channels.contains($0.channel) }, signal: signal, clock: clock,
-            configuration: DeliveryService.Configuration(shutdownDeadline: shutdownDeadline), health: health, onStop: onStop
+            configuration: DeliveryService.Configuration(shutdownDeadline: shutdownDeadline), health: health, roster: roster, onStop: onStop
         )
     }
 

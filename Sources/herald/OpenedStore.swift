@@ -7,8 +7,8 @@ import HeraldStore
 /// Commands talk to the store through its roles, which both databases implement: ``store`` (the
 /// engine's: sending, workers, the scheduler, triggers, imports), ``tracing`` (`herald trace`),
 /// ``inspection`` (`herald queue`, `herald dead-letter`, the workers' provider health),
-/// ``insights`` (every view of `herald report`), ``keys`` (`herald keys`) and ``incidents`` (the
-/// workers' alerts) and ``AudienceExplaining`` (`herald audience --explain`), gathered in
+/// ``insights`` (every view of `herald report`), ``keys`` (`herald keys`), ``incidents`` (the
+/// workers' alerts), ``workers`` (the workers' shares of each provider's rate) and ``AudienceExplaining`` (`herald audience --explain`), gathered in
 /// ``roles`` with the HTTP API's (`herald serve`, `herald run`); `herald plan`, `audience` and
 /// `preview` read through them too. What only SQLite has (`herald store copy`'s source, the
 /// demo) asks for ``sqlite(for:)``,
@@ -20,7 +20,7 @@ enum OpenedStore: Sendable {
 
     /// Every role both databases implement.
     typealias Roles = Store & OutboxInspection & InsightStore & APIKeyStore & AlertIncidentStore & AudienceExplaining & APIStore
-        & ProviderEventStore
+        & ProviderEventStore & WorkerPresenceStore
 
     /// The store, on whichever database, as each of its roles.
     var roles: any Roles {
@@ -48,6 +48,10 @@ enum OpenedStore: Sendable {
 
     /// The alert incidents open across processes (the workers).
     var incidents: any AlertIncidentStore { roles }
+
+    /// The delivery workers alive on the database, which divide each provider's rate (the
+    /// workers; `herald queue`).
+    var workers: any WorkerPresenceStore { roles }
 
     /// The SQLite store, or an error saying that `command` needs one.
     ///

@@ -6,6 +6,7 @@ import Darwin
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldEngine
 
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,7 +47,8 @@ struct QueueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try await options.openStoreForReading().inspection
+        let opened = try await options.openStoreForReading()
+        let store = opened.inspection
         let clock = SystemWallClock()
         // Clearing the screen is for a person watching a terminal; a pipe or a file gets one
         // block per tick, separated by a blank line.
@@ -54,7 +56,8 @@ struct QueueCommand: AsyncParsableCommand {
         var first = true
         while true {
             let snapshot = try await store.queueSnapshot(at: clock.now)
-            let text = format == .json ? try Self.json(snapshot) : Self.table(snapshot, width: Terminal.width)
+            let workers = try await opened.workers.liveWorkers(since: snapshot.at.addingTimeInterval(-WorkerRoster.Configuration().liveness.timeInterval))
+            let text = format == .json ? try Self.json(snapshot, workers: workers) : Self.table(snapshot, workers: workers, width: Terminal.width)
             if clears && watch {
                 print("\u{1B}[H\u{1B}[2J", terminator: "")
             } else if !first {
@@ -68,8 +71,9 @@ struct QueueCommand: AsyncParsableCommand {
         }
     }
 
-    /// The snapshot as a table, with a line that says when nothing is queued.
-    static func table(_ snapshot: QueueSnapshot, width: Int?) -> String {
+    /// The snapshot as a table, with a line that says when nothing is queued, then the delivery
+    /// workers alive.
+    static func table(_ snapshot: QueueSnapshot, workers: [WorkerPresence], width: Int?) -> String {
         var lines = ["queue at \(ISO8601.string(from: snapshot.at))"]
         if !snapshot.rows.isEmpty {
             let columns = ["channel", "provider", "queued", "due", "in_flight", "retrying", "dead", "oldest_due", "sent/s", "breaker"].enumerated().map { index, title in
@@ -88,12 +92,17 @@ struct QueueCommand: AsyncParsableCommand {
             let dead = snapshot.rows.reduce(0) { $0 + $1.dead }
             lines.append("nothing queued" + (dead > 0 ? "; \(plural(dead, "dead notification")) (`herald dead-letter list`)" : ""))
         }
+        lines.append(workers.isEmpty ? "no delivery workers alive" : "delivery workers alive: \(workers.count)")
+        for worker in workers {
+            let channels = worker.channels.sorted().map(\.rawValue).joined(separator: ", ")
+            lines.append("  \(worker.host) pid \(worker.processID): \(channels) (up \(OperatorText.age(snapshot.at.timeIntervalSince(worker.startedAt))), seen \(OperatorText.age(snapshot.at.timeIntervalSince(worker.seenAt))) ago)")
+        }
         return lines.joined(separator: "\n")
     }
 
     /// The snapshot as one JSON object with sorted keys, the same fields in every row (null when
     /// a figure has no value), for scripts.
-    static func json(_ snapshot: QueueSnapshot) throws -> String {
+    static func json(_ snapshot: QueueSnapshot, workers: [WorkerPresence]) throws -> String {
         func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         let rows: [[String: Any]] = snapshot.rows.map { row in
             [
@@ -108,6 +117,12 @@ struct QueueCommand: AsyncParsableCommand {
         let object: [String: Any] = [
             "at": ISO8601.string(from: snapshot.at),
             "rows": rows,
+            "workers": workers.map { worker in
+                [
+                    "id": worker.id, "host": worker.host, "process_id": worker.processID, "channels": worker.channels.sorted().map(\.rawValue),
+                    "started_at": ISO8601.string(from: worker.startedAt), "seen_at": ISO8601.string(from: worker.seenAt),
+                ] as [String: Any]
+            },
             "totals": [
                 "queued": total(\.queued), "due_now": total(\.dueNow), "in_flight": total(\.inFlight),
                 "retrying": total(\.retrying), "dead": total(\.dead), "sent_last_minute": total(\.sentLastMinute),

@@ -92,4 +92,77 @@ struct ThrottleEndToEndTests {
             }
         }
     }
+
+    /// A provider's `rate:` is the provider's, not each worker's: two `herald worker --channel
+    /// sms` processes on one database send through Twilio at its 20/s between them (each takes
+    /// half once it has seen the other in the store), `herald queue` lists both while they run
+    /// and neither once they have stopped.
+    @Test func twoWorkersShareAProvidersRate() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(try await HeraldBinary.run(["init", "."], in: directory.path).status == 0)
+            try removeLimits(fromWorkspace: directory.path)
+            _ = try directory.write("campaigns/texts.yml", """
+                campaign: texts
+                category: transactional
+                channels: [sms]
+                template: texts
+
+                """)
+            _ = try directory.write("templates/texts.yml", """
+                template: texts
+                sms:
+                  body: "Your code is {{id}}"
+
+                """)
+            #expect(try await HeraldBinary.run(["users", "generate", "--count", "400"], in: directory.path).status == 0)
+            try await Sandbox.withRunning(Sandbox.Configuration(port: 0, smtpPort: nil, apnsPort: nil)) { sandbox in
+                let yml = try String(contentsOfFile: directory.file("herald.yml"), encoding: .utf8)
+                #expect(yml.contains("/twilio\", rate: 100/s"))
+                try yml.replacingOccurrences(of: "http://127.0.0.1:4010/", with: "http://127.0.0.1:\(sandbox.port)/")
+                    .replacingOccurrences(of: "/twilio\", rate: 100/s", with: "/twilio\", rate: 20/s")
+                    .write(toFile: directory.file("herald.yml"), atomically: true, encoding: .utf8)
+                let plan = try await HeraldBinary.run(["send", "texts", "--now", "--plan-only"], in: directory.path)
+                #expect(plan.status == 0, "\(plan.stderr)")
+                let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+                let planned = try #require(Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox WHERE channel = 'sms'")[0][0]))
+                #expect(planned > 200)
+
+                let worker = ["worker", "--channel", "sms", "--idle-poll", "0.2"]
+                let workers = try (0..<2).map { _ in try HeraldBinary.start(worker, in: directory.path) }
+                var listed = 0
+                let waiting = ContinuousClock.now
+                while sandbox.log.messages.count < planned, ContinuousClock.now - waiting < .seconds(120) {
+                    let queue = try await HeraldBinary.run(["queue", "--format", "json"], in: directory.path)
+                    let object = try JSONSerialization.jsonObject(with: Data(queue.stdout.utf8)) as? [String: Any]
+                    listed = max(listed, (object?["workers"] as? [[String: Any]])?.count ?? 0)
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+                for started in workers { kill(started.process.processIdentifier, SIGTERM) }
+                var sentByWorker: [Int] = []
+                for started in workers {
+                    let output = await HeraldBinary.finish(started)
+                    #expect(output.status == 0, "\(output.stderr)")
+                    let line = output.stdout.split(separator: "\n").first { $0.contains("sms outbox:") }
+                    sentByWorker.append(line.flatMap { Int($0.split(separator: ":")[1].split(separator: " ")[0]) } ?? 0)
+                }
+                #expect(listed == 2, "herald queue listed \(listed) workers at most")
+                #expect(try await HeraldBinary.run(["queue"], in: directory.path).stdout.hasSuffix("no delivery workers alive\n"))
+
+                let accepted = sandbox.log.messages.filter { $0.provider == .twilio }.map(\.acceptedAt).sorted()
+                #expect(accepted.count == planned && Set(sandbox.log.messages.map(\.to)).count == planned, "each SMS once, through Twilio")
+                #expect(sentByWorker.count == 2 && sentByWorker.allSatisfy { $0 > 0 } && sentByWorker.reduce(0, +) == planned, "\(sentByWorker)")
+                // 20 a second between them: the two bursts (20 and 10) and up to 2 s of the first
+                // worker at the whole rate before it sees the second are all that may go faster.
+                // Each at the whole rate (the bug) would take half the time and put about 400 in
+                // the busiest 10 s.
+                let took = accepted.last! - accepted.first!
+                #expect(took >= Double(planned - 70) / 20, "\(planned) SMS at 20 a second took \(took) s")
+                var busiest = 0
+                for (index, start) in accepted.enumerated() {
+                    busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
+                }
+                #expect(busiest <= 270, "\(busiest) SMS within 10 s")
+            }
+        }
+    }
 }

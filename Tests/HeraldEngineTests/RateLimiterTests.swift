@@ -257,6 +257,62 @@ private func waitUntil(_ decision: TokenBucket.Decision) -> Double? {
         #expect(limiter.take(1_000, at: at(50)) == .proceed)
     }
 
+    @Test func aShareOfTheRateLetsThatFractionOfItAndOfItsBurstThrough() {
+        var limiter = ProviderRateLimiter(configuration: tenPerSecond)
+        #expect(limiter.share == 1)
+        limiter.setShare(0.5, at: t0)
+        #expect(limiter.share == 0.5 && limiter.effectiveRate == 5)
+        #expect(limiter.take(5, at: t0) == .proceed)                // a burst of 5, not 10
+        #expect(waitUntil(limiter.take(at: t0)) == 0.2)              // then one every 0.2 s
+        // The other worker stopped: the whole rate again, the tokens saved from the new rate on.
+        limiter.setShare(1, at: at(0.2))
+        #expect(limiter.effectiveRate == 10)
+        #expect(limiter.take(at: at(0.2)) == .proceed)
+        #expect(waitUntil(limiter.take(at: at(0.2))) == 0.3)
+    }
+
+    @Test func aSharedRateSlowsDownAndRecoversAsAWhole() throws {
+        var limiter = ProviderRateLimiter(configuration: tenPerSecond)
+        limiter.setShare(0.25, at: t0)
+        limiter.record(.throttled(retryAfter: nil), at: t0)
+        #expect(limiter.effectiveRate == 1.25)                       // a quarter of the halved 10/s
+        limiter.record(.succeeded, at: at(10))
+        #expect(limiter.effectiveRate == 1.5)                        // a quarter of 6/s
+        limiter.setShare(0.5, at: at(11))
+        #expect(limiter.effectiveRate == 3)
+        for second in stride(from: 20.0, through: 60, by: 10) { limiter.record(.succeeded, at: at(second)) }
+        #expect(limiter.effectiveRate == 5)                          // half of the whole 10/s, no more
+    }
+
+    @Test func anUnlimitedProviderIsNotShared() {
+        var limiter = ProviderRateLimiter()
+        limiter.setShare(0.5, at: t0)
+        #expect(limiter.share == 1 && limiter.effectiveRate == nil)
+        limiter.record(.throttled(retryAfter: nil), at: t0)
+        #expect(limiter.effectiveRate == 50)                         // the fallback's half, this process's own
+    }
+
+    @Test(arguments: [0.0, -1, .nan, .infinity])
+    func aShareOutsideItsRangeIsClamped(share: Double) {
+        var limiter = ProviderRateLimiter(configuration: tenPerSecond)
+        limiter.setShare(share, at: t0)
+        #expect(limiter.share == (share.isFinite ? 0.001 : 1))
+    }
+
+    @Test func eachProviderIsSharedByTheLiveWorkersOfItsChannels() {
+        func worker(_ id: String, _ channels: Set<Channel>) -> WorkerPresence {
+            WorkerPresence(id: id, channels: channels, host: "h", processID: 1, startedAt: t0, seenAt: t0)
+        }
+        let routing = ChannelRouting(push: [.apns: "apns", .fcm: "fcm"], sms: ["twilio", "vonage"], email: ["sendgrid", "twilio"])
+        let providers = ProviderShares.channels(of: routing)
+        #expect(providers == (["apns": [.push], "fcm": [.push], "twilio": [.sms, .email], "vonage": [.sms], "sendgrid": [.email]] as [String: Set<Channel>]))
+        let live = [worker("a", [.sms]), worker("b", [.email]), worker("c", [.sms, .email, .push])]
+        #expect(ProviderShares.shares(providers: providers, live: live) == [
+            "apns": 1, "fcm": 1, "twilio": 1.0 / 3, "vonage": 0.5, "sendgrid": 0.5,
+        ])
+        #expect(ProviderShares.shares(providers: providers, live: []) == providers.mapValues { _ in 1 })
+    }
+
     @Test func anUnlimitedProviderHonoursRetryAfter() {
         var limiter = ProviderRateLimiter()
         limiter.record(.throttled(retryAfter: .seconds(2)), at: t0)

@@ -247,4 +247,36 @@ import Testing
             #expect(try await incidents[0].openIncidents() == [queued])
         }
     }
+
+    /// Three workers in three processes say they are alive: each reads back the live ones (a
+    /// worker not seen within the window is not counted, one gone an hour is forgotten), a
+    /// worker that withdraws is gone for the others, and each gets its share of a provider.
+    @Test(arguments: StoreKind.allCases)
+    func workersAreCountedWhileTheyAnnounceThemselvesAndForgottenOnceGone(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind, count: 3) { stores in
+            let presence = try stores.map { try #require($0.store as? any WorkerPresenceStore) }
+            @Sendable func worker(_ id: String, _ channels: Set<Channel>, seen: Date) -> WorkerPresence {
+                WorkerPresence(id: id, channels: channels, host: "host-\(id)", processID: 100, startedAt: now.addingTimeInterval(-3600), seenAt: seen)
+            }
+            // A worker last seen two hours ago is forgotten by the next announcement.
+            #expect(try await presence[0].announce(worker("old", [.sms], seen: now.addingTimeInterval(-7200)), liveSince: now.addingTimeInterval(-7210)).map(\.id) == ["old"])
+            let live = try await concurrently(stores) { index, _ in
+                let seen = index == 0 ? now.addingTimeInterval(-8) : now
+                return try await presence[index].announce(worker("w\(index)", index == 2 ? [.email] : [.sms, .email], seen: seen), liveSince: now.addingTimeInterval(-10))
+            }
+            #expect(live.map { $0.map(\.id) }.allSatisfy { Set($0).isSubset(of: ["w0", "w1", "w2"]) })
+            // w1 seen again 5 s later; w0 last seen 8 s before: past the window, only w1 and w2 count.
+            let later = now.addingTimeInterval(5)
+            let seen = try await presence[1].announce(worker("w1", [.sms, .email], seen: later), liveSince: later.addingTimeInterval(-10))
+            #expect(seen == [worker("w1", [.sms, .email], seen: later), worker("w2", [.email], seen: now)])
+            #expect(ProviderShares.shares(providers: ["twilio": [.sms], "sendgrid": [.email]], live: seen) == ["twilio": 1, "sendgrid": 0.5])
+            #expect(try await presence[2].liveWorkers(since: now.addingTimeInterval(-10)).map(\.id) == ["w0", "w1", "w2"])
+            #expect(try await stores[0].rows("SELECT id FROM workers WHERE id = 'old'").isEmpty)
+            try await presence[2].withdraw(workerID: "w2")
+            #expect(try await presence[0].liveWorkers(since: now.addingTimeInterval(-10)).map(\.id) == ["w0", "w1"])
+            // An earlier announcement (clocks differ between machines) does not move a worker back.
+            _ = try await presence[0].announce(worker("w1", [.sms], seen: now), liveSince: now.addingTimeInterval(-10))
+            #expect(try await presence[0].liveWorkers(since: later).map(\.channels) == [[.sms]])
+        }
+    }
 }
