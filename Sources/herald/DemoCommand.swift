@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldEngine
 import HeraldImport
 import HeraldSandbox
 import HeraldServer
@@ -141,6 +142,19 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let result = try await app.send(campaign, HeraldApp.SendRequest(recipients: recipients))
             print(result.description.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
+        }
+        // A send the sandbox answered too slowly (a loaded machine) is retried after a backoff of
+        // a few seconds: deliver those too, for up to a minute, so that what is left waiting is
+        // what quiet hours hold back.
+        var retried = Dispatcher.Summary()
+        for _ in 0..<60 {
+            let retrying = try await app.opened.inspection.queueSnapshot(at: app.clock.now).rows.reduce(0) { $0 + $1.retrying }
+            if retrying == 0 { break }
+            try await Task.sleep(for: .seconds(1))
+            retried = try await app.deliver().values.reduce(retried, +)
+        }
+        if retried != Dispatcher.Summary() {
+            print("   retried sends the sandbox answered too slowly: \(grouped(retried.sent)) sent" + (retried.retried > 0 ? ", \(grouped(retried.retried)) to retry again" : ""))
         }
 
         // The providers' webhooks come back a moment after each send: wait until they stop.
