@@ -15,7 +15,7 @@ struct AlertEndToEndTests {
     /// campaign planned: what each test then runs workers on.
     func withAlertingWorkspace(emailFaults: ProviderFaults, _ body: @escaping @Sendable (TemporaryDirectory, RunningSandbox) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
-            try await ChaosTests.makeWorkspace(directory)
+            try await HeavyEndToEndTests.ChaosTests.makeWorkspace(directory)
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "40"], in: directory.path).status == 0)
             let faults = FaultPlan(providers: [.sendgrid: emailFaults, .mandrill: emailFaults])
             try await Sandbox.withRunning(Sandbox.Configuration(port: 0, faults: faults, smtpPort: nil)) { sandbox in

@@ -12,7 +12,7 @@ struct ProcessTests {
     /// The chaos workspace (SMS and email to everyone, no limits) with its sample campaigns
     /// removed, `users` generated users, and its providers pointed at `sandbox`.
     static func workspace(_ directory: TemporaryDirectory, users: Int, sandbox: RunningSandbox) async throws {
-        try await ChaosTests.makeWorkspace(directory)
+        try await HeavyEndToEndTests.ChaosTests.makeWorkspace(directory)
         for name in try FileManager.default.contentsOfDirectory(atPath: directory.file("campaigns")) where name != "chaos.yml" {
             try FileManager.default.removeItem(atPath: directory.file("campaigns/\(name)"))
         }
@@ -43,7 +43,7 @@ struct ProcessTests {
                 try await Self.workspace(directory, users: 200, sandbox: sandbox)
                 // Due a few seconds after `herald run` starts: its scheduler plans it then.
                 let at = ISO8601.string(from: Date().addingTimeInterval(6))
-                let campaign = ChaosTests.campaign.replacingOccurrences(of: "campaign: chaos", with: "campaign: launch")
+                let campaign = HeavyEndToEndTests.ChaosTests.campaign.replacingOccurrences(of: "campaign: chaos", with: "campaign: launch")
                     .replacingOccurrences(of: "[sms, email, push]", with: "[sms, email]") + "schedule: {at: \(at)}\n"
                 _ = try directory.write("campaigns/launch.yml", campaign)
                 try FileManager.default.removeItem(atPath: directory.file("campaigns/chaos.yml"))

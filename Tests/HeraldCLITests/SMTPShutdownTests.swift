@@ -19,8 +19,8 @@ import Testing
 struct SMTPShutdownTests {
     @Test func sigtermWithSMTPSendsStuckAtAServerExitsAtTheDeadlineAndTheSendsAreRepeatedAfter() async throws {
         try await withTemporaryDirectory { directory in
-            try await ChaosTests.makeWorkspace(directory)
-            _ = try directory.write("campaigns/chaos.yml", ChaosTests.campaign.replacingOccurrences(of: "[sms, email, push]", with: "[email]"))
+            try await HeavyEndToEndTests.ChaosTests.makeWorkspace(directory)
+            _ = try directory.write("campaigns/chaos.yml", HeavyEndToEndTests.ChaosTests.campaign.replacingOccurrences(of: "[sms, email, push]", with: "[email]"))
             #expect(try await HeraldBinary.run(["users", "generate", "--count", "40"], in: directory.path).status == 0)
             // A server that takes connections and never says a word: every SMTP send waits for
             // the greeting until libcurl's own timeout.

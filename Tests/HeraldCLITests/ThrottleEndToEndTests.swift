@@ -84,8 +84,11 @@ struct ThrottleEndToEndTests {
                     busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
                 }
                 #expect(busiest <= 130, "\(busiest) emails within 10 s")
+                // From the first email the sandbox took to the last: the first second's emails can
+                // reach it later after their claim (a process starting, a connection opening on a
+                // loaded machine) than the last second's, which shortens the span by as much.
                 let took = accepted.last! - accepted.first!
-                #expect(took >= Double(planned) / 10 - 2, "\(planned) emails at 10 a second took \(took) s")
+                #expect(took >= Double(planned) / 10 - 3, "\(planned) emails at 10 a second took \(took) s")
                 // Held back, an email was never claimed: one attempt each, nothing postponed.
                 #expect(try await store.rows(sql: "SELECT state, attempts, COUNT(*) FROM notifications WHERE state <> 'skipped' GROUP BY 1, 2") == [["sent", "1", "\(planned)"]])
                 #expect(try await store.rows(sql: "SELECT COUNT(*) FROM events WHERE type IN ('postponed', 'released', 'reclaimed')") == [["0"]])
@@ -149,7 +152,9 @@ struct ThrottleEndToEndTests {
                 #expect(try await HeraldBinary.run(["queue"], in: directory.path).stdout.hasSuffix("no delivery workers alive\n"))
 
                 let accepted = sandbox.log.messages.filter { $0.provider == .twilio }.map(\.acceptedAt).sorted()
-                #expect(accepted.count == planned && Set(sandbox.log.messages.map(\.to)).count == planned, "each SMS once, through Twilio")
+                // Each SMS once, through Twilio (generated users can share a phone number).
+                #expect(accepted.count == planned)
+                #expect(try await store.rows(sql: "SELECT state, attempts, COUNT(*) FROM notifications WHERE channel = 'sms' AND state <> 'skipped' GROUP BY 1, 2") == [["sent", "1", "\(planned)"]])
                 #expect(sentByWorker.count == 2 && sentByWorker.allSatisfy { $0 > 0 } && sentByWorker.reduce(0, +) == planned, "\(sentByWorker)")
                 // 20 a second between them: the two bursts (20 and 10) and up to 2 s of the first
                 // worker at the whole rate before it sees the second are all that may go faster.
