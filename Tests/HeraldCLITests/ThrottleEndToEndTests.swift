@@ -38,6 +38,28 @@ struct ThrottleEndToEndTests {
         #expect(try await HeraldBinary.run(["users", "generate", "--count", "\(users)"], in: directory.path).status == 0)
     }
 
+    /// Stops `workers` with SIGTERM (each exits 0) and returns how many of `channel` each sent.
+    static func stop(_ workers: [(process: Process, stdout: Pipe, stderr: Pipe)], channel: String) async -> [Int] {
+        for started in workers { kill(started.process.processIdentifier, SIGTERM) }
+        var sentByWorker: [Int] = []
+        for started in workers {
+            let output = await HeraldBinary.finish(started)
+            #expect(output.status == 0, "\(output.stderr)")
+            let line = output.stdout.split(separator: "\n").first { $0.contains("\(channel) outbox:") }
+            sentByWorker.append(line.flatMap { Int($0.split(separator: ":")[1].split(separator: " ")[0]) } ?? 0)
+        }
+        return sentByWorker
+    }
+
+    /// The most of `accepted` (sorted instants, in seconds) within any 10 seconds.
+    static func busiestTenSeconds(_ accepted: [Double]) -> Int {
+        var busiest = 0
+        for (index, start) in accepted.enumerated() {
+            busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
+        }
+        return busiest
+    }
+
     @Test func twoWorkersSendAThrottledCampaignsBacklogAtItsRateBetweenThem() async throws {
         try await withTemporaryDirectory { directory in
             try await Self.makeWorkspace(directory)
@@ -60,14 +82,7 @@ struct ThrottleEndToEndTests {
                 while sandbox.log.messages.count < planned, ContinuousClock.now - waiting < .seconds(120) {
                     try await Task.sleep(for: .milliseconds(200))
                 }
-                for started in workers { kill(started.process.processIdentifier, SIGTERM) }
-                var sentByWorker: [Int] = []
-                for started in workers {
-                    let output = await HeraldBinary.finish(started)
-                    #expect(output.status == 0, "\(output.stderr)")
-                    let line = output.stdout.split(separator: "\n").first { $0.contains("email outbox:") }
-                    sentByWorker.append(line.flatMap { Int($0.split(separator: ":")[1].split(separator: " ")[0]) } ?? 0)
-                }
+                let sentByWorker = await Self.stop(workers, channel: "email")
 
                 let accepted = sandbox.log.messages.map(\.acceptedAt).sorted()
                 #expect(accepted.count == planned && Set(sandbox.log.messages.map(\.to)).count == planned, "each email once")
@@ -79,10 +94,7 @@ struct ThrottleEndToEndTests {
                 // …and the sandbox saw it: any 10 s of its clock hold at most 100, and up to 3 s
                 // more of them for sends that a loaded machine handed over late. Two workers each
                 // at the rate would put about 200 there.
-                var busiest = 0
-                for (index, start) in accepted.enumerated() {
-                    busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
-                }
+                let busiest = Self.busiestTenSeconds(accepted)
                 #expect(busiest <= 130, "\(busiest) emails within 10 s")
                 // From the first email the sandbox took to the last: the first second's emails can
                 // reach it later after their claim (a process starting, a connection opening on a
@@ -140,14 +152,7 @@ struct ThrottleEndToEndTests {
                     listed = max(listed, (object?["workers"] as? [[String: Any]])?.count ?? 0)
                     try await Task.sleep(for: .milliseconds(500))
                 }
-                for started in workers { kill(started.process.processIdentifier, SIGTERM) }
-                var sentByWorker: [Int] = []
-                for started in workers {
-                    let output = await HeraldBinary.finish(started)
-                    #expect(output.status == 0, "\(output.stderr)")
-                    let line = output.stdout.split(separator: "\n").first { $0.contains("sms outbox:") }
-                    sentByWorker.append(line.flatMap { Int($0.split(separator: ":")[1].split(separator: " ")[0]) } ?? 0)
-                }
+                let sentByWorker = await Self.stop(workers, channel: "sms")
                 #expect(listed == 2, "herald queue listed \(listed) workers at most")
                 #expect(try await HeraldBinary.run(["queue"], in: directory.path).stdout.hasSuffix("no delivery workers alive\n"))
 
@@ -162,10 +167,7 @@ struct ThrottleEndToEndTests {
                 // the busiest 10 s.
                 let took = accepted.last! - accepted.first!
                 #expect(took >= Double(planned - 70) / 20, "\(planned) SMS at 20 a second took \(took) s")
-                var busiest = 0
-                for (index, start) in accepted.enumerated() {
-                    busiest = max(busiest, accepted[index...].prefix { $0 < start + 10 }.count)
-                }
+                let busiest = Self.busiestTenSeconds(accepted)
                 #expect(busiest <= 270, "\(busiest) SMS within 10 s")
             }
         }

@@ -131,44 +131,49 @@ private final class StreamingTransport: Transport {
 
     /// Identical mail goes to a batching transport together, up to its limit, so that one call is
     /// one request; other mail goes in small groups; never more groups at once than allowed.
+    /// What a SendGrid lane of 2 places and groups of 8 does with email to `count` users whose
+    /// content `render` gives, in batches of up to 100 of one subject: the users each request
+    /// carried, the rows each claim returned (the lane of other providers' rows claims nothing,
+    /// and is left out) and the notifications sent.
+    func deliverEmail(
+        to count: Int, _ render: @escaping @Sendable (User) -> EmailContent, in directory: TemporaryDirectory
+    ) async throws -> (requests: [[String]], claims: [Int], sent: Int) {
+        let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+        let users = (1...count).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }
+        _ = try await store.upsertUsers(users, at: clock.now)
+        _ = try await Planner(store: store, renderer: ClosureRenderer { _, _, user in .email(render(user)) }, routing: ChannelRouting(email: ["sendgrid"]), clock: clock)
+            .plan(campaign(channels: [.email], category: "transactional"), fireAt: clock.now)
+        let transport = SubjectBatchingTransport(limit: 100)
+        let claims = Mutex<[Int]>([])
+        var configuration = Dispatcher.Configuration(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
+        configuration.onClaim = { _, rows in claims.withLock { $0.append(rows) } }
+        let summary = try await Dispatcher(
+            channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock, configuration: configuration
+        ).drain()
+        #expect(transport.requests.flatMap { $0 }.sorted() == users.map(\.id))
+        #expect(try await store.rows(sql: "SELECT COUNT(*) FROM events WHERE type = 'sent'") == [["\(summary.sent)"]])
+        return (transport.requests, claims.withLock { $0 }.filter { $0 > 0 }, summary.sent)
+    }
+
     @Test func identicalMailIsHandedOverInBatchesOfTheTransportsLimitAndTheRestInSmallGroups() async throws {
         try await withTemporaryDirectory { directory in
-            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
-            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
             // 250 get the same announcement, 20 a personal receipt.
-            let users = (1...270).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }
-            _ = try await store.upsertUsers(users, at: clock.now)
-            let renderer = ClosureRenderer { _, _, user in
+            let (requests, sizes, sent) = try await deliverEmail(to: 270, { user in
                 let personal = user.id > "u-250"
-                return .email(EmailContent(subject: personal ? "Receipt for \(user.id)" : "Announcement", html: nil, text: personal ? user.id : "News"))
-            }
-            _ = try await Planner(store: store, renderer: renderer, routing: ChannelRouting(email: ["sendgrid"]), clock: clock)
-                .plan(campaign(channels: [.email], category: "transactional"), fireAt: clock.now)
-            let transport = SubjectBatchingTransport(limit: 100)
-            let claims = Mutex<[Int]>([])
-            var configuration = Dispatcher.Configuration(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
-            configuration.onClaim = { _, rows in claims.withLock { $0.append(rows) } }
-            let dispatcher = Dispatcher(
-                channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock, configuration: configuration
-            )
-            let summary = try await dispatcher.drain()
-            #expect(summary.sent == 270)
-            let requests = transport.requests
-            #expect(requests.flatMap { $0 }.sorted() == users.map(\.id))
+                return EmailContent(subject: personal ? "Receipt for \(user.id)" : "Announcement", html: nil, text: personal ? user.id : "News")
+            }, in: directory)
+            #expect(sent == 270)
             let announcements = requests.filter { $0.first! <= "u-250" }
             let receipts = requests.filter { $0.first! > "u-250" }
             // The lane cannot know that the rows share their content before it claims them: its
             // first claim is a group of 8 per free place (16), and each batch that had room
-            // doubles the rows per place, up to the transport's limit. (The lane for rows of
-            // other providers claims nothing.)
-            let sizes = claims.withLock { $0 }.filter { $0 > 0 }
+            // doubles the rows per place, up to the transport's limit.
             #expect(sizes.allSatisfy { $0 <= 100 } && sizes.prefix(5) == [16, 16, 32, 64, 100], "\(sizes)")
             #expect(announcements.map(\.count).sorted() == [16, 16, 22, 32, 64, 100])
             #expect(announcements.allSatisfy { $0.allSatisfy { $0 <= "u-250" } })
             #expect(receipts.allSatisfy { $0.count <= 8 && $0.allSatisfy { $0 > "u-250" } })
             #expect(receipts.map(\.count).reduce(0, +) == 20)
-            let sent = try await store.rows(sql: "SELECT COUNT(*) FROM events WHERE type = 'sent'")
-            #expect(sent == [["270"]])
         }
     }
 
@@ -177,24 +182,11 @@ private final class StreamingTransport: Transport {
     /// another worker could be sending them.
     @Test func personalMailIsClaimedOnlyAsFastAsTheLanesPlacesSendIt() async throws {
         try await withTemporaryDirectory { directory in
-            let store = try SQLiteStore(path: directory.file("herald.db"), schema: AttributeSchema())
-            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
-            let users = (1...100).map { User(id: String(format: "u-%03d", $0), email: "user\($0)@example.com") }
-            _ = try await store.upsertUsers(users, at: clock.now)
-            let renderer = ClosureRenderer { _, _, user in .email(EmailContent(subject: "Receipt for \(user.id)", html: nil, text: user.id)) }
-            _ = try await Planner(store: store, renderer: renderer, routing: ChannelRouting(email: ["sendgrid"]), clock: clock)
-                .plan(campaign(channels: [.email], category: "transactional"), fireAt: clock.now)
-            let transport = SubjectBatchingTransport(limit: 100)
-            let claims = Mutex<[Int]>([])
-            var configuration = Dispatcher.Configuration(batchSize: 50, concurrency: 2, groupSize: 8, maximumBatch: 1000)
-            configuration.onClaim = { _, rows in claims.withLock { $0.append(rows) } }
-            let dispatcher = Dispatcher(
-                channel: .email, store: store, transports: [transport], retryPolicy: RetryPolicy(), clock: clock, configuration: configuration
-            )
-            #expect(try await dispatcher.drain().sent == 100)
-            #expect(transport.requests.flatMap { $0 }.sorted() == users.map(\.id))
-            #expect(transport.requests.allSatisfy { $0.count <= 8 })
-            let sizes = claims.withLock { $0 }
+            let (requests, sizes, sent) = try await deliverEmail(to: 100, { user in
+                EmailContent(subject: "Receipt for \(user.id)", html: nil, text: user.id)
+            }, in: directory)
+            #expect(sent == 100)
+            #expect(requests.allSatisfy { $0.count <= 8 })
             #expect(sizes.allSatisfy { $0 <= 16 } && sizes.reduce(0, +) == 100, "\(sizes)")
         }
     }
