@@ -55,7 +55,8 @@ public struct DeliveryService: Service {
     }
 
     public func run() async throws {
-        // Its share of each provider's rate before its first send (the loop below logs a failure).
+        // Its share of each provider's rate before its first send (the roster's loop logs a
+        // failure when its next announcement fails too).
         _ = try? await roster?.announce(at: clock.now)
         let summaries = await withGracefulShutdownHandler {
             await withTaskGroup(of: (Channel, Dispatcher.Summary)?.self) { group in

@@ -14,7 +14,8 @@ import Logging
 /// ```swift
 /// let roster = WorkerRoster(store: store, gates: gates, providers: ProviderShares.channels(of: routing), channels: [.sms])
 /// try await roster.announce(at: clock.now)      // before the first claim
-/// await roster.run(clock: clock, signal: signal) // until stopped, then withdraws
+/// await roster.run(clock: clock, signal: signal) // until stopped
+/// await roster.withdraw()
 /// ```
 public struct WorkerRoster: Sendable {
     public struct Configuration: Sendable {
@@ -69,11 +70,14 @@ public struct WorkerRoster: Sendable {
         return workers
     }
 
-    /// Announces every `interval` until `signal` stops, then withdraws. A failed announcement is
-    /// logged, the shares kept, and the next one tries again.
+    /// Announces every `interval` (the first one `interval` from now: announce once before the
+    /// first claim) until `signal` stops. A failed announcement is logged, the shares kept, and
+    /// the next one tries again. ``withdraw()`` after it.
     public func run(clock: any WallClock, signal: WorkSignal) async {
         var known = 0
-        while !signal.isStopping, !Task.isCancelled {
+        while true {
+            await signal.sleep(until: clock.now.addingTimeInterval(configuration.interval.timeInterval), on: clock)
+            if signal.isStopping || Task.isCancelled { return }
             do {
                 let live = try await announce(at: clock.now)
                 if live.count != known {
@@ -83,7 +87,6 @@ public struct WorkerRoster: Sendable {
             } catch {
                 logger.error("cannot announce this worker", metadata: ["error": "\(error)"])
             }
-            await signal.sleep(until: clock.now.addingTimeInterval(configuration.interval.timeInterval), on: clock)
         }
     }
 
