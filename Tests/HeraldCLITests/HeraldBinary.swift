@@ -42,13 +42,20 @@ struct HeraldBinary {
     /// global queues, which on Linux are the pool that every task of the tests runs on (with a
     /// thread per core, and more added only slowly while they block), the in-process sandboxes
     /// that the children talk to included.
-    static func finish(_ started: (process: Process, stdout: Pipe, stderr: Pipe)) async -> Output {
+    ///
+    /// A child still running `deadline` after this is called hangs: its threads' stacks are
+    /// written to a file (with gdb, where the machine has it), it is killed, and the test records
+    /// an issue naming the command, so that a hang fails the test it is in, instead of holding up
+    /// the whole run until CI gives up on it without saying where.
+    static func finish(_ started: (process: Process, stdout: Pipe, stderr: Pipe), deadline: Duration = .seconds(600)) async -> Output {
         let (process, stdout, stderr) = started
+        let watchdog = HangWatchdog(process, deadline: deadline)
         // Both pipes are drained at once, so a large output on one cannot block the child.
         async let err = onOwnThread { PipeReading.toEnd(stderr.fileHandleForReading) }
         let out = await onOwnThread { PipeReading.toEnd(stdout.fileHandleForReading) }
         let errors = await err
         await onOwnThread { process.waitUntilExit() }
+        if let report = watchdog.stop() { Issue.record(Comment(rawValue: report)) }
         return Output(
             status: process.terminationStatus,
             stdout: String(decoding: out, as: UTF8.self),
@@ -144,6 +151,49 @@ func removeNow(fromWinterSaleIn workspace: String) throws {
     struct Missing: Error, CustomStringConvertible { var description: String }
     guard text.contains(clause) else { throw Missing(description: "campaigns/winter-sale.yml no longer has '\(clause)'") }
     try text.replacingOccurrences(of: clause, with: "").write(toFile: campaign, atomically: true, encoding: .utf8)
+}
+
+/// Kills a child process that is still running after a deadline, and says where it hung.
+final class HangWatchdog: Sendable {
+    private let report = Mutex<String?>(nil)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(_ process: Process, deadline: Duration) {
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
+        let pid = process.processIdentifier
+        let command = ([HeraldBinary.path == process.executableURL?.path ? "herald" : process.executableURL?.lastPathComponent ?? "?"] + (process.arguments ?? []))
+            .joined(separator: " ")
+        Thread { [self] in
+            guard stopped.wait(timeout: .now() + seconds) == .timedOut, process.isRunning else { return }
+            let stacks = Self.stacks(of: pid)
+            kill(pid, SIGKILL)
+            let report = "`\(command)` (pid \(pid)) was still running after \(Int(seconds)) s: killed. \(stacks)"
+            print("HANG: \(report)")
+            self.report.withLock { $0 = report }
+        }.start()
+    }
+
+    /// Stops watching; what the watchdog found, if it killed the child.
+    func stop() -> String? {
+        stopped.signal()
+        return report.withLock { $0 }
+    }
+
+    /// The hung process's threads' stacks in a file (gdb demangles Swift's names); the frames in
+    /// Herald's own code and in postgres-nio's.
+    static func stacks(of pid: Int32) -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "(no gdb on this machine to show its stacks)" }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("herald-hang-\(pid).txt").path
+        let script = "gdb -p \(pid) -batch -ex 'thread apply all bt 40' > \(file) 2>&1"
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/bin/sh")
+        gdb.arguments = ["-c", "timeout 120 sh -c \"\(script)\""]
+        guard (try? gdb.run()) != nil else { return "(gdb could not be started)" }
+        gdb.waitUntilExit()
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        let ours = text.split(separator: "\n").filter { $0.hasPrefix("Thread ") || $0.contains("/Sources/Herald") || $0.contains("/Sources/herald/") || $0.contains("postgres-nio") }
+        return "Its stacks: \(file); the frames in Herald:\n" + ours.prefix(80).joined(separator: "\n")
+    }
 }
 
 /// Runs blocking work (reading a child's pipe, waiting for it to exit) on a thread of its own.
