@@ -50,14 +50,20 @@ struct HeraldBinary {
     static func finish(_ started: (process: Process, stdout: Pipe, stderr: Pipe), deadline: Duration = .seconds(600)) async -> Output {
         let (process, stdout, stderr) = started
         let watchdog = HangWatchdog(process, deadline: deadline)
-        // Both pipes are drained at once, so a large output on one cannot block the child.
-        async let err = onOwnThread { PipeReading.toEnd(stderr.fileHandleForReading) }
-        let out = await onOwnThread { PipeReading.toEnd(stdout.fileHandleForReading) }
+        // Both pipes are drained at once, so a large output on one cannot block the child. A
+        // pipe still open 30 s after the child ended is held by another process (see
+        // ``launch(_:)``): what came is kept, and the test says so.
+        let exited = ExitedLately(process, grace: .seconds(30))
+        async let err = onOwnThread { PipeReading.toEnd(stderr.fileHandleForReading, giveUp: exited.check) }
+        let out = await onOwnThread { PipeReading.toEnd(stdout.fileHandleForReading, giveUp: exited.check) }
         let errors = await err
-        await onOwnThread { process.waitUntilExit() }
+        let status = await onOwnThread { exited.wait() }
         if let report = watchdog.stop() { Issue.record(Comment(rawValue: report)) }
+        if exited.gaveUp {
+            Issue.record("`\(process.arguments ?? [])` ended, but its output or its end stayed open 30 s after: another process holds them")
+        }
         return Output(
-            status: process.terminationStatus,
+            status: status,
             stdout: String(decoding: out, as: UTF8.self),
             stderr: String(decoding: errors, as: UTF8.self)
         )
@@ -69,11 +75,7 @@ struct HeraldBinary {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        return await finish((process, stdout, stderr))
+        return await finish(try launch(process))
     }
 
     /// Starts the binary and returns at once, with its output going to pipes.
@@ -87,11 +89,78 @@ struct HeraldBinary {
         inherited["COLUMNS"] = nil
         process.environment = inherited.merging(environment) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        return (process, stdout, stderr)
+        return try launch(process)
+    }
+
+    /// Starts `process` with its standard output and error on new pipes. Pipes are made and
+    /// children started one at a time: Foundation closes, in a child, the descriptors open up to
+    /// the highest it found just before starting it, so a pipe another test made in between
+    /// would be inherited, and that test would wait for the end of its child's output as long
+    /// as the other child lives (the last CI run hung so, or so it seems).
+    static func launch(_ process: Process) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+        try launching.withLock { _ in
+            let stdout = Pipe(), stderr = Pipe()
+            process.standardOutput = stdout
+            process.standardError = stderr
+            try process.run()
+            return (process, stdout, stderr)
+        }
+    }
+
+    static let launching = Mutex(())
+}
+
+/// Whether a child ended more than `grace` ago, asked while its pipes are read. Foundation
+/// learns that a child ended when a socket the child inherited closes, so a process that
+/// inherited it too (see ``HeraldBinary/launch(_:)``) would hide the end: the kernel's view
+/// (a zombie in /proc) is asked as well.
+final class ExitedLately: Sendable {
+    private let process: Process
+    private let grace: Duration
+    private let state = Mutex<(endedAt: ContinuousClock.Instant?, gaveUp: Bool)>((nil, false))
+
+    init(_ process: Process, grace: Duration) {
+        self.process = process
+        self.grace = grace
+    }
+
+    /// True once the child has been seen ended for `grace`.
+    func check() -> Bool {
+        let ended = !process.isRunning || Self.isZombie(process.processIdentifier)
+        return state.withLock { state in
+            guard ended else { return false }
+            let now = ContinuousClock.now
+            guard let endedAt = state.endedAt else {
+                state.endedAt = now
+                return false
+            }
+            if now - endedAt >= grace { state.gaveUp = true }
+            return state.gaveUp
+        }
+    }
+
+    var gaveUp: Bool { state.withLock { $0.gaveUp } }
+
+    /// Waits until the child ends, and returns its exit status (or the signal that ended it).
+    /// When Foundation has not seen the end `grace` after the kernel did, the child is reaped here.
+    func wait() -> Int32 {
+        while process.isRunning {
+            if check() {
+                var status: Int32 = 0
+                guard waitpid(process.processIdentifier, &status, WNOHANG) == process.processIdentifier else { break }
+                return status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
+            }
+            usleep(50_000)
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Whether the process `pid` has ended and waits to be reaped.
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        // "pid (name) S …": the state follows the name.
+        return stat[stat.index(after: close)...].dropFirst().first == "Z"
     }
 }
 
@@ -164,7 +233,7 @@ final class HangWatchdog: Sendable {
         let command = ([HeraldBinary.path == process.executableURL?.path ? "herald" : process.executableURL?.lastPathComponent ?? "?"] + (process.arguments ?? []))
             .joined(separator: " ")
         Thread { [self] in
-            guard stopped.wait(timeout: .now() + seconds) == .timedOut, process.isRunning else { return }
+            guard stopped.wait(timeout: .now() + seconds) == .timedOut, process.isRunning, !ExitedLately.isZombie(pid) else { return }
             let stacks = Self.stacks(of: pid)
             kill(pid, SIGKILL)
             let report = "`\(command)` (pid \(pid)) was still running after \(Int(seconds)) s: killed. \(stacks)"
@@ -188,7 +257,7 @@ final class HangWatchdog: Sendable {
         let gdb = Process()
         gdb.executableURL = URL(fileURLWithPath: "/bin/sh")
         gdb.arguments = ["-c", "timeout 120 sh -c \"\(script)\""]
-        guard (try? gdb.run()) != nil else { return "(gdb could not be started)" }
+        guard (try? HeraldBinary.launching.withLock { _ in try gdb.run() }) != nil else { return "(gdb could not be started)" }
         gdb.waitUntilExit()
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         let ours = text.split(separator: "\n").filter { $0.hasPrefix("Thread ") || $0.contains("/Sources/Herald") || $0.contains("/Sources/herald/") || $0.contains("postgres-nio") }
@@ -218,10 +287,18 @@ enum PipeReading {
         }
     }
 
-    /// Everything until the writer closes the pipe.
-    static func toEnd(_ handle: FileHandle) -> Data {
+    /// Everything until the writer closes the pipe, or until `giveUp` (asked each second
+    /// while nothing comes) says to stop waiting.
+    static func toEnd(_ handle: FileHandle, giveUp: () -> Bool = { false }) -> Data {
         var all = Data()
+        var descriptor = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
         while true {
+            let ready = poll(&descriptor, 1, 1_000)
+            if ready < 0, errno == EINTR { continue }
+            if ready == 0 {
+                if giveUp() { return all }
+                continue
+            }
             let chunk = available(handle)
             if chunk.isEmpty { return all }
             all.append(chunk)

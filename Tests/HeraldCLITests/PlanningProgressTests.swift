@@ -95,12 +95,8 @@ struct PlanningProgressTests {
         environment["SHELL"] = "/bin/sh"
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        let terminal = Pipe(), errors = Pipe()
-        process.standardOutput = terminal
-        process.standardError = errors
         process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = await HeraldBinary.finish((process, terminal, errors))
+        let output = await HeraldBinary.finish(try HeraldBinary.launch(process))
         let stdout = (try? String(contentsOfFile: stdoutFile, encoding: .utf8)) ?? ""
         return TerminalOutput(status: output.status, stdout: stdout, terminal: output.stdout + output.stderr)
     }
