@@ -8,7 +8,7 @@ import HeraldCore
 /// ```swift
 /// let rule = try Rule(RuleSource(text: #"country == "KR" and last_seen > now() - 30d"#, location: location), schema: schema)
 /// rule.evaluate(user, in: RuleContext(now: now, campaignID: "restock"))   // true or false
-/// rule.sql(in: context)   // json_extract(users.attributes, '$.country') = ? AND …
+/// rule.sql(in: context)   // CASE WHEN json_type(users.attributes, '$.country') = 'text' THEN … END = ? AND …
 /// ```
 ///
 /// Details the spec leaves open, decided here:

@@ -4,16 +4,23 @@ import HeraldRules
 
 extension SQLiteStore {
     /// Creates an expression index for each declared scalar attribute, on the exact expression
-    /// that audience SQL reads it with, so that equality, `in` and range tests on attributes can
-    /// use an index. The attribute schema lives in herald.yml rather than in a migration, so the
-    /// indexes follow it each time the store opens; list attributes are searched with
-    /// `json_each`, which no index serves.
+    /// that audience SQL reads it with (`SQLCondition.attributeExpression(for:type:)`), so that
+    /// equality, `in` and range tests on attributes can use an index. The attribute schema lives
+    /// in herald.yml rather than in a migration, so the indexes follow it each time the store
+    /// opens: the expression depends on the declared type, so an index whose definition is not
+    /// the wanted one (its attribute changed type, or it was built by an earlier version) is
+    /// built again. List attributes are searched with `json_each`, which no index serves.
     static func ensureAttributeIndexes(_ db: Database, schema: AttributeSchema) throws {
         for definition in schema.definitions {
-            if case .list = definition.type { continue }
-            guard let expression = SQLCondition.attributeExpression(for: definition.name) else { continue }
+            guard let expression = SQLCondition.attributeExpression(for: definition.name, type: definition.type) else { continue }
             // attributeExpression only accepts [A-Za-z_][A-Za-z0-9_]*, so the name is a safe identifier.
-            try db.execute(sql: "CREATE INDEX IF NOT EXISTS users_attribute_\(definition.name) ON users (\(expression))")
+            let name = "users_attribute_\(definition.name)"
+            // SQLite keeps the statement as written, which is how an index is recognised.
+            let statement = "CREATE INDEX \(name) ON users (\(expression))"
+            let existing = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name])
+            if existing == statement { continue }
+            if existing != nil { try db.execute(sql: "DROP INDEX \(name)") }
+            try db.execute(sql: statement)
         }
     }
 
@@ -38,7 +45,7 @@ extension SQLiteStore {
     }
 
     static func dropAttributeIndexes(_ db: Database, schema: AttributeSchema) throws {
-        for definition in schema.definitions where SQLCondition.attributeExpression(for: definition.name) != nil {
+        for definition in schema.definitions where SQLCondition.attributeExpression(for: definition.name, type: definition.type) != nil {
             try db.execute(sql: "DROP INDEX IF EXISTS users_attribute_\(definition.name)")
         }
     }

@@ -200,7 +200,7 @@ struct AudienceCommandTests {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             let count = try #require(object["count"] as? Int)
             #expect(count > 0 && count < 400)
-            #expect((object["sql"] as? String)?.contains("json_extract(users.attributes, '$.country') = ?") == true)
+            #expect((object["sql"] as? String)?.contains("THEN json_extract(users.attributes, '$.country') END = ?") == true)
             #expect((object["sample"] as? [String])?.count == 10)
 
             let ids = try await HeraldBinary.run(["audience", expression, "--ids"], in: directory.path)

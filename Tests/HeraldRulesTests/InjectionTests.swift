@@ -75,9 +75,11 @@ struct InjectionTests {
 
     @Test("Only identifier-like attribute names reach the SQL text")
     func attributeNamesAreSafe() {
-        #expect(SQLCondition.attributeExpression(for: "x') OR 1=1 --") == nil)
-        #expect(SQLCondition.attributeExpression(for: "") == nil)
-        #expect(SQLCondition.attributeExpression(for: "1abc") == nil)
-        #expect(SQLCondition.attributeExpression(for: "last_seen") == "json_extract(attributes, '$.last_seen')")
+        #expect(SQLCondition.attributeExpression(for: "x') OR 1=1 --", type: .string) == nil)
+        #expect(SQLCondition.attributeExpression(for: "", type: .string) == nil)
+        #expect(SQLCondition.attributeExpression(for: "1abc", type: .string) == nil)
+        #expect(SQLCondition.attributeExpression(for: "last_seen", type: .time) == """
+            CASE WHEN json_type(attributes, '$.last_seen') IN ('integer', 'real') THEN json_extract(attributes, '$.last_seen') END
+            """)
     }
 }

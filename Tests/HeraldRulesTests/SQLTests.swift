@@ -5,6 +5,16 @@ import HeraldRules
 import HeraldTesting
 import Testing
 
+/// SQLite's read of a string attribute: its value when it is a JSON string, else NULL.
+func stringRead(_ name: String) -> String {
+    "CASE WHEN json_type(users.attributes, '$.\(name)') = 'text' THEN json_extract(users.attributes, '$.\(name)') END"
+}
+
+/// SQLite's read of a number or time attribute: its value when it is a JSON number, else NULL.
+func numberRead(_ name: String) -> String {
+    "CASE WHEN json_type(users.attributes, '$.\(name)') IN ('integer', 'real') THEN json_extract(users.attributes, '$.\(name)') END"
+}
+
 @Suite("SQL back end")
 struct SQLTests {
     @Test("A typical rule compiles to plain, index-friendly comparisons with bound arguments")
@@ -12,9 +22,11 @@ struct SQLTests {
         let rule = try makeRule(#"country == "KR" and age >= 18 and tags contains "vip" and last_seen > now() - 30d and not has_device("web")"#)
         let condition = rule.sql(in: testContext)
         #expect(condition.sql == """
-            ((json_extract(users.attributes, '$.country') = ?) AND (json_extract(users.attributes, '$.age') >= ?) \
-            AND EXISTS (SELECT 1 FROM json_each(users.attributes, '$.tags') AS je1 WHERE je1.value = ?) \
-            AND (json_extract(users.attributes, '$.last_seen') > ?) \
+            ((\(stringRead("country")) = ?) AND (\(numberRead("age")) >= ?) \
+            AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_type(users.attributes, '$.tags') = 'array' \
+            AND NOT EXISTS (SELECT 1 FROM json_each(users.attributes, '$.tags') WHERE type <> 'text') THEN users.attributes END, '$.tags') \
+            AS je1 WHERE je1.value = ?) \
+            AND (\(numberRead("last_seen")) > ?) \
             AND NOT EXISTS (SELECT 1 FROM devices WHERE devices.user_id = users.id AND devices.platform = ? AND devices.active = 1))
             """)
         #expect(condition.arguments == [
@@ -72,10 +84,11 @@ struct SQLTests {
 
     @Test("Negations keep two-valued logic: IS NOT 1 is true for false and for missing")
     func negations() throws {
-        #expect(try makeRule(#"not (country == "KR")"#).sql(in: testContext).sql == "((json_extract(users.attributes, '$.country') = ?) IS NOT 1)")
+        let vip = "CASE WHEN json_type(users.attributes, '$.vip') IN ('true', 'false') THEN json_extract(users.attributes, '$.vip') END"
+        #expect(try makeRule(#"not (country == "KR")"#).sql(in: testContext).sql == "((\(stringRead("country")) = ?) IS NOT 1)")
         #expect(try makeRule(#"not (country == "KR" or vip)"#).sql(in: testContext).sql
-            == "(((json_extract(users.attributes, '$.country') = ?) IS NOT 1) AND (json_extract(users.attributes, '$.vip') IS NOT 1))")
-        #expect(try makeRule(#"country != "KR""#).sql(in: testContext).sql == "(json_extract(users.attributes, '$.country') <> ?)")
+            == "(((\(stringRead("country")) = ?) IS NOT 1) AND (\(vip) IS NOT 1))")
+        #expect(try makeRule(#"country != "KR""#).sql(in: testContext).sql == "(\(stringRead("country")) <> ?)")
     }
 
     @Test("Expression indexes on declared attributes serve equality, IN and ranges", arguments: [
@@ -83,12 +96,15 @@ struct SQLTests {
         (#"country in ["KR", "JP"] and name == "x""#, "users_country"),
         ("last_seen > now() - 30d and last_seen <= now()", "users_last_seen"),
         (#"email == "a@example.com""#, "users_email"),
+        ("age in [17, 18]", "users_age"),
+        ("vip", "users_vip"),
     ])
     func indexesAreUsed(_ text: String, _ index: String) throws {
         let database = try TestDatabase()
         try database.queue.write { db in
-            try db.execute(sql: "CREATE INDEX users_country ON users(\(SQLCondition.attributeExpression(for: "country") ?? ""))")
-            try db.execute(sql: "CREATE INDEX users_last_seen ON users(\(SQLCondition.attributeExpression(for: "last_seen") ?? ""))")
+            for (name, type) in [("country", AttributeType.string), ("last_seen", .time), ("age", .number), ("vip", .bool)] {
+                try db.execute(sql: "CREATE INDEX users_\(name) ON users(\(SQLCondition.attributeExpression(for: name, type: type) ?? ""))")
+            }
             try db.execute(sql: "CREATE INDEX users_email ON users(email)")
         }
         let plan = try database.plan(makeRule(text).sql(in: testContext))
@@ -121,16 +137,13 @@ struct SQLTests {
     @Test("Arithmetic on literals and now() is one bound value; arithmetic on attributes is REAL")
     func arithmetic() throws {
         let folded = try makeRule("last_seen > now() - 30d + 1h").sql(in: testContext)
-        #expect(folded.sql == "(json_extract(users.attributes, '$.last_seen') > ?)")
+        #expect(folded.sql == "(\(numberRead("last_seen")) > ?)")
         #expect(folded.arguments == [.time(testNow.timeIntervalSince1970 - 30 * 86_400 + 3600)])
         let real = try makeRule("age + score > 3").sql(in: testContext)
-        #expect(real.sql == "(CAST(json_extract(users.attributes, '$.age') AS REAL) + json_extract(users.attributes, '$.score') > ?)")
+        #expect(real.sql == "(CAST(\(numberRead("age")) AS REAL) + \(numberRead("score")) > ?)")
         // A sum is a flat chain; only an operand that is itself a sum keeps its parentheses.
         let nested = try makeRule("age - (age - score) + 1 > 3").sql(in: testContext)
-        #expect(nested.sql == """
-            (CAST(json_extract(users.attributes, '$.age') AS REAL) - (CAST(json_extract(users.attributes, '$.age') AS REAL) \
-            - json_extract(users.attributes, '$.score')) + ? > ?)
-            """)
+        #expect(nested.sql == "(CAST(\(numberRead("age")) AS REAL) - (CAST(\(numberRead("age")) AS REAL) - \(numberRead("score"))) + ? > ?)")
         // 2^53 + 1 is not a double: Swift rounds, and so must SQL (integer addition would not).
         let users = [User(id: "big", attributes: ["age": .number(9_007_199_254_740_992), "score": .number(1)])]
         let database = try TestDatabase()

@@ -93,7 +93,12 @@ struct SemanticsTests {
     func attributeNames() throws {
         let rule = try makeRule(#"country == "KR" and (age > 3 or country == "US") and "a" in tags and email is null"#)
         #expect(rule.attributeNames == ["country", "age", "tags"])
-        #expect(SQLCondition.attributeExpression(for: "country") == "json_extract(attributes, '$.country')")
-        #expect(SQLCondition.attributeExpression(for: "bad'name") == nil)
+        #expect(SQLCondition.attributeExpression(for: "country", type: .string)
+            == "CASE WHEN json_type(attributes, '$.country') = 'text' THEN json_extract(attributes, '$.country') END")
+        #expect(SQLCondition.attributeExpression(for: "vip", type: .bool)
+            == "CASE WHEN json_type(attributes, '$.vip') IN ('true', 'false') THEN json_extract(attributes, '$.vip') END")
+        #expect(SQLCondition.attributeExpression(for: "bad'name", type: .string) == nil)
+        // A list is searched with json_each, which no index serves.
+        #expect(SQLCondition.attributeExpression(for: "tags", type: .list(.string)) == nil)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+import GRDB
 import HeraldCore
 import HeraldImport
 import HeraldRules
-import HeraldStore
+@testable import HeraldStore
 import HeraldTesting
 import Testing
 
@@ -69,15 +70,38 @@ import Testing
         }
     }
 
-    @Test func anEqualityOnADeclaredAttributeUsesItsIndex() async throws {
+    /// Values stored before herald.yml changed their attributes' types are missing, as the store
+    /// reads them back, and a rule still searches the attribute's index: the index and the rule
+    /// read the attribute with the same expression.
+    @Test func anEqualityOnADeclaredAttributeSearchesItsIndexAndSkipsValuesOfAnotherType() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("herald.db"), schema: Self.schema)
             var generator = UserGenerator(seed: 9, schema: Self.schema, now: Self.now)
-            _ = try await store.upsertUsers(generator.next(count: 2000), at: Self.now)
+            var users = generator.next(count: 2000)
+            _ = try await store.upsertUsers(users, at: Self.now)
+            let mistyped = [
+                #"{"country": ["KR"], "beta": 1}"#, #"{"country": 1, "lifetime_value": "500"}"#,
+                #"{"lifetime_value": true, "tags": "vip"}"#, #"{"tags": ["vip", 1], "last_seen_at": "2026-11-30"}"#,
+            ]
+            for (index, json) in mistyped.enumerated() {
+                let id = users[index].id
+                try await store.pool.write { db in
+                    try db.execute(sql: "UPDATE users SET attributes = ? WHERE id = ?", arguments: [json, id])
+                }
+                users[index].attributes = AttributeJSON.decode(json, schema: Self.schema)
+            }
             try await store.analyze()
+            let context = RuleContext(now: Self.now, campaignID: "x")
+            for text in [#"country == "KR""#, "country is null", "lifetime_value >= 100", #""vip" in tags"#, "beta", "last_seen_at > now() - 30d"] {
+                let rule = try Rule(Self.source(text), schema: Self.schema)
+                let expected = users.filter { rule.evaluate($0, in: context) }.map(\.id).sorted()
+                #expect(try await store.userIDs(matching: .rule(Self.source(text), now: Self.now, campaignID: "x")) == expected, "\(text)")
+            }
             let explained = try await store.explain(Self.source(#"country == "KR""#), now: Self.now, campaignID: "x")
-            #expect(explained.sql == "(json_extract(users.attributes, '$.country') = ?) -- 'KR'")
-            #expect(explained.plan.contains { $0.contains("USING INDEX users_attribute_country") }, "\(explained.plan)")
+            #expect(explained.sql == """
+                (CASE WHEN json_type(users.attributes, '$.country') = 'text' THEN json_extract(users.attributes, '$.country') END = ?) -- 'KR'
+                """)
+            #expect(explained.plan.contains { $0.contains("SEARCH users USING INDEX users_attribute_country") }, "\(explained.plan)")
         }
     }
 

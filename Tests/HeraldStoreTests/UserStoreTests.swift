@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HeraldCore
+import HeraldRules
 @testable import HeraldStore
 import HeraldTesting
 import Testing
@@ -162,6 +163,27 @@ let ana = User(
             } throws: { error in
                 String(describing: error).contains("read-only")
             }
+        }
+    }
+}
+
+@Suite struct AttributeIndexTests {
+    func definition(_ store: SQLiteStore, _ name: String) async throws -> String? {
+        try await store.rows(sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]).first?.first
+    }
+
+    /// An index reads its attribute as the declared type, so it is built again when herald.yml
+    /// declares another type, and left alone when the type is the same.
+    @Test func anAttributeThatChangesTypeGetsItsIndexBuiltAgain() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("herald.db")
+            let asString = try SQLiteStore(path: path, schema: AttributeSchema([AttributeDefinition(name: "code", type: .string)]))
+            #expect(try await definition(asString, "users_attribute_code")?.contains("json_type(attributes, '$.code') = 'text'") == true)
+            let asNumber = try SQLiteStore(path: path, schema: AttributeSchema([AttributeDefinition(name: "code", type: .number)]))
+            let wanted = try #require(SQLCondition.attributeExpression(for: "code", type: .number))
+            #expect(try await definition(asNumber, "users_attribute_code") == "CREATE INDEX users_attribute_code ON users (\(wanted))")
+            let again = try SQLiteStore(path: path, schema: AttributeSchema([AttributeDefinition(name: "code", type: .number)]))
+            #expect(try await definition(again, "users_attribute_code") == "CREATE INDEX users_attribute_code ON users (\(wanted))")
         }
     }
 }

@@ -59,14 +59,19 @@ struct SQLFragment: ExpressibleByStringLiteral {
 /// otherwise, which WHERE treats alike), the negative form TRUE exactly when it does not. `not`
 /// switches polarity, `and`/`or` follow De Morgan, and a comparison's negative form is
 /// `(comparison) IS NOT 1` (`IS NOT TRUE` in PostgreSQL). Plain comparisons thus stay plain
-/// (`json_extract(…) = ?`), which an expression index can serve.
+/// (`<attribute read> = ?`), which an expression index can serve.
+///
+/// An attribute whose stored JSON type is not the declared one (the schema changed after an
+/// import) is missing, as `AttributeJSON.decode` leaves it out: SQLite reads a scalar as
+/// `CASE WHEN json_type(…) IN (…) THEN json_extract(…) END` (`SQLCondition.sqliteRead`, also the
+/// attribute indexes' expression), and a list through `users.attributes` only when it is an
+/// array of the declared element type (`listDocument`).
 ///
 /// PostgreSQL differs in spelling (see `SQLDialect`): attributes are read from JSONB by
 /// `herald_string`, `herald_number`, `herald_bool` and `herald_list`, which give NULL for a value
-/// of another type, as the evaluator treats it as missing; strings are compared in the "C"
-/// collation, which orders them by bytes as SQLite and the evaluator do; booleans are booleans;
-/// sums call `herald_add` and `herald_subtract`, which overflow to infinity as doubles do instead
-/// of raising an error.
+/// of another type; strings are compared in the "C" collation, which orders them by bytes as
+/// SQLite and the evaluator do; booleans are booleans; sums call `herald_add` and
+/// `herald_subtract`, which overflow to infinity as doubles do instead of raising an error.
 struct SQLCompiler {
     let context: RuleContext
     let dialect: SQLDialect
@@ -209,13 +214,28 @@ struct SQLCompiler {
         return lastAlias
     }
 
-    /// The arguments of `json_each` or `json_array_length` for a list: the attribute's path in
-    /// `users.attributes` (no JSON copy), or the list's JSON. In PostgreSQL, the list's JSONB.
+    /// The arguments of `json_each` or `json_array_length` for a list: for an attribute,
+    /// `users.attributes` (NULL unless the attribute is a list of its declared element type) and
+    /// its path (no JSON copy); otherwise the list's JSON. In PostgreSQL, the list's JSONB.
     private mutating func source(of list: Value) -> SQLFragment {
-        if !isPostgres, case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
-            return SQLFragment("users.attributes, '\(path)'")
+        if !isPostgres, case .attribute(let name, .list(let element?)) = list {
+            return .join(Self.listDocument(name, element: element), ", ", Self.path(of: name))
         }
         return value(list)
+    }
+
+    /// SQLite's path of the attribute `name` in `users.attributes`: written in the SQL for a name
+    /// made of identifier characters (which an expression index can then match), bound otherwise.
+    private static func path(of name: String) -> SQLFragment {
+        if let path = SQLCondition.jsonPath(for: name) { return SQLFragment("'\(path)'") }
+        return .bind(.text("$.\"\(name)\""))
+    }
+
+    /// `users.attributes` when the attribute `name` is a JSON array of `element`s, and NULL
+    /// otherwise, for which `json_each` has no rows and `json_array_length` and `json_extract`
+    /// give NULL: a list of another type reads as missing, as `AttributeJSON.decode` leaves it out.
+    private static func listDocument(_ name: String, element: ScalarType) -> SQLFragment {
+        .join("CASE WHEN ", SQLCondition.sqliteListTest(of: "users.attributes", path: path(of: name), element: element), " THEN users.attributes END")
     }
 
     /// A JSONB element of a list of `type`, read as the SQL value of its element type.
@@ -276,8 +296,8 @@ struct SQLCompiler {
         if isPostgres {
             return typedElement(.join(value(list), SQLFragment(" -> \(index)")), of: list.type)
         }
-        if case .attribute(let name, _) = list, let path = SQLCondition.jsonPath(for: name) {
-            return SQLFragment("json_extract(users.attributes, '\(path)[\(index)]')")
+        if case .attribute(let name, .list(let element?)) = list, let path = SQLCondition.jsonPath(for: name) {
+            return .join("json_extract(", Self.listDocument(name, element: element), SQLFragment(", '\(path)[\(index)]')"))
         }
         return .join("json_extract(", value(list), SQLFragment(", '$[\(index)]')"))
     }
@@ -377,10 +397,14 @@ struct SQLCompiler {
                 }
                 return .join(SQLFragment(Self.postgresReader(of: type)), "(", json, ")")
             }
-            if let path = SQLCondition.jsonPath(for: name) {
-                return SQLFragment("json_extract(users.attributes, '\(path)')")
+            // Read only as the declared type: a value of another JSON type is NULL (missing).
+            switch type {
+            case .list(let element?):
+                return .join("json_extract(", Self.listDocument(name, element: element), ", ", Self.path(of: name), ")")
+            default:
+                guard let scalar = type.scalar else { preconditionFailure("an attribute of type \(type)") }
+                return SQLCondition.sqliteRead(of: "users.attributes", path: Self.path(of: name), type: scalar)
             }
-            return .join("json_extract(users.attributes, ", .bind(.text("$.\"\(name)\"")), ")")
         case .now:
             return .bind(.time(context.now.timeIntervalSince1970))
         case .today:

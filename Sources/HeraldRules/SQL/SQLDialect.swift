@@ -8,8 +8,9 @@ import Foundation
 /// rule.sql(in: context, dialect: .postgres(zoneNames: zoneNames))  // PostgreSQL, `$1`, `$2`, …
 /// ```
 public enum SQLDialect: Sendable, Hashable {
-    /// SQLite: attributes are JSON text read with `json_extract`, parameters are `?`, and the
-    /// connection has the `herald_*` functions of `RuleSQLFunctions` registered.
+    /// SQLite: attributes are JSON text read with `json_extract` when `json_type` is the declared
+    /// type's, parameters are `?`, and the connection has the `herald_*` functions of
+    /// `RuleSQLFunctions` registered.
     case sqlite
     /// PostgreSQL: attributes are JSONB, parameters are `$1`, `$2`, …, and the database has the
     /// functions of `PostgresStore`'s `v2-rules` migration.
