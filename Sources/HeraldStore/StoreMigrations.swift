@@ -411,6 +411,20 @@ enum StoreMigrations {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("v18-typed-attribute-indexes") { db in
+            // Audience SQL reads an attribute only when its JSON type is the declared one
+            // (`CASE WHEN json_type(…) … THEN json_extract(…) END`), and an expression index
+            // serves only its exact expression: the attribute indexes on `json_extract(…)` alone
+            // go, and the store builds the typed ones when it opens (ensureAttributeIndexes). A
+            // read-only open of a file that still has the old ones is then asked to upgrade it
+            // first, rather than scanning every user.
+            let names = try String.fetchAll(db, sql: #"""
+                SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'users\_attribute\_%' ESCAPE '\'
+                """#)
+            for name in names {
+                try db.execute(sql: "DROP INDEX \"\(name)\"")
+            }
+        }
         return migrator
     }
 }

@@ -30,4 +30,46 @@ import Testing
             #expect(applied == [["v10-no-stand-in-log"]])
         }
     }
+
+    /// Earlier versions indexed attributes on `json_extract(…)` alone, which the typed reads of
+    /// audience SQL no longer match: the indexes are built again on the typed read, and a rule
+    /// searches them.
+    @Test func attributeIndexesOfEarlierVersionsAreBuiltAgainOnTheTypedRead() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.file("old.db")
+            do {
+                let pool = try DatabasePool(path: path)
+                try StoreMigrations.migrator.migrate(pool, upTo: "v17-workers")
+                try await pool.write { db in
+                    try db.execute(sql: "CREATE INDEX users_attribute_country ON users (json_extract(attributes, '$.country'))")
+                    try db.execute(sql: "CREATE INDEX users_attribute_beta ON users (json_extract(attributes, '$.beta'))")
+                }
+            }
+            let store = try SQLiteStore(path: path, schema: schema)
+            let indexes = try await store.rows(sql: "SELECT name, sql FROM sqlite_master WHERE name LIKE 'users_attribute_%' ORDER BY name")
+            #expect(indexes == [
+                ["users_attribute_beta", """
+                    CREATE INDEX users_attribute_beta ON users (CASE WHEN json_type(attributes, '$.beta') IN ('true', 'false') \
+                    THEN json_extract(attributes, '$.beta') END)
+                    """],
+                ["users_attribute_country", """
+                    CREATE INDEX users_attribute_country ON users (CASE WHEN json_type(attributes, '$.country') = 'text' \
+                    THEN json_extract(attributes, '$.country') END)
+                    """],
+                ["users_attribute_last_seen_at", """
+                    CREATE INDEX users_attribute_last_seen_at ON users (CASE WHEN json_type(attributes, '$.last_seen_at') IN ('integer', 'real') \
+                    THEN json_extract(attributes, '$.last_seen_at') END)
+                    """],
+                ["users_attribute_lifetime_value", """
+                    CREATE INDEX users_attribute_lifetime_value ON users (CASE WHEN json_type(attributes, '$.lifetime_value') IN ('integer', 'real') \
+                    THEN json_extract(attributes, '$.lifetime_value') END)
+                    """],
+            ])
+            let applied = try await store.rows(sql: "SELECT identifier FROM grdb_migrations WHERE identifier = 'v18-typed-attribute-indexes'")
+            #expect(applied == [["v18-typed-attribute-indexes"]])
+            let source = RuleSource(text: #"country == "KR""#, location: SourceLocation(file: "campaigns/x.yml", line: 1, column: 1))
+            let explained = try await store.explain(source, now: Date(timeIntervalSince1970: 1_795_000_000), campaignID: "x")
+            #expect(explained.plan.contains { $0.contains("SEARCH users USING INDEX users_attribute_country") }, "\(explained.plan)")
+        }
+    }
 }
