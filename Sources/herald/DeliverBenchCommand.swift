@@ -52,7 +52,7 @@ struct DeliverBench: AsyncParsableCommand {
     @Option(name: .customLong("notifications"), help: "Outbox sizes (repeatable). Default: 100000 and 1000000.")
     var sizes: [Int] = []
 
-    @Option(help: "identical: one announcement for all, batched by SendGrid (1,000 per request); personal: one request per mail.")
+    @Option(help: "identical: one announcement for all, batched by SendGrid (1,000 per request) unless herald.yml tracks opens or clicks, which makes each email its own (the sample workspace does); personal: one request per mail.")
     var content: ContentKind = .identical
 
     @Option(help: "Groups each provider lane keeps at the provider at once (the dispatcher's concurrency).")
