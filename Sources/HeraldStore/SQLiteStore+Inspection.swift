@@ -276,3 +276,16 @@ extension SQLiteStore: OutboxInspection {
         }
     }
 }
+
+extension SQLiteStore {
+    /// Outbox rows whose notification was due when it was planned: neither quiet hours nor a
+    /// schedule hold it back, so it is waiting only for a retry, a provider's cool-down or a
+    /// claim given back (`herald demo` delivers those before it reports).
+    public func waitingSincePlanning() async throws -> Int {
+        try await read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM outbox o JOIN notifications n ON n.id = o.notification_id WHERE n.due_at <= n.created_at
+                """) ?? 0
+        }
+    }
+}

@@ -144,12 +144,13 @@ struct DemoCommand: AsyncParsableCommand {
             print(result.description.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         }
         // A send the sandbox answered too slowly (a loaded machine) is retried after a backoff of
-        // a few seconds: deliver those too, for up to a minute, so that what is left waiting is
-        // what quiet hours hold back.
+        // a few seconds, one a provider's breaker postponed waits out its cool-down: deliver
+        // those too, for up to a minute, so that what is left waiting is what quiet hours hold back.
         var retried = Dispatcher.Summary()
+        let store = try app.opened.sqlite(for: "herald demo")
         for _ in 0..<60 {
             let retrying = try await app.opened.inspection.queueSnapshot(at: app.clock.now).rows.reduce(0) { $0 + $1.retrying }
-            if retrying == 0 { break }
+            if retrying == 0, try await store.waitingSincePlanning() == 0 { break }
             try await Task.sleep(for: .seconds(1))
             retried = try await app.deliver().values.reduce(retried, +)
         }
