@@ -7,22 +7,32 @@ import Testing
 
 /// Migrations bring a database written by an earlier version up to date when it is opened.
 @Suite struct MigrationTests {
-    /// The stand-in transport of the first versions copied every "sent" message, address and
-    /// content, into `sent_messages`. Nothing writes there any more, so the copies (personal data
-    /// that erasure would otherwise have to chase) go away with the table.
-    @Test func theStandInLogOfEarlierVersionsIsDroppedWithItsCopies() async throws {
+    /// Runs `body` with the path of a database migrated up to `version` only, with what `write`
+    /// put in it as that version would have.
+    func withOldDatabase(
+        upTo version: String, _ write: @escaping @Sendable (Database) throws -> Void, _ body: (String) async throws -> Void
+    ) async throws {
         try await withTemporaryDirectory { directory in
             let path = directory.file("old.db")
             do {
                 let pool = try DatabasePool(path: path)
-                try StoreMigrations.migrator.migrate(pool, upTo: "v9-experiments")
-                try await pool.write { db in
-                    try db.execute(sql: """
-                        INSERT INTO sent_messages (notification_id, provider, channel, address, content, at)
-                        VALUES (1, 'sendgrid', 'email', 'ana@example.com', '{"subject":"Hi Ana"}', 0)
-                        """)
-                }
+                try StoreMigrations.migrator.migrate(pool, upTo: version)
+                try await pool.write(write)
             }
+            try await body(path)
+        }
+    }
+
+    /// The stand-in transport of the first versions copied every "sent" message, address and
+    /// content, into `sent_messages`. Nothing writes there any more, so the copies (personal data
+    /// that erasure would otherwise have to chase) go away with the table.
+    @Test func theStandInLogOfEarlierVersionsIsDroppedWithItsCopies() async throws {
+        try await withOldDatabase(upTo: "v9-experiments", { db in
+            try db.execute(sql: """
+                INSERT INTO sent_messages (notification_id, provider, channel, address, content, at)
+                VALUES (1, 'sendgrid', 'email', 'ana@example.com', '{"subject":"Hi Ana"}', 0)
+                """)
+        }) { path in
             let store = try SQLiteStore(path: path, schema: AttributeSchema())
             let tables = try await store.rows(sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sent_messages'")
             #expect(tables.isEmpty)
@@ -35,16 +45,10 @@ import Testing
     /// audience SQL no longer match: the indexes are built again on the typed read, and a rule
     /// searches them.
     @Test func attributeIndexesOfEarlierVersionsAreBuiltAgainOnTheTypedRead() async throws {
-        try await withTemporaryDirectory { directory in
-            let path = directory.file("old.db")
-            do {
-                let pool = try DatabasePool(path: path)
-                try StoreMigrations.migrator.migrate(pool, upTo: "v17-workers")
-                try await pool.write { db in
-                    try db.execute(sql: "CREATE INDEX users_attribute_country ON users (json_extract(attributes, '$.country'))")
-                    try db.execute(sql: "CREATE INDEX users_attribute_beta ON users (json_extract(attributes, '$.beta'))")
-                }
-            }
+        try await withOldDatabase(upTo: "v17-workers", { db in
+            try db.execute(sql: "CREATE INDEX users_attribute_country ON users (json_extract(attributes, '$.country'))")
+            try db.execute(sql: "CREATE INDEX users_attribute_beta ON users (json_extract(attributes, '$.beta'))")
+        }) { path in
             let store = try SQLiteStore(path: path, schema: schema)
             let indexes = try await store.rows(sql: "SELECT name, sql FROM sqlite_master WHERE name LIKE 'users_attribute_%' ORDER BY name")
             #expect(indexes == [
