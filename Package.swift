@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "HeraldProvidersTests",
             dependencies: [
-                "HeraldProviders", "HeraldSandbox", "HeraldCore", "HeraldTesting",
+                "HeraldProviders", "HeraldSandbox", "HeraldCore", "HeraldContent", "HeraldTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -24,10 +24,15 @@ struct OpenAPIConformanceTests {
                 apiKey: sandbox.accounts.sendGridAPIKey, from: EmailAddress(name: "Shop", email: "news@example.com"),
                 replyTo: EmailAddress(email: "help@example.com"), baseURL: sandbox.baseURL(for: .sendgrid), unsubscribeMailto: "u@example.com"
             ), http: http)
-            _ = await sendgrid.send((1...3).map { email(Int64($0), to: "user\($0)@example.com") } + [email(4, to: "t@example.com", html: nil, category: "transactional")])
+            // Plain mail, transactional mail without HTML, and tracked mail whose signed links go in substitutions.
+            _ = await sendgrid.send(
+                (1...3).map { email(Int64($0), to: "user\($0)@example.com") } + [email(4, to: "t@example.com", html: nil, category: "transactional")]
+                    + (5...6).map { TrackedMail.message($0) }
+            )
             return (sandbox.log.requests, sandbox.accounts.sendGridAPIKey)
         }
-        #expect(requests.count == 2)
+        #expect(requests.count == 3)
+        #expect(requests.filter { String(decoding: $0.body, as: UTF8.self).contains(#""substitutions":{"%herald0%":"#) }.count == 1)
         for request in requests {
             #expect(request.path == "/v3/mail/send" && request.method == "POST")
             #expect(request.headers["authorization"] == "Bearer \(key)")

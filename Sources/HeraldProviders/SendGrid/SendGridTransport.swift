@@ -6,7 +6,9 @@ import NIOHTTP1
 ///
 /// Messages of one batch whose rendered content is identical go out as one request with up to
 /// 1,000 personalizations (SendGrid's limit), each naming its notification in `custom_args`;
-/// the others go one request each. The answer's `X-Message-Id` is every message's provider id
+/// the others go one request each. Content is compared without Herald's signed tracking and
+/// unsubscribe links, which each personalization carries as `substitutions` (``SharedEmail``):
+/// tracked mail of one template still shares requests. The answer's `X-Message-Id` is every message's provider id
 /// (SendGrid's events carry it in `sg_message_id`, with the notification in the custom args).
 /// Subscribed mail gets RFC 8058's List-Unsubscribe headers in its personalization.
 public struct SendGridTransport: Transport {
@@ -55,10 +57,10 @@ public struct SendGridTransport: Transport {
         url = ProviderHTTPClient.endpoint(configuration.baseURL, "/v3/mail/send")
     }
 
-    /// Mail of one campaign with identical content shares a request.
+    /// Mail of one campaign with identical content, but for its signed links, shares a request.
     public func batchKey(for message: OutboundMessage) -> AnyHashable? {
         guard case .email(let content) = message.content else { return nil }
-        return EmailGroupKey(content: content, campaignID: message.campaignID)
+        return EmailGroupKey(content: SharedEmail(message, content: content).content, campaignID: message.campaignID)
     }
 
     public var batchLimit: Int { max(1, min(configuration.maximumPersonalizations, 1000)) }
@@ -69,13 +71,16 @@ public struct SendGridTransport: Transport {
         // Same content (and campaign, which SendGrid files it under), same request.
         var groups: [EmailGroupKey: [Int]] = [:]
         var order: [EmailGroupKey] = []
+        var shared = [SharedEmail?](repeating: nil, count: messages.count)
         for (index, message) in messages.enumerated() {
             if let refused = MessageChecks.expiry(message, now: now) ?? MessageChecks.email(message) {
                 outcomes[index] = refused
                 continue
             }
             guard case .email(let content) = message.content else { continue }
-            let key = EmailGroupKey(content: content, campaignID: message.campaignID)
+            let email = SharedEmail(message, content: content)
+            shared[index] = email
+            let key = EmailGroupKey(content: email.content, campaignID: message.campaignID)
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(index)
         }
@@ -87,8 +92,9 @@ public struct SendGridTransport: Transport {
                 requests.append(Array(indexes[start..<min(start + chunk, indexes.count)]))
             }
         }
+        let emails = shared
         let answers = await concurrentMap(requests, width: configuration.concurrency) { indexes in
-            await self.sendRequest(indexes.map { messages[$0] }, retryingRest: true)
+            await self.sendRequest(indexes.map { (messages[$0], emails[$0]!) }, retryingRest: true)
         }
         for (indexes, results) in zip(requests, answers) {
             for (index, outcome) in zip(indexes, results) { outcomes[index] = outcome }
@@ -96,14 +102,18 @@ public struct SendGridTransport: Transport {
         return outcomes.map { $0 ?? .retry(after: nil, reason: "sendgrid: no outcome") }
     }
 
-    /// The request body for messages that share their content.
+    /// The request body for messages that share their content (but for their signed links).
     public func body(for messages: [OutboundMessage]) -> [String: Any] {
-        guard case .email(let content) = messages.first?.content else { return [:] }
-        let personalizations: [[String: Any]] = messages.map { message in
+        let emails = Self.shared(messages)
+        guard let content = emails.first?.content else { return [:] }
+        let personalizations: [[String: Any]] = zip(messages, emails).map { message, email in
             var personalization: [String: Any] = [
                 "to": [["email": message.address]],
                 "custom_args": [Self.notificationArgument: String(message.notificationID)],
             ]
+            if !email.values.isEmpty {
+                personalization["substitutions"] = Dictionary(uniqueKeysWithValues: email.substitutions.map { ($0.tag, $0.value) })
+            }
             let headers = ListUnsubscribe.headers(for: message, mailto: configuration.unsubscribeMailto)
             if !headers.isEmpty {
                 personalization["headers"] = Dictionary(headers.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
@@ -129,19 +139,44 @@ public struct SendGridTransport: Transport {
         return body
     }
 
+    /// Each message's ``SharedEmail``; messages that are not email give none.
+    static func shared(_ messages: [OutboundMessage]) -> [SharedEmail] {
+        messages.compactMap { message in
+            guard case .email(let content) = message.content else { return nil }
+            return SharedEmail(message, content: content)
+        }
+    }
+
     /// ``body(for:)`` as JSON text, written directly (the same object; the OpenAPI test checks
     /// what arrives).
     public func encodedBody(for messages: [OutboundMessage]) -> [UInt8] {
-        guard let first = messages.first, case .email(let content) = first.content else { return Array("{}".utf8) }
-        var json = JSONWriter(capacity: 256 + messages.count * 160 + content.text.utf8.count + (content.html?.utf8.count ?? 0))
+        let emails = Self.shared(messages)
+        guard emails.count == messages.count else { return Array("{}".utf8) }
+        return encodedBody(for: Array(zip(messages, emails)))
+    }
+
+    func encodedBody(for messages: [(message: OutboundMessage, email: SharedEmail)]) -> [UInt8] {
+        guard let first = messages.first?.message, let content = messages.first?.email.content else { return Array("{}".utf8) }
+        let values = messages.first.map { $0.email.values.reduce(0) { $0 + $1.utf8.count + 12 } } ?? 0
+        var json = JSONWriter(capacity: 256 + messages.count * (160 + values) + content.text.utf8.count + (content.html?.utf8.count ?? 0))
         json.raw("{\"personalizations\":[")
-        for (index, message) in messages.enumerated() {
+        for (index, (message, email)) in messages.enumerated() {
             if index > 0 { json.raw(",") }
             json.raw("{\"to\":[{\"email\":")
             json.string(message.address)
             json.raw("}],\"custom_args\":{\"herald_notification_id\":\"")
             json.number(message.notificationID)
             json.raw("\"}")
+            if !email.values.isEmpty {
+                json.raw(",\"substitutions\":{")
+                for (position, value) in email.values.enumerated() {
+                    if position > 0 { json.raw(",") }
+                    json.string(SharedEmail.tag(position))
+                    json.raw(":")
+                    json.string(value)
+                }
+                json.raw("}")
+            }
             let headers = ListUnsubscribe.headers(for: message, mailto: configuration.unsubscribeMailto)
             if !headers.isEmpty {
                 json.raw(",\"headers\":{")
@@ -198,7 +233,7 @@ public struct SendGridTransport: Transport {
 
     /// One request. A 400 whose errors point at particular personalizations rejects those
     /// messages and, once, sends the others again without them.
-    func sendRequest(_ messages: [OutboundMessage], retryingRest: Bool) async -> [DeliveryOutcome] {
+    func sendRequest(_ messages: [(message: OutboundMessage, email: SharedEmail)], retryingRest: Bool) async -> [DeliveryOutcome] {
         let data = Data(encodedBody(for: messages))
         let result = await http.execute(method: .POST, url: url, headers: [
             ("Authorization", "Bearer \(configuration.apiKey)"), ("Content-Type", "application/json"), ("User-Agent", "herald"),

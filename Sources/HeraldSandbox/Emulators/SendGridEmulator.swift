@@ -6,7 +6,9 @@ import Foundation
 /// JSON body within the size limit, `from.email`, 1–1,000 personalizations each with a `to`, at
 /// most 1,000 recipients in all and each address once, a subject and a content block unless a
 /// template is named, `text/plain` before `text/html`, no reserved header, `custom_args` within
-/// 10,000 bytes. A 202 carries `X-Message-Id`; one message is recorded per recipient.
+/// 10,000 bytes, `substitutions` of strings within 10,000 bytes. A 202 carries `X-Message-Id`;
+/// one message is recorded per recipient, with its personalization's substitutions applied to
+/// the subject and content (what the recipient receives).
 struct SendGridEmulator: Emulator {
     let provider = SandboxProvider.sendgrid
 
@@ -41,6 +43,17 @@ struct SendGridEmulator: Emulator {
             let headers = retryAfter.map { [("Retry-After", String($0))] } ?? []
             return Self.errors(status, [FieldError(message: status >= 500 ? "internal server error" : "injected error")], headers: headers)
         }
+    }
+
+    /// What a recipient receives: each substitution tag of the personalization replaced by its
+    /// value, longer tags first (so that `-name-` never eats part of `-name-full-`).
+    static func substitute(_ substitutions: [String: String], in text: String) -> String {
+        guard !substitutions.isEmpty else { return text }
+        var out = text
+        for (tag, value) in substitutions.sorted(by: { ($0.key.count, $0.key) > ($1.key.count, $1.key) }) where !tag.isEmpty {
+            out = out.replacingOccurrences(of: tag, with: value)
+        }
+        return out
     }
 
     func handle(_ request: SandboxRequest, in context: EmulatorContext) -> SandboxResponse {
@@ -120,6 +133,18 @@ struct SendGridEmulator: Emulator {
                         errors.append(FieldError(field: "personalizations.\(index).headers", message: "The following header is reserved and cannot be specified: \(name)"))
                     }
                 }
+                if let substitutions = personalization["substitutions"] {
+                    let field = "personalizations.\(index).substitutions"
+                    if let pairs = substitutions as? [String: Any] {
+                        if pairs.values.contains(where: { !($0 is String) }) {
+                            errors.append(FieldError(field: field, message: "Substitution values must be strings."))
+                        } else if pairs.count > 10000 || pairs.reduce(0, { $0 + $1.key.utf8.count + (($1.value as? String)?.utf8.count ?? 0) }) > 10_000 {
+                            errors.append(FieldError(field: field, message: "The total collective size of your substitutions may not exceed 10,000 bytes per personalization object."))
+                        }
+                    } else {
+                        errors.append(FieldError(field: field, message: "Invalid type. Expected: object, given: \(Self.typeName(substitutions))."))
+                    }
+                }
                 if let args = personalization["custom_args"] {
                     if !(args is [String: Any]) {
                         errors.append(FieldError(field: "personalizations.\(index).custom_args", message: "Invalid type. Expected: object, given: \(Self.typeName(args))."))
@@ -188,9 +213,12 @@ struct SendGridEmulator: Emulator {
             var metadata: [String: String] = [:]
             for (name, value) in topArgs { metadata[name] = "\(value)" }
             for (name, value) in personalization["custom_args"] as? [String: Any] ?? [:] { metadata[name] = "\(value)" }
+            let substitutions = personalization["substitutions"] as? [String: String] ?? [:]
+            func substituted(_ value: String?) -> String? { value.map { Self.substitute(substitutions, in: $0) } }
             return RecordedMessage(
                 provider: .sendgrid, providerMessageID: messageID, to: email, from: (from?["email"] as? String) ?? "",
-                subject: (personalization["subject"] as? String) ?? (root["subject"] as? String), text: text, html: html,
+                subject: substituted((personalization["subject"] as? String) ?? (root["subject"] as? String)),
+                text: substituted(text), html: substituted(html),
                 headers: headers, metadata: metadata, acceptedAt: context.now.timeIntervalSince1970
             )
         }
