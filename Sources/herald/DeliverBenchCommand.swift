@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ArgumentParser
 import Foundation
+import HeraldContent
 import HeraldCore
 import HeraldEngine
 import HeraldProviders
@@ -52,7 +53,7 @@ struct DeliverBench: AsyncParsableCommand {
     @Option(name: .customLong("notifications"), help: "Outbox sizes (repeatable). Default: 100000 and 1000000.")
     var sizes: [Int] = []
 
-    @Option(help: "identical: one announcement for all, batched by SendGrid (1,000 per request) unless herald.yml tracks opens or clicks, which makes each email its own (the sample workspace does); personal: one request per mail.")
+    @Option(help: "identical: one announcement for all, batched by SendGrid (1,000 per request; each recipient's signed tracking and unsubscribe links go in SendGrid substitutions); personal: one request per mail.")
     var content: ContentKind = .identical
 
     @Option(help: "Groups each provider lane keeps at the provider at once (the dispatcher's concurrency).")
@@ -229,11 +230,17 @@ struct DeliverBench: AsyncParsableCommand {
             apiKey: "SG.sandbox.sendgrid-api-key", from: EmailAddress(name: "Shop", email: "news@example.com"),
             baseURL: "http://127.0.0.1:\(port)/sendgrid"
         ), http: http)
+        // Signed like the delivered mail when herald.yml tracks: the pixel, and the unsubscribe
+        // link that names the tracking base (SendGrid substitutions carry both).
+        let tracking = workspace.configuration.tracking
         let messages = (0..<perRequest).map { index in
-            OutboundMessage(
-                notificationID: Int64(index + 1), campaignID: "bench", userID: "u-\(index)", channel: .email, category: "transactional",
-                provider: "sendgrid", address: "user\(index)@example.com",
-                content: .email(EmailContent(subject: Self.subject, html: Self.html, text: Self.text)), attempt: 1
+            let key = NotificationKey(occurrenceID: 1, userID: "u-\(index)", channel: .email)
+            let unsubscribeURL = tracking.map { UnsubscribeLinks($0).url(for: key) }
+            let html = tracking.map { TrackingLinks($0).tracked(html: Self.html, for: key, keeping: unsubscribeURL ?? "") } ?? Self.html
+            return OutboundMessage(
+                notificationID: Int64(index + 1), occurrenceID: 1, campaignID: "bench", userID: key.userID, channel: .email,
+                category: "transactional", provider: "sendgrid", address: "user\(index)@example.com",
+                content: .email(EmailContent(subject: Self.subject, html: html, text: Self.text)), attempt: 1, unsubscribeURL: unsubscribeURL
             )
         }
         let body = try JSONSerialization.data(withJSONObject: sendgrid.body(for: messages))
