@@ -225,7 +225,7 @@ let package = Package(
         .testTarget(
             name: "HeraldCLITests",
             dependencies: [
-                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox", "HeraldPostgres",
+                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox", "HeraldPostgres", "HeraldContent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
