@@ -254,42 +254,82 @@ extension SQLiteStore {
 
     /// Starts an API send: a new occurrence of `request`, or, for an idempotency key seen in the
     /// last 24 hours, what that request started (see ``APISendStart``), with its guests stored.
+    ///
+    /// What refuses a send (a guest id a user took, a user who does not exist) is checked before
+    /// anything is written, so that a refused send leaves the group commit's transaction as it
+    /// was (see ``GroupCommit``).
+    ///
+    /// - Parameter known: set to the users of `userIDs` who are not among `guests`, read before
+    ///   anything is written, when the send is to be planned; else left empty.
+    /// - Throws: ``GuestIDTaken``, then ``UnknownUsers`` (when the send is to be planned).
     static func beginAPISend(
-        _ db: Database, _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User], at now: Date
+        _ db: Database, _ request: OccurrenceRequest, appKey: String, idempotencyKey: String?, requestHash: String, guests: [User],
+        userIDs: [String], known: inout [User], schema: AttributeSchema, codec: StoreCodec, at now: Date
     ) throws -> APISendStart {
-        /// The send goes ahead with its guests stored, or nothing of it is written.
-        func withGuests(_ start: APISendStart) throws -> APISendStart {
-            if let taken = try Self.insertGuests(guests, db: db, at: now).first { throw GuestIDTaken(id: taken) }
-            return start
-        }
         let timestamp = now.timeIntervalSince1970
+        let expired = timestamp - Self.idempotencyLifetime
+        var resumed: Occurrence?
         if let idempotencyKey {
-            try db.cachedStatement(sql: "DELETE FROM api_requests WHERE created_at < ?").execute(arguments: [timestamp - Self.idempotencyLifetime])
+            // A key older than its lifetime counts as unknown; it is deleted below, before a
+            // new send takes it.
             if let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT request_hash, occurrence_id, status, response, created_at FROM api_requests WHERE app_key = ? AND idempotency_key = ?
-                """), arguments: [appKey, idempotencyKey]) {
+                SELECT request_hash, occurrence_id, status, response, created_at FROM api_requests
+                WHERE app_key = ? AND idempotency_key = ? AND created_at >= ?
+                """), arguments: [appKey, idempotencyKey, expired]) {
                 guard (row[0] as String) == requestHash else { return .keyReused(firstAt: Date(timeIntervalSince1970: row[4])) }
                 if let status: Int = row[2], let body: String = row[3] { return .replay(status: status, body: body) }
                 guard let occurrence = try Self.occurrence(db, where: "id = ?", arguments: [row[1] as Int64]) else {
                     throw StoreError(.conflict, "the send of this Idempotency-Key has no occurrence any more")
                 }
-                return try withGuests(.resumed(occurrence))
+                resumed = occurrence
             }
         }
-        // Under a thousand sends a second of one template, the instant is the request's; past
-        // that the occurrences' instants run ahead of the clock (each needs its own), and the
-        // notifications are still due at the request's time (`apiSend`).
-        let fire = try Self.apiFireInstant(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
-        let occurrence = try Self.insertOccurrence(
-            db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
-            params: Self.encodeParams(request.params), at: now
-        )
-        if let idempotencyKey {
-            try db.cachedStatement(sql: """
-                INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
+        if let taken = try Self.takenGuestID(guests, db: db, codec: codec) { throw GuestIDTaken(id: taken) }
+        if resumed?.isPlanned != true {
+            let guestIDs = Set(guests.map(\.id))
+            let ids = userIDs.filter { !guestIDs.contains($0) }
+            known = try Self.users(db, ids: ids, schema: schema, codec: codec)
+            let found = Set(known.map(\.id))
+            // Every user the request names must exist: else nothing of the send is written.
+            let unknown = ids.filter { !found.contains($0) }
+            guard unknown.isEmpty else { throw UnknownUsers(ids: unknown) }
         }
-        return try withGuests(.started(occurrence))
+        let start: APISendStart
+        if let resumed {
+            start = .resumed(resumed)
+        } else {
+            if idempotencyKey != nil {
+                try db.cachedStatement(sql: "DELETE FROM api_requests WHERE created_at < ?").execute(arguments: [expired])
+            }
+            // Under a thousand sends a second of one template, the instant is the request's; past
+            // that the occurrences' instants run ahead of the clock (each needs its own), and the
+            // notifications are still due at the request's time (`apiSend`).
+            let fire = try Self.apiFireInstant(db, campaignID: request.campaignID, from: Self.milliseconds(request.fireAt))
+            let occurrence = try Self.insertOccurrence(
+                db, campaignID: request.campaignID, fire: fire, definitionHash: request.definitionHash, kind: request.kind,
+                params: Self.encodeParams(request.params), at: now
+            )
+            if let idempotencyKey {
+                try db.cachedStatement(sql: """
+                    INSERT INTO api_requests (app_key, idempotency_key, request_hash, occurrence_id, created_at) VALUES (?, ?, ?, ?, ?)
+                    """).execute(arguments: [appKey, idempotencyKey, requestHash, occurrence.id, timestamp])
+            }
+            start = .started(occurrence)
+        }
+        // Checked above: no guest's id belongs to a user in this transaction.
+        if let taken = try Self.insertGuests(guests, db: db, at: now).first { throw GuestIDTaken(id: taken) }
+        return start
+    }
+
+    /// The first of `guests` whose id belongs to a user who is not a guest (``insertGuests(_:db:at:)``
+    /// would leave that user alone and refuse the send).
+    static func takenGuestID(_ guests: [User], db: Database, codec: StoreCodec) throws -> String? {
+        guard !guests.isEmpty else { return nil }
+        let taken = Set(try String.fetchAll(
+            db.cachedStatement(sql: "SELECT id FROM users WHERE guest = 0 AND id IN (SELECT value FROM json_each(?))"),
+            arguments: [codec.encode(guests.map(\.id))]
+        ))
+        return guests.first { taken.contains($0.id) }?.id
     }
 
     /// An API send, whole, in one transaction shared with the sends that arrive at the same
@@ -302,8 +342,10 @@ extension SQLiteStore {
         let schema = self.schema
         let codec = self.codec
         return try await groupCommit.submit(weight: plan.userIDs.count) { db in
+            var known: [User] = []
             let start = try Self.beginAPISend(
-                db, plan.request, appKey: plan.appKey, idempotencyKey: plan.idempotencyKey, requestHash: plan.requestHash, guests: plan.guests, at: now
+                db, plan.request, appKey: plan.appKey, idempotencyKey: plan.idempotencyKey, requestHash: plan.requestHash, guests: plan.guests,
+                userIDs: plan.userIDs, known: &known, schema: schema, codec: codec, at: now
             )
             let occurrence: Occurrence
             switch start {
@@ -313,14 +355,12 @@ extension SQLiteStore {
             }
             if !occurrence.isPlanned {
                 var byID: [String: User] = [:]
-                for user in try Self.users(db, ids: plan.userIDs, schema: schema, codec: codec) { byID[user.id] = user }
+                for user in known { byID[user.id] = user }
                 let guestIDs = Set(plan.guests.map(\.id))
-                // Every user the request names must exist: else nothing of the send is written.
-                let unknown = plan.userIDs.filter { byID[$0] == nil && !guestIDs.contains($0) }
-                guard unknown.isEmpty else { throw UnknownUsers(ids: unknown) }
-                let guests = plan.userIDs.filter { guestIDs.contains($0) }.compactMap { byID[$0] }
-                let optOuts = try Self.optOuts(db, emails: guests.compactMap(\.email), phones: guests.compactMap(\.phone), codec: codec)
-                for var guest in guests {
+                // Guests as they are stored now (a known guest keeps its preferences and devices).
+                let guestUsers = try Self.users(db, ids: plan.userIDs.filter { guestIDs.contains($0) }, schema: schema, codec: codec)
+                let optOuts = try Self.optOuts(db, emails: guestUsers.compactMap(\.email), phones: guestUsers.compactMap(\.phone), codec: codec)
+                for var guest in guestUsers {
                     guest.takeOptOuts(atItsAddresses: optOuts)
                     byID[guest.id] = guest
                 }
@@ -358,6 +398,7 @@ extension SQLiteStore {
 
     /// Users by id, with their devices and preferences, in id order.
     static func users(_ db: Database, ids: [String], schema: AttributeSchema, codec: StoreCodec) throws -> [User] {
+        guard !ids.isEmpty else { return [] }
         var users = try Row.fetchAll(
             db.cachedStatement(sql: pageQuery(condition: "id IN (SELECT value FROM json_each(?))", afterAnID: false)), arguments: [codec.encode(ids), ids.count]
         ).map { row in

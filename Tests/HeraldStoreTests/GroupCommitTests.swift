@@ -12,6 +12,7 @@ import Testing
 
     final class Counts: Sendable {
         let seen = Mutex<Set<Int64>>([])
+        let runs = Mutex(0)
     }
 
     @Test func concurrentWritesShareTransactionsAndAFailingOneUndoesOnlyItself() async throws {
@@ -47,6 +48,106 @@ import Testing
             // A refused caller's row is undone at once: the caller after it sees the same count.
             #expect(counts.seen.withLock { $0.count } == 180, "each kept caller saw one more row than the one before")
             #expect(store.groupCommit.batchesWritten < 100, "\(store.groupCommit.batchesWritten) transactions for 200 concurrent writes")
+            // A refused caller had written its row: its batch was written again, each caller in a
+            // savepoint.
+            #expect(store.groupCommit.isolatedBatches >= 1)
+        }
+    }
+
+    @Test func aCallerRefusedBeforeItWritesCostsItsBatchNoSecondRun() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
+            let counts = Counts()
+            let results = await withTaskGroup(of: (Int, Bool).self) { group in
+                for index in 0..<100 {
+                    group.addTask {
+                        do {
+                            try await store.groupCommit.submit { db in
+                                counts.runs.withLock { $0 += 1 }
+                                // Reads, then refuses before it writes: nothing to undo.
+                                _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns")
+                                if index % 4 == 1 { throw Refused() }
+                                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
+                            }
+                            return (index, true)
+                        } catch {
+                            #expect(error is Refused, "\(error)")
+                            return (index, false)
+                        }
+                    }
+                }
+                var all: [Int: Bool] = [:]
+                for await (index, ok) in group { all[index] = ok }
+                return all
+            }
+            #expect(results.filter { !$0.value }.map(\.key).sorted() == Array(stride(from: 1, to: 100, by: 4)))
+            let stored = try await store.rows(sql: "SELECT COUNT(*) FROM campaigns")
+            #expect(stored == [["75"]])
+            #expect(store.groupCommit.isolatedBatches == 0)
+            #expect(counts.runs.withLock { $0 } == 100, "each caller's work ran once")
+        }
+    }
+
+    @Test func aCallerWhoseSQLFailsUndoesOnlyItselfAndTheOthersAreWrittenOnce() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
+            try await store.groupCommit.submit { db in
+                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES ('taken', 'h', 0)")
+            }
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        do {
+                            try await store.groupCommit.submit { db in
+                                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
+                                // A constraint error after a write: the SQLite error reaches the caller.
+                                if index == 17 {
+                                    try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES ('taken', 'h', 0)")
+                                }
+                            }
+                            return (index, true)
+                        } catch {
+                            #expect(error is DatabaseError, "\(error)")
+                            return (index, false)
+                        }
+                    }
+                }
+                var all: [Int: Bool] = [:]
+                for await (index, ok) in group { all[index] = ok }
+                return all
+            }
+            #expect(outcomes.filter { !$0.value }.map(\.key) == [17])
+            let stored = try await store.rows(sql: "SELECT id FROM campaigns WHERE id != 'taken' ORDER BY CAST(substr(id, 2) AS INTEGER)").map { $0[0] }
+            #expect(stored == (0..<40).filter { $0 != 17 }.map { "c\($0)" })
+        }
+    }
+
+    /// An API send to `userIDs` (and `guests`) that plans nothing.
+    static func plan(_ userIDs: [String], guests: [User] = [], key: String? = nil) -> APISendPlan {
+        APISendPlan(
+            request: OccurrenceRequest(campaignID: "api:t", definitionHash: "api", fireAt: Date(timeIntervalSince1970: 1_796_000_000), kind: .users),
+            appKey: "hk_test", idempotencyKey: key, requestHash: "h", guests: guests, userIDs: userIDs, capReach: nil,
+            decide: { _, _, _ in [] }, answer: { occurrence, _ in "{\"send_id\":\(occurrence.id)}" }
+        )
+    }
+
+    @Test func anAPISendRefusedForItsRecipientsIsRefusedBeforeItWrites() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
+            let now = Date(timeIntervalSince1970: 1_796_000_000)
+            _ = try await store.upsertUsers([User(id: "u1"), User(id: "guest-0001")], at: now)
+            await #expect(throws: UnknownUsers.self) { try await store.apiSend(Self.plan(["u1", "u9"], key: "k1"), at: now) }
+            // A guest whose id a user took (only by choosing it) refuses the send first.
+            let taken = User(id: "guest-0001", email: "bo@example.com")
+            await #expect(throws: GuestIDTaken.self) { try await store.apiSend(Self.plan(["u9", "guest-0001"], guests: [taken], key: "k2"), at: now) }
+            #expect(store.groupCommit.isolatedBatches == 0, "nothing to undo")
+            #expect(try await store.rows(sql: "SELECT (SELECT COUNT(*) FROM occurrences) + (SELECT COUNT(*) FROM api_requests)") == [["0"]])
+            // The same key then starts a send of its own.
+            guard case .planned(let occurrence, _, _) = try await store.apiSend(Self.plan(["u1"], key: "k1"), at: now) else {
+                Issue.record("not planned")
+                return
+            }
+            #expect(try await store.rows(sql: "SELECT state FROM occurrences WHERE id = ?", arguments: [String(occurrence.id)]) == [["planned"]])
         }
     }
 
