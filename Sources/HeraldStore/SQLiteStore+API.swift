@@ -353,6 +353,8 @@ extension SQLiteStore {
             case .keyReused(let firstAt): return .keyReused(firstAt: firstAt)
             case .started(let started), .resumed(let started): occurrence = started
             }
+            /// A new occurrence's decisions are the rows written for it (in id order, as read).
+            var written: [PlanDecision]?
             if !occurrence.isPlanned {
                 var byID: [String: User] = [:]
                 for user in known { byID[user.id] = user }
@@ -381,11 +383,13 @@ extension SQLiteStore {
                     ON CONFLICT (id) DO UPDATE SET definition_hash = excluded.definition_hash, updated_at = excluded.updated_at
                     WHERE definition_hash IS NOT excluded.definition_hash
                     """).execute(arguments: [occurrence.campaignID, plan.request.definitionHash, now.timeIntervalSince1970])
-                _ = try Self.insertPlanned(plan.decide(deciding, users, history), db, at: now)
+                var decisions: [PlanDecision] = []
+                _ = try Self.insertPlanned(plan.decide(deciding, users, history), db, at: now, written: { decisions.append($0) })
+                if occurrence.isNew { written = decisions }
                 try db.cachedStatement(sql: "UPDATE occurrences SET state = 'planned', finished_at = ? WHERE id = ?")
                     .execute(arguments: [now.timeIntervalSince1970, occurrence.id])
             }
-            let decisions = try Self.decisions(db, occurrenceID: occurrence.id)
+            let decisions = try written ?? Self.decisions(db, occurrenceID: occurrence.id)
             let answer = plan.answer(occurrence, decisions)
             if let key = plan.idempotencyKey {
                 try db.cachedStatement(sql: """

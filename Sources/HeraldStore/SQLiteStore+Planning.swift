@@ -261,10 +261,14 @@ extension SQLiteStore {
 
     /// Writes decisions: the notification (unless its key exists), its outbox row and cap slot
     /// when it is to be sent, and its event.
-    /// - Parameter planned: called with the due time of each send written (not of skips, nor of
-    ///   keys already present).
+    /// - Parameters:
+    ///   - planned: called with the due time of each send written (not of skips, nor of keys
+    ///     already present).
+    ///   - written: called with each notification written, as ``decisions(_:occurrenceID:)``
+    ///     would read it back (not with keys already present).
     static func insertPlanned(
-        _ batch: [PlannedNotification], _ db: Database, at now: Date, planned sent: (Date) -> Void = { _ in }
+        _ batch: [PlannedNotification], _ db: Database, at now: Date, planned sent: (Date) -> Void = { _ in },
+        written: (PlanDecision) -> Void = { _ in }
     ) throws -> PlanSummary {
         let notification = try RowWriter(db, sql: """
             INSERT INTO notifications (occurrence_id, campaign_id, category, user_id, channel, device, provider,
@@ -319,6 +323,10 @@ extension SQLiteStore {
             }
             let type: DeliveryEventType = state == .planned ? .planned : .skipped
             try event.run(db, id, planned.campaignID, channel, type.rawValue, reason, timestamp, detail)
+            written(PlanDecision(
+                notificationID: id, userID: planned.userID, channel: planned.channel, device: planned.device, state: state, reason: reason,
+                detail: state == .skipped ? detail : nil, dueAt: Date(timeIntervalSince1970: due)
+            ))
             if let warning = planned.warning {
                 try event.run(db, id, planned.campaignID, channel, DeliveryEventType.renderWarning.rawValue, nil as String?, timestamp, warning)
             }

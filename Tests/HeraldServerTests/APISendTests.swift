@@ -59,6 +59,39 @@ import Testing
         }
     }
 
+    @Test func theAnswerNamesEachNotificationAsTheStoreReadsItBack() async throws {
+        try await Self.run { harness, client, send in
+            let users = try await harness.key([.users])
+            _ = try await client.call(.patch, "/v1/users/u1/preferences", auth: users, body: #"{"email:marketing": false}"#)
+            let bodies = [
+                Self.order,
+                #"{"to": [{"user_id": "u1"}], "template": "winter-sale", "category": "marketing", "channels": ["email", "push"], "delivery": "all"}"#,
+                // The second marketing SMS of the day is capped, with the cap named in its detail.
+                #"{"to": [{"user_id": "u1"}], "template": "order-shipped", "category": "marketing", "channels": ["sms", "push"], "delivery": "all"}"#,
+                #"{"to": [{"user_id": "u1"}], "template": "order-shipped", "category": "marketing", "channels": ["sms", "push"], "delivery": "all"}"#,
+            ]
+            var answers: [String] = []
+            for body in bodies {
+                let response = try await client.call(.post, "/v1/notifications", auth: send, body: body)
+                #expect(response.status == .accepted, "\(response.text)")
+                let answered = try #require(response.json["notifications"] as? [[String: Any]]).map { notification in
+                    ["id", "user_id", "channel", "device", "state", "reason", "detail", "due_at"].map { "\(notification[$0] ?? "-")" }.joined(separator: " ")
+                }
+                let sendID = try #require(response.json["send_id"] as? Int)
+                let stored = try await harness.store.decisions(occurrenceID: Int64(sendID)).map { decision in
+                    [
+                        "\(decision.notificationID)", decision.userID, decision.channel.rawValue, decision.device.isEmpty ? "-" : decision.device,
+                        decision.state.rawValue, decision.reason ?? "-", decision.detail ?? "-", ISO8601.string(from: decision.dueAt),
+                    ].joined(separator: " ")
+                }
+                #expect(answered == stored)
+                #expect(answered.count >= 2)
+                answers += answered
+            }
+            #expect(answers.contains { $0.contains(" sms - skipped capped at most 1 per calendar_day") }, "\(answers)")
+        }
+    }
+
     @Test func theSameIdempotencyKeyAndBodyGetTheFirstAnswerAndAnotherBodyGets422() async throws {
         try await Self.run { harness, client, send in
             let first = try await client.call(.post, "/v1/notifications", auth: send, body: Self.order, headers: ["Idempotency-Key": "order-B-7"])
