@@ -403,16 +403,21 @@ extension SQLiteStore {
     /// Users by id, with their devices and preferences, in id order.
     static func users(_ db: Database, ids: [String], schema: AttributeSchema, codec: StoreCodec) throws -> [User] {
         guard !ids.isEmpty else { return [] }
-        var users = try Row.fetchAll(
-            db.cachedStatement(sql: pageQuery(condition: "id IN (SELECT value FROM json_each(?))", afterAnID: false)), arguments: [codec.encode(ids), ids.count]
-        ).map { row in
+        // One id (most API sends) is looked up directly: json_each costs more than the lookup.
+        let rows = ids.count == 1
+            ? try Row.fetchCursor(db.cachedStatement(sql: oneUserQuery), arguments: [ids[0], 1])
+            : try Row.fetchCursor(db.cachedStatement(sql: usersQuery), arguments: [codec.encode(ids), ids.count])
+        var users = try Array(rows.map { row in
             User(
                 id: row[0], email: row[1], phone: row[2], locale: row[3], timezone: row[4], firstName: row[5], lastName: row[6],
                 createdAt: (row[7] as Double?).map(Date.init(timeIntervalSince1970:)), attributes: codec.decodeAttributes(row[8], schema: schema)
             )
-        }
+        })
         try attachDevicesAndPreferences(to: &users, db: db, codec: codec)
         return users
     }
+
+    private static let usersQuery = pageQuery(condition: "id IN (SELECT value FROM json_each(?))", afterAnID: false)
+    private static let oneUserQuery = pageQuery(condition: "id = ?", afterAnID: false)
 
 }

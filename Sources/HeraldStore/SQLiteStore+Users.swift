@@ -155,11 +155,13 @@ extension SQLiteStore {
         guard !users.isEmpty else { return }
         var index: [String: Int] = [:]
         for (position, user) in users.enumerated() { index[user.id] = position }
-        let ids = codec.encode(users.map(\.id))
+        // One user (an API send's) is looked up directly: json_each costs more than the lookup.
+        let ids: StatementArguments = users.count == 1 ? [users[0].id] : [codec.encode(users.map(\.id))]
+        let among = users.count == 1 ? "user_id = ?" : "user_id IN (SELECT value FROM json_each(?))"
         let devices = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT user_id, platform, address, subscription, active, service FROM devices
-            WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, platform, address
-            """), arguments: [ids])
+            WHERE \(among) ORDER BY user_id, platform, address
+            """), arguments: ids)
         while let row = try devices.next() {
             guard let position = index[row[0]], let platform = DevicePlatform(rawValue: row[1]) else { continue }
             let subscription = (row[3] as String?).flatMap(WebPushSubscription.init(jsonText:))
@@ -173,8 +175,8 @@ extension SQLiteStore {
             ))
         }
         let preferences = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT user_id, key, opted_in FROM preferences WHERE user_id IN (SELECT value FROM json_each(?))
-            """), arguments: [ids])
+            SELECT user_id, key, opted_in FROM preferences WHERE \(among)
+            """), arguments: ids)
         while let row = try preferences.next() {
             guard let position = index[row[0]] else { continue }
             users[position].preferences[row[1]] = row[2]
