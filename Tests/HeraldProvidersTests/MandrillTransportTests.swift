@@ -31,6 +31,21 @@ struct MandrillTransportTests {
         }
     }
 
+    /// Two receipts of the same text to one person share no request: each gets its own result.
+    @Test func mailToOneAddressTwiceGoesInSeparateRequests() async throws {
+        try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
+            let messages = [
+                email(1, to: "a@example.com", category: "transactional", provider: "mandrill"),
+                email(2, to: "A@example.com", category: "transactional", provider: "mandrill"),
+                email(3, to: "b@example.com", category: "transactional", provider: "mandrill"),
+            ]
+            let outcomes = await transport(sandbox, http).send(messages)
+            #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes)")
+            #expect(sandbox.log.requests.count == 2)
+            #expect(Set(sandbox.log.messages.compactMap { $0.metadata[MandrillTransport.notificationField] }) == ["1", "2", "3"])
+        }
+    }
+
     @Test func anAPISendersAddressReplacesTheConfiguredOneForItsMessageOnly() async throws {
         try await withSandbox { sandbox, http in
             var own = email(1, to: "a@example.com", category: "transactional", provider: "mandrill")

@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldProviders
+@testable import HeraldProviders
 import HeraldSandbox
 import NIOHTTP1
 import Testing
@@ -124,13 +124,16 @@ struct SendGridTransportTests {
         }
     }
 
-    /// SendGrid refuses a request in which an address appears twice, with a 400 naming the
-    /// personalization: those messages are rejected, and the others go again without them.
+    /// A 400 whose errors name personalizations rejects those messages, and the others go again
+    /// without them. SendGrid answers so to a request that names an address twice; `send` never
+    /// makes one (``SharedEmailDeliveryTests``), so the request is made here by hand.
     @Test func aPerFieldRefusalRejectsOnlyTheNamedMessagesAndSendsTheRestAgain() async throws {
         try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
             let addresses = ["ann@example.com", "bob@example.com", "ann@example.com", "cid@example.com", "bob@example.com"]
             let messages = addresses.enumerated().map { email(Int64($0.offset + 1), to: $0.element, unsubscribe: false) }
-            let outcomes = await transport(sandbox, http).send(messages)
+            let outcomes = await transport(sandbox, http).sendRequest(
+                messages.map { ($0, SharedEmail($0, content: TrackedMail.content($0))) }, retryingRest: true
+            )
             func duplicate(_ index: Int, _ address: String) -> DeliveryOutcome {
                 .rejected(reason: "sendgrid 400: personalizations.\(index).to: Each email address in the personalization block should be unique between to, cc, and bcc. We found the first duplicate instance of [\(address)] in the personalizations.\(index).to field.")
             }

@@ -131,6 +131,31 @@ struct SharedEmailDeliveryTests {
         }
     }
 
+    /// Three API sends of one template to one person (signed links apart, the same email) and
+    /// two to others: SendGrid refuses an address twice in a request, so they go in three
+    /// requests, and each one is accepted.
+    @Test func mailToOneAddressTwiceGoesInSeparateRequestsAndIsAccepted() async throws {
+        try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
+            let transport = SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(
+                apiKey: sandbox.accounts.sendGridAPIKey, from: EmailAddress(email: "news@example.com"), baseURL: sandbox.baseURL(for: .sendgrid)
+            ), http: http)
+            var messages = (1...5).map { TrackedMail.message($0) }
+            for index in 0..<3 { messages[index].address = index == 1 ? "Ana@example.com" : "ana@example.com" }
+            let outcomes = await transport.send(messages)
+            #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes)")
+            #expect(sandbox.log.requests.count == 3)
+            #expect(sandbox.log.messages.filter { $0.to.lowercased() == "ana@example.com" }.count == 3)
+            #expect(Set(sandbox.log.messages.compactMap { $0.metadata[SendGridTransport.notificationArgument] }) == ["1", "2", "3", "4", "5"])
+        }
+    }
+
+    @Test func requestsNeverNameAnAddressTwiceAndKeepTheirLimit() {
+        let addresses = ["a", "b", "a", "A", "c", "d", "a", "e", "f"]
+        let requests = distinctAddressRequests(Array(addresses.indices), limit: 3) { addresses[$0] }
+        #expect(requests == [[0, 1, 4], [2, 5, 7], [3, 8], [6]])
+        #expect(distinctAddressRequests([], limit: 3) { addresses[$0] } == [])
+    }
+
     /// The sandbox checks substitutions as SendGrid documents them: an object of strings of at
     /// most 10,000 bytes.
     @Test func substitutionsThatAreNotStringsOrTooLargeAreRefusedWithTheirField() async throws {

@@ -32,3 +32,35 @@ extension Array {
         return results
     }
 }
+
+/// `indexes` (messages that may share a request) in requests of at most `limit`, in order, with
+/// no address twice in one request: SendGrid refuses a request that names an address twice (and
+/// Mandrill answers once per address), so two notifications to one person with the same content,
+/// say two API sends of one template, go in separate requests rather than being refused.
+/// Addresses are compared without regard to case, as SendGrid does.
+func distinctAddressRequests(_ indexes: [Int], limit: Int, address: (Int) -> String) -> [[Int]] {
+    var requests: [[Int]] = []
+    var addresses: [Set<String>] = []
+    // Requests before `firstOpen` are full.
+    var firstOpen = 0
+    for index in indexes {
+        let key = address(index).lowercased()
+        var placed = false
+        var candidate = firstOpen
+        while candidate < requests.count {
+            if requests[candidate].count < limit, !addresses[candidate].contains(key) {
+                requests[candidate].append(index)
+                addresses[candidate].insert(key)
+                placed = true
+                break
+            }
+            candidate += 1
+        }
+        if !placed {
+            requests.append([index])
+            addresses.append([key])
+        }
+        while firstOpen < requests.count, requests[firstOpen].count >= limit { firstOpen += 1 }
+    }
+    return requests
+}

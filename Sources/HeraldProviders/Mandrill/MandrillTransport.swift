@@ -63,7 +63,8 @@ public struct MandrillTransport: Transport {
     public func send(_ messages: [OutboundMessage]) async -> [DeliveryOutcome] {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: messages.count)
         var requests: [[Int]] = []
-        var shared: [EmailGroupKey: Int] = [:]
+        var shared: [EmailGroupKey: [Int]] = [:]
+        var order: [EmailGroupKey] = []
         let now = clock.now
         for (index, message) in messages.enumerated() {
             if let refused = MessageChecks.expiry(message, now: now) ?? MessageChecks.email(message) {
@@ -71,13 +72,16 @@ public struct MandrillTransport: Transport {
                 continue
             }
             guard case .email(let content) = message.content else { continue }
-            let key = EmailGroupKey(content: content, campaignID: message.campaignID)
-            if ListUnsubscribe.headers(for: message).isEmpty, let request = shared[key], requests[request].count < configuration.maximumRecipients {
-                requests[request].append(index)
-            } else {
-                if ListUnsubscribe.headers(for: message).isEmpty { shared[key] = requests.count }
+            guard ListUnsubscribe.headers(for: message).isEmpty else {
                 requests.append([index])
+                continue
             }
+            let key = EmailGroupKey(content: content, campaignID: message.campaignID)
+            if shared[key] == nil { order.append(key) }
+            shared[key, default: []].append(index)
+        }
+        for key in order {
+            requests += distinctAddressRequests(shared[key] ?? [], limit: max(1, configuration.maximumRecipients)) { messages[$0].address }
         }
         let answers = await concurrentMap(requests, width: configuration.concurrency) { indexes in
             await self.sendRequest(indexes.map { messages[$0] })

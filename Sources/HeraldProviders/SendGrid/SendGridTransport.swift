@@ -6,7 +6,7 @@ import NIOHTTP1
 ///
 /// Messages of one batch whose rendered content is identical go out as one request with up to
 /// 1,000 personalizations (SendGrid's limit), each naming its notification in `custom_args`;
-/// the others go one request each. Content is compared without Herald's signed tracking and
+/// the others go one request each; an address appears once per request. Content is compared without Herald's signed tracking and
 /// unsubscribe links, which each personalization carries as `substitutions` (``SharedEmail``):
 /// tracked mail of one template still shares requests. The answer's `X-Message-Id` is every message's provider id
 /// (SendGrid's events carry it in `sg_message_id`, with the notification in the custom args).
@@ -87,10 +87,7 @@ public struct SendGridTransport: Transport {
         var requests: [[Int]] = []
         let chunk = max(1, min(configuration.maximumPersonalizations, 1000))
         for key in order {
-            let indexes = groups[key] ?? []
-            for start in stride(from: 0, to: indexes.count, by: chunk) {
-                requests.append(Array(indexes[start..<min(start + chunk, indexes.count)]))
-            }
+            requests += distinctAddressRequests(groups[key] ?? [], limit: chunk) { messages[$0].address }
         }
         let emails = shared
         let answers = await concurrentMap(requests, width: configuration.concurrency) { indexes in
