@@ -104,13 +104,17 @@ enum TrackedMail {
 
 @Suite(.timeLimit(.minutes(1)))
 struct SharedEmailDeliveryTests {
+    static func sendGrid(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient) -> SendGridTransport {
+        SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(
+            apiKey: sandbox.accounts.sendGridAPIKey, from: EmailAddress(email: "news@example.com"), baseURL: sandbox.baseURL(for: .sendgrid)
+        ), http: http)
+    }
+
     /// 1,500 tracked emails of one template: two requests, and each recipient receives exactly
     /// the content rendered for them, signed links included.
     @Test func trackedMailGoesOutAThousandARequestAndEachRecipientGetsTheirOwnLinks() async throws {
         try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
-            let transport = SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(
-                apiKey: sandbox.accounts.sendGridAPIKey, from: EmailAddress(email: "news@example.com"), baseURL: sandbox.baseURL(for: .sendgrid)
-            ), http: http)
+            let transport = Self.sendGrid(sandbox, http)
             let messages = (1...1500).map { TrackedMail.message($0) }
             let outcomes = await transport.send(messages)
             #expect(outcomes.allSatisfy { kind(of: $0) == "accepted" }, "\(outcomes.first { kind(of: $0) != "accepted" } as Any)")
@@ -136,9 +140,7 @@ struct SharedEmailDeliveryTests {
     /// requests, and each one is accepted.
     @Test func mailToOneAddressTwiceGoesInSeparateRequestsAndIsAccepted() async throws {
         try await withSandbox(Sandbox.Configuration(recordsRequests: true)) { sandbox, http in
-            let transport = SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(
-                apiKey: sandbox.accounts.sendGridAPIKey, from: EmailAddress(email: "news@example.com"), baseURL: sandbox.baseURL(for: .sendgrid)
-            ), http: http)
+            let transport = Self.sendGrid(sandbox, http)
             var messages = (1...5).map { TrackedMail.message($0) }
             for index in 0..<3 { messages[index].address = index == 1 ? "Ana@example.com" : "ana@example.com" }
             let outcomes = await transport.send(messages)

@@ -6,9 +6,34 @@ import HeraldTesting
 import Synchronization
 import Testing
 
-/// Concurrent writes committed together: each caller's work in a savepoint of one transaction.
+/// Concurrent writes committed together in one transaction; a caller that throws has nothing of
+/// its work committed.
 @Suite struct GroupCommitTests {
     struct Refused: Error {}
+
+    /// `count` callers submitting `work(index, db)` at once: which of them succeeded, by index.
+    /// Each error must be `expected`.
+    static func submitConcurrently(
+        _ count: Int, to store: SQLiteStore, expecting expected: (any Error.Type)? = nil,
+        _ work: @escaping @Sendable (Int, Database) throws -> Void
+    ) async -> [Int: Bool] {
+        await withTaskGroup(of: (Int, Bool).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    do {
+                        try await store.groupCommit.submit { db in try work(index, db) }
+                        return (index, true)
+                    } catch {
+                        if let expected { #expect(type(of: error) == expected, "\(error)") }
+                        return (index, false)
+                    }
+                }
+            }
+            var all: [Int: Bool] = [:]
+            for await (index, ok) in group { all[index] = ok }
+            return all
+        }
+    }
 
     final class Counts: Sendable {
         let seen = Mutex<Set<Int64>>([])
@@ -19,27 +44,12 @@ import Testing
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
             let counts = Counts()
-            let results = await withTaskGroup(of: (Int, Bool).self) { group in
-                for index in 0..<200 {
-                    group.addTask {
-                        do {
-                            try await store.groupCommit.submit { db in
-                                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
-                                // Each caller sees the rows of those before it in the transaction.
-                                let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns") ?? 0
-                                counts.seen.withLock { _ = $0.insert(count) }
-                                if index % 10 == 3 { throw Refused() }
-                            }
-                            return (index, true)
-                        } catch {
-                            #expect(error is Refused, "\(error)")
-                            return (index, false)
-                        }
-                    }
-                }
-                var all: [Int: Bool] = [:]
-                for await (index, ok) in group { all[index] = ok }
-                return all
+            let results = await Self.submitConcurrently(200, to: store, expecting: Refused.self) { index, db in
+                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
+                // Each caller sees the rows of those before it in the transaction.
+                let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns") ?? 0
+                counts.seen.withLock { _ = $0.insert(count) }
+                if index % 10 == 3 { throw Refused() }
             }
             #expect(results.count == 200)
             #expect(results.filter { !$0.value }.map(\.key).sorted() == Array(stride(from: 3, to: 200, by: 10)))
@@ -58,27 +68,12 @@ import Testing
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
             let counts = Counts()
-            let results = await withTaskGroup(of: (Int, Bool).self) { group in
-                for index in 0..<100 {
-                    group.addTask {
-                        do {
-                            try await store.groupCommit.submit { db in
-                                counts.runs.withLock { $0 += 1 }
-                                // Reads, then refuses before it writes: nothing to undo.
-                                _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns")
-                                if index % 4 == 1 { throw Refused() }
-                                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
-                            }
-                            return (index, true)
-                        } catch {
-                            #expect(error is Refused, "\(error)")
-                            return (index, false)
-                        }
-                    }
-                }
-                var all: [Int: Bool] = [:]
-                for await (index, ok) in group { all[index] = ok }
-                return all
+            let results = await Self.submitConcurrently(100, to: store, expecting: Refused.self) { index, db in
+                counts.runs.withLock { $0 += 1 }
+                // Reads, then refuses before it writes: nothing to undo.
+                _ = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns")
+                if index % 4 == 1 { throw Refused() }
+                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
             }
             #expect(results.filter { !$0.value }.map(\.key).sorted() == Array(stride(from: 1, to: 100, by: 4)))
             let stored = try await store.rows(sql: "SELECT COUNT(*) FROM campaigns")
@@ -94,27 +89,12 @@ import Testing
             try await store.groupCommit.submit { db in
                 try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES ('taken', 'h', 0)")
             }
-            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
-                for index in 0..<40 {
-                    group.addTask {
-                        do {
-                            try await store.groupCommit.submit { db in
-                                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
-                                // A constraint error after a write: the SQLite error reaches the caller.
-                                if index == 17 {
-                                    try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES ('taken', 'h', 0)")
-                                }
-                            }
-                            return (index, true)
-                        } catch {
-                            #expect(error is DatabaseError, "\(error)")
-                            return (index, false)
-                        }
-                    }
+            let outcomes = await Self.submitConcurrently(40, to: store, expecting: DatabaseError.self) { index, db in
+                try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES (?, 'h', 0)", arguments: ["c\(index)"])
+                // A constraint error after a write: the SQLite error reaches the caller.
+                if index == 17 {
+                    try db.execute(sql: "INSERT INTO campaigns (id, definition_hash, updated_at) VALUES ('taken', 'h', 0)")
                 }
-                var all: [Int: Bool] = [:]
-                for await (index, ok) in group { all[index] = ok }
-                return all
             }
             #expect(outcomes.filter { !$0.value }.map(\.key) == [17])
             let stored = try await store.rows(sql: "SELECT id FROM campaigns WHERE id != 'taken' ORDER BY CAST(substr(id, 2) AS INTEGER)").map { $0[0] }
