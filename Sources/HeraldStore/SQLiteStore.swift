@@ -54,6 +54,8 @@ public final class SQLiteStore: Store {
     let guestKey = Mutex<[UInt8]?>(nil)
     /// Writes of concurrent API sends, committed together.
     let groupCommit: GroupCommit
+    /// Checkpoints the log beside the writer; `nil` when read-only.
+    let checkpointer: WALCheckpointer?
 
     /// Opens the database at `path`: with `.readWrite` access it is created if needed and
     /// migrated to the current schema; with `.readOnly` it must exist and be migrated already.
@@ -74,21 +76,26 @@ public final class SQLiteStore: Store {
         config.foreignKeysEnabled = true
         config.readonly = readOnly
         config.prepareDatabase { db in
-            if !readOnly { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            if !readOnly {
+                // The checkpointer copies the log beside the writer (``WALCheckpointer``).
+                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = \(WALCheckpointer.writerLimit)")
+            }
             SQLiteStore.registerRuleFunctions(db)
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
             if readOnly {
                 try Self.checkSchema(pool, path: path)
+                checkpointer = nil
             } else {
                 try Self.migrate(pool)
                 try pool.write { db in try SQLiteStore.ensureAttributeIndexes(db, schema: schema) }
+                checkpointer = try WALCheckpointer(path: path)
             }
         } catch let error as DatabaseError {
             throw StoreError(.cannotOpen, Self.describe(error, path: path))
         }
-        groupCommit = GroupCommit { [pool] body in try await SQLiteStore.write(pool, body) }
+        groupCommit = GroupCommit { [pool, checkpointer] body in try await SQLiteStore.write(pool, checkpointer: checkpointer, body) }
     }
 
     /// Migrates, and migrates again when another process did it first: GRDB reads which
@@ -162,11 +169,14 @@ public final class SQLiteStore: Store {
 
     /// Wraps GRDB errors into ``StoreError`` so callers never see SQL text.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await Self.write(pool, body)
+        try await Self.write(pool, checkpointer: checkpointer, body)
     }
 
-    static func write<T: Sendable>(_ pool: DatabasePool, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    static func write<T: Sendable>(
+        _ pool: DatabasePool, checkpointer: WALCheckpointer?, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         do {
+            defer { checkpointer?.wrote() }
             return try await pool.write(body)
         } catch let error as DatabaseError {
             switch error.resultCode {

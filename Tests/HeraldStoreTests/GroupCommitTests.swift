@@ -134,7 +134,7 @@ import Testing
     @Test func aBatchHoldsAtMostItsWeightOfWorkAndAHeavierCallerGoesAlone() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore(path: directory.file("group.db"), schema: AttributeSchema())
-            let commit = GroupCommit(maximumBatch: 128, maximumWeight: 10) { body in try await SQLiteStore.write(store.pool, body) }
+            let commit = GroupCommit(maximumBatch: 128, maximumWeight: 10) { body in try await store.write(body) }
             await withTaskGroup(of: Void.self) { group in
                 for index in 0..<60 {
                     group.addTask {
