@@ -2,8 +2,9 @@ import GRDB
 import GRDBSQLite
 
 /// Binds values straight into a statement's SQLite handle and steps it: the write path for rows
-/// written by the hundred thousand (planning), where building GRDB's `StatementArguments` (an
-/// array of boxed values per row) costs more than SQLite's own work.
+/// written by the hundred thousand (planning, and each delivery's claim and outcome), where
+/// building GRDB's `StatementArguments` (an array of boxed values per row) costs more than
+/// SQLite's own work.
 ///
 /// Its statements are its own: GRDB caches statements by their SQL text and keeps track of
 /// what it bound to them, so the SQL gets a leading comment that no other statement has, and
@@ -20,7 +21,9 @@ struct RowWriter {
     }
 
     /// Binds `values` to the statement's parameters, in order (one value for each), and runs it.
-    func run(_ db: Database, _ values: any RowValue...) throws {
+    /// Returns the rows it changed.
+    @discardableResult
+    func run(_ db: Database, _ values: any RowValue...) throws -> Int {
         defer {
             sqlite3_reset(handle)
         }
@@ -38,6 +41,7 @@ struct RowWriter {
             let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
             throw DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
         }
+        return db.sqliteConnection.map { Int(sqlite3_changes($0)) } ?? 0
     }
 }
 

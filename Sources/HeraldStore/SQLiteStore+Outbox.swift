@@ -65,8 +65,8 @@ extension SQLiteStore {
             while let row = try preferenceRows.next() {
                 preferences[row[0], default: Preferences()][row[1]] = row[2]
             }
-            let markSending = try db.cachedStatement(sql: "UPDATE notifications SET state = 'sending', attempts = ?, updated_at = ? WHERE id = ?")
-            let insertEvent = try db.cachedStatement(sql: """
+            let markSending = try RowWriter(db, sql: "UPDATE notifications SET state = 'sending', attempts = ?, updated_at = ? WHERE id = ?")
+            let insertEvent = try RowWriter(db, sql: """
                 INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, NULL, ?, ?)
                 """)
             var result: [ClaimedNotification] = []
@@ -89,9 +89,9 @@ extension SQLiteStore {
                     expiresAt: (row[14] as Double?).map(Date.init(timeIntervalSince1970:)),
                     idempotencyID: OutboundMessage.idempotencyID(notificationID: id, attempt: attempt, campaignID: campaignID, userID: userID, round: row[15])
                 )
-                try markSending.execute(arguments: [attempt, timestamp, id])
+                try markSending.run(db, Int64(attempt), timestamp, id)
                 let event: DeliveryEventType = wasInFlight ? .reclaimed : .sending
-                try insertEvent.execute(arguments: [id, message.campaignID, channel.rawValue, event.rawValue, timestamp, "attempt \(attempt)"])
+                try insertEvent.run(db, id, message.campaignID, channel.rawValue, event.rawValue, timestamp, "attempt \(attempt)")
                 result.append(ClaimedNotification(
                     message: message, category: row[8], dueAt: Date(timeIntervalSince1970: row[9]),
                     preferences: preferences[message.userID] ?? Preferences(), wasInFlight: wasInFlight,
@@ -106,82 +106,96 @@ extension SQLiteStore {
         guard !results.isEmpty else { return }
         try await write { db in
             let timestamp = now.timeIntervalSince1970
+            // Each outcome changes its outbox row only while this claim holds it: the claim is the
+            // lease owner and the claim count.
+            let holds = "notification_id = ? AND lease_owner = ? AND claims = ?"
             // A provider's webhook can overtake the outcome (SendGrid names the notification in
             // its events): what it said (delivered, or bounced) is further along than `sent`
             // and is kept.
-            let finish = try db.cachedStatement(sql: """
+            let finish = try RowWriter(db, sql: """
                 UPDATE notifications SET state = CASE WHEN ?1 = 'sent' AND state IN ('delivered', 'failed') THEN state ELSE ?1 END,
                     reason = CASE WHEN ?1 = 'sent' AND state IN ('delivered', 'failed') THEN reason ELSE ?2 END,
                     provider = COALESCE(?3, provider), provider_message_id = COALESCE(?4, provider_message_id), updated_at = ?5 WHERE id = ?6
                 """)
-            let removeFromOutbox = try db.cachedStatement(sql: "DELETE FROM outbox WHERE notification_id = ?")
-            let reschedule = try db.cachedStatement(sql: "UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL WHERE notification_id = ?")
+            let removeFromOutbox = try RowWriter(db, sql: "DELETE FROM outbox WHERE \(holds)")
+            let reschedule = try RowWriter(db, sql: "UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL WHERE \(holds)")
             // The attempt does not count: the message was not at fault.
-            let postpone = try db.cachedStatement(sql: """
-                UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0) WHERE notification_id = ?
+            let postpone = try RowWriter(db, sql: """
+                UPDATE outbox SET due_at = ?, lease_owner = NULL, lease_until = NULL, attempts = MAX(attempts - 1, 0) WHERE \(holds)
                 """)
             // The claim counted it on the notification too (as a release that was never handed over).
-            let uncount = try db.cachedStatement(sql: "UPDATE notifications SET attempts = MAX(attempts - 1, 0) WHERE id = ?")
-            let deactivate = try db.cachedStatement(sql: "UPDATE devices SET active = 0 WHERE user_id = ? AND address = ?")
-            let holdsClaim = try db.cachedStatement(sql: "SELECT 1 FROM outbox WHERE notification_id = ? AND lease_owner = ? AND claims = ?")
-            let optOut = try db.cachedStatement(sql: """
+            let uncount = try RowWriter(db, sql: "UPDATE notifications SET attempts = MAX(attempts - 1, 0) WHERE id = ?")
+            let deactivate = try RowWriter(db, sql: "UPDATE devices SET active = 0 WHERE user_id = ? AND address = ?")
+            let optOut = try RowWriter(db, sql: """
                 INSERT INTO preferences (user_id, key, opted_in, updated_at) VALUES (?, ?, 0, ?)
                 ON CONFLICT (user_id, key) DO UPDATE SET opted_in = 0, updated_at = excluded.updated_at WHERE opted_in IS NOT 0
                 """)
-            let insertEvent = try db.cachedStatement(sql: """
+            let insertEvent = try RowWriter(db, sql: """
                 INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
             for (claimed, resolution) in results {
                 let message = claimed.message
                 let id = message.notificationID
-                // Another dispatcher took the row over after this claim's lease ran out (or it was
-                // resolved already): the outcome is kept in the trail but changes nothing, so the
-                // current holder's outcome stands and the row is neither lost nor freed twice.
-                guard try Bool.fetchOne(holdsClaim, arguments: [id, claimed.leaseOwner, claimed.claimNumber]) != nil else {
-                    try insertEvent.execute(arguments: [
-                        id, message.campaignID, message.channel.rawValue, DeliveryEventType.lateOutcome.rawValue, nil, timestamp,
-                        "attempt \(message.attempt) by \(claimed.leaseOwner): \(resolution)",
-                    ])
-                    continue
-                }
+                let owner = claimed.leaseOwner
+                let claim = Int64(claimed.claimNumber)
                 let state: NotificationState
                 let event: DeliveryEventType
                 var reason: String?
                 var detail: String?
                 var provider: String?
                 var providerMessageID: String?
+                // The outbox row first: it is changed (kept for later, or removed) only while this
+                // claim holds it, and the rest follows only then.
+                let held: Bool
                 switch resolution {
                 case .sent(let messageID, let carrier):
                     (state, event, provider, providerMessageID) = (.sent, .sent, carrier, messageID)
+                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 case .retry(let at, let why):
                     (state, event, detail) = (.planned, .retryScheduled, why)
-                    try reschedule.execute(arguments: [at.timeIntervalSince1970, id])
-                case .failed(let why, let deactivateAddress):
+                    held = try reschedule.run(db, at.timeIntervalSince1970, id, owner, claim) > 0
+                case .failed(let why, _):
                     (state, event, reason) = (.failed, .failed, why)
-                    if deactivateAddress, message.channel == .push {
-                        try deactivate.execute(arguments: [message.userID, message.address])
-                    }
+                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 case .dead(let why):
                     (state, event, reason) = (.dead, .dead, why)
+                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 case .skipped(let skipReason, let why):
                     (state, event, reason, detail) = (.skipped, .skipped, skipReason.rawValue, why)
+                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 case .postponed(let at, let why):
                     (state, event, detail) = (.planned, .postponed, why)
-                    try postpone.execute(arguments: [at.timeIntervalSince1970, id])
-                    try uncount.execute(arguments: [id])
+                    held = try postpone.run(db, at.timeIntervalSince1970, id, owner, claim) > 0
                 case .optedOutAtProvider(let why):
                     (state, event, reason, detail) = (.skipped, .skipped, SkipReason.optedOut.rawValue, why)
-                    try optOut.execute(arguments: [message.userID, message.channel.rawValue, timestamp])
-                    try insertEvent.execute(arguments: [
-                        id, message.campaignID, message.channel.rawValue, DeliveryEventType.unsubscribed.rawValue, nil, timestamp,
-                        "\(message.channel.rawValue) opt-out reported by \(message.provider): \(why)",
-                    ])
+                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 }
-                if state != .planned {
-                    try removeFromOutbox.execute(arguments: [id])
+                // Another dispatcher took the row over after this claim's lease ran out (or it was
+                // resolved already): the outcome is kept in the trail but changes nothing, so the
+                // current holder's outcome stands and the row is neither lost nor freed twice.
+                guard held else {
+                    try insertEvent.run(
+                        db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.lateOutcome.rawValue, String?.none, timestamp,
+                        "attempt \(message.attempt) by \(owner): \(resolution)"
+                    )
+                    continue
                 }
-                try finish.execute(arguments: [state.rawValue, reason, provider, providerMessageID, timestamp, id])
-                try insertEvent.execute(arguments: [id, message.campaignID, message.channel.rawValue, event.rawValue, reason, timestamp, detail ?? provider])
+                switch resolution {
+                case .failed(_, let deactivateAddress) where deactivateAddress && message.channel == .push:
+                    try deactivate.run(db, message.userID, message.address)
+                case .postponed:
+                    try uncount.run(db, id)
+                case .optedOutAtProvider(let why):
+                    try optOut.run(db, message.userID, message.channel.rawValue, timestamp)
+                    try insertEvent.run(
+                        db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.unsubscribed.rawValue, String?.none, timestamp,
+                        "\(message.channel.rawValue) opt-out reported by \(message.provider): \(why)"
+                    )
+                default:
+                    break
+                }
+                try finish.run(db, state.rawValue, reason, provider, providerMessageID, timestamp, id)
+                try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, event.rawValue, reason, timestamp, detail ?? provider)
             }
         }
     }
