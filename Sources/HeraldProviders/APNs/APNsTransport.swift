@@ -209,6 +209,9 @@ public struct APNsTransport: Transport {
         return outcomes.map { $0! }
     }
 
+    /// The headers that differ for every push: the device's path and the request id.
+    static let unindexed: Set<String> = [":path", "apns-id"]
+
     /// The headers of one push, but `authorization`, in the order Apple's documentation lists them.
     public func headers(for message: OutboundMessage, content: PushContent, now: Date) -> [(String, String)] {
         var headers: [(String, String)] = [
@@ -257,7 +260,10 @@ public struct APNsTransport: Transport {
                 reason: "the APNs payload is \(payload.count) bytes; APNs takes at most \(configuration.maximumPayloadSize) (shorten the title, body or data)"
             ))
         }
-        return .request(HTTP2Client.Request(path: basePath + "/3/device/" + message.address, headers: headers(for: message, content: content, now: now), body: payload))
+        return .request(HTTP2Client.Request(
+            path: basePath + "/3/device/" + message.address, headers: headers(for: message, content: content, now: now), body: payload,
+            unindexed: Self.unindexed
+        ))
     }
 
     /// The requests with the token, on the connection.

@@ -32,12 +32,18 @@ public final class HTTP2Client: Sendable {
         public var path: String
         public var headers: [(String, String)]
         public var body: [UInt8]
+        /// Headers (`:path` among them) whose value is this request's alone (a device token, a
+        /// request id): sent without entering HPACK's dynamic table (RFC 7541 §7.1.3). Entered,
+        /// they would push out the values every request repeats (APNs' 200-byte JWT), which
+        /// then went out in full, Huffman-coded, on most requests.
+        public var unindexed: Set<String>
 
-        public init(method: HTTPMethod = .POST, path: String, headers: [(String, String)], body: [UInt8]) {
+        public init(method: HTTPMethod = .POST, path: String, headers: [(String, String)], body: [UInt8], unindexed: Set<String> = []) {
             self.method = method
             self.path = path
             self.headers = headers
             self.body = body
+            self.unindexed = unindexed
         }
     }
 
@@ -384,6 +390,24 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
+    /// The HEADERS of `request`: the pseudo-headers, its headers (names in lower case) and its
+    /// `content-length`; those it names ``HTTP2Client/Request/unindexed`` stay out of HPACK's
+    /// dynamic table.
+    static func headerBlock(of request: HTTP2Client.Request, authority: String) -> HPACKHeaders {
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(request.headers.count + 5)
+        headers.add(name: ":method", value: request.method.rawValue)
+        headers.add(name: ":scheme", value: "https")
+        headers.add(name: ":path", value: request.path, indexing: request.unindexed.contains(":path") ? .nonIndexable : .indexable)
+        headers.add(name: ":authority", value: authority)
+        for (name, value) in request.headers {
+            let name = name.lowercased()
+            headers.add(name: name, value: value, indexing: request.unindexed.contains(name) ? .nonIndexable : .indexable)
+        }
+        headers.add(name: "content-length", value: String(request.body.count))
+        return headers
+    }
+
     private struct Stream {
         var batch: HTTP2Batch
         var index: Int
@@ -436,14 +460,7 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
             nextStreamID += 2
             streams[id] = Stream(batch: batch, index: index)
             batch.streams.append(id)
-            var headers = HPACKHeaders()
-            headers.reserveCapacity(request.headers.count + 5)
-            headers.add(name: ":method", value: request.method.rawValue)
-            headers.add(name: ":scheme", value: "https")
-            headers.add(name: ":path", value: request.path)
-            headers.add(name: ":authority", value: authority)
-            for (name, value) in request.headers { headers.add(name: name.lowercased(), value: value) }
-            headers.add(name: "content-length", value: String(request.body.count))
+            let headers = Self.headerBlock(of: request, authority: authority)
             let written = context.eventLoop.makePromise(of: Void.self)
             let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
             written.futureResult.whenFailure { error in
