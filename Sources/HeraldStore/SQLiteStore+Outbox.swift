@@ -144,31 +144,29 @@ extension SQLiteStore {
                 var detail: String?
                 var provider: String?
                 var providerMessageID: String?
-                // The outbox row first: it is changed (kept for later, or removed) only while this
-                // claim holds it, and the rest follows only then.
-                let held: Bool
                 switch resolution {
                 case .sent(let messageID, let carrier):
                     (state, event, provider, providerMessageID) = (.sent, .sent, carrier, messageID)
-                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
-                case .retry(let at, let why):
+                case .retry(_, let why):
                     (state, event, detail) = (.planned, .retryScheduled, why)
-                    held = try reschedule.run(db, at.timeIntervalSince1970, id, owner, claim) > 0
                 case .failed(let why, _):
                     (state, event, reason) = (.failed, .failed, why)
-                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 case .dead(let why):
                     (state, event, reason) = (.dead, .dead, why)
-                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 case .skipped(let skipReason, let why):
                     (state, event, reason, detail) = (.skipped, .skipped, skipReason.rawValue, why)
-                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
-                case .postponed(let at, let why):
+                case .postponed(_, let why):
                     (state, event, detail) = (.planned, .postponed, why)
-                    held = try postpone.run(db, at.timeIntervalSince1970, id, owner, claim) > 0
                 case .optedOutAtProvider(let why):
                     (state, event, reason, detail) = (.skipped, .skipped, SkipReason.optedOut.rawValue, why)
-                    held = try removeFromOutbox.run(db, id, owner, claim) > 0
+                }
+                // The outbox row first: kept for later or removed, only while this claim holds
+                // it; the rest follows only then.
+                let held: Bool
+                switch resolution {
+                case .retry(let at, _): held = try reschedule.run(db, at.timeIntervalSince1970, id, owner, claim) > 0
+                case .postponed(let at, _): held = try postpone.run(db, at.timeIntervalSince1970, id, owner, claim) > 0
+                default: held = try removeFromOutbox.run(db, id, owner, claim) > 0
                 }
                 // Another dispatcher took the row over after this claim's lease ran out (or it was
                 // resolved already): the outcome is kept in the trail but changes nothing, so the
