@@ -18,12 +18,20 @@ public struct SandboxRequest: Sendable {
         self.method = method
         self.path = path
         self.query = query
-        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $0 + ", " + $1 })
+        // Most servers hand names in lower case already (HTTP/2 requires it): kept as they are.
+        self.headers = headers.keys.allSatisfy(Self.isLowercase)
+            ? headers
+            : Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $0 + ", " + $1 })
         self.body = body
         self.bodyTooLarge = bodyTooLarge
     }
 
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    public func header(_ name: String) -> String? { Self.isLowercase(name) ? headers[name] : headers[name.lowercased()] }
+
+    /// Whether `name` has no ASCII capital letter (then it is its own lowercased form).
+    static func isLowercase(_ name: String) -> Bool {
+        !name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+    }
 
     /// The media type of the body, lowercased, without parameters.
     public var mediaType: String {

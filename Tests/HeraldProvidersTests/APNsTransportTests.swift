@@ -236,6 +236,12 @@ struct APNsTransportTests {
                     let answer = try await Self.rawRequest(client, url: url, headers: headers, body: body)
                     #expect(answer.status == status && json(answer.body)["reason"] as? String == reason, "\(headers): \(answer)")
                 }
+                for path in ["/3/device/\(Self.deviceToken(1))/more", "/3/devices/\(Self.deviceToken(1))", "/2/device/\(Self.deviceToken(1))", "/3/device"] {
+                    let answer = try await Self.rawRequest(
+                        client, url: try #require(sandbox.apnsURL) + path, headers: [("authorization", bearer), topic, ("apns-push-type", "alert")], body: alert
+                    )
+                    #expect(answer.status == 404 && json(answer.body)["reason"] as? String == "BadPath", "\(path): \(answer)")
+                }
                 // A second token minted within 20 minutes on the same connection.
                 let other = try APNsProviderToken(
                     keyID: SandboxAccounts.sandboxAPNsKeyID, teamID: SandboxAccounts.sandboxAPNsTeamID,

@@ -90,10 +90,10 @@ final class APNsEmulator: Sendable {
         func fail(_ status: Int, _ reason: String, timestamp: Date? = nil) -> (SandboxResponse, RecordedMessage?) {
             (Self.error(status, reason, timestamp: timestamp, headers: apnsID.map { [("apns-id", $0)] } ?? []), nil)
         }
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0].isEmpty, parts[1] == "3", parts[2] == "device" else { return fail(404, "BadPath") }
+        let prefix = "/3/device/"
+        guard request.path.hasPrefix(prefix), !request.path.dropFirst(prefix.count).contains("/") else { return fail(404, "BadPath") }
         guard request.method == "POST" else { return fail(405, "MethodNotAllowed") }
-        let deviceToken = String(parts[3])
+        let deviceToken = String(request.path.dropFirst(prefix.count))
 
         // 2. The provider token.
         guard let authorization = request.header("authorization") else { return fail(403, "MissingProviderToken") }

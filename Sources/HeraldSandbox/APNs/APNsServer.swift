@@ -178,12 +178,13 @@ final class APNsStreamHandler: ChannelInboundHandler {
         }
         // Lost on the way: no answer at all; the client's deadline ends the request.
         if hangs { return }
+        // HTTP/2 names are in lower case (NIOHTTP2 refuses others).
         var headers: [String: String] = [:]
+        headers.reserveCapacity(head.headers.count)
         for (name, value) in head.headers {
-            let name = name.lowercased()
             headers[name] = headers[name].map { $0 + ", " + value } ?? value
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+        let path = head.uri.firstIndex(of: "?").map { String(head.uri[..<$0]) } ?? head.uri
         let request = SandboxRequest(
             method: head.method.rawValue, path: path, headers: headers, body: Data(body.readableBytesView), bodyTooLarge: tooLarge
         )
