@@ -71,12 +71,22 @@ extension SQLiteStore {
                 INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, NULL, ?, ?)
                 """)
             var result: [ClaimedNotification] = []
+            // A campaign's announcement is the same text for everyone: read once per claim.
+            var contents: [String: NotificationContent] = [:]
             for row in rows {
                 let id: Int64 = row[0]
                 let wasInFlight = (row[10] as String) == NotificationState.sending.rawValue
                 let attempt = attempts[id] ?? 1
-                guard let content = NotificationContent(jsonText: row[7] as String) else {
-                    throw StoreError(.corrupt, "notification \(id) has content that cannot be read")
+                let text: String = row[7]
+                let content: NotificationContent
+                if let known = contents[text] {
+                    content = known
+                } else {
+                    guard let read = NotificationContent(jsonText: text) else {
+                        throw StoreError(.corrupt, "notification \(id) has content that cannot be read")
+                    }
+                    contents[text] = read
+                    content = read
                 }
                 let subscription = (row[11] as String?).flatMap(WebPushSubscription.init(jsonText:))
                 // A push device switched off after planning (dead token) has no address any more.
