@@ -238,11 +238,13 @@ final class ScriptedHTTP2Server: Sendable {
     /// A request without an answer fails at its deadline; the others of its call are answered.
     @Test func aRequestWithoutAnAnswerFailsAtTheReadTimeout() async throws {
         let server = try await ScriptedHTTP2Server()
-        let client = try server.client(readTimeout: .seconds(2))
+        // A deadline that a loaded machine's answers stay well within: with 2 seconds, CI saw the
+        // answers themselves miss it twice (the warm-up once, the answered request of the call
+        // once, failed as read timeouts), while the other tests ran beside this one.
+        let client = try server.client(readTimeout: .seconds(10))
         // The connection first, so that the time below is the deadline's and not the handshake's
         // (on a loaded machine that took tens of seconds); the bound only tells a deadline from
-        // waiting for ever. On a loaded machine the first answer itself can take longer than the
-        // 2-second deadline (CI saw it once): the warm-up is tried again until one gets through.
+        // waiting for ever. The warm-up is tried again until one answer gets through.
         var warmedUp = false
         for _ in 0..<10 where !warmedUp {
             warmedUp = (try? await client.execute([Self.request("/ok")])[0].get().status) == 200
@@ -250,7 +252,7 @@ final class ScriptedHTTP2Server: Sendable {
         #expect(warmedUp)
         let started = ContinuousClock.now
         let outcomes = await client.execute([Self.request("/hang"), Self.request("/ok")])
-        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(ContinuousClock.now - started < .seconds(60))
         #expect(Self.failure(outcomes[0])?.contains("read timeout") == true, "\(outcomes[0])")
         #expect(try outcomes[1].get().status == 200)
         // The connection still serves.
