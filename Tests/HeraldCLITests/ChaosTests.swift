@@ -182,12 +182,16 @@ extension HeavyEndToEndTests {
                     let window = (origin + Self.outage.from + 1)...(origin + Self.outage.to - 1)
                     var during: [String: Int] = [:]
                     for message in messages where window.contains(message.acceptedAt) { during[message.provider, default: 0] += 1 }
-                    // And before it Twilio and SendGrid carried traffic: the outage started after
-                    // delivery did (a window placed elsewhere fails one of the two checks).
+                    // And before it Twilio or SendGrid carried traffic: the outage, one window for
+                    // both, started after delivery did (a window placed elsewhere fails one of the
+                    // two checks). Not both: five failures in a row (timeouts of a loaded machine
+                    // in the first burst) open a provider's breaker for 30 s, and its traffic then
+                    // goes to the fallback from the start, as it should (once on CI, Twilio's).
                     let before = origin...(origin + Self.outage.from - 1)
                     var early: [String: Int] = [:]
                     for message in messages where before.contains(message.acceptedAt) { early[message.provider, default: 0] += 1 }
-                    #expect(early["twilio", default: 0] > 0 && early["sendgrid", default: 0] > 0, "Twilio and SendGrid carried nothing before their outage: \(early)")
+                    print("chaos: accepted before the outage: \(early.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+                    #expect(early["twilio", default: 0] + early["sendgrid", default: 0] > 0, "Twilio and SendGrid carried nothing before their outage: \(early)")
                     print("chaos: accepted during the outage: \(during.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
                     #expect(during["twilio", default: 0] == 0 && during["sendgrid", default: 0] == 0, "\(during)")
                     #expect(during["vonage", default: 0] > 0 && during["mandrill", default: 0] > 0, "the fallbacks carried nothing during the outage: \(during)")
