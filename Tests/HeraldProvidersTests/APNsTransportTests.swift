@@ -230,6 +230,8 @@ struct APNsTransportTests {
                     ([("authorization", bearer), topic, ("apns-push-type", "alert")], "", 400, "PayloadEmpty"),
                     ([("authorization", bearer), topic, ("apns-push-type", "alert")], "{\"aps\":", 400, "BadPayload"),
                     ([("authorization", bearer), topic, ("apns-push-type", "alert")], "{\"aps\":{\"alert\":\"\(String(repeating: "x", count: 4100))\"}}", 413, "PayloadTooLarge"),
+                    // Past both HTTP/2 receive windows (65,535 bytes): read to its end all the same.
+                    ([("authorization", bearer), topic, ("apns-push-type", "alert")], "{\"aps\":{\"alert\":\"\(String(repeating: "x", count: 200_000))\"}}", 413, "PayloadTooLarge"),
                     ([("authorization", "bearer not.a.jwt"), topic, ("apns-push-type", "alert")], alert, 403, "InvalidProviderToken"),
                 ]
                 for (headers, body, status, reason) in cases {
