@@ -122,7 +122,24 @@ struct PostgresEndToEndTests {
         var location = try PostgresLocation(url: url)
         let name = "herald_e2e_" + String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12))
         let admin = try await PostgresStore(url: url, attributes: AttributeSchema(), searchPath: "herald_e2e_admin", maximumConnections: 1)
-        _ = try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "herald.test"))
+        // From template0, which nobody connects to (a session on template1 makes CREATE DATABASE
+        // fail), and again after a moment if the server still refuses: a loaded CI machine's
+        // tests create their databases at the same time. The server's own message if it never
+        // takes it (PSQLError's description hides it).
+        var attempt = 0
+        while true {
+            do {
+                _ = try await admin.client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE template0"), logger: Logger(label: "herald.test"))
+                break
+            } catch {
+                attempt += 1
+                guard attempt < 5 else {
+                    await admin.close()
+                    throw ScratchDatabaseError(description: "CREATE DATABASE \(name) failed \(attempt) times: \(String(reflecting: error))")
+                }
+                try await Task.sleep(for: .seconds(attempt))
+            }
+        }
         location.database = name
         do {
             try await body(location)
@@ -131,7 +148,12 @@ struct PostgresEndToEndTests {
             await admin.close()
             throw error
         }
-        _ = try await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: Logger(label: "herald.test"))
+        do {
+            _ = try await admin.client.query(PostgresQuery(unsafeSQL: "DROP DATABASE \(name) WITH (FORCE)"), logger: Logger(label: "herald.test"))
+        } catch {
+            await admin.close()
+            throw ScratchDatabaseError(description: "DROP DATABASE \(name) failed: \(String(reflecting: error))")
+        }
         await admin.close()
     }
 
@@ -140,6 +162,11 @@ struct PostgresEndToEndTests {
         #expect(text.contains(old), "\(file) has no '\(old)'")
         try text.replacingOccurrences(of: old, with: new).write(toFile: file, atomically: true, encoding: .utf8)
     }
+}
+
+/// A scratch database the server would not create or drop, with the server's own words.
+struct ScratchDatabaseError: Error, CustomStringConvertible {
+    let description: String
 }
 
 extension PostgresStore {

@@ -50,7 +50,8 @@ struct PostgresOperatorCommandTests {
             return result
         } catch {
             await store.close()
-            throw error
+            // PSQLError's description hides the server's message; the test's failure shows it.
+            throw ScratchDatabaseError(description: "reading the test's PostgreSQL database failed: \(String(reflecting: error))")
         }
     }
 
