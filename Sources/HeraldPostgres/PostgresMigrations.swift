@@ -306,6 +306,16 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // SQLite's v19-provider-message-index-without-push: only SMS and email webhooks look a
+        // notification up by its provider's message id; a push's random id no longer goes into
+        // the index at every outcome.
+        ("v9-provider-message-index-without-push", [
+            "DROP INDEX notifications_by_provider_message",
+            """
+            CREATE INDEX notifications_by_provider_message ON notifications (provider_message_id)
+                WHERE provider_message_id IS NOT NULL AND channel <> 'push'
+            """,
+        ]),
     ]
 
     /// Applies the migrations the database lacks, in order, each in its own transaction, under a

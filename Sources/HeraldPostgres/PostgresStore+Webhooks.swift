@@ -21,7 +21,7 @@ extension PostgresStore: ProviderEventStore {
                 case .notification(let id):
                     query = "SELECT \(unescaped: columns) FROM notifications n WHERE n.id = \(id) FOR UPDATE"
                 case .providerMessage(let messageID):
-                    query = "SELECT \(unescaped: columns) FROM notifications n WHERE n.provider_message_id = \(messageID) ORDER BY n.id LIMIT 1 FOR UPDATE"
+                    query = "SELECT \(unescaped: columns) FROM notifications n WHERE n.provider_message_id = \(messageID) AND n.channel <> 'push' ORDER BY n.id LIMIT 1 FOR UPDATE"
                 case .key(let key):
                     query = """
                         SELECT \(unescaped: columns) FROM notifications n

@@ -21,9 +21,7 @@ extension SQLiteStore: ProviderEventStore {
                 case .notification(let id):
                     row = try Row.fetchOne(db, sql: "SELECT id, campaign_id, channel, category, user_id, state FROM notifications WHERE id = ?", arguments: [id])
                 case .providerMessage(let messageID):
-                    row = try Row.fetchOne(db, sql: """
-                        SELECT id, campaign_id, channel, category, user_id, state FROM notifications WHERE provider_message_id = ? ORDER BY id LIMIT 1
-                        """, arguments: [messageID])
+                    row = try Row.fetchOne(db, sql: Self.providerMessageSQL, arguments: [messageID])
                 case .key(let key):
                     row = try Row.fetchOne(db, sql: """
                         SELECT id, campaign_id, channel, category, user_id, state FROM notifications
@@ -52,6 +50,13 @@ extension SQLiteStore: ProviderEventStore {
             return summary
         }
     }
+
+    /// The notification a webhook names by its provider's message id: SMS and email only (their
+    /// providers post webhooks), through the partial index that leaves push out.
+    static let providerMessageSQL = """
+        SELECT id, campaign_id, channel, category, user_id, state FROM notifications
+        WHERE provider_message_id = ? AND channel <> 'push' ORDER BY id LIMIT 1
+        """
 
     static func apply(_ event: ProviderEvent, to row: Row, db: Database, at: Double, now: Double) throws {
         let id: Int64 = row[0]

@@ -159,7 +159,7 @@ import Testing
         // Every store sees the same tables: a user written through one is read through another.
         _ = try await stores[0].upsertUsers([User(id: "u-1", email: "a@example.com")], at: Date())
         #expect(try await stores[5].countUsers(matching: .everyone) == 1)
-        #expect(try await stores[3].migrationsApplied() == ["v1-users", "v2-rules", "v3-planning-and-outbox", "v4-events-and-schedules", "v5-api-health-and-secrets", "v6-send-ledger", "v7-alert-confirmations", "v8-workers"])
+        #expect(try await stores[3].migrationsApplied() == ["v1-users", "v2-rules", "v3-planning-and-outbox", "v4-events-and-schedules", "v5-api-health-and-secrets", "v6-send-ledger", "v7-alert-confirmations", "v8-workers", "v9-provider-message-index-without-push"])
         for store in stores { await store.close() }
     }
 

@@ -76,4 +76,39 @@ import Testing
             #expect(explained.plan.contains { $0.contains("SEARCH users USING INDEX users_attribute_country") }, "\(explained.plan)")
         }
     }
+
+    /// Only SMS and email providers post webhooks that name a message by their id: the index of
+    /// provider ids leaves pushes out (their random ids cost a page each at every outcome), and
+    /// a webhook still finds an SMS by its SID through it.
+    @Test func theProviderMessageIndexLeavesPushOutAndWebhooksStillFindTheirMessage() async throws {
+        try await withOldDatabase(upTo: "v18-typed-attribute-indexes", { db in
+            try db.execute(sql: """
+                INSERT INTO occurrences (id, campaign_id, fire_at, definition_hash, state, created_at) VALUES (1, 'spring', 0, 'h', 'planned', 0);
+                INSERT INTO notifications (id, occurrence_id, campaign_id, category, user_id, channel, device, provider, address, content,
+                    state, due_at, provider_message_id, created_at, updated_at)
+                VALUES (1, 1, 'spring', 'marketing', 'u-1', 'sms', '', 'twilio', '+15550001', '{}', 'sent', 0, 'SM0001', 0, 0),
+                       (2, 1, 'spring', 'marketing', 'u-1', 'push', 'tok', 'apns', 'tok', '{}', 'sent', 0, 'A1B2C3D4-0000-4000-8000-000000000001', 0, 0);
+                """)
+        }) { path in
+            let store = try SQLiteStore(path: path, schema: AttributeSchema())
+            let index = try await store.rows(sql: "SELECT sql FROM sqlite_master WHERE name = 'notifications_by_provider_message'")
+            #expect(index.first?.first?.hasSuffix("WHERE provider_message_id IS NOT NULL AND channel <> 'push'") == true, "\(index)")
+            let indexed = try await store.rows(sql: """
+                SELECT provider_message_id FROM notifications INDEXED BY notifications_by_provider_message
+                WHERE provider_message_id IS NOT NULL AND channel <> 'push'
+                """)
+            #expect(indexed == [["SM0001"]])
+            let plan = try await store.pool.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + SQLiteStore.providerMessageSQL, arguments: ["SM0001"]).map { $0["detail"] as String }
+            }
+            #expect(plan.contains { $0.contains("USING INDEX notifications_by_provider_message") }, "\(plan)")
+            let at = Date(timeIntervalSince1970: 1_800_000_000)
+            let summary = try await store.applyProviderEvents([
+                ProviderEvent(target: .providerMessage("SM0001"), kind: .delivered, provider: "twilio", eventKey: "SM0001:delivered", at: at),
+            ], at: at)
+            #expect(summary.applied == 1 && summary.unknown == 0)
+            let states = try await store.rows(sql: "SELECT id, state FROM notifications ORDER BY id")
+            #expect(states == [["1", "delivered"], ["2", "sent"]])
+        }
+    }
 }
