@@ -334,7 +334,7 @@ public struct Dispatcher: Sendable {
 
     /// Messages sent one per request handed to `transport` in one call: `groupSize`, or more for
     /// a transport that multiplexes many requests on one connection, so that the lane's
-    /// `concurrency` groups fill its streams (APNs' 100 streams: 4 groups of 25). A crash can
+    /// `concurrency` groups fill its streams (APNs' 300 streams: 4 groups of 75). A crash can
     /// repeat what is at the provider, which is then the transport's own bound. At most 128.
     func groupSize(for transport: (any Transport)?) -> Int {
         let small = max(configuration.groupSize, 1)

@@ -68,8 +68,11 @@ struct DeliverBench: AsyncParsableCommand {
     @Option(help: "Messages handed to a transport that sends one per request in one call, their outcomes recorded in one transaction.")
     var groupSize = Dispatcher.Configuration().groupSize
 
+    @Option(help: "With --channel push: pushes in flight on the APNs connection (herald.yml's `concurrency` of the apns provider; default its own, 100).")
+    var streams: Int?
+
     func validate() throws {
-        guard sizes.allSatisfy({ $0 > 0 }), concurrency > 0, batchSize > 0, maximumBatch > 0, groupSize > 0 else {
+        guard sizes.allSatisfy({ $0 > 0 }), concurrency > 0, batchSize > 0, maximumBatch > 0, groupSize > 0, (streams ?? 1) > 0 else {
             throw ValidationError("sizes and counts must be at least 1")
         }
     }
@@ -265,14 +268,15 @@ struct DeliverBench: AsyncParsableCommand {
     static let text = "From December 1 our shops open at 9:00 and close at 20:00."
 
     /// h2load replaying the APNs transport's request against the sandbox: `herald bench push`'s ceiling.
-    /// Returns the rate, and the streams in flight: the APNs transport's default, as the
-    /// workspace's provider (no `concurrency:` in herald.yml) keeps.
+    /// Returns the rate, and the streams in flight: `--streams`, else the APNs transport's
+    /// default, as the workspace's provider (no `concurrency:` in herald.yml) keeps.
     func pushCeiling(requests: Int, apnsPort: Int, work: String, http: ProviderHTTPClient) async -> (Swift.Result<Double, CLIError>, streams: Int) {
-        let configuration = APNsTransport.Configuration(
+        var configuration = APNsTransport.Configuration(
             keyID: SandboxAccounts.sandboxAPNsKeyID, teamID: SandboxAccounts.sandboxAPNsTeamID,
             privateKeyPEM: SandboxAccounts.sandboxAPNsPrivateKeyPEM, topic: SandboxAccounts.sandboxAPNsTopic,
             baseURL: "https://127.0.0.1:\(apnsPort)", certificateAuthorityFile: work + "/sandbox-ca.pem"
         )
+        if let streams { configuration.concurrency = streams }
         do {
             let bench = try PushBench.parse(["--streams", "\(configuration.concurrency)"])
             let apns = try APNsTransport(name: "apns", configuration: configuration, http: http)
@@ -299,6 +303,7 @@ struct DeliverBench: AsyncParsableCommand {
                 .replacingOccurrences(of: "https://127.0.0.1:4443", with: "https://127.0.0.1:\(apnsPort)")
                 .replacingOccurrences(of: "ca_file: keys/sandbox-ca.pem", with: "ca_file: sandbox-ca.pem")
             if let range = text.range(of: #", rate: [0-9]+/[a-z]+"#, options: .regularExpression) { text.removeSubrange(range) }
+            if let streams, text.hasPrefix("  apns: {"), text.hasSuffix("}") { text.insert(contentsOf: ", concurrency: \(streams)", at: text.index(before: text.endIndex)) }
             kept.append(text)
         }
         try kept.joined(separator: "\n").write(toFile: configuration, atomically: true, encoding: .utf8)

@@ -25,7 +25,7 @@ struct PushBench: AsyncParsableCommand {
     var sizes: [Int] = [10_000, 40_000]
 
     @Option(help: "APNs streams in flight on its one connection (the transport's concurrency and h2load's -m).")
-    var streams = 100
+    var streams = APNsTransport.Configuration.defaultConcurrency
 
     @Option(help: "FCM and Web Push requests in flight (the transports' concurrency and wrk's connections).")
     var connections = 32

@@ -122,7 +122,7 @@ struct ProviderTransports {
                     keyID: setting("key_id") ?? "", teamID: setting("team_id") ?? "",
                     privateKeyPEM: String(decoding: try file("key_file"), as: UTF8.self), topic: setting("topic") ?? "",
                     baseURL: setting("base_url") ?? (production ? APNsTransport.Configuration.productionURL : APNsTransport.Configuration.developmentURL),
-                    certificateAuthorityFile: path("ca_file"), concurrency: integer("concurrency", 100)
+                    certificateAuthorityFile: path("ca_file"), concurrency: integer("concurrency", APNsTransport.Configuration.defaultConcurrency)
                 )
                 if let sandbox, let url = sandbox.apnsURL {
                     configuration.baseURL = url
