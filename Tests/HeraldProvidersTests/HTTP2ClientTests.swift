@@ -16,6 +16,7 @@ import Testing
 /// - `/big/N`: 400 with a body of N bytes, in frames of 16 KiB (the client must reopen its
 ///   receive windows past 64 KiB);
 /// - `/reset-after-headers`: 200's headers, then RST_STREAM;
+/// - `/no-status`: HEADERS without `:status` (and a name in upper case), ending the stream;
 /// - `/reset`: RST_STREAM without an answer;
 /// - `/goaway`: a GOAWAY naming the stream before this one as the last processed, no answer;
 /// - `/close`: the connection closed, no answer;
@@ -45,7 +46,10 @@ final class ScriptedHTTP2Server: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     guard alpn.contains("h2") else { return }
-                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()) { stream in
+                    // Unchecked, so that it can answer what a broken server would (`/no-status`).
+                    var connection = NIOHTTP2Handler.ConnectionConfiguration()
+                    connection.headerBlockValidation = .disabled
+                    _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(mode: .server, connectionConfiguration: connection, streamConfiguration: .init()) { stream in
                         stream.eventLoop.makeCompletedFuture { try stream.pipeline.syncOperations.addHandler(ScriptedStream()) }
                     }
                 }
@@ -115,6 +119,9 @@ final class ScriptedHTTP2Server: Sendable {
             case "/reset-after-headers":
                 head(200, end: false)
                 context.writeAndFlush(wrapOutboundOut(.rstStream(.internalError)), promise: nil)
+            case "/no-status":
+                let headers = HPACKHeaders([("content-type", "application/json"), ("Apns-ID", "not-a-status")])
+                context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
             case "/reset":
                 context.writeAndFlush(wrapOutboundOut(.rstStream(.refusedStream)), promise: nil)
             case "/goaway":
@@ -165,6 +172,52 @@ final class ScriptedHTTP2Server: Sendable {
 
     /// Answers past the 64 KiB windows arrive whole: the client opens its stream and connection
     /// windows again as it reads.
+    /// swift-nio-http2 does not check request headers here (the client checks its own, more
+    /// cheaply): a request that is not valid HTTP/2 fails alone, before anything is written, with
+    /// the reason; the others of its call go out on the same connection.
+    @Test func aRequestThatIsNotValidHTTP2FailsAloneWithTheReason() async throws {
+        let server = try await ScriptedHTTP2Server()
+        let client = try server.client()
+        func request(path: String = "/ok", _ header: (String, String)) -> HTTP2Client.Request {
+            HTTP2Client.Request(path: path, headers: [header], body: Array("{}".utf8))
+        }
+        let outcomes = await client.execute([
+            request(("apns-topic", "com.example.app")),
+            request(("apns-collapse-id", "sale\r\nx-injected: 1")),
+            request(("apns topic", "com.example.app")),
+            request(("connection", "keep-alive")),
+            request(("apns-priority", " 10")),
+            request(path: "ok", ("apns-priority", "10")),
+            request(path: "/ok?x=a b", ("apns-priority", "10")),
+            request(("Apns-Priority", "10")),
+        ])
+        #expect(try outcomes[0].get().status == 200)
+        #expect(Self.failure(outcomes[1]) == "the request was not sent: the value of header 'apns-collapse-id' contains a NUL, CR or LF")
+        #expect(Self.failure(outcomes[2]) == "the request was not sent: the header name 'apns topic' is not a visible ASCII token")
+        #expect(Self.failure(outcomes[3]) == "the request was not sent: the header 'connection' is connection-specific, which HTTP/2 forbids")
+        #expect(Self.failure(outcomes[4]) == "the request was not sent: the value of header 'apns-priority' begins or ends with a space or a tab")
+        #expect(Self.failure(outcomes[5])?.hasPrefix("the request was not sent: the path 'ok' is not an origin-form path") == true)
+        #expect(Self.failure(outcomes[6])?.hasPrefix("the request was not sent: the path '/ok?x=a b' is not an origin-form path") == true)
+        // Names are sent in lower case.
+        #expect(try outcomes[7].get().status == 200)
+        #expect(server.acceptedConnections == 1)
+        await client.shutdown()
+        await server.stop()
+    }
+
+    /// An answer's headers are not checked by swift-nio-http2 either: one without `:status` is a
+    /// failure that says so, and the connection goes on.
+    @Test func anAnswerWithoutAStatusIsAFailureThatSaysSo() async throws {
+        let server = try await ScriptedHTTP2Server()
+        let client = try server.client()
+        let outcomes = await client.execute([Self.request("/no-status"), Self.request("/ok")])
+        #expect(Self.failure(outcomes[0]) == "the provider answered without a status")
+        #expect(try outcomes[1].get().status == 200)
+        #expect(server.acceptedConnections == 1)
+        await client.shutdown()
+        await server.stop()
+    }
+
     @Test func answersLongerThanTheReceiveWindowArriveWhole() async throws {
         let server = try await ScriptedHTTP2Server()
         let client = try server.client()
