@@ -48,8 +48,8 @@ extension SQLiteStore {
                 claimNumbers[row[0]] = row[2]
             }
             let ids = codec.encode(Array(attempts.keys))
-            let rows = try Row.fetchAll(db.cachedStatement(sql: """
-                SELECT n.id, n.device, n.campaign_id, n.user_id, n.channel, n.provider, n.address, n.content,
+            let select = try RowReader(db, sql: """
+                SELECT n.id, n.campaign_id, n.user_id, n.provider, n.address, n.content,
                        n.category, n.due_at, n.state, d.subscription, d.active, n.occurrence_id, n.expires_at, n.requeues
                 FROM notifications n
                 LEFT JOIN devices d ON d.rowid = (
@@ -57,8 +57,49 @@ extension SQLiteStore {
                     ORDER BY active DESC LIMIT 1)
                 WHERE n.id IN (SELECT value FROM json_each(?))
                 ORDER BY n.due_at, n.id
-                """), arguments: [ids])
-            let userIDs = codec.encode(Array(Set(rows.map { $0[3] as String })))
+                """)
+            /// A claimed row as read, before its preferences are known.
+            struct Read {
+                var message: OutboundMessage
+                var category: String
+                var dueAt: Double
+                var wasInFlight: Bool
+            }
+            var read: [Read] = []
+            read.reserveCapacity(attempts.count)
+            // A campaign's announcement is the same text for everyone: read once per claim.
+            var contents: [String: NotificationContent] = [:]
+            try select.forEach(db, ids) { row in
+                let id = row.int64(0)
+                let attempt = attempts[id] ?? 1
+                let text = row.string(5)
+                let content: NotificationContent
+                if let known = contents[text] {
+                    content = known
+                } else {
+                    guard let parsed = NotificationContent(jsonText: text) else {
+                        throw StoreError(.corrupt, "notification \(id) has content that cannot be read")
+                    }
+                    contents[text] = parsed
+                    content = parsed
+                }
+                let subscription = row.optionalString(9).flatMap(WebPushSubscription.init(jsonText:))
+                // A push device switched off after planning (dead token) has no address any more.
+                let deviceActive = row.optionalBool(10) ?? true
+                let campaignID = row.string(1)
+                let userID = row.string(2)
+                let category = row.string(6)
+                let expiresAt = row.optionalDouble(12)
+                let message = OutboundMessage(
+                    notificationID: id, occurrenceID: row.int64(11), campaignID: campaignID, userID: userID,
+                    channel: channel, category: category, provider: row.string(3), address: deviceActive ? row.string(4) : "",
+                    subscription: subscription, content: content, attempt: attempt,
+                    expiresAt: expiresAt.map(Date.init(timeIntervalSince1970:)),
+                    idempotencyID: OutboundMessage.idempotencyID(notificationID: id, attempt: attempt, campaignID: campaignID, userID: userID, round: row.int(13))
+                )
+                read.append(Read(message: message, category: category, dueAt: row.double(7), wasInFlight: row.string(8) == NotificationState.sending.rawValue))
+            }
+            let userIDs = codec.encode(Array(Set(read.map(\.message.userID))))
             var preferences: [String: Preferences] = [:]
             let preferenceRows = try Row.fetchCursor(db.cachedStatement(sql: """
                 SELECT user_id, key, opted_in FROM preferences WHERE user_id IN (SELECT value FROM json_each(?))
@@ -71,41 +112,16 @@ extension SQLiteStore {
                 INSERT INTO events (notification_id, campaign_id, channel, type, reason, at, detail) VALUES (?, ?, ?, ?, NULL, ?, ?)
                 """)
             var result: [ClaimedNotification] = []
-            // A campaign's announcement is the same text for everyone: read once per claim.
-            var contents: [String: NotificationContent] = [:]
-            for row in rows {
-                let id: Int64 = row[0]
-                let wasInFlight = (row[10] as String) == NotificationState.sending.rawValue
-                let attempt = attempts[id] ?? 1
-                let text: String = row[7]
-                let content: NotificationContent
-                if let known = contents[text] {
-                    content = known
-                } else {
-                    guard let read = NotificationContent(jsonText: text) else {
-                        throw StoreError(.corrupt, "notification \(id) has content that cannot be read")
-                    }
-                    contents[text] = read
-                    content = read
-                }
-                let subscription = (row[11] as String?).flatMap(WebPushSubscription.init(jsonText:))
-                // A push device switched off after planning (dead token) has no address any more.
-                let deviceActive = (row[12] as Bool?) ?? true
-                let campaignID: String = row[2]
-                let userID: String = row[3]
-                let message = OutboundMessage(
-                    notificationID: id, occurrenceID: row[13], campaignID: campaignID, userID: userID,
-                    channel: channel, category: row[8], provider: row[5] ?? "", address: deviceActive ? (row[6] ?? "") : "",
-                    subscription: subscription, content: content, attempt: attempt,
-                    expiresAt: (row[14] as Double?).map(Date.init(timeIntervalSince1970:)),
-                    idempotencyID: OutboundMessage.idempotencyID(notificationID: id, attempt: attempt, campaignID: campaignID, userID: userID, round: row[15])
-                )
-                try markSending.run(db, Int64(attempt), timestamp, id)
-                let event: DeliveryEventType = wasInFlight ? .reclaimed : .sending
-                try insertEvent.run(db, id, message.campaignID, channel.rawValue, event.rawValue, timestamp, "attempt \(attempt)")
+            result.reserveCapacity(read.count)
+            for row in read {
+                let message = row.message
+                let id = message.notificationID
+                try markSending.run(db, Int64(message.attempt), timestamp, id)
+                let event: DeliveryEventType = row.wasInFlight ? .reclaimed : .sending
+                try insertEvent.run(db, id, message.campaignID, channel.rawValue, event.rawValue, timestamp, "attempt \(message.attempt)")
                 result.append(ClaimedNotification(
-                    message: message, category: row[8], dueAt: Date(timeIntervalSince1970: row[9]),
-                    preferences: preferences[message.userID] ?? Preferences(), wasInFlight: wasInFlight,
+                    message: message, category: row.category, dueAt: Date(timeIntervalSince1970: row.dueAt),
+                    preferences: preferences[message.userID] ?? Preferences(), wasInFlight: row.wasInFlight,
                     leaseOwner: leaseOwner, claimNumber: claimNumbers[id] ?? 0
                 ))
             }
