@@ -1,6 +1,7 @@
 import Foundation
+import GRDB
 import HeraldCore
-import HeraldStore
+@testable import HeraldStore
 import HeraldTesting
 import Testing
 
@@ -52,6 +53,28 @@ func planned(user: String, channel: Channel = .email, device: String = "", skip:
             #expect(taken.allSatisfy { $0.wasInFlight && $0.message.attempt == 1 })
             #expect(taken.map(\.message.idempotencyID) == first.map(\.message.idempotencyID))
             #expect(try await store.eventCounts()["reclaimed"] == 2)
+        }
+    }
+
+    /// A row whose content cannot be read (NULL or not JSON: a file edited by hand) fails the
+    /// claim with an error that names it, not a crash, and the claim leases nothing.
+    @Test func aNotificationWhoseContentCannotBeReadFailsTheClaimWithItsID() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try makeStore(directory)
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let occurrence = try await store.beginOccurrence(campaignID: "spring", fireAt: now, definitionHash: "h", at: now)
+            _ = try await store.savePlanned((1...2).map { planned(user: "u-\($0)", due: now, occurrence: occurrence.id) }, at: now)
+            for content in ["NULL", "'{not json'"] {
+                try await store.pool.write { db in try db.execute(sql: "UPDATE notifications SET content = \(content) WHERE user_id = 'u-2'") }
+                let id = try await store.rows(sql: "SELECT id FROM notifications WHERE user_id = 'u-2'")
+                do {
+                    _ = try await store.claim(channel: .email, limit: 10, leaseOwner: "a", lease: .seconds(60), at: now)
+                    Issue.record("a claim of unreadable content succeeded")
+                } catch {
+                    #expect("\(error)" == "notification \(id[0][0]) has content that cannot be read")
+                }
+                #expect(try await store.rows(sql: "SELECT COUNT(*) FROM outbox WHERE lease_owner IS NOT NULL") == [["0"]])
+            }
         }
     }
 
