@@ -69,12 +69,16 @@ extension SQLiteStore {
             read.reserveCapacity(attempts.count)
             // A campaign's announcement is the same text for everyone: read once per claim.
             var contents: [String: NotificationContent] = [:]
+            var lastContent: (String, NotificationContent)?
             try select.forEach(db, ids) { row in
                 let id = row.int64(0)
                 let attempt = attempts[id] ?? 1
                 let text = row.string(5)
                 let content: NotificationContent
-                if let known = contents[text] {
+                if let (lastText, last) = lastContent, lastText == text {
+                    // Compared before hashed: a claim's rows mostly share one text.
+                    content = last
+                } else if let known = contents[text] {
                     content = known
                 } else {
                     guard let parsed = NotificationContent(jsonText: text) else {
@@ -83,6 +87,7 @@ extension SQLiteStore {
                     contents[text] = parsed
                     content = parsed
                 }
+                lastContent = (text, content)
                 let subscription = row.optionalString(9).flatMap(WebPushSubscription.init(jsonText:))
                 // A push device switched off after planning (dead token) has no address any more.
                 let deviceActive = row.optionalBool(10) ?? true

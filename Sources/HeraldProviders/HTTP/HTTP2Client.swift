@@ -398,11 +398,15 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
         headers.reserveCapacity(request.headers.count + 5)
         headers.add(name: ":method", value: request.method.rawValue)
         headers.add(name: ":scheme", value: "https")
-        headers.add(name: ":path", value: request.path, indexing: request.unindexed.contains(":path") ? .nonIndexable : .indexable)
+        // A scan of the few unindexed names, not a hash of every name of every request.
+        func indexing(_ name: String) -> HPACKIndexing {
+            request.unindexed.contains(where: { $0 == name }) ? .nonIndexable : .indexable
+        }
+        headers.add(name: ":path", value: request.path, indexing: indexing(":path"))
         headers.add(name: ":authority", value: authority)
         for (name, value) in request.headers {
             let name = lowercased(name)
-            headers.add(name: name, value: value, indexing: request.unindexed.contains(name) ? .nonIndexable : .indexable)
+            headers.add(name: name, value: value, indexing: indexing(name))
         }
         headers.add(name: "content-length", value: String(request.body.count))
         return headers
@@ -460,8 +464,7 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
                 return "the header name '\(name.prefix(80))' is not a visible ASCII token"
             }
-            let lowercased = Self.lowercased(name)
-            if Self.connectionSpecific.contains(lowercased) || (lowercased == "te" && value != "trailers") {
+            if Self.isConnectionSpecific(name, value: value) {
                 return "the header '\(name)' is connection-specific, which HTTP/2 forbids"
             }
             let bytes = value.utf8
@@ -475,9 +478,20 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
         return nil
     }
 
-    /// Fields of HTTP/1.1 connections that an HTTP/2 request must not carry (RFC 9113 §8.2.2;
-    /// `te` only as `trailers`).
-    static let connectionSpecific: Set<String> = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]
+    /// Whether `name` is a field of HTTP/1.1 connections that an HTTP/2 request must not carry
+    /// (RFC 9113 §8.2.2; `te` only as `trailers`). Compared, not hashed: it runs for every
+    /// header of every push.
+    static func isConnectionSpecific(_ name: String, value: String) -> Bool {
+        switch name.utf8.first.map({ $0 | 0x20 }) {
+        case UInt8(ascii: "c"), UInt8(ascii: "k"), UInt8(ascii: "p"), UInt8(ascii: "t"), UInt8(ascii: "u"): break
+        default: return false
+        }
+        switch lowercased(name) {
+        case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade": return true
+        case "te": return value != "trailers"
+        default: return false
+        }
+    }
 
     /// `name` in lower case, copied only when it has an upper-case letter (a transport's names
     /// usually are lower case already).
