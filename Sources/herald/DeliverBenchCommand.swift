@@ -68,7 +68,7 @@ struct DeliverBench: AsyncParsableCommand {
     @Option(help: "Messages handed to a transport that sends one per request in one call, their outcomes recorded in one transaction.")
     var groupSize = Dispatcher.Configuration().groupSize
 
-    @Option(help: "With --channel push: pushes in flight on the APNs connection (herald.yml's `concurrency` of the apns provider; default its own, 100).")
+    @Option(help: "With --channel push: pushes in flight on the APNs connection (herald.yml's `concurrency` of the apns provider; default its own, \(APNsTransport.Configuration.defaultConcurrency)).")
     var streams: Int?
 
     func validate() throws {

@@ -73,8 +73,10 @@ public final class HTTP2Client: Sendable {
         baseURL: String, tlsConfiguration: TLSConfiguration? = nil, configuration: ProviderHTTPClient.Configuration = .init(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) throws {
+        // The host goes out as `:authority` unchecked by swift-nio-http2 (see `problem(with:)`):
+        // no spaces or control characters, which a percent-escape in the URL could decode to.
         guard let components = URLComponents(string: baseURL), components.scheme?.lowercased() == "https",
-              let host = components.host, !host.isEmpty
+              let host = components.host, !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F })
         else {
             throw HTTP2ClientError("'\(baseURL)' is not an https:// URL with a host (HTTP/2 here always runs over TLS)")
         }
@@ -451,10 +453,11 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
     /// the connection's time per push), so the requests are checked here, more cheaply, before
     /// anything is written: the path is an origin-form path without spaces or control
     /// characters; a name is lower-case visible ASCII (it is lowercased when sent), not a
-    /// pseudo-header and not a connection-specific field; a value holds no NUL, CR or LF and
-    /// neither begins nor ends with a space or a tab. An answer's headers are not checked: only
-    /// `:status` and the named headers are read from it, and an answer without a status is a
-    /// failure that says so.
+    /// pseudo-header and not a connection-specific field; a value holds no NUL, CR or LF
+    /// (swift-nio-http2 did not refuse a value's edge whitespace either). The method is an enum
+    /// and the authority was checked when the client was made. An answer's headers are not
+    /// checked: only `:status` and the named headers are read from it, and an answer without a
+    /// status is a failure that says so (its stream reset, as swift-nio-http2 did).
     static func problem(with request: HTTP2Client.Request) -> String? {
         let path = request.path.utf8
         guard path.first == UInt8(ascii: "/"), path.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -470,9 +473,6 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
             let bytes = value.utf8
             if bytes.contains(where: { $0 == 0 || $0 == 0x0A || $0 == 0x0D }) {
                 return "the value of header '\(name)' contains a NUL, CR or LF"
-            }
-            if let first = bytes.first, let last = bytes.last, first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 {
-                return "the value of header '\(name)' begins or ends with a space or a tab"
             }
         }
         return nil
@@ -567,6 +567,12 @@ final class HTTP2RequestHandler: ChannelInboundHandler {
             if stream.status == nil {
                 guard let text = headers.headers.first(name: ":status"), let status = Int(text) else {
                     end(frame.streamID, failure: "the provider answered without a status")
+                    if !headers.endStream {
+                        // Nothing more of it is read: the stream is reset, so that it does not
+                        // hold one of the server's places until the server ends it.
+                        context.write(wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .rstStream(.protocolError))), promise: nil)
+                        wroteInRead = true
+                    }
                     return
                 }
                 // An informational answer (1xx) comes before the real one.
