@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "HeraldCLITests",
             dependencies: [
-                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox", "HeraldPostgres", "HeraldContent",
+                "herald", "HeraldStore", "HeraldTesting", "HeraldSandbox", "HeraldPostgres", "HeraldContent", "HeraldProviders",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldPostgres
+import HeraldProviders
 import HeraldStore
 import HeraldTesting
 import Testing
@@ -256,10 +257,12 @@ extension HeavyEndToEndTests {
 
         /// The most sends one worker has at its providers at once, which a SIGKILL can repeat: each
         /// provider takes at most `concurrency` (4) calls of a process at once, of `groupSize` (8)
-        /// messages each, or 25 for APNs (4 groups fill its 100 HTTP/2 streams); every message of
-        /// this campaign is personal, so no email provider gets larger batches.
+        /// messages each, or 75 for APNs (4 groups fill its 300 HTTP/2 streams, the transport's
+        /// default); every message of this campaign is personal, so no email provider gets larger
+        /// batches.
         static let inFlightBound: Int = {
-            let concurrency = 4, groupSize = 8, apnsGroupSize = 25
+            let concurrency = 4, groupSize = 8
+            let apnsGroupSize = (APNsTransport.Configuration.defaultConcurrency + concurrency - 1) / concurrency
             let providers = ["fcm", "webpush", "jpush", "pushy", "twilio", "vonage", "sendgrid", "mandrill"]
             return concurrency * (apnsGroupSize + providers.count * groupSize)
         }()
