@@ -27,15 +27,21 @@ public final class ProviderGates: Sendable {
         /// with the provider's own lane instead of adding to it. Default none: a provider not
         /// named here gets the `concurrency` of the first dispatcher that calls it.
         public var concurrency: [String: Int]
+        /// How long a send turned away by a half-open breaker (its probe is out) waits before it
+        /// asks again: the probe's answer usually comes within it, and closes the breaker. Not
+        /// the cool-down, after which a probe that never answered is replaced: sends held that
+        /// long after every probe succeeded left a provider idle for minutes. Default 1 second.
+        public var probeWait: Duration
 
         public init(
             rates: [String: RateLiteral] = [:], breaker: CircuitBreaker.Configuration = CircuitBreaker.Configuration(),
-            misconfiguredPause: Duration = .seconds(300), concurrency: [String: Int] = [:]
+            misconfiguredPause: Duration = .seconds(300), concurrency: [String: Int] = [:], probeWait: Duration = .seconds(1)
         ) {
             self.rates = rates
             self.breaker = breaker
             self.misconfiguredPause = misconfiguredPause
             self.concurrency = concurrency
+            self.probeWait = probeWait
         }
     }
 
@@ -148,6 +154,9 @@ public final class ProviderGates: Sendable {
             switch gate.breaker.admits(at: now) {
             case .allowed, .probe:
                 return .allowed
+            case .rejected(let until) where gate.breaker.state == .halfOpen:
+                let soon = min(until, now.addingTimeInterval(configuration.probeWait.timeInterval))
+                return .held(until: soon, reason: "circuit breaker half open, waiting for its probe's answer")
             case .rejected(let until):
                 return .held(until: until, reason: "circuit breaker open after \(gate.breaker.configuration.failureThreshold) failures in a row, until \(ISO8601.string(from: until))")
             }
@@ -283,6 +292,13 @@ public final class ProviderGates: Sendable {
                 (gate.windowStart, gate.windowAnswers, gate.windowThrottles) = (now, outcomes.count, 0)
             }
             gate.hasAnswered = gate.hasAnswered || !outcomes.isEmpty
+            // A probe is a whole call, whose requests went out together and whose answers come
+            // in no particular order: one that the provider took shows it is back, whatever
+            // failed beside it (a 5xx among 75 pushes re-opened the breaker, with a doubled
+            // cool-down, three times in four).
+            if gate.breaker.state == .halfOpen, outcomes.contains(where: { !$0.isProviderFailure }) {
+                gate.breaker.record(.success, at: now)
+            }
             for outcome in outcomes {
                 switch outcome {
                 case .throttled(let after, _):

@@ -84,6 +84,41 @@ struct ProviderGatesTests {
         #expect(gates.health(at: start.addingTimeInterval(33)).filter { $0.provider == "sendgrid" }.map(\.breaker) == ["closed"])
     }
 
+    @Test func aProbeCallWithOneAcceptedMessageClosesTheBreakerWhateverFailedBesideIt() {
+        let gates = ProviderGates()
+        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start)
+        #expect(gates.admit("apns", at: start.addingTimeInterval(31)) == .allowed, "the probe")
+        // The probe's 75 requests answered in no particular order: a 503 first, then the rest
+        // accepted. The provider is back.
+        gates.record([Self.failed] + Array(repeating: Self.accepted, count: 74), for: "apns", at: start.addingTimeInterval(32))
+        #expect(gates.admit("apns", at: start.addingTimeInterval(32)) == .allowed)
+        #expect(gates.health(at: start.addingTimeInterval(32)).map(\.breaker) == ["closed"])
+        // A probe with no answer from the provider at all re-opens it, for twice the cool-down.
+        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start.addingTimeInterval(40))
+        #expect(gates.admit("apns", at: start.addingTimeInterval(71)) == .allowed, "the next probe")
+        gates.record(Array(repeating: Self.failed, count: 75), for: "apns", at: start.addingTimeInterval(72))
+        guard case .held(let until, _) = gates.admit("apns", at: start.addingTimeInterval(73)) else {
+            Issue.record("a probe that failed whole did not re-open the breaker")
+            return
+        }
+        #expect(until == start.addingTimeInterval(72 + 60))
+    }
+
+    @Test func whileTheProbeIsOutOtherSendsWaitASecondNotACoolDown() {
+        let gates = ProviderGates(configuration: .init(breaker: .init(coolDown: .seconds(120))))
+        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start)
+        #expect(gates.admit("apns", at: start.addingTimeInterval(121)) == .allowed, "the probe")
+        // Another lane's group, while the probe is out: held until its answer may have come.
+        guard case .held(let until, let reason) = gates.admit("apns", at: start.addingTimeInterval(121.5)) else {
+            Issue.record("a second send went while the probe was out")
+            return
+        }
+        #expect(until == start.addingTimeInterval(122.5))
+        #expect(reason == "circuit breaker half open, waiting for its probe's answer")
+        gates.record([Self.accepted], for: "apns", at: start.addingTimeInterval(122))
+        #expect(gates.admit("apns", at: start.addingTimeInterval(122.5)) == .allowed)
+    }
+
     @Test func aMisconfiguredProviderIsPausedWithTheReason() {
         let gates = ProviderGates(configuration: .init(misconfiguredPause: .seconds(300)))
         gates.record([.misconfigured(reason: "twilio 401 20003: Authenticate")], for: "twilio", at: start)
