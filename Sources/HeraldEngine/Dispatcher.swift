@@ -511,6 +511,8 @@ public struct Dispatcher: Sendable {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
         /// Resolved without a provider's answer: expired while waiting to be sent.
         var skipped = [DeliveryResolution?](repeating: nil, count: items.count)
+        /// What each provider passed over answered (``ClaimedNotification/failovers``).
+        var failovers = [[String]](repeating: [], count: items.count)
         var pending = Array(items.indices)
         /// Claims that ran out while waiting: not sent, not resolved from here.
         var lost = Set<Int>()
@@ -581,20 +583,24 @@ public struct Dispatcher: Sendable {
             var failed: [Int] = []
             for (index, outcome) in zip(pending, answers) {
                 outcomes[index] = outcome
-                if outcome.isProviderFailure, !isLast { failed.append(index) }
+                if outcome.isProviderFailure, !isLast {
+                    failed.append(index)
+                    failovers[index].append("\(candidate): \(outcome.reason)")
+                }
             }
             pending = failed
         }
         let now = clock.now
         return .resolved(items.indices.filter { !lost.contains($0) }.map { index in
             let message = messages[index]
-            if let resolution = skipped[index] { return (items[index], resolution) }
+            var item = items[index]
+            item.failovers = failovers[index]
+            if let resolution = skipped[index] { return (item, resolution) }
             guard let outcome = outcomes[index] else {
                 // No provider admitted it: wait for the first breaker to half-open.
                 let until = heldUntil ?? now.addingTimeInterval(configuration.idlePoll.timeInterval)
-                return (items[index], .postponed(at: until, reason: heldBecause.isEmpty ? "no provider could take it" : heldBecause.joined(separator: "; ")))
+                return (item, .postponed(at: until, reason: heldBecause.isEmpty ? "no provider could take it" : heldBecause.joined(separator: "; ")))
             }
-            var item = items[index]
             item.message.provider = message.provider
             if case .misconfigured(let reason) = outcome {
                 // Credentials do not fix themselves by retrying: the attempt is not counted, and

@@ -189,6 +189,7 @@ extension PostgresStore {
                 }
                 if state != .planned { removed.append(id) }
                 finished.append(FinishRow(id: id, state: state.rawValue, reason: reason, provider: provider, messageID: providerMessageID))
+                for failover in claimed.failovers { event(.failedOver, failover) }
                 event(type, reason: reason, detail ?? provider)
             }
             if !rescheduled.ids.isEmpty {

@@ -225,6 +225,9 @@ extension SQLiteStore {
                     break
                 }
                 try finish.run(db, state.rawValue, reason, provider, providerMessageID, timestamp, id)
+                for failover in claimed.failovers {
+                    try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.failedOver.rawValue, String?.none, timestamp, failover)
+                }
                 try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, event.rawValue, reason, timestamp, detail ?? provider)
             }
         }

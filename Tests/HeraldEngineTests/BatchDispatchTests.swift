@@ -230,6 +230,20 @@ private final class StreamingTransport: Transport {
                 ["u-4", "planned", "twilio", ""],     // both failed: retried later, from Twilio again
             ])
             #expect(vonage.messages.map(\.userID).sorted() == ["u-1", "u-4"])
+            // Every attempt at a provider is in the trail: the one passed over, with its answer,
+            // then the outcome at the next.
+            let trail = try await store.rows(sql: """
+                SELECT n.user_id, e.type, COALESCE(e.detail, '') FROM events e JOIN notifications n ON n.id = e.notification_id
+                WHERE e.type NOT IN ('planned', 'sending') ORDER BY n.user_id, e.id
+                """)
+            #expect(trail == [
+                ["u-1", "failed_over", "twilio: twilio 401 20003"],
+                ["u-1", "sent", "vonage"],
+                ["u-2", "sent", "twilio"],
+                ["u-3", "failed", ""],
+                ["u-4", "failed_over", "twilio: twilio 401 20003"],
+                ["u-4", "retry_scheduled", "vonage status 1"],
+            ])
         }
     }
 }

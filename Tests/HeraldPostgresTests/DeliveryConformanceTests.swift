@@ -63,4 +63,29 @@ import Testing
             ])
         }
     }
+
+    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    func aMessageFailedOverHasTheProviderPassedOverInItsTrail(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind, count: 1) { stores in
+            let store = stores[0].store
+            let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
+            let routing = ChannelRouting(sms: ["twilio", "vonage"])
+            _ = try await store.upsertUsers((1...2).map { User(id: "u-\($0)", phone: "+1555000000\($0)") }, at: clock.now)
+            let alert = Campaign(id: "alert", category: "transactional", channels: [.sms], delivery: .all, template: "alert", schedule: .manual, file: "campaigns/alert.yml")
+            _ = try await Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock).plan(alert, fireAt: clock.now)
+            let twilio = ScriptedTransport(name: "twilio", scripts: ["+15550000002": [.accepted(providerMessageID: "SM2")]], fallback: .retry(after: nil, reason: "twilio: the provider sent nothing for too long (read timeout)"))
+            let vonage = ScriptedTransport(name: "vonage", fallback: .accepted(providerMessageID: "V1"))
+            let summary = try await Dispatcher(channel: .sms, store: store, transports: [twilio, vonage], retryPolicy: RetryPolicy(), clock: clock, routing: routing).drain()
+            #expect(summary.sent == 2)
+            let trail = try await stores[0].rows("""
+                SELECT n.user_id, e.type, COALESCE(e.detail, '') FROM events e JOIN notifications n ON n.id = e.notification_id
+                WHERE e.type NOT IN ('planned', 'sending') ORDER BY n.user_id, e.id
+                """)
+            #expect(trail == [
+                ["u-1", "failed_over", "twilio: twilio: the provider sent nothing for too long (read timeout)"],
+                ["u-1", "sent", "vonage"],
+                ["u-2", "sent", "twilio"],
+            ])
+        }
+    }
 }

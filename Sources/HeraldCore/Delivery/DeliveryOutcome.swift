@@ -18,6 +18,16 @@ public enum DeliveryOutcome: Sendable, Hashable {
     case optedOut(reason: String)
     /// Herald's configuration is wrong (bad credentials); retrying will not help until it is fixed.
     case misconfigured(reason: String)
+
+    /// The provider's answer in words: the reason, or the message id it was accepted under.
+    public var reason: String {
+        switch self {
+        case .accepted(let id): "accepted as \(id)"
+        case .retry(_, let reason), .throttled(_, let reason), .rejected(let reason), .deadAddress(let reason), .optedOut(let reason),
+             .misconfigured(let reason):
+            reason
+        }
+    }
 }
 
 /// One message handed to a transport: where to, what, on whose behalf, and what the provider

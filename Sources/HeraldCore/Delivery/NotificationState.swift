@@ -70,6 +70,11 @@ public enum DeliveryEventType: String, Sendable, Hashable, Codable, CaseIterable
     /// Put off without counting an attempt: the provider is misconfigured, or its circuit
     /// breaker is open and the channel has no provider to fail over to.
     case postponed
+    /// A provider could not take the message (a temporary failure: an error, a timeout, its
+    /// misconfiguration) and it went on at once to the next provider of the channel's failover
+    /// order; the detail names the provider and its answer. One per provider passed over,
+    /// recorded with the outcome.
+    case failedOver = "failed_over"
     case sent
     case retryScheduled = "retry_scheduled"
     case failed

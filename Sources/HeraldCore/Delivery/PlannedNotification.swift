@@ -278,6 +278,10 @@ public struct ClaimedNotification: Sendable, Hashable {
     public var leaseOwner: String
     /// How many times the row has been claimed, this claim included.
     public var claimNumber: Int
+    /// What each provider this send failed over from answered, in order (`twilio: the provider
+    /// sent nothing for too long (read timeout)`): recorded as `failed_over` events with its
+    /// outcome, so that every attempt at a provider is in the trail. Empty until then.
+    public var failovers: [String] = []
 
     public init(
         message: OutboundMessage, category: String, dueAt: Date, preferences: Preferences, wasInFlight: Bool, leaseOwner: String = "",
