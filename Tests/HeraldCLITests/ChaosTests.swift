@@ -119,8 +119,15 @@ extension HeavyEndToEndTests {
 
                     // Two workers at a time; one of them is killed with SIGKILL every few seconds and
                     // a new one started, at least five times, then they run until the outbox is empty.
+                    // Their output goes to files (worker-N.out, worker-N.err): a worker that logs
+                    // for minutes into a pipe nobody reads blocks, and holds its leases meanwhile.
                     let worker = ["worker", "--lease", "3", "--idle-poll", "0.2"]
-                    var workers = [try HeraldBinary.start(worker, in: directory.path), try HeraldBinary.start(worker, in: directory.path)]
+                    var started = 0
+                    func startWorker() throws -> HeraldBinary.LoggedChild {
+                        started += 1
+                        return try HeraldBinary.startLogged(worker, in: directory.path, name: "worker-\(started)")
+                    }
+                    var workers = [try startWorker(), try startWorker()]
                     var generator = SystemRandomNumberGenerator()
                     var kills = 0
                     while kills < 6 {
@@ -129,21 +136,37 @@ extension HeavyEndToEndTests {
                         kill(workers[victim].process.processIdentifier, SIGKILL)
                         _ = await HeraldBinary.finish(workers[victim])
                         kills += 1
-                        workers[victim] = try HeraldBinary.start(worker, in: directory.path)
+                        workers[victim] = try startWorker()
                     }
                     let start = ContinuousClock.now
                     // A bound on liveness, not a speed test: beside the other end-to-end tests on 2
                     // cores the whole test (then 12,000 users) took 316 s in one clean-clone run, and
                     // its drain alone went past 300 s in another.
                     while Int(try await store.rows(sql: "SELECT COUNT(*) FROM outbox")[0][0])! > 0 {
-                        #expect(ContinuousClock.now - start < .seconds(750), "the outbox did not empty within 12.5 minutes")
-                        guard ContinuousClock.now - start < .seconds(750) else { break }
+                        guard ContinuousClock.now - start < .seconds(750) else {
+                            // What is left, and what the live workers said: where it is stuck.
+                            let left = try await store.rows(sql: """
+                                SELECT o.notification_id, o.channel, o.provider, o.attempts, o.claims, o.due_at - (julianday('now') - 2440587.5) * 86400,
+                                       o.lease_owner, o.lease_until - (julianday('now') - 2440587.5) * 86400, n.state
+                                FROM outbox o JOIN notifications n ON n.id = o.notification_id ORDER BY o.due_at LIMIT 20
+                                """)
+                            let trail = try await store.rows(sql: """
+                                SELECT notification_id, type, detail, at - (julianday('now') - 2440587.5) * 86400 FROM events
+                                WHERE notification_id IN (SELECT notification_id FROM outbox ORDER BY due_at LIMIT 3) ORDER BY id
+                                """)
+                            let logs = workers.map { worker in
+                                let text = (try? String(contentsOfFile: worker.stderrPath, encoding: .utf8)) ?? ""
+                                return "\(worker.stderrPath) (\(text.utf8.count) bytes), its end:\n" + text.split(separator: "\n").suffix(20).joined(separator: "\n")
+                            }
+                            Issue.record("the outbox did not empty within 12.5 minutes; left (id, channel, provider, attempts, claims, due in s, lease owner, lease ends in s, state): \(left); their trail: \(trail); \(logs.joined(separator: "\n"))")
+                            break
+                        }
                         try await Task.sleep(for: .milliseconds(250))
                     }
                     for started in workers {
                         kill(started.process.processIdentifier, SIGTERM)
                         let output = await HeraldBinary.finish(started)
-                        #expect(output.status == 0, "a worker stopped by SIGTERM exits 0: \(output.stderr)")
+                        #expect(output.status == 0, "a worker stopped by SIGTERM exits 0: \(output.stderr.suffix(2_000))")
                     }
 
                     // Every notification reached exactly one terminal state.
@@ -165,8 +188,17 @@ extension HeavyEndToEndTests {
                     let repeats = tally.repeats
                     let reclaimed = try await store.eventCounts()["reclaimed", default: 0]
                     let released = try await store.eventCounts()["released", default: 0]
-                    print("chaos: \(planned) notifications, \(kills) kills, \(messages.count) messages accepted, \(repeats) repeated (\(reclaimed) sends reclaimed after a kill, \(released) given back at shutdown)")
-                    #expect(repeats <= reclaimed + released)
+                    // Besides sends in flight at a kill, a send whose answer never came (its 2 s
+                    // timeout ran out on a loaded machine, a connection broke) may have been taken
+                    // by the provider: it was tried again, or at the next provider, and the trail
+                    // says so (once 705 of 1,123 repeats, more than the kills left that run).
+                    let unanswered = Int(try await store.rows(sql: """
+                        SELECT COUNT(*) FROM events WHERE type IN ('retry_scheduled', 'failed_over')
+                            AND (detail LIKE '%sent nothing for too long%' OR detail LIKE '%longer than its deadline%'
+                                 OR detail LIKE '%without an answer%' OR detail LIKE '%before answering%' OR detail LIKE '%no answer%')
+                        """)[0][0])!
+                    print("chaos: \(planned) notifications, \(kills) kills, \(messages.count) messages accepted, \(repeats) repeated (\(reclaimed) sends reclaimed after a kill, \(released) given back at shutdown, \(unanswered) sends whose answer never came)")
+                    #expect(repeats <= reclaimed + released + unanswered)
                     // The report's counts equal the sandbox's: what it accepted, less the repeats.
                     let report = try await store.report(campaignID: "chaos")
                     #expect(report.reduce(0) { $0 + $1.sent } == messages.count - repeats)

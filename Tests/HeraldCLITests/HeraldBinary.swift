@@ -108,6 +108,56 @@ struct HeraldBinary {
     }
 
     static let launching = Mutex(())
+
+    /// A child started with ``startLogged(_:in:name:)``: its output is in two files.
+    struct LoggedChild {
+        var process: Process
+        var stdoutPath: String
+        var stderrPath: String
+    }
+
+    /// Starts the binary with its standard output and error going to `<name>.out` and
+    /// `<name>.err` in `directory`, not to pipes: a process that runs for minutes and logs as it
+    /// goes (a worker under provider faults) would block on a full pipe that nobody reads before
+    /// ``finish(_:deadline:)``, holding its leases all the while (a chaos run on CI stalled so).
+    static func startLogged(_ arguments: [String], in directory: String, name: String) throws -> LoggedChild {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var inherited = ProcessInfo.processInfo.environment
+        inherited["COLUMNS"] = nil
+        process.environment = inherited
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+        let (stdoutPath, stderrPath) = (base + ".out", base + ".err")
+        return try launching.withLock { _ in
+            guard FileManager.default.createFile(atPath: stdoutPath, contents: nil), FileManager.default.createFile(atPath: stderrPath, contents: nil),
+                  let stdout = FileHandle(forWritingAtPath: stdoutPath), let stderr = FileHandle(forWritingAtPath: stderrPath)
+            else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: base]) }
+            defer {
+                try? stdout.close()
+                try? stderr.close()
+            }
+            process.standardOutput = stdout
+            process.standardError = stderr
+            try process.run()
+            return LoggedChild(process: process, stdoutPath: stdoutPath, stderrPath: stderrPath)
+        }
+    }
+
+    /// Waits for a child started with ``startLogged(_:in:name:)`` to end, and reads what it
+    /// wrote, as ``finish(_:deadline:)`` does for one on pipes.
+    static func finish(_ child: LoggedChild, deadline: Duration = .seconds(600)) async -> Output {
+        let watchdog = HangWatchdog(child.process, deadline: deadline)
+        let exited = ExitedLately(child.process, grace: .seconds(5))
+        let status = await onOwnThread { exited.wait() }
+        if let report = watchdog.stop() { Issue.record(Comment(rawValue: report)) }
+        return Output(
+            status: status,
+            stdout: (try? String(contentsOfFile: child.stdoutPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: child.stderrPath, encoding: .utf8)) ?? ""
+        )
+    }
 }
 
 /// Whether a child ended more than `grace` ago, asked while its pipes are read. Foundation
