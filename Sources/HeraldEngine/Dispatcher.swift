@@ -258,6 +258,16 @@ public struct Dispatcher: Sendable {
                     }
                     guard inFlight < width else { break }
                     let generation = signal.generation
+                    // A provider that takes nothing now (breaker open, its probe out, paused) and
+                    // has no other to fail over to: what the lane claimed would only be postponed,
+                    // a write and an event each, the whole backlog at every look. It waits instead.
+                    if !untilIdle, let held = heldWithoutFallback(lane) {
+                        if inFlight == 0 {
+                            let poll = clock.now.addingTimeInterval(configuration.idlePoll.timeInterval)
+                            await sleep(until: min(held, poll), orRingAfter: generation)
+                        }
+                        break
+                    }
                     let started = ContinuousClock.now
                     // The lease runs from this instant, whenever the store gets to the claim.
                     let claimedAt = clock.now
@@ -315,6 +325,13 @@ public struct Dispatcher: Sendable {
             group.cancelAll()
             return summary
         }
+    }
+
+    /// Until when the lane's provider takes no send, when the lane is one provider's and the
+    /// channel has no provider after it to fail over to.
+    func heldWithoutFallback(_ lane: ProviderSelection) -> Date? {
+        guard case .only(let provider) = lane, transports[provider] != nil, nextProvider(after: provider, on: channel) == nil else { return nil }
+        return gates.heldUntil(provider, at: clock.now)
     }
 
     /// The most rows a lane hands over at once: the transport's batch (capped by

@@ -163,6 +163,24 @@ public final class ProviderGates: Sendable {
         }
     }
 
+    /// Until when `provider` takes no send, if it would take none at `now`: paused as
+    /// misconfigured, its breaker open, or half open with its probe out (then `probeWait` at
+    /// most). Nil when it would take one. Unlike ``admit(_:at:)`` it changes nothing: no probe is
+    /// handed out.
+    public func heldUntil(_ provider: String, at now: Date) -> Date? {
+        gates.withLock { gates in
+            // A copy: asking the breaker moves it to half open and counts probes.
+            guard var gate = gates[provider] else { return nil }
+            if let until = gate.pausedUntil, until > now { return until }
+            switch gate.breaker.admits(at: now) {
+            case .allowed, .probe: return nil
+            case .rejected(let until) where gate.breaker.state == .halfOpen:
+                return min(until, now.addingTimeInterval(configuration.probeWait.timeInterval))
+            case .rejected(let until): return until
+            }
+        }
+    }
+
     /// Waits on `clock` until `count` sends fit in `provider`'s rate limit, and takes them.
     ///
     /// - Throws: `CancellationError` when the task is cancelled or `signal` stops while it waits.

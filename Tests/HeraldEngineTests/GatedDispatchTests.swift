@@ -143,6 +143,33 @@ struct GatedDispatchTests {
         }
     }
 
+    /// A running worker whose provider's breaker is open, with no provider to fail over to,
+    /// claims nothing until the cool-down ends (claimed, the rows would only be postponed, each
+    /// with a write and an event, the whole backlog at every look); then they go.
+    @Test func aRunningLaneWhoseBreakerIsOpenWaitsWithoutClaimingThenSends() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 4)
+            try await fixture.plan([.email])
+            let gates = ProviderGates()
+            let opened = fixture.clock.now
+            gates.record(Array(repeating: Self.down, count: 5), for: "sendgrid", at: opened)
+            let sendgrid = ScriptedTransport(name: "sendgrid")
+            let lane = dispatcher(fixture, .email, [sendgrid], routing: ChannelRouting(email: ["sendgrid"]), gates: gates)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = await lane.run() }
+                try await fixture.clock.waitForSleeper(until: opened.addingTimeInterval(30))
+                #expect(try await fixture.states() == ["email:planned": 4])
+                #expect(try await fixture.store.eventCounts()["postponed"] == nil)
+                fixture.clock.set(opened.addingTimeInterval(30))
+                try await waitUntil { try await fixture.states() == ["email:sent": 4] }
+                fixture.signal.stop(deadline: fixture.clock.now)
+                try await group.next()
+            }
+            #expect(sendgrid.messages.count == 4)
+            #expect(try await fixture.store.eventCounts()["postponed"] == nil)
+        }
+    }
+
     /// A Retry-After storm holds the claimed rows at the rate limiter past their expiry: they are
     /// skipped as expired when the wait ends, never sent late.
     @Test func aMessageHeldAtTheRateLimiterPastItsExpiryIsSkippedNotSent() async throws {
