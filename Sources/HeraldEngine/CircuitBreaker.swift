@@ -126,6 +126,14 @@ public struct CircuitBreaker: Sendable, Hashable {
         return .probe
     }
 
+    /// Gives back a probe that ``admits(at:)`` handed out but that was never sent (the send
+    /// stopped, expired or lost its claim before it), so that the next send can probe at once
+    /// instead of after another cool-down. No effect unless half open.
+    public mutating func returnProbe() {
+        guard state == .halfOpen, probesHandedOut > 0 else { return }
+        probesHandedOut -= 1
+    }
+
     /// Records the provider's answer to a send.
     public mutating func record(_ event: Event, at now: Date) {
         switch (state, event) {

@@ -258,10 +258,11 @@ public struct Dispatcher: Sendable {
                     }
                     guard inFlight < width else { break }
                     let generation = signal.generation
-                    // A provider that takes nothing now (breaker open, its probe out, paused) and
-                    // has no other to fail over to: what the lane claimed would only be postponed,
-                    // a write and an event each, the whole backlog at every look. It waits instead.
-                    if !untilIdle, let held = heldWithoutFallback(lane) {
+                    // The lane's provider takes nothing now (breaker open, its probe out, paused),
+                    // nor does any it would fail over to: what the lane claimed would only be
+                    // postponed, a write and an event each, the whole backlog at every look. It
+                    // waits instead.
+                    if !untilIdle, let held = heldAlongFailover(lane) {
                         if inFlight == 0 {
                             let poll = clock.now.addingTimeInterval(configuration.idlePoll.timeInterval)
                             await sleep(until: min(held, poll), orRingAfter: generation)
@@ -327,11 +328,22 @@ public struct Dispatcher: Sendable {
         }
     }
 
-    /// Until when the lane's provider takes no send, when the lane is one provider's and the
-    /// channel has no provider after it to fail over to.
-    func heldWithoutFallback(_ lane: ProviderSelection) -> Date? {
-        guard case .only(let provider) = lane, transports[provider] != nil, nextProvider(after: provider, on: channel) == nil else { return nil }
-        return gates.heldUntil(provider, at: clock.now)
+    /// Until when neither the lane's provider nor any provider after it in the failover order
+    /// takes a send (the first of them to take one again); nil when one of them would take one
+    /// now, or the lane is not one provider's.
+    func heldAlongFailover(_ lane: ProviderSelection) -> Date? {
+        guard case .only(let first) = lane, transports[first] != nil else { return nil }
+        let now = clock.now
+        var provider: String? = first
+        var earliest: Date?
+        while let candidate = provider {
+            if transports[candidate] != nil {
+                guard let held = gates.heldUntil(candidate, at: now) else { return nil }
+                earliest = min(earliest ?? held, held)
+            }
+            provider = nextProvider(after: candidate, on: channel)
+        }
+        return earliest
     }
 
     /// The most rows a lane hands over at once: the transport's batch (capped by
@@ -528,8 +540,10 @@ public struct Dispatcher: Sendable {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
         /// Resolved without a provider's answer: expired while waiting to be sent.
         var skipped = [DeliveryResolution?](repeating: nil, count: items.count)
-        /// What each provider passed over answered (``ClaimedNotification/failovers``).
+        /// What each provider passed over answered (``ClaimedNotification/failovers``), once the
+        /// next provider has taken the message; until then, the last provider's answer.
         var failovers = [[String]](repeating: [], count: items.count)
+        var passedOver = [String?](repeating: nil, count: items.count)
         var pending = Array(items.indices)
         /// Claims that ran out while waiting: not sent, not resolved from here.
         var lost = Set<Int>()
@@ -555,7 +569,15 @@ public struct Dispatcher: Sendable {
                     "provider.name": "\(first)", "provider.next": "\(candidate)", "messages": "\(pending.count)",
                 ])
             }
-            for index in pending { messages[index].provider = candidate }
+            for index in pending {
+                messages[index].provider = candidate
+                if let answer = passedOver[index] { failovers[index].append(answer) }
+                passedOver[index] = nil
+            }
+            // Given back if nothing is sent from here after all (it may be a half-open
+            // breaker's probe, which would otherwise be out until another cool-down).
+            var answered = false
+            defer { if !answered { gates.unused(candidate) } }
             let isFirstRequest = pending.count == items.count && outcomes.allSatisfy { $0 == nil } && skipped.allSatisfy { $0 == nil }
             // One of the provider's places, shared with every lane that sends through it (its
             // own, and those failing over into it); given back when this candidate is done.
@@ -596,13 +618,14 @@ public struct Dispatcher: Sendable {
                 return .abandoned
             }
             gates.record(answers, for: candidate, at: clock.now)
+            answered = true
             let isLast = position == candidates.count - 1
             var failed: [Int] = []
             for (index, outcome) in zip(pending, answers) {
                 outcomes[index] = outcome
                 if outcome.isProviderFailure, !isLast {
                     failed.append(index)
-                    failovers[index].append("\(candidate): \(outcome.reason)")
+                    passedOver[index] = "\(candidate): \(outcome.reason)"
                 }
             }
             pending = failed

@@ -155,12 +155,21 @@ public final class ProviderGates: Sendable {
             case .allowed, .probe:
                 return .allowed
             case .rejected(let until) where gate.breaker.state == .halfOpen:
-                let soon = min(until, now.addingTimeInterval(configuration.probeWait.timeInterval))
-                return .held(until: soon, reason: "circuit breaker half open, waiting for its probe's answer")
+                return .held(until: min(until, now.addingTimeInterval(probeWait)), reason: "circuit breaker half open, waiting for its probe's answer")
             case .rejected(let until):
                 return .held(until: until, reason: "circuit breaker open after \(gate.breaker.configuration.failureThreshold) failures in a row, until \(ISO8601.string(from: until))")
             }
         }
+    }
+
+    /// `probeWait` in seconds, at least a tenth of a second: a lane held for no time would spin.
+    private var probeWait: TimeInterval { max(configuration.probeWait.timeInterval, 0.1) }
+
+    /// Gives back the admission ``admit(_:at:)`` gave a send that never went (it stopped, expired
+    /// or lost its claim first): if it was a half-open breaker's probe, the next send probes at
+    /// once rather than after a cool-down.
+    public func unused(_ provider: String) {
+        withGate(provider) { $0.breaker.returnProbe() }
     }
 
     /// Until when `provider` takes no send, if it would take none at `now`: paused as
@@ -175,7 +184,7 @@ public final class ProviderGates: Sendable {
             switch gate.breaker.admits(at: now) {
             case .allowed, .probe: return nil
             case .rejected(let until) where gate.breaker.state == .halfOpen:
-                return min(until, now.addingTimeInterval(configuration.probeWait.timeInterval))
+                return min(until, now.addingTimeInterval(probeWait))
             case .rejected(let until): return until
             }
         }
@@ -311,11 +320,13 @@ public final class ProviderGates: Sendable {
             }
             gate.hasAnswered = gate.hasAnswered || !outcomes.isEmpty
             // A probe is a whole call, whose requests went out together and whose answers come
-            // in no particular order: one that the provider took shows it is back, whatever
-            // failed beside it (a 5xx among 75 pushes re-opened the breaker, with a doubled
-            // cool-down, three times in four).
-            if gate.breaker.state == .halfOpen, outcomes.contains(where: { !$0.isProviderFailure }) {
-                gate.breaker.record(.success, at: now)
+            // in no particular order: it is one result, a success when the provider took any of
+            // it, whatever failed beside it (fed one by one, a 5xx among 75 pushes re-opened the
+            // breaker with a doubled cool-down, and five failures among them after a success
+            // re-opened it with the back-off reset).
+            let isProbe = gate.breaker.state == .halfOpen && !outcomes.isEmpty
+            if isProbe {
+                gate.breaker.record(outcomes.contains(where: { !$0.isProviderFailure }) ? .success : .failure, at: now)
             }
             for outcome in outcomes {
                 switch outcome {
@@ -325,17 +336,17 @@ public final class ProviderGates: Sendable {
                        Double(gate.windowThrottles) >= Self.throttleShare * Double(gate.windowAnswers) {
                         gate.limiter.record(.throttled(retryAfter: after), at: now)
                     }
-                    gate.breaker.record(.failure, at: now)
+                    if !isProbe { gate.breaker.record(.failure, at: now) }
                 case .retry:
-                    gate.breaker.record(.failure, at: now)
+                    if !isProbe { gate.breaker.record(.failure, at: now) }
                 case .misconfigured(let reason):
-                    gate.breaker.record(.failure, at: now)
+                    if !isProbe { gate.breaker.record(.failure, at: now) }
                     gate.pausedUntil = now.addingTimeInterval(configuration.misconfiguredPause.timeInterval)
                     gate.pausedBecause = "misconfigured: \(reason)"
                     gate.misconfigured = reason
                 case .accepted, .rejected, .deadAddress, .optedOut:
                     gate.limiter.record(.succeeded, at: now)
-                    gate.breaker.record(.success, at: now)
+                    if !isProbe { gate.breaker.record(.success, at: now) }
                     gate.misconfigured = nil
                 }
             }

@@ -152,6 +152,7 @@ extension PostgresStore {
                 // resolved already, also earlier in this batch): the outcome is kept in the trail
                 // but changes nothing, so the current holder's outcome stands.
                 guard held.remove(Claim(claimed)) != nil else {
+                    for failover in claimed.failovers { event(.failedOver, failover) }
                     event(.lateOutcome, "attempt \(message.attempt) by \(claimed.leaseOwner): \(resolution)")
                     continue
                 }

@@ -204,6 +204,9 @@ extension SQLiteStore {
                 // resolved already): the outcome is kept in the trail but changes nothing, so the
                 // current holder's outcome stands and the row is neither lost nor freed twice.
                 guard held else {
+                    for failover in claimed.failovers {
+                        try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.failedOver.rawValue, String?.none, timestamp, failover)
+                    }
                     try insertEvent.run(
                         db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.lateOutcome.rawValue, String?.none, timestamp,
                         "attempt \(message.attempt) by \(owner): \(resolution)"

@@ -170,6 +170,50 @@ struct GatedDispatchTests {
         }
     }
 
+    /// The same for a lane with a fallback, while the fallback's breaker is open too: nothing
+    /// would take the rows. Once Twilio's cool-down ends, it takes them.
+    @Test func aRunningLaneWhoseProviderAndFallbackAreBothHeldWaitsWithoutClaiming() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 4)
+            try await fixture.plan([.sms], routing: Self.sms)
+            let gates = ProviderGates()
+            let opened = fixture.clock.now
+            gates.record(Array(repeating: Self.down, count: 5), for: "twilio", at: opened)
+            gates.record(Array(repeating: Self.down, count: 5), for: "vonage", at: opened.addingTimeInterval(10))
+            let twilio = ScriptedTransport(name: "twilio")
+            let vonage = ScriptedTransport(name: "vonage")
+            let lanes = dispatcher(fixture, .sms, [twilio, vonage], routing: Self.sms, gates: gates)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = await lanes.run() }
+                try await fixture.clock.waitForSleeper(until: opened.addingTimeInterval(30))
+                #expect(try await fixture.states() == ["sms:planned": 4])
+                fixture.clock.set(opened.addingTimeInterval(30))
+                try await waitUntil { try await fixture.states() == ["sms:sent": 4] }
+                fixture.signal.stop(deadline: fixture.clock.now)
+                try await group.next()
+            }
+            #expect(twilio.messages.count == 4 && vonage.messages.isEmpty)
+            #expect(try await fixture.store.eventCounts()["postponed"] == nil)
+        }
+    }
+
+    /// A message whose provider failed goes on only to a provider that takes it: with Vonage's
+    /// breaker open, Twilio's failure is the outcome, and no hop is recorded.
+    @Test func noFailoverIsRecordedWhenTheNextProviderIsHeld() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 2)
+            try await fixture.plan([.sms], routing: Self.sms)
+            let gates = ProviderGates()
+            gates.record(Array(repeating: Self.down, count: 5), for: "vonage", at: fixture.clock.now)
+            let twilio = ScriptedTransport(name: "twilio", fallback: Self.down)
+            let vonage = ScriptedTransport(name: "vonage")
+            let summary = try await dispatcher(fixture, .sms, [twilio, vonage], routing: Self.sms, gates: gates).drain()
+            #expect(summary.retried == 2 && vonage.messages.isEmpty)
+            let trail = try await fixture.store.rows(sql: "SELECT type, COALESCE(detail, '') FROM events WHERE type NOT IN ('planned', 'sending') ORDER BY id")
+            #expect(trail == Array(repeating: ["retry_scheduled", "503 Service Unavailable"], count: 2))
+        }
+    }
+
     /// A Retry-After storm holds the claimed rows at the rate limiter past their expiry: they are
     /// skipped as expired when the wait ends, never sent late.
     @Test func aMessageHeldAtTheRateLimiterPastItsExpiryIsSkippedNotSent() async throws {

@@ -93,15 +93,20 @@ struct ProviderGatesTests {
         gates.record([Self.failed] + Array(repeating: Self.accepted, count: 74), for: "apns", at: start.addingTimeInterval(32))
         #expect(gates.admit("apns", at: start.addingTimeInterval(32)) == .allowed)
         #expect(gates.health(at: start.addingTimeInterval(32)).map(\.breaker) == ["closed"])
+        // Nor does the order of what followed the success count: the call is one result.
+        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start.addingTimeInterval(33))
+        #expect(gates.admit("apns", at: start.addingTimeInterval(64)) == .allowed, "a probe again")
+        gates.record([Self.accepted] + Array(repeating: Self.failed, count: 74), for: "apns", at: start.addingTimeInterval(65))
+        #expect(gates.health(at: start.addingTimeInterval(65)).map(\.breaker) == ["closed"])
         // A probe with no answer from the provider at all re-opens it, for twice the cool-down.
-        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start.addingTimeInterval(40))
-        #expect(gates.admit("apns", at: start.addingTimeInterval(71)) == .allowed, "the next probe")
-        gates.record(Array(repeating: Self.failed, count: 75), for: "apns", at: start.addingTimeInterval(72))
-        guard case .held(let until, _) = gates.admit("apns", at: start.addingTimeInterval(73)) else {
+        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start.addingTimeInterval(70))
+        #expect(gates.admit("apns", at: start.addingTimeInterval(101)) == .allowed, "the next probe")
+        gates.record(Array(repeating: Self.failed, count: 75), for: "apns", at: start.addingTimeInterval(102))
+        guard case .held(let until, _) = gates.admit("apns", at: start.addingTimeInterval(103)) else {
             Issue.record("a probe that failed whole did not re-open the breaker")
             return
         }
-        #expect(until == start.addingTimeInterval(72 + 60))
+        #expect(until == start.addingTimeInterval(102 + 60))
     }
 
     @Test func whileTheProbeIsOutOtherSendsWaitASecondNotACoolDown() {
@@ -117,6 +122,25 @@ struct ProviderGatesTests {
         #expect(reason == "circuit breaker half open, waiting for its probe's answer")
         gates.record([Self.accepted], for: "apns", at: start.addingTimeInterval(122))
         #expect(gates.admit("apns", at: start.addingTimeInterval(122.5)) == .allowed)
+    }
+
+    @Test func askingWhetherAProviderIsHeldHandsOutNoProbeAndAnUnusedProbeIsGivenBack() {
+        let gates = ProviderGates()
+        #expect(gates.heldUntil("apns", at: start) == nil, "a provider never seen")
+        gates.record(Array(repeating: Self.failed, count: 5), for: "apns", at: start)
+        #expect(gates.heldUntil("apns", at: start.addingTimeInterval(10)) == start.addingTimeInterval(30))
+        // After the cool-down it would take a probe; asking twice hands none out.
+        #expect(gates.heldUntil("apns", at: start.addingTimeInterval(31)) == nil)
+        #expect(gates.heldUntil("apns", at: start.addingTimeInterval(31)) == nil)
+        #expect(gates.admit("apns", at: start.addingTimeInterval(31)) == .allowed, "the probe")
+        #expect(gates.heldUntil("apns", at: start.addingTimeInterval(31)) == start.addingTimeInterval(32), "its probe is out")
+        // The probe never went (its send stopped first): the next send probes at once.
+        gates.unused("apns")
+        #expect(gates.heldUntil("apns", at: start.addingTimeInterval(31.5)) == nil)
+        #expect(gates.admit("apns", at: start.addingTimeInterval(31.5)) == .allowed)
+        // Paused as misconfigured: held until the pause ends.
+        gates.record([.misconfigured(reason: "apns 403 InvalidProviderToken")], for: "fcm", at: start)
+        #expect(gates.heldUntil("fcm", at: start.addingTimeInterval(1)) == start.addingTimeInterval(300))
     }
 
     @Test func aMisconfiguredProviderIsPausedWithTheReason() {
