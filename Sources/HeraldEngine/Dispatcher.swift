@@ -625,7 +625,8 @@ public struct Dispatcher: Sendable {
                 outcomes[index] = outcome
                 if outcome.isProviderFailure, !isLast {
                     failed.append(index)
-                    passedOver[index] = "\(candidate): \(outcome.reason)"
+                    // Named once: most reasons start with the provider already ("twilio 503: …").
+                    passedOver[index] = outcome.reason.hasPrefix(candidate) ? outcome.reason : "\(candidate): \(outcome.reason)"
                 }
             }
             pending = failed

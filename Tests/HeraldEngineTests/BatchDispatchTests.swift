@@ -237,11 +237,11 @@ private final class StreamingTransport: Transport {
                 WHERE e.type NOT IN ('planned', 'sending') ORDER BY n.user_id, e.id
                 """)
             #expect(trail == [
-                ["u-1", "failed_over", "twilio: twilio 401 20003"],
+                ["u-1", "failed_over", "twilio 401 20003"],
                 ["u-1", "sent", "vonage"],
                 ["u-2", "sent", "twilio"],
                 ["u-3", "failed", ""],
-                ["u-4", "failed_over", "twilio: twilio 401 20003"],
+                ["u-4", "failed_over", "twilio 401 20003"],
                 ["u-4", "retry_scheduled", "vonage status 1"],
             ])
         }

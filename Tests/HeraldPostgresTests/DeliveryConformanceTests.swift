@@ -73,7 +73,7 @@ import Testing
             _ = try await store.upsertUsers((1...2).map { User(id: "u-\($0)", phone: "+1555000000\($0)") }, at: clock.now)
             let alert = Campaign(id: "alert", category: "transactional", channels: [.sms], delivery: .all, template: "alert", schedule: .manual, file: "campaigns/alert.yml")
             _ = try await Planner(store: store, renderer: ClosureRenderer.simple, routing: routing, clock: clock).plan(alert, fireAt: clock.now)
-            let twilio = ScriptedTransport(name: "twilio", scripts: ["+15550000002": [.accepted(providerMessageID: "SM2")]], fallback: .retry(after: nil, reason: "twilio: the provider sent nothing for too long (read timeout)"))
+            let twilio = ScriptedTransport(name: "twilio", scripts: ["+15550000002": [.accepted(providerMessageID: "SM2")]], fallback: .retry(after: nil, reason: "the provider sent nothing for too long (read timeout)"))
             let vonage = ScriptedTransport(name: "vonage", fallback: .accepted(providerMessageID: "V1"))
             let summary = try await Dispatcher(channel: .sms, store: store, transports: [twilio, vonage], retryPolicy: RetryPolicy(), clock: clock, routing: routing).drain()
             #expect(summary.sent == 2)
@@ -82,7 +82,7 @@ import Testing
                 WHERE e.type NOT IN ('planned', 'sending') ORDER BY n.user_id, e.id
                 """)
             #expect(trail == [
-                ["u-1", "failed_over", "twilio: twilio: the provider sent nothing for too long (read timeout)"],
+                ["u-1", "failed_over", "twilio: the provider sent nothing for too long (read timeout)"],
                 ["u-1", "sent", "vonage"],
                 ["u-2", "sent", "twilio"],
             ])
