@@ -540,10 +540,9 @@ public struct Dispatcher: Sendable {
         var outcomes = [DeliveryOutcome?](repeating: nil, count: items.count)
         /// Resolved without a provider's answer: expired while waiting to be sent.
         var skipped = [DeliveryResolution?](repeating: nil, count: items.count)
-        /// What each provider passed over answered (``ClaimedNotification/failovers``), once the
-        /// next provider has taken the message; until then, the last provider's answer.
+        /// What each provider passed over answered (``ClaimedNotification/failovers``), added
+        /// when the next provider takes the message.
         var failovers = [[String]](repeating: [], count: items.count)
-        var passedOver = [String?](repeating: nil, count: items.count)
         var pending = Array(items.indices)
         /// Claims that ran out while waiting: not sent, not resolved from here.
         var lost = Set<Int>()
@@ -570,9 +569,13 @@ public struct Dispatcher: Sendable {
                 ])
             }
             for index in pending {
+                // A message with an outcome here failed at the provider before this one.
+                if let answer = outcomes[index] {
+                    let passed = messages[index].provider
+                    // Named once: most reasons start with the provider already ("twilio 503: …").
+                    failovers[index].append(answer.reason.hasPrefix(passed) ? answer.reason : "\(passed): \(answer.reason)")
+                }
                 messages[index].provider = candidate
-                if let answer = passedOver[index] { failovers[index].append(answer) }
-                passedOver[index] = nil
             }
             // Given back if nothing is sent from here after all (it may be a half-open
             // breaker's probe, which would otherwise be out until another cool-down).
@@ -623,11 +626,7 @@ public struct Dispatcher: Sendable {
             var failed: [Int] = []
             for (index, outcome) in zip(pending, answers) {
                 outcomes[index] = outcome
-                if outcome.isProviderFailure, !isLast {
-                    failed.append(index)
-                    // Named once: most reasons start with the provider already ("twilio 503: …").
-                    passedOver[index] = outcome.reason.hasPrefix(candidate) ? outcome.reason : "\(candidate): \(outcome.reason)"
-                }
+                if outcome.isProviderFailure, !isLast { failed.append(index) }
             }
             pending = failed
         }

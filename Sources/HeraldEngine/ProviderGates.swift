@@ -147,18 +147,21 @@ public final class ProviderGates: Sendable {
     /// Whether `provider` takes a send at `now`: not while it is paused as misconfigured, nor
     /// while its breaker is open (half open, it lets its probes through).
     public func admit(_ provider: String, at now: Date) -> Admission {
-        withGate(provider) { gate in
-            if let until = gate.pausedUntil, until > now {
-                return .held(until: until, reason: "paused until \(ISO8601.string(from: until)): \(gate.pausedBecause ?? "misconfigured")")
-            }
-            switch gate.breaker.admits(at: now) {
-            case .allowed, .probe:
-                return .allowed
-            case .rejected(let until) where gate.breaker.state == .halfOpen:
-                return .held(until: min(until, now.addingTimeInterval(probeWait)), reason: "circuit breaker half open, waiting for its probe's answer")
-            case .rejected(let until):
-                return .held(until: until, reason: "circuit breaker open after \(gate.breaker.configuration.failureThreshold) failures in a row, until \(ISO8601.string(from: until))")
-            }
+        withGate(provider) { admission(&$0, at: now) }
+    }
+
+    /// The gate's admission at `now` (which may hand out a probe).
+    private func admission(_ gate: inout Gate, at now: Date) -> Admission {
+        if let until = gate.pausedUntil, until > now {
+            return .held(until: until, reason: "paused until \(ISO8601.string(from: until)): \(gate.pausedBecause ?? "misconfigured")")
+        }
+        switch gate.breaker.admits(at: now) {
+        case .allowed, .probe:
+            return .allowed
+        case .rejected(let until) where gate.breaker.state == .halfOpen:
+            return .held(until: min(until, now.addingTimeInterval(probeWait)), reason: "circuit breaker half open, waiting for its probe's answer")
+        case .rejected(let until):
+            return .held(until: until, reason: "circuit breaker open after \(gate.breaker.configuration.failureThreshold) failures in a row, until \(ISO8601.string(from: until))")
         }
     }
 
@@ -179,14 +182,8 @@ public final class ProviderGates: Sendable {
     public func heldUntil(_ provider: String, at now: Date) -> Date? {
         gates.withLock { gates in
             // A copy: asking the breaker moves it to half open and counts probes.
-            guard var gate = gates[provider] else { return nil }
-            if let until = gate.pausedUntil, until > now { return until }
-            switch gate.breaker.admits(at: now) {
-            case .allowed, .probe: return nil
-            case .rejected(let until) where gate.breaker.state == .halfOpen:
-                return min(until, now.addingTimeInterval(probeWait))
-            case .rejected(let until): return until
-            }
+            guard var gate = gates[provider], case .held(let until, _) = admission(&gate, at: now) else { return nil }
+            return until
         }
     }
 

@@ -151,8 +151,9 @@ extension PostgresStore {
                 // Another dispatcher took the row over after this claim's lease ran out (or it was
                 // resolved already, also earlier in this batch): the outcome is kept in the trail
                 // but changes nothing, so the current holder's outcome stands.
+                // The providers passed over come first in the trail, whatever the outcome's fate.
+                for failover in claimed.failovers { event(.failedOver, failover) }
                 guard held.remove(Claim(claimed)) != nil else {
-                    for failover in claimed.failovers { event(.failedOver, failover) }
                     event(.lateOutcome, "attempt \(message.attempt) by \(claimed.leaseOwner): \(resolution)")
                     continue
                 }
@@ -190,7 +191,6 @@ extension PostgresStore {
                 }
                 if state != .planned { removed.append(id) }
                 finished.append(FinishRow(id: id, state: state.rawValue, reason: reason, provider: provider, messageID: providerMessageID))
-                for failover in claimed.failovers { event(.failedOver, failover) }
                 event(type, reason: reason, detail ?? provider)
             }
             if !rescheduled.ids.isEmpty {

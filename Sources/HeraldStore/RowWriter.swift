@@ -27,15 +27,7 @@ struct RowWriter {
         defer {
             sqlite3_reset(handle)
         }
-        guard values.count == sqlite3_bind_parameter_count(handle) else {
-            throw DatabaseError(message: "\(values.count) values for \(sqlite3_bind_parameter_count(handle)) parameters", sql: statement.sql)
-        }
-        for (offset, value) in values.enumerated() {
-            let code = value.bind(to: handle, at: Int32(offset + 1))
-            guard code == SQLITE_OK else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "SQLite refused value \(offset + 1)", sql: statement.sql)
-            }
-        }
+        try bind(values, to: handle, of: statement)
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE else {
             let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
@@ -66,15 +58,7 @@ struct RowReader {
         defer {
             sqlite3_reset(handle)
         }
-        guard values.count == sqlite3_bind_parameter_count(handle) else {
-            throw DatabaseError(message: "\(values.count) values for \(sqlite3_bind_parameter_count(handle)) parameters", sql: statement.sql)
-        }
-        for (offset, value) in values.enumerated() {
-            let code = value.bind(to: handle, at: Int32(offset + 1))
-            guard code == SQLITE_OK else {
-                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "SQLite refused value \(offset + 1)", sql: statement.sql)
-            }
-        }
+        try bind(values, to: handle, of: statement)
         let columns = Columns(handle: handle)
         while true {
             let code = sqlite3_step(handle)
@@ -144,3 +128,17 @@ extension Optional: RowValue where Wrapped: RowValue {
 
 /// SQLite copies the bytes it is given (`SQLITE_TRANSIENT`).
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// Binds `values` to the parameters of `statement` (whose SQLite handle is `handle`), in order,
+/// one value for each: ``RowWriter``'s and ``RowReader``'s binding.
+private func bind(_ values: [any RowValue], to handle: SQLiteStatement, of statement: Statement) throws {
+    guard values.count == sqlite3_bind_parameter_count(handle) else {
+        throw DatabaseError(message: "\(values.count) values for \(sqlite3_bind_parameter_count(handle)) parameters", sql: statement.sql)
+    }
+    for (offset, value) in values.enumerated() {
+        let code = value.bind(to: handle, at: Int32(offset + 1))
+        guard code == SQLITE_OK else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "SQLite refused value \(offset + 1)", sql: statement.sql)
+        }
+    }
+}

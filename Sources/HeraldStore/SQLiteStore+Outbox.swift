@@ -203,10 +203,11 @@ extension SQLiteStore {
                 // Another dispatcher took the row over after this claim's lease ran out (or it was
                 // resolved already): the outcome is kept in the trail but changes nothing, so the
                 // current holder's outcome stands and the row is neither lost nor freed twice.
+                // The providers passed over come first in the trail, whatever the outcome's fate.
+                for failover in claimed.failovers {
+                    try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.failedOver.rawValue, String?.none, timestamp, failover)
+                }
                 guard held else {
-                    for failover in claimed.failovers {
-                        try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.failedOver.rawValue, String?.none, timestamp, failover)
-                    }
                     try insertEvent.run(
                         db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.lateOutcome.rawValue, String?.none, timestamp,
                         "attempt \(message.attempt) by \(owner): \(resolution)"
@@ -228,9 +229,6 @@ extension SQLiteStore {
                     break
                 }
                 try finish.run(db, state.rawValue, reason, provider, providerMessageID, timestamp, id)
-                for failover in claimed.failovers {
-                    try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, DeliveryEventType.failedOver.rawValue, String?.none, timestamp, failover)
-                }
                 try insertEvent.run(db, id, message.campaignID, message.channel.rawValue, event.rawValue, reason, timestamp, detail ?? provider)
             }
         }

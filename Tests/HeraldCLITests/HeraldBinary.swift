@@ -82,6 +82,12 @@ struct HeraldBinary {
     /// The child's environment is the tests' own without `COLUMNS` (output must not depend on
     /// the terminal the tests run in), plus `environment`.
     static func start(_ arguments: [String], in directory: String, environment: [String: String] = [:]) throws -> (process: Process, stdout: Pipe, stderr: Pipe) {
+        try launch(process(arguments, in: directory, environment: environment))
+    }
+
+    /// The binary as a process to start, in `directory`, with the tests' environment without
+    /// `COLUMNS`, plus `environment`.
+    static func process(_ arguments: [String], in directory: String, environment: [String: String] = [:]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -89,7 +95,7 @@ struct HeraldBinary {
         inherited["COLUMNS"] = nil
         process.environment = inherited.merging(environment) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        return try launch(process)
+        return process
     }
 
     /// Starts `process` with its standard output and error on new pipes. Pipes are made and
@@ -121,13 +127,7 @@ struct HeraldBinary {
     /// goes (a worker under provider faults) would block on a full pipe that nobody reads before
     /// ``finish(_:deadline:)``, holding its leases all the while (a chaos run on CI stalled so).
     static func startLogged(_ arguments: [String], in directory: String, name: String) throws -> LoggedChild {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        var inherited = ProcessInfo.processInfo.environment
-        inherited["COLUMNS"] = nil
-        process.environment = inherited
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let process = process(arguments, in: directory)
         let base = URL(fileURLWithPath: directory).appendingPathComponent(name).path
         let (stdoutPath, stderrPath) = (base + ".out", base + ".err")
         return try launching.withLock { _ in
