@@ -544,8 +544,12 @@ public struct Dispatcher: Sendable {
         /// when the next provider takes the message.
         var failovers = [[String]](repeating: [], count: items.count)
         var pending = Array(items.indices)
-        /// Claims that ran out while waiting: not sent, not resolved from here.
+        /// Claims that ran out while waiting: not sent from here again. One that a provider
+        /// before had answered is resolved with that answer (the provider had it); the rest are
+        /// given back as never handed over.
         var lost = Set<Int>()
+        /// The provider whose answer is in `outcomes`.
+        var answeredBy = [String?](repeating: nil, count: items.count)
         var heldUntil: Date?
         var heldBecause: [String] = []
         let first = messages[0].provider
@@ -626,15 +630,22 @@ public struct Dispatcher: Sendable {
             var failed: [Int] = []
             for (index, outcome) in zip(pending, answers) {
                 outcomes[index] = outcome
+                answeredBy[index] = candidate
                 if outcome.isProviderFailure, !isLast { failed.append(index) }
             }
             pending = failed
         }
         let now = clock.now
-        return .resolved(items.indices.filter { !lost.contains($0) }.map { index in
-            let message = messages[index]
+        return .resolved(items.indices.filter { !lost.contains($0) || outcomes[$0] != nil }.map { index in
+            var message = messages[index]
             var item = items[index]
             item.failovers = failovers[index]
+            if lost.contains(index), let provider = answeredBy[index] {
+                // Its claim ran out on the way to the next provider: the last answer is its
+                // outcome, and no hop was made (the one noted on the way is taken back).
+                message.provider = provider
+                _ = item.failovers.popLast()
+            }
             if let resolution = skipped[index] { return (item, resolution) }
             guard let outcome = outcomes[index] else {
                 // No provider admitted it: wait for the first breaker to half-open.
@@ -648,7 +659,7 @@ public struct Dispatcher: Sendable {
                 return (item, .postponed(at: now.addingTimeInterval(gates.misconfiguredPause.timeInterval), reason: "\(message.provider) misconfigured: \(reason)"))
             }
             return (item, retryPolicy.resolve(outcome, of: message, at: now, jitter: Self.jitter(for: message)))
-        }, lost: lost.sorted().map { items[$0] })
+        }, lost: lost.sorted().filter { outcomes[$0] == nil }.map { items[$0] })
     }
 
     /// The transport's outcomes, or nil when the shutdown deadline passes first.

@@ -214,6 +214,40 @@ struct GatedDispatchTests {
         }
     }
 
+    /// Twilio could not take the messages, and their claim ran out while they waited for
+    /// Vonage's one place: another worker has taken the rows over, so they are not sent from
+    /// here. Twilio had them, so its answer is their outcome (a late one: the other worker's
+    /// stands), with no hop to Vonage in the trail, and they are not given back as never sent.
+    @Test func aClaimThatRunsOutOnTheWayToTheFallbackKeepsTheFirstProvidersAnswer() async throws {
+        try await withTemporaryDirectory { directory in
+            let fixture = try await Fixture(directory, users: 2)
+            try await fixture.plan([.sms], routing: Self.sms)
+            let gates = ProviderGates(configuration: ProviderGates.Configuration(concurrency: ["vonage": 1]))
+            // Another lane's call holds Vonage's place.
+            try await gates.acquireCall(for: "vonage", maximum: 4, unlessStopping: WorkSignal())
+            let twilio = ScriptedTransport(name: "twilio", fallback: Self.down)
+            let vonage = ScriptedTransport(name: "vonage")
+            let dispatcher = dispatcher(fixture, .sms, [twilio, vonage], routing: Self.sms, gates: gates)
+            let summary = try await withThrowingTaskGroup(of: Dispatcher.Summary.self) { group in
+                group.addTask { try await dispatcher.drain() }
+                try await waitUntil { gates.calls(of: "vonage").waiting == 1 }
+                // The 60-second lease ends, and another worker claims both rows.
+                fixture.clock.advance(by: 70)
+                let other = try await fixture.store.claim(channel: .sms, limit: 10, leaseOwner: "other", lease: .seconds(60), at: fixture.clock.now)
+                #expect(other.count == 2)
+                gates.releaseCall(for: "vonage")
+                return try await group.next()!
+            }
+            #expect(twilio.messages.count == 2 && vonage.messages.isEmpty)
+            #expect(summary.released == 0 && summary.sent == 0)
+            let trail = try await fixture.store.rows(sql: "SELECT type, COALESCE(detail, '') FROM events WHERE type NOT IN ('planned', 'sending') ORDER BY id")
+            #expect(trail.map { $0[0] } == ["reclaimed", "reclaimed", "late_outcome", "late_outcome"], "\(trail)")
+            #expect(trail.suffix(2).allSatisfy { $0[1].contains("retry(") && $0[1].contains("503 Service Unavailable") }, "\(trail)")
+            // The other worker's claim is untouched: the rows are its to send.
+            #expect(try await fixture.states() == ["sms:sending": 2])
+        }
+    }
+
     /// A Retry-After storm holds the claimed rows at the rate limiter past their expiry: they are
     /// skipped as expired when the wait ends, never sent late.
     @Test func aMessageHeldAtTheRateLimiterPastItsExpiryIsSkippedNotSent() async throws {
