@@ -144,7 +144,7 @@ struct ProgressReporterTests {
         #expect(output.all == [])
     }
 
-    @Test(.timeLimit(.minutes(1))) func concurrentWorkersAddUpAndNeverGoBackwards() async {
+    @Test(.timeLimit(.minutes(3))) func concurrentWorkersAddUpAndNeverGoBackwards() async {
         let (reporter, clock, output) = make()
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {

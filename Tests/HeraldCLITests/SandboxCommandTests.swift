@@ -6,7 +6,7 @@ import HeraldSandbox
 import HeraldTesting
 import Testing
 
-@Suite(.tags(.slow), .timeLimit(.minutes(2)))
+@Suite(.tags(.slow), .timeLimit(.minutes(4)))
 struct SandboxCommandTests {
     @Test func theSandboxPrintsItsURLsRecordsWhatItAcceptsAndStopsOnSIGTERM() async throws {
         try await withTemporaryDirectory { directory in

@@ -157,7 +157,7 @@ import Testing
 
     // MARK: - Many recipients at once
 
-    @Test(.timeLimit(.minutes(2))) func formattersAreSharedSafelyByConcurrentRenders() async throws {
+    @Test(.timeLimit(.minutes(4))) func formattersAreSharedSafelyByConcurrentRenders() async throws {
         let template = Self.template(Self.helpers + "|{{date(seen)}} {{time(seen)}}")
         let locales = ["en-US", "ko-KR", "de-DE", nil]
         let zones = ["Asia/Seoul", nil, "Nowhere/Else"]

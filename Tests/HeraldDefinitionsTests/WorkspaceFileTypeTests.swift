@@ -30,7 +30,7 @@ struct WorkspaceFileTypeTests {
 
     // MARK: special files are refused before they are opened
 
-    @Test(.timeLimit(.minutes(1))) func namedPipeIsReportedWithoutBlocking() throws {
+    @Test(.timeLimit(.minutes(3))) func namedPipeIsReportedWithoutBlocking() throws {
         try withSampleWorkspace { workspace in
             try makeFIFO(workspace, "campaigns/x.yml")
             let (loaded, diagnostics) = workspace.load()
@@ -41,7 +41,7 @@ struct WorkspaceFileTypeTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1))) func namedPipeAsConfigurationOrBodyFileIsReported() throws {
+    @Test(.timeLimit(.minutes(3))) func namedPipeAsConfigurationOrBodyFileIsReported() throws {
         try withSampleWorkspace { workspace in
             try workspace.remove("herald.yml")
             try makeFIFO(workspace, "herald.yml")
@@ -56,7 +56,7 @@ struct WorkspaceFileTypeTests {
         }
     }
 
-    @Test(.timeLimit(.minutes(1))) func linkToADeviceIsReportedAsTheDeviceNotByTheLinkSize() throws {
+    @Test(.timeLimit(.minutes(3))) func linkToADeviceIsReportedAsTheDeviceNotByTheLinkSize() throws {
         try withSampleWorkspace { workspace in
             try link(workspace, "campaigns/x.yml", to: "/dev/zero")
             let (loaded, diagnostics) = workspace.load()

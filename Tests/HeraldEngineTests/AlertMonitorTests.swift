@@ -205,7 +205,7 @@ struct AlertMonitorTests {
 }
 
 /// The dispatcher logs every action and posts it; a sink that fails is logged, never thrown.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct AlertDispatcherTests {
     static let alert = Alert(
         kind: .failureRate, channel: .sms, message: "sms: 34% of 210 attempts failed in the last 5m (threshold 20%)", severity: .critical,

@@ -8,7 +8,7 @@ import Testing
 /// Alerts as the delivery workers raise them, over a real SQLite file, look after look at chosen
 /// instants: once per incident however many processes watch, only for a worker's own channels,
 /// and a misconfigured provider cleared only by a success.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct DeliveryHealthTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
     static let thresholds = AlertsConfiguration(webhook: "https://hooks.example.com/alerts")

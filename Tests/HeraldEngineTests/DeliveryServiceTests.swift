@@ -9,7 +9,7 @@ import Testing
 /// The dispatchers running as a service, in virtual time, over a real SQLite file: channels and
 /// providers that never wait on each other, sleeping until work is due, lease renewal, and
 /// shutdown that leaves nothing in flight.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct DeliveryServiceTests {
     struct Fixture {
         let store: SQLiteStore

@@ -8,7 +8,7 @@ import Testing
 /// What the gates in front of each provider do to a dispatcher, in virtual time over a real
 /// SQLite file: the bound on calls at a provider that failing-over lanes share, the breaker that
 /// sends traffic to the fallback or postpones it, and expiry after waiting at the rate limiter.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct GatedDispatchTests {
     typealias Fixture = DeliveryServiceTests.Fixture
 

@@ -7,7 +7,7 @@ import Testing
 /// The gates in front of each provider, in virtual time: the rate limit, the slow-down after a
 /// storm of 429s (and not after a stray one), the breaker, and the pause of a misconfigured
 /// provider.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct ProviderGatesTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 

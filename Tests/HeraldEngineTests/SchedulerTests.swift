@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// The scheduler service in virtual time, on a real SQLite file with the real planner.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct SchedulerTests {
     static func instant(_ text: String) -> Date { ISO8601.date(from: text)! }
 

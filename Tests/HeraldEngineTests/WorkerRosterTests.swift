@@ -7,7 +7,7 @@ import Testing
 
 /// Workers in two processes (two stores on one SQLite file, two sets of gates) divide a
 /// provider's `rate:` between them through the store, announcement by announcement.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct WorkerRosterTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
     static let routing = ChannelRouting(sms: ["twilio"], email: ["sendgrid"])

@@ -26,7 +26,7 @@ import Testing
         )
     }
 
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func twoDispatchersInTwoProcessesSendEachPlannedNotificationOnce(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 2) { stores in
             let clock = ManualClock(Date(timeIntervalSince1970: 1_800_000_000))
@@ -64,7 +64,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func aMessageFailedOverHasTheProviderPassedOverInItsTrail(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 1) { stores in
             let store = stores[0].store

@@ -112,7 +112,7 @@ import Testing
 
     /// Four stores (four processes) receive the same event at once (a sender retrying on
     /// several API servers): one records it, the others get its receipt. Twenty events.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func theSameEventReceivedByFourProcessesAtOnceIsRecordedOnce(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             _ = try await stores[0].store.upsertUsers([User(id: "u-1")], at: now)
@@ -133,7 +133,7 @@ import Testing
 
     /// Four stores record different users' events triggering one campaign at the same instant:
     /// each gets an occurrence of its own, at distinct keys, all due at the same time.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func eventsOfOneInstantFromFourProcessesGetOccurrencesOfTheirOwn(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             _ = try await stores[0].store.upsertUsers((0..<4).map { User(id: "u-\($0)") }, at: now)

@@ -241,7 +241,7 @@ import Testing
 
     /// Four stores (four processes) claim small batches of the same channel at once until it is
     /// empty: every row is handed out exactly once. Twenty rounds of 120 rows.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func claimsFromSeveralProcessesNeverHandOneRowToTwoOwners(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             for round in 0..<20 {
@@ -270,7 +270,7 @@ import Testing
     /// second's 10, the store's send ledger counting for all; the rows held back stay as they
     /// were (not leased, no attempt), a campaign without a throttle is not held up behind them,
     /// and a row already past its expiry takes no room (it is skipped, not sent).
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func aThrottledBacklogIsClaimedAtTheCampaignsRateByEveryProcessTogether(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             let throttles = ["sale": RateLiteral(count: 600, per: .minute)]

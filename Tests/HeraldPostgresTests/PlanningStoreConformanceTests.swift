@@ -113,7 +113,7 @@ import Testing
 
     /// Four stores (four processes) plan pages of the same users for four campaigns at once, each
     /// decided from an empty ledger: the cap of one a day holds, so each user gets one send.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func capsHoldWhenSeveralProcessesPlanTheSameUsersAtOnce(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             let since = now.addingTimeInterval(-86_400)
@@ -175,7 +175,7 @@ import Testing
 
     /// Four stores plan pages of one throttled campaign at once, each decided from an empty
     /// ledger: no minute gets more than the rate.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func theThrottleHoldsWhenSeveralProcessesPlanAtOnce(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             for round in 0..<10 {
@@ -291,7 +291,7 @@ import Testing
     /// Four stores (four processes) start the same campaign at once, each with its own clock a
     /// few milliseconds apart: one occurrence is created and the others resume it. Twenty
     /// campaigns in a row on the same stores.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func sendsStartedTogetherShareOneOccurrence(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             for round in 0..<20 {

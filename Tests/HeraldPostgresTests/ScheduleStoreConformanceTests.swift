@@ -189,7 +189,7 @@ import Testing
 
     /// Schedulers in four stores (four processes) claim the same twenty occurrences at the same
     /// moment: exactly one creates each, the others find it held.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func concurrentClaimsCreateEachOccurrenceOnce(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             let instants = (0..<20).map { now.addingTimeInterval(Double($0) * 60) }

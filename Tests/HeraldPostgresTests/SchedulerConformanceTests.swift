@@ -40,7 +40,7 @@ import Testing
     /// Four schedulers in four processes pass over an hourly campaign first seen at 06:30, at
     /// 09:00: 07:00 and 08:00 are recorded expired and 09:00 planned, each once. Ten campaigns
     /// in a row.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func schedulersInFourProcessesPlanEachOccurrenceOnce(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 4) { stores in
             let clock = ManualClock(Self.instant("2026-12-01T09:00:00Z"))
@@ -71,7 +71,7 @@ import Testing
 
     /// A process recorded an event and died before planning what it triggered: once a lease
     /// has passed, a scheduler in another process plans it for the event's user, once.
-    @Test(.timeLimit(.minutes(2)), arguments: StoreKind.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: StoreKind.allCases)
     func aTriggeredSendWhoseProcessDiedIsPlannedByAnother(_ kind: StoreKind) async throws {
         try await withRoleStores(kind, count: 2) { stores in
             let clock = ManualClock(Self.instant("2026-12-01T10:00:00Z"))

@@ -12,7 +12,7 @@ import Testing
 
 /// The APNs transport against the sandbox's APNs emulator: HTTP/2 over TLS on loopback, the
 /// sandbox's certificate authority trusted, real ES256 JWTs.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(4)))
 struct APNsTransportTests {
     static let sandboxConfiguration = Sandbox.Configuration(smtpPort: nil, recordsRequests: true, apnsPort: 0)
 

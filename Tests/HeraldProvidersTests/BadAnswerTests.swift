@@ -48,7 +48,7 @@ final class RawAnswerServer: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct BadAnswerTests {
     static func answer(_ status: String, headers: [String] = [], body: String, contentLength: Int? = nil) -> [UInt8] {
         let head = (["HTTP/1.1 \(status)", "Content-Length: \(contentLength ?? body.utf8.count)"] + headers).joined(separator: "\r\n")

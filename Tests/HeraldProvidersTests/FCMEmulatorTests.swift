@@ -7,7 +7,7 @@ import Testing
 
 /// What the sandbox's FCM emulator accepts and refuses, sent raw: the token endpoint's checks of
 /// the assertion, and proto3 JSON field names in either spelling.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct FCMEmulatorTests {
     static func account(_ sandbox: RunningSandbox) -> FCMServiceAccount {
         let demo = SandboxFCMServiceAccount.demo

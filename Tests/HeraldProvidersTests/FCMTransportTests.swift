@@ -13,7 +13,7 @@ func fcmPush(_ id: Int64, token: String, content: PushContent = PushContent(titl
 }
 
 /// FCM HTTP v1 against the sandbox's emulator: the OAuth2 flow, the message, every error code.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct FCMTransportTests {
     static func configuration(_ sandbox: RunningSandbox, concurrency: Int = 32) throws -> FCMTransport.Configuration {
         let file = SandboxFCMServiceAccount.demo.serviceAccountJSON(sandboxBaseURL: sandbox.baseURL(for: .fcm))

@@ -12,7 +12,7 @@ func pushMessage(_ id: Int64, to token: String, provider: String, _ content: Pus
     )
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct JPushTransportTests {
     static func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, secret: String? = nil) -> JPushTransport {
         JPushTransport(name: "jpush", configuration: JPushTransport.Configuration(
@@ -158,7 +158,7 @@ struct JPushTransportTests {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct PushyTransportTests {
     static func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil) -> PushyTransport {
         PushyTransport(name: "pushy", configuration: PushyTransport.Configuration(

@@ -4,7 +4,7 @@ import HeraldProviders
 import HeraldSandbox
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct MandrillTransportTests {
     func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil) -> MandrillTransport {
         MandrillTransport(name: "mandrill", configuration: .init(

@@ -6,7 +6,7 @@ import Testing
 
 /// The requests the transports put on the wire, as the sandbox received them, checked against
 /// the providers' official OpenAPI files in ../shared/provider-specs.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct OpenAPIConformanceTests {
     static let specifications = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -55,7 +55,7 @@ enum Verify {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct PlaybackTests {
     /// Polls until `condition` holds; playback runs in the background.
     func eventually(_ condition: @Sendable () -> Bool) async throws {

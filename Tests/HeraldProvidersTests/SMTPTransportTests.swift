@@ -4,7 +4,7 @@ import HeraldProviders
 import HeraldSandbox
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SMTPTransportTests {
     func transport(_ sandbox: RunningSandbox, url: String? = nil, password: String? = nil, connections: Int = 2) throws -> SMTPTransport {
         SMTPTransport(name: "smtp", configuration: .init(

@@ -5,7 +5,7 @@ import NIOHTTP1
 import Testing
 
 /// Requests a real provider would refuse are refused with its status and body.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SandboxChecksTests {
     let form = [("Content-Type", "application/x-www-form-urlencoded")]
 

@@ -6,7 +6,7 @@ import Testing
 
 /// The fault plan's latency holds every answer of its provider back: the distribution's lower
 /// bound is a floor under the time a send takes (an upper bound would measure the machine).
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SandboxLatencyTests {
     @Test func aFixedLatencyHoldsEveryAnswerBackAtLeastThatLong() async throws {
         let faults = FaultPlan(providers: [.twilio: ProviderFaults(latency: .fixed(600))])

@@ -5,7 +5,7 @@ import HeraldSandbox
 import NIOHTTP1
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SendGridTransportTests {
     func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, key: String? = nil, baseURL: String? = nil) -> SendGridTransport {
         SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(

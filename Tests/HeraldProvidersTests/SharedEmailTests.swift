@@ -102,7 +102,7 @@ enum TrackedMail {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SharedEmailDeliveryTests {
     static func sendGrid(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient) -> SendGridTransport {
         SendGridTransport(name: "sendgrid", configuration: SendGridTransport.Configuration(

@@ -4,7 +4,7 @@ import HeraldProviders
 import HeraldSandbox
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct TwilioTransportTests {
     func transport(
         _ sandbox: RunningSandbox, _ http: ProviderHTTPClient, token: String? = nil, apiKey: Bool = false, from: String = "+15005550006",

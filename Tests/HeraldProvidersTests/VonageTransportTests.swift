@@ -4,7 +4,7 @@ import HeraldProviders
 import HeraldSandbox
 import Testing
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct VonageTransportTests {
     func transport(_ sandbox: RunningSandbox, _ http: ProviderHTTPClient, secret: String? = nil) -> VonageTransport {
         VonageTransport(name: "vonage", configuration: .init(

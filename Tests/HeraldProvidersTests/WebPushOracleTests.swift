@@ -7,7 +7,7 @@ import Testing
 /// Herald's sender against the Python reference implementations (http_ece, py_vapid), through
 /// the push service of `scripts/webpush-oracle`, which sets HERALD_WEBPUSH_ORACLE. Skipped
 /// otherwise: the suite never needs Python or a network.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["HERALD_WEBPUSH_ORACLE"] != nil), .timeLimit(.minutes(1)))
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["HERALD_WEBPUSH_ORACLE"] != nil), .timeLimit(.minutes(3)))
 struct WebPushOracleTests {
     @Test func whatHeraldSendsDecryptsWithHTTPECEAndVerifiesWithPyVAPID() async throws {
         let oracle = try #require(ProcessInfo.processInfo.environment["HERALD_WEBPUSH_ORACLE"])

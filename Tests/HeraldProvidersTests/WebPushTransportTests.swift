@@ -15,7 +15,7 @@ func webPush(
     )
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct WebPushTransportTests {
     static func transport(_ http: ProviderHTTPClient, key: String = SandboxAccounts.demoVAPIDPrivateKey, subject: String = "mailto:ops@example.com") -> WebPushTransport {
         WebPushTransport(name: "webpush", configuration: .init(vapidPrivateKey: key, subject: subject), http: http)

@@ -82,7 +82,7 @@ final class WebhookReceiver: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct WebhookAlertSinkTests {
     static let startedAt = Date(timeIntervalSince1970: 1_795_000_000)
     static let failureRate = Alert(
