@@ -1,4 +1,5 @@
 import Foundation
+import HeraldTesting
 import HeraldSandbox
 import Synchronization
 import Testing
@@ -312,13 +313,6 @@ final class HangWatchdog: Sendable {
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         let ours = text.split(separator: "\n").filter { $0.hasPrefix("Thread ") || $0.contains("/Sources/Herald") || $0.contains("/Sources/herald/") || $0.contains("postgres-nio") }
         return "Its stacks: \(file); the frames in Herald:\n" + ours.prefix(80).joined(separator: "\n")
-    }
-}
-
-/// Runs blocking work (reading a child's pipe, waiting for it to exit) on a thread of its own.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: body()) }.start()
     }
 }
 

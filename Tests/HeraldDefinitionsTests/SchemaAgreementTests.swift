@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldDefinitions
+import HeraldTesting
 import Testing
 
 /// The JSON Schemas of `herald schema`, checked by an independent validator (Python's
@@ -103,10 +104,13 @@ struct SchemaAgreementTests {
         ("keys in herald.yml", "herald.yml", SampleWorkspace.configuration.replacingOccurrences(of: "api:\n", with: "api:\n  keys: [abc]\n")),
     ].map { name, path, text in BadWorkspace(name: name, changes: [path: .text(text)], expected: []) }
 
-    @Test func theSchemaAndTheLoaderAgreeOnEveryBrokenAndValidWorkspaceOfTheTests() throws {
+    @Test func theSchemaAndTheLoaderAgreeOnEveryBrokenAndValidWorkspaceOfTheTests() async throws {
         let python = try #require(Self.python(), "no Python with jsonschema and PyYAML: run scripts/python-venv (make test does)")
         let cases = DiagnosticTableTests.cases + Self.brokenParts + Self.unusualButValid
-        try withTemporaryWorkspace { scratch in
+        let scratch = TemporaryWorkspace(root: FileManager.default.temporaryDirectory.appendingPathComponent("herald-definitions-\(UUID().uuidString)"))
+        try FileManager.default.createDirectory(at: scratch.root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch.root) }
+        do {
             for file in WorkspaceSchema.File.allCases {
                 try scratch.write("schemas/\(file.fileName)", WorkspaceSchema.json(for: file))
             }
@@ -133,7 +137,9 @@ struct SchemaAgreementTests {
                 schemaFiles[directory] = try Self.filesWithASchema(in: workspace.root)
             }
 
-            let verdicts = try Self.run(python, ["--schemas", scratch.root.appendingPathComponent("schemas").path] + directories)
+            // Python takes tens of seconds over these workspaces: not on a thread of Swift's pool.
+            let arguments = ["--schemas", scratch.root.appendingPathComponent("schemas").path] + directories
+            let verdicts = try await onOwnThread { try Self.run(python, arguments) }
             for (index, bad) in cases.enumerated() {
                 let directory = "case\(index)"
                 let files = verdicts.filter { ($0.workspace as NSString).lastPathComponent == directory }
@@ -215,7 +221,7 @@ struct SchemaAgreementTests {
 /// so that neither pipe can fill up while the other is read.
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("herald-process-\(UUID().uuidString).err")
-    FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: errorFile) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
