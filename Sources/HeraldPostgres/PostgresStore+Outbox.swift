@@ -29,27 +29,51 @@ extension PostgresStore {
             UPDATE outbox o SET lease_owner = $1, lease_until = $2,
                 attempts = o.attempts + CASE WHEN o.lease_until IS NULL THEN 1 ELSE 0 END, claims = o.claims + 1
             """
-        let claimDue = PostgresQuery(unsafeSQL: """
-            \(take)
-            FROM (
-                SELECT notification_id FROM outbox
-                WHERE channel = $3\(providerClause) AND due_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)
-                ORDER BY due_at, notification_id LIMIT $5
-                FOR UPDATE SKIP LOCKED
-            ) picked
-            WHERE o.notification_id = picked.notification_id
-            RETURNING o.notification_id, o.attempts, o.claims
-            """, binds: bindings)
+        /// The due rows in due order, but for those of `excluded` campaigns.
+        func claimDue(excluding excluded: [String]) -> PostgresQuery {
+            var bindings = bindings
+            var exclusion = ""
+            if !excluded.isEmpty {
+                bindings.append(excluded)
+                exclusion = """
+                     AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id = outbox.notification_id AND n.campaign_id = ANY($\(bindings.count)))
+                    """
+            }
+            return PostgresQuery(unsafeSQL: """
+                \(take)
+                FROM (
+                    SELECT notification_id FROM outbox
+                    WHERE channel = $3\(providerClause) AND due_at <= $4 AND (lease_until IS NULL OR lease_until <= $4)\(exclusion)
+                    ORDER BY due_at, notification_id LIMIT $5
+                    FOR UPDATE SKIP LOCKED
+                ) picked
+                WHERE o.notification_id = picked.notification_id
+                RETURNING o.notification_id, o.attempts, o.claims
+                """, binds: bindings)
+        }
         return try await transaction { connection in
-            var claimRows = claimDue
+            var claimRows = claimDue(excluding: [])
             if !throttles.isEmpty {
-                let picked = try await pickThrottled(connection, channel: channel, providers: providers, limit: limit, throttles: throttles, at: now)
-                guard !picked.isEmpty else { return [] }
-                var bindings = PostgresBindings()
-                bindings.append(leaseOwner)
-                bindings.append(leaseUntil)
-                bindings.append(picked)
-                claimRows = PostgresQuery(unsafeSQL: "\(take) WHERE o.notification_id = ANY($3) RETURNING o.notification_id, o.attempts, o.claims", binds: bindings)
+                // Only the throttles of campaigns with rows waiting on this channel need the
+                // throttled claim, which reads, locks and writes their send ledgers. A throttled
+                // campaign seen idle here may have rows planned before the claim below runs (each
+                // statement sees what has committed by its start): its rows are left out of this
+                // claim, and the next one sees the campaign in play.
+                let inPlay = try await Self.throttlesInPlay(connection, throttles, channel: channel, logger: logger)
+                let idle = throttles.keys.filter { inPlay[$0] == nil }.sorted()
+                if inPlay.isEmpty {
+                    claimRows = claimDue(excluding: idle)
+                } else {
+                    let picked = try await pickThrottled(
+                        connection, channel: channel, providers: providers, limit: limit, throttles: inPlay, excluding: idle, at: now
+                    )
+                    guard !picked.isEmpty else { return [] }
+                    var bindings = PostgresBindings()
+                    bindings.append(leaseOwner)
+                    bindings.append(leaseUntil)
+                    bindings.append(picked)
+                    claimRows = PostgresQuery(unsafeSQL: "\(take) WHERE o.notification_id = ANY($3) RETURNING o.notification_id, o.attempts, o.claims", binds: bindings)
+                }
             }
             var ids: [Int64] = []
             var attempts: [Int64] = []
@@ -341,7 +365,7 @@ extension PostgresStore {
     /// in a later one (the claim then leaves that campaign to the claim counting it).
     func pickThrottled(
         _ connection: PostgresConnection, channel: HeraldCore.Channel, providers: ProviderSelection, limit: Int, throttles: [String: RateLiteral],
-        at now: Date
+        excluding excluded: [String] = [], at now: Date
     ) async throws -> [Int64] {
         let timestamp = now.timeIntervalSince1970
         let campaigns = throttles.keys.sorted()
@@ -362,7 +386,7 @@ extension PostgresStore {
             var bindings = PostgresBindings()
             bindings.append(channel.rawValue)
             bindings.append(timestamp)
-            bindings.append(ledger.full)
+            bindings.append(ledger.full + excluded)
             bindings.append(picked)
             bindings.append(limit - picked.count)
             let providerClause = Self.providerFilter(providers, bindings: &bindings, table: "o")
@@ -402,6 +426,22 @@ extension PostgresStore {
                 """, logger: logger)
         }
         return picked
+    }
+
+    /// The throttles of campaigns with notifications waiting or in flight on `channel` (as
+    /// SQLite's `throttlesInPlay`): only their rows need the throttled claim.
+    static func throttlesInPlay(
+        _ connection: PostgresConnection, _ throttles: [String: RateLiteral], channel: HeraldCore.Channel, logger: Logger
+    ) async throws -> [String: RateLiteral] {
+        let campaigns = throttles.keys.sorted()
+        var waiting = Set<String>()
+        for try await campaign in try await connection.query("""
+            SELECT c FROM unnest(\(campaigns)::text[]) AS c
+            WHERE EXISTS (SELECT 1 FROM notifications WHERE campaign_id = c AND channel = \(channel.rawValue) AND state IN ('planned', 'sending'))
+            """, logger: logger).decode(String.self) {
+            waiting.insert(campaign)
+        }
+        return throttles.filter { waiting.contains($0.key) }
     }
 
     /// The send ledger rows of `campaigns` in campaign order, with `lock` (`FOR UPDATE`…) or none.

@@ -327,6 +327,26 @@ import Testing
         }
     }
 
+    /// A throttled campaign with nothing waiting on the channel costs a claim nothing: its send
+    /// ledger is not read or written. Once it has rows, they go at its rate again.
+    @Test(arguments: StoreKind.allCases)
+    func aThrottledCampaignWithNothingWaitingLeavesItsLedgerAlone(_ kind: StoreKind) async throws {
+        try await withRoleStores(kind) { stores in
+            let store = stores[0].store
+            let throttles = ["sale": RateLiteral(count: 60, per: .minute), "flash": RateLiteral(count: 60, per: .minute)]
+            try await plan((1...5).map { "r\($0)" }, stores[0], campaign: "receipt")
+            let receipts = try await store.claim(channel: .email, providers: .any, limit: 10, leaseOwner: "a", lease: .seconds(60), throttles: throttles, at: now)
+            #expect(receipts.map(\.message.userID) == ["r1", "r2", "r3", "r4", "r5"])
+            #expect(try await stores[0].rows("SELECT COUNT(*) FROM send_ledger") == [["0"]])
+            // A campaign whose rows are in flight is still in play: a later claim counts it.
+            try await plan((1...5).map { "s\($0)" }, stores[0], campaign: "sale")
+            let sales = try await store.claim(channel: .email, providers: .any, limit: 10, leaseOwner: "a", lease: .seconds(60), throttles: throttles, at: now)
+            #expect(sales.map(\.message.userID) == ["s1"], "one a second")
+            #expect(try await stores[0].rows("SELECT campaign_id, used FROM send_ledger WHERE used > 0") == [["sale", "1"]])
+            #expect(try await store.claim(channel: .email, providers: .any, limit: 10, leaseOwner: "a", lease: .seconds(60), throttles: throttles, at: now).isEmpty)
+        }
+    }
+
     /// Lanes of one channel, and channels, share a campaign's throttle: its rate is for all its
     /// sends together, as planning counts it.
     @Test(arguments: StoreKind.allCases)
