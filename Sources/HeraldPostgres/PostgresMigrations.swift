@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import Logging
+import NIOPosix
 import PostgresNIO
 
 /// The PostgreSQL schema, as append-only named migrations: a landed migration is never edited,
@@ -308,45 +309,108 @@ enum PostgresMigrations {
         ]),
         // SQLite's v19-provider-message-index-without-push: only SMS and email webhooks look a
         // notification up by its provider's message id; a push's random id no longer goes into
-        // the index at every outcome.
+        // the index at every outcome. Built beside the old index without blocking writers (see
+        // `concurrent`), then put in its place; a build that failed part way leaves an invalid
+        // index under the new name, which the next attempt drops first.
         ("v9-provider-message-index-without-push", [
-            "DROP INDEX notifications_by_provider_message",
+            "DROP INDEX CONCURRENTLY IF EXISTS notifications_by_provider_message_building",
             """
-            CREATE INDEX notifications_by_provider_message ON notifications (provider_message_id)
+            CREATE INDEX CONCURRENTLY notifications_by_provider_message_building ON notifications (provider_message_id)
                 WHERE provider_message_id IS NOT NULL AND channel <> 'push'
             """,
+            "DROP INDEX CONCURRENTLY IF EXISTS notifications_by_provider_message",
+            "ALTER INDEX notifications_by_provider_message_building RENAME TO notifications_by_provider_message",
         ]),
     ]
 
-    /// Applies the migrations the database lacks, in order, each in its own transaction, under a
-    /// transaction-scoped advisory lock: a second process starting at the same moment waits, then
-    /// finds them applied.
+    /// The migrations that run outside a transaction, statement by statement: they build an index
+    /// on a table that may be large with `CREATE INDEX CONCURRENTLY`, which cannot run in a
+    /// transaction and does not block the other processes' writes while it builds. Each of their
+    /// statements can be run again after a failure part way.
+    static let concurrent: Set<String> = ["v9-provider-message-index-without-push"]
+
+    /// Applies the migrations the database lacks, in order, each in its own transaction (but for
+    /// ``concurrent`` ones), on `connection`, which holds the schema lock
+    /// (``withSchemaLock(_:logger:_:)``).
     ///
     /// - Parameter schema: the PostgreSQL schema the tables go in (created when missing); nil:
     ///   the connection's default.
-    static func migrate(_ client: PostgresClient, schema: String?, logger: Logger) async throws {
-        for migration in all {
-            try await client.withTransaction(logger: logger) { connection in
-                // Under the lock: two processes creating the table at once would collide.
-                try await connection.query("SELECT pg_advisory_xact_lock(8317054012)", logger: logger)
-                if let schema {
-                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
-                }
-                try await connection.query("""
-                    CREATE TABLE IF NOT EXISTS herald_migrations (identifier TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)
-                    """, logger: logger)
-                let applied = try await connection.query(
-                    "SELECT 1 FROM herald_migrations WHERE identifier = \(migration.identifier)", logger: logger
+    static func migrate(_ connection: PostgresConnection, schema: String?, logger: Logger) async throws {
+        if let schema {
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
+        }
+        try await connection.query("""
+            CREATE TABLE IF NOT EXISTS herald_migrations (identifier TEXT PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)
+            """, logger: logger)
+        var applied = Set<String>()
+        for try await identifier in try await connection.query("SELECT identifier FROM herald_migrations", logger: logger).decode(String.self) {
+            applied.insert(identifier)
+        }
+        for migration in all where !applied.contains(migration.identifier) {
+            let record = { (connection: PostgresConnection) in
+                try await connection.query(
+                    "INSERT INTO herald_migrations (identifier, applied_at) VALUES (\(migration.identifier), \(Date().timeIntervalSince1970))",
+                    logger: logger
                 )
-                for try await _ in applied { return }
+            }
+            if concurrent.contains(migration.identifier) {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                let now = Date().timeIntervalSince1970
-                try await connection.query(
-                    "INSERT INTO herald_migrations (identifier, applied_at) VALUES (\(migration.identifier), \(now))", logger: logger
-                )
+                try await record(connection)
+            } else {
+                try await connection.withTransaction(logger: logger) { connection in
+                    for statement in migration.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await record(connection)
+                }
             }
+        }
+    }
+
+    /// The advisory lock key that one process at a time holds while it changes the schema.
+    static let schemaLock: Int64 = 8317054012
+
+    /// Runs `body` on a connection of its own that holds the schema lock, so that processes
+    /// opening the database at the same moment change the schema one after another (the others
+    /// then find it done). The lock is the session's, and goes when the connection closes.
+    ///
+    /// It is taken with `pg_try_advisory_lock`, tried every 100 ms, not by waiting in
+    /// `pg_advisory_lock`: `CREATE INDEX CONCURRENTLY` waits for every transaction whose snapshot
+    /// is older than its own, and a statement waiting for the lock holds one, so the holder and
+    /// the waiter would wait for each other.
+    static func withSchemaLock<T: Sendable>(
+        _ configuration: PostgresConnection.Configuration, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
+        ).get()
+        do {
+            var waitingSince: ContinuousClock.Instant?
+            while true {
+                var locked = false
+                for try await held in try await connection.query("SELECT pg_try_advisory_lock(\(schemaLock))", logger: logger).decode(Bool.self) {
+                    locked = held
+                }
+                if locked { break }
+                let now = ContinuousClock.now
+                if let since = waitingSince {
+                    if now - since > .seconds(30) {
+                        waitingSince = now
+                        logger.notice("waiting for another process to finish changing the database's schema")
+                    }
+                } else {
+                    waitingSince = now
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let result = try await body(connection)
+            try await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
         }
     }
 }

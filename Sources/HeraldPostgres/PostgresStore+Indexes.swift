@@ -13,7 +13,13 @@ extension PostgresStore {
     /// attribute changed type is built again. List attributes are searched with
     /// `jsonb_array_elements`, which no index serves; names too long for a PostgreSQL
     /// identifier (47 bytes after the prefix) get no index.
-    static func ensureAttributeIndexes(_ client: PostgresClient, schema: AttributeSchema, logger: Logger) async throws {
+    ///
+    /// Each index is built with `CREATE INDEX CONCURRENTLY` under a name of its own
+    /// (`users_building_<name>`), so that imports and API writes to `users` go on meanwhile, and
+    /// then takes the place of the old one. A build that failed part way leaves an invalid index
+    /// under that name, dropped at the next open; an index without its comment is built again.
+    /// Runs on `connection`, which holds the schema lock (``PostgresMigrations/withSchemaLock(_:logger:_:)``).
+    static func ensureAttributeIndexes(_ connection: PostgresConnection, schema: AttributeSchema, logger: Logger) async throws {
         let wanted = schema.definitions.compactMap { definition -> (name: String, element: String)? in
             guard let element = SQLCondition.postgresIndexElement(for: definition.name, type: definition.type) else { return nil }
             let name = "users_attribute_\(definition.name)"
@@ -22,27 +28,24 @@ extension PostgresStore {
             return (name, element)
         }
         guard !wanted.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { connection in
-            // Two processes opening at once would both try to create the index.
-            try await connection.query("SELECT pg_advisory_xact_lock(8317054012)", logger: logger)
-            let rows = try await connection.query("""
-                SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c
-                WHERE c.relkind = 'i' AND c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'users\\_attribute\\_%'
-                """, logger: logger)
-            var existing: [String: String?] = [:]
-            for try await (name, comment) in rows.decode((String, String?).self) { existing[name] = comment }
-            for (name, element) in wanted {
-                // Attribute names are identifiers (SQLCondition checks them), so they are safe here.
-                if let comment = existing[name] {
-                    if comment == element { continue }
-                    try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX \(name)"), logger: logger)
-                }
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE INDEX \(name) ON users (\(element))"), logger: logger)
-                // COMMENT takes no parameters: the element is the compiler's text, with no quote
-                // that is not doubled.
-                let quoted = element.replacingOccurrences(of: "'", with: "''")
-                try await connection.query(PostgresQuery(unsafeSQL: "COMMENT ON INDEX \(name) IS '\(quoted)'"), logger: logger)
-            }
+        let rows = try await connection.query("""
+            SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c
+            WHERE c.relkind = 'i' AND c.relnamespace = current_schema()::regnamespace AND c.relname LIKE 'users\\_attribute\\_%'
+            """, logger: logger)
+        var existing: [String: String?] = [:]
+        for try await (name, comment) in rows.decode((String, String?).self) { existing[name] = comment }
+        for (name, element) in wanted {
+            if let comment = existing[name], comment == element { continue }
+            // Attribute names are identifiers (SQLCondition checks them), so they are safe here.
+            let building = "users_building_" + name.dropFirst("users_attribute_".count)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \(building)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE INDEX CONCURRENTLY \(building) ON users (\(element))"), logger: logger)
+            // COMMENT takes no parameters: the element is the compiler's text, with no quote
+            // that is not doubled.
+            let quoted = element.replacingOccurrences(of: "'", with: "''")
+            try await connection.query(PostgresQuery(unsafeSQL: "COMMENT ON INDEX \(building) IS '\(quoted)'"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \(name)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "ALTER INDEX \(building) RENAME TO \(name)"), logger: logger)
         }
     }
 }

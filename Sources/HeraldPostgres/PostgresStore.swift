@@ -91,14 +91,14 @@ public final class PostgresStore: Store, Sendable {
         logger.logLevel = .error
         // One connection first, on its own: the pool retries a server that refuses it and ends
         // with an error that says nothing of why (a wrong password, an unknown database).
+        var single = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: .disable
+        )
+        if let searchPath { single.options.additionalStartupParameters = [("search_path", searchPath)] }
         do {
             let probe = try await PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.next(),
-                configuration: PostgresConnection.Configuration(
-                    host: location.host, port: location.port, username: location.username, password: location.password,
-                    database: location.database, tls: .disable
-                ),
-                id: 0, logger: logger
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: single, id: 0, logger: logger
             ).get()
             try await probe.close()
         } catch {
@@ -108,8 +108,10 @@ public final class PostgresStore: Store, Sendable {
         let running = Task { await client.run() }
         let zoneNames: [String]
         do {
-            try await PostgresMigrations.migrate(client, schema: searchPath, logger: logger)
-            try await Self.ensureAttributeIndexes(client, schema: attributes, logger: logger)
+            try await PostgresMigrations.withSchemaLock(single, logger: logger) { connection in
+                try await PostgresMigrations.migrate(connection, schema: searchPath, logger: logger)
+                try await Self.ensureAttributeIndexes(connection, schema: attributes, logger: logger)
+            }
             zoneNames = try await Self.zoneNames(client, logger: logger)
         } catch {
             running.cancel()

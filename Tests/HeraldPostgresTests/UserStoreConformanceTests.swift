@@ -1,8 +1,10 @@
 import Foundation
 import HeraldCore
 import HeraldPostgres
+import PostgresNIO
 import HeraldStore
 import HeraldTesting
+import Logging
 import Testing
 
 /// The users role, run the same way against both stores: a SQLite file and a PostgreSQL
@@ -161,6 +163,88 @@ import Testing
         #expect(try await stores[5].countUsers(matching: .everyone) == 1)
         #expect(try await stores[3].migrationsApplied() == ["v1-users", "v2-rules", "v3-planning-and-outbox", "v4-events-and-schedules", "v5-api-health-and-secrets", "v6-send-ledger", "v7-alert-confirmations", "v8-workers", "v9-provider-message-index-without-push"])
         for store in stores { await store.close() }
+    }
+
+    /// A database from before v9, with the old provider-message index and a build of the new
+    /// one that failed part way (an index left under the name it is built with): stores opening
+    /// together build the new index once, without blocking writers (`CONCURRENTLY`, outside a
+    /// transaction), valid and in the old one's place.
+    @Test func theProviderMessageIndexOfAnOlderDatabaseIsBuiltAgainOnceAndValid() async throws {
+        guard let url = UserStoreConformanceTests.postgresURL else { return TestPostgres.skip() }
+        let schema = TestPostgres.schemaName()
+        let old = try await PostgresStore(url: url, attributes: UserStoreConformanceTests.schema, searchPath: schema, maximumConnections: 2)
+        try await old.execute("DELETE FROM herald_migrations WHERE identifier = 'v9-provider-message-index-without-push'")
+        try await old.execute("DROP INDEX notifications_by_provider_message")
+        try await old.execute("CREATE INDEX notifications_by_provider_message ON notifications (provider_message_id) WHERE provider_message_id IS NOT NULL")
+        try await old.execute("CREATE INDEX notifications_by_provider_message_building ON notifications (user_id)")
+        await old.close()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await PostgresStore(url: url, attributes: UserStoreConformanceTests.schema, searchPath: schema, maximumConnections: 2)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let indexes = try await stores[0].rows("""
+            SELECT c.relname, pg_get_indexdef(i.indexrelid), i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+            WHERE c.relnamespace = \(schema)::regnamespace AND c.relname LIKE 'notifications_by_provider%'
+            """, as: (String, String, Bool).self)
+        #expect(indexes.count == 1)
+        #expect(indexes.first?.0 == "notifications_by_provider_message" && indexes.first?.2 == true)
+        #expect(indexes.first?.1.contains("WHERE ((provider_message_id IS NOT NULL) AND (channel <> 'push'::text))") == true, "\(indexes)")
+        #expect(try await stores[1].migrationsApplied().filter { $0 == "v9-provider-message-index-without-push" }.count == 1)
+        for store in stores { await store.close() }
+    }
+
+    /// While the new index is built, other processes go on writing: with a transaction open on
+    /// `notifications` (the build waits for it to end), another writer still takes its lock at
+    /// once. A plain `CREATE INDEX` would queue for its lock first and hold every writer after it.
+    @Test func writersAreNotHeldWhileTheProviderMessageIndexIsBuilt() async throws {
+        guard let url = UserStoreConformanceTests.postgresURL else { return TestPostgres.skip() }
+        let schema = TestPostgres.schemaName()
+        let other = try await PostgresStore(url: url, attributes: UserStoreConformanceTests.schema, searchPath: schema, maximumConnections: 3)
+        try await other.execute("DELETE FROM herald_migrations WHERE identifier = 'v9-provider-message-index-without-push'")
+        let logger = Logger(label: "herald.test")
+        let writing = AsyncStream<Void>.makeStream()
+        let finish = AsyncStream<Void>.makeStream()
+        // A writer's transaction that stays open until the end of the test.
+        let open = Task {
+            try await other.client.withTransaction(logger: logger) { connection in
+                try await connection.query("LOCK TABLE notifications IN ROW EXCLUSIVE MODE", logger: logger)
+                writing.continuation.yield()
+                for await _ in finish.stream { break }
+            }
+        }
+        for await _ in writing.stream { break }
+        let opening = Task {
+            try await PostgresStore(url: url, attributes: UserStoreConformanceTests.schema, searchPath: schema, maximumConnections: 2)
+        }
+        // The build has started and waits for the open transaction.
+        var waiting = false
+        for _ in 0..<100 where !waiting {
+            try await Task.sleep(for: .milliseconds(50))
+            waiting = try await other.rows("""
+                SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX %notifications_by_provider_message_building%'
+                """, as: Int64.self).first == 1
+        }
+        #expect(waiting, "the index build never started")
+        var wrote: (any Error)?
+        do {
+            try await other.client.withTransaction(logger: logger) { connection in
+                try await connection.query("SET LOCAL lock_timeout = '2s'", logger: logger)
+                try await connection.query("LOCK TABLE notifications IN ROW EXCLUSIVE MODE", logger: logger)
+            }
+        } catch {
+            wrote = error
+        }
+        #expect(wrote == nil, "another writer waited for the index build: \(String(reflecting: wrote))")
+        finish.continuation.yield()
+        try await open.value
+        let store = try await opening.value
+        #expect(try await store.migrationsApplied().contains("v9-provider-message-index-without-push"))
+        await store.close()
+        await other.close()
     }
 
     @Test func aURLThatIsNotPostgresIsRefusedWithTheReason() async throws {
