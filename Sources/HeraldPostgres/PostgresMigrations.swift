@@ -323,19 +323,37 @@ enum PostgresMigrations {
         ]),
     ]
 
-    /// The migrations that run outside a transaction, statement by statement: they build an index
-    /// on a table that may be large with `CREATE INDEX CONCURRENTLY`, which cannot run in a
-    /// transaction and does not block the other processes' writes while it builds. Each of their
-    /// statements can be run again after a failure part way.
-    static let concurrent: Set<String> = ["v9-provider-message-index-without-push"]
+    /// The migrations that run outside a transaction, statement by statement, on a database
+    /// that has data: they build an index on a table that may be large with `CREATE INDEX
+    /// CONCURRENTLY`, which cannot run in a transaction and does not block the other processes'
+    /// writes while it builds. Each of their statements can be run again after a failure part
+    /// way. On a new database (no migration applied before this run) the tables are empty, and
+    /// each runs in a transaction in the plain form given here: `CONCURRENTLY` would wait for
+    /// every older transaction on the server for nothing.
+    static let concurrent: [String: [String]] = [
+        "v9-provider-message-index-without-push": [
+            "DROP INDEX notifications_by_provider_message",
+            """
+            CREATE INDEX notifications_by_provider_message ON notifications (provider_message_id)
+                WHERE provider_message_id IS NOT NULL AND channel <> 'push'
+            """,
+        ],
+    ]
+
+    /// The indexes that ``concurrent`` migrations and the attribute indexes build under a name of
+    /// their own before putting them in place: one left by a build that failed or was stopped
+    /// part way (invalid, or valid but never put in place) is dropped at the next open.
+    static let buildingIndexes = "c.relname = 'notifications_by_provider_message_building' OR c.relname LIKE 'users\\_building\\_%'"
 
     /// Applies the migrations the database lacks, in order, each in its own transaction (but for
     /// ``concurrent`` ones), on `connection`, which holds the schema lock
-    /// (``withSchemaLock(_:logger:_:)``).
+    /// (``withSchemaLock(_:logger:_:)``). Returns whether the database was new (no migration
+    /// applied before).
     ///
     /// - Parameter schema: the PostgreSQL schema the tables go in (created when missing); nil:
     ///   the connection's default.
-    static func migrate(_ connection: PostgresConnection, schema: String?, logger: Logger) async throws {
+    @discardableResult
+    static func migrate(_ connection: PostgresConnection, schema: String?, logger: Logger) async throws -> Bool {
         if let schema {
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \"\(schema)\""), logger: logger)
         }
@@ -353,20 +371,33 @@ enum PostgresMigrations {
                     logger: logger
                 )
             }
-            if concurrent.contains(migration.identifier) {
+            if concurrent[migration.identifier] != nil, !applied.isEmpty {
                 for statement in migration.statements {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await record(connection)
+                _ = try await record(connection)
             } else {
+                let statements = concurrent[migration.identifier] ?? migration.statements
                 try await connection.withTransaction(logger: logger) { connection in
-                    for statement in migration.statements {
+                    for statement in statements {
                         try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    try await record(connection)
+                    _ = try await record(connection)
                 }
             }
         }
+        // Left over from a build stopped part way, by this version or (when a process of an
+        // older one applied the migration meanwhile) before it.
+        var leftovers: [String] = []
+        for try await name in try await connection.query(PostgresQuery(unsafeSQL: """
+            SELECT c.relname FROM pg_class c WHERE c.relkind = 'i' AND c.relnamespace = current_schema()::regnamespace AND (\(buildingIndexes))
+            """), logger: logger).decode(String.self) {
+            leftovers.append(name)
+        }
+        for name in leftovers {
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \"\(name)\""), logger: logger)
+        }
+        return applied.isEmpty
     }
 
     /// The advisory lock key that one process at a time holds while it changes the schema.
@@ -379,7 +410,8 @@ enum PostgresMigrations {
     /// It is taken with `pg_try_advisory_lock`, tried every 100 ms, not by waiting in
     /// `pg_advisory_lock`: `CREATE INDEX CONCURRENTLY` waits for every transaction whose snapshot
     /// is older than its own, and a statement waiting for the lock holds one, so the holder and
-    /// the waiter would wait for each other.
+    /// the waiter would wait for each other until PostgreSQL's deadlock check ends one of them.
+    /// A process that waits says so after 5 s, and every 30 s after, with the holder's pid.
     static func withSchemaLock<T: Sendable>(
         _ configuration: PostgresConnection.Configuration, logger: Logger, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
@@ -387,26 +419,33 @@ enum PostgresMigrations {
             on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration, id: 1, logger: logger
         ).get()
         do {
-            var waitingSince: ContinuousClock.Instant?
+            // The store's own logger shows errors only; this is worth a line on any command.
+            let notices = Logger(label: "herald.postgres")
+            let started = ContinuousClock.now
+            var nextNotice = started + .seconds(5)
             while true {
                 var locked = false
                 for try await held in try await connection.query("SELECT pg_try_advisory_lock(\(schemaLock))", logger: logger).decode(Bool.self) {
                     locked = held
                 }
                 if locked { break }
-                let now = ContinuousClock.now
-                if let since = waitingSince {
-                    if now - since > .seconds(30) {
-                        waitingSince = now
-                        logger.notice("waiting for another process to finish changing the database's schema")
+                if ContinuousClock.now >= nextNotice {
+                    nextNotice = ContinuousClock.now + .seconds(30)
+                    var holder = "another process"
+                    for try await pid in try await connection.query("""
+                        SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                            AND classid::bigint = \(schemaLock >> 32) AND objid::bigint = \(schemaLock & 0xFFFF_FFFF)
+                        """, logger: logger).decode(Int32.self) {
+                        holder = "the process with PostgreSQL pid \(pid)"
                     }
-                } else {
-                    waitingSince = now
+                    notices.notice("waiting for \(holder) to finish changing the database's schema (building an index can take minutes on a large table)", metadata: [
+                        "waited": "\(Int((ContinuousClock.now - started).components.seconds)) s",
+                    ])
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
             let result = try await body(connection)
-            try await connection.close()
+            try? await connection.close()
             return result
         } catch {
             try? await connection.close()

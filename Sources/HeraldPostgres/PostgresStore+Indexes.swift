@@ -17,9 +17,11 @@ extension PostgresStore {
     /// Each index is built with `CREATE INDEX CONCURRENTLY` under a name of its own
     /// (`users_building_<name>`), so that imports and API writes to `users` go on meanwhile, and
     /// then takes the place of the old one. A build that failed part way leaves an invalid index
-    /// under that name, dropped at the next open; an index without its comment is built again.
-    /// Runs on `connection`, which holds the schema lock (``PostgresMigrations/withSchemaLock(_:logger:_:)``).
-    static func ensureAttributeIndexes(_ connection: PostgresConnection, schema: AttributeSchema, logger: Logger) async throws {
+    /// under that name, dropped at the next open (``PostgresMigrations/migrate(_:schema:logger:)``);
+    /// an index without its comment is built again. On a new database (`isNew`: its tables
+    /// made in this run, empty) they are built plainly. Runs on `connection`, which holds the
+    /// schema lock (``PostgresMigrations/withSchemaLock(_:logger:_:)``).
+    static func ensureAttributeIndexes(_ connection: PostgresConnection, schema: AttributeSchema, isNew: Bool, logger: Logger) async throws {
         let wanted = schema.definitions.compactMap { definition -> (name: String, element: String)? in
             guard let element = SQLCondition.postgresIndexElement(for: definition.name, type: definition.type) else { return nil }
             let name = "users_attribute_\(definition.name)"
@@ -37,15 +39,17 @@ extension PostgresStore {
         for (name, element) in wanted {
             if let comment = existing[name], comment == element { continue }
             // Attribute names are identifiers (SQLCondition checks them), so they are safe here.
-            let building = "users_building_" + name.dropFirst("users_attribute_".count)
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \(building)"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE INDEX CONCURRENTLY \(building) ON users (\(element))"), logger: logger)
+            // Quoted: an attribute may have capitals (`signupDate`), which an unquoted name would
+            // lose, and the index would never be found under its name again.
+            let building = "\"users_building_\(name.dropFirst("users_attribute_".count))\""
+            let concurrently = isNew ? "" : " CONCURRENTLY"
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE INDEX\(concurrently) \(building) ON users (\(element))"), logger: logger)
             // COMMENT takes no parameters: the element is the compiler's text, with no quote
             // that is not doubled.
             let quoted = element.replacingOccurrences(of: "'", with: "''")
             try await connection.query(PostgresQuery(unsafeSQL: "COMMENT ON INDEX \(building) IS '\(quoted)'"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX CONCURRENTLY IF EXISTS \(name)"), logger: logger)
-            try await connection.query(PostgresQuery(unsafeSQL: "ALTER INDEX \(building) RENAME TO \(name)"), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP INDEX\(concurrently) IF EXISTS \"\(name)\""), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: "ALTER INDEX \(building) RENAME TO \"\(name)\""), logger: logger)
         }
     }
 }

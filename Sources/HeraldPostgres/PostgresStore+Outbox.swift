@@ -356,8 +356,9 @@ extension PostgresStore {
 
     /// The due, unleased rows of a lane that a throttled claim takes, in due order, at most
     /// `limit`, locked for the caller to claim in the same transaction: every row of a campaign
-    /// without a throttle, and a campaign's rows while its send ledger has room. The ledger rows
-    /// of the campaigns taken from are locked, counted and written here.
+    /// without a throttle, and a campaign's rows while its send ledger has room; none of the
+    /// `excluded` campaigns' (throttled ones seen idle). The ledger rows of the campaigns taken
+    /// from are locked, counted and written here.
     ///
     /// Locks: the rows are picked `FOR UPDATE SKIP LOCKED` (never waited for); the ledger rows
     /// of the throttled campaigns among them are then locked in campaign order, waited for in

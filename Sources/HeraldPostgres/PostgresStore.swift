@@ -109,8 +109,8 @@ public final class PostgresStore: Store, Sendable {
         let zoneNames: [String]
         do {
             try await PostgresMigrations.withSchemaLock(single, logger: logger) { connection in
-                try await PostgresMigrations.migrate(connection, schema: searchPath, logger: logger)
-                try await Self.ensureAttributeIndexes(connection, schema: attributes, logger: logger)
+                let isNew = try await PostgresMigrations.migrate(connection, schema: searchPath, logger: logger)
+                try await Self.ensureAttributeIndexes(connection, schema: attributes, isNew: isNew, logger: logger)
             }
             zoneNames = try await Self.zoneNames(client, logger: logger)
         } catch {

@@ -338,7 +338,7 @@ import Testing
             let receipts = try await store.claim(channel: .email, providers: .any, limit: 10, leaseOwner: "a", lease: .seconds(60), throttles: throttles, at: now)
             #expect(receipts.map(\.message.userID) == ["r1", "r2", "r3", "r4", "r5"])
             #expect(try await stores[0].rows("SELECT COUNT(*) FROM send_ledger") == [["0"]])
-            // A campaign whose rows are in flight is still in play: a later claim counts it.
+            // Once the campaign has rows waiting, the claim counts them against its throttle.
             try await plan((1...5).map { "s\($0)" }, stores[0], campaign: "sale")
             let sales = try await store.claim(channel: .email, providers: .any, limit: 10, leaseOwner: "a", lease: .seconds(60), throttles: throttles, at: now)
             #expect(sales.map(\.message.userID) == ["s1"], "one a second")

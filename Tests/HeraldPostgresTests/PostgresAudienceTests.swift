@@ -100,4 +100,20 @@ import Testing
         #expect(definition.count == 1 && definition[0].contains("herald_string") && definition[0].contains(#"COLLATE "C""#), "\(definition)")
         await reopened.close()
     }
+
+    /// An attribute with capitals keeps its index under its own name: a second open finds it and
+    /// leaves it as it is (an unquoted name lost its capitals, and the next open failed on it).
+    @Test func anAttributeWithCapitalsKeepsItsIndexAcrossOpens() async throws {
+        guard let url = TestPostgres.url else { return TestPostgres.skip() }
+        let schemaName = TestPostgres.schemaName()
+        let attributes = AttributeSchema([AttributeDefinition(name: "signupDate", type: .time)])
+        let first = try await PostgresStore(url: url, attributes: attributes, searchPath: schemaName, maximumConnections: 2)
+        let query: PostgresQuery = "SELECT c.oid::bigint FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = 'users_attribute_signupDate'"
+        let made = try await first.rows(query, as: Int64.self)
+        await first.close()
+        let second = try await PostgresStore(url: url, attributes: attributes, searchPath: schemaName, maximumConnections: 2)
+        #expect(made.count == 1)
+        #expect(try await second.rows(query, as: Int64.self) == made, "built again")
+        await second.close()
+    }
 }
