@@ -48,8 +48,8 @@ struct SharedEmail: Hashable {
     /// The shared form of a message's email content.
     init(_ message: OutboundMessage, content: EmailContent) {
         guard let base = Self.linkBase(of: message.unsubscribeURL),
-              !content.subject.contains(Self.tagPrefix), !content.text.contains(Self.tagPrefix),
-              !(content.html?.contains(Self.tagPrefix) ?? false)
+              !content.subject.containsBytes(of: Self.tagPrefix), !content.text.containsBytes(of: Self.tagPrefix),
+              !(content.html?.containsBytes(of: Self.tagPrefix) ?? false)
         else {
             self.init(content: content, values: [])
             return
@@ -71,9 +71,8 @@ struct SharedEmail: Hashable {
 
     /// `https://t.example.com` for `https://t.example.com/u/…`.
     static func linkBase(of unsubscribeURL: String?) -> String? {
-        guard let url = unsubscribeURL, let range = url.range(of: "/u/", options: .backwards), range.lowerBound > url.startIndex
-        else { return nil }
-        return String(url[..<range.lowerBound])
+        guard let url = unsubscribeURL, let offset = url.lastByteOffset(of: "/u/"), offset > 0 else { return nil }
+        return String(decoding: url.utf8.prefix(offset), as: UTF8.self)
     }
 
     /// Replaces tokens with tags, remembering each distinct token once.

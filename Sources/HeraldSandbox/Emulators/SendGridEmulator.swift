@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 
 /// SendGrid v3 Mail Send: `POST /v3/mail/send` (providers.md, section 4).
 ///
@@ -51,7 +52,7 @@ struct SendGridEmulator: Emulator {
         guard !substitutions.isEmpty else { return text }
         var out = text
         for (tag, value) in substitutions.sorted(by: { ($0.key.count, $0.key) > ($1.key.count, $1.key) }) where !tag.isEmpty {
-            out = out.replacingOccurrences(of: tag, with: value)
+            out = out.replacingBytes(of: tag, with: value)
         }
         return out
     }

@@ -1,0 +1,84 @@
+/// Searches for one text in another by their UTF-8 bytes.
+///
+/// Foundation's `contains(_:)` and `range(of:)` on a `String` go through `NSString` on Linux:
+/// the text is copied as UTF-16 and compared by Unicode rules, which cost SendGrid's transport a
+/// sixth of its time per email for a few ASCII markers. A byte search finds what those find for an
+/// ASCII needle, and more where a combining mark follows it (for a marker that must not occur in
+/// a text at all, the safe side).
+extension String {
+    /// Whether `needle`'s bytes occur in this text's.
+    public func containsBytes(of needle: String) -> Bool {
+        firstByteOffset(of: needle) != nil
+    }
+
+    /// The byte offset where `needle` first occurs, or nil.
+    public func firstByteOffset(of needle: String) -> Int? {
+        byteSearch(for: needle, fromEnd: false)
+    }
+
+    /// The byte offset where `needle` last occurs, or nil.
+    public func lastByteOffset(of needle: String) -> Int? {
+        byteSearch(for: needle, fromEnd: true)
+    }
+
+    /// This text with every occurrence of `needle`'s bytes, left to right and not overlapping,
+    /// replaced by `replacement`'s.
+    public func replacingBytes(of needle: String, with replacement: String) -> String {
+        guard !needle.isEmpty, var at = firstByteOffset(of: needle) else { return self }
+        var text = self
+        var needle = needle
+        return text.withUTF8 { bytes in
+            needle.withUTF8 { needle in
+                var out: [UInt8] = []
+                out.reserveCapacity(bytes.count)
+                var copied = 0
+                while true {
+                    out.append(contentsOf: bytes[copied..<at])
+                    out.append(contentsOf: replacement.utf8)
+                    copied = at + needle.count
+                    guard let next = Self.search(bytes, needle, from: copied) else { break }
+                    at = next
+                }
+                out.append(contentsOf: bytes[copied...])
+                return String(decoding: out, as: UTF8.self)
+            }
+        }
+    }
+
+    /// The first offset at or after `start` where `needle` occurs in `bytes`.
+    private static func search(_ bytes: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let first = needle.first, bytes.count >= needle.count else { return nil }
+        var index = start
+        while index <= bytes.count - needle.count {
+            if bytes[index] == first {
+                var offset = 1
+                while offset < needle.count, bytes[index + offset] == needle[offset] { offset += 1 }
+                if offset == needle.count { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    private func byteSearch(for needle: String, fromEnd: Bool) -> Int? {
+        var text = self
+        var needle = needle
+        return text.withUTF8 { bytes in
+            needle.withUTF8 { needle in
+                guard let first = needle.first else { return 0 }
+                guard bytes.count >= needle.count else { return nil }
+                let last = bytes.count - needle.count
+                var start = fromEnd ? last : 0
+                while fromEnd ? start >= 0 : start <= last {
+                    if bytes[start] == first {
+                        var offset = 1
+                        while offset < needle.count, bytes[start + offset] == needle[offset] { offset += 1 }
+                        if offset == needle.count { return start }
+                    }
+                    start += fromEnd ? -1 : 1
+                }
+                return nil
+            }
+        }
+    }
+}
