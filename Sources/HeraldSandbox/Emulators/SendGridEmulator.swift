@@ -47,11 +47,12 @@ struct SendGridEmulator: Emulator {
     }
 
     /// What a recipient receives: each substitution tag of the personalization replaced by its
-    /// value, longer tags first (so that `-name-` never eats part of `-name-full-`).
+    /// value, longer tags first in bytes, as they are matched (so that `-name-` never eats part of
+    /// `-name-full-`).
     static func substitute(_ substitutions: [String: String], in text: String) -> String {
         guard !substitutions.isEmpty else { return text }
         var out = text
-        for (tag, value) in substitutions.sorted(by: { ($0.key.count, $0.key) > ($1.key.count, $1.key) }) where !tag.isEmpty {
+        for (tag, value) in substitutions.sorted(by: { ($0.key.utf8.count, $0.key) > ($1.key.utf8.count, $1.key) }) where !tag.isEmpty {
             out = out.replacingBytes(of: tag, with: value)
         }
         return out
