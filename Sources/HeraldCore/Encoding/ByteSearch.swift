@@ -47,17 +47,21 @@ extension String {
         }
     }
 
-    /// The first offset at or after `start` where `needle` occurs in `bytes`.
-    private static func search(_ bytes: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+    /// The first offset at or after `start` (or, `fromEnd`, the last at or before it) where
+    /// `needle` occurs in `bytes`.
+    private static func search(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>, from start: Int, fromEnd: Bool = false
+    ) -> Int? {
         guard let first = needle.first, bytes.count >= needle.count else { return nil }
-        var index = start
-        while index <= bytes.count - needle.count {
+        let last = bytes.count - needle.count
+        var index = fromEnd ? Swift.min(start, last) : start
+        while fromEnd ? index >= 0 : index <= last {
             if bytes[index] == first {
                 var offset = 1
                 while offset < needle.count, bytes[index + offset] == needle[offset] { offset += 1 }
                 if offset == needle.count { return index }
             }
-            index += 1
+            index += fromEnd ? -1 : 1
         }
         return nil
     }
@@ -66,20 +70,7 @@ extension String {
         var text = self
         var needle = needle
         return text.withUTF8 { bytes in
-            needle.withUTF8 { needle in
-                guard let first = needle.first, bytes.count >= needle.count else { return nil }
-                let last = bytes.count - needle.count
-                var start = fromEnd ? last : 0
-                while fromEnd ? start >= 0 : start <= last {
-                    if bytes[start] == first {
-                        var offset = 1
-                        while offset < needle.count, bytes[start + offset] == needle[offset] { offset += 1 }
-                        if offset == needle.count { return start }
-                    }
-                    start += fromEnd ? -1 : 1
-                }
-                return nil
-            }
+            needle.withUTF8 { needle in Self.search(bytes, needle, from: fromEnd ? bytes.count : 0, fromEnd: fromEnd) }
         }
     }
 }
